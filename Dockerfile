@@ -1,0 +1,13 @@
+# intake-bot worker. Settings: mount config/ or set INTAKE_BOT_* variables; keep state in /app/var.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY intake_bot ./intake_bot
+COPY templates ./templates
+COPY config ./config
+RUN pip install '.[postgres]' && useradd --system --home /app intake && mkdir -p var && chown intake var
+USER intake
+VOLUME ["/app/var"]
+ENTRYPOINT ["intake-bot"]
+CMD ["run"]

@@ -1,0 +1,268 @@
+"""Settings: `config/*.toml` plus `INTAKE_BOT_<SECTION>_<KEY>` environment overrides.
+
+This is the only module that reads the environment. Secrets (passwords) come only from the
+environment or from a file named in the settings, never from the TOML itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "INTAKE_BOT_"
+DEFAULT_CONFIG = Path("config/intake-bot.toml")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+WATCHED_SUBJECT = "Data Services for Commissioners - Legitimate Relationships"
+
+
+class ConfigError(Exception):
+    """The settings are missing or wrong; the message names the setting."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MailboxSettings(_Section):
+    url: str = "maildir:var/mail"
+    subject: str = WATCHED_SUBJECT
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_interval_seconds: int = Field(60, ge=5)
+    fetch_batch: int = Field(25, ge=1, le=500)
+    max_attempts: int = Field(3, ge=1)  # a message that crashes this often is quarantined
+    timeout_seconds: float = 60.0
+    password: SecretStr | None = None  # from INTAKE_BOT_MAILBOX_PASSWORD only
+    password_file: Path | None = None
+    oauth2_token_file: Path | None = None
+    allow_plain_auth: bool = False  # only for a test server on loopback (?tls=none)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/intake-bot.db"
+    password: SecretStr | None = None
+    password_file: Path | None = None
+
+
+class OutgoingSettings(_Section):
+    url: str = "file:var/outbox"
+    from_address: str = "dsfc.enquiries@intake-bot.invalid"
+    from_name: str = "Data Services for Commissioners"
+    send_interval_seconds: int = Field(30, ge=1)
+    max_attempts: int = Field(10, ge=1)
+    backoff_seconds: int = Field(60, ge=1)  # doubled after each failure, capped at 6 hours
+    timeout_seconds: float = 60.0
+    replies_per_sender_per_hour: int = Field(10, ge=1)
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    allow_plain_auth: bool = False  # only for a loopback test server
+
+
+class Dscro(_Section):
+    """A DSfC regional office and the staff who work its queue."""
+
+    name: str
+    staff: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Organisation(_Section):
+    ods: str
+    name: str
+    type: str = "Other"
+    contacts: list[str] = Field(default_factory=list)
+
+
+class SenderSettings(_Section):
+    allowed_domains: list[str] = Field(default_factory=lambda: ["nhs.net", "nhs.uk"])
+    # Trust Authentication-Results from our own receiving server only: name it here to enable.
+    authserv_id: str = ""
+    require_dmarc_pass: bool = False
+
+
+class PathSettings(_Section):
+    templates: Path | None = None
+    s251: Path = Path("config/s251.toml")
+    organisations: Path = Path("config/organisations.toml")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    outgoing: OutgoingSettings = Field(default_factory=OutgoingSettings)
+    senders: SenderSettings = Field(default_factory=SenderSettings)
+    paths: PathSettings = Field(default_factory=PathSettings)
+    dscro: list[Dscro] = Field(
+        default_factory=lambda: [
+            Dscro(name="North", staff=["dscro.north@intake-bot.invalid"]),
+            Dscro(name="Midlands and East", staff=["dscro.midlands-east@intake-bot.invalid"],
+                  aliases=["Midlands & East", "M&E"]),
+            Dscro(name="London", staff=["dscro.london@intake-bot.invalid"]),
+            Dscro(name="South", staff=["dscro.south@intake-bot.invalid"]),
+        ]
+    )
+    purposes_needing_approval: list[str] = Field(
+        default_factory=lambda: ["Invoice validation", "Risk stratification"]
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    source: str = "(built-in defaults)"  # which file these came from, for `intake-bot config`
+
+    @field_validator("dscro")
+    @classmethod
+    def _offices_named_once(cls, offices: list[Dscro]) -> list[Dscro]:
+        names = [o.name.casefold() for o in offices]
+        if len(set(names)) != len(names):
+            raise ValueError("each regional office (dscro) must have a different name")
+        if not offices:
+            raise ValueError("at least one regional office (dscro) is needed")
+        return offices
+
+    def templates_dir(self) -> Path:
+        if self.paths.templates:
+            return self.paths.templates
+        for candidate in (PACKAGE_ROOT / "templates", Path.cwd() / "templates"):
+            if candidate.is_dir():
+                return candidate
+        raise ConfigError("no templates folder found: set paths.templates")
+
+    def mailbox_secret(self) -> str | None:
+        return _secret(self.mailbox.password, self.mailbox.password_file, "mailbox.password_file")
+
+    def outgoing_secret(self) -> str | None:
+        return _secret(self.outgoing.password, self.outgoing.password_file, "outgoing.password_file")
+
+    def database_url(self) -> str:
+        """The database URL with the password from the environment or file filled in."""
+        secret = _secret(self.database.password, self.database.password_file, "database.password_file")
+        if not secret:
+            return self.database.url
+        from sqlalchemy.engine import make_url  # only for URL assembly; no engine is made here
+
+        return make_url(self.database.url).set(password=secret).render_as_string(hide_password=False)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings, secrets and URL passwords masked, for display."""
+        data = self.model_dump(mode="json")
+        for section in ("mailbox", "database", "outgoing"):
+            block = data[section]
+            if block.get("password"):
+                block["password"] = "********"
+            if "url" in block:
+                block["url"] = mask_url(block["url"])
+        return data
+
+
+def _secret(value: SecretStr | None, path: Path | None, name: str) -> str | None:
+    if value is not None:
+        return value.get_secret_value()
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from exc
+
+
+def mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """`INTAKE_BOT_MAILBOX_URL=…` → {"mailbox": {"url": …}}. Lists may be given as JSON."""
+    sections = {
+        name: set(model.model_fields)
+        for name, model in (
+            ("mailbox", MailboxSettings),
+            ("database", DatabaseSettings),
+            ("outgoing", OutgoingSettings),
+            ("senders", SenderSettings),
+            ("paths", PathSettings),
+        )
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        for section, keys in sections.items():
+            if rest.startswith(section + "_") and rest[len(section) + 1 :] in keys:
+                key = rest[len(section) + 1 :]
+                out.setdefault(section, {})[key] = _env_value(value)
+    return out
+
+
+def _env_value(value: str) -> Any:
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `path` (or $INTAKE_BOT_CONFIG, or config/intake-bot.toml if present)."""
+    env = os.environ if env is None else env
+    if path is None and env.get(ENV_PREFIX + "CONFIG"):
+        path = Path(env[ENV_PREFIX + "CONFIG"])
+    explicit = path is not None
+    path = path or DEFAULT_CONFIG
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        data["source"] = str(path)
+    elif explicit:
+        raise ConfigError(f"config file not found: {path}")
+    for section in ("mailbox", "database", "outgoing"):
+        if "password" in data.get(section, {}):
+            raise ConfigError(
+                f"{path}: [{section}] password must not be in a file in the repository; "
+                f"set {ENV_PREFIX}{section.upper()}_PASSWORD or {section}.password_file"
+            )
+    data = _merge(data, _env_overrides(env))
+    if ENV_PREFIX + "LOG_LEVEL" in env:
+        data["log_level"] = env[ENV_PREFIX + "LOG_LEVEL"].upper()
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        lines.append(f"{where}: {err['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+def url_password(url: str) -> str | None:
+    """The password embedded in a URL, if any (discouraged; env or file is preferred)."""
+    pw = urlsplit(url).password
+    return unquote(pw) if pw else None

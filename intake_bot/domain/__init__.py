@@ -1,0 +1,1 @@
+"""The domain: requests, relationships, approvals, the status machine. Standard library only."""

@@ -1,0 +1,1 @@
+"""Readers: bytes in, field values out. No database, no network."""

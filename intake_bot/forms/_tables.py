@@ -1,0 +1,190 @@
+"""Shared by the form readers: match labels, tidy cell values, and gather values into forms.
+
+A form arrives as label | value pairs (a Word table, the `Request` sheet) or as rows under a
+header of labels (the `Bulk` sheet, a .csv). Both shapes end up here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, time
+
+from intake_bot.domain.fields import FIELDS_BY_KEY, Field, field_for_label
+from intake_bot.domain.rawform import RawForm, RawValue
+
+# A file needs this many labels in a row or a column before a sheet we were not told about is
+# taken for a form: two could be chance ("Name", "Email").
+MIN_LABELS = 3
+MAX_LABEL_CHARS = 200  # longer text is a paragraph, not a label
+MAX_UNKNOWN_LABEL_CHARS = 80
+
+_ENUMERATION = re.compile(r"^\s*(?:q(?:uestion)?\s*)?(?:\d+(?:\.\d+)*|[a-z])[.):]\s*", re.I)
+_TRAILING_NOTE = re.compile(r"\s*\([^()]*\)[\s:*]*$")
+
+
+def match_label(text: str) -> Field | None:
+    """The field a label names, allowing a question number, a second line or a note in brackets."""
+    text = text.strip()
+    if not text or len(text) > MAX_LABEL_CHARS:
+        return None
+    found = field_for_label(text)
+    if found is not None:
+        return found
+    first_line = text.splitlines()[0]
+    unnumbered = _ENUMERATION.sub("", first_line, count=1)
+    for candidate in (first_line, unnumbered, _TRAILING_NOTE.sub("", unnumbered)):
+        if candidate and candidate != text:
+            found = field_for_label(candidate)
+            if found is not None:
+                return found
+    return None
+
+
+def key_for(text: object) -> str | None:
+    """The field key when `text` is exactly a key (a hidden key column), else None."""
+    if isinstance(text, str) and text.strip() in FIELDS_BY_KEY:
+        return text.strip()
+    return None
+
+
+def raw_value(value: object) -> RawValue:
+    """A spreadsheet or CSV cell as a raw form value: text trimmed, midnight datetimes as dates."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None and value.time() == time(0, 0):
+            return value.date()
+        return value
+    if isinstance(value, date):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def cell_text(value: object) -> str:
+    """A cell as label text."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def count_labels(cells: Iterable[object]) -> int:
+    """How many of `cells` name a field."""
+    return sum(1 for cell in cells if match_label(cell_text(cell)) is not None)
+
+
+def is_empty_row(cells: Sequence[object]) -> bool:
+    return all(raw_value(cell) is None for cell in cells)
+
+
+def is_blank(form: RawForm) -> bool:
+    """Nothing filled in: every value empty or an unticked box."""
+    return all(value in (None, "", False) for value in form.values.values())
+
+
+def distinct_fields(forms: Iterable[RawForm]) -> int:
+    """How many different fields the forms name between them."""
+    return len({key for form in forms for key in form.values})
+
+
+def keep_filled(forms: list[RawForm]) -> list[RawForm]:
+    """Drop blank forms (an unused repeat of the table), keeping one if every form is blank."""
+    filled = [form for form in forms if not is_blank(form)]
+    return filled or forms[:1]
+
+
+class FormCollector:
+    """Gathers field values in document order; a second request type starts a new form."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._forms: list[RawForm] = []
+        self._pending_unknown: list[str] = []
+
+    def add(self, key: str, value: RawValue) -> None:
+        """Record one field's value; a repeated field keeps its first non-empty value."""
+        current = self._forms[-1] if self._forms else None
+        if current is None or (key == "request_type" and key in current.values):
+            current = RawForm(source=self._source, unknown_labels=self._pending_unknown)
+            self._pending_unknown = []
+            self._forms.append(current)
+        if current.values.get(key) in (None, ""):
+            current.values[key] = value
+
+    def add_unknown(self, label: str) -> None:
+        """Record a label that names no field (kept only when some field was found)."""
+        label = " ".join(label.split())
+        target = self._forms[-1].unknown_labels if self._forms else self._pending_unknown
+        if label and label not in target:
+            target.append(label)
+
+    def forms(self) -> list[RawForm]:
+        """The forms found, numbered in their source when there are several."""
+        forms = keep_filled(self._forms)
+        if len(forms) > 1:
+            for number, form in enumerate(forms, start=1):
+                form.source = f"{self._source}, form {number}"
+        return forms
+
+
+def forms_from_label_rows(rows: Iterable[Sequence[object]], source: str) -> list[RawForm]:
+    """Rows of label | value (| key): the `Request` sheet, or a form saved as two-column CSV."""
+    collector = FormCollector(source)
+    for row in rows:
+        label = cell_text(row[0]) if row else ""
+        value = raw_value(row[1]) if len(row) > 1 else None
+        key = key_for(row[2]) if len(row) > 2 else None
+        field = FIELDS_BY_KEY[key] if key else match_label(label)
+        if field is not None:
+            collector.add(field.key, value)
+        elif label and value is not None and len(label) <= MAX_UNKNOWN_LABEL_CHARS:
+            collector.add_unknown(label)
+    return collector.forms()
+
+
+def forms_from_header_rows(
+    rows: Iterable[tuple[int, Sequence[object]]], source_of_row: Callable[[int], str]
+) -> list[RawForm]:
+    """Numbered rows whose first non-empty one is a header of labels or keys: one form a row."""
+    header: list[tuple[int, Field | None, str]] | None = None
+    forms: list[RawForm] = []
+    for number, row in rows:
+        if is_empty_row(row):
+            continue
+        if header is None:
+            header = [(i, match_label(cell_text(c)), cell_text(c)) for i, c in enumerate(row)]
+            continue
+        forms.append(_form_from_row(header, row, source_of_row(number)))
+    return forms
+
+
+def _form_from_row(
+    header: list[tuple[int, Field | None, str]], row: Sequence[object], source: str
+) -> RawForm:
+    form = RawForm(source=source)
+    for index, field, label in header:
+        value = raw_value(row[index]) if index < len(row) else None
+        if field is not None:
+            if form.values.get(field.key) in (None, ""):
+                form.values[field.key] = value
+        elif label and value is not None and label not in form.unknown_labels:
+            form.unknown_labels.append(label)
+    return form
+
+
+def forms_from_grid(
+    rows: Sequence[tuple[int, Sequence[object]]],
+    source: str,
+    source_of_row: Callable[[int], str],
+    min_labels: int = MIN_LABELS,
+) -> list[RawForm]:
+    """Rows of unknown layout: a header row of labels (bulk) or a column of labels (one form)."""
+    first = next((row for _, row in rows if not is_empty_row(row)), ())
+    across = count_labels(first)
+    down = count_labels(row[0] for _, row in rows if row)
+    if across >= max(down, min_labels):
+        return forms_from_header_rows(rows, source_of_row)
+    if down >= min_labels:
+        return forms_from_label_rows((row for _, row in rows), source)
+    return []

@@ -1,0 +1,178 @@
+"""A form typed into the body of an email: ``Label: value`` lines -> field values.
+
+Read only when no form is attached. To tell a typed form from an ordinary email (whose signature
+may well say "Tel: ..." and "Email: ..."), it takes three fields, one of them about the request
+itself rather than the person writing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from intake_bot.domain.fields import Field, Kind, field_for_label
+from intake_bot.domain.rawform import RawForm, RawValue
+
+SOURCE = "email body"
+MIN_FIELDS = 3
+# Fields a signature block fills in on its own.
+_CONTACT_FIELDS = frozenset(
+    {"requester_name", "requester_role", "requester_email", "requester_phone"}
+)
+# Fields whose value may run on over the following lines.
+_MULTI_LINE = frozenset({Kind.LONG_TEXT, Kind.LIST, Kind.PURPOSES, Kind.CAG_REFS})
+_MAX_LABEL_CHARS = 120
+
+# Bullets, numbering and emphasis in front of a label: "* ", "• ", "1. ", "a) ", "**".
+_LEAD = re.compile(r"^(?:[*•·‣◦▪\-–+]\s+|\(?(?:\d{1,2}|[a-z])[.)]\s+)*[*_]*", re.IGNORECASE)
+_SEPARATORS = (":", "\t", " - ", " – ")
+_SIGNATURE = "-- "
+_QUOTE_MARKERS = (
+    re.compile(r"^\s*>"),
+    re.compile(r"^-{2,}\s*original message\s*-{2,}", re.IGNORECASE),
+    re.compile(r"^\s*on\b.{0,200}\bwrote:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*\**from:.{0,200}\bsent:", re.IGNORECASE),  # Outlook's block on one line
+)
+_OUTLOOK_FROM = re.compile(r"^\s*\**from:\**\s", re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^\s*\**(?:sent|date):\**\s", re.IGNORECASE)
+_WROTE = re.compile(r"^\s*on\b.{0,200}$", re.IGNORECASE)
+_WROTE_END = re.compile(r"^.{0,120}\bwrote:\s*$", re.IGNORECASE)
+# A sign-off ends a description or list that it follows without a blank line.
+_SIGN_OFF = re.compile(
+    r"^(?:(?:kind|best|warm|many)\s+(?:regards|thanks|wishes)|regards|thanks|thank\s+you"
+    r"|yours\s+(?:sincerely|faithfully)|cheers|sincerely)\b.{0,20}$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Entry:
+    named: Field
+    lines: list[str] = field(default_factory=list)
+    # Lines after a blank line: part of the value only if another label follows them, since
+    # otherwise they are most likely the sign-off.
+    pending: list[str] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        (self.pending if self.pending else self.lines).append(line)
+
+    def keep_pending(self) -> None:
+        self.lines.extend(self.pending)
+        self.pending.clear()
+
+    def runs_on(self, line: str) -> bool:
+        """Whether `line`, which names no field, belongs to this field's value."""
+        if _SIGN_OFF.match(line):
+            return False
+        if not self.lines:
+            return True  # "Label:" with the value on the line below
+        if self.named.kind is Kind.LONG_TEXT:
+            return True
+        # In a list, "Something: value" is more likely a misspelt label than an item.
+        return self.named.kind in _MULTI_LINE and _unknown_label(line) is None
+
+
+@dataclass
+class _Reader:
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    current: _Entry | None = None
+    unknown: list[tuple[int, str]] = field(default_factory=list)  # (fields before it, label)
+
+    def feed(self, line: str) -> None:
+        if not line.strip():
+            if self.current is not None:
+                self.current.pending.append("")
+            return
+        split = _split_label(line)
+        if split is not None:
+            self._start(*split)
+        elif self.current is not None and self.current.runs_on(line):
+            self.current.add(line.strip())
+        else:
+            label = _unknown_label(line)
+            if label and self.current is not None:
+                self.current.keep_pending()  # a misspelt label ends the value like a real one
+            if label:
+                self.unknown.append((len(self.entries), label))
+            self.current = None
+
+    def _start(self, named: Field, value: str) -> None:
+        if self.current is not None:
+            self.current.keep_pending()
+        if named.key in self.entries:
+            self.current = None  # the first value given for a field is kept
+            return
+        self.current = _Entry(named, [value] if value else [])
+        self.entries[named.key] = self.current
+
+    def form(self) -> RawForm:
+        values: dict[str, RawValue] = {
+            key: "\n".join(entry.lines).strip() for key, entry in self.entries.items()
+        }
+        # Label-like lines among the recognised ones are probably misspelt labels.
+        inside = [label for seen, label in self.unknown if 0 < seen < len(self.entries)]
+        return RawForm(source=SOURCE, values=values, unknown_labels=inside)
+
+
+def read_body(text: str) -> RawForm | None:
+    """The form typed into an email body, or None when the body does not read as one.
+
+    Lines of ``Label: value`` (also ``Label<tab>value`` and ``Label - value``), labels matched
+    by `field_for_label`, with bullets, numbering and bold marks ignored. A description or a
+    list may run on over the following lines. Reading stops at a signature or at the quoted
+    earlier message of a reply. The first value given for a field is kept.
+    """
+    reader = _Reader()
+    for line in _own_text(text):
+        reader.feed(line)
+    form = reader.form()
+    return form if _looks_like_form(form) else None
+
+
+def _own_text(text: str) -> list[str]:
+    """The lines the sender wrote: up to a signature or the quoted message of a reply."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines):
+        if line == _SIGNATURE or _starts_quote(lines, number):
+            return lines[:number]
+    return lines
+
+
+def _starts_quote(lines: list[str], number: int) -> bool:
+    line = lines[number]
+    if any(marker.match(line) for marker in _QUOTE_MARKERS):
+        return True
+    following = lines[number + 1 : number + 4]
+    if _OUTLOOK_FROM.match(line):  # Outlook's header block: From:, then Sent: within a few lines
+        return any(_OUTLOOK_SENT.match(next_line) for next_line in following)
+    # "On Mon, 3 Apr 2017 at 10:00, A Person <a@example.org>" wrapped before "wrote:"
+    return bool(_WROTE.match(line) and following and _WROTE_END.match(following[0]))
+
+
+def _split_label(line: str) -> tuple[Field, str] | None:
+    """The field a line names and the value it gives, or None when it names none."""
+    text = _LEAD.sub("", line.strip())
+    for separator in _SEPARATORS:
+        label, found, value = text.partition(separator)
+        if not found or len(label) > _MAX_LABEL_CHARS:
+            continue
+        named = field_for_label(label.strip(" *_"))
+        if named is not None:
+            return named, value.strip(" *\t")
+    return None
+
+
+def _unknown_label(line: str) -> str | None:
+    """The label of a line that looks like ``Label: value`` but names no field."""
+    label, found, value = _LEAD.sub("", line.strip()).partition(":")
+    label = label.strip(" *_")
+    if not found or not label or len(label) > 60 or len(label.split()) > 8:
+        return None
+    if value.startswith("//"):  # a web address, not a label
+        return None
+    return label
+
+
+def _looks_like_form(form: RawForm) -> bool:
+    filled = {key for key, value in form.values.items() if value not in (None, "")}
+    return len(filled) >= MIN_FIELDS and bool(filled - _CONTACT_FIELDS)

@@ -1,0 +1,66 @@
+"""Types shared by the readers: an attachment, a parsed message, and what reading a file gave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from intake_bot.domain.rawform import RawForm
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str  # as given, or made up from the content type when missing
+    content_type: str
+    data: bytes
+    inline: bool = False  # Content-Disposition inline (logos, signatures)
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """A clean view of one email. Header values are decoded; addresses are lower-cased."""
+
+    message_id: str | None  # with angle brackets, as in the header
+    subject: str
+    from_addr: str  # bare address, "" when missing or unparseable
+    from_name: str
+    reply_to: str | None
+    to: tuple[str, ...]
+    date: datetime | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    text_body: str  # text/plain, or text made from text/html when there is no plain part
+    attachments: tuple[Attachment, ...]  # winmail.dat already unpacked into its attachments
+    automated: str | None = None  # why this looks like a robot (RFC 3834 etc.), None for a person
+    defects: tuple[str, ...] = ()  # MIME defects found, for staff
+
+
+class MessageParseError(Exception):
+    """The bytes are not an email that can be read at all."""
+
+
+class RejectCode(StrEnum):
+    LEGACY_FORMAT = "legacy_format"  # .doc, .xls
+    MACRO_ENABLED = "macro_enabled"  # .docm, .xlsm
+    ENCRYPTED = "encrypted"  # password-protected
+    CORRUPT = "corrupt"  # claims a format, is not readable as it
+    UNSUPPORTED = "unsupported"  # any other type
+    NO_FIELDS = "no_fields"  # a readable file with nothing that looks like the form
+    TOO_LARGE = "too_large"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    code: RejectCode
+    reason: str  # one sentence for the sender: what was wrong with this file and what to send instead
+
+
+@dataclass
+class FileReading:
+    """What one attachment gave: forms, or a rejection, or nothing (ignored: a logo, a signature)."""
+
+    filename: str
+    forms: list[RawForm] = field(default_factory=list)
+    rejection: Rejection | None = None
+    ignored: bool = False

@@ -1,0 +1,335 @@
+"""The IMAP mailbox: the one module that talks to an IMAP server (through imapclient).
+
+It reads without side effects (`BODY.PEEK`, never `\\Seen`) and changes a message only when told.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import ipaddress
+import logging
+import ssl
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+from imapclient import IMAPClient
+
+from intake_bot.mail._headers import decode_subject
+from intake_bot.ports import Candidate, MailboxError, MessageRef, Scan
+
+log = logging.getLogger(__name__)
+
+TLS_MODES = ("ssl", "starttls", "none")
+_HEADER_ITEMS = [b"BODY.PEEK[HEADER.FIELDS (SUBJECT)]", b"RFC822.SIZE"]
+_BODY_ITEMS = [b"BODY.PEEK[]"]
+_DELETED = b"\\Deleted"
+
+
+class ImapMailbox:
+    """One folder of an IMAP mailbox, polled by UID (see `ports.Mailbox`).
+
+    Connects lazily and keeps the connection; any error drops it, so the next call reconnects.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int | None = None,
+        username: str,
+        password: str | None = None,
+        oauth2_token: str | Callable[[], str] | None = None,
+        folder: str = "INBOX",
+        tls: str = "ssl",
+        processed_folder: str | None = None,
+        quarantine_folder: str = "Quarantine",
+        flag_keyword: str = "$IntakeBotFiled",
+        timeout: float = 60.0,
+        ssl_context: ssl.SSLContext | None = None,
+        scan_batch: int = 500,
+        fetch_batch: int = 25,
+        allow_plain_auth: bool = False,
+    ) -> None:
+        """`oauth2_token` (a token, or a callable returning a fresh one) wins over `password`.
+
+        `tls="none"` sends the password in clear, so it is refused unless the host is a loopback
+        address or `allow_plain_auth` is set.
+        """
+        _check_settings(tls, host, password, oauth2_token, flag_keyword, allow_plain_auth)
+        if scan_batch < 1 or fetch_batch < 1:
+            raise ValueError("scan_batch and fetch_batch must be at least 1")
+        self._host = host
+        self._port = port or (993 if tls == "ssl" else 143)
+        self._username = username
+        self._password = password
+        self._oauth2_token = oauth2_token
+        self._folder = folder
+        self._tls = tls
+        self._processed_folder = processed_folder or None
+        self._quarantine_folder = quarantine_folder
+        self._flag = flag_keyword
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+        self._scan_batch = scan_batch
+        self._fetch_batch = fetch_batch
+        self._client: IMAPClient | None = None
+        self._uidvalidity: int | None = None  # of the folder selected on this connection
+        self._keyword_allowed = True  # PERMANENTFLAGS of the selected folder lets us set it
+        self._known_folders: set[str] = set()
+        self.name = _mailbox_name(username, host, self._port, folder)
+
+    # -- ports.Mailbox ------------------------------------------------------------------------
+
+    def scan(self, *, uidvalidity: int | None, after_uid: int) -> Scan:
+        """New messages above `after_uid`; everything if UIDVALIDITY changed.
+
+        An idle poll costs one SELECT: when UIDNEXT shows nothing newer, no SEARCH is sent.
+        """
+        with self._guard("scan"):
+            client = self._connection()
+            current, uidnext = self._select(client)
+            floor = after_uid if current == uidvalidity else 0
+            # Everything below UIDNEXT existed at SELECT time, so a SEARCH covers it all.
+            seen_up_to = max(floor, uidnext - 1 if uidnext else 0)
+            if uidnext is not None and uidnext <= floor + 1:
+                return Scan(uidvalidity=current, candidates=[], high_uid=floor)
+            # `UID SEARCH UID n:*` also returns the newest UID when nothing is newer than n.
+            uids = sorted(uid for uid in client.search(["UID", f"{floor + 1}:*"]) if uid > floor)
+            candidates = self._candidates(client, current, uids)
+        log.debug("%s: %d new message(s)", self.name, len(candidates))
+        return Scan(uidvalidity=current, candidates=candidates, high_uid=max([seen_up_to, *uids]))
+
+    def fetch(self, refs: Sequence[MessageRef]) -> Iterator[tuple[MessageRef, bytes]]:
+        """Bytes by `BODY.PEEK[]` in the order asked, a batch per FETCH; vanished ones skipped."""
+        for ref in refs:
+            self._check_ours(ref)
+        for start in range(0, len(refs), self._fetch_batch):
+            batch = refs[start : start + self._fetch_batch]
+            with self._guard("fetch"):
+                client = self._connection()
+                current = self._ensure_selected(client)
+                wanted = [int(ref.uid) for ref in batch if self._addressable(ref, current)]
+                response = client.fetch(wanted, _BODY_ITEMS) if wanted else {}
+            for ref in batch:
+                raw = response.get(int(ref.uid), {}).get(b"BODY[]")
+                if isinstance(raw, bytes) and ref.uidvalidity == current:
+                    yield ref, raw
+
+    def mark_processed(self, ref: MessageRef) -> None:
+        """Add the keyword flag (never `\\Seen`), then move to the processed folder if set."""
+        self._check_ours(ref)
+        with self._guard("mark processed"):
+            client = self._connection()
+            if not self._addressable(ref, self._ensure_selected(client)):
+                return
+            # STORE and MOVE of a UID that is already gone succeed with nothing done.
+            if self._keyword_allowed:
+                client.add_flags([int(ref.uid)], [self._flag], silent=True)
+            if self._processed_folder:
+                self._move(client, int(ref.uid), self._processed_folder)
+
+    def quarantine(self, ref: MessageRef) -> None:
+        """Move the message to the quarantine folder (created if missing)."""
+        self._check_ours(ref)
+        with self._guard("quarantine"):
+            client = self._connection()
+            if self._addressable(ref, self._ensure_selected(client)):
+                self._move(client, int(ref.uid), self._quarantine_folder)
+
+    def leave(self, ref: MessageRef) -> None:
+        """Not ours: nothing to do on IMAP (the UID cursor moves past it)."""
+
+    def close(self) -> None:
+        """Log out; a connection that is already dead is simply dropped."""
+        client, self._client = self._client, None
+        self._uidvalidity = None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except (imaplib.IMAP4.error, OSError):
+            _shut(client)
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn socket, TLS and protocol errors into MailboxError and drop the connection."""
+        try:
+            yield
+        except (imaplib.IMAP4.error, OSError) as exc:
+            self._drop()
+            raise MailboxError(f"{self.name}: {action} failed: {_describe(exc)}") from exc
+
+    def _connection(self) -> IMAPClient:
+        if self._client is None:
+            self._client = self._open()
+        return self._client
+
+    def _open(self) -> IMAPClient:
+        log.info("connecting to %s", self.name)
+        client = IMAPClient(
+            self._host,
+            port=self._port,
+            ssl=self._tls == "ssl",
+            ssl_context=self._ssl_context,
+            timeout=self._timeout,
+        )
+        try:
+            if self._tls == "starttls":
+                client.starttls(self._ssl_context)
+            self._login(client)
+        except BaseException:
+            _shut(client)
+            raise
+        return client
+
+    def _login(self, client: IMAPClient) -> None:
+        token = self._oauth2_token
+        if token is not None:
+            client.oauth2_login(self._username, token() if callable(token) else token)
+        else:
+            client.login(self._username, self._password or "")
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        self._uidvalidity = None
+        self._known_folders.clear()  # a failed MOVE may mean someone deleted the folder
+        if client is not None:
+            _shut(client)
+
+    # -- folder state -------------------------------------------------------------------------
+
+    def _select(self, client: IMAPClient) -> tuple[int, int | None]:
+        """SELECT read-write (flags and moves need it) and return (UIDVALIDITY, UIDNEXT)."""
+        info = client.select_folder(self._folder)
+        self._uidvalidity = int(info[b"UIDVALIDITY"])
+        self._keyword_allowed = self._may_set_keyword(info.get(b"PERMANENTFLAGS"))
+        uidnext = info.get(b"UIDNEXT")
+        return self._uidvalidity, int(uidnext) if uidnext is not None else None
+
+    def _may_set_keyword(self, permanent: Sequence[bytes] | None) -> bool:
+        """Some servers (Exchange) keep no keywords; then the move alone records the filing."""
+        if permanent is None or b"\\*" in permanent or self._flag.encode() in permanent:
+            return True
+        if self._keyword_allowed:  # say it once, not on every poll
+            log.warning("%s: the server keeps no keywords; not setting %s", self.name, self._flag)
+        return False
+
+    def _ensure_selected(self, client: IMAPClient) -> int:
+        if self._uidvalidity is None:
+            return self._select(client)[0]
+        return self._uidvalidity
+
+    def _addressable(self, ref: MessageRef, current: int) -> bool:
+        """A UID from another UIDVALIDITY may name a different message now: never touch it."""
+        if ref.uidvalidity == current:
+            return True
+        log.warning(
+            "%s: uid %s belongs to UIDVALIDITY %d, the folder now has %d; left alone",
+            self.name,
+            ref.uid,
+            ref.uidvalidity,
+            current,
+        )
+        return False
+
+    def _check_ours(self, ref: MessageRef) -> None:
+        if ref.mailbox != self.name or not ref.uid.isdigit():
+            raise ValueError(f"{ref!r} does not belong to {self.name}")
+
+    def _candidates(self, client: IMAPClient, uidvalidity: int, uids: list[int]) -> list[Candidate]:
+        found: list[Candidate] = []
+        for start in range(0, len(uids), self._scan_batch):
+            batch = uids[start : start + self._scan_batch]
+            response = client.fetch(batch, _HEADER_ITEMS)
+            for uid in batch:
+                data = response.get(uid)
+                if data is None:
+                    continue  # expunged since the SEARCH
+                ref = MessageRef(self.name, uidvalidity, str(uid))
+                subject = decode_subject(_header_block(data))
+                size = int(data.get(b"RFC822.SIZE", 0))
+                found.append(Candidate(ref=ref, subject=subject, size=size))
+        return found
+
+    def _move(self, client: IMAPClient, uid: int, folder: str) -> None:
+        self._ensure_folder(client, folder)
+        if client.has_capability("MOVE"):
+            client.move([uid], folder)
+            return
+        client.copy([uid], folder)
+        client.add_flags([uid], [_DELETED], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge([uid])  # a plain EXPUNGE would also remove what people deleted
+
+    def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
+        if folder in self._known_folders:
+            return
+        if not client.folder_exists(folder):
+            try:
+                client.create_folder(folder)
+            except imaplib.IMAP4.error:
+                if not client.folder_exists(folder):  # not a race with another worker
+                    raise
+            else:
+                log.info("%s: created folder %s", self.name, folder)
+            try:
+                client.subscribe_folder(folder)  # so that mail clients show it
+            except imaplib.IMAP4.error:
+                log.debug("%s: could not subscribe to %s", self.name, folder)
+        self._known_folders.add(folder)
+
+
+def _check_settings(
+    tls: str,
+    host: str,
+    password: str | None,
+    oauth2_token: str | Callable[[], str] | None,
+    flag_keyword: str,
+    allow_plain_auth: bool,
+) -> None:
+    if tls not in TLS_MODES:
+        raise ValueError(f"tls must be one of {', '.join(TLS_MODES)}, not {tls!r}")
+    if not password and not oauth2_token:
+        raise ValueError("an IMAP password or an OAuth2 token is needed")
+    if tls == "none" and not (allow_plain_auth or _is_loopback(host)):
+        raise ValueError(f"refusing to log in to {host} without TLS (allow_plain_auth is off)")
+    if not flag_keyword or flag_keyword.startswith("\\") or set(flag_keyword) & set(' (){%*"]'):
+        raise ValueError(f"flag_keyword must be an IMAP keyword, not {flag_keyword!r}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _mailbox_name(username: str, host: str, port: int, folder: str) -> str:
+    shown_host = f"[{host}]" if ":" in host else host
+    return f"imap://{quote(username, safe='')}@{shown_host}:{port}/{quote(folder, safe='/')}"
+
+
+def _header_block(data: dict[bytes, Any]) -> bytes:
+    """The `BODY[HEADER.FIELDS (SUBJECT)]` item, whatever spelling the server echoes back."""
+    for key, value in data.items():
+        if key.startswith(b"BODY[HEADER") and isinstance(value, bytes):
+            return value
+    return b""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _shut(client: IMAPClient) -> None:
+    try:
+        client.shutdown()
+    except (imaplib.IMAP4.error, OSError) as exc:
+        log.debug("closing the IMAP socket: %s", _describe(exc))

@@ -1,0 +1,198 @@
+"""Sending by SMTP: the one module that uses smtplib."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Sequence
+
+from intake_bot.ports import SendError
+
+log = logging.getLogger(__name__)
+
+SECURITY_MODES = ("starttls", "ssl", "none")
+_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+_Refused = dict[str, tuple[int, bytes]]
+
+
+class SmtpTransport:
+    """An SMTP client that keeps one connection open across sends (`ports.MailTransport`).
+
+    Errors before the message is offered (connecting, TLS, login) are never permanent: they say
+    nothing about the message. Afterwards a 5xx reply is permanent and anything else is not.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int | None = None,
+        security: str = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 60.0,
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+        allow_plain_auth: bool = False,
+    ) -> None:
+        """Logs in only if `username` is given; never over plain text unless `allow_plain_auth`."""
+        if security not in SECURITY_MODES:
+            raise ValueError(
+                f"security must be one of {', '.join(SECURITY_MODES)}, not {security!r}"
+            )
+        if username and not password:
+            raise ValueError(f"no SMTP password for {username!r}")
+        if username and security == "none" and not allow_plain_auth:
+            raise ValueError(f"refusing to send a password to {host} without TLS")
+        self._host = host
+        self._port = port or _DEFAULT_PORTS[security]
+        self._security = security
+        self._username = username or None
+        self._password = password or ""
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+        self._local_hostname = local_hostname
+        self._conn: smtplib.SMTP | None = None
+        self.name = f"smtp://{host}:{self._port}"
+
+    def send(self, *, sender: str, recipients: Sequence[str], raw: bytes, message_id: str) -> None:
+        """Deliver `raw` as it is to `recipients`; raises SendError (see `permanent`)."""
+        if not recipients:
+            raise SendError(f"{message_id}: no recipients", permanent=True)
+        reused = self._conn is not None
+        try:
+            self._send_once(sender, recipients, raw, message_id)
+        except (smtplib.SMTPServerDisconnected, _StaleConnectionError) as exc:
+            if not reused:
+                raise SendError(f"{self.name}: {_describe(exc)}") from exc
+            # A kept connection may have been closed by the server while idle: one fresh try.
+            log.info("%s: connection was closed; reconnecting", self.name)
+            try:
+                self._send_once(sender, recipients, raw, message_id)
+            except (smtplib.SMTPServerDisconnected, _StaleConnectionError) as again:
+                raise SendError(f"{self.name}: {_describe(again)}") from again
+
+    def close(self) -> None:
+        """QUIT, or just close the socket if the server has gone."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            conn.close()
+
+    def _send_once(
+        self, sender: str, recipients: Sequence[str], raw: bytes, message_id: str
+    ) -> None:
+        conn = self._connection()
+        try:
+            refused = conn.sendmail(
+                sender,
+                list(recipients),
+                raw,
+                mail_options=_mail_options(conn, sender, recipients, raw),
+            )
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            raise
+        except smtplib.SMTPResponseException as exc:
+            self._drop()
+            if exc.smtp_code == 421:  # "service closing": the server ended the session
+                raise _StaleConnectionError(exc) from exc
+            raise _rejected(exc, message_id) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise _rejected(exc, message_id) from exc
+        _log_partial(refused, message_id)
+        log.info("sent %s to %d recipient(s) via %s", message_id, len(recipients), self.name)
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._conn is None:
+            try:
+                self._conn = self._open()
+            except (smtplib.SMTPException, OSError) as exc:
+                raise SendError(f"{self.name}: cannot connect: {_describe(exc)}") from exc
+        return self._conn
+
+    def _open(self) -> smtplib.SMTP:
+        context = self._ssl_context or ssl.create_default_context()
+        conn: smtplib.SMTP
+        if self._security == "ssl":
+            conn = smtplib.SMTP_SSL(
+                self._host,
+                self._port,
+                local_hostname=self._local_hostname,
+                timeout=self._timeout,
+                context=context,
+            )
+        else:
+            conn = smtplib.SMTP(
+                self._host, self._port, local_hostname=self._local_hostname, timeout=self._timeout
+            )
+        try:
+            conn.ehlo()
+            if self._security == "starttls":
+                conn.starttls(context=context)  # refuses if the server does not offer it
+                conn.ehlo()
+            if self._username:
+                conn.login(self._username, self._password)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+class _StaleConnectionError(Exception):
+    """The server closed a kept connection (421); worth one retry on a fresh one."""
+
+
+def _mail_options(
+    conn: smtplib.SMTP, sender: str, recipients: Sequence[str], raw: bytes
+) -> list[str]:
+    options = []
+    if not (sender.isascii() and all(r.isascii() for r in recipients)):
+        options.append("SMTPUTF8")  # smtplib refuses if the server lacks it: a permanent error
+    if not raw.isascii() and conn.has_extn("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return options
+
+
+def _rejected(exc: Exception, message_id: str) -> SendError:
+    """The SendError for a failure after the connection was made."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        permanent = bool(codes) and all(500 <= code < 600 for code in codes)
+        shown = ", ".join(str(code) for code in codes)
+        return SendError(f"{message_id}: every recipient refused ({shown})", permanent=permanent)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        permanent = 500 <= exc.smtp_code < 600
+        return SendError(f"{message_id}: refused: {_describe(exc)}", permanent=permanent)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return SendError(f"{message_id}: {_describe(exc)}", permanent=True)
+    return SendError(f"{message_id}: {_describe(exc)}")
+
+
+def _log_partial(refused: _Refused, message_id: str) -> None:
+    if refused:
+        codes = ", ".join(str(code) for code, _ in refused.values())
+        log.warning(
+            "%s: %d recipient(s) refused (%s); sent to the others", message_id, len(refused), codes
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = exc.smtp_error
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        return f"{exc.smtp_code} {text}".strip()
+    if isinstance(exc, _StaleConnectionError) and exc.args:
+        return _describe(exc.args[0])
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

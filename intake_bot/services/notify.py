@@ -1,0 +1,138 @@
+"""Outgoing mail as outbox rows: rendered and given a Message-ID inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from intake_bot.domain.fields import FIELDS, REQUEST_TYPES, Kind
+from intake_bot.mail.compose import FileToAttach, compose
+from intake_bot.mail.render import Renderer
+from intake_bot.store.store import Unit
+from intake_bot.store.tables import Event, Outbox
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """Who the bot writes as."""
+
+    from_address: str
+    from_name: str
+    watched_subject: str
+    replies_per_sender_per_hour: int = 10
+
+
+@dataclass
+class Notifier:
+    """Writes emails into the outbox. Owns the rendering and the automatic-reply rate limit."""
+
+    renderer: Renderer
+    letterhead: Letterhead
+    blank_forms: Callable[[], Sequence[FileToAttach]] = field(default=lambda: ())
+
+    def base_context(self, sender_name: str) -> dict[str, Any]:
+        lh = self.letterhead
+        return {
+            "team": lh.from_name,
+            "reply_address": lh.from_address,
+            "watched_subject": lh.watched_subject,
+            "sender_name": sender_name or "colleague",
+        }
+
+    def may_auto_reply(self, unit: Unit, recipient: str, now: datetime) -> bool:
+        """At most N automatic replies a sender an hour: a loop with another robot stops here."""
+        limit = self.letterhead.replies_per_sender_per_hour
+        return unit.auto_replies_since(recipient, now - timedelta(hours=1)) < limit
+
+    def queue(
+        self,
+        unit: Unit,
+        *,
+        kind: str,
+        to: Sequence[str],
+        context: dict[str, Any],
+        now: datetime,
+        in_reply_to: str | None = None,
+        references: Sequence[str] = (),
+        attach_blank_forms: bool = False,
+        request_id: int | None = None,
+        inbound_id: int | None = None,
+        auto_submitted: str = "auto-replied",
+    ) -> Outbox:
+        rendered = self.renderer.render(kind, context)
+        composed = compose(
+            rendered,
+            sender=self.letterhead.from_address,
+            sender_name=self.letterhead.from_name,
+            to=to,
+            now=now,
+            in_reply_to=in_reply_to,
+            references=references,
+            attachments=self.blank_forms() if attach_blank_forms else (),
+            auto_submitted=auto_submitted,
+        )
+        row = unit.add(
+            Outbox(
+                message_id=composed.message_id,
+                kind=kind,
+                request_id=request_id,
+                inbound_id=inbound_id,
+                sender=self.letterhead.from_address,
+                recipients=list(to),
+                first_recipient=to[0] if to else "",
+                subject=composed.subject,
+                raw=composed.raw,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        unit.flush()
+        unit.add(
+            Event(
+                at=now,
+                actor="intake-bot",
+                action="email_queued",
+                request_id=request_id,
+                inbound_id=inbound_id,
+                outbox_id=row.id,
+                note=f"{kind} to {', '.join(to)}",
+            )
+        )
+        return row
+
+
+_CHOICE_LABELS = {c.value: c.label for c in REQUEST_TYPES}
+
+
+def type_label(request_type: str | None) -> str:
+    return _CHOICE_LABELS.get(request_type or "", "Request")
+
+
+def display_value(value: object) -> str:
+    """A stored value as a person reads it: dates in UK order, yes/no, lists with semicolons."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, list | tuple):
+        return "; ".join(display_value(v) for v in value)
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def summary_rows(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) for every filled-in field, in form order."""
+    rows = []
+    for f in FIELDS:
+        shown = display_value(values.get(f.key))
+        if shown:
+            rows.append((f.label, shown if f.kind is not Kind.LONG_TEXT else shown[:500]))
+    return rows

@@ -1,0 +1,160 @@
+"""poll_mailbox: find new request emails, file each one, then flag or move it on the server.
+
+Order matters for invariant 1: the database commit comes first, the server-side flag/move second,
+and the UID cursor last. A crash between any two steps replays: the message is seen again,
+recognised as filed, and only flagged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import islice
+
+from intake_bot.domain.subject import subject_matches
+from intake_bot.ports import Candidate, Clock, Mailbox, MessageRef
+from intake_bot.services.intake import Intake, IngestResult, Outcome, ingest_message, quarantine_poison
+from intake_bot.store.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class PollReport:
+    examined: int = 0  # new messages looked at
+    not_ours: int = 0  # other subjects, left untouched
+    outcomes: dict[str, int] = field(default_factory=dict)
+    references: list[str] = field(default_factory=list)
+    replies: int = 0
+    errors: int = 0
+    skipped: bool = False  # another worker holds this mailbox
+    interrupted: bool = False
+
+    def count(self, result: IngestResult) -> None:
+        self.outcomes[result.outcome.value] = self.outcomes.get(result.outcome.value, 0) + 1
+        self.references.extend(result.references)
+        self.replies += result.replies
+
+    @property
+    def filed(self) -> int:
+        return sum(n for k, n in self.outcomes.items() if k != Outcome.DUPLICATE.value)
+
+
+@dataclass
+class Poller:
+    mailbox: Mailbox
+    intake: Intake
+    clock: Clock
+    watched_subject: str
+    max_attempts: int = 3
+    fetch_batch: int = 25
+    worker_id: str = "worker"
+    lease_ttl: timedelta = timedelta(minutes=10)
+
+    def poll(self, *, progress: Progress | None = None, stop: Callable[[], bool] = lambda: False) -> PollReport:
+        """One pass over the new messages. Raises MailboxError/StoreUnavailable to be retried."""
+        report = PollReport()
+        store = self.intake.store
+        lease = f"poll:{self.mailbox.name}"
+        with store.unit() as unit:
+            if not unit.take_lease(lease, self.worker_id, self.clock(), self.lease_ttl):
+                report.skipped = True
+                return report
+        try:
+            self._poll(report, progress, stop)
+        finally:
+            with store.unit() as unit:
+                unit.release_lease(lease, self.worker_id)
+        return report
+
+    def _poll(self, report: PollReport, progress: Progress | None, stop: Callable[[], bool]) -> None:
+        store = self.intake.store
+        self.intake.refresh_reference_data()
+        with store.unit() as unit:
+            cursor = unit.cursor(self.mailbox.name)
+        scan = self.mailbox.scan(
+            uidvalidity=cursor.uidvalidity if cursor else None,
+            after_uid=cursor.last_uid if cursor else 0,
+        )
+        report.examined = len(scan.candidates)
+        ours: list[Candidate] = []
+        for cand in scan.candidates:
+            if subject_matches(cand.subject, self.watched_subject):
+                ours.append(cand)
+            else:
+                self.mailbox.leave(cand.ref)
+                report.not_ours += 1
+        done, safe = 0, True  # safe: every message so far is settled, so the cursor may move
+        for batch in _chunks(ours, self.fetch_batch):
+            last_settled: MessageRef | None = None
+            for ref, raw in self.mailbox.fetch([c.ref for c in batch]):
+                if stop():
+                    report.interrupted = True
+                    break
+                settled = self._handle(ref, raw, report)
+                safe = safe and settled
+                if safe:
+                    last_settled = ref
+                done += 1
+                if progress:
+                    progress(done, len(ours))
+            if last_settled is not None:
+                self._advance(scan.uidvalidity, last_settled)
+            if report.interrupted:
+                return
+        if safe and scan.high_uid:
+            with store.unit() as unit:
+                unit.set_cursor(self.mailbox.name, scan.uidvalidity, scan.high_uid, self.clock())
+
+    def _advance(self, uidvalidity: int, ref: MessageRef) -> None:
+        if not ref.uid.isdigit():
+            return  # Maildir keeps its own state (new/ vs cur/ and the processed folder)
+        with self.intake.store.unit() as unit:
+            unit.set_cursor(self.mailbox.name, uidvalidity, int(ref.uid), self.clock())
+            unit.take_lease(f"poll:{self.mailbox.name}", self.worker_id, self.clock(), self.lease_ttl)
+
+    def _handle(self, ref: MessageRef, raw: bytes, report: PollReport) -> bool:
+        """File one message and settle it on the server. False if it must be tried again."""
+        store = self.intake.store
+        now = self.clock()
+        with store.unit() as unit:  # counted before we try, so that a crash counts too
+            attempts = unit.record_attempt(ref, now)
+        if attempts > self.max_attempts:
+            with store.unit() as unit:
+                last_error = unit.attempt_error(ref)
+            reason = f"failed {attempts - 1} times; last error: {last_error or 'the worker stopped'}"
+            quarantine_poison(store, raw, ref, reason, now)
+            self.mailbox.quarantine(ref)
+            report.outcomes["quarantined"] = report.outcomes.get("quarantined", 0) + 1
+            log.warning("quarantined %s uid %s after %d attempts", ref.mailbox, ref.uid, attempts - 1)
+            return True
+        try:
+            result = ingest_message(raw, ref, intake=self.intake, now=now)
+        except Exception as exc:  # a bug in a reader or the store: count it, move on
+            if isinstance(exc, StoreUnavailable):
+                raise
+            error = f"{type(exc).__name__}: {str(exc)[:300]}"
+            log.error("could not file %s uid %s: %s", ref.mailbox, ref.uid, type(exc).__name__)
+            with store.unit() as unit:
+                unit.note_attempt_error(ref, error)
+            report.errors += 1
+            return False
+        if result.move_to_quarantine:
+            self.mailbox.quarantine(ref)
+        else:
+            self.mailbox.mark_processed(ref)
+        report.count(result)
+        log.info("%s uid %s: %s %s", ref.mailbox, ref.uid, result.outcome.value, " ".join(result.references))
+        return True
+
+
+def _chunks(items: Sequence[Candidate], size: int) -> list[list[Candidate]]:
+    it = iter(items)
+    out = []
+    while chunk := list(islice(it, size)):
+        out.append(chunk)
+    return out

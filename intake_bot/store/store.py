@@ -1,0 +1,368 @@
+"""The store: one engine, and units of work that are each one database transaction.
+
+Services build rows (the classes in `tables`) and hand them to a unit; the queries they need are
+methods here, so that SQL stays in this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event, func, or_, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import undefer
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, SQLModel, col, create_engine, select
+
+from intake_bot.ports import MessageRef
+from intake_bot.store.tables import (
+    Approval,
+    Attachment,
+    Event,
+    InboundMessage,
+    Lease,
+    MailboxCursor,
+    Organisation,
+    Outbox,
+    ProcessingAttempt,
+    Request,
+)
+
+T = TypeVar("T", bound=SQLModel)
+
+AUTO_REPLY_KINDS = ("ack_valid", "ack_problems", "no_form", "unreadable")
+
+
+class StoreError(Exception):
+    """The database refused or could not be reached."""
+
+
+class DuplicateError(StoreError):
+    """A unique constraint fired: someone filed the same thing first (another worker)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached or is locked; try again later."""
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=NullPool if ":memory:" not in url else None,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable with WAL across a process crash
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(make_engine(url))
+
+    def create_all(self) -> None:
+        """Create the tables directly (tests); deployments use `intake-bot db upgrade`."""
+        SQLModel.metadata.create_all(self.engine)
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            unit = Unit(session, self.is_postgres)
+            try:
+                yield unit
+                session.commit()
+            except IntegrityError as exc:
+                session.rollback()
+                raise DuplicateError(str(exc.orig)) from exc
+            except OperationalError as exc:
+                session.rollback()
+                raise StoreUnavailable(str(exc.orig)) from exc
+            except DBAPIError as exc:
+                session.rollback()
+                if exc.connection_invalidated:
+                    raise StoreUnavailable(str(exc.orig)) from exc
+                raise
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class Unit:
+    """The operations available inside one transaction."""
+
+    def __init__(self, session: Session, is_postgres: bool) -> None:
+        self.session = session
+        self.is_postgres = is_postgres
+
+    # -- generic -------------------------------------------------------------------------------
+    def add(self, row: T) -> T:
+        self.session.add(row)
+        return row
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def get(self, model: type[T], key: Any) -> T | None:
+        return self.session.get(model, key)
+
+    # -- mailbox state ---------------------------------------------------------------------------
+    def cursor(self, mailbox: str) -> MailboxCursor | None:
+        return self.session.get(MailboxCursor, mailbox)
+
+    def set_cursor(self, mailbox: str, uidvalidity: int, last_uid: int, now: datetime) -> None:
+        row = self.session.get(MailboxCursor, mailbox)
+        if row is None:
+            self.session.add(
+                MailboxCursor(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now)
+            )
+            return
+        if row.uidvalidity != uidvalidity or last_uid > row.last_uid:
+            row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now
+
+    def record_attempt(self, ref: MessageRef, now: datetime) -> int:
+        """Count one more attempt at `ref` and return the count (the caller commits first)."""
+        key = (ref.mailbox, ref.uidvalidity, ref.uid)
+        row = self.session.get(ProcessingAttempt, key)
+        if row is None:
+            row = ProcessingAttempt(
+                mailbox=ref.mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid, attempts=0, updated_at=now
+            )
+            self.session.add(row)
+        row.attempts += 1
+        row.updated_at = now
+        return row.attempts
+
+    def note_attempt_error(self, ref: MessageRef, error: str) -> None:
+        row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.uidvalidity, ref.uid))
+        if row is not None:
+            row.last_error = error[:2000]
+
+    def clear_attempts(self, ref: MessageRef) -> None:
+        row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.uidvalidity, ref.uid))
+        if row is not None:
+            self.session.delete(row)
+
+    def attempt_error(self, ref: MessageRef) -> str:
+        row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.uidvalidity, ref.uid))
+        return row.last_error if row else ""
+
+    def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Hold `name` until now+ttl unless someone else holds it unexpired."""
+        row = self.session.get(Lease, name, with_for_update=self.is_postgres)
+        if row is None:
+            self.session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
+            return True
+        if row.holder != holder and row.expires_at > now:
+            return False
+        row.holder, row.expires_at = holder, now + ttl
+        return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        row = self.session.get(Lease, name)
+        if row is not None and row.holder == holder:
+            self.session.delete(row)
+
+    # -- inbound ---------------------------------------------------------------------------------
+    def find_inbound(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
+        """The message filed from this location, or with this Message-ID/hash, if any."""
+        stmt = select(InboundMessage).where(
+            InboundMessage.mailbox == ref.mailbox,
+            InboundMessage.uidvalidity == ref.uidvalidity,
+            InboundMessage.uid == ref.uid,
+        )
+        found = self.session.exec(stmt).first()
+        if found is None and dedupe_key is not None:
+            found = self.session.exec(
+                select(InboundMessage).where(InboundMessage.dedupe_key == dedupe_key)
+            ).first()
+        return found
+
+    def inbound_by_id(self, inbound_id: int) -> InboundMessage | None:
+        return self.session.get(InboundMessage, inbound_id)
+
+    # -- requests --------------------------------------------------------------------------------
+    def request(self, request_id: int) -> Request | None:
+        return self.session.get(Request, request_id)
+
+    def requests(
+        self, *, queue: str | None = None, statuses: Sequence[str] | None = None, limit: int = 1000
+    ) -> list[Request]:
+        stmt = select(Request)
+        if queue:
+            stmt = stmt.where(Request.queue == queue)
+        if statuses:
+            stmt = stmt.where(col(Request.status).in_(statuses))
+        return list(self.session.exec(stmt.order_by(col(Request.id)).limit(limit)))
+
+    def requests_for_inbound(self, inbound_id: int) -> list[Request]:
+        stmt = select(Request).where(Request.inbound_id == inbound_id).order_by(col(Request.id))
+        return list(self.session.exec(stmt))
+
+    def queue_counts(self, open_statuses: Sequence[str]) -> list[tuple[str, int]]:
+        """(queue, number of open requests) for requests and for messages without one."""
+        req = self.session.exec(
+            select(Request.queue, func.count())
+            .where(col(Request.status).in_(open_statuses))
+            .group_by(Request.queue)
+        ).all()
+        msg = self.session.exec(
+            select(InboundMessage.queue, func.count())
+            .where(col(InboundMessage.queue).is_not(None), col(InboundMessage.request_id).is_(None))
+            .group_by(InboundMessage.queue)
+        ).all()
+        counts: dict[str, int] = {}
+        for queue, n in [*req, *msg]:
+            if queue:
+                counts[queue] = counts.get(queue, 0) + n
+        return sorted(counts.items())
+
+    def inbound_in_queue(self, queue: str, limit: int = 1000) -> list[InboundMessage]:
+        stmt = (
+            select(InboundMessage)
+            .where(InboundMessage.queue == queue, col(InboundMessage.request_id).is_(None))
+            .order_by(col(InboundMessage.id))
+            .limit(limit)
+        )
+        return list(self.session.exec(stmt))
+
+    def attachments(self, inbound_id: int) -> list[Attachment]:
+        stmt = select(Attachment).where(Attachment.inbound_id == inbound_id).order_by(col(Attachment.id))
+        return list(self.session.exec(stmt))
+
+    def events(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Event]:
+        stmt = select(Event)
+        if request_id is not None:
+            stmt = stmt.where(Event.request_id == request_id)
+        if inbound_id is not None:
+            stmt = stmt.where(Event.inbound_id == inbound_id)
+        return list(self.session.exec(stmt.order_by(col(Event.id))))
+
+    # -- outbox ----------------------------------------------------------------------------------
+    def auto_replies_since(self, recipient: str, since: datetime) -> int:
+        stmt = select(func.count()).where(
+            Outbox.first_recipient == recipient,
+            col(Outbox.kind).in_(AUTO_REPLY_KINDS),
+            col(Outbox.created_at) >= since,
+        )
+        return int(self.session.exec(stmt).one())
+
+    def outbox_for(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Outbox]:
+        stmt = select(Outbox)
+        if request_id is not None:
+            stmt = stmt.where(Outbox.request_id == request_id)
+        if inbound_id is not None:
+            stmt = stmt.where(Outbox.inbound_id == inbound_id)
+        return list(self.session.exec(stmt.order_by(col(Outbox.id))))
+
+    def claim_outbox(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
+        """Due rows, marked `sending` until now+lease so that no other worker takes them."""
+        stmt = (
+            select(Outbox)
+            .where(
+                or_(
+                    col(Outbox.status) == "pending",
+                    col(Outbox.status) == "sending",  # a crashed sender's claim, once it expires
+                ),
+                col(Outbox.next_attempt_at) <= now,
+            )
+            .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
+            .limit(limit)
+            .options(undefer(Outbox.raw))  # type: ignore[arg-type]
+        )
+        if self.is_postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(self.session.exec(stmt))
+        for row in rows:
+            row.status = "sending"
+            row.next_attempt_at = now + lease
+        return rows
+
+    def outbox_raw(self, outbox_id: int) -> bytes:
+        row = self.session.get(Outbox, outbox_id)
+        if row is None:
+            raise StoreError(f"outbox row {outbox_id} vanished")
+        return row.raw
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(Outbox)
+            .where(col(Outbox.id) == outbox_id)
+            .values(status="sent", sent_at=now, last_error="")
+        )
+
+    def mark_send_failed(
+        self, outbox_id: int, error: str, *, next_attempt_at: datetime, give_up: bool
+    ) -> None:
+        row = self.session.get(Outbox, outbox_id)
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = error[:2000]
+        row.status = "failed" if give_up else "pending"
+        row.next_attempt_at = next_attempt_at
+
+    def release_claims(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        self.session.execute(
+            update(Outbox)
+            .where(col(Outbox.id).in_(outbox_ids), col(Outbox.status) == "sending")
+            .values(status="pending", next_attempt_at=now)
+        )
+
+    def retry_failed(self, now: datetime) -> int:
+        """Put every failed email back in the queue (after staff fixed the cause)."""
+        result = self.session.execute(
+            update(Outbox)
+            .where(col(Outbox.status) == "failed")
+            .values(status="pending", next_attempt_at=now, attempts=0)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self.session.exec(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
+        return dict(rows)
+
+    # -- reference data --------------------------------------------------------------------------
+    def organisations(self) -> list[Organisation]:
+        return list(self.session.exec(select(Organisation).order_by(col(Organisation.ods))))
+
+    def known_ods(self) -> frozenset[str]:
+        return frozenset(self.session.exec(select(Organisation.ods)).all())
+
+    def approvals(self) -> list[Approval]:
+        return list(self.session.exec(select(Approval).order_by(col(Approval.reference))))
+
+    def upsert_organisation(self, org: Organisation) -> None:
+        self.session.merge(org)
+
+    def count_approvals(self) -> int:
+        return int(self.session.exec(select(func.count()).select_from(Approval)).one())
+
+    def oldest_open(self, statuses: Sequence[str]) -> date | None:
+        row = self.session.exec(
+            select(func.min(Request.created_at)).where(col(Request.status).in_(statuses))
+        ).one()
+        return row.date() if row else None

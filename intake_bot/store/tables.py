@@ -1,0 +1,193 @@
+"""The database tables. Changes here need an Alembic migration (store/migrations/versions)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import deferred
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which drops the zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc() -> Any:
+    return Column(UtcDateTime(), nullable=False)
+
+
+def _utc_null() -> Any:
+    return Column(UtcDateTime(), nullable=True)
+
+
+class MailboxCursor(SQLModel, table=True):
+    """How far a mailbox has been examined: everything up to last_uid under this UIDVALIDITY."""
+
+    __tablename__ = "mailbox_cursor"
+    mailbox: str = Field(primary_key=True, max_length=400)
+    uidvalidity: int = Field(sa_type=BigInteger)
+    last_uid: int = Field(sa_type=BigInteger)
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class Lease(SQLModel, table=True):
+    """A named lease (e.g. the poller of one mailbox), so that replicas take turns."""
+
+    __tablename__ = "lease"
+    name: str = Field(primary_key=True, max_length=400)
+    holder: str = Field(max_length=200)
+    expires_at: datetime = Field(sa_column=_utc())
+
+
+class ProcessingAttempt(SQLModel, table=True):
+    """Attempts at one message, committed BEFORE processing so that a crash is counted."""
+
+    __tablename__ = "processing_attempt"
+    mailbox: str = Field(primary_key=True, max_length=400)
+    uidvalidity: int = Field(primary_key=True, sa_type=BigInteger)
+    uid: str = Field(primary_key=True, max_length=200)
+    attempts: int = 0
+    last_error: str = ""
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every email the bot took from the mailbox, archived whole."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_location"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # Message-ID, or "sha256:<hash of the raw bytes>" when there is none: one filing per key.
+    dedupe_key: str = Field(unique=True, max_length=1000)
+    mailbox: str = Field(max_length=400)
+    uidvalidity: int = Field(sa_type=BigInteger)
+    uid: str = Field(max_length=200)
+    message_id: str | None = Field(default=None, index=True, max_length=1000)
+    sha256: str = Field(max_length=64)
+    size: int
+    raw: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[arg-type]
+    from_addr: str = Field(default="", index=True, max_length=320)
+    from_name: str = Field(default="", max_length=400)
+    subject: str = Field(default="", max_length=2000)
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_null())
+    filed_at: datetime = Field(sa_column=_utc())
+    # filed | enquiry | unreadable | automated | quarantined | reply
+    outcome: str = Field(max_length=40, index=True)
+    queue: str | None = Field(default=None, index=True, max_length=200)
+    note: str = Field(default="", max_length=4000)  # why, for staff; never message content
+    # The first request filed from it (no foreign key: request → inbound already points back).
+    request_id: int | None = Field(default=None, index=True)
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int = Field(foreign_key="inbound_message.id", index=True)
+    filename: str = Field(max_length=500)
+    content_type: str = Field(max_length=200)
+    size: int
+    sha256: str = Field(max_length=64)
+    data: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[arg-type]
+    outcome: str = Field(max_length=40)  # form | rejected | ignored
+    note: str = Field(default="", max_length=2000)
+
+
+class Request(SQLModel, table=True):
+    """One request (one filled-in form). Its reference is LR-<id, six digits>."""
+
+    __tablename__ = "request"
+    __table_args__ = (Index("ix_request_queue_status", "queue", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int = Field(foreign_key="inbound_message.id", index=True)
+    attachment_id: int | None = Field(default=None, foreign_key="attachment.id")
+    source: str = Field(max_length=500)
+    request_type: str | None = Field(default=None, max_length=20)
+    status: str = Field(max_length=30, index=True)
+    queue: str = Field(max_length=200)
+    dscro: str | None = Field(default=None, max_length=200)
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    problems: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    flags: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    requester_email: str = Field(default="", index=True, max_length=320)
+    sender_email: str = Field(default="", max_length=320)
+    commissioner_ods: str | None = Field(default=None, index=True, max_length=10)
+    assigned_to: str | None = Field(default=None, max_length=200)
+    due_on: date | None = None
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class Event(SQLModel, table=True):
+    """The audit trail: who did what, when, from what to what, and why."""
+
+    __tablename__ = "event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc())
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=60)
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id", index=True)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+    from_status: str | None = Field(default=None, max_length=30)
+    to_status: str | None = Field(default=None, max_length=30)
+    note: str = Field(default="", max_length=4000)
+
+
+class Outbox(SQLModel, table=True):
+    """Every email the bot sends: rendered, with its Message-ID, in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(unique=True, max_length=500)
+    kind: str = Field(max_length=40)
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id", index=True)
+    sender: str = Field(max_length=320)
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    first_recipient: str = Field(default="", index=True, max_length=320)  # for the rate limit
+    subject: str = Field(max_length=1000)
+    raw: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[arg-type]
+    status: str = Field(default="pending", max_length=20)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=_utc())
+    last_error: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(sa_column=_utc())
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_null())
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisation"
+    ods: str = Field(primary_key=True, max_length=10)
+    name: str = Field(max_length=400)
+    type: str = Field(default="Other", max_length=60)
+    contacts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Approval(SQLModel, table=True):
+    """A section 251 (CAG) approval, by its canonical reference."""
+
+    __tablename__ = "approval"
+    reference: str = Field(primary_key=True, max_length=60)
+    title: str = Field(max_length=1000)
+    purposes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    expires: date

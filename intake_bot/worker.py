@@ -1,0 +1,87 @@
+"""The recurring jobs (APScheduler). Each job is one service call that logs and carries on."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from intake_bot.bootstrap import App
+from intake_bot.ports import MailboxError
+from intake_bot.services.polling import PollReport, Progress
+from intake_bot.services.sending import SendReport
+from intake_bot.store.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    app: App
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def poll(self, progress: Progress | None = None) -> PollReport | None:
+        """One poll of the mailbox; a mailbox or database outage is logged and retried next time."""
+        try:
+            mailbox = self.app.open_mailbox()
+            try:
+                report = self.app.poller(mailbox).poll(progress=progress, stop=self.stopping.is_set)
+            finally:
+                mailbox.close()
+        except (MailboxError, StoreUnavailable) as exc:
+            log.warning("poll failed, will retry: %s", exc)
+            return None
+        if report.examined or report.errors:
+            log.info(
+                "poll: %d new, %d not ours, %s, %d replies queued, %d errors",
+                report.examined, report.not_ours, report.outcomes or "nothing filed",
+                report.replies, report.errors,
+            )
+        return report
+
+    def send(self) -> SendReport | None:
+        try:
+            transport = self.app.open_transport()
+            try:
+                report = self.app.sender(transport).send_due()
+            finally:
+                transport.close()
+        except StoreUnavailable as exc:
+            log.warning("send failed, will retry: %s", exc)
+            return None
+        if report.sent or report.deferred or report.failed:
+            log.info("send: %d sent, %d deferred, %d failed", report.sent, report.deferred, report.failed)
+        return report
+
+    def run_once(self, progress: Progress | None = None) -> tuple[PollReport | None, SendReport | None]:
+        return self.poll(progress), self.send()
+
+    def run_forever(self) -> None:
+        """Poll and send on their intervals until SIGTERM/SIGINT; the message in hand is finished."""
+        settings = self.app.settings
+        scheduler = BlockingScheduler(timezone="Europe/London")
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
+        scheduler.add_job(self.poll, "interval", seconds=settings.mailbox.poll_interval_seconds,
+                          id="poll", next_run_time=_now(), **common)
+        scheduler.add_job(self.send, "interval", seconds=settings.outgoing.send_interval_seconds,
+                          id="send", next_run_time=_now(), **common)
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: stopping after the message in hand", signum)
+            self.stopping.set()
+            threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        log.info("worker %s started", self.app.worker_id)
+        scheduler.start()
+        log.info("worker stopped")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
