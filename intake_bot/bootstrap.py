@@ -66,6 +66,7 @@ class App:
             max_attempts=mb.max_attempts,
             fetch_batch=mb.fetch_batch,
             worker_id=self.worker_id,
+            lease_ttl=timedelta(seconds=mb.lease_seconds),
         )
 
     def sender(self, transport: MailTransport) -> Sender:

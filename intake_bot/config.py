@@ -38,6 +38,7 @@ class MailboxSettings(_Section):
     poll_interval_seconds: int = Field(60, ge=5)
     fetch_batch: int = Field(25, ge=1, le=500)
     max_attempts: int = Field(3, ge=1)  # a message that crashes this often is quarantined
+    lease_seconds: int = Field(120, ge=1)  # one poller per mailbox; a dead one's turn lapses
     timeout_seconds: float = 60.0
     password: SecretStr | None = None  # from INTAKE_BOT_MAILBOX_PASSWORD only
     password_file: Path | None = None

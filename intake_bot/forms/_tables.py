@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
+from itertools import chain, islice
 
 from intake_bot.domain.fields import FIELDS_BY_KEY, Field, field_for_label
 from intake_bot.domain.rawform import RawForm, RawValue
@@ -18,6 +19,7 @@ from intake_bot.domain.rawform import RawForm, RawValue
 MIN_LABELS = 3
 MAX_LABEL_CHARS = 200  # longer text is a paragraph, not a label
 MAX_UNKNOWN_LABEL_CHARS = 80
+HEADER_SEARCH_ROWS = 20  # a header row is looked for this far down, past titles and notes
 
 _ENUMERATION = re.compile(r"^\s*(?:q(?:uestion)?\s*)?(?:\d+(?:\.\d+)*|[a-z])[.):]\s*", re.I)
 _TRAILING_NOTE = re.compile(r"\s*\([^()]*\)[\s:*]*$")
@@ -146,17 +148,21 @@ def forms_from_label_rows(rows: Iterable[Sequence[object]], source: str) -> list
 def forms_from_header_rows(
     rows: Iterable[tuple[int, Sequence[object]]], source_of_row: Callable[[int], str]
 ) -> list[RawForm]:
-    """Numbered rows whose first non-empty one is a header of labels or keys: one form a row."""
-    header: list[tuple[int, Field | None, str]] | None = None
-    forms: list[RawForm] = []
-    for number, row in rows:
-        if is_empty_row(row):
-            continue
-        if header is None:
-            header = [(i, match_label(cell_text(c)), cell_text(c)) for i, c in enumerate(row)]
-            continue
-        forms.append(_form_from_row(header, row, source_of_row(number)))
-    return forms
+    """Numbered rows under a header of labels or keys: one form a row.
+
+    The header is the row with the most labels near the top, so a title row above it is fine.
+    """
+    remaining = (numbered for numbered in rows if not is_empty_row(numbered[1]))
+    leading = list(islice(remaining, HEADER_SEARCH_ROWS))
+    counts = [count_labels(row) for _, row in leading]
+    if not counts or max(counts) == 0:
+        return []
+    at = counts.index(max(counts))
+    header = [(i, match_label(cell_text(c)), cell_text(c)) for i, c in enumerate(leading[at][1])]
+    return [
+        _form_from_row(header, row, source_of_row(number))
+        for number, row in chain(leading[at + 1 :], remaining)
+    ]
 
 
 def _form_from_row(
@@ -180,8 +186,8 @@ def forms_from_grid(
     min_labels: int = MIN_LABELS,
 ) -> list[RawForm]:
     """Rows of unknown layout: a header row of labels (bulk) or a column of labels (one form)."""
-    first = next((row for _, row in rows if not is_empty_row(row)), ())
-    across = count_labels(first)
+    top = [row for _, row in rows[:HEADER_SEARCH_ROWS]]
+    across = max((count_labels(row) for row in top), default=0)
     down = count_labels(row[0] for _, row in rows if row)
     if across >= max(down, min_labels):
         return forms_from_header_rows(rows, source_of_row)

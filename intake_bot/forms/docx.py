@@ -1,6 +1,6 @@
 """Read request forms from a .docx by parsing `word/document.xml` with lxml.
 
-python-docx would do, but costs about twenty times as much per form. Values come from, in order
+python-docx would do, but costs about ten times as much per form. Values come from, in order
 of trust: content controls tagged with a field key (the generated form), then tables of
 label | value rows (a form whose controls were lost), then `Label: value` paragraphs.
 """
@@ -258,7 +258,7 @@ def _legacy_field_text(ffdata: etree._Element) -> str:
 # --- text --------------------------------------------------------------------------------------
 
 
-def text_of(element: etree._Element) -> str:
+def _text_of(element: etree._Element) -> str:
     """The visible text of an element: paragraphs and breaks as new lines, tabs kept."""
     parts: list[str] = []
     first_paragraph = True
@@ -293,7 +293,7 @@ def _symbol(sym: etree._Element) -> str:
     return _SYMBOL_BOXES.get((font, code & 0xFF if code >= 0xF000 else code), "")
 
 
-def value_from_text(field: Field, text: str) -> RawValue:
+def _value_from_text(field: Field, text: str) -> RawValue:
     """A value as read from text: ticked options picked out, prompts treated as empty."""
     if not text or text.casefold() in _WORD_PLACEHOLDERS or text == placeholder_text(field):
         return None
@@ -322,11 +322,14 @@ def _ticked_options(text: str) -> RawValue:
 
 def _read_body(body: etree._Element, collector: FormCollector, source: str) -> list[RawForm]:
     """Feed controls and label | value rows to `collector` in document order; return bulk forms."""
+    controls = _field_controls(body)
     bulk_tables: set[etree._Element] = set()
     bulk_forms: list[RawForm] = []
     for element in body.iter(W_SDT, W_TR):
         if element.tag == W_SDT:
-            _read_control(element, collector, bulk_tables)
+            field = controls.get(element)
+            if field is not None and not _inside(element, bulk_tables):
+                collector.add(field.key, _control_value(field, element, controls))
             continue
         table = element.getparent()
         if table in bulk_tables:
@@ -337,66 +340,83 @@ def _read_body(body: etree._Element, collector: FormCollector, source: str) -> l
                 bulk_tables.add(table)
                 bulk_forms += forms_from_header_rows(rows, lambda n: f"{source}, table row {n}")
                 continue
-        if not _has_field_control(element):
+        if not controls or not any(sdt in controls for sdt in element.iter(W_SDT)):
             _read_row(element, collector)
     return bulk_forms
 
 
-def control_field(sdt: etree._Element) -> Field | None:
-    """The field a content control is for, by its tag (the key) or else its title.
+def _field_controls(body: etree._Element) -> dict[etree._Element, Field]:
+    """The content controls that are for a field, by their tag (the key) or else their title.
 
-    Only a key or a full label counts here: controls titled "Name" or "Email" are common in
-    other templates (CVs, letters), and a loose alias would take them for the form.
+    Only a key or a full label counts: controls titled "Name" or "Email" are common in other
+    templates (CVs, letters), and a loose alias would take them for the form.
     """
-    properties = sdt.find(W_SDTPR)
-    if properties is None:
+    found: dict[etree._Element, Field] = {}
+    for name in (W_TAG, W_ALIAS):  # tags first: they win over titles
+        for element in body.iter(name):
+            properties = element.getparent()
+            if properties is None or properties.tag != W_SDTPR:
+                continue
+            sdt = properties.getparent()
+            if sdt is None or sdt in found:
+                continue
+            field = _field_named(element.get(W_VAL))
+            if field is not None:
+                found[sdt] = field
+    return found
+
+
+def _field_named(name: str | None) -> Field | None:
+    if not name:
         return None
-    for name in (W_TAG, W_ALIAS):
-        element = properties.find(name)
-        value = element.get(W_VAL) if element is not None else None
-        field = FIELDS_BY_KEY.get(value) if value else None
-        if field is None and value:
-            field = field_for_label(value)
-            folded = normalise_label(value)
-            if field is not None and folded not in (
-                _FOLDED_KEY[field.key],
-                _FOLDED_LABEL[field.key],
-            ):
-                field = None
-        if field is not None:
-            return field
-    return None
+    field = FIELDS_BY_KEY.get(name) or field_for_label(name)
+    if field is None or FIELDS_BY_KEY.get(name) is field:
+        return field
+    folded = normalise_label(name)
+    return field if folded in (_FOLDED_KEY[field.key], _FOLDED_LABEL[field.key]) else None
 
 
-def _read_control(
-    sdt: etree._Element, collector: FormCollector, bulk_tables: set[etree._Element]
-) -> None:
-    field = control_field(sdt)
-    if field is None:
-        return
-    if bulk_tables and any(t in bulk_tables for t in sdt.iterancestors(W_TBL)):
-        return
-    collector.add(field.key, control_value(field, sdt))
+def _inside(element: etree._Element, tables: set[etree._Element]) -> bool:
+    return bool(tables) and any(t in tables for t in element.iterancestors(W_TBL))
 
 
-def control_value(field: Field, sdt: etree._Element) -> RawValue:
+def _control_value(
+    field: Field, sdt: etree._Element, controls: dict[etree._Element, Field]
+) -> RawValue:
     """A content control's value: a checkbox as bool, a picked date as date, else its text."""
-    properties = sdt.find(W_SDTPR)
-    if properties is None:
-        properties = etree.Element(W_SDTPR)
-    box = properties.find(W14_CHECKBOX)
-    if box is not None:
-        return _checkbox_ticked(box)
-    if _on(properties.find(W_PLACEHOLDER_SHOWN)):
-        return None
-    content = sdt.find(W_SDTCONTENT)
-    text = text_of(content) if content is not None else ""
-    picked = properties.find(W_DATE)
+    properties = content = None
+    for child in sdt:
+        if child.tag == W_SDTPR:
+            properties = child
+        elif child.tag == W_SDTCONTENT:
+            content = child
+    picked = None
+    for setting in properties if properties is not None else ():
+        if setting.tag == W14_CHECKBOX:
+            return _checkbox_ticked(setting)
+        if setting.tag == W_PLACEHOLDER_SHOWN and _on(setting):
+            return None
+        if setting.tag == W_DATE:
+            picked = setting
+    text = _text_of(content) if content is not None else ""
     if picked is not None and text:
         full_date = _full_date(picked.get(W_FULLDATE))
         if full_date is not None:
             return full_date
-    return value_from_text(field, text)
+    return _value_from_text(field, _with_rest_of_cell(sdt, text, controls))
+
+
+def _with_rest_of_cell(
+    sdt: etree._Element, text: str, controls: dict[etree._Element, Field]
+) -> str:
+    """The control's text and what follows it in its table cell, when it is the cell's only
+    field control: LibreOffice keeps only the first paragraph of a control and leaves the
+    others after it, and people type next to a control as well as in it."""
+    cell = next(sdt.iterancestors(W_TC), None) if text else None
+    if cell is None or sum(1 for other in cell.iter(W_SDT) if other in controls) > 1:
+        return text
+    whole = _text_of(cell)
+    return whole if whole.startswith(text) else text
 
 
 def _full_date(value: str | None) -> date | None:
@@ -415,10 +435,6 @@ def _has_keyed_control(body: etree._Element) -> bool:
     return False
 
 
-def _has_field_control(row: etree._Element) -> bool:
-    return any(control_field(sdt) is not None for sdt in row.iter(W_SDT))
-
-
 def _cells(row: etree._Element) -> list[etree._Element]:
     """A row's cells, including those wrapped in a cell-level control or custom XML."""
     cells: list[etree._Element] = []
@@ -432,7 +448,7 @@ def _cells(row: etree._Element) -> list[etree._Element]:
 
 def _read_row(row: etree._Element, collector: FormCollector) -> None:
     """A row of label | value cells (or label | value | label | value)."""
-    texts = [text_of(cell) for cell in _cells(row)]
+    texts = [_text_of(cell) for cell in _cells(row)]
     matched = False
     index = 0
     while index < len(texts) - 1:
@@ -440,7 +456,7 @@ def _read_row(row: etree._Element, collector: FormCollector) -> None:
         if field is None:
             index += 1
             continue
-        collector.add(field.key, value_from_text(field, texts[index + 1]))
+        collector.add(field.key, _value_from_text(field, texts[index + 1]))
         matched = True
         index += 2
     nested = next(row.iter(W_TBL), None) is not None
@@ -459,10 +475,11 @@ def _header_table_rows(
     rows = [row for row in table if row.tag == W_TR]
     if len(rows) < 2:
         return None
-    header = [text_of(cell) for cell in _cells(rows[0])]
-    if count_labels(header) < MIN_LABELS:
-        return None
-    return [(n, [text_of(c) for c in _cells(r)]) for n, r in enumerate(rows, start=1)]
+    header = [_text_of(cell) for cell in _cells(rows[0])]
+    labels = count_labels(header)
+    if labels < MIN_LABELS or labels * 2 <= sum(1 for text in header if text):
+        return None  # label | value | label | value ... is one form, not a header
+    return [(n, [_text_of(c) for c in _cells(r)]) for n, r in enumerate(rows, start=1)]
 
 
 # --- typed paragraphs --------------------------------------------------------------------------
@@ -473,12 +490,12 @@ def _read_paragraphs(body: etree._Element, collector: FormCollector) -> None:
     for label, value in _label_lines(body):
         field = match_label(label)
         if field is not None:
-            collector.add(field.key, value_from_text(field, value))
+            collector.add(field.key, _value_from_text(field, value))
 
 
 def _label_lines(body: etree._Element) -> Iterator[tuple[str, str]]:
     for paragraph in body.iter(W_P):
-        for line in text_of(paragraph).splitlines():
+        for line in _text_of(paragraph).splitlines():
             label, colon, value = line.partition(":")
             if not colon:
                 label, colon, value = line.partition("\t")

@@ -19,7 +19,13 @@ import olefile  # type: ignore[import-untyped]
 
 from intake_bot.domain.rawform import RawForm
 from intake_bot.forms.csv import read_csv
-from intake_bot.forms.docx import CONTENT_TYPES, WORD_MAIN_TYPES, parse_xml, read_docx_archive
+from intake_bot.forms.docx import (
+    CONTENT_TYPES,
+    MAX_PART_BYTES,  # any one part, uncompressed
+    WORD_MAIN_TYPES,
+    parse_xml,
+    read_docx_archive,
+)
 from intake_bot.forms.types import FileReading, RejectCode, Rejection
 from intake_bot.forms.xlsx import read_xlsx
 
@@ -27,7 +33,6 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # all parts of an Office file together, uncompressed
-MAX_PART_BYTES = 50 * 1024 * 1024  # any one part, uncompressed
 MAX_ZIP_ENTRIES = 5000
 MAX_CONTENT_TYPES_BYTES = 1024 * 1024
 
@@ -43,9 +48,7 @@ _IMAGE_MAGIC = (
     b"GIF89a",
     b"II*\x00",
     b"MM\x00*",
-    b"BM",
-    b"\x00\x00\x01\x00",  # .ico
-)
+)  # two-byte signatures (BMP, icons) are left out: a CSV may start "BM"
 _WORD_EXTENSIONS = frozenset({".docx", ".dotx", ".docm", ".dotm", ".doc", ".dot"})
 _EXCEL_EXTENSIONS = frozenset({".xlsx", ".xltx", ".xlsm", ".xltm", ".xls", ".xlt", ".xlsb"})
 _LEGACY_EXTENSIONS = frozenset({".doc", ".dot", ".xls", ".xlt"})
@@ -92,9 +95,7 @@ def _read(filename: str, content_type: str, data: bytes) -> FileReading:
     extension = PurePath(filename).suffix.lower()
     magic = sniff(data)
     claimed = _claimed_app(extension, content_type)
-    if magic in (None, "image") and claimed is None and _ignorable(extension, content_type):
-        return FileReading(filename, ignored=True)
-    if magic == "image" and claimed is None:
+    if claimed is None and _ignorable(magic, extension, content_type):
         return FileReading(filename, ignored=True)
     if len(data) > MAX_FILE_BYTES:
         return _reject(filename, RejectCode.TOO_LARGE, _too_large_reason(filename))
@@ -166,8 +167,11 @@ def _claimed_app(extension: str, content_type: str) -> App | None:
     return None
 
 
-def _ignorable(extension: str, content_type: str) -> bool:
-    """Pictures, signatures, contact cards, invitations and HTML copies of the message."""
+def _ignorable(magic: Magic | None, extension: str, content_type: str) -> bool:
+    """Pictures, signatures, contact cards, invitations and HTML copies of the message; a file
+    whose bytes say it is an Office document or a PDF is never ignored, whatever it is called."""
+    if magic is not None:
+        return magic == "image"
     return (
         content_type.startswith("image/")
         or content_type in _IGNORED_TYPES

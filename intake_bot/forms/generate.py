@@ -168,7 +168,11 @@ def _control(field: Field, control_id: int, dscro_names: tuple[str, ...]) -> Any
         return _sdt([*properties, _element("w:dropDownList", None, *items)], prompt)
     if field.kind is Kind.DATE:
         return _sdt([*properties, _date_properties()], prompt)
-    return _sdt([*properties, _element("w:text", {"w:multiLine": "1"})], prompt)
+    if field.kind in (Kind.LONG_TEXT, Kind.LIST, Kind.CAG_REFS):
+        # Rich text, not multi-line plain text: LibreOffice moves a plain text control's line
+        # breaks out of it, running the lines together.
+        return _sdt(properties, prompt)
+    return _sdt([*properties, _element("w:text", None)], prompt)
 
 
 def _date_properties() -> Any:

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from itertools import islice
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, cast
 
 from intake_bot.domain.subject import strip_prefixes
 from intake_bot.forms.tnef import unpack_tnef
@@ -33,6 +35,7 @@ MAX_PART_HEADERS = 2_000
 MAX_PARTS = 200
 MAX_DEPTH = 20
 MAX_HEADER_CHARS = 8_000  # longer values skip the structured parser, whose cost can explode
+MAX_ADDRESS_HEADER_CHARS = 100_000  # and are read leniently up to this length
 MAX_BODY_CHARS = 1_000_000
 MAX_HTML_CHARS = 2_000_000
 MAX_TNEF_PARTS = 2  # each may cost the TNEF time limit
@@ -53,7 +56,37 @@ _REPORT_TYPES = (
 _ASCII_CHARSETS = frozenset({"us-ascii", "ascii", "unknown-8bit", "x-unknown", "default"})
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_FOLD = re.compile(r"\s*[\r\n]+\s*")
+_FOLD = re.compile(r"[ \t]*[\r\n\t][\s]*")  # line breaks, and the tabs of folded lines
+
+
+class _SafeHeaderRegistry(HeaderRegistry):
+    """Header objects that are always built: what the structured parser cannot read, or should
+    not be given because of its length, becomes plain text.
+
+    The library parses Content-Type while it splits the parts, where no caller can catch a
+    failure (thousands of nested comments raise RecursionError).
+    """
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if len(value) > MAX_HEADER_CHARS:
+            return _plain_header(name, value[:MAX_HEADER_CHARS])
+        try:
+            return super().__call__(name, value)
+        except Exception:  # the structured parser fails in many ways on hostile input
+            return _plain_header(name, value)
+
+
+class _PlainHeader(UnstructuredHeader, BaseHeader):  # as HeaderRegistry builds its classes
+    pass
+
+
+def _plain_header(name: str, value: str) -> BaseHeader:
+    return cast(BaseHeader, _PlainHeader(name, value))
+
+
+_POLICY = policy.default.clone(header_factory=_SafeHeaderRegistry())
+# Attached messages are written out with their headers exactly as received.
+_AS_RECEIVED = _POLICY.clone(refold_source="none")
 
 
 def parse_message(raw: bytes, *, own_addresses: Collection[str] = ()) -> ParsedMessage:
@@ -62,9 +95,6 @@ def parse_message(raw: bytes, *, own_addresses: Collection[str] = ()) -> ParsedM
     Raises MessageParseError, and nothing else, when the bytes are not an email at all.
     `own_addresses` are the bot's own addresses: mail from them counts as automated.
     """
-    raw = raw.lstrip(b"\r\n")
-    if not raw.strip():
-        raise MessageParseError("empty input")
     try:
         return _parse(raw, own_addresses)
     except MessageParseError:
@@ -74,18 +104,17 @@ def parse_message(raw: bytes, *, own_addresses: Collection[str] = ()) -> ParsedM
 
 
 def _parse(raw: bytes, own_addresses: Collection[str]) -> ParsedMessage:
+    raw = raw.lstrip(b"\r\n")  # a stray blank line would end the headers before they begin
+    if not raw.strip():
+        raise MessageParseError("empty input")
     defects: list[str] = []
     attachments: list[Attachment] = []
     body = ""
-    too_large = _too_large(raw)
-    parser = BytesParser(policy=policy.default)
-    msg = parser.parsebytes(raw, headersonly=bool(too_large))
+    msg, complete = _parse_mime(raw, defects)
     if len(msg) == 0:
         raise MessageParseError("no email headers found")
     headers = _Headers(msg, defects)
-    if too_large:
-        _add_defect(defects, f"{too_large}: body and attachments not read")
-    else:
+    if complete:
         body, attachments = _read_contents(msg, defects)
     sender = headers.addresses("from")
     reply_to = headers.addresses("reply-to")
@@ -104,6 +133,18 @@ def _parse(raw: bytes, own_addresses: Collection[str]) -> ParsedMessage:
         automated=automated_reason(msg, own_addresses),
         defects=tuple(defects),
     )
+
+
+def _parse_mime(raw: bytes, defects: list[str]) -> tuple[EmailMessage, bool]:
+    """The parsed message, and whether its parts were parsed (else only its headers)."""
+    reason = _too_large(raw)
+    if reason is None:
+        try:
+            return BytesParser(policy=_POLICY).parsebytes(raw), True
+        except Exception as exc:  # e.g. RecursionError on parts nested a thousand deep
+            reason = f"MIME structure unreadable ({type(exc).__name__})"
+    _add_defect(defects, f"{reason}: body and attachments not read")
+    return BytesParser(policy=_POLICY).parsebytes(raw, headersonly=True), False
 
 
 def _too_large(raw: bytes) -> str | None:
@@ -150,12 +191,13 @@ class _Headers:
         value = self._raw.get(name.lower())
         if value is None:
             return None
-        if len(value) <= MAX_HEADER_CHARS:
-            try:
-                return _one_line(_undo_escapes(str(self._msg.get(name, ""))))
-            except Exception:  # the structured parser fails in many ways on hostile input
-                _add_defect(self._defects, f"unreadable {name} header: raw text kept")
-        return _one_line(_decode_words(_undo_escapes(value)))
+        if len(value) > MAX_HEADER_CHARS:  # _SafeHeaderRegistry cuts it
+            _add_defect(self._defects, f"{name} header over {MAX_HEADER_CHARS} characters: cut")
+        try:
+            return _one_line(_undo_escapes(str(self._msg.get(name, ""))))
+        except Exception:  # not expected with _SafeHeaderRegistry, but never fatal
+            _add_defect(self._defects, f"unreadable {name} header: raw text kept")
+            return _one_line(_undo_escapes(value[:MAX_HEADER_CHARS]))
 
     def addresses(self, name: str) -> list[tuple[str, str]]:
         """(bare address lower-cased, display name) for each address in the first such header."""
@@ -171,9 +213,15 @@ class _Headers:
                     for spec, shown in found
                     if spec
                 ]
-            except Exception:  # see text()
+            except Exception:  # not an address list to the structured parser (AttributeError)
                 _add_defect(self._defects, f"unreadable {name} header: read leniently")
-        pairs = getaddresses([_one_line(_undo_escapes(value))])
+        else:
+            _add_defect(self._defects, f"{name} header over {MAX_HEADER_CHARS} characters")
+        try:
+            pairs = getaddresses([_one_line(_undo_escapes(value[:MAX_ADDRESS_HEADER_CHARS]))])
+        except Exception:  # e.g. RecursionError on thousands of nested comments
+            _add_defect(self._defects, f"unreadable {name} header: no address kept")
+            return []
         return [(spec.lower(), _decode_words(shown)) for shown, spec in pairs if spec]
 
 
@@ -419,10 +467,14 @@ def _message_bytes(msg: Message) -> bytes:
     try:
         return msg.as_bytes(policy=_AS_RECEIVED)
     except Exception:  # the generator can trip on headers the parser let through
-        return str(msg).encode("utf-8", "replace")
+        return _message_bytes_leniently(msg)
 
 
-_AS_RECEIVED = policy.default.clone(refold_source="none")
+def _message_bytes_leniently(msg: Message) -> bytes:
+    try:
+        return msg.as_bytes(policy=compat32)
+    except Exception:  # nothing sensible left to write
+        return b""
 
 
 def _text(part: Message) -> str:
@@ -460,10 +512,11 @@ class _HtmlText(HTMLParser):
     """
 
     _SKIP = frozenset({"script", "style", "head", "title", "template"})
-    _BLOCKS = frozenset(
-        {"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6"}
-        | {"blockquote", "pre", "hr", "section", "article", "header", "footer", "dt", "dd"}
+    _BLOCKS = frozenset(  # a blank line before and after
+        {"p", "div", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+        | {"pre", "hr", "section", "article", "header", "footer"}
     )
+    _LINES = frozenset({"br", "tr", "li", "dt", "dd"})  # a line of their own
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -477,7 +530,7 @@ class _HtmlText(HTMLParser):
         elif tag in ("td", "th"):
             self._cells += 1
             self.chunks.append("\t")
-        elif tag in self._BLOCKS:
+        elif tag in self._BLOCKS or tag in self._LINES:
             self._break(tag)
 
     def handle_endtag(self, tag: str) -> None:
@@ -499,6 +552,7 @@ class _HtmlText(HTMLParser):
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \f\v\u00a0]+")
+_CELL_GAP = re.compile(r" *\t[ \t]*")
 
 
 def html_to_text(html: str) -> str:
@@ -511,7 +565,7 @@ def html_to_text(html: str) -> str:
         text = "".join(parser.chunks)
     except Exception:  # html.parser can fail on broken declarations: fall back to bare tags
         text = _TAG.sub(" ", html)
-    lines = (_SPACES.sub(" ", line).strip(" \t") for line in text.split("\n"))
+    lines = (_CELL_GAP.sub("\t", _SPACES.sub(" ", line)).strip(" \t") for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
@@ -521,7 +575,7 @@ _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _SUPPRESS = re.compile(r"\b(?:all|oof|autoreply)\b", re.IGNORECASE)
 _FALSE = frozenset({"no", "false", "0", "off"})
 _ROBOT_LOCALPART = re.compile(
-    r"^(?:mailer-daemon|postmaster|bounces?|mail-?daemon)(?:[+\-=.].*)?$"
+    r"^(?:mailer-daemon|post_?master|bounces?|mail-?daemon)(?:[+\-=].*)?$"
     r"|(?:^|[-_.+])(?:no-?reply|do-?not-?reply|donotreply|noreply)(?:$|[-_.+=])",
     re.IGNORECASE,
 )
@@ -584,7 +638,8 @@ def _auto_headers(headers: _Headers) -> str | None:
 
 def _report(msg: Message) -> str | None:
     for item in _walk(msg, []):
-        if item.content_type == "multipart/report" or item.content_type in _REPORT_TYPES:
+        report = item.content_type == "multipart/report" or item.content_type in _REPORT_TYPES
+        if report and not item.forwarded:  # a person may forward a bounce
             return f"delivery or read report ({item.content_type})"
     return None
 

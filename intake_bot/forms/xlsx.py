@@ -30,10 +30,6 @@ MAX_EMPTY_RUN = 500  # stop a sheet after this many empty rows in a row
 Row = tuple[int, Sequence[object]]
 
 
-class XlsxError(ValueError):
-    """The file is not a workbook that can be read."""
-
-
 def read_xlsx(data: bytes, source: str) -> list[RawForm]:
     """The forms in an .xlsx file's bytes; [] when no sheet looks like the form."""
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)

@@ -12,6 +12,8 @@ from email.utils import format_datetime, formataddr, make_msgid
 from intake_bot.mail.render import Rendered
 
 BOT_HEADER = "X-Intake-Bot"
+# CRLF line ends; headers folded only past 998 characters, so that Message-ID stays on one line.
+_WIRE = SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -65,4 +67,4 @@ def compose(
     for item in attachments:
         maintype, _, subtype = item.content_type.partition("/")
         msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
-    return Composed(message_id=message_id, subject=rendered.subject, raw=msg.as_bytes(policy=SMTP))
+    return Composed(message_id=message_id, subject=rendered.subject, raw=msg.as_bytes(policy=_WIRE))

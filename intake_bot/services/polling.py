@@ -53,7 +53,8 @@ class Poller:
     max_attempts: int = 3
     fetch_batch: int = 25
     worker_id: str = "worker"
-    lease_ttl: timedelta = timedelta(minutes=10)
+    # Renewed with every message, so a crashed poller's lease lapses soon after it died.
+    lease_ttl: timedelta = timedelta(minutes=2)
 
     def poll(self, *, progress: Progress | None = None, stop: Callable[[], bool] = lambda: False) -> PollReport:
         """One pass over the new messages. Raises MailboxError/StoreUnavailable to be retried."""
@@ -115,7 +116,6 @@ class Poller:
             return  # Maildir keeps its own state (new/ vs cur/ and the processed folder)
         with self.intake.store.unit() as unit:
             unit.set_cursor(self.mailbox.name, uidvalidity, int(ref.uid), self.clock())
-            unit.take_lease(f"poll:{self.mailbox.name}", self.worker_id, self.clock(), self.lease_ttl)
 
     def _handle(self, ref: MessageRef, raw: bytes, report: PollReport) -> bool:
         """File one message and settle it on the server. False if it must be tried again."""
@@ -123,6 +123,7 @@ class Poller:
         now = self.clock()
         with store.unit() as unit:  # counted before we try, so that a crash counts too
             attempts = unit.record_attempt(ref, now)
+            unit.take_lease(f"poll:{self.mailbox.name}", self.worker_id, now, self.lease_ttl)
         if attempts > self.max_attempts:
             with store.unit() as unit:
                 last_error = unit.attempt_error(ref)

@@ -37,7 +37,7 @@ TYPED: dict[str, RawValue] = {
     "processor_type": "CSU",
     "processor_safe_haven": True,
     "dscro": "North",
-    "datasets": "SUS; HES",
+    "datasets": "SUS\nHES",
     "purposes": "Commissioning; Invoice validation",
     "s251_references": "CAG 7-07(a)/2013",
     "contract_reference": "CSU-2017-001",
@@ -85,21 +85,34 @@ def tick(sdt: Any, ticked: bool) -> None:
 
 
 def type_into(sdt: Any, text: str) -> None:
-    """Replace a control's prompt with typed text, lines split by breaks, as Word does."""
+    """Replace a control's prompt with typed text as Word does: a control that holds
+    paragraphs gets one a line, an inline one gets line breaks."""
     for shown in xpath(sdt, "./w:sdtPr/w:showingPlcHdr"):
         shown.getparent().remove(shown)
     content = sdt.find(qn("w:sdtContent"))
+    holds_paragraphs = bool(xpath(content, "./w:p"))
     for child in list(content):
         content.remove(child)
+    lines = text.split("\n")
+    if holds_paragraphs:
+        for line in lines:
+            paragraph = OxmlElement("w:p")
+            paragraph.append(_run_of([line]))
+            content.append(paragraph)
+    else:
+        content.append(_run_of(lines))
+
+
+def _run_of(lines: list[str]) -> Any:
     run = OxmlElement("w:r")
-    for number, line in enumerate(text.split("\n")):
+    for number, line in enumerate(lines):
         if number:
             run.append(OxmlElement("w:br"))
         t = OxmlElement("w:t")
         t.text = line
         t.set(qn("xml:space"), "preserve")
         run.append(t)
-    content.append(run)
+    return run
 
 
 def tick_options(sdt: Any, chosen: str) -> None:
@@ -171,6 +184,21 @@ def test_picked_dates_read_back_as_dates() -> None:
 
     assert values["effective_date"] == date(2017, 3, 31)
     assert values["contract_end"] == date(2018, 3, 31)
+
+
+def test_form_pasted_twice_into_one_document_gives_two_requests() -> None:
+    first = Document(io.BytesIO(fill_docx(blank_docx(DSCROS), TYPED)))
+    second_values = {**TYPED, "request_type": "End a relationship", "requester_name": "Sam"}
+    second = Document(io.BytesIO(fill_docx(blank_docx(DSCROS), second_values)))
+    first.add_paragraph("Second request:")
+    first.element.body.insert(len(first.element.body) - 1, second.tables[0]._tbl)
+    buffer = io.BytesIO()
+    first.save(buffer)
+
+    reading = read_file("two.docx", "", buffer.getvalue())
+
+    assert [f.values for f in reading.forms] == [TYPED, second_values]
+    assert [f.source for f in reading.forms] == ["two.docx, form 1", "two.docx, form 2"]
 
 
 def test_word_form_whose_controls_were_lost_reads_the_same() -> None:

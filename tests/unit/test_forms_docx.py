@@ -112,6 +112,32 @@ def test_date_control_gives_the_picked_date_not_the_shown_text() -> None:
     assert form.values["contract_start"] == "01/04/2017"
 
 
+def test_lines_left_after_a_control_in_its_cell_belong_to_it() -> None:
+    cell = f"<w:tc><w:p>{control('datasets', run('SUS'))}</w:p>{para('HES')}</w:tc>"
+    labelled = f"<w:tc><w:p>{run('Name: ')}{control('requester_name', run('Jo'))}</w:p></w:tc>"
+    body = table(
+        f"<w:tr><w:tc>{para('Data sets requested')}</w:tc>{cell}</w:tr>",
+        f"<w:tr><w:tc>{para('Requester')}</w:tc>{labelled}</w:tr>",
+    )
+
+    [form] = read(body + para(control("dscro", run("North"))))
+
+    assert form.values["datasets"] == "SUS\nHES"
+    assert form.values["requester_name"] == "Jo"
+
+
+def test_checkbox_wrapped_in_a_titled_control_is_read() -> None:
+    inner = checkbox("", True, glyph="☒").replace('<w:tag w:val=""/>', "")
+    wrapped = (
+        '<w:sdt><w:sdtPr><w:alias w:val="Data processor is an Accredited Safe Haven"/></w:sdtPr>'
+        f"<w:sdtContent><w:p>{inner}</w:p></w:sdtContent></w:sdt>"
+    )
+
+    [form] = read(wrapped + para(control("dscro", run("North"))))
+
+    assert form.values["processor_safe_haven"] is True
+
+
 def test_control_found_by_its_title_when_the_tag_is_missing() -> None:
     titled = (
         '<w:sdt><w:sdtPr><w:alias w:val="Your email address"/></w:sdtPr>'
@@ -270,6 +296,18 @@ def test_a_header_row_table_gives_one_form_per_row() -> None:
 
     assert [f.values["commissioner_ods"] for f in forms] == ["02N", "15F"]
     assert forms[1].source == "request.docx, table row 3"
+
+
+def test_three_label_value_pairs_across_a_row_are_not_a_header() -> None:
+    body = table(
+        row("Type of request", "New relationship", "Your name", "Jo", "DSCRO", "North"),
+        row("Your job title", "Analyst", "Your email address", "jo@nhs.net", "", ""),
+    )
+
+    [form] = read(body)
+
+    assert form.values["dscro"] == "North"
+    assert form.values["requester_email"] == "jo@nhs.net"
 
 
 def test_unknown_labels_are_kept_for_staff() -> None:

@@ -220,3 +220,12 @@ def test_decode_and_sniff_helpers() -> None:
 
 def _pairs() -> list[tuple[str, str]]:
     return [("Your name", "Jo Bloggs"), ("DSCRO", "North"), ("Your job title", "Analyst")]
+
+
+def test_bulk_header_may_sit_below_a_title_row() -> None:
+    data = workbook({"Bulk": [("Requests from our CSU",), (None,), HEADER, *REQUESTS]})
+
+    forms = read_xlsx(data, "bulk.xlsx")
+
+    assert [f.source for f in forms] == [f"bulk.xlsx, Bulk row {n}" for n in (4, 5, 6)]
+    assert all(f.unknown_labels == [] for f in forms)
