@@ -13,8 +13,8 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from intake_bot.domain.approvals import normalise_cag_refs
 from intake_bot.config import ConfigError, Settings, url_password
+from intake_bot.domain.approvals import normalise_cag_refs
 from intake_bot.forms.generate import blank_docx, blank_xlsx
 from intake_bot.mail.compose import FileToAttach
 from intake_bot.mail.file_outbox import FileTransport
@@ -119,13 +119,19 @@ def make_mailbox(settings: Settings) -> Mailbox:
     parts = urlsplit(mb.url)
     if parts.scheme == "maildir":
         path = Path(unquote(mb.url.split(":", 1)[1]))
-        return MaildirMailbox(path, processed_folder=mb.processed_folder, quarantine_folder=mb.quarantine_folder)
+        return MaildirMailbox(
+            path, processed_folder=mb.processed_folder, quarantine_folder=mb.quarantine_folder
+        )
     if parts.scheme not in ("imap", "imaps"):
-        raise ConfigError(f"mailbox.url: unknown scheme {parts.scheme!r} (maildir:, imap:// or imaps://)")
+        raise ConfigError(
+            f"mailbox.url: unknown scheme {parts.scheme!r} (maildir:, imap:// or imaps://)"
+        )
     query = parse_qs(parts.query)
     tls = query.get("tls", ["ssl" if parts.scheme == "imaps" else "starttls"])[0]
     if not parts.hostname or not parts.username:
-        raise ConfigError("mailbox.url: needs a user and a host, e.g. imaps://intake@mail.example:993/INBOX")
+        raise ConfigError(
+            "mailbox.url: needs a user and a host, e.g. imaps://intake@mail.example:993/INBOX"
+        )
     oauth2 = mb.oauth2_token_file.read_text().strip() if mb.oauth2_token_file else None
     password = settings.mailbox_secret() or url_password(mb.url)
     if not password and not oauth2:
@@ -151,7 +157,9 @@ def make_transport(settings: Settings) -> MailTransport:
     if parts.scheme == "file":
         return FileTransport(Path(unquote(out.url.split(":", 1)[1])))
     if parts.scheme not in ("smtp", "smtps"):
-        raise ConfigError(f"outgoing.url: unknown scheme {parts.scheme!r} (file:, smtp:// or smtps://)")
+        raise ConfigError(
+            f"outgoing.url: unknown scheme {parts.scheme!r} (file:, smtp:// or smtps://)"
+        )
     if not parts.hostname:
         raise ConfigError("outgoing.url: needs a host, e.g. smtp://intake@smtp.example:587")
     query = parse_qs(parts.query)
@@ -163,7 +171,12 @@ def make_transport(settings: Settings) -> MailTransport:
 
 
 def _smtp(
-    host: str, port: int | None, scheme: str, username: str | None, security: str, settings: Settings
+    host: str,
+    port: int | None,
+    scheme: str,
+    username: str | None,
+    security: str,
+    settings: Settings,
 ) -> SmtpTransport:
     out = settings.outgoing
     return SmtpTransport(
@@ -185,16 +198,23 @@ def load_reference_data(app: App) -> tuple[int, int]:
     loaded_orgs = loaded_approvals = 0
     with app.store.unit() as unit:
         for item in orgs:
-            unit.upsert_organisation(
-                Organisation(ods=str(item["ods"]).strip().upper(), name=item["name"],
-                             type=item.get("type", "Other"), contacts=list(item.get("contacts", [])))
-            )
+            unit.upsert_organisation(_organisation(item))
             loaded_orgs += 1
         if unit.count_approvals() == 0:
             for item in approvals:
                 unit.add(_approval(item))
                 loaded_approvals += 1
     return loaded_orgs, loaded_approvals
+
+
+def _organisation(item: dict[str, object]) -> Organisation:
+    contacts = item.get("contacts", [])
+    return Organisation(
+        ods=str(item["ods"]).strip().upper(),
+        name=str(item["name"]),
+        type=str(item.get("type", "Other")),
+        contacts=[str(c) for c in contacts] if isinstance(contacts, list) else [],
+    )
 
 
 def _approval(item: dict[str, object]) -> Approval:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 ENV_PREFIX = "INTAKE_BOT_"
 DEFAULT_CONFIG = Path("config/intake-bot.toml")
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+MASK = "*" * 8
 WATCHED_SUBJECT = "Data Services for Commissioners - Legitimate Relationships"
 
 
@@ -105,8 +106,11 @@ class Settings(BaseModel):
     dscro: list[Dscro] = Field(
         default_factory=lambda: [
             Dscro(name="North", staff=["dscro.north@intake-bot.invalid"]),
-            Dscro(name="Midlands and East", staff=["dscro.midlands-east@intake-bot.invalid"],
-                  aliases=["Midlands & East", "M&E"]),
+            Dscro(
+                name="Midlands and East",
+                staff=["dscro.midlands-east@intake-bot.invalid"],
+                aliases=["Midlands & East", "M&E"],
+            ),
             Dscro(name="London", staff=["dscro.london@intake-bot.invalid"]),
             Dscro(name="South", staff=["dscro.south@intake-bot.invalid"]),
         ]
@@ -139,16 +143,22 @@ class Settings(BaseModel):
         return _secret(self.mailbox.password, self.mailbox.password_file, "mailbox.password_file")
 
     def outgoing_secret(self) -> str | None:
-        return _secret(self.outgoing.password, self.outgoing.password_file, "outgoing.password_file")
+        return _secret(
+            self.outgoing.password, self.outgoing.password_file, "outgoing.password_file"
+        )
 
     def database_url(self) -> str:
         """The database URL with the password from the environment or file filled in."""
-        secret = _secret(self.database.password, self.database.password_file, "database.password_file")
+        secret = _secret(
+            self.database.password, self.database.password_file, "database.password_file"
+        )
         if not secret:
             return self.database.url
         from sqlalchemy.engine import make_url  # only for URL assembly; no engine is made here
 
-        return make_url(self.database.url).set(password=secret).render_as_string(hide_password=False)
+        return (
+            make_url(self.database.url).set(password=secret).render_as_string(hide_password=False)
+        )
 
     def masked(self) -> dict[str, Any]:
         """The effective settings, secrets and URL passwords masked, for display."""
@@ -156,7 +166,7 @@ class Settings(BaseModel):
         for section in ("mailbox", "database", "outgoing"):
             block = data[section]
             if block.get("password"):
-                block["password"] = "********"
+                block["password"] = MASK
             if "url" in block:
                 block["url"] = mask_url(block["url"])
         return data
@@ -176,7 +186,7 @@ def _secret(value: SecretStr | None, path: Path | None, name: str) -> str | None
 def mask_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
+        netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@")
         return parts._replace(netloc=netloc).geturl()
     return url
 

@@ -53,7 +53,7 @@ class Mailbox(Protocol):
         ...
 
     def fetch(self, refs: Sequence[MessageRef]) -> Iterator[tuple[MessageRef, bytes]]:
-        """The raw bytes of each message (IMAP `BODY.PEEK[]`, no `\\Seen`); a vanished one is skipped."""
+        """The raw bytes of each message (IMAP `BODY.PEEK[]`, no `\\Seen`); vanished ones skipped."""
         ...
 
     def mark_processed(self, ref: MessageRef) -> None:
@@ -82,6 +82,8 @@ class SendError(Exception):
 class MailTransport(Protocol):
     """Delivers one finished message. Raises SendError."""
 
-    def send(self, *, sender: str, recipients: Sequence[str], raw: bytes, message_id: str) -> None: ...
+    def send(
+        self, *, sender: str, recipients: Sequence[str], raw: bytes, message_id: str
+    ) -> None: ...
 
     def close(self) -> None: ...

@@ -27,7 +27,14 @@ _CSUS = [
     ("North East London Commissioning Support Unit", "0DH"),
     ("South, Central and West Commissioning Support Unit", "0DJ"),
 ]
-_PEOPLE = ["Aisha Khan", "Tom Bradley", "Priya Patel", "Gareth Evans", "Joanne Smith", "Mohammed Ali"]
+_PEOPLE = [
+    "Aisha Khan",
+    "Tom Bradley",
+    "Priya Patel",
+    "Gareth Evans",
+    "Joanne Smith",
+    "Mohammed Ali",
+]
 
 
 def new_request(i: int = 0, **overrides: str) -> dict[str, str]:
@@ -69,7 +76,9 @@ def new_request(i: int = 0, **overrides: str) -> dict[str, str]:
     return values
 
 
-def docx_form(values: Mapping[str, str], *, title: str = "Legitimate relationship request") -> bytes:
+def docx_form(
+    values: Mapping[str, str], *, title: str = "Legitimate relationship request"
+) -> bytes:
     """A Word form typed by hand: a two-column table of labels and values (no content controls)."""
     from docx import Document  # python-docx is a dependency of the readers' tests and the demo
 
@@ -157,23 +166,53 @@ def demo_messages() -> list[tuple[str, bytes]]:
         purposes="Commissioning; Risk stratification",
     )
     return [
-        ("a new relationship on a Word form", email(
-            attachments=[("request-leeds-north.docx", DOCX, docx_form(good))])),
-        ("three requests on a CSU's bulk spreadsheet", email(
-            subject="RE: " + SUBJECT.replace(" - ", " – "),
-            sender="tom.bradley@nhs.net", sender_name="Tom Bradley",
-            attachments=[("bulk-requests.xlsx", XLSX, xlsx_bulk(bulk))])),
-        ("a form with mistakes", email(
-            subject="[SECURE] " + SUBJECT, sender="joanne.smith@nhs.net", sender_name="Joanne Smith",
-            attachments=[("dorset.docx", DOCX, docx_form(bad))])),
-        ("a question without a form", email(
-            sender="gareth.evans@nhs.net", sender_name="Gareth Evans",
-            body="Hello,\n\nHow do we add a new CSU to our relationship?\n\nThanks, Gareth\n")),
-        ("an out-of-office reply", email(
-            subject="Automatic reply: " + SUBJECT, sender="priya.patel@nhs.net", sender_name="Priya Patel",
-            body="I am out of the office until Monday.\n",
-            headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"})),
-        ("an email on another subject", email(
-            subject="Team lunch on Friday", sender="mohammed.ali@nhs.net", sender_name="Mohammed Ali",
-            body="Pizza?\n")),
+        (
+            "a new relationship on a Word form",
+            email(attachments=[("request-leeds-north.docx", DOCX, docx_form(good))]),
+        ),
+        (
+            "three requests on a CSU's bulk spreadsheet",
+            email(
+                subject="RE: " + SUBJECT.replace(" - ", " – "),
+                sender="tom.bradley@nhs.net",
+                sender_name="Tom Bradley",
+                attachments=[("bulk-requests.xlsx", XLSX, xlsx_bulk(bulk))],
+            ),
+        ),
+        (
+            "a form with mistakes",
+            email(
+                subject="[SECURE] " + SUBJECT,
+                sender="joanne.smith@nhs.net",
+                sender_name="Joanne Smith",
+                attachments=[("dorset.docx", DOCX, docx_form(bad))],
+            ),
+        ),
+        (
+            "a question without a form",
+            email(
+                sender="gareth.evans@nhs.net",
+                sender_name="Gareth Evans",
+                body="Hello,\n\nHow do we add a new CSU to our relationship?\n\nThanks, Gareth\n",
+            ),
+        ),
+        (
+            "an out-of-office reply",
+            email(
+                subject="Automatic reply: " + SUBJECT,
+                sender="priya.patel@nhs.net",
+                sender_name="Priya Patel",
+                body="I am out of the office until Monday.\n",
+                headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
+            ),
+        ),
+        (
+            "an email on another subject",
+            email(
+                subject="Team lunch on Friday",
+                sender="mohammed.ali@nhs.net",
+                sender_name="Mohammed Ali",
+                body="Pizza?\n",
+            ),
+        ),
     ]

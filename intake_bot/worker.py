@@ -15,7 +15,7 @@ from intake_bot.bootstrap import App
 from intake_bot.ports import MailboxError
 from intake_bot.services.polling import PollReport, Progress
 from intake_bot.services.sending import SendReport
-from intake_bot.store.store import StoreUnavailable
+from intake_bot.store.store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,17 @@ class Worker:
                 report = self.app.poller(mailbox).poll(progress=progress, stop=self.stopping.is_set)
             finally:
                 mailbox.close()
-        except (MailboxError, StoreUnavailable) as exc:
+        except (MailboxError, StoreUnavailableError) as exc:
             log.warning("poll failed, will retry: %s", exc)
             return None
         if report.examined or report.errors:
             log.info(
                 "poll: %d new, %d not ours, %s, %d replies queued, %d errors",
-                report.examined, report.not_ours, report.outcomes or "nothing filed",
-                report.replies, report.errors,
+                report.examined,
+                report.not_ours,
+                report.outcomes or "nothing filed",
+                report.replies,
+                report.errors,
             )
         return report
 
@@ -51,25 +54,41 @@ class Worker:
                 report = self.app.sender(transport).send_due()
             finally:
                 transport.close()
-        except StoreUnavailable as exc:
+        except StoreUnavailableError as exc:
             log.warning("send failed, will retry: %s", exc)
             return None
         if report.sent or report.deferred or report.failed:
-            log.info("send: %d sent, %d deferred, %d failed", report.sent, report.deferred, report.failed)
+            log.info(
+                "send: %d sent, %d deferred, %d failed", report.sent, report.deferred, report.failed
+            )
         return report
 
-    def run_once(self, progress: Progress | None = None) -> tuple[PollReport | None, SendReport | None]:
+    def run_once(
+        self, progress: Progress | None = None
+    ) -> tuple[PollReport | None, SendReport | None]:
         return self.poll(progress), self.send()
 
     def run_forever(self) -> None:
-        """Poll and send on their intervals until SIGTERM/SIGINT; the message in hand is finished."""
+        """Poll and send on their intervals until SIGTERM/SIGINT, finishing the message in hand."""
         settings = self.app.settings
         scheduler = BlockingScheduler(timezone="Europe/London")
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
-        scheduler.add_job(self.poll, "interval", seconds=settings.mailbox.poll_interval_seconds,
-                          id="poll", next_run_time=_now(), **common)
-        scheduler.add_job(self.send, "interval", seconds=settings.outgoing.send_interval_seconds,
-                          id="send", next_run_time=_now(), **common)
+        scheduler.add_job(
+            self.poll,
+            "interval",
+            seconds=settings.mailbox.poll_interval_seconds,
+            id="poll",
+            next_run_time=_now(),
+            **common,
+        )
+        scheduler.add_job(
+            self.send,
+            "interval",
+            seconds=settings.outgoing.send_interval_seconds,
+            id="send",
+            next_run_time=_now(),
+            **common,
+        )
 
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("signal %d: stopping after the message in hand", signum)

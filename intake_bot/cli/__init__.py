@@ -13,7 +13,7 @@ from intake_bot.cli.common import State
 
 app = typer.Typer(
     name="intake-bot",
-    help="Files DSfC legitimate-relationship requests from a shared mailbox and answers every sender.",
+    help="Files DSfC legitimate-relationship requests from a mailbox and answers every sender.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -31,7 +31,11 @@ def main_options(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="Settings file (default: $INTAKE_BOT_CONFIG or config/intake-bot.toml)."),
+        typer.Option(
+            "--config",
+            "-c",
+            help="Settings file (default: $INTAKE_BOT_CONFIG or config/intake-bot.toml).",
+        ),
     ] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
 ) -> None:

@@ -11,7 +11,9 @@ from intake_bot.cli.common import console, print_json, state, table
 from intake_bot.store import migrate
 
 db_app = typer.Typer(help="The database: create or upgrade the schema.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Outgoing email: what is waiting, sent or failed.", invoke_without_command=True)
+outbox_app = typer.Typer(
+    help="Outgoing email: what is waiting, sent or failed.", invoke_without_command=True
+)
 
 
 def show_config(ctx: typer.Context) -> None:
@@ -43,7 +45,8 @@ def db_status(ctx: typer.Context) -> None:
 
 @outbox_app.callback()
 def outbox(
-    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Counts of outgoing email by status."""
     if ctx.invoked_subcommand:

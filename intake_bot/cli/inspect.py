@@ -46,8 +46,12 @@ def _offline_context(settings: Settings) -> ValidationContext:
     if settings.paths.s251.is_file():
         for item in tomllib.loads(settings.paths.s251.read_text()).get("approval", []):
             for ref in normalise_cag_refs(str(item["reference"])):
-                approvals[ref] = Approval(reference=ref, title=item.get("title", ""),
-                                          purposes=tuple(item.get("purposes", ())), expires=item["expires"])
+                approvals[ref] = Approval(
+                    reference=ref,
+                    title=item.get("title", ""),
+                    purposes=tuple(item.get("purposes", ())),
+                    expires=item["expires"],
+                )
     return ValidationContext(
         today=utc_now().date(),
         dscros=tuple(d.name for d in settings.dscro),
@@ -59,18 +63,30 @@ def _offline_context(settings: Settings) -> ValidationContext:
 
 
 def _show_preview(file: Path, result: Preview) -> None:
-    colour = {Verdict.ACCEPTED: "green", Verdict.REJECTED: "yellow", Verdict.UNREADABLE: "red"}[result.verdict]
-    console.print(f"[bold]{file.name}[/bold] ({result.kind}): [{colour}]{result.verdict.name.lower()}[/{colour}]"
-                  f" - {result.summary}", highlight=False, markup=True)
+    colour = {Verdict.ACCEPTED: "green", Verdict.REJECTED: "yellow", Verdict.UNREADABLE: "red"}[
+        result.verdict
+    ]
+    console.print(
+        f"[bold]{file.name}[/bold] ({result.kind}): "
+        f"[{colour}]{result.verdict.name.lower()}[/{colour}]"
+        f" - {result.summary}",
+        highlight=False,
+        markup=True,
+    )
     for key in ("subject", "from", "subject_matches"):
         if key in result.details:
             console.print(f"  {key}: {result.details[key]}", highlight=False, markup=False)
     for r in result.rejections:
-        console.print(f"  cannot read {r['filename']}: {r['reason']}", highlight=False, markup=False)
+        console.print(
+            f"  cannot read {r['filename']}: {r['reason']}", highlight=False, markup=False
+        )
     for r in result.requests:
         state_text = "complete" if r["complete"] else f"{len(r['problems'])} problem(s)"
-        console.print(f"  request from {r['source']}: {r['request_type'] or 'type unknown'}, {state_text}",
-                      highlight=False, markup=False)
+        console.print(
+            f"  request from {r['source']}: {r['request_type'] or 'type unknown'}, {state_text}",
+            highlight=False,
+            markup=False,
+        )
         for p in r["problems"]:
             console.print(f"    - {p}", highlight=False, markup=False)
         for f in r["flags"]:
@@ -84,10 +100,12 @@ class FormFormat(StrEnum):
 
 def form(
     ctx: typer.Context,
-    fmt: Annotated[FormFormat, typer.Option("--format", "-f", help="docx or xlsx.")] = FormFormat.docx,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the blank form.")] = Path(
-        "legitimate-relationship-request.docx"
-    ),
+    fmt: Annotated[
+        FormFormat, typer.Option("--format", "-f", help="docx or xlsx.")
+    ] = FormFormat.docx,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the blank form.")
+    ] = Path("legitimate-relationship-request.docx"),
 ) -> None:
     """Write the blank request form that commissioners fill in."""
     offices = tuple(d.name for d in state(ctx).settings().dscro)
@@ -110,7 +128,31 @@ def queue(
     if not items:
         console.print("every queue is empty")
         return
-    table("Queues", ["queue", "reference", "kind", "status", "about", "sender", "received", "age (days)",
-                     "problems"],
-          [(i.queue, i.reference, i.kind, i.status, i.summary, i.sender, i.received, i.age_days, i.problems)
-           for i in items])
+    table(
+        "Queues",
+        [
+            "queue",
+            "reference",
+            "kind",
+            "status",
+            "about",
+            "sender",
+            "received",
+            "age (days)",
+            "problems",
+        ],
+        [
+            (
+                i.queue,
+                i.reference,
+                i.kind,
+                i.status,
+                i.summary,
+                i.sender,
+                i.received,
+                i.age_days,
+                i.problems,
+            )
+            for i in items
+        ],
+    )

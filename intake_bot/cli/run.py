@@ -47,8 +47,13 @@ def _ensure_schema(app: App) -> None:
 
 
 def _once_with_progress(worker: Worker):  # type: ignore[no-untyped-def]
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("filing", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -59,9 +64,11 @@ def _once_with_progress(worker: Worker):  # type: ignore[no-untyped-def]
 
 def _print_poll(report: PollReport) -> None:
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "nothing filed"
-    console.print(f"examined {report.examined} new message(s): {outcomes}; "
-                  f"{report.not_ours} on other subjects left alone; {report.replies} replies queued"
-                  + (f"; {report.errors} error(s)" if report.errors else ""))
+    console.print(
+        f"examined {report.examined} new message(s): {outcomes}; "
+        f"{report.not_ours} on other subjects left alone; {report.replies} replies queued"
+        + (f"; {report.errors} error(s)" if report.errors else "")
+    )
 
 
 def demo(ctx: typer.Context) -> None:
@@ -80,17 +87,26 @@ def demo(ctx: typer.Context) -> None:
         deliver(maildir, raw)
         console.print(f"   - {what}")
     _ensure_schema(app)
-    console.print("[bold]2.[/bold] One cycle: poll the mailbox, file, queue the replies, send them.")
+    console.print(
+        "[bold]2.[/bold] One cycle: poll the mailbox, file, queue the replies, send them."
+    )
     poll, send = Worker(app).run_once()
     if poll is None or send is None:
         fail("the cycle failed (see the log)", code=1)
     _print_poll(poll)
     console.print("[bold]3.[/bold] The staff queues:")
     items = queue_items(app.store, app.clock())
-    table("Queues", ["queue", "reference", "kind", "status", "about", "sender", "problems"],
-          [(i.queue, i.reference, i.kind, i.status, i.summary, i.sender, i.problems) for i in items])
+    table(
+        "Queues",
+        ["queue", "reference", "kind", "status", "about", "sender", "problems"],
+        [(i.queue, i.reference, i.kind, i.status, i.summary, i.sender, i.problems) for i in items],
+    )
     console.print(f"[bold]4.[/bold] {send.sent} replies written to {outbox}/:")
-    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)[-send.sent:] if send.sent else []:
+    for path in (
+        sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)[-send.sent :]
+        if send.sent
+        else []
+    ):
         console.print(f"   {path.name}: {_subject(path)}", highlight=False, markup=False)
     console.print("Try: intake-bot queue, intake-bot parse FILE, intake-bot form -o blank.docx")
 

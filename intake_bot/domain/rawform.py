@@ -14,7 +14,9 @@ RawValue = str | bool | date | datetime | None
 class RawForm:
     """One filled-in form (one request): values by field key, as found in the file."""
 
-    source: str  # where it came from, for people: "request.docx", "bulk.xlsx, Bulk row 4", "email body"
+    source: (
+        str  # where it came from, for people: "request.docx", "bulk.xlsx, Bulk row 4", "email body"
+    )
     values: dict[str, RawValue] = field(default_factory=dict)
     unknown_labels: list[str] = field(default_factory=list)  # labels that name no field
 

@@ -27,7 +27,9 @@ _ALLOWED: dict[Status, frozenset[Status]] = {
     Status.INCOMPLETE: frozenset({Status.TRIAGED, Status.VERIFICATION, Status.INCOMPLETE}),
     Status.VERIFICATION: frozenset({Status.TRIAGED, Status.INCOMPLETE, Status.REJECTED}),
     Status.TRIAGED: frozenset({Status.IN_REVIEW, Status.INCOMPLETE}),
-    Status.IN_REVIEW: frozenset({Status.APPROVED, Status.REJECTED, Status.INCOMPLETE, Status.TRIAGED}),
+    Status.IN_REVIEW: frozenset(
+        {Status.APPROVED, Status.REJECTED, Status.INCOMPLETE, Status.TRIAGED}
+    ),
     Status.APPROVED: frozenset(),
     Status.REJECTED: frozenset(),
     Status.WITHDRAWN: frozenset(),
@@ -50,7 +52,9 @@ def check_transition(current: Status, target: Status) -> Refused | None:
     if current in CLOSED:
         return Refused(f"the request is already {current.value}; a closed request cannot change")
     allowed = ", ".join(sorted(s.value for s in _ALLOWED[current])) or "none"
-    return Refused(f"cannot go from {current.value} to {target.value}; from {current.value}: {allowed}")
+    return Refused(
+        f"cannot go from {current.value} to {target.value}; from {current.value}: {allowed}"
+    )
 
 
 def parse_status(text: str) -> Status | None:

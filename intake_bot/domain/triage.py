@@ -16,7 +16,7 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def office_slug(name: str | None) -> str:
-    """"Midlands and East" → "midlands-and-east"; no office → "unassigned"."""
+    """ "Midlands and East" → "midlands-and-east"; no office → "unassigned"."""
     if not name:
         return UNASSIGNED
     return _SLUG.sub("-", name.lower()).strip("-") or UNASSIGNED

@@ -7,6 +7,8 @@ depth, and nothing but MessageParseError leaves `parse_message`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import mimetypes
 import re
 from collections.abc import Collection, Iterator
@@ -278,6 +280,7 @@ class _Part:
     content_type: str
     depth: int
     forwarded: bool  # inside an attached message
+    children: list[Message]  # [] for a leaf
 
 
 def _walk(msg: Message, defects: list[str]) -> Iterator[_Part]:
@@ -287,9 +290,10 @@ def _walk(msg: Message, defects: list[str]) -> Iterator[_Part]:
         if not stack:
             return
         part, depth, forwarded = stack.pop()
-        item = _Part(part, _content_type(part), depth, forwarded)
+        content_type = _content_type(part)
+        children = _children(part, content_type, defects)
+        item = _Part(part, content_type, depth, forwarded, children)
         yield item
-        children = _children(item)
         if children and depth >= MAX_DEPTH:
             _add_defect(defects, f"MIME parts nested deeper than {MAX_DEPTH}: not read")
             continue
@@ -301,14 +305,31 @@ def _walk(msg: Message, defects: list[str]) -> Iterator[_Part]:
         _add_defect(defects, f"more than {MAX_PARTS} MIME parts: the rest not read")
 
 
-def _children(item: _Part) -> list[Message]:
+def _children(part: Message, content_type: str, defects: list[str]) -> list[Message]:
     """The parts inside a multipart or an attached message; [] for a leaf."""
-    if not item.content_type.startswith("multipart/") and item.content_type not in _MESSAGE_TYPES:
+    if not content_type.startswith("multipart/") and content_type not in _MESSAGE_TYPES:
         return []
-    payload = item.part.get_payload()
+    payload = part.get_payload()
     if not isinstance(payload, list):  # e.g. a multipart whose boundary never appears
         return []
-    return [child for child in payload if isinstance(child, Message)]
+    children = [child for child in payload if isinstance(child, Message)]
+    encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+    if content_type in _MESSAGE_TYPES and children and encoding == "base64":
+        return _decode_attached(children[0], defects)
+    return children
+
+
+def _decode_attached(inner: Message, defects: list[str]) -> list[Message]:
+    """An attached message sent base64-encoded, against RFC 2046: the library reads it as a
+    message of base64 text with no headers. (Quoted-printable is left as the library reads it:
+    its soft line breaks split header lines beyond repair.)"""
+    try:
+        data = base64.b64decode(_message_bytes(inner))  # characters outside base64 are skipped
+    except (ValueError, binascii.Error):
+        _add_defect(defects, "base64 attached message could not be decoded")
+        return [inner]
+    msg, complete = _parse_mime(data, defects)
+    return [msg] if complete and len(msg) else [inner]
 
 
 def _content_type(part: Message) -> str:
@@ -337,7 +358,7 @@ class _Contents:
             # A message forwarded inside another is already in that one's bytes.
             if not item.forwarded:
                 self._add_forwarded(item)
-        elif not _children(item):
+        elif not item.children:
             self._add_leaf(item)
 
     def _add_forwarded(self, item: _Part) -> None:
@@ -345,7 +366,7 @@ class _Contents:
         name = _safe_filename(item.part)
         if not name or not name.lower().endswith(".eml"):
             name = f"forwarded-{self.forwarded}.eml"
-        inner = _children(item)
+        inner = item.children
         if inner and not _small_enough(inner[0]):
             # Writing it out would walk every part again, past the limits this walk keeps.
             _add_defect(self.defects, "forwarded message too large or deep to keep as a file")

@@ -61,9 +61,13 @@ class Intake:
     notifier: Notifier
     dscros: tuple[str, ...]
     allowed_domains: tuple[str, ...] = ()
-    purposes_needing_approval: frozenset[str] = frozenset({"Invoice validation", "Risk stratification"})
+    purposes_needing_approval: frozenset[str] = frozenset(
+        {"Invoice validation", "Risk stratification"}
+    )
     own_addresses: tuple[str, ...] = ()
-    _reference: tuple[frozenset[str], dict[str, ApprovalInfo]] | None = field(default=None, repr=False)
+    _reference: tuple[frozenset[str], dict[str, ApprovalInfo]] | None = field(
+        default=None, repr=False
+    )
 
     def refresh_reference_data(self) -> None:
         """Reload organisations and approvals (once a poll, not once a message)."""
@@ -71,7 +75,10 @@ class Intake:
             ods = unit.known_ods()
             approvals = {
                 a.reference: ApprovalInfo(
-                    reference=a.reference, title=a.title, purposes=tuple(a.purposes), expires=a.expires
+                    reference=a.reference,
+                    title=a.title,
+                    purposes=tuple(a.purposes),
+                    expires=a.expires,
                 )
                 for a in unit.approvals()
             }
@@ -122,8 +129,15 @@ def ingest_message(raw: bytes, ref: MessageRef, *, intake: Intake, now: datetime
 
 
 def _archive(
-    unit: Unit, raw: bytes, ref: MessageRef, key: str, msg: ParsedMessage | None, now: datetime,
-    outcome: Outcome, queue: str | None, note: str,
+    unit: Unit,
+    raw: bytes,
+    ref: MessageRef,
+    key: str,
+    msg: ParsedMessage | None,
+    now: datetime,
+    outcome: Outcome,
+    queue: str | None,
+    note: str,
 ) -> InboundMessage:
     row = unit.add(
         InboundMessage(
@@ -153,11 +167,15 @@ def _quarantine(
     unit: Unit, raw: bytes, ref: MessageRef, key: str, reason: str, now: datetime
 ) -> IngestResult:
     row = _archive(unit, raw, ref, key, None, now, Outcome.QUARANTINED, QUARANTINE, reason)
-    unit.add(Event(at=now, actor="intake-bot", action="quarantined", inbound_id=row.id, note=reason))
+    unit.add(
+        Event(at=now, actor="intake-bot", action="quarantined", inbound_id=row.id, note=reason)
+    )
     return IngestResult(Outcome.QUARANTINED, row.id)
 
 
-def quarantine_poison(store: Store, raw: bytes, ref: MessageRef, reason: str, now: datetime) -> int | None:
+def quarantine_poison(
+    store: Store, raw: bytes, ref: MessageRef, reason: str, now: datetime
+) -> int | None:
     """Archive a message that failed too often, so that staff see it and the poll moves on."""
     key = dedupe_key(None, raw)
     try:
@@ -171,12 +189,25 @@ def quarantine_poison(store: Store, raw: bytes, ref: MessageRef, reason: str, no
 
 
 def _file(
-    unit: Unit, raw: bytes, ref: MessageRef, key: str, msg: ParsedMessage, intake: Intake, now: datetime
+    unit: Unit,
+    raw: bytes,
+    ref: MessageRef,
+    key: str,
+    msg: ParsedMessage,
+    intake: Intake,
+    now: datetime,
 ) -> IngestResult:
     if msg.automated:
         row = _archive(unit, raw, ref, key, msg, now, Outcome.AUTOMATED, None, msg.automated)
-        unit.add(Event(at=now, actor="intake-bot", action="ignored_automated", inbound_id=row.id,
-                       note=msg.automated))
+        unit.add(
+            Event(
+                at=now,
+                actor="intake-bot",
+                action="ignored_automated",
+                inbound_id=row.id,
+                note=msg.automated,
+            )
+        )
         return IngestResult(Outcome.AUTOMATED, row.id)
 
     readings = [read_file(a.filename, a.content_type, a.data) for a in msg.attachments]
@@ -192,28 +223,50 @@ def _file(
     if forms:
         outcome, queue, note = Outcome.FILED, None, f"{len(forms)} form(s)"
     elif rejected:
-        outcome, queue, note = Outcome.UNREADABLE, QUARANTINE, "; ".join(
-            f"{r.filename}: {r.rejection.code}" for r in rejected if r.rejection
+        outcome, queue, note = (
+            Outcome.UNREADABLE,
+            QUARANTINE,
+            "; ".join(f"{r.filename}: {r.rejection.code}" for r in rejected if r.rejection),
         )
     else:
         outcome, queue, note = Outcome.ENQUIRY, ENQUIRIES, "no form found"
     inbound = _archive(unit, raw, ref, key, msg, now, outcome, queue, note)
     assert inbound.id is not None
     attachment_ids = _store_attachments(unit, inbound.id, msg, readings)
-    unit.add(Event(at=now, actor="intake-bot", action="received", inbound_id=inbound.id,
-                   note=f"{outcome.value}: {note}"))
+    unit.add(
+        Event(
+            at=now,
+            actor="intake-bot",
+            action="received",
+            inbound_id=inbound.id,
+            note=f"{outcome.value}: {note}",
+        )
+    )
 
     if outcome is Outcome.FILED:
         ctx = intake.validation_context(now)
-        refs, replies, first_id = [], 0, None
-        for index, form in forms:
+        refs: list[str] = []
+        replies = 0
+        first_id: int | None = None
+        for att_index, form in forms:
             checked = validate(form, ctx)
-            if intake.allowed_domains and not _domain_allowed(msg.from_addr, intake.allowed_domains):
+            if intake.allowed_domains and not _domain_allowed(
+                msg.from_addr, intake.allowed_domains
+            ):
                 checked.flags.append(_sender_flag(msg.from_addr))
-            request = _add_request(unit, inbound, attachment_ids.get(index), checked, msg, now)
+            request = _add_request(
+                unit,
+                inbound,
+                attachment_ids.get(att_index) if att_index is not None else None,
+                checked,
+                msg,
+                now,
+            )
             refs.append(request_reference(_id(request)))
             first_id = first_id or request.id
-            replies += _acknowledge(unit, intake.notifier, msg, inbound, request, checked, rejected, now)
+            replies += _acknowledge(
+                unit, intake.notifier, msg, inbound, request, checked, rejected, now
+            )
         inbound.request_id = first_id
         return IngestResult(outcome, inbound.id, tuple(refs), replies)
 
@@ -266,8 +319,12 @@ def _store_attachments(
 
 
 def _add_request(
-    unit: Unit, inbound: InboundMessage, attachment_id: int | None, checked: Validation,
-    msg: ParsedMessage, now: datetime,
+    unit: Unit,
+    inbound: InboundMessage,
+    attachment_id: int | None,
+    checked: Validation,
+    msg: ParsedMessage,
+    now: datetime,
 ) -> Request:
     status = Status.TRIAGED if checked.complete else Status.INCOMPLETE
     values = checked.values_json()
@@ -281,7 +338,9 @@ def _add_request(
             source=checked.source[:500],
             request_type=request_type.value if request_type else None,
             status=status.value,
-            queue=queue_for(dscro if isinstance(dscro, str) else None, request_type, checked.complete),
+            queue=queue_for(
+                dscro if isinstance(dscro, str) else None, request_type, checked.complete
+            ),
             dscro=dscro if isinstance(dscro, str) else None,
             values=values,
             problems=[
@@ -297,9 +356,18 @@ def _add_request(
         )
     )
     unit.flush()
-    unit.add(Event(at=now, actor="intake-bot", action="status", request_id=request.id,
-                   inbound_id=inbound.id, from_status=Status.RECEIVED.value, to_status=status.value,
-                   note=f"{len(checked.problems)} problem(s), {len(checked.flags)} flag(s)"))
+    unit.add(
+        Event(
+            at=now,
+            actor="intake-bot",
+            action="status",
+            request_id=request.id,
+            inbound_id=inbound.id,
+            from_status=Status.RECEIVED.value,
+            to_status=status.value,
+            note=f"{len(checked.problems)} problem(s), {len(checked.flags)} flag(s)",
+        )
+    )
     return request
 
 
@@ -308,13 +376,27 @@ def _reply_to(msg: ParsedMessage) -> str:
 
 
 def _acknowledge(
-    unit: Unit, notifier: Notifier, msg: ParsedMessage, inbound: InboundMessage, request: Request,
-    checked: Validation, rejected: Sequence[FileReading], now: datetime,
+    unit: Unit,
+    notifier: Notifier,
+    msg: ParsedMessage,
+    inbound: InboundMessage,
+    request: Request,
+    checked: Validation,
+    rejected: Sequence[FileReading],
+    now: datetime,
 ) -> int:
     to = _reply_to(msg)
     if not to or not notifier.may_auto_reply(unit, to, now):
-        unit.add(Event(at=now, actor="intake-bot", action="reply_suppressed", request_id=request.id,
-                       inbound_id=inbound.id, note="no address" if not to else "rate limit"))
+        unit.add(
+            Event(
+                at=now,
+                actor="intake-bot",
+                action="reply_suppressed",
+                request_id=request.id,
+                inbound_id=inbound.id,
+                note="no address" if not to else "rate limit",
+            )
+        )
         return 0
     context = notifier.base_context(msg.from_name)
     context["request"] = {
@@ -328,29 +410,57 @@ def _acknowledge(
     }
     context["rejected_files"] = _rejections(rejected)
     kind = "ack_valid" if checked.complete else "ack_problems"
-    notifier.queue(unit, kind=kind, to=[to], context=context, now=now, in_reply_to=msg.message_id,
-                   references=msg.references, request_id=request.id, inbound_id=inbound.id)
+    notifier.queue(
+        unit,
+        kind=kind,
+        to=[to],
+        context=context,
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+        request_id=request.id,
+        inbound_id=inbound.id,
+    )
     return 1
 
 
 def _rejections(rejected: Sequence[FileReading]) -> list[dict[str, str]]:
-    return [
-        {"filename": r.filename, "reason": r.rejection.reason} for r in rejected if r.rejection
-    ]
+    return [{"filename": r.filename, "reason": r.rejection.reason} for r in rejected if r.rejection]
 
 
 def _reply_without_request(
-    unit: Unit, notifier: Notifier, msg: ParsedMessage, inbound: InboundMessage, kind: str,
-    rejected: Sequence[FileReading], now: datetime,
+    unit: Unit,
+    notifier: Notifier,
+    msg: ParsedMessage,
+    inbound: InboundMessage,
+    kind: str,
+    rejected: Sequence[FileReading],
+    now: datetime,
 ) -> int:
     to = _reply_to(msg)
     if not to or not notifier.may_auto_reply(unit, to, now):
-        unit.add(Event(at=now, actor="intake-bot", action="reply_suppressed", inbound_id=inbound.id,
-                       note="no address" if not to else "rate limit"))
+        unit.add(
+            Event(
+                at=now,
+                actor="intake-bot",
+                action="reply_suppressed",
+                inbound_id=inbound.id,
+                note="no address" if not to else "rate limit",
+            )
+        )
         return 0
     context = notifier.base_context(msg.from_name)
     context["rejected_files"] = _rejections(rejected)
     context["form_filenames"] = [f.filename for f in notifier.blank_forms()]
-    notifier.queue(unit, kind=kind, to=[to], context=context, now=now, in_reply_to=msg.message_id,
-                   references=msg.references, attach_blank_forms=True, inbound_id=inbound.id)
+    notifier.queue(
+        unit,
+        kind=kind,
+        to=[to],
+        context=context,
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+        attach_blank_forms=True,
+        inbound_id=inbound.id,
+    )
     return 1

@@ -15,8 +15,14 @@ from itertools import islice
 
 from intake_bot.domain.subject import subject_matches
 from intake_bot.ports import Candidate, Clock, Mailbox, MessageRef
-from intake_bot.services.intake import Intake, IngestResult, Outcome, ingest_message, quarantine_poison
-from intake_bot.store.store import StoreUnavailable
+from intake_bot.services.intake import (
+    IngestResult,
+    Intake,
+    Outcome,
+    ingest_message,
+    quarantine_poison,
+)
+from intake_bot.store.store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +62,10 @@ class Poller:
     # Renewed with every message, so a crashed poller's lease lapses soon after it died.
     lease_ttl: timedelta = timedelta(minutes=2)
 
-    def poll(self, *, progress: Progress | None = None, stop: Callable[[], bool] = lambda: False) -> PollReport:
-        """One pass over the new messages. Raises MailboxError/StoreUnavailable to be retried."""
+    def poll(
+        self, *, progress: Progress | None = None, stop: Callable[[], bool] = lambda: False
+    ) -> PollReport:
+        """One pass over the new messages. Raises MailboxError/StoreUnavailableError to be retried."""
         report = PollReport()
         store = self.intake.store
         lease = f"poll:{self.mailbox.name}"
@@ -72,7 +80,9 @@ class Poller:
                 unit.release_lease(lease, self.worker_id)
         return report
 
-    def _poll(self, report: PollReport, progress: Progress | None, stop: Callable[[], bool]) -> None:
+    def _poll(
+        self, report: PollReport, progress: Progress | None, stop: Callable[[], bool]
+    ) -> None:
         store = self.intake.store
         self.intake.refresh_reference_data()
         with store.unit() as unit:
@@ -127,16 +137,20 @@ class Poller:
         if attempts > self.max_attempts:
             with store.unit() as unit:
                 last_error = unit.attempt_error(ref)
-            reason = f"failed {attempts - 1} times; last error: {last_error or 'the worker stopped'}"
+            reason = (
+                f"failed {attempts - 1} times; last error: {last_error or 'the worker stopped'}"
+            )
             quarantine_poison(store, raw, ref, reason, now)
             self.mailbox.quarantine(ref)
             report.outcomes["quarantined"] = report.outcomes.get("quarantined", 0) + 1
-            log.warning("quarantined %s uid %s after %d attempts", ref.mailbox, ref.uid, attempts - 1)
+            log.warning(
+                "quarantined %s uid %s after %d attempts", ref.mailbox, ref.uid, attempts - 1
+            )
             return True
         try:
             result = ingest_message(raw, ref, intake=self.intake, now=now)
         except Exception as exc:  # a bug in a reader or the store: count it, move on
-            if isinstance(exc, StoreUnavailable):
+            if isinstance(exc, StoreUnavailableError):
                 raise
             error = f"{type(exc).__name__}: {str(exc)[:300]}"
             log.error("could not file %s uid %s: %s", ref.mailbox, ref.uid, type(exc).__name__)
@@ -149,7 +163,13 @@ class Poller:
         else:
             self.mailbox.mark_processed(ref)
         report.count(result)
-        log.info("%s uid %s: %s %s", ref.mailbox, ref.uid, result.outcome.value, " ".join(result.references))
+        log.info(
+            "%s uid %s: %s %s",
+            ref.mailbox,
+            ref.uid,
+            result.outcome.value,
+            " ".join(result.references),
+        )
         return True
 
 

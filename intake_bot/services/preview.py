@@ -15,7 +15,19 @@ from intake_bot.forms.text import read_body
 from intake_bot.forms.types import FileReading, MessageParseError, RejectCode
 
 OFFICE_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF")
-FORM_SUFFIXES = (".docx", ".docm", ".doc", ".xlsx", ".xlsm", ".xls", ".csv", ".pdf", ".odt", ".ods", ".dat")
+FORM_SUFFIXES = (
+    ".docx",
+    ".docm",
+    ".doc",
+    ".xlsx",
+    ".xlsm",
+    ".xls",
+    ".csv",
+    ".pdf",
+    ".odt",
+    ".ods",
+    ".dat",
+)
 
 
 class Verdict(IntEnum):
@@ -37,8 +49,12 @@ class Preview:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "verdict": self.verdict.name.lower(), "kind": self.kind, "summary": self.summary,
-            "details": self.details, "requests": self.requests, "rejections": self.rejections,
+            "verdict": self.verdict.name.lower(),
+            "kind": self.kind,
+            "summary": self.summary,
+            "details": self.details,
+            "requests": self.requests,
+            "rejections": self.rejections,
         }
 
 
@@ -57,21 +73,24 @@ def _judge_forms(forms: list[RawForm], ctx: ValidationContext) -> list[dict[str,
     out = []
     for form in forms:
         checked = validate(form, ctx)
-        out.append({
-            "source": checked.source,
-            "request_type": checked.request_type.value if checked.request_type else None,
-            "complete": checked.complete,
-            "values": checked.values_json(),
-            "problems": [p.message for p in checked.problems],
-            "flags": [f.message for f in checked.flags],
-        })
+        out.append(
+            {
+                "source": checked.source,
+                "request_type": checked.request_type.value if checked.request_type else None,
+                "complete": checked.complete,
+                "values": checked.values_json(),
+                "problems": [p.message for p in checked.problems],
+                "flags": [f.message for f in checked.flags],
+            }
+        )
     return out
 
 
 def _rejections(readings: list[FileReading]) -> list[dict[str, str]]:
     return [
         {"filename": r.filename, "code": r.rejection.code.value, "reason": r.rejection.reason}
-        for r in readings if r.rejection
+        for r in readings
+        if r.rejection
     ]
 
 
@@ -108,15 +127,20 @@ def _preview_email(data: bytes, ctx: ValidationContext, watched_subject: str) ->
     except MessageParseError as exc:
         return Preview(Verdict.UNREADABLE, "email", f"not a readable email: {exc}")
     details: dict[str, Any] = {
-        "subject": msg.subject, "from": msg.from_addr, "message_id": msg.message_id,
+        "subject": msg.subject,
+        "from": msg.from_addr,
+        "message_id": msg.message_id,
         "subject_matches": subject_matches(msg.subject, watched_subject),
-        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": len(a.data)}
-                        for a in msg.attachments],
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": len(a.data)}
+            for a in msg.attachments
+        ],
         "defects": list(msg.defects),
     }
     if msg.automated:
-        return Preview(Verdict.REJECTED, "email", f"automatic mail, never answered: {msg.automated}",
-                       details)
+        return Preview(
+            Verdict.REJECTED, "email", f"automatic mail, never answered: {msg.automated}", details
+        )
     readings = [read_file(a.filename, a.content_type, a.data) for a in msg.attachments]
     forms = [form for r in readings for form in r.forms]
     rejections = _rejections(readings)
@@ -125,11 +149,21 @@ def _preview_email(data: bytes, ctx: ValidationContext, watched_subject: str) ->
         forms = [body] if body else []
     requests = _judge_forms(forms, ctx)
     if not details["subject_matches"]:
-        return Preview(Verdict.REJECTED, "email", "the subject is not the one watched; it would be left alone",
-                       details, requests, rejections)
+        return Preview(
+            Verdict.REJECTED,
+            "email",
+            "the subject is not the one watched; it would be left alone",
+            details,
+            requests,
+            rejections,
+        )
     if not requests and not rejections:
-        return Preview(Verdict.REJECTED, "email", "no form found: an enquiry, answered with the blank form",
-                       details)
+        return Preview(
+            Verdict.REJECTED,
+            "email",
+            "no form found: an enquiry, answered with the blank form",
+            details,
+        )
     verdict = _verdict(requests, rejections)
     summary = _count(requests) if requests else "no readable form: " + rejections[0]["reason"]
     return Preview(verdict, "email", summary, details, requests, rejections)

@@ -37,19 +37,36 @@ def queue_items(store: Store, now: datetime, queue: str | None = None) -> list[Q
             assert r.id is not None
             name = r.values.get("commissioner_name") or "(no commissioner named)"
             ods = r.values.get("commissioner_ods") or ""
-            items.append(QueueItem(
-                queue=r.queue, reference=request_reference(r.id), kind=type_label(r.request_type),
-                status=r.status, summary=f"{name} {ods}".strip(), sender=r.sender_email,
-                received=r.created_at.strftime("%d/%m/%Y %H:%M"),
-                age_days=(now - r.created_at).days, problems=len(r.problems), flags=len(r.flags),
-            ))
+            items.append(
+                QueueItem(
+                    queue=r.queue,
+                    reference=request_reference(r.id),
+                    kind=type_label(r.request_type),
+                    status=r.status,
+                    summary=f"{name} {ods}".strip(),
+                    sender=r.sender_email,
+                    received=r.created_at.strftime("%d/%m/%Y %H:%M"),
+                    age_days=(now - r.created_at).days,
+                    problems=len(r.problems),
+                    flags=len(r.flags),
+                )
+            )
         queues = [queue] if queue else ["enquiries", "quarantine"]
         for q in queues:
             for m in unit.inbound_in_queue(q):
-                items.append(QueueItem(
-                    queue=q, reference=f"MSG-{m.id}", kind=m.outcome, status="awaiting staff",
-                    summary=m.note[:120], sender=m.from_addr, received=m.filed_at.strftime("%d/%m/%Y %H:%M"),
-                    age_days=(now - m.filed_at).days, problems=0, flags=0,
-                ))
+                items.append(
+                    QueueItem(
+                        queue=q,
+                        reference=f"MSG-{m.id}",
+                        kind=m.outcome,
+                        status="awaiting staff",
+                        summary=m.note[:120],
+                        sender=m.from_addr,
+                        received=m.filed_at.strftime("%d/%m/%Y %H:%M"),
+                        age_days=(now - m.filed_at).days,
+                        problems=0,
+                        flags=0,
+                    )
+                )
     items.sort(key=lambda i: (i.queue, -i.age_days, i.reference))
     return items

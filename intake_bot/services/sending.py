@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -39,14 +40,19 @@ class Sender:
         while tried < limit:
             with self.store.unit() as unit:
                 rows = unit.claim_outbox(self.clock(), self.claim_for, self.batch)
-                claimed = [(r.id, r.sender, list(r.recipients), r.raw, r.message_id, r.attempts) for r in rows]
+                claimed = [
+                    (r.id, r.sender, list(r.recipients), r.raw, r.message_id, r.attempts)
+                    for r in rows
+                ]
             if not claimed:
                 break
             for outbox_id, sender, recipients, raw, message_id, attempts in claimed:
                 assert outbox_id is not None
                 tried += 1
                 try:
-                    self.transport.send(sender=sender, recipients=recipients, raw=raw, message_id=message_id)
+                    self.transport.send(
+                        sender=sender, recipients=recipients, raw=raw, message_id=message_id
+                    )
                 except SendError as exc:
                     self._failed(outbox_id, attempts, exc, report)
                     if not exc.permanent:
@@ -64,15 +70,19 @@ class Sender:
         give_up = exc.permanent or attempts >= self.max_attempts
         delay = min(self.backoff * (2 ** (attempts - 1)), MAX_BACKOFF)
         with self.store.unit() as unit:
-            unit.mark_send_failed(outbox_id, str(exc), next_attempt_at=self.clock() + delay, give_up=give_up)
+            unit.mark_send_failed(
+                outbox_id, str(exc), next_attempt_at=self.clock() + delay, give_up=give_up
+            )
         if give_up:
             report.failed += 1
         else:
             report.deferred += 1
         report.errors.append(str(exc)[:200])
-        log.warning("outbox %d: %s (%s)", outbox_id, exc, "gave up" if give_up else f"retry in {delay}")
+        log.warning(
+            "outbox %d: %s (%s)", outbox_id, exc, "gave up" if give_up else f"retry in {delay}"
+        )
 
-    def _release_rest(self, claimed: list[tuple[object, ...]], failed_id: int) -> None:
+    def _release_rest(self, claimed: Sequence[tuple[object, ...]], failed_id: int) -> None:
         """Hand back the rows claimed after the failure, due now, untouched."""
         seen = False
         ids = []

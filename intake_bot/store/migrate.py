@@ -1,4 +1,4 @@
-"""Schema migrations (Alembic), run from code so that no alembic.ini is needed where it is deployed."""
+"""Schema migrations (Alembic), run from code: no alembic.ini is needed where it is deployed."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class DuplicateError(StoreError):
     """A unique constraint fired: someone filed the same thing first (another worker)."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailableError(StoreError):
     """The database could not be reached or is locked; try again later."""
 
 
@@ -97,11 +97,11 @@ class Store:
                 raise DuplicateError(str(exc.orig)) from exc
             except OperationalError as exc:
                 session.rollback()
-                raise StoreUnavailable(str(exc.orig)) from exc
+                raise StoreUnavailableError(str(exc.orig)) from exc
             except DBAPIError as exc:
                 session.rollback()
                 if exc.connection_invalidated:
-                    raise StoreUnavailable(str(exc.orig)) from exc
+                    raise StoreUnavailableError(str(exc.orig)) from exc
                 raise
             except BaseException:
                 session.rollback()
@@ -137,7 +137,9 @@ class Unit:
         row = self.session.get(MailboxCursor, mailbox)
         if row is None:
             self.session.add(
-                MailboxCursor(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now)
+                MailboxCursor(
+                    mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now
+                )
             )
             return
         if row.uidvalidity != uidvalidity or last_uid > row.last_uid:
@@ -149,7 +151,11 @@ class Unit:
         row = self.session.get(ProcessingAttempt, key)
         if row is None:
             row = ProcessingAttempt(
-                mailbox=ref.mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid, attempts=0, updated_at=now
+                mailbox=ref.mailbox,
+                uidvalidity=ref.uidvalidity,
+                uid=ref.uid,
+                attempts=0,
+                updated_at=now,
             )
             self.session.add(row)
         row.attempts += 1
@@ -250,10 +256,16 @@ class Unit:
         return list(self.session.exec(stmt))
 
     def attachments(self, inbound_id: int) -> list[Attachment]:
-        stmt = select(Attachment).where(Attachment.inbound_id == inbound_id).order_by(col(Attachment.id))
+        stmt = (
+            select(Attachment)
+            .where(Attachment.inbound_id == inbound_id)
+            .order_by(col(Attachment.id))
+        )
         return list(self.session.exec(stmt))
 
-    def events(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Event]:
+    def events(
+        self, *, request_id: int | None = None, inbound_id: int | None = None
+    ) -> list[Event]:
         stmt = select(Event)
         if request_id is not None:
             stmt = stmt.where(Event.request_id == request_id)
@@ -270,7 +282,9 @@ class Unit:
         )
         return int(self.session.exec(stmt).one())
 
-    def outbox_for(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Outbox]:
+    def outbox_for(
+        self, *, request_id: int | None = None, inbound_id: int | None = None
+    ) -> list[Outbox]:
         stmt = select(Outbox)
         if request_id is not None:
             stmt = stmt.where(Outbox.request_id == request_id)

@@ -74,7 +74,9 @@ class InboundMessage(SQLModel, table=True):
     """Every email the bot took from the mailbox, archived whole."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_location"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_location"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     # Message-ID, or "sha256:<hash of the raw bytes>" when there is none: one filing per key.
     dedupe_key: str = Field(unique=True, max_length=1000)
@@ -84,7 +86,7 @@ class InboundMessage(SQLModel, table=True):
     message_id: str | None = Field(default=None, index=True, max_length=1000)
     sha256: str = Field(max_length=64)
     size: int
-    raw: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[arg-type]
+    raw: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[call-overload]
     from_addr: str = Field(default="", index=True, max_length=320)
     from_name: str = Field(default="", max_length=400)
     subject: str = Field(default="", max_length=2000)
@@ -106,7 +108,7 @@ class Attachment(SQLModel, table=True):
     content_type: str = Field(max_length=200)
     size: int
     sha256: str = Field(max_length=64)
-    data: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[arg-type]
+    data: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[call-overload]
     outcome: str = Field(max_length=40)  # form | rejected | ignored
     note: str = Field(default="", max_length=2000)
 
@@ -125,8 +127,12 @@ class Request(SQLModel, table=True):
     queue: str = Field(max_length=200)
     dscro: str | None = Field(default=None, max_length=200)
     values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    problems: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    flags: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    problems: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    flags: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     requester_email: str = Field(default="", index=True, max_length=320)
     sender_email: str = Field(default="", max_length=320)
     commissioner_ods: str | None = Field(default=None, index=True, max_length=10)
@@ -153,7 +159,7 @@ class Event(SQLModel, table=True):
 
 
 class Outbox(SQLModel, table=True):
-    """Every email the bot sends: rendered, with its Message-ID, in the transaction that caused it."""
+    """Every email the bot sends, rendered with its Message-ID in the transaction that caused it."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
@@ -166,7 +172,7 @@ class Outbox(SQLModel, table=True):
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     first_recipient: str = Field(default="", index=True, max_length=320)  # for the rate limit
     subject: str = Field(max_length=1000)
-    raw: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[arg-type]
+    raw: bytes = Field(sa_column=deferred(Column(LargeBinary, nullable=False)))  # type: ignore[call-overload]
     status: str = Field(default="pending", max_length=20)  # pending | sending | sent | failed
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=_utc())

@@ -18,13 +18,20 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
-def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_BOT_")}
     full_env["COLUMNS"] = "200"  # rich wraps tables to the terminal width
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "intake_bot", *args], cwd=cwd, env=full_env, capture_output=True,
-        text=True, timeout=120, check=False,
+        [sys.executable, "-m", "intake_bot", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -37,7 +44,9 @@ def _command_names() -> list[str]:
 def test_every_command_is_in_the_readme_and_has_help(tmp_path: Path) -> None:
     readme = (REPO / "README.md").read_text()
     for name in _command_names():
-        assert re.search(rf"`intake-bot {name}\b", readme), f"`intake-bot {name}` is not in the README"
+        assert re.search(rf"`intake-bot {name}\b", readme), (
+            f"`intake-bot {name}` is not in the README"
+        )
         result = _run(name, "--help", cwd=REPO)
         assert result.returncode == 0, result.stderr
         assert "Usage" in result.stdout

@@ -1,4 +1,4 @@
-"""Kill -9 the worker in the middle of a batch, start it again: nothing lost, nothing filed twice."""
+"""Kill -9 the worker mid-batch and start it again: nothing lost, nothing filed twice."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ fetch_batch = 10
 lease_seconds = 2
 
 [database]
-url = "sqlite:///{tmp_path / 'crash.db'}"
+url = "sqlite:///{tmp_path / "crash.db"}"
 
 [outgoing]
 url = "smtp://{smtp.user}@{smtp.host}:{smtp.port}?tls=none"
@@ -41,9 +41,9 @@ send_interval_seconds = 1
 backoff_seconds = 1
 
 [paths]
-s251 = "{REPO / 'config/s251.toml'}"
-organisations = "{REPO / 'config/organisations.toml'}"
-templates = "{REPO / 'templates'}"
+s251 = "{REPO / "config/s251.toml"}"
+organisations = "{REPO / "config/organisations.toml"}"
+templates = "{REPO / "templates"}"
 """)
     return cfg
 
@@ -69,7 +69,10 @@ def _start(cfg: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes
     log = (cfg.parent / "worker.log").open("ab")  # a file, not a pipe: a full pipe would block it
     return subprocess.Popen(
         [sys.executable, "-m", "intake_bot", "--config", str(cfg), "run", *args],
-        env=env, cwd=cfg.parent, stdout=subprocess.DEVNULL, stderr=log,
+        env=env,
+        cwd=cfg.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
     )
 
 
@@ -97,7 +100,9 @@ def test_sigkill_mid_batch_loses_nothing_and_files_nothing_twice(
     dovecot.reset()
     with dovecot.client() as client:
         for i in range(N):
-            raw = email(sender=f"user{i}@nhs.net", attachments=[("f.docx", DOCX, docx_form(new_request(i)))])
+            raw = email(
+                sender=f"user{i}@nhs.net", attachments=[("f.docx", DOCX, docx_form(new_request(i)))]
+            )
             client.append("INBOX", raw)
     cfg, env = _config(tmp_path, dovecot, smtp), _env(dovecot, smtp)
     db = tmp_path / "crash.db"
@@ -109,13 +114,17 @@ def test_sigkill_mid_batch_loses_nothing_and_files_nothing_twice(
         _kill_when(_start(cfg, env), lambda f=fraction: _count(db, filed) >= int(N * f))
         kills += 1
     # killed while sending: some replies out, some not
-    _kill_when(_start(cfg, env), lambda: 0 < _count(db, sent) and _count(db, filed) == N)
+    _kill_when(_start(cfg, env), lambda: _count(db, sent) > 0 and _count(db, filed) == N)
     kills += 1
 
     for _ in range(3):  # let it finish: poll what is left, then send what is due
         done = subprocess.run(
             [sys.executable, "-m", "intake_bot", "--config", str(cfg), "run", "--once"],
-            env=env, cwd=tmp_path, capture_output=True, timeout=300, check=False,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=300,
+            check=False,
         )
         assert done.returncode == 0, done.stderr.decode()[-3000:]
 

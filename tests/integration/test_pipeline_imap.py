@@ -56,7 +56,9 @@ def _append_all(client: IMAPClient, messages: list[bytes]) -> None:
 def _flags_by_uid(client: IMAPClient, folder: str) -> dict[int, tuple[bytes, ...]]:
     client.select_folder(folder, readonly=True)
     uids = client.search("ALL")
-    return {uid: data[b"FLAGS"] for uid, data in client.fetch(uids, ["FLAGS"]).items()} if uids else {}
+    return (
+        {uid: data[b"FLAGS"] for uid, data in client.fetch(uids, ["FLAGS"]).items()} if uids else {}
+    )
 
 
 def test_one_poll_files_every_request_once_answers_every_sender_and_leaves_the_rest(
@@ -92,7 +94,9 @@ def test_one_poll_files_every_request_once_answers_every_sender_and_leaves_the_r
     assert len(after) == expected.other
     assert all(after[uid] == before[uid] for uid in after)
     assert len(processed) == expected.matching
-    assert all(b"$IntakeBotFiled" in flags and b"\\Seen" not in flags for flags in processed.values())
+    assert all(
+        b"$IntakeBotFiled" in flags and b"\\Seen" not in flags for flags in processed.values()
+    )
 
     again, send_again = Worker(imap_app).run_once()
     assert again is not None and again.examined == 0 and again.filed == 0
@@ -110,7 +114,7 @@ def test_flag_only_mode_keeps_messages_in_inbox_and_a_second_poll_costs_nothing(
     app = build(settings, clock=clock)
     migrate.upgrade(app.store)
     load_reference_data(app)
-    messages, expected = morning_mail()
+    messages, _ = morning_mail()
     with dovecot.client() as client:
         _append_all(client, messages[:5])
     first, _ = Worker(app).run_once()

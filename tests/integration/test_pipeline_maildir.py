@@ -1,4 +1,4 @@
-"""The whole path on the embedded defaults: Maildir → filed requests → .eml replies, on SQLite and PostgreSQL."""
+"""The embedded defaults end to end: Maildir → filed requests → .eml replies (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,13 @@ def test_demo_set_is_filed_triaged_and_answered(app: App) -> None:
     assert poll.outcomes == {"filed": 3, "enquiry": 1, "automated": 1}
     assert len(poll.references) == 5  # one + three bulk + one with mistakes
     queues = {i.queue for i in queue_items(app.store, app.clock())}
-    assert {"north/new", "midlands-and-east/new", "london/new", "south/incomplete", "enquiries"} <= queues
+    assert {
+        "north/new",
+        "midlands-and-east/new",
+        "london/new",
+        "south/incomplete",
+        "enquiries",
+    } <= queues
     replies = [message_from_bytes(p.read_bytes(), policy=default) for p in _outbox(app)]
     assert send.sent == len(replies) == 6  # 5 acknowledgements + 1 how-to; none to the auto-reply
     subjects = sorted(str(r["Subject"]) for r in replies)
@@ -41,9 +47,11 @@ def test_demo_set_is_filed_triaged_and_answered(app: App) -> None:
     assert all(r["In-Reply-To"] for r in replies)
     # The lunch email is left where it was, unread; the others are moved to the processed folder.
     assert len(list((_maildir(app) / "cur").iterdir())) == 1
-    assert len(list((_maildir(app) / ".Processed" / "cur").iterdir())) + len(
-        list((_maildir(app) / ".Processed" / "new").iterdir())
-    ) == 5
+    assert (
+        len(list((_maildir(app) / ".Processed" / "cur").iterdir()))
+        + len(list((_maildir(app) / ".Processed" / "new").iterdir()))
+        == 5
+    )
 
 
 def test_problems_are_listed_in_one_reply_naming_field_value_and_expectation(app: App) -> None:
@@ -70,7 +78,11 @@ def test_a_second_cycle_files_and_sends_nothing_new(app: App) -> None:
 
 def test_subject_variants_are_ours_and_other_subjects_are_left_alone(app: App) -> None:
     form = [("form.docx", DOCX, docx_form(new_request()))]
-    for subject in ("RE: FW: " + SUBJECT.upper(), SUBJECT.replace("-", "—"), "Quarterly newsletter"):
+    for subject in (
+        "RE: FW: " + SUBJECT.upper(),
+        SUBJECT.replace("-", "—"),
+        "Quarterly newsletter",
+    ):
         deliver(_maildir(app), email(subject=subject, attachments=form))
     poll, _ = Worker(app).run_once()
     assert poll is not None and poll.not_ours == 1 and poll.filed == 2

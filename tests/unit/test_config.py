@@ -63,7 +63,7 @@ def test_secrets_come_from_environment_or_file_and_are_masked(tmp_path: Path) ->
 def test_unknown_setting_is_named_in_the_error(tmp_path: Path) -> None:
     cfg = tmp_path / "typo.toml"
     cfg.write_text("[mailbox]\npoll_intervl = 5\n")
-    with pytest.raises(ConfigError, match="mailbox.poll_intervl"):
+    with pytest.raises(ConfigError, match=r"mailbox\.poll_intervl"):
         load_settings(cfg, env={})
 
 

@@ -1,4 +1,4 @@
-"""`intake-bot parse` over every real-world file in the corpus: a clean result or a clean rejection."""
+"""`intake-bot parse` over every real-world file of the corpus: a clean result or rejection."""
 
 from __future__ import annotations
 

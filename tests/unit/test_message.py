@@ -124,7 +124,7 @@ def test_message_id_without_brackets_and_missing_headers() -> None:
     "head",
     [
         "From: " + "(" * 5000 + "a@example.org",
-        "From: <<<<<@@@@>>>>, \"unterminated\nTo: =?x-bogus?q?abc?= <a@b>",
+        'From: <<<<<@@@@>>>>, "unterminated\nTo: =?x-bogus?q?abc?= <a@b>',
         "From: a@example.org\nTo: " + "(" * 120_000,
         "From: a@example.org\nSubject: " + "=?utf-8?q?a?= " * 50_000,
         "From: a@example.org\nContent-Type: text/plain; charset=" + "(" * 5000,

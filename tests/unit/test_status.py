@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from intake_bot.domain.fields import RequestType
 from intake_bot.domain.status import CLOSED, OPEN, Status, check_transition, parse_status
 from intake_bot.domain.triage import (
     parse_request_reference,
     queue_for,
     request_reference,
 )
-from intake_bot.domain.fields import RequestType
 
 
 @pytest.mark.parametrize(
