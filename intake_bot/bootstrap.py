@@ -101,6 +101,7 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
         allowed_domains=tuple(settings.senders.allowed_domains),
         purposes_needing_approval=frozenset(settings.purposes_needing_approval),
         own_addresses=(settings.outgoing.from_address.lower(),),
+        targets=settings.targets.model_dump(),
     )
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     return App(settings=settings, store=store, intake=intake, clock=clock, worker_id=worker_id)

@@ -89,6 +89,26 @@ class SenderSettings(_Section):
     require_dmarc_pass: bool = False
 
 
+class TargetSettings(_Section):
+    """Working days (England) staff have to act on a request, by kind; counted from filing."""
+
+    new: int = Field(10, ge=1)
+    change: int = Field(10, ge=1)
+    end: int = Field(5, ge=1)
+    verification: int = Field(5, ge=1)
+
+
+class DigestSettings(_Section):
+    enabled: bool = True
+    cron: str = "0 8 * * mon-fri"  # Europe/London
+
+
+class ReminderSettings(_Section):
+    enabled: bool = True
+    cron: str = "0 7 * * *"  # Europe/London, daily
+    offsets_days: list[int] = Field(default_factory=lambda: [90, 60, 30, 14, 7, 1])
+
+
 class PathSettings(_Section):
     templates: Path | None = None
     s251: Path = Path("config/s251.toml")
@@ -103,6 +123,10 @@ class Settings(BaseModel):
     outgoing: OutgoingSettings = Field(default_factory=OutgoingSettings)
     senders: SenderSettings = Field(default_factory=SenderSettings)
     paths: PathSettings = Field(default_factory=PathSettings)
+    targets: TargetSettings = Field(default_factory=TargetSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    timezone: str = "Europe/London"
     dscro: list[Dscro] = Field(
         default_factory=lambda: [
             Dscro(name="North", staff=["dscro.north@intake-bot.invalid"]),
@@ -201,6 +225,9 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             ("outgoing", OutgoingSettings),
             ("senders", SenderSettings),
             ("paths", PathSettings),
+            ("targets", TargetSettings),
+            ("digest", DigestSettings),
+            ("reminders", ReminderSettings),
         )
     }
     out: dict[str, dict[str, Any]] = {}

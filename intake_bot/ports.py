@@ -53,7 +53,7 @@ class Mailbox(Protocol):
         ...
 
     def fetch(self, refs: Sequence[MessageRef]) -> Iterator[tuple[MessageRef, bytes]]:
-        """The raw bytes of each message (IMAP `BODY.PEEK[]`, no `\\Seen`); vanished ones skipped."""
+        """Raw bytes of each message (IMAP `BODY.PEEK[]`, no `\\Seen`); vanished ones skipped."""
         ...
 
     def mark_processed(self, ref: MessageRef) -> None:

@@ -22,7 +22,7 @@ class FrozenClock:
     """A clock the test moves by hand."""
 
     def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime(2016, 3, 1, 9, 0, tzinfo=UTC)
+        self.now = now or datetime(2016, 3, 21, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -40,7 +40,7 @@ def strip_prefixes(subject: str) -> str:
 
 
 def subject_matches(subject: str, watched: str) -> bool:
-    """Whether `subject`, once prefixes and tags are set aside, starts with the watched phrase.
+    """Whether `subject`, once prefixes and tags are set aside, contains the watched phrase.
 
     Words are compared without regard to case, punctuation or dashes; text after the phrase is
     allowed ("... Legitimate Relationships - NHS Leeds CCG"). An empty phrase matches nothing.
@@ -48,7 +48,11 @@ def subject_matches(subject: str, watched: str) -> bool:
     wanted = _words(watched)
     if not wanted:
         return False
-    return _words(strip_prefixes(subject))[: len(wanted)] == wanted
+    words = _words(strip_prefixes(subject))
+    n = len(wanted)
+    # Anywhere in the subject: our own replies carry it after "[LR-000123] Request received -",
+    # and a person's reply to one must come back to us. Robots are told apart by their headers.
+    return any(words[i : i + n] == wanted for i in range(len(words) - n + 1))
 
 
 def _clean(text: str) -> str:

@@ -86,8 +86,10 @@ def read_file(filename: str, content_type: str, data: bytes) -> FileReading:
     signature. Never raises: anything a reader trips over is reported as a damaged file."""
     try:
         return _read(filename, _media_type(content_type), data)
-    except Exception:  # the file's fault, not ours: the sender hears it could not be read
-        log.info("could not read attachment %r", filename, exc_info=True)
+    except Exception as exc:  # the file's fault, not ours: the sender hears it could not be read
+        # No file name or traceback at INFO: names can identify people; the type is enough.
+        log.info("could not read an attachment: %s", type(exc).__name__)
+        log.debug("reader failure", exc_info=True)
         return _corrupt(filename, _claimed_app_safely(filename, content_type))
 
 
@@ -109,6 +111,9 @@ def _read(filename: str, content_type: str, data: bytes) -> FileReading:
         return _reject(filename, RejectCode.UNSUPPORTED, _UNSUPPORTED_REASONS[magic](filename))
     if extension == ".csv" or content_type in _CSV_TYPES:
         return _found(filename, read_csv(data, filename))
+    if extension == ".eml" or content_type == "message/rfc822":
+        # A forwarded email: the message parser has already surfaced the forms inside it.
+        return FileReading(filename, ignored=True)
     return _read_unknown(filename, extension, claimed)
 
 
@@ -195,8 +200,8 @@ def _reject(filename: str, code: RejectCode, reason: str) -> FileReading:
 def _read_ole(filename: str, data: bytes, claimed: App | None) -> FileReading:
     try:
         ole = olefile.OleFileIO(io.BytesIO(data))
-    except Exception:  # a damaged compound file: judge by the name and a tell-tale stream name
-        log.info("unreadable compound file %r", filename, exc_info=True)
+    except Exception as exc:  # a damaged compound file: judge by the name and a tell-tale stream
+        log.info("unreadable compound file: %s", type(exc).__name__)
         if _ENCRYPTED_PACKAGE in data:
             return _reject(filename, RejectCode.ENCRYPTED, _encrypted_reason(filename))
         if claimed is not None:

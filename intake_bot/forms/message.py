@@ -134,6 +134,7 @@ def _parse(raw: bytes, own_addresses: Collection[str]) -> ParsedMessage:
         attachments=tuple(attachments),
         automated=automated_reason(msg, own_addresses),
         defects=tuple(defects),
+        wants_no_auto_reply=bool(_SUPPRESS.search(headers.raw("x-auto-response-suppress") or "")),
     )
 
 
@@ -648,8 +649,6 @@ def _auto_headers(headers: _Headers) -> str | None:
         value = headers.raw(name)
         if value is not None and value.strip().lower() not in _FALSE:
             return f"{name} header"
-    if _SUPPRESS.search(headers.raw("x-auto-response-suppress") or ""):
-        return "X-Auto-Response-Suppress header"
     if headers.has("list-id") or headers.has("list-unsubscribe"):
         return "mailing list (List-Id/List-Unsubscribe)"
     if re.fullmatch(r"<\s*>", headers.raw("return-path") or ""):

@@ -34,6 +34,8 @@ class ParsedMessage:
     attachments: tuple[Attachment, ...]  # winmail.dat already unpacked into its attachments
     automated: str | None = None  # why this looks like a robot (RFC 3834 etc.), None for a person
     defects: tuple[str, ...] = ()  # MIME defects found, for staff
+    # X-Auto-Response-Suppress (Exchange): file it, but send no automatic reply.
+    wants_no_auto_reply: bool = False
 
 
 class MessageParseError(Exception):
@@ -53,12 +55,14 @@ class RejectCode(StrEnum):
 @dataclass(frozen=True)
 class Rejection:
     code: RejectCode
-    reason: str  # one sentence for the sender: what was wrong with this file and what to send instead
+    reason: (
+        str  # one sentence for the sender: what was wrong with this file and what to send instead
+    )
 
 
 @dataclass
 class FileReading:
-    """What one attachment gave: forms, or a rejection, or nothing (ignored: a logo, a signature)."""
+    """What one attachment gave: forms, a rejection, or nothing (ignored: a logo, a signature)."""
 
     filename: str
     forms: list[RawForm] = field(default_factory=list)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from intake_bot.calendar import add_working_days
 from intake_bot.domain.approvals import Approval as ApprovalInfo
 from intake_bot.domain.fields import RequestType
 from intake_bot.domain.rawform import RawForm
@@ -65,6 +66,8 @@ class Intake:
         {"Invoice validation", "Risk stratification"}
     )
     own_addresses: tuple[str, ...] = ()
+    # Working days staff have to act, by request type (and "verification").
+    targets: dict[str, int] = field(default_factory=lambda: {"new": 10, "change": 10, "end": 5})
     _reference: tuple[frozenset[str], dict[str, ApprovalInfo]] | None = field(
         default=None, repr=False
     )
@@ -254,6 +257,9 @@ def _file(
                 msg.from_addr, intake.allowed_domains
             ):
                 checked.flags.append(_sender_flag(msg.from_addr))
+            target = (
+                intake.targets.get(checked.request_type.value) if checked.request_type else None
+            )
             request = _add_request(
                 unit,
                 inbound,
@@ -261,6 +267,7 @@ def _file(
                 checked,
                 msg,
                 now,
+                target,
             )
             refs.append(request_reference(_id(request)))
             first_id = first_id or request.id
@@ -325,8 +332,12 @@ def _add_request(
     checked: Validation,
     msg: ParsedMessage,
     now: datetime,
+    request_type_target: int | None = None,
 ) -> Request:
     status = Status.TRIAGED if checked.complete else Status.INCOMPLETE
+    due_on = None
+    if checked.complete and request_type_target is not None:
+        due_on = add_working_days(now.date(), request_type_target)
     values = checked.values_json()
     dscro = values.get("dscro")
     request_type: RequestType | None = checked.request_type
@@ -353,6 +364,7 @@ def _add_request(
             commissioner_ods=str(values.get("commissioner_ods") or "")[:10] or None,
             created_at=now,
             updated_at=now,
+            due_on=due_on,
         )
     )
     unit.flush()
@@ -372,6 +384,9 @@ def _add_request(
 
 
 def _reply_to(msg: ParsedMessage) -> str:
+    """Where an automatic reply goes; "" when there is nowhere or the sender asked for none."""
+    if msg.wants_no_auto_reply:
+        return ""
     return (msg.reply_to or msg.from_addr or "").strip()
 
 
@@ -394,7 +409,7 @@ def _acknowledge(
                 action="reply_suppressed",
                 request_id=request.id,
                 inbound_id=inbound.id,
-                note="no address" if not to else "rate limit",
+                note=_suppressed_why(msg, to),
             )
         )
         return 0
@@ -445,7 +460,7 @@ def _reply_without_request(
                 actor="intake-bot",
                 action="reply_suppressed",
                 inbound_id=inbound.id,
-                note="no address" if not to else "rate limit",
+                note=_suppressed_why(msg, to),
             )
         )
         return 0
@@ -464,3 +479,9 @@ def _reply_without_request(
         inbound_id=inbound.id,
     )
     return 1
+
+
+def _suppressed_why(msg: ParsedMessage, to: str) -> str:
+    if msg.wants_no_auto_reply:
+        return "the sender asked for no automatic replies (X-Auto-Response-Suppress)"
+    return "no address to reply to" if not to else "rate limit of automatic replies reached"

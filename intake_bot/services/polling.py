@@ -65,7 +65,7 @@ class Poller:
     def poll(
         self, *, progress: Progress | None = None, stop: Callable[[], bool] = lambda: False
     ) -> PollReport:
-        """One pass over the new messages. Raises MailboxError/StoreUnavailableError to be retried."""
+        """One pass over the new messages. MailboxError/StoreUnavailableError: retry later."""
         report = PollReport()
         store = self.intake.store
         lease = f"poll:{self.mailbox.name}"
@@ -154,6 +154,7 @@ class Poller:
                 raise
             error = f"{type(exc).__name__}: {str(exc)[:300]}"
             log.error("could not file %s uid %s: %s", ref.mailbox, ref.uid, type(exc).__name__)
+            log.debug("filing failure", exc_info=True)
             with store.unit() as unit:
                 unit.note_attempt_error(ref, error)
             report.errors += 1

@@ -24,6 +24,9 @@ class QueueItem:
     age_days: int
     problems: int
     flags: int
+    due_on: str = ""  # dd/mm/yyyy
+    overdue: bool = False
+    assigned_to: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,6 +52,9 @@ def queue_items(store: Store, now: datetime, queue: str | None = None) -> list[Q
                     age_days=(now - r.created_at).days,
                     problems=len(r.problems),
                     flags=len(r.flags),
+                    due_on=r.due_on.strftime("%d/%m/%Y") if r.due_on else "",
+                    overdue=bool(r.due_on and r.due_on < now.date()),
+                    assigned_to=r.assigned_to or "",
                 )
             )
         queues = [queue] if queue else ["enquiries", "quarantine"]

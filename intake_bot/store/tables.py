@@ -138,6 +138,7 @@ class Request(SQLModel, table=True):
     commissioner_ods: str | None = Field(default=None, index=True, max_length=10)
     assigned_to: str | None = Field(default=None, max_length=200)
     due_on: date | None = None
+    relationship_id: int | None = Field(default=None, foreign_key="relationship.id", index=True)
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
 
@@ -197,3 +198,87 @@ class Approval(SQLModel, table=True):
     title: str = Field(max_length=1000)
     purposes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     expires: date
+
+
+class Relationship(SQLModel, table=True):
+    """A legitimate commissioning relationship in the register (LCR-000123)."""
+
+    __tablename__ = "relationship"
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=20)
+    status: str = Field(default="active", max_length=20, index=True)  # active | ended
+    dscro: str | None = Field(default=None, max_length=200, index=True)
+    commissioner_ods: str | None = Field(default=None, max_length=10, index=True)
+    processor_ods: str | None = Field(default=None, max_length=10, index=True)
+    current_version: int = 1
+    ended_on: date | None = None
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class RelationshipVersion(SQLModel, table=True):
+    """Every state a relationship has had; the newest is current. Changes never overwrite."""
+
+    __tablename__ = "relationship_version"
+    __table_args__ = (
+        UniqueConstraint("relationship_id", "version", name="uq_relationship_version"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    relationship_id: int = Field(foreign_key="relationship.id", index=True)
+    version: int
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    effective_from: date | None = None
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    source: str = Field(default="", max_length=500)  # "LR-000123" or "import register.xlsx row 7"
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class DigestLog(SQLModel, table=True):
+    """One staff digest per regional office per day, whatever restarts happen."""
+
+    __tablename__ = "digest_log"
+    office: str = Field(primary_key=True, max_length=200)
+    day: date = Field(primary_key=True)
+    sent_at: datetime = Field(sa_column=_utc())
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+    items: int = 0
+
+
+class ApprovalExtension(SQLModel, table=True):
+    """The history of an s251 approval's expiry dates."""
+
+    __tablename__ = "approval_extension"
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(foreign_key="approval.reference", index=True, max_length=60)
+    previous_expiry: date
+    new_expiry: date
+    note: str = Field(default="", max_length=2000)
+    by: str = Field(default="", max_length=200)
+    at: datetime = Field(sa_column=_utc())
+
+
+class ReminderSent(SQLModel, table=True):
+    """A reminder before an approval expires: once per (approval, relationship, expiry, offset)."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (
+        UniqueConstraint(
+            "reference", "relationship_id", "expiry", "offset_days", name="uq_reminder_once"
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=60, index=True)
+    relationship_id: int = Field(foreign_key="relationship.id", index=True)
+    expiry: date
+    offset_days: int  # days before expiry; 0 for the expiry alert
+    sent_at: datetime = Field(sa_column=_utc())
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+
+
+class StaffAlert(SQLModel, table=True):
+    """A once-only alert to staff (an approval expired today, an office's reminder summary...)."""
+
+    __tablename__ = "staff_alert"
+    key: str = Field(primary_key=True, max_length=300)  # e.g. "expired:CAG 7-04(a)/2013:2017-03-31"
+    sent_at: datetime = Field(sa_column=_utc())
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")

@@ -1,4 +1,4 @@
-"""The embedded defaults end to end: Maildir → filed requests → .eml replies (SQLite, PostgreSQL)."""
+"""The embedded defaults end to end: Maildir → requests → .eml replies (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 

@@ -248,7 +248,6 @@ def test_readable_document_without_the_form_has_no_fields() -> None:
         ("form.odt", "", b"PK\x03\x04"),
         ("form.rtf", "application/rtf", b"{\\rtf1\\ansi hello}"),
         ("notes.txt", "text/plain", b"Type of request: New"),
-        ("fwd.eml", "message/rfc822", b"From: a@b.c\r\n\r\nhi"),
         ("winmail.dat", "application/ms-tnef", b"\x78\x9f\x3e\x22\0\0"),
         ("archive.zip", "application/zip", None),
     ],
@@ -314,3 +313,8 @@ def _zip(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def test_a_forwarded_email_attachment_is_ignored_not_rejected() -> None:
+    reading = read_file("fwd.eml", "message/rfc822", b"From: a@b.c\r\n\r\nhi")
+    assert reading.ignored and reading.rejection is None

@@ -3,6 +3,7 @@ MessageParseError, quickly; mail sent by machines is recognised."""
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
@@ -39,6 +40,12 @@ def _email(body: str = "Please find the form attached.", **headers: str) -> Emai
 def _raw(head: str, body: str = "body\r\n") -> bytes:
     """A message written by hand, for headers that EmailMessage would refuse to write."""
     return (head.strip("\n").replace("\n", "\r\n") + "\r\n\r\n" + body).encode("utf-8")
+
+
+def _multipart(parts: list[bytes]) -> bytes:
+    """A multipart/mixed message of the given raw parts."""
+    body = b"".join(b"--XX\r\n" + part + b"\r\n" for part in parts) + b"--XX--\r\n"
+    return b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n" + body
 
 
 # --- headers --------------------------------------------------------------------------------
@@ -287,17 +294,29 @@ def test_forwarded_message_is_kept_and_its_attachments_surface() -> None:
     assert parsed.text_body.strip() == "FYI, see the original below."  # not the forwarded text
 
 
+def test_forwarded_message_sent_base64_encoded_is_decoded() -> None:
+    original = _email("Original request text", Subject="Original request")
+    original.add_attachment(b"%PDF-1.4", "application", "pdf", filename="form.pdf")
+    encoded = base64.encodebytes(original.as_bytes())
+    raw = _multipart(
+        [
+            b"Content-Type: text/plain\r\n\r\nSee the attached.",
+            b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n"
+            b'Content-Disposition: attachment; filename="request.eml"\r\n\r\n' + encoded,
+        ]
+    )
+    parsed = parse_message(raw)
+    assert [a.filename for a in parsed.attachments] == ["request.eml", "form.pdf"]
+    assert parsed.attachments[0].data.startswith(b"From: Alex Smith")
+    assert parsed.attachments[1].data == b"%PDF-1.4"
+
+
 def test_a_forwarded_bounce_does_not_make_the_message_automated() -> None:
     bounce = _email("Delivery failed", From="MAILER-DAEMON@example.org", Subject="Undeliverable")
     bounce.replace_header("Content-Type", "multipart/report; report-type=delivery-status")
     wrapper = _email("Why did this bounce?", Subject="Fw: bounce")
     wrapper.add_attachment(bounce)
     assert parse_message(wrapper.as_bytes()).automated is None
-
-
-def _multipart(parts: list[bytes]) -> bytes:
-    body = b"".join(b"--XX\r\n" + part + b"\r\n" for part in parts) + b"--XX--\r\n"
-    return b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n" + body
 
 
 def test_number_of_parts_walked_is_bounded() -> None:
@@ -353,8 +372,6 @@ def _reason(msg: EmailMessage, own: tuple[str, ...] = ()) -> str | None:
         ("Precedence", "auto_reply"),
         ("X-Autoreply", "yes"),
         ("X-Autorespond", "Out of office"),
-        ("X-Auto-Response-Suppress", "All"),
-        ("X-Auto-Response-Suppress", "DR, RN, NRN, OOF, AutoReply"),
         ("List-Id", "<commissioning.lists.example.org>"),
         ("List-Unsubscribe", "<mailto:leave@lists.example.org>"),
         ("Return-Path", "<>"),
@@ -363,6 +380,13 @@ def _reason(msg: EmailMessage, own: tuple[str, ...] = ()) -> str | None:
 )
 def test_robot_headers_mark_mail_as_automated(name: str, value: str) -> None:
     assert _reason(_email(**{name.replace("-", "_"): value}))
+
+
+@pytest.mark.parametrize("value", ["All", "DR, RN, NRN, OOF, AutoReply"])
+def test_auto_response_suppress_asks_for_no_reply_but_is_a_person(value: str) -> None:
+    parsed = parse_message(_email(X_Auto_Response_Suppress=value).as_bytes())
+    assert parsed.automated is None
+    assert parsed.wants_no_auto_reply
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,12 @@ ACCEPTED = [
     "Data Services for Commissioners - Legitimate Relationships [LR-000123]",
     "Data Services for Commissioners - Legitimate Relationships (new request)",
     "Ｄata Services for Commissioners ： Legitimate Relationships",  # full-width forms
+    # Anywhere in the subject: replies to our own acknowledgements, and robots (told apart by
+    # their headers, not their subject).
+    "RE: [LR-000123] Request received - Data Services for Commissioners - Legitimate Relationships",
+    "Automatic reply: Data Services for Commissioners - Legitimate Relationships",
+    "Undeliverable: Data Services for Commissioners - Legitimate Relationships",
+    "About Data Services for Commissioners - Legitimate Relationships",
 ]
 
 NEAR_MISSES = [
@@ -50,10 +56,9 @@ NEAR_MISSES = [
     "Data Services for Commissioners - Legitimate Relationshipsx",
     "Data Service for Commissioners - Legitimate Relationships",
     "Data Services for Commissioning - Legitimate Relationships",
-    "Automatic reply: Data Services for Commissioners - Legitimate Relationships",
-    "Undeliverable: Data Services for Commissioners - Legitimate Relationships",
-    "About Data Services for Commissioners - Legitimate Relationships",
     "Legitimate Relationships - Data Services for Commissioners",
+    "Data Services for Commissioners - Legitimate",
+    "Re: Legitimate Relationships (Data Services)",
     "",
 ]
 

@@ -99,6 +99,51 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("mailbox", "uidvalidity", "uid"),
     )
     op.create_table(
+        "relationship",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("dscro", sa.String(length=200), nullable=True),
+        sa.Column("commissioner_ods", sa.String(length=10), nullable=True),
+        sa.Column("processor_ods", sa.String(length=10), nullable=True),
+        sa.Column("current_version", sa.Integer(), nullable=False),
+        sa.Column("ended_on", sa.Date(), nullable=True),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("reference"),
+    )
+    with op.batch_alter_table("relationship", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_relationship_commissioner_ods"), ["commissioner_ods"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_relationship_dscro"), ["dscro"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_relationship_processor_ods"), ["processor_ods"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_relationship_status"), ["status"], unique=False)
+
+    op.create_table(
+        "approval_extension",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=60), nullable=False),
+        sa.Column("previous_expiry", sa.Date(), nullable=False),
+        sa.Column("new_expiry", sa.Date(), nullable=False),
+        sa.Column("note", sa.String(length=2000), nullable=False),
+        sa.Column("by", sa.String(length=200), nullable=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["reference"],
+            ["approval.reference"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("approval_extension", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_approval_extension_reference"), ["reference"], unique=False
+        )
+
+    op.create_table(
         "attachment",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("inbound_id", sa.Integer(), nullable=False),
@@ -136,6 +181,7 @@ def upgrade() -> None:
         sa.Column("commissioner_ods", sa.String(length=10), nullable=True),
         sa.Column("assigned_to", sa.String(length=200), nullable=True),
         sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("relationship_id", sa.Integer(), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -146,6 +192,10 @@ def upgrade() -> None:
             ["inbound_id"],
             ["inbound_message.id"],
         ),
+        sa.ForeignKeyConstraint(
+            ["relationship_id"],
+            ["relationship.id"],
+        ),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("request", schema=None) as batch_op:
@@ -154,6 +204,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_request_inbound_id"), ["inbound_id"], unique=False)
         batch_op.create_index("ix_request_queue_status", ["queue", "status"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_request_relationship_id"), ["relationship_id"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_request_requester_email"), ["requester_email"], unique=False
         )
@@ -197,6 +250,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_outbox_request_id"), ["request_id"], unique=False)
 
     op.create_table(
+        "relationship_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("relationship_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("values", sa.JSON(), nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=True),
+        sa.Column("request_id", sa.Integer(), nullable=True),
+        sa.Column("source", sa.String(length=500), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["relationship_id"],
+            ["relationship.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["request.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("relationship_id", "version", name="uq_relationship_version"),
+    )
+    with op.batch_alter_table("relationship_version", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_relationship_version_relationship_id"), ["relationship_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_relationship_version_request_id"), ["request_id"], unique=False
+        )
+
+    op.create_table(
+        "digest_log",
+        sa.Column("office", sa.String(length=200), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("sent_at", UtcDateTime(), nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.Column("items", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["outbox_id"],
+            ["outbox.id"],
+        ),
+        sa.PrimaryKeyConstraint("office", "day"),
+    )
+    op.create_table(
         "event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", UtcDateTime(), nullable=False),
@@ -226,16 +321,67 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_event_inbound_id"), ["inbound_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_event_request_id"), ["request_id"], unique=False)
 
+    op.create_table(
+        "reminder_sent",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=60), nullable=False),
+        sa.Column("relationship_id", sa.Integer(), nullable=False),
+        sa.Column("expiry", sa.Date(), nullable=False),
+        sa.Column("offset_days", sa.Integer(), nullable=False),
+        sa.Column("sent_at", UtcDateTime(), nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["outbox_id"],
+            ["outbox.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["relationship_id"],
+            ["relationship.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "reference", "relationship_id", "expiry", "offset_days", name="uq_reminder_once"
+        ),
+    )
+    with op.batch_alter_table("reminder_sent", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reminder_sent_reference"), ["reference"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_reminder_sent_relationship_id"), ["relationship_id"], unique=False
+        )
+
+    op.create_table(
+        "staff_alert",
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("sent_at", UtcDateTime(), nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["outbox_id"],
+            ["outbox.id"],
+        ),
+        sa.PrimaryKeyConstraint("key"),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("staff_alert")
+    with op.batch_alter_table("reminder_sent", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reminder_sent_relationship_id"))
+        batch_op.drop_index(batch_op.f("ix_reminder_sent_reference"))
+
+    op.drop_table("reminder_sent")
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_event_request_id"))
         batch_op.drop_index(batch_op.f("ix_event_inbound_id"))
 
     op.drop_table("event")
+    op.drop_table("digest_log")
+    with op.batch_alter_table("relationship_version", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_relationship_version_request_id"))
+        batch_op.drop_index(batch_op.f("ix_relationship_version_relationship_id"))
+
+    op.drop_table("relationship_version")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_request_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_inbound_id"))
@@ -246,6 +392,7 @@ def downgrade() -> None:
     with op.batch_alter_table("request", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_request_status"))
         batch_op.drop_index(batch_op.f("ix_request_requester_email"))
+        batch_op.drop_index(batch_op.f("ix_request_relationship_id"))
         batch_op.drop_index("ix_request_queue_status")
         batch_op.drop_index(batch_op.f("ix_request_inbound_id"))
         batch_op.drop_index(batch_op.f("ix_request_commissioner_ods"))
@@ -255,6 +402,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_attachment_inbound_id"))
 
     op.drop_table("attachment")
+    with op.batch_alter_table("approval_extension", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_approval_extension_reference"))
+
+    op.drop_table("approval_extension")
+    with op.batch_alter_table("relationship", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_relationship_status"))
+        batch_op.drop_index(batch_op.f("ix_relationship_processor_ods"))
+        batch_op.drop_index(batch_op.f("ix_relationship_dscro"))
+        batch_op.drop_index(batch_op.f("ix_relationship_commissioner_ods"))
+
+    op.drop_table("relationship")
     op.drop_table("processing_attempt")
     op.drop_table("organisation")
     op.drop_table("mailbox_cursor")

@@ -1,0 +1,331 @@
+"""Backlog benchmark on PostgreSQL: one worker against several, polling and then sending.
+
+A large backlog (--n request emails plus 5% noise) waits in a private Dovecot.
+
+1. Poll: for each count in --pollers, a fresh PostgreSQL database and that many worker
+   processes polling the same mailbox (flag-only mode, so every run sees the same backlog).
+   The per-mailbox database lease lets one of them poll at a time; the others are told to wait
+   and try again (here at once, in a tight loop, rather than at the next interval).
+2. Send: the acknowledgements the poll queued go out to a real SMTP server on loopback, for
+   each count in --senders, by that many processes claiming outbox rows with
+   FOR UPDATE SKIP LOCKED. Every row must arrive exactly once.
+
+Each process reports its throughput share and its peak resident memory.
+
+Usage: python bench/backlog.py [--n 3000] [--pollers 1,2] [--senders 1,2,4] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from multiprocessing import get_context
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    append_all,
+    build_corpus,
+    check_filed,
+    imap_url,
+    machine,
+    make_settings,
+    new_app,
+    peak_rss_mb,
+    print_table,
+    quiet_logging,
+    rss_mb,
+    table_counts,
+    write_json,
+)
+from sqlalchemy import text
+
+from intake_bot.bootstrap import App
+from intake_bot.worker import Worker
+from tests.servers import (
+    postgres_reachable,
+    private_dovecot,
+    running_smtp_server,
+    temporary_postgres_database,
+)
+
+IMAP_USER, IMAP_PASSWORD = "intake", "intake-secret"
+SMTP_USER, SMTP_PASSWORD = "mailer", "mailer-secret"
+RETRY_SECONDS = 0.1  # a worker told that another one holds the mailbox tries again this soon
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_url: str
+    imap_host: str
+    imap_port: int
+    smtp_host: str
+    smtp_port: int
+    workdir: str
+
+    def app(self, name: str, *, migrate_schema: bool = False) -> App:
+        work = Path(self.workdir) / name
+        work.mkdir(parents=True, exist_ok=True)
+        settings = make_settings(
+            database_url=self.database_url,
+            mailbox_url=imap_url(self.imap_host, self.imap_port, IMAP_USER),
+            mailbox_password=IMAP_PASSWORD,
+            outgoing_url=f"smtp://{SMTP_USER}@{self.smtp_host}:{self.smtp_port}?tls=none",
+            outgoing_password=SMTP_PASSWORD,
+            processed_folder="",  # flag only: the next run finds the same backlog
+        )
+        return new_app(settings, migrate_schema=migrate_schema)
+
+
+# -- the worker processes --------------------------------------------------------------------
+
+
+def poll_worker(servers: Servers, name: str, ready: Queue[Any], go: Event, out: Queue[Any]) -> None:
+    """Poll until the mailbox holds nothing new, as a worker that polls without pause would."""
+    quiet_logging(Path(servers.workdir) / f"{name}.log")
+    app = servers.app(name)
+    worker = Worker(app)
+    before = rss_mb()
+    ready.put(name)
+    go.wait()
+    start = time.perf_counter()
+    examined = filed = skipped = polls = 0
+    busy = 0.0
+    while True:
+        poll_start = time.perf_counter()
+        report = worker.poll()
+        polls += 1
+        if report is None:
+            raise RuntimeError(f"{name}: a poll failed (see {name}.log)")
+        if report.skipped:
+            skipped += 1
+            time.sleep(RETRY_SECONDS)
+            continue
+        busy += time.perf_counter() - poll_start
+        examined += report.examined
+        filed += report.filed
+        if report.examined == 0:
+            break
+    app.store.dispose()
+    out.put(
+        {
+            "name": name,
+            "examined": examined,
+            "filed": filed,
+            "polls": polls,
+            "skipped": skipped,
+            "polling_s": busy,
+            "seconds": time.perf_counter() - start,
+            "rss_before_mb": before,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+    )
+
+
+def send_worker(servers: Servers, name: str, ready: Queue[Any], go: Event, out: Queue[Any]) -> None:
+    """Send what is due, as the sender job does, until nothing is left to claim."""
+    quiet_logging(Path(servers.workdir) / f"{name}.log")
+    app = servers.app(name)
+    worker = Worker(app)
+    before = rss_mb()
+    ready.put(name)
+    go.wait()
+    start = time.perf_counter()
+    report = worker.send()
+    if report is None:
+        raise RuntimeError(f"{name}: sending failed (see {name}.log)")
+    app.store.dispose()
+    out.put(
+        {
+            "name": name,
+            "sent": report.sent,
+            "deferred": report.deferred,
+            "failed": report.failed,
+            "seconds": time.perf_counter() - start,
+            "rss_before_mb": before,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+    )
+
+
+def run_together(target: Any, servers: Servers, count: int, prefix: str) -> dict[str, Any]:
+    """Start `count` processes, let them begin at the same moment, and gather their reports."""
+    ctx = get_context("spawn")
+    ready: Queue[Any] = ctx.Queue()
+    out: Queue[Any] = ctx.Queue()
+    go = ctx.Event()
+    procs = [
+        ctx.Process(target=target, args=(servers, f"{prefix}-{i + 1}", ready, go, out))
+        for i in range(count)
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.get(timeout=120)
+    start = time.perf_counter()
+    go.set()
+    reports = [out.get(timeout=1800) for _ in procs]
+    elapsed = time.perf_counter() - start
+    for proc in procs:
+        proc.join(timeout=60)
+        if proc.exitcode != 0:
+            raise RuntimeError(f"a {prefix} process exited with {proc.exitcode}")
+    return {
+        "processes": count,
+        "seconds": elapsed,
+        "workers": sorted(reports, key=lambda r: r["name"]),
+    }
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def reset_outbox(app: App) -> int:
+    """Everything queued back to pending and due, as the poll left it."""
+    with app.store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE outbox SET status = 'pending', attempts = 0, sent_at = NULL,"
+                " last_error = '', next_attempt_at = created_at"
+            )
+        )
+        return int(conn.execute(text("SELECT count(*) FROM outbox")).scalar_one())
+
+
+def outbox_ids(app: App) -> Counter[str]:
+    with app.store.engine.connect() as conn:
+        return Counter(str(r[0]) for r in conn.execute(text("SELECT message_id FROM outbox")))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=3000, help="request emails (default 3000)")
+    parser.add_argument("--pollers", default="1,2", help="worker processes per poll run")
+    parser.add_argument("--senders", default="1,2,4", help="sender processes per send run")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    pollers = [int(p) for p in args.pollers.split(",")]
+    senders = [int(s) for s in args.senders.split(",")]
+    reachable, why = postgres_reachable()
+    if not reachable:
+        print(f"PostgreSQL is needed: {why}", file=sys.stderr)
+        return 2
+
+    figures: dict[str, Any] = {"machine": machine(), "n": args.n, "polls": [], "sends": []}
+    problems: list[str] = []
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="intake-bench-"))
+        dovecot = stack.enter_context(private_dovecot(users={IMAP_USER: IMAP_PASSWORD}))
+        smtp = stack.enter_context(running_smtp_server(user=SMTP_USER, password=SMTP_PASSWORD))
+
+        corpus = build_corpus(args.n)
+        size_mb = corpus.size_bytes / 2**20
+        with dovecot.client(timeout=300) as client:
+            load_s = append_all(client, "INBOX", corpus.messages)
+        figures["corpus"] = {**corpus.expected(), "megabytes": size_mb, "load_s": load_s}
+        total = corpus.total
+        corpus.messages.clear()
+        print(f"loaded {total} emails ({size_mb:.0f} MB) in {load_s:.1f} s", file=sys.stderr)
+
+        app: App | None = None
+        servers: Servers | None = None
+        for count in pollers:
+            url = stack.enter_context(temporary_postgres_database())
+            servers = Servers(url, dovecot.host, dovecot.port, smtp.host, smtp.port, tmp)
+            if app is not None:
+                app.store.dispose()
+            app = servers.app(f"setup-{count}", migrate_schema=True)
+            run = run_together(poll_worker, servers, count, f"poll{count}")
+            run["counts"] = counts = table_counts(app)
+            run["rate"] = total / run["seconds"]
+            figures["polls"].append(run)
+            problems += [f"{count} poller(s): {p}" for p in check_filed(counts, corpus)]
+            examined = sum(w["examined"] for w in run["workers"])
+            if examined != total:
+                problems.append(f"{count} poller(s): {examined} examined, expected {total}")
+            print(f"poll, {count} process(es): {run['rate']:.0f} msg/s", file=sys.stderr)
+
+        assert app is not None and servers is not None
+        for count in senders:
+            queued = reset_outbox(app)
+            smtp.clear()
+            run = run_together(send_worker, servers, count, f"send{count}")
+            received = Counter(m.message_id for m in smtp.messages())
+            run["queued"] = queued
+            run["received"] = sum(received.values())
+            run["twice"] = sum(1 for n in received.values() if n > 1)
+            run["rate"] = queued / run["seconds"]
+            figures["sends"].append(run)
+            if received != outbox_ids(app):
+                problems.append(
+                    f"{count} sender(s): {run['received']} received for {queued} queued, "
+                    f"{run['twice']} more than once"
+                )
+            if table_counts(app)["outbox_sent"] != queued:
+                problems.append(f"{count} sender(s): not every outbox row is marked sent")
+            print(f"send, {count} process(es): {run['rate']:.0f} emails/s", file=sys.stderr)
+        app.store.dispose()
+    figures["problems"] = problems
+    _report(figures)
+    if args.json:
+        write_json(args.json, figures)
+    return 1 if problems else 0
+
+
+def _report(f: dict[str, Any]) -> None:
+    m, c = f["machine"], f["corpus"]
+    print_table(
+        f"intake-bot backlog benchmark (PostgreSQL), {m['date']}, {m['cpu_count']} CPUs "
+        f"(nproc {m['nproc']}), Python {m['python']}",
+        [
+            (
+                "backlog",
+                f"{c['messages']} emails ({c['megabytes']:.0f} MB), {c['matching']} on the "
+                f"subject, {c['requests']} requests, {c['replies']} replies to send",
+            ),
+            ("loading (not counted)", f"{c['load_s']:.1f} s MULTIAPPEND"),
+        ],
+    )
+    base = f["polls"][0]["rate"] if f["polls"] else 0.0
+    rows = []
+    for run in f["polls"]:
+        workers = ", ".join(
+            f"{w['examined']} examined / {w['skipped']} told to wait, peak {w['peak_rss_mb']:.0f} MB"
+            for w in run["workers"]
+        )
+        rows.append(
+            (
+                f"{run['processes']} process(es)",
+                f"{run['rate']:6.1f} msg/s ({run['seconds']:.1f} s, {run['rate'] / base:.2f}x one)"
+                f"  [{workers}]",
+            )
+        )
+    print_table("Poll: the backlog filed into PostgreSQL", rows)
+    base = f["sends"][0]["rate"] if f["sends"] else 0.0
+    rows = []
+    for run in f["sends"]:
+        workers = ", ".join(
+            f"{w['sent']} sent, peak {w['peak_rss_mb']:.0f} MB" for w in run["workers"]
+        )
+        rows.append(
+            (
+                f"{run['processes']} process(es)",
+                f"{run['rate']:6.1f} emails/s ({run['seconds']:.1f} s, {run['rate'] / base:.2f}x one; "
+                f"{run['received']} received, {run['twice']} twice)  [{workers}]",
+            )
+        )
+    print_table("Send: the outbox over SMTP, rows claimed with FOR UPDATE SKIP LOCKED", rows)
+    print_table(
+        "Check", [("result", "; ".join(f["problems"]) or "every email filed once and sent once")]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

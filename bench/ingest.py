@@ -1,0 +1,429 @@
+"""Ingest benchmark: the bot's full poll against a tight reference loop, and the idle poll cost.
+
+One run, one private Dovecot on loopback:
+
+1. N request emails (a ~37 KB Word form each, a tenth with a workbook instead) plus 5% noise
+   (other subjects, out-of-office replies, questions without a form) are appended to a mailbox.
+2. The limit: a tight loop of raw imapclient UID SEARCH ALL + UID FETCH BODY.PEEK[] in batches,
+   the stdlib email parser, and every attached form opened with python-docx or openpyxl.
+3. The bot: one full poll (fetch, parse, read forms, validate, file into a fresh SQLite
+   database, queue acknowledgements) over the same mailbox, in flag-only mode (no processed
+   folder), so that the mailbox is unchanged for the other passes. Every expected row is counted.
+4. The idle poll: a mailbox of --idle already-filed messages (the cursor past them) against an
+   empty mailbox, each poll on its own connection as the worker does, and on an open one.
+
+Usage: python bench/ingest.py [--n 2000] [--idle 20000] [--polls 20] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import email
+import email.policy
+import io
+import pstats
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, cast
+
+import docx
+import openpyxl
+from _common import (
+    FIXED_NOW,
+    append_all,
+    build_corpus,
+    check_filed,
+    imap_url,
+    in_child,
+    machine,
+    make_settings,
+    median,
+    new_app,
+    peak_rss_mb,
+    print_table,
+    quiet_logging,
+    reset_peak_rss,
+    rss_mb,
+    small_messages,
+    table_counts,
+    write_json,
+)
+from imapclient import IMAPClient
+
+from intake_bot.bootstrap import App
+from intake_bot.worker import Worker
+from tests.servers import private_dovecot
+
+USERS = {"intake": "intake-secret", "archive": "archive-secret", "empty": "empty-secret"}
+IDLE_GOAL = 2.0  # an idle poll of a big mailbox may cost at most this many empty ones
+
+
+@dataclass(frozen=True)
+class ImapTarget:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def client(self) -> IMAPClient:
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=120)
+        client.login(self.user, self.password)
+        return client
+
+
+# -- the limit: a tight reference loop -------------------------------------------------------
+
+
+def reference_pass(target: ImapTarget, batch: int) -> dict[str, Any]:
+    """Fetch, parse and open every form; nothing stored. Runs in a child process."""
+    rss_before = rss_mb()
+    reset_peak_rss()
+    messages = docx_forms = xlsx_forms = cells = 0
+    start = time.perf_counter()
+    with target.client() as client:
+        client.select_folder("INBOX")
+        uids = client.search("ALL")
+        for first in range(0, len(uids), batch):
+            chunk = uids[first : first + batch]
+            response = client.fetch(chunk, [b"BODY.PEEK[]"])
+            for uid in chunk:
+                raw = response[uid][b"BODY[]"]
+                msg = cast(EmailMessage, email.message_from_bytes(raw, policy=email.policy.default))
+                messages += 1
+                for part in msg.iter_attachments():
+                    name = (part.get_filename() or "").lower()
+                    data = part.get_content()
+                    if name.endswith(".docx"):
+                        document = docx.Document(io.BytesIO(data))
+                        for table in document.tables:
+                            for row in table.rows:
+                                cells += sum(len(cell.text) > 0 for cell in row.cells)
+                        docx_forms += 1
+                    elif name.endswith(".xlsx"):
+                        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+                        for sheet in workbook.worksheets:
+                            for values in sheet.iter_rows(values_only=True):
+                                cells += sum(v is not None for v in values)
+                        workbook.close()
+                        xlsx_forms += 1
+    elapsed = time.perf_counter() - start
+    return {
+        "seconds": elapsed,
+        "messages": messages,
+        "rate": messages / elapsed,
+        "docx_forms": docx_forms,
+        "xlsx_forms": xlsx_forms,
+        "cells": cells,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_before_mb": rss_before,
+    }
+
+
+# -- the bot: one full poll ------------------------------------------------------------------
+
+
+def bot_pass(target: ImapTarget, workdir: str, profile_lines: int) -> dict[str, Any]:
+    """One full poll into a fresh SQLite database. Runs in a child process."""
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    quiet_logging(work / "bot.log")
+    app = _app(target, work, "intake.db")
+    mailbox = app.open_mailbox()
+    poller = app.poller(mailbox)
+    rss_before = rss_mb()
+    reset_peak_rss()
+    profiler = cProfile.Profile() if profile_lines else None
+    start = time.perf_counter()
+    try:
+        if profiler is not None:
+            profiler.enable()
+        report = poller.poll()
+    finally:
+        if profiler is not None:
+            profiler.disable()
+        mailbox.close()
+    elapsed = time.perf_counter() - start
+    peak = peak_rss_mb()
+    counts = table_counts(app)
+    app.store.dispose()
+    result: dict[str, Any] = {
+        "seconds": elapsed,
+        "messages": report.examined,
+        "rate": report.examined / elapsed,
+        "not_ours": report.not_ours,
+        "outcomes": report.outcomes,
+        "errors": report.errors,
+        "replies": report.replies,
+        "counts": counts,
+        "database_mb": (work / "intake.db").stat().st_size / 2**20,
+        "peak_rss_mb": peak,
+        "rss_before_mb": rss_before,
+    }
+    if profiler is not None:
+        result["profile"] = _hotspots(profiler, profile_lines)
+    return result
+
+
+def _hotspots(profiler: cProfile.Profile, lines: int) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(lines)
+    stats.sort_stats("cumulative").print_stats(lines)
+    return out.getvalue()
+
+
+def _app(target: ImapTarget, work: Path, database: str, *, migrate_schema: bool = True) -> App:
+    settings = make_settings(
+        database_url=f"sqlite:///{work / database}",
+        mailbox_url=imap_url(target.host, target.port, target.user),
+        mailbox_password=target.password,
+        outgoing_url=f"file:{work / 'outbox'}",  # only queued here, never sent
+        processed_folder="",  # flag only: the mailbox keeps its size
+    )
+    return new_app(settings, migrate_schema=migrate_schema)
+
+
+# -- the idle poll ---------------------------------------------------------------------------
+
+
+def idle_pass(full: ImapTarget, empty: ImapTarget, workdir: str, polls: int) -> dict[str, Any]:
+    """Idle polls of a big, already-filed mailbox and of an empty one. Runs in a child process."""
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    quiet_logging(work / "idle.log")
+    app_full = _app(full, work, "idle.db")
+    app_empty = _app(empty, work, "idle.db", migrate_schema=False)
+    # The cursor past every message, as the poller leaves it once it has filed them.
+    mailbox = app_full.open_mailbox()
+    name = mailbox.name
+    mailbox.close()
+    with full.client() as client:
+        info = client.select_folder("INBOX", readonly=True)
+        uidvalidity, uidnext, exists = (
+            int(info[k]) for k in (b"UIDVALIDITY", b"UIDNEXT", b"EXISTS")
+        )
+    with app_full.store.unit() as unit:
+        unit.set_cursor(name, uidvalidity, uidnext - 1, FIXED_NOW)
+
+    def worker_poll(app: App) -> float:
+        start = time.perf_counter()
+        report = Worker(app).poll()
+        elapsed = time.perf_counter() - start
+        if report is None or report.skipped or report.examined:
+            raise RuntimeError(f"an idle poll did work or failed: {report}")
+        return elapsed
+
+    def bare_imap(target: ImapTarget) -> float:
+        start = time.perf_counter()
+        with target.client() as client:
+            client.select_folder("INBOX")
+        return time.perf_counter() - start
+
+    first = {"full": worker_poll(app_full), "empty": worker_poll(app_empty)}
+    own: dict[str, list[float]] = {"full": [], "empty": []}
+    imap: dict[str, list[float]] = {"full": [], "empty": []}
+    for _ in range(polls):  # alternate, so that drift hits both alike
+        own["full"].append(worker_poll(app_full))
+        own["empty"].append(worker_poll(app_empty))
+        imap["full"].append(bare_imap(full))
+        imap["empty"].append(bare_imap(empty))
+
+    open_polls: dict[str, list[float]] = {"full": [], "empty": []}
+    mailboxes = {"full": app_full.open_mailbox(), "empty": app_empty.open_mailbox()}
+    pollers = {
+        "full": app_full.poller(mailboxes["full"]),
+        "empty": app_empty.poller(mailboxes["empty"]),
+    }
+    try:
+        for poller in pollers.values():
+            poller.poll()  # connects
+        for _ in range(polls):
+            for key, poller in pollers.items():
+                start = time.perf_counter()
+                report = poller.poll()
+                open_polls[key].append(time.perf_counter() - start)
+                if report.examined or report.skipped:
+                    raise RuntimeError(f"an idle poll did work: {report}")
+    finally:
+        for mb in mailboxes.values():
+            mb.close()
+    app_full.store.dispose()
+    app_empty.store.dispose()
+    return {
+        "messages": exists,
+        "first_poll_s": first,
+        "own_connection_s": {k: median(v) for k, v in own.items()},
+        "open_connection_s": {k: median(v) for k, v in open_polls.items()},
+        "imap_login_select_s": {k: median(v) for k, v in imap.items()},
+        "polls": polls,
+    }
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="request emails (default 2000)")
+    parser.add_argument("--idle", type=int, default=20_000, help="messages in the idle mailbox")
+    parser.add_argument("--polls", type=int, default=20, help="idle polls to take the median of")
+    parser.add_argument("--batch", type=int, default=25, help="reference FETCH batch (the bot's)")
+    parser.add_argument(
+        "--profile",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="profile a second bot poll (auto: only if the bot is slower than the limit)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+
+    figures: dict[str, Any] = {"machine": machine(), "n": args.n, "idle": args.idle}
+    with (
+        tempfile.TemporaryDirectory(prefix="intake-bench-") as tmp,
+        private_dovecot(users=USERS) as dc,
+    ):
+        targets = {user: ImapTarget(dc.host, dc.port, user, pw) for user, pw in USERS.items()}
+
+        start = time.perf_counter()
+        corpus = build_corpus(args.n)
+        figures["corpus"] = {
+            **corpus.expected(),
+            "docx": corpus.docx,
+            "xlsx_single": corpus.xlsx_single,
+            "xlsx_bulk": corpus.xlsx_bulk,
+            "automated": corpus.automated,
+            "no_form": corpus.no_form,
+            "megabytes": corpus.size_bytes / 2**20,
+            "build_s": time.perf_counter() - start,
+        }
+        print(f"built {corpus.total} emails ({corpus.size_bytes / 2**20:.0f} MB)", file=sys.stderr)
+        with targets["intake"].client() as client:
+            load_s = append_all(client, "INBOX", corpus.messages)
+        with targets["archive"].client() as client:
+            idle_load_s = append_all(client, "INBOX", small_messages(args.idle))
+        figures["load"] = {"mailbox_s": load_s, "idle_mailbox_s": idle_load_s}
+        size_mb = corpus.size_bytes / 2**20
+        print(f"loaded in {load_s:.1f} s and {idle_load_s:.1f} s", file=sys.stderr)
+        total = corpus.total
+        corpus.messages.clear()  # the counts stay; the bytes are in Dovecot now
+
+        # The limit before and after the bot (the faster one counts), so that a warmer
+        # server or page cache does not favour either side.
+        references = [in_child(reference_pass, targets["intake"], args.batch)]
+        print(f"reference: {references[0]['rate']:.0f} msg/s", file=sys.stderr)
+        bot = in_child(bot_pass, targets["intake"], f"{tmp}/bot", 0)
+        print(f"bot: {bot['rate']:.0f} msg/s", file=sys.stderr)
+        references.append(in_child(reference_pass, targets["intake"], args.batch))
+        reference = min(references, key=lambda r: r["seconds"])
+        problems = check_filed(bot["counts"], corpus)
+        if bot["messages"] != total or bot["not_ours"] != corpus.other or bot["errors"]:
+            problems.append(f"poll report {bot['messages']} examined, {bot['not_ours']} not ours")
+        figures["reference"] = {"runs": references, "best": reference}
+        figures["bot"] = bot
+        figures["bot_vs_reference"] = bot["rate"] / reference["rate"]
+        figures["problems"] = problems
+
+        slower = bot["rate"] < reference["rate"]
+        if args.profile == "always" or (args.profile == "auto" and slower):
+            profiled = in_child(bot_pass, targets["intake"], f"{tmp}/profiled", 40)
+            figures["profile"] = profiled.pop("profile")
+            figures["profiled_poll_s"] = profiled["seconds"]
+
+        idle = in_child(idle_pass, targets["archive"], targets["empty"], f"{tmp}/idle", args.polls)
+        figures["idle_poll"] = idle
+        for key in ("own_connection_s", "open_connection_s", "imap_login_select_s"):
+            idle[key]["ratio"] = idle[key]["full"] / idle[key]["empty"]
+
+    _report(figures, size_mb)
+    if args.json:
+        write_json(args.json, figures)
+    return 1 if figures["problems"] else 0
+
+
+def _report(f: dict[str, Any], size_mb: float) -> None:
+    m, c, bot, ref, idle = (
+        f["machine"],
+        f["corpus"],
+        f["bot"],
+        f["reference"]["best"],
+        f["idle_poll"],
+    )
+    print_table(
+        f"intake-bot ingest benchmark, {m['date']}, {m['cpu_count']} CPUs (nproc {m['nproc']}), "
+        f"Python {m['python']}",
+        [
+            (
+                "mailbox",
+                f"{c['messages']} emails, {size_mb:.0f} MB: {c['docx']} Word, "
+                f"{c['xlsx_single']} + {c['xlsx_bulk']} bulk workbooks, {c['other']} other subjects, "
+                f"{c['automated']} auto-replies, {c['no_form']} without a form",
+            ),
+            ("loading (not counted)", f"{f['load']['mailbox_s']:.1f} s MULTIAPPEND"),
+        ],
+    )
+    ratio = f["bot_vs_reference"]
+    print_table(
+        "Full poll against the limit (messages/s over the whole mailbox)",
+        [
+            (
+                "limit: imapclient + email + python-docx/openpyxl",
+                f"{ref['rate']:7.1f} msg/s  ({ref['seconds']:.1f} s; runs "
+                + ", ".join(f"{r['seconds']:.1f}" for r in f["reference"]["runs"])
+                + f" s; peak RSS {ref['peak_rss_mb']:.0f} MB)",
+            ),
+            (
+                "bot: one poll, filed into SQLite",
+                f"{bot['rate']:7.1f} msg/s  ({bot['seconds']:.1f} s; peak RSS "
+                f"{bot['peak_rss_mb']:.0f} MB, {bot['rss_before_mb']:.0f} MB before the poll)",
+            ),
+            ("bot / limit (rate)", f"{ratio:.2f}x  ({'faster' if ratio >= 1 else 'SLOWER'})"),
+            (
+                "filed (counted in the database)",
+                f"{bot['counts']['inbound']} messages, {bot['counts']['requests']} requests, "
+                f"{bot['counts']['outbox']} replies queued; expected {c['matching']}, "
+                f"{c['requests']}, {c['replies']}",
+            ),
+            ("database after the poll", f"{bot['database_mb']:.0f} MB"),
+            ("check", "; ".join(f["problems"]) or "every matching message filed once"),
+        ],
+    )
+    rows = []
+    labels = {
+        "own_connection_s": "poll on its own connection (as the worker)",
+        "open_connection_s": "poll on an open connection",
+        "imap_login_select_s": "context: IMAP login + SELECT + LOGOUT alone",
+    }
+    for key, label in labels.items():
+        v = idle[key]
+        goal = f"  (goal <= {IDLE_GOAL:.0f}x)" if key != "imap_login_select_s" else ""
+        rows.append(
+            (
+                label,
+                f"{v['full'] * 1000:7.2f} ms vs {v['empty'] * 1000:6.2f} ms empty = "
+                f"{v['ratio']:.2f}x{goal}",
+            )
+        )
+    first = idle["first_poll_s"]
+    rows.append(
+        (
+            "first poll (own connection)",
+            f"{first['full'] * 1000:7.2f} ms vs {first['empty'] * 1000:6.2f} ms empty",
+        )
+    )
+    print_table(
+        f"Idle poll: {idle['messages']} filed messages, nothing new, against an empty mailbox "
+        f"(median of {idle['polls']})",
+        rows,
+    )
+    if "profile" in f:
+        print(f"\nProfile of a second bot poll ({f['profiled_poll_s']:.1f} s under cProfile):")
+        print(f["profile"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
