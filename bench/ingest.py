@@ -127,7 +127,9 @@ def reference_pass(target: ImapTarget, batch: int) -> dict[str, Any]:
 # -- the bot: one full poll ------------------------------------------------------------------
 
 
-def bot_pass(target: ImapTarget, workdir: str, profile_lines: int) -> dict[str, Any]:
+def bot_pass(
+    target: ImapTarget, workdir: str, profile_lines: int, profile_out: str | None = None
+) -> dict[str, Any]:
     """One full poll into a fresh SQLite database. Runs in a child process."""
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -166,6 +168,8 @@ def bot_pass(target: ImapTarget, workdir: str, profile_lines: int) -> dict[str, 
     }
     if profiler is not None:
         result["profile"] = _hotspots(profiler, profile_lines)
+        if profile_out:
+            profiler.dump_stats(profile_out)
     return result
 
 
@@ -279,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="profile a second bot poll (auto: only if the bot is slower than the limit)",
     )
+    parser.add_argument("--profile-out", type=Path, help="write the raw profile (pstats) here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -330,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
 
         slower = bot["rate"] < reference["rate"]
         if args.profile == "always" or (args.profile == "auto" and slower):
-            profiled = in_child(bot_pass, targets["intake"], f"{tmp}/profiled", 40)
+            out = str(args.profile_out.resolve()) if args.profile_out else None
+            profiled = in_child(bot_pass, targets["intake"], f"{tmp}/profiled", 30, out)
             figures["profile"] = profiled.pop("profile")
             figures["profiled_poll_s"] = profiled["seconds"]
 

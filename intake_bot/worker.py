@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from intake_bot.bootstrap import App
+from intake_bot.config import ConfigError
 from intake_bot.ports import MailboxError
+from intake_bot.services.digests import DigestReport, send_digests
 from intake_bot.services.polling import PollReport, Progress
 from intake_bot.services.sending import SendReport
 from intake_bot.store.store import StoreUnavailableError
@@ -63,6 +66,28 @@ class Worker:
             )
         return report
 
+    def digests(self) -> DigestReport | None:
+        """Today's staff digests; the database keeps it to one per office per day."""
+        settings = self.app.settings
+        try:
+            report = send_digests(
+                store=self.app.store,
+                notifier=self.app.intake.notifier,
+                offices=settings.dscro,
+                now=self.app.clock(),
+                tz=settings.timezone,
+            )
+        except StoreUnavailableError as exc:
+            log.warning("digests failed, not sent until the next scheduled run: %s", exc)
+            return None
+        log.info(
+            "digests: %d queued, %d already sent today, %d with nothing open",
+            len(report.sent),
+            len(report.skipped_already_sent),
+            len(report.skipped_empty),
+        )
+        return report
+
     def run_once(
         self, progress: Progress | None = None
     ) -> tuple[PollReport | None, SendReport | None]:
@@ -89,6 +114,13 @@ class Worker:
             next_run_time=_now(),
             **common,
         )
+        if settings.digest.enabled:
+            scheduler.add_job(
+                self.digests,
+                _cron(settings.digest.cron, settings.timezone, "digest.cron"),
+                id="digests",
+                **common,
+            )
 
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("signal %d: stopping after the message in hand", signum)
@@ -104,3 +136,10 @@ class Worker:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _cron(expression: str, timezone: str, setting: str) -> CronTrigger:
+    try:
+        return CronTrigger.from_crontab(expression, timezone=timezone)
+    except ValueError as exc:
+        raise ConfigError(f"{setting}: not a cron expression ({exc})") from exc

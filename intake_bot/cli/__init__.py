@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from intake_bot import __version__
-from intake_bot.cli import admin, inspect, run
+from intake_bot.cli import admin, digest, inspect, register, requests, run
 from intake_bot.cli.common import State
 
 app = typer.Typer(
@@ -50,6 +50,9 @@ app.command("queue")(inspect.queue)
 app.command("config")(admin.show_config)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.outbox_app, name="outbox")
+app.add_typer(requests.request_app, name="request")
+app.add_typer(register.register_app, name="register")
+app.add_typer(digest.digest_app, name="digest")
 
 
 def main() -> None:

@@ -135,9 +135,8 @@ def changed_values(before: Mapping[str, object], after: Mapping[str, object]) ->
     changes: list[ValueChange] = []
     for key in RELATIONSHIP_KEYS:
         old, new = before.get(key), after.get(key)
-        if is_filled(old) or is_filled(new):
-            if _comparable(old) != _comparable(new):
-                changes.append(ValueChange(key, old, new))
+        if _comparable(old) != _comparable(new):
+            changes.append(ValueChange(key, old, new))
     return changes
 
 
@@ -187,7 +186,7 @@ EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
 
 
 def stored_date(value: object) -> date | None:
-    """A stored date (ISO text, or a date) as a date; None when there is none or it is unreadable."""
+    """A stored date (ISO text, or a date) as a date; None when missing or unreadable."""
     if isinstance(value, date):
         return value
     if isinstance(value, str):

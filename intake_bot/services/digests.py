@@ -45,6 +45,12 @@ class DigestReport:
         return asdict(self)
 
 
+class _Outcome(Enum):
+    SENT = auto()
+    EMPTY = auto()
+    ALREADY_SENT = auto()
+
+
 def send_digests(
     *,
     store: Store,
@@ -93,12 +99,6 @@ def find_office(offices: Sequence[Dscro], name: str) -> Dscro | None:
         if wanted in (n.casefold() for n in names):
             return office
     return None
-
-
-class _Outcome(Enum):
-    SENT = auto()
-    EMPTY = auto()
-    ALREADY_SENT = auto()
 
 
 def _send_one(

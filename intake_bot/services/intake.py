@@ -14,21 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from intake_bot.calendar import add_working_days
 from intake_bot.domain.approvals import Approval as ApprovalInfo
-from intake_bot.domain.fields import RequestType
 from intake_bot.domain.rawform import RawForm
-from intake_bot.domain.status import Status
-from intake_bot.domain.triage import ENQUIRIES, QUARANTINE, queue_for, request_reference
-from intake_bot.domain.validation import Flag, Validation, ValidationContext, validate
+from intake_bot.domain.triage import ENQUIRIES, QUARANTINE, request_reference
+from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.files import read_file
 from intake_bot.forms.message import parse_message
 from intake_bot.forms.text import read_body
 from intake_bot.forms.types import FileReading, MessageParseError, ParsedMessage
 from intake_bot.ports import MessageRef
-from intake_bot.services.notify import Notifier, summary_rows, type_label
+from intake_bot.services import filing
+from intake_bot.services.notify import Notifier
+from intake_bot.services.threading import file_reply, find_thread
 from intake_bot.store.store import DuplicateError, Store, Unit
-from intake_bot.store.tables import Attachment, Event, InboundMessage, Request
+from intake_bot.store.tables import Attachment, Event, InboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +39,7 @@ class Outcome(StrEnum):
     AUTOMATED = "automated"  # a robot: archived, never answered
     QUARANTINED = "quarantined"  # not an email we can read at all
     DUPLICATE = "duplicate"  # filed before (a replay after a crash, or a copy)
+    REPLY = "reply"  # answers one of our emails: threaded onto its request
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,14 @@ class Intake:
                 for a in unit.approvals()
             }
         self._reference = (ods, approvals)
+
+    def rules(self, now: datetime) -> filing.FilingRules:
+        return filing.FilingRules(
+            notifier=self.notifier,
+            context=self.validation_context(now),
+            targets=self.targets,
+            allowed_domains=self.allowed_domains,
+        )
 
     def validation_context(self, now: datetime) -> ValidationContext:
         if self._reference is None:
@@ -202,98 +210,74 @@ def _file(
 ) -> IngestResult:
     if msg.automated:
         row = _archive(unit, raw, ref, key, msg, now, Outcome.AUTOMATED, None, msg.automated)
-        unit.add(
-            Event(
-                at=now,
-                actor="intake-bot",
-                action="ignored_automated",
-                inbound_id=row.id,
-                note=msg.automated,
-            )
-        )
+        _received(unit, row, now, "ignored_automated", msg.automated)
         return IngestResult(Outcome.AUTOMATED, row.id)
 
     readings = [read_file(a.filename, a.content_type, a.data) for a in msg.attachments]
-    forms: list[tuple[int | None, RawForm]] = []
-    for index, reading in enumerate(readings):
-        forms.extend((index, form) for form in reading.forms)
+    forms: list[tuple[int | None, RawForm]] = [
+        (index, form) for index, reading in enumerate(readings) for form in reading.forms
+    ]
     rejected = [r for r in readings if r.rejection is not None]
     if not forms and not rejected:
         body_form = read_body(msg.text_body)
         if body_form is not None:
             forms.append((None, body_form))
+    rules = intake.rules(now)
+
+    thread = find_thread(unit, msg)
+    if thread is not None:
+        note = f"reply to {request_reference(filing.request_id(thread))}"
+        inbound = _archive(unit, raw, ref, key, msg, now, Outcome.REPLY, None, note)
+        ids = _store_attachments(unit, _inbound_id(inbound), msg, readings)
+        _received(unit, inbound, now, "received", note)
+        threaded = file_reply(
+            unit,
+            request=thread,
+            inbound=inbound,
+            msg=msg,
+            forms=forms,
+            attachment_ids=ids,
+            rejected=rejected,
+            rules=rules,
+            now=now,
+        )
+        return IngestResult(Outcome.REPLY, inbound.id, tuple(threaded.references), threaded.replies)
 
     if forms:
         outcome, queue, note = Outcome.FILED, None, f"{len(forms)} form(s)"
     elif rejected:
-        outcome, queue, note = (
-            Outcome.UNREADABLE,
-            QUARANTINE,
-            "; ".join(f"{r.filename}: {r.rejection.code}" for r in rejected if r.rejection),
-        )
+        codes = "; ".join(f"{r.filename}: {r.rejection.code}" for r in rejected if r.rejection)
+        outcome, queue, note = Outcome.UNREADABLE, QUARANTINE, codes
     else:
         outcome, queue, note = Outcome.ENQUIRY, ENQUIRIES, "no form found"
     inbound = _archive(unit, raw, ref, key, msg, now, outcome, queue, note)
-    assert inbound.id is not None
-    attachment_ids = _store_attachments(unit, inbound.id, msg, readings)
-    unit.add(
-        Event(
-            at=now,
-            actor="intake-bot",
-            action="received",
-            inbound_id=inbound.id,
-            note=f"{outcome.value}: {note}",
-        )
-    )
-
+    attachment_ids = _store_attachments(unit, _inbound_id(inbound), msg, readings)
+    _received(unit, inbound, now, "received", f"{outcome.value}: {note}")
     if outcome is Outcome.FILED:
-        ctx = intake.validation_context(now)
-        refs: list[str] = []
-        replies = 0
-        first_id: int | None = None
-        for att_index, form in forms:
-            checked = validate(form, ctx)
-            if intake.allowed_domains and not _domain_allowed(
-                msg.from_addr, intake.allowed_domains
-            ):
-                checked.flags.append(_sender_flag(msg.from_addr))
-            target = (
-                intake.targets.get(checked.request_type.value) if checked.request_type else None
-            )
-            request = _add_request(
-                unit,
-                inbound,
-                attachment_ids.get(att_index) if att_index is not None else None,
-                checked,
-                msg,
-                now,
-                target,
-            )
-            refs.append(request_reference(_id(request)))
-            first_id = first_id or request.id
-            replies += _acknowledge(
-                unit, intake.notifier, msg, inbound, request, checked, rejected, now
-            )
-        inbound.request_id = first_id
-        return IngestResult(outcome, inbound.id, tuple(refs), replies)
-
+        filed = filing.file_forms(
+            unit,
+            inbound=inbound,
+            msg=msg,
+            forms=forms,
+            attachment_ids=attachment_ids,
+            rejected=rejected,
+            rules=rules,
+            now=now,
+        )
+        inbound.request_id = filed.first_id
+        return IngestResult(outcome, inbound.id, tuple(filed.references), filed.replies)
     kind = "unreadable" if outcome is Outcome.UNREADABLE else "no_form"
-    replies = _reply_without_request(unit, intake.notifier, msg, inbound, kind, rejected, now)
+    replies = filing.reply_without_request(unit, intake.notifier, msg, inbound, kind, rejected, now)
     return IngestResult(outcome, inbound.id, (), replies)
 
 
-def _id(request: Request) -> int:
-    assert request.id is not None
-    return request.id
+def _inbound_id(inbound: InboundMessage) -> int:
+    assert inbound.id is not None
+    return inbound.id
 
 
-def _domain_allowed(address: str, domains: Sequence[str]) -> bool:
-    host = address.rpartition("@")[2].lower()
-    return any(host == d or host.endswith("." + d) for d in domains)
-
-
-def _sender_flag(address: str) -> Flag:
-    return Flag(None, f"sent from {address or 'an unknown address'}, outside the allowed domains")
+def _received(unit: Unit, inbound: InboundMessage, now: datetime, action: str, note: str) -> None:
+    unit.add(Event(at=now, actor="intake-bot", action=action, inbound_id=inbound.id, note=note))
 
 
 def _store_attachments(
@@ -323,165 +307,3 @@ def _store_attachments(
         assert row.id is not None
         ids[index] = row.id
     return ids
-
-
-def _add_request(
-    unit: Unit,
-    inbound: InboundMessage,
-    attachment_id: int | None,
-    checked: Validation,
-    msg: ParsedMessage,
-    now: datetime,
-    request_type_target: int | None = None,
-) -> Request:
-    status = Status.TRIAGED if checked.complete else Status.INCOMPLETE
-    due_on = None
-    if checked.complete and request_type_target is not None:
-        due_on = add_working_days(now.date(), request_type_target)
-    values = checked.values_json()
-    dscro = values.get("dscro")
-    request_type: RequestType | None = checked.request_type
-    assert inbound.id is not None
-    request = unit.add(
-        Request(
-            inbound_id=inbound.id,
-            attachment_id=attachment_id,
-            source=checked.source[:500],
-            request_type=request_type.value if request_type else None,
-            status=status.value,
-            queue=queue_for(
-                dscro if isinstance(dscro, str) else None, request_type, checked.complete
-            ),
-            dscro=dscro if isinstance(dscro, str) else None,
-            values=values,
-            problems=[
-                {"field": p.field_key, "label": p.label, "found": p.found, "message": p.message}
-                for p in checked.problems
-            ],
-            flags=[{"field": f.field_key, "message": f.message} for f in checked.flags],
-            requester_email=str(values.get("requester_email") or "")[:320],
-            sender_email=msg.from_addr[:320],
-            commissioner_ods=str(values.get("commissioner_ods") or "")[:10] or None,
-            created_at=now,
-            updated_at=now,
-            due_on=due_on,
-        )
-    )
-    unit.flush()
-    unit.add(
-        Event(
-            at=now,
-            actor="intake-bot",
-            action="status",
-            request_id=request.id,
-            inbound_id=inbound.id,
-            from_status=Status.RECEIVED.value,
-            to_status=status.value,
-            note=f"{len(checked.problems)} problem(s), {len(checked.flags)} flag(s)",
-        )
-    )
-    return request
-
-
-def _reply_to(msg: ParsedMessage) -> str:
-    """Where an automatic reply goes; "" when there is nowhere or the sender asked for none."""
-    if msg.wants_no_auto_reply:
-        return ""
-    return (msg.reply_to or msg.from_addr or "").strip()
-
-
-def _acknowledge(
-    unit: Unit,
-    notifier: Notifier,
-    msg: ParsedMessage,
-    inbound: InboundMessage,
-    request: Request,
-    checked: Validation,
-    rejected: Sequence[FileReading],
-    now: datetime,
-) -> int:
-    to = _reply_to(msg)
-    if not to or not notifier.may_auto_reply(unit, to, now):
-        unit.add(
-            Event(
-                at=now,
-                actor="intake-bot",
-                action="reply_suppressed",
-                request_id=request.id,
-                inbound_id=inbound.id,
-                note=_suppressed_why(msg, to),
-            )
-        )
-        return 0
-    context = notifier.base_context(msg.from_name)
-    context["request"] = {
-        "reference": request_reference(_id(request)),
-        "type_label": type_label(request.request_type),
-        "source": request.source,
-        "office": request.dscro or "DSfC",
-        "due_on": request.due_on.strftime("%d/%m/%Y") if request.due_on else "",
-        "summary": summary_rows(request.values),
-        "problems": [p.message for p in checked.problems],
-    }
-    context["rejected_files"] = _rejections(rejected)
-    kind = "ack_valid" if checked.complete else "ack_problems"
-    notifier.queue(
-        unit,
-        kind=kind,
-        to=[to],
-        context=context,
-        now=now,
-        in_reply_to=msg.message_id,
-        references=msg.references,
-        request_id=request.id,
-        inbound_id=inbound.id,
-    )
-    return 1
-
-
-def _rejections(rejected: Sequence[FileReading]) -> list[dict[str, str]]:
-    return [{"filename": r.filename, "reason": r.rejection.reason} for r in rejected if r.rejection]
-
-
-def _reply_without_request(
-    unit: Unit,
-    notifier: Notifier,
-    msg: ParsedMessage,
-    inbound: InboundMessage,
-    kind: str,
-    rejected: Sequence[FileReading],
-    now: datetime,
-) -> int:
-    to = _reply_to(msg)
-    if not to or not notifier.may_auto_reply(unit, to, now):
-        unit.add(
-            Event(
-                at=now,
-                actor="intake-bot",
-                action="reply_suppressed",
-                inbound_id=inbound.id,
-                note=_suppressed_why(msg, to),
-            )
-        )
-        return 0
-    context = notifier.base_context(msg.from_name)
-    context["rejected_files"] = _rejections(rejected)
-    context["form_filenames"] = [f.filename for f in notifier.blank_forms()]
-    notifier.queue(
-        unit,
-        kind=kind,
-        to=[to],
-        context=context,
-        now=now,
-        in_reply_to=msg.message_id,
-        references=msg.references,
-        attach_blank_forms=True,
-        inbound_id=inbound.id,
-    )
-    return 1
-
-
-def _suppressed_why(msg: ParsedMessage, to: str) -> str:
-    if msg.wants_no_auto_reply:
-        return "the sender asked for no automatic replies (X-Auto-Response-Suppress)"
-    return "no address to reply to" if not to else "rate limit of automatic replies reached"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import text
-from sqlmodel import col, func, select
+from sqlalchemy import func, text
+from sqlmodel import col, select
 
 from intake_bot.domain.status import Status
 from intake_bot.store.store import StoreError, Unit

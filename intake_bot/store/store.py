@@ -255,6 +255,31 @@ class Unit:
         )
         return list(self.session.exec(stmt))
 
+    def replies_to(self, request_id: int) -> list[InboundMessage]:
+        """Emails threaded onto a request after the one that filed it."""
+        stmt = (
+            select(InboundMessage)
+            .where(InboundMessage.request_id == request_id, InboundMessage.outcome == "reply")
+            .order_by(col(InboundMessage.id))
+        )
+        return list(self.session.exec(stmt))
+
+    def request_for_outgoing(self, message_ids: Sequence[str]) -> int | None:
+        """The request one of our emails (by Message-ID) was about, if any."""
+        if not message_ids:
+            return None
+        stmt = select(Outbox.request_id, Outbox.inbound_id).where(
+            col(Outbox.message_id).in_(list(message_ids))
+        )
+        for request_id, inbound_id in self.session.exec(stmt):
+            if request_id is not None:
+                return request_id
+            if inbound_id is not None:
+                first = self.requests_for_inbound(inbound_id)
+                if first:
+                    return first[0].id
+        return None
+
     def attachments(self, inbound_id: int) -> list[Attachment]:
         stmt = (
             select(Attachment)
@@ -368,6 +393,11 @@ class Unit:
 
     def approvals(self) -> list[Approval]:
         return list(self.session.exec(select(Approval).order_by(col(Approval.reference))))
+
+    def organisation_contacts(self, ods_codes: Sequence[str]) -> set[str]:
+        """The registered contacts (lower-cased) of these organisations."""
+        stmt = select(Organisation).where(col(Organisation.ods).in_(list(ods_codes)))
+        return {c.lower() for org in self.session.exec(stmt) for c in org.contacts}
 
     def upsert_organisation(self, org: Organisation) -> None:
         self.session.merge(org)
