@@ -173,15 +173,22 @@ def test_applying_the_same_approval_twice_changes_nothing(app: App) -> None:
 
 
 def test_a_change_to_an_unknown_or_ended_relationship_is_refused(app: App) -> None:
-    unknown = _file(app, request_type=CHANGE, existing_reference="LCR-000404",
+    rel = _new(app)
+    # Intake checks the reference when the form arrives; the register checks it again on approval.
+    unknown = _file(app, request_type=CHANGE, existing_reference=rel.reference,
                     change_description="x")  # fmt: skip
+    with app.store.unit() as unit:
+        request = unit.request(unknown)
+        assert request is not None
+        request.values = {**request.values, "existing_reference": "LCR-000404"}
     with pytest.raises(RegisterError, match="LCR-000404"):
         _approve(app, unknown)
-    rel = _new(app)
+    late = _file(app, request_type=CHANGE, existing_reference=rel.reference,
+                 change_description="x", processor_consent="No")  # fmt: skip
     _end(app, rel.reference, "01/03/2016")
     before = _counts(app)
     with pytest.raises(RegisterError, match="ended on 01/03/2016"):
-        _change(app, rel.reference, processor_consent="No")
+        _approve(app, late)
     assert _counts(app) == before  # the caller's transaction was rolled back
 
 
@@ -230,9 +237,7 @@ def test_the_list_says_why_a_relationship_is_not_published(app: App) -> None:
     assert [row.reference for row in published] == ["LCR-000001"]
 
 
-def test_xlsx_export_holds_exactly_the_publishable_relationships(
-    app: App, tmp_path: Path
-) -> None:
+def test_xlsx_export_holds_exactly_the_publishable_relationships(app: App, tmp_path: Path) -> None:
     _four_relationships(app)
     _new(app, 4)  # LCR-000005, publishable
     path = tmp_path / "register.xlsx"
@@ -278,7 +283,7 @@ def test_csv_export_has_a_bom_uk_dates_and_the_same_rows(app: App, tmp_path: Pat
 
 
 def test_text_that_looks_like_a_formula_is_exported_as_text(app: App, tmp_path: Path) -> None:
-    _new(app, 0, commissioner_name="=HYPERLINK(\"http://x.invalid\",\"CCG\")")
+    _new(app, 0, commissioner_name='=HYPERLINK("http://x.invalid","CCG")')
     xlsx, text = tmp_path / "r.xlsx", tmp_path / "r.csv"
     export_register(app.store, APRIL.date(), "xlsx", xlsx)
     export_register(app.store, APRIL.date(), "csv", text)
@@ -364,8 +369,16 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
     bad_rows = [
         _good("", "NHS Islington CCG", "", "SLA-4"),  # row 7: no ODS code
         _good("", "NHS Dorset CCG", "TOO-LONG-1", "SLA-5"),  # row 8
-        _good("", "", "11J", "SLA-6", **{"Contract start": "31/13/2016",  # row 9
-                                         "Contract end": "03/31/2017"}),  # fmt: skip
+        _good(
+            "",
+            "",
+            "11J",
+            "SLA-6",
+            **{
+                "Contract start": "31/13/2016",  # row 9
+                "Contract end": "03/31/2017",
+            },
+        ),  # fmt: skip
         _good("", "NHS Dorset CCG", "11J", "SLA-7", **{"Contract end": "31/03/2015"}),  # row 10
         _good("", "NHS Dorset CCG", "11J", "SLA-8", **{"Commissioner type": "Hospital"}),  # 11
         _good("LCR-000050", "NHS Darlington CCG", "00C", "SLA-1"),  # row 12: repeats row 4
@@ -403,7 +416,10 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
     ]
     assert refused[11][0].startswith('Type of commissioning organisation: we found "Hospital"')
     assert refused[12] == ["LCR-000050 is also on row 4"]
-    assert (report.refused[-1].reference, refused[13][0][:22]) == ("LCR-12x", "Relationship reference")
+    assert (report.refused[-1].reference, refused[13][0][:22]) == (
+        "LCR-12x",
+        "Relationship reference",
+    )
 
     rows = {r.reference: r for r in register_rows(app.store, APRIL.date(), published_only=False)}
     assert sorted(rows) == ["LCR-000007", "LCR-000050", "LCR-000051"]
@@ -418,21 +434,11 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
     assert darlington.contract_end == date(2018, 3, 31)
     assert darlington.processor_type == "CSU" and darlington.published
     assert rows["LCR-000007"].not_published == [NO_PROCESSOR_CONSENT]
-    with app.store.unit() as unit:
-        (version,) = queries.versions(unit, rows["LCR-000050"].version and _id(unit, "LCR-000050"))
+    (version,) = _versions(app, "LCR-000050")
     assert version.source == "import register.xlsx row 4"
     assert _register_events(app)[-1] == (
         "register import register.xlsx: 3 loaded, 0 merged, 0 unchanged, 7 refused"
     )
-
-
-def _id(unit: object, reference: str) -> int:
-    from intake_bot.store.store import Unit
-
-    assert isinstance(unit, Unit)
-    rel = queries.relationship_by_reference(unit, reference)
-    assert rel is not None and rel.id is not None
-    return rel.id
 
 
 def test_import_merges_into_existing_relationships_as_new_versions(
