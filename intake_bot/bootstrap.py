@@ -102,6 +102,8 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
         purposes_needing_approval=frozenset(settings.purposes_needing_approval),
         own_addresses=(settings.outgoing.from_address.lower(),),
         targets=settings.targets.model_dump(),
+        authserv_id=settings.senders.authserv_id,
+        require_dmarc_pass=settings.senders.require_dmarc_pass,
     )
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     return App(settings=settings, store=store, intake=intake, clock=clock, worker_id=worker_id)

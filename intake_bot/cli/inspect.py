@@ -139,6 +139,8 @@ def queue(
             "sender",
             "received",
             "age (days)",
+            "due",
+            "assigned",
             "problems",
         ],
         [
@@ -151,6 +153,8 @@ def queue(
                 i.sender,
                 i.received,
                 i.age_days,
+                (f"[red]{i.due_on} overdue[/red]" if i.overdue else i.due_on),
+                i.assigned_to,
                 i.problems,
             )
             for i in items

@@ -134,6 +134,7 @@ def _parse(raw: bytes, own_addresses: Collection[str]) -> ParsedMessage:
         attachments=tuple(attachments),
         automated=automated_reason(msg, own_addresses),
         defects=tuple(defects),
+        authentication=tuple(str(v) for v in (msg.get_all("Authentication-Results") or ()))[:10],
         wants_no_auto_reply=bool(_SUPPRESS.search(headers.raw("x-auto-response-suppress") or "")),
     )
 

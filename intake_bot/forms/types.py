@@ -36,6 +36,8 @@ class ParsedMessage:
     defects: tuple[str, ...] = ()  # MIME defects found, for staff
     # X-Auto-Response-Suppress (Exchange): file it, but send no automatic reply.
     wants_no_auto_reply: bool = False
+    # Authentication-Results headers as found; only our own server's are believed (domain.sender).
+    authentication: tuple[str, ...] = ()
 
 
 class MessageParseError(Exception):

@@ -12,6 +12,7 @@ from typing import Any
 
 from intake_bot.calendar import add_working_days
 from intake_bot.domain.fields import FIELDS_BY_KEY, RequestType
+from intake_bot.domain.sender import dmarc_concern
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import queue_for, request_reference, verification_queue
@@ -32,6 +33,8 @@ class FilingRules:
     context: ValidationContext
     targets: dict[str, int] = field(default_factory=dict)
     allowed_domains: tuple[str, ...] = ()
+    authserv_id: str = ""  # our receiving server's Authentication-Results id; "" = no check
+    require_dmarc_pass: bool = False  # if so, a failing sender goes to verification
 
 
 @dataclass
@@ -90,6 +93,11 @@ def check(unit: Unit, form: RawForm, msg: ParsedMessage, rules: FilingRules) -> 
     verification = ""
     if checked.complete and checked.request_type in (RequestType.CHANGE, RequestType.END):
         verification = _check_relationship(unit, checked, msg.from_addr, rules.context.today)
+    concern = dmarc_concern(msg.authentication, rules.authserv_id)
+    if concern:
+        checked.flags.append(Flag(None, concern))
+        if rules.require_dmarc_pass and checked.complete and not verification:
+            verification = concern
     return Checked(checked, verification)
 
 

@@ -68,6 +68,8 @@ class Intake:
     own_addresses: tuple[str, ...] = ()
     # Working days staff have to act, by request type (and "verification").
     targets: dict[str, int] = field(default_factory=lambda: {"new": 10, "change": 10, "end": 5})
+    authserv_id: str = ""
+    require_dmarc_pass: bool = False
     _reference: tuple[frozenset[str], dict[str, ApprovalInfo]] | None = field(
         default=None, repr=False
     )
@@ -93,6 +95,8 @@ class Intake:
             context=self.validation_context(now),
             targets=self.targets,
             allowed_domains=self.allowed_domains,
+            authserv_id=self.authserv_id,
+            require_dmarc_pass=self.require_dmarc_pass,
         )
 
     def validation_context(self, now: datetime) -> ValidationContext:

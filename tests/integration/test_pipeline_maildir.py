@@ -86,3 +86,27 @@ def test_subject_variants_are_ours_and_other_subjects_are_left_alone(app: App) -
         deliver(_maildir(app), email(subject=subject, attachments=form))
     poll, _ = Worker(app).run_once()
     assert poll is not None and poll.not_ours == 1 and poll.filed == 2
+
+
+def test_dmarc_failure_at_our_server_sends_a_request_to_verification(tmp_path: Path) -> None:
+    from intake_bot.bootstrap import build, load_reference_data
+    from intake_bot.store import migrate
+    from tests.conftest import FrozenClock, make_settings
+
+    settings = make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        senders={"authserv_id": "mx.dsfc.example", "require_dmarc_pass": "true"},
+    )
+    app = build(settings, clock=FrozenClock())
+    migrate.upgrade(app.store)
+    load_reference_data(app)
+    form = [("form.docx", DOCX, docx_form(new_request()))]
+    verdicts = {"pass": "triaged", "fail": "verification"}
+    for verdict in verdicts:
+        header = {"Authentication-Results": f"mx.dsfc.example; dmarc={verdict} header.from=nhs.net"}
+        deliver(_maildir(app), email(attachments=form, headers=header))
+    Worker(app).run_once()
+    with app.store.unit() as unit:
+        statuses = sorted(r.status for r in unit.requests())
+    assert statuses == sorted(verdicts.values())

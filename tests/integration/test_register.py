@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlmodel import func, select
+from typer.testing import CliRunner, Result
 
 from intake_bot.bootstrap import App
+from intake_bot.cli import app as cli_app
 from intake_bot.domain.register import EXPORT_COLUMNS, NO_PROCESSOR_CONSENT, NOT_SIGNED
 from intake_bot.domain.triage import parse_request_reference
 from intake_bot.ports import MessageRef
@@ -31,8 +34,8 @@ from intake_bot.services.register import (
     register_rows,
 )
 from intake_bot.store import register as queries
-from intake_bot.store.tables import Event, Organisation, Relationship, RelationshipVersion, Request
-from tests.conftest import FrozenClock
+from intake_bot.store.tables import Event, Organisation, Relationship, RelationshipVersion
+from tests.conftest import REPO, FrozenClock
 
 pytestmark = pytest.mark.integration
 
@@ -175,16 +178,22 @@ def test_applying_the_same_approval_twice_changes_nothing(app: App) -> None:
 def test_a_change_to_an_unknown_or_ended_relationship_is_refused(app: App) -> None:
     rel = _new(app)
     # Intake checks the reference when the form arrives; the register checks it again on approval.
-    unknown = _file(app, request_type=CHANGE, existing_reference=rel.reference,
-                    change_description="x")  # fmt: skip
+    unknown = _file(
+        app, request_type=CHANGE, existing_reference=rel.reference, change_description="x"
+    )
     with app.store.unit() as unit:
         request = unit.request(unknown)
         assert request is not None
         request.values = {**request.values, "existing_reference": "LCR-000404"}
     with pytest.raises(RegisterError, match="LCR-000404"):
         _approve(app, unknown)
-    late = _file(app, request_type=CHANGE, existing_reference=rel.reference,
-                 change_description="x", processor_consent="No")  # fmt: skip
+    late = _file(
+        app,
+        request_type=CHANGE,
+        existing_reference=rel.reference,
+        change_description="x",
+        processor_consent="No",
+    )
     _end(app, rel.reference, "01/03/2016")
     before = _counts(app)
     with pytest.raises(RegisterError, match="ended on 01/03/2016"):
@@ -198,8 +207,13 @@ def test_contacts_are_requesters_authorisers_and_registered_contacts(app: App) -
             Organisation(ods="0DE", name="NECS", type="CSU", contacts=["IG.Lead@NHS.net"])
         )
     rel = _new(app, 0, requester_email="Aisha.Khan@nhs.net")
-    _change(app, rel.reference, 0, requester_email="tom.bradley@nhs.net",
-            authoriser_email="siro@nhs.net")  # fmt: skip
+    _change(
+        app,
+        rel.reference,
+        0,
+        requester_email="tom.bradley@nhs.net",
+        authoriser_email="siro@nhs.net",
+    )
     with app.store.unit() as unit:
         found = queries.relationship_by_reference(unit, rel.reference)
         assert found is not None
@@ -314,7 +328,9 @@ HEADERS = [
 ]
 
 
-def _good(ref: str, name: str, ods: str, contract: str, **changes: object) -> list[object]:
+def _good(
+    ref: str, name: str, ods: str, contract: str, changes: Mapping[str, object] | None = None
+) -> list[object]:
     row: dict[str, object] = {
         "Reference": ref,
         "Commissioner": name,
@@ -333,7 +349,7 @@ def _good(ref: str, name: str, ods: str, contract: str, **changes: object) -> li
         "Processor consent": "✓",
         "Notes": "kept by hand",
     }
-    row.update(changes)
+    row.update(changes or {})
     return [row[h] for h in HEADERS]
 
 
@@ -355,7 +371,7 @@ def _workbook(path: Path, rows: Sequence[Sequence[object]], sheet: str = "Regist
 GOOD_ROWS = [
     _good("LCR-000050", "NHS Darlington CCG", "00C", "SLA-1"),  # row 4
     _good("", "NHS Leeds North CCG", "02V", "SLA-2"),  # row 5: no reference
-    _good("lcr 7", "NHS Dudley CCG", "05c", "SLA-3", **{"Processor consent": "No"}),  # row 6
+    _good("lcr 7", "NHS Dudley CCG", "05c", "SLA-3", {"Processor consent": "No"}),  # row 6
 ]
 
 
@@ -366,23 +382,16 @@ def _refused(report: ImportReport) -> dict[int, list[str]]:
 def test_import_loads_good_rows_and_names_every_refused_row_and_why(
     app: App, tmp_path: Path
 ) -> None:
-    bad_rows = [
+    dorset = ("NHS Dorset CCG", "11J")
+    bad_dates = {"Contract start": "31/13/2016", "Contract end": "03/31/2017"}
+    bad_rows: list[list[object]] = [
         _good("", "NHS Islington CCG", "", "SLA-4"),  # row 7: no ODS code
         _good("", "NHS Dorset CCG", "TOO-LONG-1", "SLA-5"),  # row 8
-        _good(
-            "",
-            "",
-            "11J",
-            "SLA-6",
-            **{
-                "Contract start": "31/13/2016",  # row 9
-                "Contract end": "03/31/2017",
-            },
-        ),  # fmt: skip
-        _good("", "NHS Dorset CCG", "11J", "SLA-7", **{"Contract end": "31/03/2015"}),  # row 10
-        _good("", "NHS Dorset CCG", "11J", "SLA-8", **{"Commissioner type": "Hospital"}),  # 11
+        _good("", "", "11J", "SLA-6", bad_dates),  # row 9: no name either
+        _good("", *dorset, "SLA-7", {"Contract end": "31/03/2015"}),  # row 10
+        _good("", *dorset, "SLA-8", {"Commissioner type": "Hospital"}),  # row 11
         _good("LCR-000050", "NHS Darlington CCG", "00C", "SLA-1"),  # row 12: repeats row 4
-        _good("LCR-12x", "NHS Dorset CCG", "11J", "SLA-9"),  # row 13
+        _good("LCR-12x", *dorset, "SLA-9"),  # row 13
         [None] * len(HEADERS),  # row 14: blank, skipped
     ]
     path = _workbook(tmp_path / "register.xlsx", [*GOOD_ROWS, *bad_rows])
@@ -445,10 +454,10 @@ def test_import_merges_into_existing_relationships_as_new_versions(
     app: App, tmp_path: Path
 ) -> None:
     rel = _new(app, 1, processor_consent="No")  # LCR-000001, Darlington
+    blanks_and_consent = {"Processor consent": "Yes", "Contract start": "", "Contract end": ""}
     rows = [
-        _good(rel.reference, "NHS Darlington CCG", "00C", "CSU-SLA-2017-101",
-              **{"Processor consent": "Yes", "Contract start": "", "Contract end": ""}),
-    ]  # fmt: skip
+        _good(rel.reference, "NHS Darlington CCG", "00C", "CSU-SLA-2017-101", blanks_and_consent)
+    ]
     report = import_register(
         app.store,
         _workbook(tmp_path / "r.xlsx", rows),
@@ -472,9 +481,13 @@ def test_import_refuses_to_move_a_relationship_to_another_commissioner(
     rel = _new(app, 1)  # Darlington, 00C
     rows = [_good(rel.reference, "NHS Dorset CCG", "11J", "SLA-1")]
     report = import_register(
-        app.store, _workbook(tmp_path / "r.xlsx", rows), now=app.clock(), dry_run=False,
-        actor="jo", dscros=OFFICES,
-    )  # fmt: skip
+        app.store,
+        _workbook(tmp_path / "r.xlsx", rows),
+        now=app.clock(),
+        dry_run=False,
+        actor="jo",
+        dscros=OFFICES,
+    )
     assert "a relationship of 00C, not 11J" in _refused(report)[4][0]
     assert len(_versions(app, rel.reference)) == 1
 
@@ -527,7 +540,7 @@ def test_an_exported_register_imports_back_unchanged(app: App, tmp_path: Path, f
 def test_a_file_that_is_not_a_register_is_refused_whole(app: App, tmp_path: Path) -> None:
     junk = tmp_path / "junk.xlsx"
     junk.write_bytes(b"PK\x03\x04 not a workbook")
-    with pytest.raises(RegisterError, match="not a readable .xlsx"):
+    with pytest.raises(RegisterError, match=r"not a readable \.xlsx"):
         import_register(app.store, junk, now=app.clock(), dry_run=True, actor="jo")
     notes = tmp_path / "notes.csv"
     notes.write_text("Name,Colour\nJo,blue\n")
@@ -535,3 +548,37 @@ def test_a_file_that_is_not_a_register_is_refused_whole(app: App, tmp_path: Path
         import_register(app.store, notes, now=app.clock(), dry_run=True, actor="jo")
     with pytest.raises(RegisterError, match=r"\.xlsx or \.csv"):
         import_register(app.store, tmp_path / "r.xls", now=app.clock(), dry_run=True, actor="jo")
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+
+def _invoke(app: App, *args: str) -> Result:
+    env = {
+        "INTAKE_BOT_DATABASE_URL": app.settings.database_url(),
+        "INTAKE_BOT_MAILBOX_URL": app.settings.mailbox.url,
+        "INTAKE_BOT_OUTGOING_URL": app.settings.outgoing.url,
+        "COLUMNS": "200",
+    }
+    config = str(REPO / "config/intake-bot.toml")
+    return CliRunner().invoke(cli_app, ["--config", config, "register", *args], env=env)
+
+
+def test_register_commands_list_export_and_import(app: App, tmp_path: Path) -> None:
+    _four_relationships(app)
+    listed = _invoke(app, "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [row["reference"] for row in json.loads(listed.stdout)] == ["LCR-000001"]
+    every = _invoke(app, "list", "--all")
+    assert every.exit_code == 0 and "no signed service contract" in every.stdout
+    out = tmp_path / "published.csv"
+    exported = _invoke(app, "export", "--format", "csv", "-o", str(out))
+    assert exported.exit_code == 0 and "wrote 1 relationship" in exported.stdout
+    # A cell that rich would take for markup is shown as it is.
+    bad = _workbook(tmp_path / "bad.xlsx", [_good("", "NHS Odd CCG", "[/x]", "SLA-1")])
+    report = _invoke(app, "import", str(bad), "--dry-run")
+    assert report.exit_code == 1, report.output
+    assert "refused" in report.stdout and '"[/x]"' in report.stdout
+    ok = _invoke(app, "import", str(out), "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["unchanged"][0]["reference"] == "LCR-000001"

@@ -1,4 +1,4 @@
-"""The register's rules: references, the publication rule, and how a change merges into a version."""
+"""The register's rules: references, the publication rule, how a change merges into a version."""
 
 from __future__ import annotations
 
@@ -118,10 +118,19 @@ def test_relationship_keys_are_form_fields_and_leave_out_the_request() -> None:
 
 
 def test_a_change_replaces_filled_values_and_keeps_the_rest() -> None:
-    current = {"commissioner_name": "NHS Darlington CCG", "processor_consent": False,
-               "purposes": ["Commissioning"], "contract_end": "2019-03-31"}  # fmt: skip
-    change = {"processor_consent": True, "purposes": [], "contract_end": "",
-              "commissioner_name": None, "contract_reference": "SLA-2"}  # fmt: skip
+    current = {
+        "commissioner_name": "NHS Darlington CCG",
+        "processor_consent": False,
+        "purposes": ["Commissioning"],
+        "contract_end": "2019-03-31",
+    }
+    change = {
+        "processor_consent": True,
+        "purposes": [],
+        "contract_end": "",
+        "commissioner_name": None,
+        "contract_reference": "SLA-2",
+    }
     assert merge_change(current, change) == {
         "commissioner_name": "NHS Darlington CCG",
         "purposes": ["Commissioning"],
