@@ -325,18 +325,16 @@ def table_counts(app: App) -> dict[str, Any]:
         def one(sql: str) -> int:
             return int(conn.execute(text(sql)).scalar_one())
 
-        outcomes = dict(
-            conn.execute(
-                text("SELECT outcome, count(*) FROM inbound_message GROUP BY outcome")
-            ).all()
-        )
+        by_outcome = "SELECT outcome, count(*) FROM inbound_message GROUP BY outcome"
+        grouped = conn.execute(text(by_outcome))
+        outcomes: dict[str, int] = {str(k): int(v) for k, v in grouped.all()}
         return {
             "inbound": one("SELECT count(*) FROM inbound_message"),
             "inbound_distinct_uids": one(
                 "SELECT count(*) FROM (SELECT DISTINCT mailbox, uidvalidity, uid"
                 " FROM inbound_message) AS d"
             ),
-            "outcomes": {str(k): int(v) for k, v in outcomes.items()},
+            "outcomes": outcomes,
             "requests": one("SELECT count(*) FROM request"),
             "outbox": one("SELECT count(*) FROM outbox"),
             "outbox_sent": one("SELECT count(*) FROM outbox WHERE status = 'sent'"),

@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pollers = [int(p) for p in args.pollers.split(",")]
     senders = [int(s) for s in args.senders.split(",")]
+    quiet_logging()  # the SMTP server runs in this process and logs every session
     reachable, why = postgres_reachable()
     if not reachable:
         print(f"PostgreSQL is needed: {why}", file=sys.stderr)
@@ -297,7 +298,8 @@ def _report(f: dict[str, Any]) -> None:
     rows = []
     for run in f["polls"]:
         workers = ", ".join(
-            f"{w['examined']} examined / {w['skipped']} told to wait, peak {w['peak_rss_mb']:.0f} MB"
+            f"{w['examined']} examined / {w['skipped']} told to wait, "
+            f"peak {w['peak_rss_mb']:.0f} MB"
             for w in run["workers"]
         )
         rows.append(
@@ -317,8 +319,9 @@ def _report(f: dict[str, Any]) -> None:
         rows.append(
             (
                 f"{run['processes']} process(es)",
-                f"{run['rate']:6.1f} emails/s ({run['seconds']:.1f} s, {run['rate'] / base:.2f}x one; "
-                f"{run['received']} received, {run['twice']} twice)  [{workers}]",
+                f"{run['rate']:6.1f} emails/s ({run['seconds']:.1f} s, "
+                f"{run['rate'] / base:.2f}x one; {run['received']} received, "
+                f"{run['twice']} twice)  [{workers}]",
             )
         )
     print_table("Send: the outbox over SMTP, rows claimed with FOR UPDATE SKIP LOCKED", rows)

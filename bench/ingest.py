@@ -27,9 +27,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import docx
 import openpyxl
@@ -61,6 +60,12 @@ from tests.servers import private_dovecot
 
 USERS = {"intake": "intake-secret", "archive": "archive-secret", "empty": "empty-secret"}
 IDLE_GOAL = 2.0  # an idle poll of a big mailbox may cost at most this many empty ones
+IDLE_ROWS = {
+    "own_connection_s": "poll on its own connection (as the worker)",
+    "open_connection_s": "poll on an open connection",
+    "imap_login_select_s": "server alone: login + SELECT + LOGOUT",
+    "imap_login_status_s": "server alone: login + STATUS + LOGOUT",
+}
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def reference_pass(target: ImapTarget, batch: int) -> dict[str, Any]:
             response = client.fetch(chunk, [b"BODY.PEEK[]"])
             for uid in chunk:
                 raw = response[uid][b"BODY[]"]
-                msg = cast(EmailMessage, email.message_from_bytes(raw, policy=email.policy.default))
+                msg = email.message_from_bytes(raw, policy=email.policy.default)
                 messages += 1
                 for part in msg.iter_attachments():
                     name = (part.get_filename() or "").lower()
@@ -222,20 +227,29 @@ def idle_pass(full: ImapTarget, empty: ImapTarget, workdir: str, polls: int) -> 
             raise RuntimeError(f"an idle poll did work or failed: {report}")
         return elapsed
 
-    def bare_imap(target: ImapTarget) -> float:
+    def bare_select(target: ImapTarget) -> float:
         start = time.perf_counter()
         with target.client() as client:
             client.select_folder("INBOX")
         return time.perf_counter() - start
 
+    def bare_status(target: ImapTarget) -> float:
+        start = time.perf_counter()
+        with target.client() as client:
+            client.folder_status("INBOX", [b"UIDNEXT", b"UIDVALIDITY"])
+        return time.perf_counter() - start
+
     first = {"full": worker_poll(app_full), "empty": worker_poll(app_empty)}
     own: dict[str, list[float]] = {"full": [], "empty": []}
-    imap: dict[str, list[float]] = {"full": [], "empty": []}
+    select: dict[str, list[float]] = {"full": [], "empty": []}
+    status: dict[str, list[float]] = {"full": [], "empty": []}
     for _ in range(polls):  # alternate, so that drift hits both alike
         own["full"].append(worker_poll(app_full))
         own["empty"].append(worker_poll(app_empty))
-        imap["full"].append(bare_imap(full))
-        imap["empty"].append(bare_imap(empty))
+        select["full"].append(bare_select(full))
+        select["empty"].append(bare_select(empty))
+        status["full"].append(bare_status(full))
+        status["empty"].append(bare_status(empty))
 
     open_polls: dict[str, list[float]] = {"full": [], "empty": []}
     mailboxes = {"full": app_full.open_mailbox(), "empty": app_empty.open_mailbox()}
@@ -263,7 +277,8 @@ def idle_pass(full: ImapTarget, empty: ImapTarget, workdir: str, polls: int) -> 
         "first_poll_s": first,
         "own_connection_s": {k: median(v) for k, v in own.items()},
         "open_connection_s": {k: median(v) for k, v in open_polls.items()},
-        "imap_login_select_s": {k: median(v) for k, v in imap.items()},
+        "imap_login_select_s": {k: median(v) for k, v in select.items()},
+        "imap_login_status_s": {k: median(v) for k, v in status.items()},
         "polls": polls,
     }
 
@@ -342,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
 
         idle = in_child(idle_pass, targets["archive"], targets["empty"], f"{tmp}/idle", args.polls)
         figures["idle_poll"] = idle
-        for key in ("own_connection_s", "open_connection_s", "imap_login_select_s"):
+        for key in IDLE_ROWS:
             idle[key]["ratio"] = idle[key]["full"] / idle[key]["empty"]
 
     _report(figures, size_mb)
@@ -366,8 +381,9 @@ def _report(f: dict[str, Any], size_mb: float) -> None:
             (
                 "mailbox",
                 f"{c['messages']} emails, {size_mb:.0f} MB: {c['docx']} Word, "
-                f"{c['xlsx_single']} + {c['xlsx_bulk']} bulk workbooks, {c['other']} other subjects, "
-                f"{c['automated']} auto-replies, {c['no_form']} without a form",
+                f"{c['xlsx_single']} + {c['xlsx_bulk']} bulk workbooks, "
+                f"{c['other']} other subjects, {c['automated']} auto-replies, "
+                f"{c['no_form']} without a form",
             ),
             ("loading (not counted)", f"{f['load']['mailbox_s']:.1f} s MULTIAPPEND"),
         ],
@@ -399,14 +415,9 @@ def _report(f: dict[str, Any], size_mb: float) -> None:
         ],
     )
     rows = []
-    labels = {
-        "own_connection_s": "poll on its own connection (as the worker)",
-        "open_connection_s": "poll on an open connection",
-        "imap_login_select_s": "context: IMAP login + SELECT + LOGOUT alone",
-    }
-    for key, label in labels.items():
+    for key, label in IDLE_ROWS.items():
         v = idle[key]
-        goal = f"  (goal <= {IDLE_GOAL:.0f}x)" if key != "imap_login_select_s" else ""
+        goal = f"  (goal <= {IDLE_GOAL:.0f}x)" if not key.startswith("imap_") else ""
         rows.append(
             (
                 label,

@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
@@ -410,8 +411,9 @@ def _write_xlsx(rows: Sequence[RegisterRow], path: Path) -> None:
     sheet.append([column.header for column in EXPORT_COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([_sheet_value(value) for value in row.cells()])
+    table = [row.cells() for row in rows]
+    for cells in table:
+        sheet.append([_sheet_value(value) for value in cells])
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:
             if isinstance(cell.value, date):
@@ -420,15 +422,15 @@ def _write_xlsx(rows: Sequence[RegisterRow], path: Path) -> None:
                 cell.data_type = "s"
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
-    _set_widths(sheet, rows)
+    _set_widths(sheet, table)
     workbook.save(path)
 
 
-def _set_widths(sheet: Any, rows: Sequence[RegisterRow]) -> None:
-    for index, column in enumerate(EXPORT_COLUMNS, start=1):
-        shown = [len(display_value(row.cells()[index - 1])) for row in rows]
+def _set_widths(sheet: Any, table: Sequence[Sequence[object]]) -> None:
+    for index, column in enumerate(EXPORT_COLUMNS):
+        shown = [len(display_value(cells[index])) for cells in table]
         width = min(max([len(column.header), *shown]) + 2, MAX_COLUMN_WIDTH)
-        sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.column_dimensions[get_column_letter(index + 1)].width = width
 
 
 def _csv_value(value: object) -> str:
@@ -540,7 +542,8 @@ def _summary(report: ImportReport) -> str:
 
 # -- reading the file --
 
-MAX_ROWS = 20_000
+MAX_ROWS = 20_000  # a national register holds thousands of relationships, not millions
+MAX_COLUMNS = 100  # wider is formatting run off to the right
 HEADER_SEARCH_ROWS = 20  # a title or notes may stand above the header row
 MIN_HEADERS = 3  # two known words in a row could be chance
 REGISTER_SHEET = "register"
@@ -567,11 +570,8 @@ def _xlsx_rows(path: Path) -> tuple[str, Rows]:
     try:
         sheets = {ws.title.strip().casefold(): ws for ws in workbook.worksheets}
         sheet = sheets.get(REGISTER_SHEET) or workbook.worksheets[0]
-        rows = [
-            (number, list(cells))
-            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1)
-            if number <= MAX_ROWS
-        ]
+        cells = islice(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), MAX_ROWS)
+        rows: Rows = [(number, list(row)) for number, row in enumerate(cells, start=1)]
         return str(sheet.title), rows
     finally:
         workbook.close()
@@ -579,11 +579,8 @@ def _xlsx_rows(path: Path) -> tuple[str, Rows]:
 
 def _csv_rows(path: Path) -> Rows:
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        return [
-            (number, list[object](cells))
-            for number, cells in enumerate(csv.reader(handle), start=1)
-            if number <= MAX_ROWS
-        ]
+        lines = islice(csv.reader(handle), MAX_ROWS)
+        return [(number, list[object](cells)) for number, cells in enumerate(lines, start=1)]
 
 
 # -- the header row --
@@ -827,6 +824,9 @@ class _Loader:
     def _target(self, row: _Row) -> _Known | None:
         """The relationship the row is about, noting rows that repeat an earlier one."""
         parties = row.natural_key()
+        earlier = self.seen_parties.get(parties) if parties else None
+        if parties is not None:
+            self.seen_parties.setdefault(parties, row.number)
         if row.reference is not None:
             reference = format_reference(row.reference)
             if reference in self.seen_references:
@@ -835,12 +835,10 @@ class _Loader:
             return self.known.get(reference)
         if parties is None:
             return None
-        if parties in self.seen_parties:
+        if earlier is not None:
             row.reasons.append(
-                "the same commissioner, processor and contract reference as row "
-                f"{self.seen_parties[parties]}"
+                f"the same commissioner, processor and contract reference as row {earlier}"
             )
-        self.seen_parties.setdefault(parties, row.number)
         found = self.by_parties.get(parties)
         return self.known[found] if found else None
 
@@ -858,8 +856,9 @@ class _Loader:
         else:
             reference, self.next_number = format_reference(self.next_number), self.next_number + 1
         self.report.loaded.append(ImportLine(row.number, reference, _parties_note(values)))
+        # Later rows that repeat this one are refused by _target, so the indexes need no update.
         if self.write:
-            rel = _add_relationship(
+            _add_relationship(
                 self.unit,
                 reference,
                 values,
@@ -869,8 +868,6 @@ class _Loader:
                 source=self._source(row),
             )
             _event(self.unit, self.now, self.actor, f"{reference} created from {self._source(row)}")
-            self.unit.flush()
-            self._remember(rel, queries.current_version(self.unit, rel))
 
     def _merge(self, row: _Row, known: _Known) -> None:
         rel, current = known.rel, known.version
@@ -901,8 +898,6 @@ class _Loader:
             )
             message = f"{rel.reference} version {rel.current_version}: {note} ({self._source(row)})"
             _event(self.unit, self.now, self.actor, message)
-            self.unit.flush()
-            self._remember(rel, queries.current_version(self.unit, rel))
 
     def _merge_problems(self, row: _Row, known: _Known, merged: Mapping[str, object]) -> list[str]:
         rel, current = known.rel, known.version

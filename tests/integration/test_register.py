@@ -392,7 +392,8 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
         _good("", *dorset, "SLA-8", {"Commissioner type": "Hospital"}),  # row 11
         _good("LCR-000050", "NHS Darlington CCG", "00C", "SLA-1"),  # row 12: repeats row 4
         _good("LCR-12x", *dorset, "SLA-9"),  # row 13
-        [None] * len(HEADERS),  # row 14: blank, skipped
+        _good("", "NHS Darlington CCG", "00C", "SLA-1"),  # row 14: row 4 without its reference
+        [None] * len(HEADERS),  # row 15: blank, skipped
     ]
     path = _workbook(tmp_path / "register.xlsx", [*GOOD_ROWS, *bad_rows])
     report = import_register(
@@ -407,7 +408,7 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
         (6, "LCR-000007"),
     ]
     refused = _refused(report)
-    assert sorted(refused) == [7, 8, 9, 10, 11, 12, 13]
+    assert sorted(refused) == [7, 8, 9, 10, 11, 12, 13, 14]
     assert refused[7] == [
         "Commissioning organisation ODS code: this is missing; expected an ODS code of 3 to 6 "
         "letters and digits, e.g. 00C or RX1."
@@ -425,10 +426,10 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
     ]
     assert refused[11][0].startswith('Type of commissioning organisation: we found "Hospital"')
     assert refused[12] == ["LCR-000050 is also on row 4"]
-    assert (report.refused[-1].reference, refused[13][0][:22]) == (
-        "LCR-12x",
-        "Relationship reference",
-    )
+    assert refused[14] == ["the same commissioner, processor and contract reference as row 4"]
+    by_row = {r.row: r for r in report.refused}
+    assert by_row[13].reference == "LCR-12x"
+    assert by_row[13].reasons[0].startswith('Relationship reference: we found "LCR-12x"')
 
     rows = {r.reference: r for r in register_rows(app.store, APRIL.date(), published_only=False)}
     assert sorted(rows) == ["LCR-000007", "LCR-000050", "LCR-000051"]
@@ -446,7 +447,7 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
     (version,) = _versions(app, "LCR-000050")
     assert version.source == "import register.xlsx row 4"
     assert _register_events(app)[-1] == (
-        "register import register.xlsx: 3 loaded, 0 merged, 0 unchanged, 7 refused"
+        "register import register.xlsx: 3 loaded, 0 merged, 0 unchanged, 8 refused"
     )
 
 

@@ -1,0 +1,96 @@
+"""Queries on s251 approvals and their reminders, each inside the caller's unit (one transaction)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from intake_bot.domain.register import ENDED
+from intake_bot.store.store import Unit
+from intake_bot.store.tables import (
+    Approval,
+    ApprovalExtension,
+    Relationship,
+    RelationshipVersion,
+    ReminderSent,
+    StaffAlert,
+)
+
+Current = tuple[Relationship, RelationshipVersion]
+
+
+def approval(unit: Unit, reference: str) -> Approval | None:
+    """The approval with this canonical reference, if any."""
+    return unit.get(Approval, reference)
+
+
+def extensions(unit: Unit, reference: str) -> list[ApprovalExtension]:
+    """Every extension of an approval, oldest first."""
+    stmt = (
+        select(ApprovalExtension)
+        .where(ApprovalExtension.reference == reference)
+        .order_by(col(ApprovalExtension.at), col(ApprovalExtension.id))
+    )
+    return list(unit.session.exec(stmt))
+
+
+def active_with_current(unit: Unit, today: date) -> list[Current]:
+    """Every relationship in force on `today` with its current version, by reference.
+
+    In force: not ended, and with no end date on or before today (an end is recorded ahead of
+    its date, while the status still says active).
+    """
+    stmt = (
+        select(Relationship, RelationshipVersion)
+        .join(
+            RelationshipVersion,
+            (col(RelationshipVersion.relationship_id) == col(Relationship.id))
+            & (col(RelationshipVersion.version) == col(Relationship.current_version)),
+        )
+        .where(
+            col(Relationship.status) != ENDED,
+            or_(col(Relationship.ended_on).is_(None), col(Relationship.ended_on) > today),
+        )
+        .order_by(col(Relationship.reference))
+    )
+    return [(rel, version) for rel, version in unit.session.exec(stmt).all()]
+
+
+def reminders_sent(unit: Unit, reference: str, expiry: date) -> dict[int, set[int]]:
+    """The offsets already sent for an approval's expiry date, by relationship id."""
+    stmt = select(ReminderSent.relationship_id, ReminderSent.offset_days).where(
+        ReminderSent.reference == reference, ReminderSent.expiry == expiry
+    )
+    sent: dict[int, set[int]] = defaultdict(set)
+    for relationship_id, offset in unit.session.exec(stmt):
+        sent[relationship_id].add(offset)
+    return dict(sent)
+
+
+def reminders_sent_between(
+    unit: Unit, start: datetime, end: datetime
+) -> list[tuple[ReminderSent, Relationship]]:
+    """Reminders recorded in [start, end), with their relationships, in the order sent."""
+    stmt = (
+        select(ReminderSent, Relationship)
+        .join(Relationship, col(Relationship.id) == col(ReminderSent.relationship_id))
+        .where(col(ReminderSent.sent_at) >= start, col(ReminderSent.sent_at) < end)
+        .order_by(col(ReminderSent.id))
+    )
+    return [(sent, rel) for sent, rel in unit.session.exec(stmt).all()]
+
+
+def expired_approvals(unit: Unit, today: date) -> list[Approval]:
+    """The approvals whose expiry day is today or earlier, by reference."""
+    stmt = (
+        select(Approval).where(col(Approval.expires) <= today).order_by(col(Approval.reference))
+    )
+    return list(unit.session.exec(stmt))
+
+
+def staff_alert_sent(unit: Unit, key: str) -> bool:
+    """Whether the once-only staff alert `key` was already written."""
+    return unit.get(StaffAlert, key) is not None
