@@ -98,8 +98,14 @@ class Worker:
         settings = self.app.settings
         scheduler = BlockingScheduler(timezone="Europe/London")
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
+        def poll_then_wake_sender() -> None:
+            report = self.poll()
+            if report is not None and report.replies and not self.stopping.is_set():
+                # Acknowledgements go out now, not at the sender's next tick.
+                scheduler.modify_job("send", next_run_time=_now())
+
         scheduler.add_job(
-            self.poll,
+            poll_then_wake_sender,
             "interval",
             seconds=settings.mailbox.poll_interval_seconds,
             id="poll",
