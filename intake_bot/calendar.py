@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -33,3 +34,11 @@ def working_days_between(start: date, end: date) -> int:
     if end < start:
         return -working_days_between(end, start)
     return sum(1 for n in range(1, (end - start).days + 1) if is_working_day(start + timedelta(n)))
+
+
+ENGLAND = ZoneInfo("Europe/London")
+
+
+def today_in_england(now: datetime) -> date:
+    """The date in England at `now` (an aware datetime): due dates and expiries are English."""
+    return now.astimezone(ENGLAND).date()

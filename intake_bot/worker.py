@@ -17,6 +17,7 @@ from intake_bot.config import ConfigError
 from intake_bot.ports import MailboxError
 from intake_bot.services.digests import DigestReport, send_digests
 from intake_bot.services.polling import PollReport, Progress
+from intake_bot.services.reminders import ReminderReport, send_reminders
 from intake_bot.services.sending import SendReport
 from intake_bot.store.store import StoreUnavailableError
 
@@ -88,6 +89,23 @@ class Worker:
         )
         return report
 
+    def reminders(self) -> ReminderReport | None:
+        """Today's s251 reminders and staff alerts; the database keeps each to once."""
+        settings = self.app.settings
+        try:
+            return send_reminders(
+                store=self.app.store,
+                notifier=self.app.intake.notifier,
+                offices=settings.dscro,
+                offsets=settings.reminders.offsets_days,
+                now=self.app.clock(),
+                tz=settings.timezone,
+            )
+        except StoreUnavailableError as exc:
+            # What was not sent stays due: the next run sends the most recent missed reminder.
+            log.warning("s251 reminders failed, will catch up on the next run: %s", exc)
+            return None
+
     def run_once(
         self, progress: Progress | None = None
     ) -> tuple[PollReport | None, SendReport | None]:
@@ -98,6 +116,7 @@ class Worker:
         settings = self.app.settings
         scheduler = BlockingScheduler(timezone="Europe/London")
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
+
         def poll_then_wake_sender() -> None:
             report = self.poll()
             if report is not None and report.replies and not self.stopping.is_set():
@@ -125,6 +144,16 @@ class Worker:
                 self.digests,
                 _cron(settings.digest.cron, settings.timezone, "digest.cron"),
                 id="digests",
+                **common,
+            )
+        if settings.reminders.enabled:
+            scheduler.add_job(
+                self.reminders,
+                _cron(settings.reminders.cron, settings.timezone, "reminders.cron"),
+                id="reminders",
+                # Also at start: a worker that was down at the cron time catches up today, and
+                # the database keeps a restart from sending anything twice.
+                next_run_time=_now(),
                 **common,
             )
 

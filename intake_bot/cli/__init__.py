@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from intake_bot import __version__
-from intake_bot.cli import admin, digest, inspect, register, requests, run
+from intake_bot.cli import admin, digest, inspect, register, requests, run, s251
 from intake_bot.cli.common import State
 
 app = typer.Typer(
@@ -53,6 +53,7 @@ app.add_typer(admin.outbox_app, name="outbox")
 app.add_typer(requests.request_app, name="request")
 app.add_typer(register.register_app, name="register")
 app.add_typer(digest.digest_app, name="digest")
+app.add_typer(s251.s251_app, name="s251")
 
 
 def main() -> None:

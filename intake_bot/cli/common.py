@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from intake_bot.bootstrap import App, build
@@ -68,9 +69,10 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    t = Table(title=title, title_justify="left")
+    t = Table(title=escape(title), title_justify="left")
     for c in columns:
         t.add_column(c)
     for row in rows:
-        t.add_row(*(str(v) for v in row))
+        # Cells hold what people typed: never let "[/x]" in a value be read as markup.
+        t.add_row(*(escape(str(v)) for v in row))
     console.print(t)

@@ -153,7 +153,7 @@ def queue(
                 i.sender,
                 i.received,
                 i.age_days,
-                (f"[red]{i.due_on} overdue[/red]" if i.overdue else i.due_on),
+                (f"{i.due_on} OVERDUE" if i.overdue else i.due_on),
                 i.assigned_to,
                 i.problems,
             )

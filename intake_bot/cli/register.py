@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
+from intake_bot.calendar import today_in_england
 from intake_bot.cli.common import console, fail, print_json, state, table
 from intake_bot.services.notify import display_value
 from intake_bot.services.register import (
@@ -18,7 +18,6 @@ from intake_bot.services.register import (
     export_register,
     import_register,
     register_rows,
-    today_in_england,
 )
 
 register_app = typer.Typer(
@@ -51,7 +50,7 @@ def register_list(
         return
     columns = ["reference", "commissioner", "processor", "DSCRO", "contract", "effective from"]
     extra = ["status", "not published because"] if show_all else []
-    lines = [[escape(cell) for cell in _list_row(row, show_all)] for row in rows]
+    lines = [_list_row(row, show_all) for row in rows]
     table("Register", columns + extra, lines)
 
 
@@ -127,10 +126,8 @@ def _show_report(report: ImportReport) -> None:
         " (dry run: nothing changed)" if report.dry_run else ""
     )
     # Details quote cells from the file, which rich would otherwise read as markup.
-    lines = [
-        (row, escape(ref), outcome, escape(detail)) for row, ref, outcome, detail in report.lines()
-    ]
-    table(escape(title), ["row", "reference", "outcome", "detail"], lines)
+    lines = [(row, ref, outcome, detail) for row, ref, outcome, detail in report.lines()]
+    table(title, ["row", "reference", "outcome", "detail"], lines)
     console.print(
         f"{len(report.loaded)} loaded, {len(report.merged)} merged, "
         f"{len(report.unchanged)} unchanged, {len(report.refused)} refused",

@@ -64,6 +64,11 @@ class Digest:
             (Section.WAITING, self.waiting),
         ]
 
+    def title(self, section: Section) -> str:
+        if section is Section.NEW and self.since is None:
+            return "New"  # the office's first digest: there is no "last" one
+        return SECTION_TITLES[section]
+
     def ordered(self) -> list[DigestItem]:
         return [item for _, items in self.sections() for item in items]
 

@@ -125,6 +125,8 @@ def merge_change(current: Mapping[str, object], change: Mapping[str, object]) ->
 
 @dataclass(frozen=True)
 class ValueChange:
+    """One relationship value that a new version changes."""
+
     key: str
     before: object
     after: object
@@ -205,4 +207,5 @@ def stored_list(value: object) -> list[str]:
 
 
 def stored_text(value: object) -> str:
+    """A stored value as trimmed text; "" when there is none."""
     return str(value).strip() if is_filled(value) else ""

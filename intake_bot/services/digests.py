@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake_bot.config import Dscro
-from intake_bot.domain.digest import SECTION_TITLES, Digest, DigestItem, build_digest
+from intake_bot.domain.digest import Digest, DigestItem, build_digest
 from intake_bot.domain.status import OPEN
 from intake_bot.domain.triage import office_slug, request_reference
 from intake_bot.mail.render import Rendered
@@ -195,7 +195,7 @@ def digest_context(
     sections = [
         {
             "key": section.value,
-            "title": SECTION_TITLES[section],
+            "title": digest.title(section),
             "rows": [_row(item, now, zone) for item in items],
         }
         for section, items in digest.sections()

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from intake_bot.calendar import add_working_days
+from intake_bot.calendar import add_working_days, today_in_england
 from intake_bot.domain.fields import FIELDS_BY_KEY, RequestType
-from intake_bot.domain.sender import dmarc_concern
 from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.sender import dmarc_concern
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import queue_for, request_reference, verification_queue
 from intake_bot.domain.validation import Flag, Problem, Validation, ValidationContext, validate
@@ -163,7 +163,7 @@ def settle(
     if status is not Status.INCOMPLETE and request.due_on is None:
         kind = "verification" if status is Status.VERIFICATION else request.request_type or ""
         days = rules.targets.get(kind)
-        request.due_on = add_working_days(now.date(), days) if days else None
+        request.due_on = add_working_days(today_in_england(now), days) if days else None
     request.status = status.value
     unit.flush()
     unit.add(

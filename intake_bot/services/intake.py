@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from intake_bot.calendar import today_in_england
 from intake_bot.domain.approvals import Approval as ApprovalInfo
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.triage import ENQUIRIES, QUARANTINE, request_reference
@@ -105,7 +106,7 @@ class Intake:
         assert self._reference is not None
         ods, approvals = self._reference
         return ValidationContext(
-            today=now.date(),
+            today=today_in_england(now),
             dscros=self.dscros,
             known_ods=ods,
             allowed_domains=self.allowed_domains,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from intake_bot.calendar import add_working_days
+from intake_bot.calendar import add_working_days, today_in_england
 from intake_bot.domain.fields import RequestType
 from intake_bot.domain.status import Status, check_transition
 from intake_bot.domain.triage import parse_request_reference, queue_for, request_reference
@@ -121,7 +121,7 @@ def _move(
         request.queue = queue_for(request.dscro, request_type, True)
         days = targets.get(request.request_type or "")
         if request.due_on is None and days:
-            request.due_on = add_working_days(now.date(), days)
+            request.due_on = add_working_days(today_in_england(now), days)
     elif target is Status.INCOMPLETE:
         request.queue = queue_for(request.dscro, request_type, False)
     unit.add(

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from intake_bot.calendar import today_in_england
 from intake_bot.domain.status import OPEN
 from intake_bot.domain.triage import request_reference
 from intake_bot.services.notify import type_label
@@ -53,7 +54,7 @@ def queue_items(store: Store, now: datetime, queue: str | None = None) -> list[Q
                     problems=len(r.problems),
                     flags=len(r.flags),
                     due_on=r.due_on.strftime("%d/%m/%Y") if r.due_on else "",
-                    overdue=bool(r.due_on and r.due_on < now.date()),
+                    overdue=bool(r.due_on and r.due_on < today_in_england(now)),
                     assigned_to=r.assigned_to or "",
                 )
             )

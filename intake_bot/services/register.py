@@ -15,13 +15,13 @@ from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from intake_bot.calendar import today_in_england
 from intake_bot.domain import values as v
 from intake_bot.domain.approvals import parse_cag_refs
 from intake_bot.domain.fields import FIELDS_BY_KEY, Field, Kind, field_for_label, normalise_label
@@ -50,18 +50,12 @@ from intake_bot.store.store import Store, Unit
 from intake_bot.store.tables import Event, Relationship, RelationshipVersion, Request
 
 # Dates on forms and in the register are dates in England.
-ENGLAND = ZoneInfo("Europe/London")
 ACTION = "register"
 Format = Literal["xlsx", "csv"]
 
 
 class RegisterError(Exception):
     """The register cannot change as asked; the message tells staff why."""
-
-
-def today_in_england(now: datetime) -> date:
-    """The date in England at `now` (an aware datetime)."""
-    return now.astimezone(ENGLAND).date()
 
 
 # --- approved requests --------------------------------------------------------------------------
@@ -317,6 +311,7 @@ class RegisterRow:
 
     @property
     def published(self) -> bool:
+        """Whether the relationship is in the published register."""
         return not self.not_published
 
     def cells(self) -> list[object]:
@@ -451,12 +446,16 @@ def _write_csv(rows: Sequence[RegisterRow], path: Path) -> None:
 
 
 class ImportLine(NamedTuple):
+    """A row that was loaded, merged or left unchanged."""
+
     row: int  # the row number in the sheet, as the spreadsheet program shows it
     reference: str
     note: str
 
 
 class Refusal(NamedTuple):
+    """A row that was refused, with every reason."""
+
     row: int
     reference: str  # "" when the row gave none
     reasons: list[str]
@@ -486,6 +485,7 @@ class ImportReport:
         return sorted(found)
 
     def as_dict(self) -> dict[str, object]:
+        """The report, ready for JSON."""
         return {
             "source": self.source,
             "sheet": self.sheet,

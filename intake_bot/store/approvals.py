@@ -1,4 +1,4 @@
-"""Queries on s251 approvals and their reminders, each inside the caller's unit (one transaction)."""
+"""Queries on s251 approvals and their reminders, inside the caller's unit (one transaction)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from intake_bot.store.store import Unit
 from intake_bot.store.tables import (
     Approval,
     ApprovalExtension,
+    Outbox,
     Relationship,
     RelationshipVersion,
     ReminderSent,
@@ -72,22 +73,22 @@ def reminders_sent(unit: Unit, reference: str, expiry: date) -> dict[int, set[in
 
 def reminders_sent_between(
     unit: Unit, start: datetime, end: datetime
-) -> list[tuple[ReminderSent, Relationship]]:
-    """Reminders recorded in [start, end), with their relationships, in the order sent."""
+) -> list[tuple[ReminderSent, Relationship, list[str]]]:
+    """Reminders recorded in [start, end), in the order sent, with their relationships and the
+    addresses they were emailed to (none when there was no address to send them to)."""
     stmt = (
-        select(ReminderSent, Relationship)
+        select(ReminderSent, Relationship, Outbox.recipients)
         .join(Relationship, col(Relationship.id) == col(ReminderSent.relationship_id))
+        .outerjoin(Outbox, col(Outbox.id) == col(ReminderSent.outbox_id))
         .where(col(ReminderSent.sent_at) >= start, col(ReminderSent.sent_at) < end)
         .order_by(col(ReminderSent.id))
     )
-    return [(sent, rel) for sent, rel in unit.session.exec(stmt).all()]
+    return [(sent, rel, list(to or [])) for sent, rel, to in unit.session.exec(stmt).all()]
 
 
 def expired_approvals(unit: Unit, today: date) -> list[Approval]:
     """The approvals whose expiry day is today or earlier, by reference."""
-    stmt = (
-        select(Approval).where(col(Approval.expires) <= today).order_by(col(Approval.reference))
-    )
+    stmt = select(Approval).where(col(Approval.expires) <= today).order_by(col(Approval.reference))
     return list(unit.session.exec(stmt))
 
 

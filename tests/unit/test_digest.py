@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from intake_bot.domain.digest import DigestItem, build_digest
+from intake_bot.domain.digest import DigestItem, Section, build_digest
 
 TODAY = date(2016, 4, 20)
 LAST_DIGEST = datetime(2016, 4, 19, 7, 0, tzinfo=UTC)
@@ -63,3 +63,10 @@ def test_an_item_received_exactly_at_the_last_digest_was_in_it() -> None:
 
 def test_nothing_open_is_an_empty_digest() -> None:
     assert build_digest("North", [], today=TODAY, since=None).total == 0
+
+
+def test_the_first_digest_calls_its_new_items_new_not_new_since_the_last() -> None:
+    first = build_digest("North", [], today=TODAY, since=None)
+    later = build_digest("North", [], today=TODAY, since=LAST_DIGEST)
+    assert first.title(Section.NEW) == "New"
+    assert later.title(Section.NEW) == "New since the last digest"
