@@ -77,6 +77,7 @@ class App:
             clock=self.clock,
             max_attempts=out.max_attempts,
             backoff=timedelta(seconds=out.backoff_seconds),
+            claim_for=timedelta(seconds=out.claim_seconds),
         )
 
 

@@ -60,6 +60,8 @@ class OutgoingSettings(_Section):
     send_interval_seconds: int = Field(30, ge=1)
     max_attempts: int = Field(10, ge=1)
     backoff_seconds: int = Field(60, ge=1)  # doubled after each failure, capped at 6 hours
+    # A sender claims a batch of the outbox for this long; a crashed sender's rows come back then.
+    claim_seconds: int = Field(300, ge=1)
     timeout_seconds: float = 60.0
     replies_per_sender_per_hour: int = Field(10, ge=1)
     password: SecretStr | None = None
@@ -98,15 +100,38 @@ class TargetSettings(_Section):
     verification: int = Field(5, ge=1)
 
 
+def _valid_cron(expr: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expr)
+    except ValueError as exc:
+        raise ValueError(f"not a cron expression ({exc}); e.g. '0 8 * * mon-fri'") from exc
+    # APScheduler numbers weekdays from Monday=0, unlike cron: names avoid the surprise.
+    if any(ch.isdigit() for ch in expr.split()[-1]):
+        raise ValueError("name the days of the week (mon-fri), not numbers")
+    return expr
+
+
 class DigestSettings(_Section):
     enabled: bool = True
     cron: str = "0 8 * * mon-fri"  # Europe/London
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_ok(cls, expr: str) -> str:
+        return _valid_cron(expr)
 
 
 class ReminderSettings(_Section):
     enabled: bool = True
     cron: str = "0 7 * * *"  # Europe/London, daily
     offsets_days: list[int] = Field(default_factory=lambda: [90, 60, 30, 14, 7, 1])
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_ok(cls, expr: str) -> str:
+        return _valid_cron(expr)
 
 
 class PathSettings(_Section):
@@ -154,6 +179,17 @@ class Settings(BaseModel):
         if not offices:
             raise ValueError("at least one regional office (dscro) is needed")
         return offices
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
 
     def templates_dir(self) -> Path:
         if self.paths.templates:

@@ -215,7 +215,11 @@ class Unit:
         return self.session.get(Request, request_id)
 
     def requests(
-        self, *, queue: str | None = None, statuses: Sequence[str] | None = None, limit: int = 1000
+        self,
+        *,
+        queue: str | None = None,
+        statuses: Sequence[str] | None = None,
+        limit: int | None = None,
     ) -> list[Request]:
         stmt = select(Request)
         if queue:

@@ -39,6 +39,7 @@ url = "smtp://{smtp.user}@{smtp.host}:{smtp.port}?tls=none"
 allow_plain_auth = true
 send_interval_seconds = 1
 backoff_seconds = 1
+claim_seconds = 2
 
 [paths]
 s251 = "{REPO / "config/s251.toml"}"
@@ -117,6 +118,7 @@ def test_sigkill_mid_batch_loses_nothing_and_files_nothing_twice(
     _kill_when(_start(cfg, env), lambda: _count(db, sent) > 0 and _count(db, filed) == N)
     kills += 1
 
+    time.sleep(2.5)  # the killed sender's claims lapse (claim_seconds)
     for _ in range(3):  # let it finish: poll what is left, then send what is due
         done = subprocess.run(
             [sys.executable, "-m", "intake_bot", "--config", str(cfg), "run", "--once"],

@@ -75,3 +75,23 @@ def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
 def test_mask_url_hides_only_the_password() -> None:
     assert mask_url("smtp://bot:pw@host:587") == "smtp://bot:********@host:587"
     assert mask_url("maildir:var/mail") == "maildir:var/mail"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("INTAKE_BOT_DIGEST_CRON", "every morning", "not a cron expression"),
+        ("INTAKE_BOT_DIGEST_CRON", "0 8 * * 1-5", "name the days"),
+        ("INTAKE_BOT_REMINDERS_CRON", "61 7 * * *", "not a cron expression"),
+    ],
+)
+def test_schedules_are_checked_when_settings_load(setting: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        load_settings(DEFAULTS, env={setting: value})
+
+
+def test_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "tz.toml"
+    cfg.write_text('timezone = "Europe/Londn"\n')
+    with pytest.raises(ConfigError, match="unknown time zone"):
+        load_settings(cfg, env={})
