@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from enum import Enum, auto
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 KIND = "digest"  # templates/email/digest.*
 # How far back to look for an office's previous digest. The job runs on working days, so a
 # long weekend or a bank holiday is well inside this; after a longer gap every item counts as new.
-LOOKBACK_DAYS = 31
 
 
 @dataclass
@@ -153,12 +152,9 @@ def gather_digest(unit: Unit, office: str, now: datetime, zone: tzinfo) -> Diges
 
 
 def _previous_digest_at(unit: Unit, office: str, today: date) -> datetime | None:
-    """When the office's latest digest up to today went out (primary-key look-ups only)."""
-    for back in range(LOOKBACK_DAYS + 1):
-        row = unit.get(DigestLog, (office, today - timedelta(days=back)))
-        if row is not None:
-            return row.sent_at
-    return None
+    """When the office's latest digest up to today went out."""
+    row = unit.last_digest(office, today)
+    return row.sent_at if row is not None else None
 
 
 def _request_item(r: Request) -> DigestItem:

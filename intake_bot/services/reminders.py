@@ -281,10 +281,10 @@ def _send_summaries(
     end = datetime.combine(report.day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
     with store.unit() as unit:
         rows = [
-            _SummaryRow(sent, rel, current_version(unit, rel).values, tuple(recipients))
+            SummaryRow(sent, rel, current_version(unit, rel).values, tuple(recipients))
             for sent, rel, recipients in queries.reminders_sent_between(unit, start, end)
         ]
-    by_office: dict[str, list[_SummaryRow]] = {}
+    by_office: dict[str, list[SummaryRow]] = {}
     for row in rows:
         office = _office_of(row.relationship, offices)
         if office is not None and office.staff:
@@ -398,7 +398,7 @@ def expired_context(
 
 
 @dataclass(frozen=True)
-class _SummaryRow:
+class SummaryRow:
     sent: ReminderSent
     relationship: Relationship
     values: Mapping[str, object]  # the relationship's current version
@@ -406,7 +406,7 @@ class _SummaryRow:
 
 
 def summary_context(
-    notifier: Notifier, office: str, day: date, items: Sequence[_SummaryRow]
+    notifier: Notifier, office: str, day: date, items: Sequence[SummaryRow]
 ) -> dict[str, Any]:
     """The s251_staff_summary templates' values: one row per reminder recorded on `day`."""
     rows = [

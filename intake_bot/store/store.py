@@ -21,6 +21,7 @@ from intake_bot.ports import MessageRef
 from intake_bot.store.tables import (
     Approval,
     Attachment,
+    DigestLog,
     Event,
     InboundMessage,
     Lease,
@@ -397,6 +398,15 @@ class Unit:
 
     def approvals(self) -> list[Approval]:
         return list(self.session.exec(select(Approval).order_by(col(Approval.reference))))
+
+    def last_digest(self, office: str, up_to: date) -> DigestLog | None:
+        stmt = (
+            select(DigestLog)
+            .where(DigestLog.office == office, col(DigestLog.day) <= up_to)
+            .order_by(col(DigestLog.day).desc())
+            .limit(1)
+        )
+        return self.session.exec(stmt).first()
 
     def organisation_contacts(self, ods_codes: Sequence[str]) -> set[str]:
         """The registered contacts (lower-cased) of these organisations."""
