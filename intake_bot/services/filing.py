@@ -5,7 +5,7 @@ Used by intake inside its one transaction: nothing here commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -150,22 +150,52 @@ def settle(
     request.flags = flags
     request.requester_email = str(values.get("requester_email") or "")[:320]
     request.commissioner_ods = str(values.get("commissioner_ods") or "")[:10] or None
-    request.updated_at = now
     if not v.complete:
         status = Status.INCOMPLETE
-        request.queue = queue_for(request.dscro, v.request_type, False)
     elif checked.verification:
         status = Status.VERIFICATION
-        request.queue = verification_queue(request.dscro)
     else:
         status = Status.TRIAGED
-        request.queue = queue_for(request.dscro, v.request_type, True)
-    if status is not Status.INCOMPLETE and request.due_on is None:
+    place(request, status, now, rules.targets)
+    unit.flush()
+    record_status(
+        unit,
+        request,
+        before,
+        status,
+        now,
+        actor,
+        f"{len(v.problems)} problem(s), {len(request.flags)} flag(s)",
+    )
+
+
+def place(request: Request, status: Status, now: datetime, targets: Mapping[str, int]) -> None:
+    """Put a request in `status`, with the queue and the due date that status means."""
+    request_type = RequestType(request.request_type) if request.request_type else None
+    if status is Status.INCOMPLETE:
+        request.queue = queue_for(request.dscro, request_type, False)
+    elif status is Status.VERIFICATION:
+        request.queue = verification_queue(request.dscro)
+    elif status is Status.TRIAGED:
+        request.queue = queue_for(request.dscro, request_type, True)
+    if status in (Status.TRIAGED, Status.VERIFICATION) and request.due_on is None:
         kind = "verification" if status is Status.VERIFICATION else request.request_type or ""
-        days = rules.targets.get(kind)
+        days = targets.get(kind)
         request.due_on = add_working_days(today_in_england(now), days) if days else None
     request.status = status.value
-    unit.flush()
+    request.updated_at = now
+
+
+def record_status(
+    unit: Unit,
+    request: Request,
+    before: Status,
+    after: Status,
+    now: datetime,
+    actor: str,
+    note: str,
+) -> None:
+    """The audit event of a status change (invariant 6)."""
     unit.add(
         Event(
             at=now,
@@ -174,8 +204,8 @@ def settle(
             request_id=request.id,
             inbound_id=request.inbound_id,
             from_status=before.value,
-            to_status=status.value,
-            note=f"{len(v.problems)} problem(s), {len(request.flags)} flag(s)",
+            to_status=after.value,
+            note=note[:4000],
         )
     )
 

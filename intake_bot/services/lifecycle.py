@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from intake_bot.calendar import add_working_days, today_in_england
-from intake_bot.domain.fields import RequestType
 from intake_bot.domain.status import Status, check_transition
-from intake_bot.domain.triage import parse_request_reference, queue_for, request_reference
+from intake_bot.domain.triage import parse_request_reference, request_reference
+from intake_bot.services.filing import place, record_status
 from intake_bot.services.notify import Notifier, display_value, summary_rows, type_label
 from intake_bot.services.register import RegisterError, apply_approved_request
 from intake_bot.store.store import Store, Unit
@@ -114,27 +113,8 @@ def _move(
     note: str,
     targets: dict[str, int],
 ) -> None:
-    request.status = target.value
-    request.updated_at = now
-    request_type = RequestType(request.request_type) if request.request_type else None
-    if target is Status.TRIAGED:
-        request.queue = queue_for(request.dscro, request_type, True)
-        days = targets.get(request.request_type or "")
-        if request.due_on is None and days:
-            request.due_on = add_working_days(today_in_england(now), days)
-    elif target is Status.INCOMPLETE:
-        request.queue = queue_for(request.dscro, request_type, False)
-    unit.add(
-        Event(
-            at=now,
-            actor=actor,
-            action="status",
-            request_id=request.id,
-            from_status=current.value,
-            to_status=target.value,
-            note=note[:4000],
-        )
-    )
+    place(request, target, now, targets)
+    record_status(unit, request, current, target, now, actor, note)
 
 
 def thread_headers(unit: Unit, request: Request) -> tuple[str | None, list[str]]:
