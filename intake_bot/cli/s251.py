@@ -54,7 +54,7 @@ def s251_list(
 
 def _list_row(a: ApprovalListing) -> list[str]:
     extended = f" (extended {len(a.extensions)}x)" if a.extensions else ""
-    left = "expired" if a.expired else str(a.days_left)
+    left = "expired" if a.days_left < 0 else "expires today" if a.expired else str(a.days_left)
     relying = (
         ", ".join(a.relationships)
         if len(a.relationships) <= 5

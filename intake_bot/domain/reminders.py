@@ -44,7 +44,7 @@ def due_offset(
     due = _latest_reached(today, expiry, reminder_offsets(offsets))
     if due is None:
         return None
-    if any(done < due for done in sent):
+    if any(done <= due for done in sent):
         return None
     return due
 

@@ -17,7 +17,8 @@ Every run (daily, and `intake-bot s251 remind`) does three things, each safe to 
    that a run that crashed half way is still summarised in full by the next one.
 
 Reminders are keyed by expiry date: an extension starts a fresh schedule for the new date, and the
-old date's pending reminders, expiry notice and staff alert never go out.
+old date's pending reminders, expiry notice and staff alert never go out. A relationship whose
+DSCRO is no configured office is still reminded, but no staff hear of it (`unrouted` in the report).
 """
 
 from __future__ import annotations
@@ -147,15 +148,17 @@ def send_reminders(
     for due in dues:
         _send_due(store, notifier, due, now, report)
     _alert_expired(store, notifier, offices, relying, now, report)
-    _send_summaries(store, notifier, offices, now, zone, report)
+    _send_summaries(store, notifier, offices, relying, now, zone, report)
     report.unrouted = _unrouted(relying, offices)
     log.info(
-        "s251 reminders for %s: %d emails, %d already sent, %d expiry alerts, %d summaries",
+        "s251 reminders for %s: %d emails, %d already sent, %d expiry alerts, %d summaries, "
+        "%d relationships of no configured office",
         today.isoformat(),
         report.emails,
         report.already_sent,
         len(report.expiry_alerts),
         len(report.summaries),
+        len(report.unrouted),
     )
     return report
 
@@ -272,6 +275,7 @@ def _send_summaries(
     store: Store,
     notifier: Notifier,
     offices: Sequence[Dscro],
+    relying: Mapping[str, list[Relying]],
     now: datetime,
     zone: tzinfo,
     report: ReminderReport,
@@ -279,9 +283,10 @@ def _send_summaries(
     """Each office's summary of today's reminders, once a day, when there were any."""
     start = datetime.combine(report.day, time(), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(report.day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    known = {rel.id: version.values for items in relying.values() for rel, version in items}
     with store.unit() as unit:
         rows = [
-            SummaryRow(sent, rel, current_version(unit, rel).values, tuple(recipients))
+            SummaryRow(sent, rel, _values_of(unit, rel, known), tuple(recipients))
             for sent, rel, recipients in queries.reminders_sent_between(unit, start, end)
         ]
     by_office: dict[str, list[SummaryRow]] = {}
@@ -297,6 +302,15 @@ def _send_summaries(
         context = summary_context(notifier, office.name, report.day, items)
         if _alert_once(store, notifier, key, SUMMARY_KIND, office, context, now):
             report.summaries[office.name] = len(items)
+
+
+def _values_of(
+    unit: Unit, rel: Relationship, known: Mapping[int | None, dict[str, Any]]
+) -> dict[str, Any]:
+    """A relationship's current values: from the plan when it had them, else from the store."""
+    if rel.id in known:
+        return known[rel.id]
+    return current_version(unit, rel).values
 
 
 def _alert_once(

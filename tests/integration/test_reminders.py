@@ -7,11 +7,13 @@ worker's cron does. The year test runs on SQLite; the shorter ones on SQLite and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes
@@ -23,8 +25,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlmodel import SQLModel, select
+from typer.testing import CliRunner, Result
 
 from intake_bot.bootstrap import App, build, load_reference_data
+from intake_bot.cli import app as cli_app
 from intake_bot.domain.reminders import EXPIRY_NOTICE
 from intake_bot.mail.render import Renderer
 from intake_bot.ports import MailTransport
@@ -303,7 +307,9 @@ class Days:
             transport.close()
 
 
-def days_fixture(app: App, smtp: SmtpServer, clock: FrozenClock) -> Iterator[Days]:
+@contextmanager
+def moving_days(app: App, smtp: SmtpServer, clock: FrozenClock) -> Iterator[Days]:
+    """Days from 1 April 2016, both clocks moved together."""
     with time_machine.travel(at_seven(date(2016, 4, 1)), tick=False) as traveller:
         days = Days(app, smtp, clock, traveller)
         days.move(at_seven(date(2016, 4, 1)))
@@ -331,7 +337,8 @@ def reminder_app(
 
 @pytest.fixture
 def days(reminder_app: App, smtp: SmtpServer, clock: FrozenClock) -> Iterator[Days]:
-    yield from days_fixture(reminder_app, smtp, clock)
+    with moving_days(reminder_app, smtp, clock) as moving:
+        yield moving
 
 
 def all_rows(unit: Unit, model: type[T]) -> list[T]:
@@ -371,38 +378,48 @@ def test_a_year_day_by_day_brings_exactly_the_expected_reminders_none_twice_even
     staff = staff_of(app)
     add_relationships(app, rels, at_seven(date(2016, 4, 1)))
     restarted: list[App] = []
-    generator = days_fixture(app, smtp, clock)
-    days = next(generator)
     try:
-        arrived_on: dict[date, Counter[Key]] = {}
-        day = date(2016, 4, 1)
-        while day <= date(2017, 4, 30):
-            if day == reminder_day(14):
-                received = _killed_half_way_then_restarted(days, tmp_path, url, restarted)
-            else:
-                received = days.run(day)
-            if day == reminder_day(30):
-                # A new worker on the same database runs the job again the same day.
-                again = smtp_app(tmp_path, url, days.smtp, days.clock)
-                restarted.append(again)
-                days.move(at_seven(day) + timedelta(hours=3))
-                assert Worker(again).reminders() is not None
-                assert days.send(again) == []
-            got = Counter(key_of(m, day) for m in received)
-            assert got == expected_on(day, rels, staff), day
-            if got:
-                arrived_on[day] = got
-            day += timedelta(days=1)
+        with moving_days(app, smtp, clock) as days:
+            arrived_on = _run_the_year(days, rels, staff, tmp_path, url, restarted)
+        assert sorted(arrived_on) == sorted(reminder_day(o) for o in (*OFFSETS, EXPIRY_NOTICE))
+        all_ids = [m.message_id for m in smtp.messages()]
+        assert len(all_ids) == len(set(all_ids))  # none twice
+        _check_the_year_in_numbers(app, smtp, rels)
     finally:
-        generator.close()
         for other in restarted:
             other.store.dispose()
         app.store.dispose()
 
-    assert sorted(arrived_on) == sorted(reminder_day(o) for o in (*OFFSETS, EXPIRY_NOTICE))
-    all_ids = [m.message_id for m in smtp.messages()]
-    assert len(all_ids) == len(set(all_ids))  # none twice
-    _check_the_year_in_numbers(app, smtp, rels)
+
+def _run_the_year(
+    days: Days,
+    rels: list[Rel],
+    staff: dict[str, list[str]],
+    tmp_path: Path,
+    url: str,
+    restarted: list[App],
+) -> dict[date, Counter[Key]]:
+    """Every day from 1 April 2016 to 30 April 2017: what arrived is what was due, each day."""
+    arrived_on: dict[date, Counter[Key]] = {}
+    day = date(2016, 4, 1)
+    while day <= date(2017, 4, 30):
+        if day == reminder_day(14):
+            received = _killed_half_way_then_restarted(days, tmp_path, url, restarted)
+        else:
+            received = days.run(day)
+        if day == reminder_day(30):
+            # A new worker on the same database runs the job again the same day.
+            again = smtp_app(tmp_path, url, days.smtp, days.clock)
+            restarted.append(again)
+            days.move(at_seven(day) + timedelta(hours=3))
+            assert Worker(again).reminders() is not None
+            assert days.send(again) == []
+        got = Counter(key_of(m, day) for m in received)
+        assert got == expected_on(day, rels, staff), day
+        if got:
+            arrived_on[day] = got
+        day += timedelta(days=1)
+    return arrived_on
 
 
 def _killed_half_way_then_restarted(
@@ -635,6 +652,53 @@ def test_two_workers_running_the_job_at_once_send_each_reminder_once(
     assert errors == []
     got = Counter(key_of(m, reminder_day(60)) for m in days.send())
     assert got == expected_on(reminder_day(60), rels, staff_of(reminder_app))
+    done = [r for r in reports if r is not None]
+    assert len(done) == 2
+    assert sum(r.emails for r in done) == sum(n for k, n in got.items() if k[0] == "reminder")
+
+
+class RacedStore(Store):
+    """The store of a worker that another worker overtakes: `rival` runs between this worker's
+    look at what is due and its first write."""
+
+    def __init__(self, store: Store, rival: Callable[[], object]) -> None:
+        super().__init__(store.engine)
+        self.rival = rival
+        self.units = 0
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        self.units += 1
+        if self.units == 2:
+            self.rival()
+        with super().unit() as unit:
+            yield unit
+
+
+def test_a_worker_overtaken_between_looking_and_writing_sends_nothing_twice(
+    reminder_app: App, days: Days, tmp_path: Path, database_url: str, smtp: SmtpServer
+) -> None:
+    rels = register_of_50()[36:46]  # the CSU's five requests share one email
+    add_relationships(reminder_app, rels, at_seven(date(2016, 4, 1)))
+    days.move(at_seven(reminder_day(60)))
+    rival = smtp_app(tmp_path, database_url, smtp, days.clock)
+    settings = reminder_app.settings
+    try:
+        report = send_reminders(
+            store=RacedStore(reminder_app.store, Worker(rival).reminders),
+            notifier=reminder_app.intake.notifier,
+            offices=settings.dscro,
+            offsets=settings.reminders.offsets_days,
+            now=days.clock(),
+            tz=settings.timezone,
+        )
+    finally:
+        rival.store.dispose()
+    assert report.sent == []
+    assert report.already_sent == sum(len(r.approvals) for r in rels)
+    assert report.summaries == {}  # the rival wrote them too
+    got = Counter(key_of(m, reminder_day(60)) for m in days.send())
+    assert got == expected_on(reminder_day(60), rels, staff_of(reminder_app))
 
 
 # --- the approvals register -----------------------------------------------------------------------
@@ -784,3 +848,55 @@ def test_each_template_renders_as_its_snapshot_in_text_and_html(case: str) -> No
             path.write_text(text, encoding="utf-8")
         assert path.is_file(), f"no snapshot {path.name}: run with UPDATE_SNAPSHOTS=1 and review it"
         assert text == path.read_text(encoding="utf-8"), f"{path.name} differs from its snapshot"
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+
+def _s251(app: App, *args: str) -> Result:
+    env = {
+        "INTAKE_BOT_DATABASE_URL": app.settings.database_url(),
+        "INTAKE_BOT_MAILBOX_URL": app.settings.mailbox.url,
+        "INTAKE_BOT_OUTGOING_URL": app.settings.outgoing.url,  # the commands only queue
+        "COLUMNS": "200",
+    }
+    config = str(REPO / "config/intake-bot.toml")
+    return CliRunner().invoke(cli_app, ["--config", config, "s251", *args], env=env)
+
+
+def test_s251_commands_list_add_extend_and_remind(reminder_app: App) -> None:
+    add_relationships(reminder_app, register_of_50()[:5], at_seven(date(2016, 4, 1)))
+    with time_machine.travel(at_seven(reminder_day(30)), tick=False):
+        listed = _s251(reminder_app, "list", "--json")
+        assert listed.exit_code == 0, listed.output
+        rows = {row["reference"]: row for row in json.loads(listed.stdout)}
+        assert set(rows) == set(SEEDED)
+        assert rows["CAG 7-04(a)/2013"]["days_left"] == 30
+        assert rows["CAG 7-04(a)/2013"]["relationships"] == ["LCR-000001"]
+
+        added = _s251(
+            reminder_app, "add", "cag 9-01 (a) / 2016", "--title", "An example approval",
+            "--purposes", "Invoice validation; Commissioning", "--expires", "30/06/2018",
+        )  # fmt: skip
+        assert added.exit_code == 0 and "CAG 9-01(a)/2016 added" in added.stdout, added.output
+        extended = _s251(
+            reminder_app, "extend", "7-04(a)/2013", "--until", "31/03/2018",
+            "--note", "CAG letter 17/02/2017", "--by", "Jo Smith",
+        )  # fmt: skip
+        assert extended.exit_code == 0, extended.output
+        assert "from 31/03/2017 to 31/03/2018" in extended.stdout
+        refused = _s251(reminder_app, "extend", "CAG 7-07(a)/2013", "--until", "01/01/2017")
+        assert refused.exit_code == 2 and "already runs to 31/03/2017" in refused.output
+        bad_date = _s251(reminder_app, "extend", "CAG 7-07(a)/2013", "--until", "03/31/2018")
+        assert bad_date.exit_code == 2 and "--until" in bad_date.output
+
+        table = _s251(reminder_app, "list")
+        assert table.exit_code == 0 and "31/03/2018 (extended 1x)" in table.stdout
+
+        reminded = _s251(reminder_app, "remind", "--json")
+        assert reminded.exit_code == 0, reminded.output
+        report = json.loads(reminded.stdout)
+        assert report["day"] == reminder_day(30).isoformat()
+        assert {s["reference"] for s in report["sent"]} == set(SEEDED) - {"CAG 7-04(a)/2013"}
+        again = _s251(reminder_app, "remind")
+        assert again.exit_code == 0 and "0 reminder email(s) queued" in again.stdout
