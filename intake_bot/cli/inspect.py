@@ -142,6 +142,7 @@ def queue(
             "due",
             "assigned",
             "problems",
+            "legal basis",
         ],
         [
             (
@@ -156,6 +157,7 @@ def queue(
                 (f"{i.due_on} OVERDUE" if i.overdue else i.due_on),
                 i.assigned_to,
                 i.problems,
+                ("EXPIRED " + ", ".join(i.legal_basis_expired)) if i.legal_basis_expired else "",
             )
             for i in items
         ],

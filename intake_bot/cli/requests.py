@@ -6,6 +6,7 @@ import getpass
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from intake_bot.cli.common import console, fail, print_json, state, table
 from intake_bot.domain.status import Status, parse_status
@@ -34,7 +35,7 @@ def show(
     """Everything about one request: fields, problems, emails in and out, attachments, trail."""
     app = state(ctx).app()
     try:
-        detail = request_detail(app.store, reference)
+        detail = request_detail(app.store, reference, app.clock())
     except LifecycleError as exc:
         fail(str(exc), code=1)
     if as_json:
@@ -48,6 +49,11 @@ def _print_detail(d: dict[str, Any]) -> None:
         f"[bold]{d['reference']}[/bold] {d['type']} — {d['status']} in {d['queue']}"
         f" (due {d['due_on'] or '-'}, assigned to {d['assigned_to'] or 'nobody'})"
     )
+    if d["legal_basis_expired"]:
+        console.print(
+            "[bold red]Legal basis expired:[/bold red] "
+            + escape(", ".join(d["legal_basis_expired"]))
+        )
     table("Fields", ["field", "value"], list(d["fields"].items()))
     for title, key in (
         ("Problems (the sender was told)", "problems"),

@@ -24,8 +24,12 @@ class Approval:
         return any(p.casefold() == wanted for p in self.purposes)
 
     def expired_on(self, day: date) -> bool:
-        """Whether the approval can no longer be relied on on `day`."""
-        return self.expires < day
+        """Whether the approval can no longer be relied on on `day`.
+
+        From its expiry day on: that is the day staff are alerted and relationships flagged
+        "legal basis expired", so a new request cannot rely on it that day either.
+        """
+        return self.expires <= day
 
 
 def approvals_for_purpose(approvals: Iterable[Approval], purpose: str) -> list[Approval]:

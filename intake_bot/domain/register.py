@@ -184,6 +184,8 @@ EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
     _field_column("contract_start"),
     _field_column("contract_end"),
     ExportColumn("Effective from", "effective_from", is_date=True),
+    # Section 251 approvals relied on whose expiry day has come (issue: s251 reminders).
+    ExportColumn("Legal basis", "legal_basis"),
 )
 
 

@@ -346,6 +346,18 @@ def _found(check: _Check, f: Field) -> str:
     return v.display(check.form.values.get(f.key))
 
 
+def _check_purposes_covered(check: _Check, f: Field, named: list[Approval]) -> None:
+    """Every purpose that needs an approval needs one, among those named, that covers it."""
+    for purpose in _needs_approval(check):
+        if any(a.covers(purpose) for a in named):
+            continue
+        covering = [a.reference for a in check.ctx.approvals.values() if a.covers(purpose)]
+        expected = f"an approval that covers {purpose}" + (
+            f", e.g. {' or '.join(sorted(covering))}" if covering else ""
+        )
+        check.problem(f, ", ".join(a.reference for a in named) or None, expected)
+
+
 def _check_approvals(check: _Check) -> None:
     """Each reference must be on the register and in force; one that covers none of the chosen
     purposes is accepted but flagged."""
@@ -358,6 +370,8 @@ def _check_approvals(check: _Check) -> None:
         check.flag(f, "The approvals register is empty, so the references were not checked.")
         return
     known = ", ".join(sorted(register))
+    if all(str(r) in register for r in refs):  # an unknown one is a problem of its own already
+        _check_purposes_covered(check, f, [register[str(r)] for r in refs])
     for ref in map(str, refs):
         approval = register.get(ref)
         if approval is None:

@@ -7,16 +7,20 @@ makes, and the email that tells the requester (DESIGN invariants 2 and 6).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from intake_bot.calendar import today_in_england
+from intake_bot.domain.register import stored_list
 from intake_bot.domain.status import Status, check_transition
 from intake_bot.domain.triage import parse_request_reference, request_reference
 from intake_bot.services.filing import place, record_status
 from intake_bot.services.notify import Notifier, display_value, summary_rows, type_label
 from intake_bot.services.register import RegisterError, apply_approved_request
+from intake_bot.store import approvals as approval_queries
+from intake_bot.store import register as register_queries
 from intake_bot.store.store import Store, Unit
-from intake_bot.store.tables import Event, InboundMessage, Request
+from intake_bot.store.tables import Event, InboundMessage, Relationship, Request
 
 # Transitions the requester hears about, and what the email says happens next.
 NOTIFY = {
@@ -190,7 +194,19 @@ def assign(*, store: Store, reference: str, name: str, now: datetime, actor: str
         return before
 
 
-def request_detail(store: Store, reference: str) -> dict[str, Any]:
+def _legal_basis_expired(unit: Unit, request: Request, today: date) -> list[str]:
+    """Approvals relied on (by the request, or its relationship now) whose expiry day has come."""
+    expired = {a.reference for a in approval_queries.expired_approvals(unit, today)}
+    refs = stored_list(request.values.get("s251_references"))
+    if request.relationship_id is not None:
+        relationship = unit.get(Relationship, request.relationship_id)
+        if relationship is not None:
+            current = register_queries.current_version(unit, relationship)
+            refs += stored_list(current.values.get("s251_references"))
+    return sorted({ref for ref in refs if ref in expired})
+
+
+def request_detail(store: Store, reference: str, now: datetime) -> dict[str, Any]:
     """Everything about one request: fields, problems, emails in and out, attachments, trail."""
     with store.unit() as unit:
         request = find_request(unit, reference)
@@ -239,6 +255,7 @@ def request_detail(store: Store, reference: str) -> dict[str, Any]:
                 for e in unit.events(request_id=rid)
             ],
             "relationship_id": request.relationship_id,
+            "legal_basis_expired": _legal_basis_expired(unit, request, today_in_england(now)),
         }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
@@ -45,6 +45,7 @@ from intake_bot.domain.register import (
 from intake_bot.domain.triage import request_reference
 from intake_bot.domain.validation import Problem
 from intake_bot.services.notify import display_value
+from intake_bot.store import approvals as approval_queries
 from intake_bot.store import register as queries
 from intake_bot.store.store import Store, Unit
 from intake_bot.store.tables import Event, Relationship, RelationshipVersion, Request
@@ -308,6 +309,7 @@ class RegisterRow:
     ended_on: date | None
     version: int
     not_published: list[str] = field(default_factory=list)
+    legal_basis: str = ""  # "expired: CAG 7-04(a)/2013" once an approval relied on has expired
 
     @property
     def published(self) -> bool:
@@ -337,9 +339,15 @@ def _json(value: object) -> object:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def register_row(rel: Relationship, version: RelationshipVersion, today: date) -> RegisterRow:
-    """One relationship as listed on `today`."""
+def register_row(
+    rel: Relationship,
+    version: RelationshipVersion,
+    today: date,
+    expired: Collection[str] = frozenset(),
+) -> RegisterRow:
+    """One relationship as listed on `today`; `expired`: approvals whose expiry day has come."""
     values = version.values
+    lapsed = [ref for ref in stored_list(values.get("s251_references")) if ref in expired]
     text = {key: stored_text(values.get(key)) for key in RELATIONSHIP_KEYS}
     return RegisterRow(
         reference=rel.reference,
@@ -360,6 +368,7 @@ def register_row(rel: Relationship, version: RelationshipVersion, today: date) -
         ended_on=rel.ended_on,
         version=version.version,
         not_published=publishable(values, ended_on=rel.ended_on, today=today),
+        legal_basis=f"expired: {', '.join(lapsed)}" if lapsed else "",
     )
 
 
@@ -367,7 +376,8 @@ def register_rows(store: Store, today: date, *, published_only: bool) -> list[Re
     """Every relationship (or only those published on `today`), by reference."""
     with store.unit() as unit:
         pairs = queries.relationships_with_current(unit)
-    rows = [register_row(rel, version, today) for rel, version in pairs]
+        expired = {a.reference for a in approval_queries.expired_approvals(unit, today)}
+    rows = [register_row(rel, version, today, expired) for rel, version in pairs]
     return [row for row in rows if row.published] if published_only else rows
 
 

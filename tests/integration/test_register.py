@@ -232,7 +232,7 @@ def test_contacts_are_requesters_authorisers_and_registered_contacts(app: App) -
 
 def _four_relationships(app: App) -> None:
     """LCR-000001 publishable; 2 without a signed contract; 3 without processor consent; 4 ended."""
-    _new(app, 0, s251_references="CAG 7-04(a)/2013", purposes="Commissioning; Invoice validation")
+    _new(app, 0, s251_references="CAG 7-07(a)/2013", purposes="Commissioning; Invoice validation")
     _new(app, 1, contract_signed="No", contract_signed_date="")
     _new(app, 2, processor_consent="No")
     _end(app, _new(app, 3).reference, "01/03/2016")
@@ -272,11 +272,12 @@ def test_xlsx_export_holds_exactly_the_publishable_relationships(app: App, tmp_p
         "Type of data processor": "CSU",
         "DSCRO (regional office)": "North",
         "Purposes": "Commissioning; Invoice validation",
-        "Section 251 (CAG) approvals relied on": "CAG 7-04(a)/2013",
+        "Section 251 (CAG) approvals relied on": "CAG 7-07(a)/2013",
         "Service contract reference": "CSU-SLA-2016-100",
         "Contract start date": datetime(2016, 4, 1),
         "Contract end date": datetime(2019, 3, 31),
         "Effective from": datetime(2016, 4, 1),
+        "Legal basis": None,
     }
     assert sheet["L2"].number_format == "DD/MM/YYYY"
     assert sheet["A1"].font.bold and sheet.freeze_panes == "A2"
@@ -293,7 +294,7 @@ def test_csv_export_has_a_bom_uk_dates_and_the_same_rows(app: App, tmp_path: Pat
     assert rows[0] == [c.header for c in EXPORT_COLUMNS]
     assert len(rows) == 2
     assert rows[1][0] == "LCR-000001"
-    assert rows[1][-3:] == ["01/04/2016", "31/03/2019", "01/04/2016"]
+    assert rows[1][-4:] == ["01/04/2016", "31/03/2019", "01/04/2016", ""]
 
 
 def test_text_that_looks_like_a_formula_is_exported_as_text(app: App, tmp_path: Path) -> None:

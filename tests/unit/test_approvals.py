@@ -121,9 +121,10 @@ def test_approval_covers_its_purposes_whatever_the_case() -> None:
     assert not _IV.covers("Risk stratification")
 
 
-def test_approval_is_in_force_on_its_expiry_date_and_expired_after() -> None:
-    assert not _RS.expired_on(date(2017, 3, 31))
-    assert _RS.expired_on(date(2017, 4, 1))
+def test_approval_is_in_force_until_the_day_before_its_expiry_date() -> None:
+    # On the expiry day staff are alerted and relationships flagged: no longer to be relied on.
+    assert not _RS.expired_on(date(2017, 3, 30))
+    assert _RS.expired_on(date(2017, 3, 31))
 
 
 def test_approvals_for_purpose_picks_those_that_cover_it() -> None:

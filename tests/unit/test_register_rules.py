@@ -172,7 +172,8 @@ def test_export_headers_are_the_form_labels_where_a_field_exists() -> None:
         if column.key in FIELDS_BY_KEY:
             assert column.header == FIELDS_BY_KEY[column.key].label
     assert EXPORT_COLUMNS[0].header == "Relationship reference"
-    assert EXPORT_COLUMNS[-1].header == "Effective from"
+    assert EXPORT_COLUMNS[-2].header == "Effective from"
+    assert EXPORT_COLUMNS[-1].header == "Legal basis"
     assert [c.key for c in EXPORT_COLUMNS if c.is_date] == [
         "contract_start",
         "contract_end",

@@ -442,3 +442,41 @@ def test_missing_dscro_lists_the_configured_offices() -> None:
         "DSCRO (regional office): this is missing; "
         "expected one of the regional offices: North, Midlands and East, London, South."
     )
+
+
+def test_each_purpose_needing_an_approval_needs_one_that_covers_it() -> None:
+    from datetime import date as _date
+
+    from intake_bot.domain.approvals import Approval
+    from intake_bot.domain.rawform import RawForm
+    from intake_bot.domain.validation import ValidationContext, validate
+    from intake_bot.samples import new_request
+
+    approvals = {
+        "CAG 7-07(a)/2013": Approval(
+            "CAG 7-07(a)/2013", "IV", ("Invoice validation",), _date(2017, 3, 31)
+        ),
+        "CAG 7-04(a)/2013": Approval(
+            "CAG 7-04(a)/2013", "RS", ("Risk stratification",), _date(2017, 3, 31)
+        ),
+    }
+    ctx = ValidationContext(today=_date(2016, 4, 1), dscros=("North",), approvals=approvals)
+    values = new_request(
+        0, purposes="Invoice validation; Risk stratification", s251_references="CAG 7-07(a)/2013"
+    )
+    result = validate(RawForm("t", dict(values)), ctx)
+    messages = [p.message for p in result.problems]
+    assert len(messages) == 1
+    assert "covers Risk stratification" in messages[0] and "CAG 7-04(a)/2013" in messages[0]
+    values["s251_references"] = "CAG 7-07(a)/2013; CAG 7-04(a)/2013"
+    assert validate(RawForm("t", dict(values)), ctx).complete
+
+
+def test_an_approval_cannot_be_relied_on_from_its_expiry_day() -> None:
+    from datetime import date as _date
+
+    from intake_bot.domain.approvals import Approval
+
+    approval = Approval("CAG 7-04(a)/2013", "RS", ("Risk stratification",), _date(2017, 3, 31))
+    assert not approval.expired_on(_date(2017, 3, 30))
+    assert approval.expired_on(_date(2017, 3, 31))
