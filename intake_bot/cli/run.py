@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 from typing import Annotated
 
@@ -102,17 +104,13 @@ def demo(ctx: typer.Context) -> None:
         [(i.queue, i.reference, i.kind, i.status, i.summary, i.sender, i.problems) for i in items],
     )
     console.print(f"[bold]4.[/bold] {send.sent} replies written to {outbox}/:")
-    for path in (
-        sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)[-send.sent :]
-        if send.sent
-        else []
-    ):
-        console.print(f"   {path.name}: {_subject(path)}", highlight=False, markup=False)
+    newest = sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)
+    for path in newest[-send.sent :] if send.sent else []:
+        to, subject = _to_and_subject(path)
+        console.print(f"   to {to}: {subject}", highlight=False, markup=False)
     console.print("Try: intake-bot queue, intake-bot parse FILE, intake-bot form -o blank.docx")
 
 
-def _subject(path: Path) -> str:
-    from email import message_from_bytes
-    from email.policy import default
-
-    return str(message_from_bytes(path.read_bytes(), policy=default)["Subject"])
+def _to_and_subject(path: Path) -> tuple[str, str]:
+    msg = message_from_bytes(path.read_bytes(), policy=default)
+    return str(msg["To"]), str(msg["Subject"])
