@@ -422,7 +422,26 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": sys.platform,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "load_average_at_start": os.getloadavg()[0],
     }
+
+
+def cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat; None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    values = [int(v) for v in fields]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def machine_busy(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of all CPUs that was busy between two `cpu_jiffies()` readings (0..1)."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def median(values: Sequence[float]) -> float:

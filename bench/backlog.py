@@ -35,8 +35,10 @@ from _common import (
     append_all,
     build_corpus,
     check_filed,
+    cpu_jiffies,
     imap_url,
     machine,
+    machine_busy,
     make_settings,
     new_app,
     peak_rss_mb,
@@ -182,7 +184,7 @@ def run_together(target: Any, servers: Servers, count: int, prefix: str) -> dict
         proc.start()
     for _ in procs:
         ready.get(timeout=120)
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, jiffies = time.perf_counter(), time.process_time(), cpu_jiffies()
     go.set()
     reports: list[dict[str, Any]] = []
     while len(reports) < count:
@@ -195,6 +197,7 @@ def run_together(target: Any, servers: Servers, count: int, prefix: str) -> dict
                     proc.kill()
                 raise RuntimeError(f"a {prefix} process failed (exit code {dead[0]})") from None
     elapsed = time.perf_counter() - start
+    busy = machine_busy(jiffies, cpu_jiffies())
     # This process only waits meanwhile, but the SMTP server runs in one of its threads.
     here_cpu = time.process_time() - cpu
     for proc in procs:
@@ -205,6 +208,7 @@ def run_together(target: Any, servers: Servers, count: int, prefix: str) -> dict
         "processes": count,
         "seconds": elapsed,
         "smtp_server_cpu_s": here_cpu,
+        "machine_busy": busy,
         "workers": sorted(reports, key=lambda r: r["name"]),
     }
 
@@ -313,7 +317,7 @@ def _report(f: dict[str, Any]) -> None:
     m, c = f["machine"], f["corpus"]
     print_table(
         f"intake-bot backlog benchmark (PostgreSQL), {m['date']}, {m['cpu_count']} CPUs "
-        f"(nproc {m['nproc']}), Python {m['python']}",
+        f"(nproc {m['nproc']}, load {m['load_average_at_start']:.1f}), Python {m['python']}",
         [
             (
                 "backlog",
@@ -330,7 +334,7 @@ def _report(f: dict[str, Any]) -> None:
             (
                 f"{run['processes']} process(es)",
                 f"{run['rate']:6.1f} msg/s  ({run['seconds']:.1f} s, "
-                f"{run['rate'] / base:.2f}x one)",
+                f"{run['rate'] / base:.2f}x one; {_busy(run)})",
             )
         )
         for w in run["workers"]:
@@ -351,7 +355,8 @@ def _report(f: dict[str, Any]) -> None:
                 f"{run['processes']} process(es)",
                 f"{run['rate']:6.1f} emails/s  ({run['seconds']:.1f} s, "
                 f"{run['rate'] / base:.2f}x one; {run['received']} received, "
-                f"{run['twice']} twice; SMTP server CPU {run['smtp_server_cpu_s']:.1f} s)",
+                f"{run['twice']} twice; SMTP server CPU {run['smtp_server_cpu_s']:.1f} s; "
+                f"{_busy(run)})",
             )
         )
         for w in run["workers"]:
@@ -365,6 +370,11 @@ def _report(f: dict[str, Any]) -> None:
     rows = [("result", "; ".join(f["problems"]) or "every email filed once and sent once")]
     rows += [("note", note) for note in f["notes"]]
     print_table("Check", rows)
+
+
+def _busy(run: dict[str, Any]) -> str:
+    share = run.get("machine_busy")
+    return "all CPUs busy: n/a" if share is None else f"all CPUs {share:.0%} busy"
 
 
 if __name__ == "__main__":

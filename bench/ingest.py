@@ -37,9 +37,11 @@ from _common import (
     append_all,
     build_corpus,
     check_filed,
+    cpu_jiffies,
     imap_url,
     in_child,
     machine,
+    machine_busy,
     make_settings,
     median,
     new_app,
@@ -89,6 +91,7 @@ def reference_pass(target: ImapTarget, batch: int) -> dict[str, Any]:
     rss_before = rss_mb()
     reset_peak_rss()
     messages = docx_forms = xlsx_forms = cells = 0
+    jiffies = cpu_jiffies()
     start = time.perf_counter()
     with target.client() as client:
         client.select_folder("INBOX")
@@ -119,6 +122,7 @@ def reference_pass(target: ImapTarget, batch: int) -> dict[str, Any]:
     elapsed = time.perf_counter() - start
     return {
         "seconds": elapsed,
+        "machine_busy": machine_busy(jiffies, cpu_jiffies()),
         "messages": messages,
         "rate": messages / elapsed,
         "docx_forms": docx_forms,
@@ -145,6 +149,7 @@ def bot_pass(
     rss_before = rss_mb()
     reset_peak_rss()
     profiler = cProfile.Profile() if profile_lines else None
+    jiffies = cpu_jiffies()
     start = time.perf_counter()
     try:
         if profiler is not None:
@@ -155,11 +160,13 @@ def bot_pass(
             profiler.disable()
         mailbox.close()
     elapsed = time.perf_counter() - start
+    busy = machine_busy(jiffies, cpu_jiffies())
     peak = peak_rss_mb()
     counts = table_counts(app)
     app.store.dispose()
     result: dict[str, Any] = {
         "seconds": elapsed,
+        "machine_busy": busy,
         "messages": report.examined,
         "rate": report.examined / elapsed,
         "not_ours": report.not_ours,
@@ -375,8 +382,8 @@ def _report(f: dict[str, Any], size_mb: float) -> None:
         f["idle_poll"],
     )
     print_table(
-        f"intake-bot ingest benchmark, {m['date']}, {m['cpu_count']} CPUs (nproc {m['nproc']}), "
-        f"Python {m['python']}",
+        f"intake-bot ingest benchmark, {m['date']}, {m['cpu_count']} CPUs (nproc {m['nproc']}, "
+        f"load {m['load_average_at_start']:.1f}), Python {m['python']}",
         [
             (
                 "mailbox",
@@ -396,12 +403,13 @@ def _report(f: dict[str, Any], size_mb: float) -> None:
                 "limit: imapclient + email + python-docx/openpyxl",
                 f"{ref['rate']:7.1f} msg/s  ({ref['seconds']:.1f} s; runs "
                 + ", ".join(f"{r['seconds']:.1f}" for r in f["reference"]["runs"])
-                + f" s; peak RSS {ref['peak_rss_mb']:.0f} MB)",
+                + f" s; peak RSS {ref['peak_rss_mb']:.0f} MB; {_busy(ref)})",
             ),
             (
                 "bot: one poll, filed into SQLite",
                 f"{bot['rate']:7.1f} msg/s  ({bot['seconds']:.1f} s; peak RSS "
-                f"{bot['peak_rss_mb']:.0f} MB, {bot['rss_before_mb']:.0f} MB before the poll)",
+                f"{bot['peak_rss_mb']:.0f} MB, {bot['rss_before_mb']:.0f} MB before the poll; "
+                f"{_busy(bot)})",
             ),
             ("bot / limit (rate)", f"{ratio:.2f}x  ({'faster' if ratio >= 1 else 'SLOWER'})"),
             (
@@ -417,7 +425,10 @@ def _report(f: dict[str, Any], size_mb: float) -> None:
     rows = []
     for key, label in IDLE_ROWS.items():
         v = idle[key]
-        goal = f"  (goal <= {IDLE_GOAL:.0f}x)" if not key.startswith("imap_") else ""
+        goal = ""
+        if not key.startswith("imap_"):
+            verdict = "met" if v["ratio"] <= IDLE_GOAL else "MISSED"
+            goal = f"  (goal <= {IDLE_GOAL:.0f}x: {verdict})"
         rows.append(
             (
                 label,
@@ -440,6 +451,11 @@ def _report(f: dict[str, Any], size_mb: float) -> None:
     if "profile" in f:
         print(f"\nProfile of a second bot poll ({f['profiled_poll_s']:.1f} s under cProfile):")
         print(f["profile"])
+
+
+def _busy(run: dict[str, Any]) -> str:
+    share = run.get("machine_busy")
+    return "all CPUs busy: n/a" if share is None else f"all CPUs {share:.0%} busy"
 
 
 if __name__ == "__main__":

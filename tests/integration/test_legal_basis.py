@@ -30,8 +30,14 @@ def test_queue_register_export_and_request_show_flag_an_expired_legal_basis(
     poll, _ = Worker(app).run_once()
     assert poll is not None and len(poll.references) == 2
     for status in (Status.IN_REVIEW, Status.APPROVED):
-        change_status(store=app.store, notifier=app.intake.notifier, reference="LR-000001",
-                      target=status, now=clock(), actor="staff")
+        change_status(
+            store=app.store,
+            notifier=app.intake.notifier,
+            reference="LR-000001",
+            target=status,
+            now=clock(),
+            actor="staff",
+        )
 
     def flagged() -> tuple[list[str], str, list[str]]:
         (open_item,) = queue_items(app.store, clock())

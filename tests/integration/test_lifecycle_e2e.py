@@ -45,12 +45,15 @@ class Rig:
         assert send is not None and send.failed == 0
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
+        return subprocess.run(
             [sys.executable, "-m", "intake_bot", "--config", str(self.config), *args],
-            env=self.env, capture_output=True, text=True, timeout=120, check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
             cwd=self.config.parent,
         )
-        return done
 
     def staff(self, *args: str) -> str:
         done = self.cli(*args)
@@ -75,7 +78,7 @@ url = "imap://{dovecot.user}@{dovecot.host}:{dovecot.port}/INBOX?tls=none"
 allow_plain_auth = true
 
 [database]
-url = "sqlite:///{tmp_path / 'intake.db'}"
+url = "sqlite:///{tmp_path / "intake.db"}"
 
 [outgoing]
 url = "smtp://{smtp.user}@{smtp.host}:{smtp.port}?tls=none"
@@ -83,9 +86,9 @@ allow_plain_auth = true
 from_address = "dsfc.enquiries@example.nhs.uk"
 
 [paths]
-s251 = "{REPO / 'config/s251.toml'}"
-organisations = "{REPO / 'config/organisations.toml'}"
-templates = "{REPO / 'templates'}"
+s251 = "{REPO / "config/s251.toml"}"
+organisations = "{REPO / "config/organisations.toml"}"
+templates = "{REPO / "templates"}"
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_BOT_")}
     env["INTAKE_BOT_MAILBOX_PASSWORD"] = dovecot.password
@@ -195,8 +198,14 @@ def test_a_change_from_an_unregistered_address_waits_for_verification(rig: Rig) 
         change_description="Contract ended.",
         requester_email="mallory@nhs.net",
     )
-    rig.deliver(email(sender="mallory@nhs.net", sender_name="Mallory",
-                      subject=SUBJECT, attachments=[("e.docx", DOCX, docx_form(change))]))
+    rig.deliver(
+        email(
+            sender="mallory@nhs.net",
+            sender_name="Mallory",
+            subject=SUBJECT,
+            attachments=[("e.docx", DOCX, docx_form(change))],
+        )
+    )
     rig.cycle()
     items = rig.staff("queue", "--json")
     assert '"midlands-and-east/verification"' in items

@@ -36,7 +36,8 @@ def _form_email(i: int, sender: str = "aisha.khan@nhs.net") -> bytes:
 def test_a_message_that_crashes_filing_is_quarantined_after_max_attempts(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    poison = email(sender="poison@nhs.net", attachments=[("p.docx", DOCX, docx_form(new_request(9)))])
+    form = [("p.docx", DOCX, docx_form(new_request(9)))]
+    poison = email(sender="poison@nhs.net", attachments=form)
     deliver(_maildir(app), poison)
     deliver(_maildir(app), _form_email(1))
     real = polling.ingest_message
@@ -124,7 +125,10 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     log = (tmp_path / "worker.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "intake_bot", "--config", str(cfg), "run"],
-        env=env, stdout=log, stderr=log, cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=tmp_path,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(list((tmp_path / "outbox").glob("*.eml"))) < 5:

@@ -8,7 +8,8 @@ OURS = "mx.dsfc.example.nhs.uk"
 def test_only_our_own_servers_verdict_is_believed() -> None:
     headers = [
         "evil.example; dmarc=pass header.from=nhs.net",  # written by the sender: ignored
-        f"{OURS}; dkim=pass header.d=nhs.net; spf=pass; dmarc=fail (p=quarantine) header.from=nhs.net",
+        f"{OURS}; dkim=pass header.d=nhs.net; spf=pass;"
+        " dmarc=fail (p=quarantine) header.from=nhs.net",
     ]
     assert authentication_results(headers, OURS) == {"dkim": "pass", "spf": "pass", "dmarc": "fail"}
     assert dmarc_concern(headers, OURS) is not None
