@@ -56,8 +56,12 @@ class Mailbox(Protocol):
         """Raw bytes of each message (IMAP `BODY.PEEK[]`, no `\\Seen`); vanished ones skipped."""
         ...
 
-    def mark_processed(self, ref: MessageRef) -> None:
-        """Filed: flag it and move it to the processed folder if one is configured. Idempotent."""
+    def mark_processed(self, refs: Sequence[MessageRef]) -> None:
+        """Filed: flag them and move them to the processed folder if one is set. Idempotent.
+
+        Called with a batch, after every message in it was committed: one round trip, not one
+        a message.
+        """
         ...
 
     def quarantine(self, ref: MessageRef) -> None:

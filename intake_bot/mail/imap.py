@@ -85,10 +85,19 @@ class ImapMailbox:
     def scan(self, *, uidvalidity: int | None, after_uid: int) -> Scan:
         """New messages above `after_uid`; everything if UIDVALIDITY changed.
 
-        An idle poll costs one SELECT: when UIDNEXT shows nothing newer, no SEARCH is sent.
+        An idle poll costs one STATUS: when UIDNEXT shows nothing newer, there is no SELECT
+        (whose cost grows with the folder on a fresh connection) and no SEARCH.
         """
         with self._guard("scan"):
             client = self._connection()
+            # STATUS only before a SELECT: on the selected folder it may answer from a stale view.
+            fresh = self._uidvalidity is None
+            if (
+                fresh
+                and uidvalidity is not None
+                and self._nothing_new(client, uidvalidity, after_uid)
+            ):
+                return Scan(uidvalidity=uidvalidity, candidates=[], high_uid=after_uid)
             current, uidnext = self._select(client)
             floor = after_uid if current == uidvalidity else 0
             # Everything below UIDNEXT existed at SELECT time, so a SEARCH covers it all.
@@ -117,18 +126,23 @@ class ImapMailbox:
                 if isinstance(raw, bytes) and ref.uidvalidity == current:
                     yield ref, raw
 
-    def mark_processed(self, ref: MessageRef) -> None:
+    def mark_processed(self, refs: Sequence[MessageRef]) -> None:
         """Add the keyword flag (never `\\Seen`), then move to the processed folder if set."""
-        self._check_ours(ref)
+        for ref in refs:
+            self._check_ours(ref)
+        if not refs:
+            return
         with self._guard("mark processed"):
             client = self._connection()
-            if not self._addressable(ref, self._ensure_selected(client)):
+            current = self._ensure_selected(client)
+            uids = [int(ref.uid) for ref in refs if self._addressable(ref, current)]
+            if not uids:
                 return
-            # STORE and MOVE of a UID that is already gone succeed with nothing done.
+            # STORE and MOVE of UIDs that are already gone succeed with nothing done.
             if self._keyword_allowed:
-                client.add_flags([int(ref.uid)], [self._flag], silent=True)
+                client.add_flags(uids, [self._flag], silent=True)
             if self._processed_folder:
-                self._move(client, int(ref.uid), self._processed_folder)
+                self._move(client, uids, self._processed_folder)
 
     def quarantine(self, ref: MessageRef) -> None:
         """Move the message to the quarantine folder (created if missing)."""
@@ -136,7 +150,7 @@ class ImapMailbox:
         with self._guard("quarantine"):
             client = self._connection()
             if self._addressable(ref, self._ensure_selected(client)):
-                self._move(client, int(ref.uid), self._quarantine_folder)
+                self._move(client, [int(ref.uid)], self._quarantine_folder)
 
     def leave(self, ref: MessageRef) -> None:
         """Not ours: nothing to do on IMAP (the UID cursor moves past it)."""
@@ -202,6 +216,13 @@ class ImapMailbox:
 
     # -- folder state -------------------------------------------------------------------------
 
+    def _nothing_new(self, client: IMAPClient, uidvalidity: int, after_uid: int) -> bool:
+        status = client.folder_status(self._folder, [b"UIDVALIDITY", b"UIDNEXT"])
+        current, uidnext = status.get(b"UIDVALIDITY"), status.get(b"UIDNEXT")
+        if current is None or uidnext is None:
+            return False
+        return int(current) == uidvalidity and int(uidnext) <= after_uid + 1
+
     def _select(self, client: IMAPClient) -> tuple[int, int | None]:
         """SELECT read-write (flags and moves need it) and return (UIDVALIDITY, UIDNEXT)."""
         info = client.select_folder(self._folder)
@@ -255,15 +276,15 @@ class ImapMailbox:
                 found.append(Candidate(ref=ref, subject=subject, size=size))
         return found
 
-    def _move(self, client: IMAPClient, uid: int, folder: str) -> None:
+    def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
         self._ensure_folder(client, folder)
         if client.has_capability("MOVE"):
-            client.move([uid], folder)
+            client.move(uids, folder)
             return
-        client.copy([uid], folder)
-        client.add_flags([uid], [_DELETED], silent=True)
+        client.copy(uids, folder)
+        client.add_flags(uids, [_DELETED], silent=True)
         if client.has_capability("UIDPLUS"):
-            client.uid_expunge([uid])  # a plain EXPUNGE would also remove what people deleted
+            client.uid_expunge(uids)  # a plain EXPUNGE would also remove what people deleted
 
     def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
         if folder in self._known_folders:

@@ -61,12 +61,13 @@ class MaildirMailbox:
             if raw is not None:
                 yield ref, raw
 
-    def mark_processed(self, ref: MessageRef) -> None:
-        """Move into the processed sub-folder with its flags (or just out of `new/` if none)."""
-        if self._processed_folder is None:
-            self.leave(ref)
-        else:
-            self._move_to_folder(ref, self._processed_folder)
+    def mark_processed(self, refs: Sequence[MessageRef]) -> None:
+        """Move into the processed sub-folder with their flags (or just out of `new/` if none)."""
+        for ref in refs:
+            if self._processed_folder is None:
+                self.leave(ref)
+            else:
+                self._move_to_folder(ref, self._processed_folder)
 
     def quarantine(self, ref: MessageRef) -> None:
         """Move into the quarantine sub-folder with its flags."""

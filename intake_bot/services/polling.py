@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import Enum
 from itertools import islice
 
 from intake_bot.domain.subject import subject_matches
@@ -22,11 +23,17 @@ from intake_bot.services.intake import (
     ingest_message,
     quarantine_poison,
 )
-from intake_bot.store.store import StoreUnavailableError
+from intake_bot.store.store import DuplicateError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
+
+
+class Settled(Enum):
+    FILED = "filed"  # in the database: flag/move it with its batch
+    QUARANTINED = "quarantined"  # moved to the quarantine folder already
+    RETRY = "retry"  # failed: left where it is for the next poll
 
 
 @dataclass
@@ -69,15 +76,19 @@ class Poller:
         report = PollReport()
         store = self.intake.store
         lease = f"poll:{self.mailbox.name}"
-        with store.unit() as unit:
-            if not unit.take_lease(lease, self.worker_id, self.clock(), self.lease_ttl):
-                report.skipped = True
-                return report
+        try:
+            with store.unit() as unit:
+                taken = unit.take_lease(lease, self.worker_id, self.clock(), self.lease_ttl)
+        except DuplicateError:  # another worker created the lease row at the same moment
+            taken = False
+        if not taken:
+            report.skipped = True
+            return report
         try:
             self._poll(report, progress, stop)
         finally:
             with store.unit() as unit:
-                unit.release_lease(lease, self.worker_id)
+                unit.release_lease(lease, self.worker_id, self.clock())
         return report
 
     def _poll(
@@ -102,38 +113,44 @@ class Poller:
         done, safe = 0, True  # safe: every message so far is settled, so the cursor may move
         for batch in _chunks(ours, self.fetch_batch):
             last_settled: MessageRef | None = None
+            filed: list[MessageRef] = []
             for ref, raw in self.mailbox.fetch([c.ref for c in batch]):
                 if stop():
                     report.interrupted = True
                     break
                 settled = self._handle(ref, raw, report)
-                safe = safe and settled
+                if settled is Settled.FILED:
+                    filed.append(ref)
+                safe = safe and settled is not Settled.RETRY
                 if safe:
                     last_settled = ref
                 done += 1
                 if progress:
                     progress(done, len(ours))
-            if last_settled is not None:
-                self._advance(scan.uidvalidity, last_settled)
+            # Flag the batch only now, every message in it already committed (invariant 1).
+            self.mailbox.mark_processed(filed)
+            self._advance(scan.uidvalidity, last_settled)
             if report.interrupted:
                 return
         if safe and scan.high_uid:
             with store.unit() as unit:
                 unit.set_cursor(self.mailbox.name, scan.uidvalidity, scan.high_uid, self.clock())
 
-    def _advance(self, uidvalidity: int, ref: MessageRef) -> None:
-        if not ref.uid.isdigit():
-            return  # Maildir keeps its own state (new/ vs cur/ and the processed folder)
+    def _advance(self, uidvalidity: int, ref: MessageRef | None) -> None:
+        """Move the cursor past what is settled, and hold on to the mailbox for another batch."""
+        now = self.clock()
         with self.intake.store.unit() as unit:
-            unit.set_cursor(self.mailbox.name, uidvalidity, int(ref.uid), self.clock())
+            unit.take_lease(f"poll:{self.mailbox.name}", self.worker_id, now, self.lease_ttl)
+            # Maildir keeps its own state (new/ vs cur/ and the processed folder): no cursor.
+            if ref is not None and ref.uid.isdigit():
+                unit.set_cursor(self.mailbox.name, uidvalidity, int(ref.uid), now)
 
-    def _handle(self, ref: MessageRef, raw: bytes, report: PollReport) -> bool:
-        """File one message and settle it on the server. False if it must be tried again."""
+    def _handle(self, ref: MessageRef, raw: bytes, report: PollReport) -> Settled:
+        """File one message (it is flagged with its batch), or quarantine it, or say retry."""
         store = self.intake.store
         now = self.clock()
         with store.unit() as unit:  # counted before we try, so that a crash counts too
             attempts = unit.record_attempt(ref, now)
-            unit.take_lease(f"poll:{self.mailbox.name}", self.worker_id, now, self.lease_ttl)
         if attempts > self.max_attempts:
             with store.unit() as unit:
                 last_error = unit.attempt_error(ref)
@@ -146,7 +163,7 @@ class Poller:
             log.warning(
                 "quarantined %s uid %s after %d attempts", ref.mailbox, ref.uid, attempts - 1
             )
-            return True
+            return Settled.QUARANTINED
         try:
             result = ingest_message(raw, ref, intake=self.intake, now=now)
         except Exception as exc:  # a bug in a reader or the store: count it, move on
@@ -158,11 +175,7 @@ class Poller:
             with store.unit() as unit:
                 unit.note_attempt_error(ref, error)
             report.errors += 1
-            return False
-        if result.move_to_quarantine:
-            self.mailbox.quarantine(ref)
-        else:
-            self.mailbox.mark_processed(ref)
+            return Settled.RETRY
         report.count(result)
         log.info(
             "%s uid %s: %s %s",
@@ -171,7 +184,10 @@ class Poller:
             result.outcome.value,
             " ".join(result.references),
         )
-        return True
+        if result.move_to_quarantine:
+            self.mailbox.quarantine(ref)
+            return Settled.QUARANTINED
+        return Settled.FILED
 
 
 def _chunks(items: Sequence[Candidate], size: int) -> list[list[Candidate]]:

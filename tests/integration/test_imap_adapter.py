@@ -223,7 +223,7 @@ def test_fetch_leaves_a_ref_from_another_uidvalidity_alone(
     stale = MessageRef(mailbox.name, scan.uidvalidity - 1, str(uid))
 
     assert list(mailbox.fetch([stale])) == []
-    mailbox.mark_processed(stale)
+    mailbox.mark_processed([stale])
     assert KEYWORD.encode() not in flags_of(imap, uid)
 
 
@@ -234,8 +234,8 @@ def test_mark_processed_flags_in_place_and_is_idempotent(
     mailbox = make_mailbox()
     ref = mailbox.scan(uidvalidity=None, after_uid=0).candidates[0].ref
 
-    mailbox.mark_processed(ref)
-    mailbox.mark_processed(ref)
+    mailbox.mark_processed([ref])
+    mailbox.mark_processed([ref])
 
     assert flags_of(imap, uid) == {KEYWORD.encode()}  # and not \Seen
     assert uids_in(imap, "INBOX") == [uid]
@@ -250,8 +250,8 @@ def test_mark_processed_moves_into_a_new_folder_and_is_idempotent(
     ref = next(c.ref for c in mailbox.scan(uidvalidity=None, after_uid=0).candidates)
     assert int(ref.uid) == uid
 
-    mailbox.mark_processed(ref)
-    mailbox.mark_processed(ref)  # already gone from INBOX: nothing to do
+    mailbox.mark_processed([ref])
+    mailbox.mark_processed([ref])  # already gone from INBOX: nothing to do
 
     assert uids_in(imap, "INBOX") == [other]
     [moved] = uids_in(imap, "Processed")
@@ -275,8 +275,8 @@ def test_mark_processed_without_move_capability_copies_and_expunges_only_that_ui
     mailbox = make_mailbox(processed_folder="Processed")
     ref = next(c.ref for c in mailbox.scan(uidvalidity=None, after_uid=0).candidates)
 
-    mailbox.mark_processed(ref)
-    mailbox.mark_processed(ref)
+    mailbox.mark_processed([ref])
+    mailbox.mark_processed([ref])
 
     assert uids_in(imap, "INBOX") == [deleted_by_a_person]  # UID EXPUNGE left it alone
     assert len(uids_in(imap, "Processed")) == 1
@@ -299,7 +299,7 @@ def test_a_server_without_keywords_still_gets_the_move(
     mailbox = make_mailbox(processed_folder="Processed")
     ref = mailbox.scan(uidvalidity=None, after_uid=0).candidates[0].ref
 
-    mailbox.mark_processed(ref)
+    mailbox.mark_processed([ref])
 
     [moved] = uids_in(imap, "Processed")
     assert flags_of(imap, moved, "Processed") == set()

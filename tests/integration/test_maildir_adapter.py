@@ -77,8 +77,8 @@ def test_mark_processed_moves_to_the_processed_folder_keeping_flags(root: Path) 
     (root / "new" / key).rename(flagged)  # someone flagged it in their mail client
     ref = MessageRef(mailbox.name, 0, key)
 
-    mailbox.mark_processed(ref)
-    mailbox.mark_processed(ref)
+    mailbox.mark_processed([ref])
+    mailbox.mark_processed([ref])
 
     assert files_in(root / ".Processed" / "cur") == [flagged.name]
     assert (root / ".Processed" / "maildirfolder").exists()
@@ -90,7 +90,7 @@ def test_mark_processed_from_new_stays_in_new_of_the_folder(root: Path) -> None:
     mailbox = MaildirMailbox(root)
     key = deliver(root, message(b"ours"))
 
-    mailbox.mark_processed(MessageRef(mailbox.name, 0, key))
+    mailbox.mark_processed([MessageRef(mailbox.name, 0, key)])
 
     assert files_in(root / ".Processed" / "new") == [key]
     assert mailbox.scan(uidvalidity=0, after_uid=0).candidates == []
@@ -100,7 +100,7 @@ def test_mark_processed_without_a_folder_moves_out_of_new(root: Path) -> None:
     mailbox = MaildirMailbox(root, processed_folder=None)
     key = deliver(root, message(b"ours"))
 
-    mailbox.mark_processed(MessageRef(mailbox.name, 0, key))
+    mailbox.mark_processed([MessageRef(mailbox.name, 0, key)])
 
     assert files_in(root / "cur") == [f"{key}:2,"]
 
@@ -138,7 +138,7 @@ def test_an_existing_empty_folder_becomes_a_maildir(tmp_path: Path) -> None:
 def test_keys_that_are_not_maildir_names_are_refused(root: Path, key: str) -> None:
     mailbox = MaildirMailbox(root)
     with pytest.raises(ValueError):
-        mailbox.mark_processed(MessageRef(mailbox.name, 0, key))
+        mailbox.mark_processed([MessageRef(mailbox.name, 0, key)])
 
 
 def test_refs_of_another_mailbox_are_refused(root: Path, tmp_path: Path) -> None:
