@@ -5,15 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.charset import Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
 from intake_bot.mail.render import Rendered
 
 BOT_HEADER = "X-Intake-Bot"
 # CRLF line ends; headers folded only past 998 characters, so that Message-ID stays on one line.
-_WIRE = SMTP.clone(max_line_length=998)
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
+_ASCII = Charset("us-ascii")
+_UTF8 = Charset("utf-8")  # base64: C-speed, where the library's quoted-printable is pure Python
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,19 @@ class Composed:
     raw: bytes
 
 
+def _header(text: str) -> str:
+    """ASCII as it is; anything else as RFC 2047 encoded words."""
+    return text if text.isascii() else Header(text, "utf-8").encode()
+
+
+def _text(body: str, subtype: str) -> MIMENonMultipart:
+    """Plain ASCII goes as it is (7bit, no encoding cost); anything else as UTF-8 base64."""
+    seven_bit = body.isascii() and all(len(line) <= 998 for line in body.splitlines())
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(body, _ASCII if seven_bit else _UTF8)
+    return part
+
+
 def compose(
     rendered: Rendered,
     *,
@@ -43,12 +63,28 @@ def compose(
     auto_submitted: str = "auto-replied",
 ) -> Composed:
     """A text + HTML email, threaded on `in_reply_to`, marked as automatic (RFC 3834)."""
-    msg = EmailMessage()
+    # The classic MIME classes: about ten times cheaper than EmailMessage's header objects,
+    # and there is one of these for every request filed.
+    body = MIMEMultipart("alternative")
+    body.attach(_text(rendered.text, "plain"))
+    body.attach(_text(rendered.html, "html"))
+    if attachments:
+        msg: MIMEBase = MIMEMultipart("mixed")
+        msg.attach(body)
+        for item in attachments:
+            maintype, _, subtype = item.content_type.partition("/")
+            part = MIMEBase(maintype, subtype)
+            part.set_payload(item.data)
+            encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=item.filename)
+            msg.attach(part)
+    else:
+        msg = body
     domain = sender.rpartition("@")[2] or "intake-bot.invalid"
     message_id = make_msgid(idstring="intake-bot", domain=domain)
-    msg["From"] = formataddr((sender_name, sender))
+    msg["From"] = formataddr((sender_name, sender), charset="utf-8")
     msg["To"] = ", ".join(to)
-    msg["Subject"] = rendered.subject
+    msg["Subject"] = _header(rendered.subject)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     if in_reply_to:
@@ -62,9 +98,5 @@ def compose(
     msg["Auto-Submitted"] = auto_submitted
     msg["X-Auto-Response-Suppress"] = "All"
     msg[BOT_HEADER] = "1"
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
-    for item in attachments:
-        maintype, _, subtype = item.content_type.partition("/")
-        msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
-    return Composed(message_id=message_id, subject=rendered.subject, raw=msg.as_bytes(policy=_WIRE))
+    raw = msg.as_bytes(policy=_WIRE)
+    return Composed(message_id=message_id, subject=rendered.subject, raw=raw)

@@ -114,11 +114,14 @@ class Poller:
         for batch in _chunks(ours, self.fetch_batch):
             last_settled: MessageRef | None = None
             filed: list[MessageRef] = []
-            for ref, raw in self.mailbox.fetch([c.ref for c in batch]):
+            refs = [c.ref for c in batch]
+            with store.unit() as unit:  # counted before we try, so that a crash counts too
+                counted = unit.start_batch(refs, self.clock())
+            for ref, raw in self.mailbox.fetch(refs):
                 if stop():
                     report.interrupted = True
                     break
-                settled = self._handle(ref, raw, report)
+                settled = self._handle(ref, raw, report, counted=counted)
                 if settled is Settled.FILED:
                     filed.append(ref)
                 safe = safe and settled is not Settled.RETRY
@@ -145,12 +148,20 @@ class Poller:
             if ref is not None and ref.uid.isdigit():
                 unit.set_cursor(self.mailbox.name, uidvalidity, int(ref.uid), now)
 
-    def _handle(self, ref: MessageRef, raw: bytes, report: PollReport) -> Settled:
-        """File one message (it is flagged with its batch), or quarantine it, or say retry."""
+    def _handle(self, ref: MessageRef, raw: bytes, report: PollReport, *, counted: bool) -> Settled:
+        """File one message (it is flagged with its batch), or quarantine it, or say retry.
+
+        `counted`: this attempt is already on record (a fresh batch); otherwise it is recorded
+        here, alone, before anything else happens.
+        """
         store = self.intake.store
         now = self.clock()
-        with store.unit() as unit:  # counted before we try, so that a crash counts too
-            attempts = unit.record_attempt(ref, now)
+        attempts = 1
+        if not counted:
+            with store.unit() as unit:
+                attempts = unit.record_attempt(ref, now)
+                if attempts > self.max_attempts and unit.find_inbound(ref) is not None:
+                    attempts = 1  # filed already (a replay): just flag it with its batch
         if attempts > self.max_attempts:
             with store.unit() as unit:
                 last_error = unit.attempt_error(ref)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event, func, or_, update
+from sqlalchemy import Engine, and_, event, func, or_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import undefer
 from sqlmodel import Session, SQLModel, col, create_engine, select
@@ -160,6 +160,38 @@ class Unit:
         row.updated_at = now
         return row.attempts
 
+    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> bool:
+        """Count one attempt at each of `refs` in one go, if none was tried before.
+
+        False (and nothing counted) when some were: a replay after a crash, to be taken one
+        message at a time so that only the message that crashes is blamed.
+        """
+        if not refs:
+            return True
+        mailbox, uidvalidity = refs[0].mailbox, refs[0].uidvalidity
+        tried = self.session.exec(
+            select(func.count())
+            .select_from(ProcessingAttempt)
+            .where(
+                col(ProcessingAttempt.mailbox) == mailbox,
+                col(ProcessingAttempt.uidvalidity) == uidvalidity,
+                col(ProcessingAttempt.uid).in_([r.uid for r in refs]),
+            )
+        ).one()
+        if tried:
+            return False
+        for ref in refs:
+            self.session.add(
+                ProcessingAttempt(
+                    mailbox=ref.mailbox,
+                    uidvalidity=ref.uidvalidity,
+                    uid=ref.uid,
+                    attempts=1,
+                    updated_at=now,
+                )
+            )
+        return True
+
     def note_attempt_error(self, ref: MessageRef, error: str) -> None:
         row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.uidvalidity, ref.uid))
         if row is not None:
@@ -195,17 +227,15 @@ class Unit:
     # -- inbound ---------------------------------------------------------------------------------
     def find_inbound(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
         """The message filed from this location, or with this Message-ID/hash, if any."""
-        stmt = select(InboundMessage).where(
-            InboundMessage.mailbox == ref.mailbox,
-            InboundMessage.uidvalidity == ref.uidvalidity,
-            InboundMessage.uid == ref.uid,
+        at_location = and_(
+            col(InboundMessage.mailbox) == ref.mailbox,
+            col(InboundMessage.uidvalidity) == ref.uidvalidity,
+            col(InboundMessage.uid) == ref.uid,
         )
-        found = self.session.exec(stmt).first()
-        if found is None and dedupe_key is not None:
-            found = self.session.exec(
-                select(InboundMessage).where(InboundMessage.dedupe_key == dedupe_key)
-            ).first()
-        return found
+        condition = at_location
+        if dedupe_key is not None:
+            condition = or_(at_location, col(InboundMessage.dedupe_key) == dedupe_key)
+        return self.session.exec(select(InboundMessage).where(condition).limit(1)).first()
 
     def inbound_by_id(self, inbound_id: int) -> InboundMessage | None:
         return self.session.get(InboundMessage, inbound_id)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+
+from intake_bot.mail.compose import FileToAttach, compose
+from intake_bot.mail.render import Rendered
+
+NOW = datetime(2016, 4, 1, 9, tzinfo=UTC)
+
+
+def _text(msg, subtype: str) -> str:  # type: ignore[no-untyped-def]
+    return str(msg.get_body((subtype,)).get_content()).replace("\r\n", "\n")
+
+
+def _parse(raw: bytes):  # type: ignore[no-untyped-def]
+    return message_from_bytes(raw, policy=default)
+
+
+def test_threaded_automatic_reply_with_text_and_html() -> None:
+    out = compose(
+        Rendered("[LR-000001] Request received", "Hello\n", "<p>Hello</p>"),
+        sender="dsfc@example.nhs.uk",
+        sender_name="DSfC",
+        to=["a@nhs.net"],
+        now=NOW,
+        in_reply_to="<orig@nhs.net>",
+        references=["<older@nhs.net>"],
+    )
+    msg = _parse(out.raw)
+    assert str(msg["Message-ID"]) == out.message_id
+    assert str(msg["In-Reply-To"]) == "<orig@nhs.net>"
+    assert str(msg["References"]) == "<older@nhs.net> <orig@nhs.net>"
+    assert msg["Auto-Submitted"] == "auto-replied" and msg["X-Auto-Response-Suppress"] == "All"
+    # On the wire every line ends in CRLF, the body's too.
+    assert _text(msg, "plain") == "Hello\n"
+    assert _text(msg, "html") == "<p>Hello</p>"
+    assert b"\r\n" in out.raw and b"\n" not in out.raw.replace(b"\r\n", b"")
+
+
+def test_non_ascii_and_very_long_lines_survive_the_trip() -> None:
+    long_line = "x" * 3000
+    out = compose(
+        Rendered("Réponse – é", f"Dear Zoë\n{long_line}\n", "<p>é</p>"),
+        sender="dsfc@example.nhs.uk",
+        sender_name="Équipe",
+        to=["a@nhs.net"],
+        now=NOW,
+        attachments=[FileToAttach("blank.docx", "application/octet-stream", b"PK\x03\x04")],
+    )
+    assert all(len(line) <= 998 for line in out.raw.split(b"\r\n"))
+    msg = _parse(out.raw)
+    assert str(msg["Subject"]) == "Réponse – é"
+    assert _text(msg, "plain") == f"Dear Zoë\n{long_line}\n"
+    (attached,) = list(msg.iter_attachments())
+    assert attached.get_filename() == "blank.docx" and attached.get_content() == b"PK\x03\x04"
