@@ -17,6 +17,7 @@ from intake_bot.mail.maildir import deliver
 from intake_bot.samples import demo_messages
 from intake_bot.services.polling import PollReport
 from intake_bot.services.queues import queue_items
+from intake_bot.services.sending import SendReport
 from intake_bot.store import migrate
 from intake_bot.worker import Worker
 
@@ -48,7 +49,7 @@ def _ensure_schema(app: App) -> None:
         load_reference_data(app)
 
 
-def _once_with_progress(worker: Worker):  # type: ignore[no-untyped-def]
+def _once_with_progress(worker: Worker) -> tuple[PollReport | None, SendReport | None]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -11,7 +11,7 @@ from intake_bot.domain.fields import FIELDS, REQUEST_TYPES, Kind
 from intake_bot.mail.compose import FileToAttach, compose
 from intake_bot.mail.render import Renderer
 from intake_bot.store.store import Unit
-from intake_bot.store.tables import Event, Outbox
+from intake_bot.store.tables import Outbox
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Notifier:
             attachments=self.blank_forms() if attach_blank_forms else (),
             auto_submitted=auto_submitted,
         )
-        row = unit.add(
+        return unit.add(
             Outbox(
                 message_id=composed.message_id,
                 kind=kind,
@@ -88,19 +88,6 @@ class Notifier:
                 created_at=now,
             )
         )
-        unit.flush()
-        unit.add(
-            Event(
-                at=now,
-                actor="intake-bot",
-                action="email_queued",
-                request_id=request_id,
-                inbound_id=inbound_id,
-                outbox_id=row.id,
-                note=f"{kind} to {', '.join(to)}",
-            )
-        )
-        return row
 
 
 _CHOICE_LABELS = {c.value: c.label for c in REQUEST_TYPES}
