@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -214,11 +214,12 @@ class Settings(BaseModel):
         )
         if not secret:
             return self.database.url
-        from sqlalchemy.engine import make_url  # only for URL assembly; no engine is made here
-
-        return (
-            make_url(self.database.url).set(password=secret).render_as_string(hide_password=False)
-        )
+        parts = urlsplit(self.database.url)
+        if not parts.username:
+            raise ConfigError("database.url: name the user, e.g. postgresql+psycopg://intake@db/x")
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"{quote(unquote(parts.username), safe='')}:{quote(secret, safe='')}@{host}"
+        return urlunsplit(parts._replace(netloc=netloc))
 
     def masked(self) -> dict[str, Any]:
         """The effective settings, secrets and URL passwords masked, for display."""

@@ -95,3 +95,14 @@ def test_unknown_time_zone_is_refused(tmp_path: Path) -> None:
     cfg.write_text('timezone = "Europe/Londn"\n')
     with pytest.raises(ConfigError, match="unknown time zone"):
         load_settings(cfg, env={})
+
+
+def test_database_password_from_a_file_is_put_into_the_url(tmp_path: Path) -> None:
+    secret = tmp_path / "db-password"
+    secret.write_text("p@ss:word/1\n")
+    env = {
+        "INTAKE_BOT_DATABASE_URL": "postgresql+psycopg://intake@db.example:5432/intake_bot",
+        "INTAKE_BOT_DATABASE_PASSWORD_FILE": str(secret),
+    }
+    url = load_settings(DEFAULTS, env=env).database_url()
+    assert url == "postgresql+psycopg://intake:p%40ss%3Aword%2F1@db.example:5432/intake_bot"

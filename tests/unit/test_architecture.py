@@ -1,0 +1,107 @@
+"""The layering STYLE.md asks for, checked by walking every module's imports."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "intake_bot"
+STDLIB = sys.stdlib_module_names
+
+
+def _imports() -> dict[str, set[str]]:
+    """Module path (e.g. "domain/values.py") → the top-level names of everything it imports."""
+    found: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+        found[str(path.relative_to(PACKAGE))] = names
+    return found
+
+
+IMPORTS = _imports()
+
+
+def _importers(prefix: str) -> set[str]:
+    return {
+        module
+        for module, names in IMPORTS.items()
+        if any(n == prefix or n.startswith(prefix + ".") for n in names)
+    }
+
+
+@pytest.mark.parametrize(
+    ("library", "allowed"),
+    [
+        ("imapclient", {"mail/imap.py"}),
+        ("smtplib", {"mail/smtp.py"}),
+        ("jinja2", {"mail/render.py"}),
+        ("apscheduler", {"worker.py", "config.py"}),  # config checks cron expressions
+        ("typer", {p for p in IMPORTS if p.startswith("cli/")}),
+    ],
+)
+def test_each_outside_system_has_one_seam(library: str, allowed: set[str]) -> None:
+    assert _importers(library) <= allowed
+
+
+def test_sqlmodel_and_sqlalchemy_stay_in_the_store() -> None:
+    for library in ("sqlmodel", "sqlalchemy", "alembic"):
+        assert {m for m in _importers(library) if not m.startswith("store/")} == set(), library
+
+
+def test_the_domain_imports_only_the_standard_library_and_itself() -> None:
+    for module, names in IMPORTS.items():
+        if not module.startswith("domain/"):
+            continue
+        outside = {
+            n
+            for n in names
+            if n.split(".")[0] not in STDLIB and not n.startswith("intake_bot.domain")
+        }
+        if module == "domain/values.py":
+            outside -= {"email_validator"}  # address syntax: a checker, no I/O
+        assert outside == set(), f"{module} imports {outside}"
+
+
+def test_dependencies_point_inwards() -> None:
+    inner_layers = {
+        "domain/": ("services", "store", "mail", "cli", "bootstrap", "worker", "forms"),
+        "services/": ("cli", "bootstrap", "worker"),
+        "store/": ("services", "cli", "bootstrap", "worker", "mail", "forms"),
+    }
+    for module, names in IMPORTS.items():
+        for layer, forbidden in inner_layers.items():
+            if module.startswith(layer):
+                bad = {n for n in names for f in forbidden if n.startswith(f"intake_bot.{f}")}
+                assert bad == set(), f"{module} reaches outwards to {bad}"
+
+
+def test_services_use_no_concrete_mailbox_or_transport() -> None:
+    adapters = (
+        "intake_bot.mail.imap",
+        "intake_bot.mail.smtp",
+        "intake_bot.mail.maildir",
+        "intake_bot.mail.file_outbox",
+    )
+    for module, names in IMPORTS.items():
+        if module.startswith("services/"):
+            assert not {n for n in names if n.startswith(adapters)}, module
+
+
+def test_only_config_reads_the_environment() -> None:
+    readers = set()
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if "os.environ" in text or "os.getenv" in text:
+            readers.add(str(path.relative_to(PACKAGE)))
+    # tnef.py hands the environment on, unread, to the child process that unpacks winmail.dat.
+    assert readers <= {"config.py", "forms/tnef.py"}
