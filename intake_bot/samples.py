@@ -61,7 +61,7 @@ def new_request(i: int = 0, **overrides: str) -> dict[str, str]:
         "contract_signed": "Yes",
         "contract_signed_date": "15/03/2016",
         "contract_start": "01/04/2016",
-        "contract_end": "31 March 2019",
+        "contract_end": "31 March 2030",
         "commissioner_consent": "Yes",
         "processor_consent": "Yes",
         "requester_name": person,

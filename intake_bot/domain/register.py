@@ -89,6 +89,10 @@ def publishable(values: Mapping[str, object], *, ended_on: date | None, today: d
         reasons.append(f"ended on {ended_on:%d/%m/%Y}")
     if values.get("contract_signed") is not True:
         reasons.append(NOT_SIGNED)
+    contract_end = stored_date(values.get("contract_end"))
+    if contract_end is not None and contract_end < today:
+        # A contract that has run out is no longer "a signed service contract in place".
+        reasons.append(f"the service contract ended on {contract_end:%d/%m/%Y}")
     if values.get("commissioner_consent") is not True:
         reasons.append(NO_COMMISSIONER_CONSENT)
     if values.get("processor_consent") is not True:

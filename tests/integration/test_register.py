@@ -130,12 +130,12 @@ def test_new_change_and_end_keep_the_history(app: App, clock: FrozenClock) -> No
         request = unit.request(request_id)
         assert request is not None and request.relationship_id == rel.id
 
-    _change(app, rel.reference, 1, processor_consent="Yes", contract_end="31/03/2020")
+    _change(app, rel.reference, 1, processor_consent="Yes", contract_end="31/03/2031")
     versions = _versions(app, rel.reference)
     assert [v.version for v in versions] == [1, 2]
     assert versions[0].values["processor_consent"] is False  # the history stays
     assert versions[1].values["processor_consent"] is True
-    assert versions[1].values["contract_end"] == "2020-03-31"
+    assert versions[1].values["contract_end"] == "2031-03-31"
     assert versions[1].effective_from == date(2016, 5, 1)
     assert "requester_email" not in versions[1].values
 
@@ -151,7 +151,7 @@ def test_new_change_and_end_keep_the_history(app: App, clock: FrozenClock) -> No
     assert row.status == "ended" and row.not_published == ["ended on 30/06/2016"]
     assert _register_events(app) == [
         "LCR-000001 created",
-        "LCR-000001 version 2: contract_end 31/03/2019 → 31/03/2020; processor_consent No → Yes",
+        "LCR-000001 version 2: contract_end 31/03/2030 → 31/03/2031; processor_consent No → Yes",
         "LCR-000001 ends on 30/06/2016",
     ]
 
@@ -275,7 +275,7 @@ def test_xlsx_export_holds_exactly_the_publishable_relationships(app: App, tmp_p
         "Section 251 (CAG) approvals relied on": "CAG 7-07(a)/2013",
         "Service contract reference": "CSU-SLA-2016-100",
         "Contract start date": datetime(2016, 4, 1),
-        "Contract end date": datetime(2019, 3, 31),
+        "Contract end date": datetime(2030, 3, 31),
         "Effective from": datetime(2016, 4, 1),
         "Legal basis": None,
     }
@@ -294,7 +294,7 @@ def test_csv_export_has_a_bom_uk_dates_and_the_same_rows(app: App, tmp_path: Pat
     assert rows[0] == [c.header for c in EXPORT_COLUMNS]
     assert len(rows) == 2
     assert rows[1][0] == "LCR-000001"
-    assert rows[1][-4:] == ["01/04/2016", "31/03/2019", "01/04/2016", ""]
+    assert rows[1][-4:] == ["01/04/2016", "31/03/2030", "01/04/2016", ""]
 
 
 def test_text_that_looks_like_a_formula_is_exported_as_text(app: App, tmp_path: Path) -> None:

@@ -184,3 +184,20 @@ def test_export_headers_are_the_form_labels_where_a_field_exists() -> None:
 def test_every_export_column_is_a_field_of_the_register_row() -> None:
     names = {f.name for f in dataclasses.fields(RegisterRow)}
     assert {c.key for c in EXPORT_COLUMNS} <= names
+
+
+def test_a_relationship_whose_contract_has_run_out_is_not_published() -> None:
+    from datetime import date as _date
+
+    from intake_bot.domain.register import publishable
+
+    values = {
+        "contract_signed": True,
+        "commissioner_consent": True,
+        "processor_consent": True,
+        "contract_end": "2019-03-31",
+    }
+    assert publishable(values, ended_on=None, today=_date(2019, 3, 31)) == []
+    assert publishable(values, ended_on=None, today=_date(2019, 4, 1)) == [
+        "the service contract ended on 31/03/2019"
+    ]
