@@ -194,21 +194,26 @@ def _smtp(
     )
 
 
+def reference_data_from_config(settings: Settings) -> tuple[list[Organisation], list[Approval]]:
+    """The organisations and the seeded s251 approvals that `config/` describes."""
+    paths = settings.paths
+    orgs = [_organisation(i) for i in _read_toml(paths.organisations).get("organisation", [])]
+    approvals = [_approval(i) for i in _read_toml(paths.s251).get("approval", [])]
+    return orgs, approvals
+
+
 def load_reference_data(app: App) -> tuple[int, int]:
     """Load organisations and (if the register is empty) the seeded s251 approvals from config/."""
-    paths = app.settings.paths
-    orgs = _read_toml(paths.organisations).get("organisation", [])
-    approvals = _read_toml(paths.s251).get("approval", [])
-    loaded_orgs = loaded_approvals = 0
+    orgs, approvals = reference_data_from_config(app.settings)
+    loaded_approvals = 0
     with app.store.unit() as unit:
-        for item in orgs:
-            unit.upsert_organisation(_organisation(item))
-            loaded_orgs += 1
+        for org in orgs:
+            unit.upsert_organisation(org)
         if unit.count_approvals() == 0:
-            for item in approvals:
-                unit.add(_approval(item))
-                loaded_approvals += 1
-    return loaded_orgs, loaded_approvals
+            for approval in approvals:
+                unit.add(approval)
+            loaded_approvals = len(approvals)
+    return len(orgs), loaded_approvals
 
 
 def _organisation(item: dict[str, object]) -> Organisation:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from intake_bot.bootstrap import utc_now
+from intake_bot.bootstrap import reference_data_from_config, utc_now
+from intake_bot.calendar import today_in_england
 from intake_bot.cli.common import console, fail, print_json, state, table
 from intake_bot.config import Settings
-from intake_bot.domain.approvals import Approval, normalise_cag_refs
 from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.generate import blank_docx, blank_xlsx
+from intake_bot.services.intake import approval_info
 from intake_bot.services.preview import Preview, Verdict, preview
 from intake_bot.services.queues import queue_items
 
@@ -40,24 +40,13 @@ def parse(
 
 def _offline_context(settings: Settings) -> ValidationContext:
     """Validation rules from config/ alone, so that `parse` needs no database."""
-    orgs, approvals = [], {}
-    if settings.paths.organisations.is_file():
-        orgs = tomllib.loads(settings.paths.organisations.read_text()).get("organisation", [])
-    if settings.paths.s251.is_file():
-        for item in tomllib.loads(settings.paths.s251.read_text()).get("approval", []):
-            for ref in normalise_cag_refs(str(item["reference"])):
-                approvals[ref] = Approval(
-                    reference=ref,
-                    title=item.get("title", ""),
-                    purposes=tuple(item.get("purposes", ())),
-                    expires=item["expires"],
-                )
+    orgs, approvals = reference_data_from_config(settings)
     return ValidationContext(
-        today=utc_now().date(),
+        today=today_in_england(utc_now()),
         dscros=tuple(d.name for d in settings.dscro),
-        known_ods=frozenset(str(o["ods"]).upper() for o in orgs),
+        known_ods=frozenset(o.ods for o in orgs),
         allowed_domains=tuple(settings.senders.allowed_domains),
-        approvals=approvals,
+        approvals={a.reference: approval_info(a) for a in approvals},
         purposes_needing_approval=frozenset(settings.purposes_needing_approval),
     )
 

@@ -7,7 +7,7 @@ take their keys, labels and choices from here (FORM.md).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -395,10 +395,3 @@ def field_for_label(text: str) -> Field | None:
     """The field whose key, label or alias `text` is, or None."""
     key = _BY_NAME.get(normalise_label(text))
     return FIELDS_BY_KEY[key] if key else None
-
-
-@dataclass(frozen=True)
-class FieldSet:
-    """Choices that depend on configuration (the regional offices)."""
-
-    dscro_names: tuple[str, ...] = field(default_factory=tuple)

@@ -22,7 +22,7 @@ from intake_bot.forms.types import FileReading, ParsedMessage
 from intake_bot.services.notify import Notifier, summary_rows, type_label
 from intake_bot.store import register as register_queries
 from intake_bot.store.store import Unit
-from intake_bot.store.tables import Event, InboundMessage, Request
+from intake_bot.store.tables import Event, InboundMessage, Request, saved_id
 
 
 @dataclass
@@ -61,7 +61,7 @@ def file_forms(
         checked = check(unit, form, msg, rules)
         request = unit.add(
             Request(
-                inbound_id=_inbound_id(inbound),
+                inbound_id=saved_id(inbound),
                 attachment_id=attachment_ids.get(att_index) if att_index is not None else None,
                 source=checked.validation.source[:500],
                 status=Status.RECEIVED.value,
@@ -72,7 +72,7 @@ def file_forms(
             )
         )
         settle(unit, request, checked, rules, now, actor="intake-bot")
-        filed.references.append(request_reference(request_id(request)))
+        filed.references.append(request_reference(saved_id(request)))
         filed.first_id = filed.first_id or request.id
         filed.replies += acknowledge(unit, rules.notifier, msg, inbound, request, rejected, now)
     return filed
@@ -210,16 +210,6 @@ def record_status(
     )
 
 
-def request_id(request: Request) -> int:
-    assert request.id is not None
-    return request.id
-
-
-def _inbound_id(inbound: InboundMessage) -> int:
-    assert inbound.id is not None
-    return inbound.id
-
-
 def auto_reply_address(msg: ParsedMessage) -> str:
     """Where an automatic reply goes; "" when there is nowhere or the sender asked for none."""
     if msg.wants_no_auto_reply:
@@ -291,7 +281,7 @@ def acknowledge(
 def request_context(request: Request) -> dict[str, Any]:
     verifying = request.status == Status.VERIFICATION.value
     return {
-        "reference": request_reference(request_id(request)),
+        "reference": request_reference(saved_id(request)),
         "type_label": type_label(request.request_type),
         "source": request.source,
         "office": request.dscro or "DSfC",

@@ -28,7 +28,7 @@ from intake_bot.services import filing
 from intake_bot.services.notify import Notifier
 from intake_bot.services.threading import file_reply, find_thread
 from intake_bot.store.store import DuplicateError, Store, Unit
-from intake_bot.store.tables import Attachment, Event, InboundMessage
+from intake_bot.store.tables import Approval, Attachment, Event, InboundMessage, saved_id
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +79,7 @@ class Intake:
         """Reload organisations and approvals (once a poll, not once a message)."""
         with self.store.unit() as unit:
             ods = unit.known_ods()
-            approvals = {
-                a.reference: ApprovalInfo(
-                    reference=a.reference,
-                    title=a.title,
-                    purposes=tuple(a.purposes),
-                    expires=a.expires,
-                )
-                for a in unit.approvals()
-            }
+            approvals = {a.reference: approval_info(a) for a in unit.approvals()}
         self._reference = (ods, approvals)
 
     def rules(self, now: datetime) -> filing.FilingRules:
@@ -113,6 +105,13 @@ class Intake:
             approvals=approvals,
             purposes_needing_approval=self.purposes_needing_approval,
         )
+
+
+def approval_info(row: Approval) -> ApprovalInfo:
+    """A stored approval as the validation rules see it."""
+    return ApprovalInfo(
+        reference=row.reference, title=row.title, purposes=tuple(row.purposes), expires=row.expires
+    )
 
 
 def dedupe_key(message_id: str | None, raw: bytes) -> str:
@@ -231,9 +230,9 @@ def _file(
 
     thread = find_thread(unit, msg)
     if thread is not None:
-        note = f"reply to {request_reference(filing.request_id(thread))}"
+        note = f"reply to {request_reference(saved_id(thread))}"
         inbound = _archive(unit, raw, ref, key, msg, now, Outcome.REPLY, None, note)
-        ids = _store_attachments(unit, _inbound_id(inbound), msg, readings)
+        ids = _store_attachments(unit, saved_id(inbound), msg, readings)
         _received(unit, inbound, now, "received", note)
         threaded = file_reply(
             unit,
@@ -256,7 +255,7 @@ def _file(
     else:
         outcome, queue, note = Outcome.ENQUIRY, ENQUIRIES, "no form found"
     inbound = _archive(unit, raw, ref, key, msg, now, outcome, queue, note)
-    attachment_ids = _store_attachments(unit, _inbound_id(inbound), msg, readings)
+    attachment_ids = _store_attachments(unit, saved_id(inbound), msg, readings)
     _received(unit, inbound, now, "received", f"{outcome.value}: {note}")
     if outcome is Outcome.FILED:
         filed = filing.file_forms(
@@ -274,11 +273,6 @@ def _file(
     kind = "unreadable" if outcome is Outcome.UNREADABLE else "no_form"
     replies = filing.reply_without_request(unit, intake.notifier, msg, inbound, kind, rejected, now)
     return IngestResult(outcome, inbound.id, (), replies)
-
-
-def _inbound_id(inbound: InboundMessage) -> int:
-    assert inbound.id is not None
-    return inbound.id
 
 
 def _received(unit: Unit, inbound: InboundMessage, now: datetime, action: str, note: str) -> None:

@@ -20,7 +20,7 @@ from intake_bot.services.register import RegisterError, apply_approved_request
 from intake_bot.store import approvals as approval_queries
 from intake_bot.store import register as register_queries
 from intake_bot.store.store import Store, Unit
-from intake_bot.store.tables import Event, InboundMessage, Relationship, Request
+from intake_bot.store.tables import Event, InboundMessage, Relationship, Request, saved_id
 
 # Transitions the requester hears about, and what the email says happens next.
 NOTIFY = {
@@ -88,12 +88,7 @@ def change_status(
         queued = False
         if target in NOTIFY:
             queued = _tell_requester(unit, notifier, request, target, note, lcr, now)
-        return StatusChange(request_reference(_id(request)), current, target, lcr, queued)
-
-
-def _id(request: Request) -> int:
-    assert request.id is not None
-    return request.id
+        return StatusChange(request_reference(saved_id(request)), current, target, lcr, queued)
 
 
 def _apply_register(
@@ -104,7 +99,7 @@ def _apply_register(
     try:
         return apply_approved_request(unit, request, now=now, actor=actor).reference
     except RegisterError as exc:
-        raise LifecycleError(f"{request_reference(_id(request))}: {exc}") from exc
+        raise LifecycleError(f"{request_reference(saved_id(request))}: {exc}") from exc
 
 
 def _move(
@@ -145,7 +140,7 @@ def _tell_requester(
     in_reply_to, references = thread_headers(unit, request)
     context = notifier.base_context(str(request.values.get("requester_name") or ""))
     context["request"] = {
-        "reference": request_reference(_id(request)),
+        "reference": request_reference(saved_id(request)),
         "type_label": type_label(request.request_type),
         "status": target.value,
         "status_label": STATUS_LABELS[target],
@@ -210,7 +205,7 @@ def request_detail(store: Store, reference: str, now: datetime) -> dict[str, Any
     """Everything about one request: fields, problems, emails in and out, attachments, trail."""
     with store.unit() as unit:
         request = find_request(unit, reference)
-        rid = _id(request)
+        rid = saved_id(request)
         inbound_rows = _emails_in(unit, request)
         return {
             "reference": request_reference(rid),
@@ -241,7 +236,7 @@ def request_detail(store: Store, reference: str, now: datetime) -> dict[str, Any
             "attachments": [
                 {"filename": a.filename, "size": a.size, "outcome": a.outcome, "note": a.note}
                 for m in inbound_rows
-                for a in unit.attachments(_inbound_id(m))
+                for a in unit.attachments(saved_id(m))
             ],
             "events": [
                 {
@@ -259,14 +254,9 @@ def request_detail(store: Store, reference: str, now: datetime) -> dict[str, Any
         }
 
 
-def _inbound_id(m: InboundMessage) -> int:
-    assert m.id is not None
-    return m.id
-
-
 def _emails_in(unit: Unit, request: Request) -> list[InboundMessage]:
     first = unit.inbound_by_id(request.inbound_id)
-    replies = unit.replies_to(_id(request))
+    replies = unit.replies_to(saved_id(request))
     return [m for m in [first, *replies] if m is not None]
 
 

@@ -20,11 +20,10 @@ from intake_bot.services.filing import (
     acknowledge,
     check,
     file_forms,
-    request_id,
     settle,
 )
 from intake_bot.store.store import Unit
-from intake_bot.store.tables import Event, InboundMessage, Request
+from intake_bot.store.tables import Event, InboundMessage, Request, saved_id
 
 # A corrected form is applied to a request in these states; later, staff decide.
 CORRECTABLE = frozenset({Status.INCOMPLETE.value, Status.VERIFICATION.value})
@@ -61,7 +60,7 @@ def file_reply(
     now: datetime,
 ) -> ThreadResult:
     """Attach `inbound` to `request`; apply a corrected form; file any further forms anew."""
-    reference = request_reference(request_id(request))
+    reference = request_reference(saved_id(request))
     inbound.request_id = request.id
     _event(unit, request, inbound, now, "reply_received", f"from {msg.from_addr or 'unknown'}")
     if not _may_speak_for(unit, request, msg.from_addr):

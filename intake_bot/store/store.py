@@ -198,11 +198,6 @@ class Unit:
         if row is not None:
             row.last_error = error[:2000]
 
-    def clear_attempts(self, ref: MessageRef) -> None:
-        row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.uidvalidity, ref.uid))
-        if row is not None:
-            self.session.delete(row)
-
     def attempt_error(self, ref: MessageRef) -> str:
         row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.uidvalidity, ref.uid))
         return row.last_error if row else ""
@@ -448,9 +443,3 @@ class Unit:
 
     def count_approvals(self) -> int:
         return int(self.session.exec(select(func.count()).select_from(Approval)).one())
-
-    def oldest_open(self, statuses: Sequence[str]) -> date | None:
-        row = self.session.exec(
-            select(func.min(Request.created_at)).where(col(Request.status).in_(statuses))
-        ).one()
-        return row.date() if row else None

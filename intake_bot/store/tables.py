@@ -31,6 +31,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def saved_id(row: Any) -> int:
+    """The primary key of a row that has been flushed (the ORM types every `id` as optional)."""
+    key = row.id
+    if key is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the unit first")
+    return int(key)
+
+
 def _utc() -> Any:
     return Column(UtcDateTime(), nullable=False)
 
