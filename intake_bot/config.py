@@ -32,6 +32,10 @@ class _Section(BaseModel):
 
 
 class MailboxSettings(_Section):
+    """One watched mailbox. Several are `[[mailbox]]` entries; each is polled on its own."""
+
+    name: str = "enquiries"  # stable identity: its lease, cursor and status are keyed on it
+    default_office: str | None = None  # regional office for requests that name none
     url: str = "maildir:var/mail"
     subject: str = WATCHED_SUBJECT
     processed_folder: str = "Processed"
@@ -143,7 +147,7 @@ class PathSettings(_Section):
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
+    mailboxes: list[MailboxSettings] = Field(default_factory=lambda: [MailboxSettings()])
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     outgoing: OutgoingSettings = Field(default_factory=OutgoingSettings)
     senders: SenderSettings = Field(default_factory=SenderSettings)
@@ -169,6 +173,21 @@ class Settings(BaseModel):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     source: str = "(built-in defaults)"  # which file these came from, for `intake-bot config`
+
+    @property
+    def mailbox(self) -> MailboxSettings:
+        """The first (in most deployments the only) mailbox."""
+        return self.mailboxes[0]
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _mailboxes_named_once(cls, boxes: list[MailboxSettings]) -> list[MailboxSettings]:
+        if not boxes:
+            raise ValueError("at least one [[mailbox]] is needed")
+        names = [b.name.casefold() for b in boxes]
+        if len(set(names)) != len(names):
+            raise ValueError("each [[mailbox]] must have a different name")
+        return boxes
 
     @field_validator("dscro")
     @classmethod
@@ -224,8 +243,7 @@ class Settings(BaseModel):
     def masked(self) -> dict[str, Any]:
         """The effective settings, secrets and URL passwords masked, for display."""
         data = self.model_dump(mode="json")
-        for section in ("mailbox", "database", "outgoing"):
-            block = data[section]
+        for block in [*data["mailboxes"], data["database"], data["outgoing"]]:
             if block.get("password"):
                 block["password"] = MASK
             if "url" in block:
@@ -314,13 +332,23 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         data["source"] = str(path)
     elif explicit:
         raise ConfigError(f"config file not found: {path}")
+    boxes = data.pop("mailbox", [])
+    boxes = [boxes] if isinstance(boxes, dict) else list(boxes)  # [mailbox] or [[mailbox]]
     for section in ("mailbox", "database", "outgoing"):
-        if "password" in data.get(section, {}):
+        blocks = boxes if section == "mailbox" else [data.get(section, {})]
+        if any(isinstance(b, dict) and "password" in b for b in blocks):
             raise ConfigError(
                 f"{path}: [{section}] password must not be in a file in the repository; "
                 f"set {ENV_PREFIX}{section.upper()}_PASSWORD or {section}.password_file"
             )
-    data = _merge(data, _env_overrides(env))
+    overrides = _env_overrides(env)
+    # INTAKE_BOT_MAILBOX_* set the first (in most deployments the only) mailbox.
+    first = overrides.pop("mailbox", {})
+    if first:
+        boxes = [_merge(boxes[0] if boxes else {}, first), *boxes[1:]]
+    if boxes:
+        data["mailboxes"] = boxes
+    data = _merge(data, overrides)
     if ENV_PREFIX + "LOG_LEVEL" in env:
         data["log_level"] = env[ENV_PREFIX + "LOG_LEVEL"].upper()
     try:
@@ -332,7 +360,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
 def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
+        loc = [str(p) for p in err["loc"]]
+        if loc[:1] == ["mailboxes"] and len(loc) > 1:  # as written: [mailbox] or [[mailbox]] N
+            loc = ["mailbox" if loc[1] == "0" else f"mailbox[{loc[1]}]", *loc[2:]]
+        where = ".".join(loc)
         lines.append(f"{where}: {err['msg']}")
     return "invalid settings: " + "; ".join(lines)
 
