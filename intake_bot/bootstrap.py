@@ -28,7 +28,7 @@ from intake_bot.services.notify import Letterhead, Notifier
 from intake_bot.services.polling import Poller
 from intake_bot.services.sending import Sender
 from intake_bot.store.store import Store
-from intake_bot.store.tables import Approval, Organisation
+from intake_bot.domain.records import Approval, Organisation
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from intake_bot.domain.register import stored_list
 from intake_bot.domain.reminders import days_left, has_expired
 from intake_bot.store import approvals as queries
 from intake_bot.store.store import DuplicateError, Store, Unit
-from intake_bot.store.tables import (
+from intake_bot.domain.records import (
     Approval,
     ApprovalExtension,
     Event,

@@ -22,7 +22,7 @@ from intake_bot.domain.triage import office_slug, request_reference
 from intake_bot.mail.render import Rendered
 from intake_bot.services.notify import Notifier, type_label
 from intake_bot.store.store import DuplicateError, Store, Unit
-from intake_bot.store.tables import DigestLog, InboundMessage, Request
+from intake_bot.domain.records import DigestLog, InboundMessage, Request
 
 log = logging.getLogger(__name__)
 

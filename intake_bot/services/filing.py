@@ -22,7 +22,7 @@ from intake_bot.forms.types import FileReading, ParsedMessage
 from intake_bot.services.notify import Notifier, summary_rows, type_label
 from intake_bot.store import register as register_queries
 from intake_bot.store.store import Unit
-from intake_bot.store.tables import Event, InboundMessage, Request, saved_id
+from intake_bot.domain.records import Event, InboundMessage, Request, saved_id
 
 
 @dataclass

@@ -28,7 +28,7 @@ from intake_bot.services import filing
 from intake_bot.services.notify import Notifier
 from intake_bot.services.threading import file_reply, find_thread
 from intake_bot.store.store import DuplicateError, Store, Unit
-from intake_bot.store.tables import Approval, Attachment, Event, InboundMessage, saved_id
+from intake_bot.domain.records import Approval, Attachment, Event, InboundMessage, saved_id
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from intake_bot.services.register import RegisterError, apply_approved_request
 from intake_bot.store import approvals as approval_queries
 from intake_bot.store import register as register_queries
 from intake_bot.store.store import Store, Unit
-from intake_bot.store.tables import Event, InboundMessage, Relationship, Request, saved_id
+from intake_bot.domain.records import Event, InboundMessage, Relationship, Request, saved_id
 
 # Transitions the requester hears about, and what the email says happens next.
 NOTIFY = {

@@ -11,7 +11,7 @@ from intake_bot.domain.fields import FIELDS, REQUEST_TYPES, Kind
 from intake_bot.mail.compose import FileToAttach, compose
 from intake_bot.mail.render import Renderer
 from intake_bot.store.store import Unit
-from intake_bot.store.tables import Outbox
+from intake_bot.domain.records import Outbox
 
 
 @dataclass(frozen=True)

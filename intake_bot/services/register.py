@@ -48,7 +48,7 @@ from intake_bot.services.notify import display_value
 from intake_bot.store import approvals as approval_queries
 from intake_bot.store import register as queries
 from intake_bot.store.store import Store, Unit
-from intake_bot.store.tables import Event, Relationship, RelationshipVersion, Request
+from intake_bot.domain.records import Event, Relationship, RelationshipVersion, Request
 
 # Dates on forms and in the register are dates in England.
 ACTION = "register"

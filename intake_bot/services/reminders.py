@@ -39,7 +39,7 @@ from intake_bot.services.notify import Notifier
 from intake_bot.store import approvals as queries
 from intake_bot.store.register import current_version
 from intake_bot.store.store import DuplicateError, Store, Unit
-from intake_bot.store.tables import Approval, Relationship, ReminderSent, StaffAlert
+from intake_bot.domain.records import Approval, Relationship, ReminderSent, StaffAlert
 
 log = logging.getLogger(__name__)
 

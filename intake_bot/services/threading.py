@@ -23,7 +23,7 @@ from intake_bot.services.filing import (
     settle,
 )
 from intake_bot.store.store import Unit
-from intake_bot.store.tables import Event, InboundMessage, Request, saved_id
+from intake_bot.domain.records import Event, InboundMessage, Request, saved_id
 
 # A corrected form is applied to a request in these states; later, staff decide.
 CORRECTABLE = frozenset({Status.INCOMPLETE.value, Status.VERIFICATION.value})

@@ -8,9 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from intake_bot.domain.register import ENDED
-from intake_bot.store.store import Unit
-from intake_bot.store.tables import (
+from intake_bot.domain.records import (
     Approval,
     ApprovalExtension,
     Outbox,
@@ -18,6 +16,16 @@ from intake_bot.store.tables import (
     RelationshipVersion,
     ReminderSent,
     StaffAlert,
+)
+from intake_bot.domain.register import ENDED
+from intake_bot.store.store import Unit
+from intake_bot.store.tables import (
+    ApprovalExtensionRow,
+    ApprovalRow,
+    OutboxRow,
+    RelationshipRow,
+    RelationshipVersionRow,
+    ReminderSentRow,
 )
 
 Current = tuple[Relationship, RelationshipVersion]
@@ -32,8 +40,8 @@ def extensions(unit: Unit, reference: str) -> list[ApprovalExtension]:
     """Every extension of an approval, oldest first."""
     stmt = (
         select(ApprovalExtension)
-        .where(ApprovalExtension.reference == reference)
-        .order_by(col(ApprovalExtension.at), col(ApprovalExtension.id))
+        .where(ApprovalExtensionRow.reference == reference)
+        .order_by(col(ApprovalExtensionRow.at), col(ApprovalExtensionRow.id))
     )
     return list(unit.session.exec(stmt))
 
@@ -48,22 +56,22 @@ def active_with_current(unit: Unit, today: date) -> list[Current]:
         select(Relationship, RelationshipVersion)
         .join(
             RelationshipVersion,
-            (col(RelationshipVersion.relationship_id) == col(Relationship.id))
-            & (col(RelationshipVersion.version) == col(Relationship.current_version)),
+            (col(RelationshipVersionRow.relationship_id) == col(RelationshipRow.id))
+            & (col(RelationshipVersionRow.version) == col(RelationshipRow.current_version)),
         )
         .where(
-            col(Relationship.status) != ENDED,
-            or_(col(Relationship.ended_on).is_(None), col(Relationship.ended_on) > today),
+            col(RelationshipRow.status) != ENDED,
+            or_(col(RelationshipRow.ended_on).is_(None), col(RelationshipRow.ended_on) > today),
         )
-        .order_by(col(Relationship.reference))
+        .order_by(col(RelationshipRow.reference))
     )
     return [(rel, version) for rel, version in unit.session.exec(stmt).all()]
 
 
 def reminders_sent(unit: Unit, reference: str, expiry: date) -> dict[int, set[int]]:
     """The offsets already sent for an approval's expiry date, by relationship id."""
-    stmt = select(ReminderSent.relationship_id, ReminderSent.offset_days).where(
-        ReminderSent.reference == reference, ReminderSent.expiry == expiry
+    stmt = select(ReminderSentRow.relationship_id, ReminderSentRow.offset_days).where(
+        ReminderSentRow.reference == reference, ReminderSentRow.expiry == expiry
     )
     sent: dict[int, set[int]] = defaultdict(set)
     for relationship_id, offset in unit.session.exec(stmt):
@@ -77,18 +85,22 @@ def reminders_sent_between(
     """Reminders recorded in [start, end), in the order sent, with their relationships and the
     addresses they were emailed to (none when there was no address to send them to)."""
     stmt = (
-        select(ReminderSent, Relationship, Outbox.recipients)
-        .join(Relationship, col(Relationship.id) == col(ReminderSent.relationship_id))
-        .outerjoin(Outbox, col(Outbox.id) == col(ReminderSent.outbox_id))
-        .where(col(ReminderSent.sent_at) >= start, col(ReminderSent.sent_at) < end)
-        .order_by(col(ReminderSent.id))
+        select(ReminderSent, Relationship, OutboxRow.recipients)
+        .join(Relationship, col(RelationshipRow.id) == col(ReminderSentRow.relationship_id))
+        .outerjoin(Outbox, col(OutboxRow.id) == col(ReminderSentRow.outbox_id))
+        .where(col(ReminderSentRow.sent_at) >= start, col(ReminderSentRow.sent_at) < end)
+        .order_by(col(ReminderSentRow.id))
     )
     return [(sent, rel, list(to or [])) for sent, rel, to in unit.session.exec(stmt).all()]
 
 
 def expired_approvals(unit: Unit, today: date) -> list[Approval]:
     """The approvals whose expiry day is today or earlier, by reference."""
-    stmt = select(Approval).where(col(Approval.expires) <= today).order_by(col(Approval.reference))
+    stmt = (
+        select(Approval)
+        .where(col(ApprovalRow.expires) <= today)
+        .order_by(col(ApprovalRow.reference))
+    )
     return list(unit.session.exec(stmt))
 
 

@@ -7,9 +7,15 @@ from collections.abc import Iterable
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
+from intake_bot.domain.records import Organisation, Relationship, RelationshipVersion, Request
 from intake_bot.domain.status import Status
 from intake_bot.store.store import StoreError, Unit
-from intake_bot.store.tables import Organisation, Relationship, RelationshipVersion, Request
+from intake_bot.store.tables import (
+    OrganisationRow,
+    RelationshipRow,
+    RelationshipVersionRow,
+    RequestRow,
+)
 
 # Any fixed number will do: it names the one advisory lock that hands out LCR references.
 _REFERENCE_LOCK = 7_041_951_613
@@ -18,15 +24,15 @@ _CONTACT_KEYS = ("requester_email", "authoriser_email")
 
 def relationship_by_reference(unit: Unit, reference: str) -> Relationship | None:
     """The relationship with this reference ("LCR-000123"), if any."""
-    stmt = select(Relationship).where(Relationship.reference == reference)
+    stmt = select(Relationship).where(RelationshipRow.reference == reference)
     return unit.session.exec(stmt).first()
 
 
 def current_version(unit: Unit, relationship: Relationship) -> RelationshipVersion:
     """The newest version of `relationship`; a relationship always has one."""
     stmt = select(RelationshipVersion).where(
-        RelationshipVersion.relationship_id == relationship.id,
-        RelationshipVersion.version == relationship.current_version,
+        RelationshipVersionRow.relationship_id == relationship.id,
+        RelationshipVersionRow.version == relationship.current_version,
     )
     found = unit.session.exec(stmt).first()
     if found is None:
@@ -40,10 +46,10 @@ def relationships_with_current(unit: Unit) -> list[tuple[Relationship, Relations
         select(Relationship, RelationshipVersion)
         .join(
             RelationshipVersion,
-            (col(RelationshipVersion.relationship_id) == col(Relationship.id))
-            & (col(RelationshipVersion.version) == col(Relationship.current_version)),
+            (col(RelationshipVersionRow.relationship_id) == col(RelationshipRow.id))
+            & (col(RelationshipVersionRow.version) == col(RelationshipRow.current_version)),
         )
-        .order_by(col(Relationship.reference))
+        .order_by(col(RelationshipRow.reference))
     )
     return [(rel, version) for rel, version in unit.session.exec(stmt).all()]
 
@@ -53,7 +59,7 @@ def next_reference_number(unit: Unit) -> int:
 
     References are all written "LCR-" and six digits, so the highest sorts last as text.
     """
-    highest = unit.session.exec(select(func.max(Relationship.reference))).one()
+    highest = unit.session.exec(select(func.max(RelationshipRow.reference))).one()
     if not highest:
         return 1
     digits = "".join(ch for ch in highest if ch.isdigit())
@@ -71,15 +77,15 @@ def versions(unit: Unit, relationship_id: int) -> list[RelationshipVersion]:
     """Every version of a relationship, oldest first."""
     stmt = (
         select(RelationshipVersion)
-        .where(RelationshipVersion.relationship_id == relationship_id)
-        .order_by(col(RelationshipVersion.version))
+        .where(RelationshipVersionRow.relationship_id == relationship_id)
+        .order_by(col(RelationshipVersionRow.version))
     )
     return list(unit.session.exec(stmt))
 
 
 def version_for_request(unit: Unit, request_id: int) -> RelationshipVersion | None:
     """The version a request made, if it made one."""
-    stmt = select(RelationshipVersion).where(RelationshipVersion.request_id == request_id)
+    stmt = select(RelationshipVersion).where(RelationshipVersionRow.request_id == request_id)
     return unit.session.exec(stmt).first()
 
 
@@ -95,8 +101,8 @@ def contacts_for(unit: Unit, relationship: Relationship) -> set[str]:
         found |= _addresses(version.values)
     requests = unit.session.exec(
         select(Request).where(
-            Request.relationship_id == relationship.id,
-            Request.status == Status.APPROVED.value,
+            RequestRow.relationship_id == relationship.id,
+            RequestRow.status == Status.APPROVED.value,
         )
     )
     for request in requests:
@@ -104,7 +110,7 @@ def contacts_for(unit: Unit, relationship: Relationship) -> set[str]:
     values = current_version(unit, relationship).values
     codes = {str(values[key]) for key in ("commissioner_ods", "processor_ods") if values.get(key)}
     if codes:
-        orgs = unit.session.exec(select(Organisation).where(col(Organisation.ods).in_(codes)))
+        orgs = unit.session.exec(select(Organisation).where(col(OrganisationRow.ods).in_(codes)))
         for org in orgs:
             found |= _clean(org.contacts)
     return found

@@ -11,27 +11,38 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, and_, event, func, or_, update
+from sqlalchemy import Engine, and_, event, func, inspect, or_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import undefer
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
-from intake_bot.ports import MessageRef
-from intake_bot.store.tables import (
+from intake_bot.domain.records import (
     Approval,
     Attachment,
     DigestLog,
     Event,
     InboundMessage,
-    Lease,
-    MailboxCursor,
     Organisation,
     Outbox,
-    ProcessingAttempt,
     Request,
 )
+from intake_bot.ports import MessageRef
+from intake_bot.store.mapping import map_records
+from intake_bot.store.tables import (
+    ApprovalRow,
+    AttachmentRow,
+    DigestLogRow,
+    EventRow,
+    InboundMessageRow,
+    Lease,
+    MailboxCursor,
+    OrganisationRow,
+    OutboxRow,
+    ProcessingAttempt,
+    RequestRow,
+)
 
-T = TypeVar("T", bound=SQLModel)
+T = TypeVar("T")
 
 AUTO_REPLY_KINDS = ("ack_valid", "ack_problems", "no_form", "unreadable")
 
@@ -72,6 +83,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 class Store:
     def __init__(self, engine: Engine) -> None:
+        map_records()
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
 
@@ -224,13 +236,13 @@ class Unit:
     def find_inbound(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
         """The message filed from this location, or with this Message-ID/hash, if any."""
         at_location = and_(
-            col(InboundMessage.mailbox) == ref.mailbox,
-            col(InboundMessage.uidvalidity) == ref.uidvalidity,
-            col(InboundMessage.uid) == ref.uid,
+            col(InboundMessageRow.mailbox) == ref.mailbox,
+            col(InboundMessageRow.uidvalidity) == ref.uidvalidity,
+            col(InboundMessageRow.uid) == ref.uid,
         )
         condition = at_location
         if dedupe_key is not None:
-            condition = or_(at_location, col(InboundMessage.dedupe_key) == dedupe_key)
+            condition = or_(at_location, col(InboundMessageRow.dedupe_key) == dedupe_key)
         return self.session.exec(select(InboundMessage).where(condition).limit(1)).first()
 
     def inbound_by_id(self, inbound_id: int) -> InboundMessage | None:
@@ -249,26 +261,31 @@ class Unit:
     ) -> list[Request]:
         stmt = select(Request)
         if queue:
-            stmt = stmt.where(Request.queue == queue)
+            stmt = stmt.where(RequestRow.queue == queue)
         if statuses:
-            stmt = stmt.where(col(Request.status).in_(statuses))
-        return list(self.session.exec(stmt.order_by(col(Request.id)).limit(limit)))
+            stmt = stmt.where(col(RequestRow.status).in_(statuses))
+        return list(self.session.exec(stmt.order_by(col(RequestRow.id)).limit(limit)))
 
     def requests_for_inbound(self, inbound_id: int) -> list[Request]:
-        stmt = select(Request).where(Request.inbound_id == inbound_id).order_by(col(Request.id))
+        stmt = (
+            select(Request).where(RequestRow.inbound_id == inbound_id).order_by(col(RequestRow.id))
+        )
         return list(self.session.exec(stmt))
 
     def queue_counts(self, open_statuses: Sequence[str]) -> list[tuple[str, int]]:
         """(queue, number of open requests) for requests and for messages without one."""
         req = self.session.exec(
-            select(Request.queue, func.count())
-            .where(col(Request.status).in_(open_statuses))
-            .group_by(Request.queue)
+            select(RequestRow.queue, func.count())
+            .where(col(RequestRow.status).in_(open_statuses))
+            .group_by(RequestRow.queue)
         ).all()
         msg = self.session.exec(
-            select(InboundMessage.queue, func.count())
-            .where(col(InboundMessage.queue).is_not(None), col(InboundMessage.request_id).is_(None))
-            .group_by(InboundMessage.queue)
+            select(InboundMessageRow.queue, func.count())
+            .where(
+                col(InboundMessageRow.queue).is_not(None),
+                col(InboundMessageRow.request_id).is_(None),
+            )
+            .group_by(InboundMessageRow.queue)
         ).all()
         counts: dict[str, int] = {}
         for queue, n in [*req, *msg]:
@@ -279,8 +296,8 @@ class Unit:
     def inbound_in_queue(self, queue: str, limit: int = 1000) -> list[InboundMessage]:
         stmt = (
             select(InboundMessage)
-            .where(InboundMessage.queue == queue, col(InboundMessage.request_id).is_(None))
-            .order_by(col(InboundMessage.id))
+            .where(InboundMessageRow.queue == queue, col(InboundMessageRow.request_id).is_(None))
+            .order_by(col(InboundMessageRow.id))
             .limit(limit)
         )
         return list(self.session.exec(stmt))
@@ -289,8 +306,8 @@ class Unit:
         """Emails threaded onto a request after the one that filed it."""
         stmt = (
             select(InboundMessage)
-            .where(InboundMessage.request_id == request_id, InboundMessage.outcome == "reply")
-            .order_by(col(InboundMessage.id))
+            .where(InboundMessageRow.request_id == request_id, InboundMessageRow.outcome == "reply")
+            .order_by(col(InboundMessageRow.id))
         )
         return list(self.session.exec(stmt))
 
@@ -298,8 +315,8 @@ class Unit:
         """The request one of our emails (by Message-ID) was about, if any."""
         if not message_ids:
             return None
-        stmt = select(Outbox.request_id, Outbox.inbound_id).where(
-            col(Outbox.message_id).in_(list(message_ids))
+        stmt = select(OutboxRow.request_id, OutboxRow.inbound_id).where(
+            col(OutboxRow.message_id).in_(list(message_ids))
         )
         for request_id, inbound_id in self.session.exec(stmt):
             if request_id is not None:
@@ -313,8 +330,8 @@ class Unit:
     def attachments(self, inbound_id: int) -> list[Attachment]:
         stmt = (
             select(Attachment)
-            .where(Attachment.inbound_id == inbound_id)
-            .order_by(col(Attachment.id))
+            .where(AttachmentRow.inbound_id == inbound_id)
+            .order_by(col(AttachmentRow.id))
         )
         return list(self.session.exec(stmt))
 
@@ -323,17 +340,17 @@ class Unit:
     ) -> list[Event]:
         stmt = select(Event)
         if request_id is not None:
-            stmt = stmt.where(Event.request_id == request_id)
+            stmt = stmt.where(EventRow.request_id == request_id)
         if inbound_id is not None:
-            stmt = stmt.where(Event.inbound_id == inbound_id)
-        return list(self.session.exec(stmt.order_by(col(Event.id))))
+            stmt = stmt.where(EventRow.inbound_id == inbound_id)
+        return list(self.session.exec(stmt.order_by(col(EventRow.id))))
 
     # -- outbox ----------------------------------------------------------------------------------
     def auto_replies_since(self, recipient: str, since: datetime) -> int:
         stmt = select(func.count()).where(
-            Outbox.first_recipient == recipient,
-            col(Outbox.kind).in_(AUTO_REPLY_KINDS),
-            col(Outbox.created_at) >= since,
+            OutboxRow.first_recipient == recipient,
+            col(OutboxRow.kind).in_(AUTO_REPLY_KINDS),
+            col(OutboxRow.created_at) >= since,
         )
         return int(self.session.exec(stmt).one())
 
@@ -342,10 +359,10 @@ class Unit:
     ) -> list[Outbox]:
         stmt = select(Outbox)
         if request_id is not None:
-            stmt = stmt.where(Outbox.request_id == request_id)
+            stmt = stmt.where(OutboxRow.request_id == request_id)
         if inbound_id is not None:
-            stmt = stmt.where(Outbox.inbound_id == inbound_id)
-        return list(self.session.exec(stmt.order_by(col(Outbox.id))))
+            stmt = stmt.where(OutboxRow.inbound_id == inbound_id)
+        return list(self.session.exec(stmt.order_by(col(OutboxRow.id))))
 
     def claim_outbox(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
         """Due rows, marked `sending` until now+lease so that no other worker takes them."""
@@ -353,14 +370,14 @@ class Unit:
             select(Outbox)
             .where(
                 or_(
-                    col(Outbox.status) == "pending",
-                    col(Outbox.status) == "sending",  # a crashed sender's claim, once it expires
+                    col(OutboxRow.status) == "pending",
+                    col(OutboxRow.status) == "sending",  # a crashed sender's claim, once it expires
                 ),
-                col(Outbox.next_attempt_at) <= now,
+                col(OutboxRow.next_attempt_at) <= now,
             )
-            .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
+            .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
             .limit(limit)
-            .options(undefer(Outbox.raw))  # type: ignore[arg-type]
+            .options(undefer(inspect(Outbox).attrs["raw"].class_attribute))
         )
         if self.is_postgres:
             stmt = stmt.with_for_update(skip_locked=True)
@@ -379,7 +396,7 @@ class Unit:
     def mark_sent(self, outbox_id: int, now: datetime) -> None:
         self.session.execute(
             update(Outbox)
-            .where(col(Outbox.id) == outbox_id)
+            .where(col(OutboxRow.id) == outbox_id)
             .values(status="sent", sent_at=now, last_error="")
         )
 
@@ -397,7 +414,7 @@ class Unit:
     def release_claims(self, outbox_ids: Sequence[int], now: datetime) -> None:
         self.session.execute(
             update(Outbox)
-            .where(col(Outbox.id).in_(outbox_ids), col(Outbox.status) == "sending")
+            .where(col(OutboxRow.id).in_(outbox_ids), col(OutboxRow.status) == "sending")
             .values(status="pending", next_attempt_at=now)
         )
 
@@ -405,37 +422,39 @@ class Unit:
         """Put every failed email back in the queue (after staff fixed the cause)."""
         result = self.session.execute(
             update(Outbox)
-            .where(col(Outbox.status) == "failed")
+            .where(col(OutboxRow.status) == "failed")
             .values(status="pending", next_attempt_at=now, attempts=0)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     def outbox_counts(self) -> dict[str, int]:
-        rows = self.session.exec(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
+        rows = self.session.exec(
+            select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+        ).all()
         return dict(rows)
 
     # -- reference data --------------------------------------------------------------------------
     def organisations(self) -> list[Organisation]:
-        return list(self.session.exec(select(Organisation).order_by(col(Organisation.ods))))
+        return list(self.session.exec(select(Organisation).order_by(col(OrganisationRow.ods))))
 
     def known_ods(self) -> frozenset[str]:
-        return frozenset(self.session.exec(select(Organisation.ods)).all())
+        return frozenset(self.session.exec(select(OrganisationRow.ods)).all())
 
     def approvals(self) -> list[Approval]:
-        return list(self.session.exec(select(Approval).order_by(col(Approval.reference))))
+        return list(self.session.exec(select(Approval).order_by(col(ApprovalRow.reference))))
 
     def last_digest(self, office: str, up_to: date) -> DigestLog | None:
         stmt = (
             select(DigestLog)
-            .where(DigestLog.office == office, col(DigestLog.day) <= up_to)
-            .order_by(col(DigestLog.day).desc())
+            .where(DigestLogRow.office == office, col(DigestLogRow.day) <= up_to)
+            .order_by(col(DigestLogRow.day).desc())
             .limit(1)
         )
         return self.session.exec(stmt).first()
 
     def organisation_contacts(self, ods_codes: Sequence[str]) -> set[str]:
         """The registered contacts (lower-cased) of these organisations."""
-        stmt = select(Organisation).where(col(Organisation.ods).in_(list(ods_codes)))
+        stmt = select(Organisation).where(col(OrganisationRow.ods).in_(list(ods_codes)))
         return {c.lower() for org in self.session.exec(stmt) for c in org.contacts}
 
     def upsert_organisation(self, org: Organisation) -> None:

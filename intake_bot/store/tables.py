@@ -1,4 +1,6 @@
-"""The database tables. Changes here need an Alembic migration (store/migrations/versions)."""
+"""The database tables. Changes here need an Alembic migration (store/migrations/versions).
+
+The services never see these rows: `mapping.py` maps the domain records onto the same tables."""
 
 from __future__ import annotations
 
@@ -29,14 +31,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def saved_id(row: Any) -> int:
-    """The primary key of a row that has been flushed (the ORM types every `id` as optional)."""
-    key = row.id
-    if key is None:
-        raise ValueError(f"{type(row).__name__} has no id yet: flush the unit first")
-    return int(key)
 
 
 def _utc() -> Any:
@@ -78,7 +72,7 @@ class ProcessingAttempt(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc())
 
 
-class InboundMessage(SQLModel, table=True):
+class InboundMessageRow(SQLModel, table=True):
     """Every email the bot took from the mailbox, archived whole."""
 
     __tablename__ = "inbound_message"
@@ -108,7 +102,7 @@ class InboundMessage(SQLModel, table=True):
     request_id: int | None = Field(default=None, index=True)
 
 
-class Attachment(SQLModel, table=True):
+class AttachmentRow(SQLModel, table=True):
     __tablename__ = "attachment"
     id: int | None = Field(default=None, primary_key=True)
     inbound_id: int = Field(foreign_key="inbound_message.id", index=True)
@@ -121,7 +115,7 @@ class Attachment(SQLModel, table=True):
     note: str = Field(default="", max_length=2000)
 
 
-class Request(SQLModel, table=True):
+class RequestRow(SQLModel, table=True):
     """One request (one filled-in form). Its reference is LR-<id, six digits>."""
 
     __tablename__ = "request"
@@ -151,7 +145,7 @@ class Request(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc())
 
 
-class Event(SQLModel, table=True):
+class EventRow(SQLModel, table=True):
     """The audit trail: who did what, when, from what to what, and why."""
 
     __tablename__ = "event"
@@ -167,7 +161,7 @@ class Event(SQLModel, table=True):
     note: str = Field(default="", max_length=4000)
 
 
-class Outbox(SQLModel, table=True):
+class OutboxRow(SQLModel, table=True):
     """Every email the bot sends, rendered with its Message-ID in the transaction that caused it."""
 
     __tablename__ = "outbox"
@@ -190,7 +184,7 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_utc_null())
 
 
-class Organisation(SQLModel, table=True):
+class OrganisationRow(SQLModel, table=True):
     __tablename__ = "organisation"
     ods: str = Field(primary_key=True, max_length=10)
     name: str = Field(max_length=400)
@@ -198,7 +192,7 @@ class Organisation(SQLModel, table=True):
     contacts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class Approval(SQLModel, table=True):
+class ApprovalRow(SQLModel, table=True):
     """A section 251 (CAG) approval, by its canonical reference."""
 
     __tablename__ = "approval"
@@ -208,7 +202,7 @@ class Approval(SQLModel, table=True):
     expires: date
 
 
-class Relationship(SQLModel, table=True):
+class RelationshipRow(SQLModel, table=True):
     """A legitimate commissioning relationship in the register (LCR-000123)."""
 
     __tablename__ = "relationship"
@@ -224,7 +218,7 @@ class Relationship(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc())
 
 
-class RelationshipVersion(SQLModel, table=True):
+class RelationshipVersionRow(SQLModel, table=True):
     """Every state a relationship has had; the newest is current. Changes never overwrite."""
 
     __tablename__ = "relationship_version"
@@ -241,7 +235,7 @@ class RelationshipVersion(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
 
 
-class DigestLog(SQLModel, table=True):
+class DigestLogRow(SQLModel, table=True):
     """One staff digest per regional office per day, whatever restarts happen."""
 
     __tablename__ = "digest_log"
@@ -252,7 +246,7 @@ class DigestLog(SQLModel, table=True):
     items: int = 0
 
 
-class ApprovalExtension(SQLModel, table=True):
+class ApprovalExtensionRow(SQLModel, table=True):
     """The history of an s251 approval's expiry dates."""
 
     __tablename__ = "approval_extension"
@@ -265,7 +259,7 @@ class ApprovalExtension(SQLModel, table=True):
     at: datetime = Field(sa_column=_utc())
 
 
-class ReminderSent(SQLModel, table=True):
+class ReminderSentRow(SQLModel, table=True):
     """A reminder before an approval expires: once per (approval, relationship, expiry, offset)."""
 
     __tablename__ = "reminder_sent"
@@ -283,7 +277,7 @@ class ReminderSent(SQLModel, table=True):
     outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
 
 
-class StaffAlert(SQLModel, table=True):
+class StaffAlertRow(SQLModel, table=True):
     """A once-only alert to staff (an approval expired today, an office's reminder summary...)."""
 
     __tablename__ = "staff_alert"

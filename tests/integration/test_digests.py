@@ -32,7 +32,7 @@ from intake_bot.services.digests import DigestReport, preview_digest, send_diges
 from intake_bot.services.intake import ingest_message
 from intake_bot.services.notify import Notifier
 from intake_bot.store.store import Store, Unit
-from intake_bot.store.tables import DigestLog, InboundMessage, Outbox
+from intake_bot.domain.records import DigestLog, InboundMessage, Outbox
 from intake_bot.worker import Worker
 from tests.conftest import REPO, FrozenClock, make_settings
 

@@ -34,7 +34,7 @@ from intake_bot.services.register import (
     register_rows,
 )
 from intake_bot.store import register as queries
-from intake_bot.store.tables import Event, Organisation, Relationship, RelationshipVersion
+from intake_bot.domain.records import Event, Organisation, Relationship, RelationshipVersion
 from tests.conftest import REPO, FrozenClock
 
 pytestmark = pytest.mark.integration

@@ -53,7 +53,7 @@ from intake_bot.services.reminders import (
 from intake_bot.store import migrate
 from intake_bot.store.register import relationship_by_reference
 from intake_bot.store.store import Store, Unit
-from intake_bot.store.tables import (
+from intake_bot.domain.records import (
     Approval,
     Relationship,
     RelationshipVersion,

@@ -1,0 +1,74 @@
+"""Row mapping: the domain records (`domain/records.py`) persisted in the tables of `tables.py`.
+
+Classical (imperative) mapping keeps the services on plain classes: a service builds and changes
+records, and the unit of work writes them. The SQLModel classes stay the one definition of the
+schema (migrations, `create_all`); the records are mapped onto the very same `Table` objects.
+What a column cannot hold is fixed here, once: strings are cut to the column's width and NUL
+characters (which PostgreSQL refuses) are dropped, so no service truncates anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import String, Table, event
+from sqlalchemy.orm import Session, deferred, registry
+
+from intake_bot.domain import records as r
+from intake_bot.store import tables as t
+
+_MAPPED: list[tuple[type[Any], Any, tuple[str, ...]]] = [
+    # (record, its table's row class, columns loaded only when read)
+    (r.InboundMessage, t.InboundMessageRow, ("raw",)),
+    (r.Attachment, t.AttachmentRow, ("data",)),
+    (r.Request, t.RequestRow, ()),
+    (r.Event, t.EventRow, ()),
+    (r.Outbox, t.OutboxRow, ("raw",)),
+    (r.Organisation, t.OrganisationRow, ()),
+    (r.Approval, t.ApprovalRow, ()),
+    (r.ApprovalExtension, t.ApprovalExtensionRow, ()),
+    (r.Relationship, t.RelationshipRow, ()),
+    (r.RelationshipVersion, t.RelationshipVersionRow, ()),
+    (r.DigestLog, t.DigestLogRow, ()),
+    (r.ReminderSent, t.ReminderSentRow, ()),
+    (r.StaffAlert, t.StaffAlertRow, ()),
+]
+
+_registry = registry()
+# record class -> {attribute: the width of its column}
+_WIDTHS: dict[type[Any], dict[str, int]] = {}
+
+
+def map_records() -> None:
+    """Map every record onto its table (once per process; later calls do nothing)."""
+    if _WIDTHS:
+        return
+    for record, row, lazy in _MAPPED:
+        table: Table = row.__table__
+        _registry.map_imperatively(
+            record, table, properties={name: deferred(table.c[name]) for name in lazy}
+        )
+        _WIDTHS[record] = {
+            c.name: c.type.length
+            for c in table.columns
+            if isinstance(c.type, String) and c.type.length
+        }
+    event.listen(Session, "before_flush", _fit_strings)
+
+
+def _fit_strings(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in (*session.new, *session.dirty):
+        widths = _WIDTHS.get(type(obj))
+        if not widths:
+            continue
+        for name, width in widths.items():
+            value = getattr(obj, name)
+            if isinstance(value, str):
+                fitted = fit(value, width)
+                if fitted != value:
+                    setattr(obj, name, fitted)
+
+
+def fit(value: str, width: int) -> str:
+    """`value` as a column of `width` characters holds it: no NULs, cut to the width."""
+    return value.replace("\x00", "")[:width]
