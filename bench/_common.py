@@ -29,9 +29,8 @@ from imapclient import IMAPClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from intake_bot import samples  # noqa: E402
-from intake_bot.bootstrap import App, build, load_reference_data  # noqa: E402
+from intake_bot.bootstrap import App, build  # noqa: E402
 from intake_bot.config import Settings, load_settings  # noqa: E402
-from intake_bot.store import migrate  # noqa: E402
 from intake_bot.store.store import Store  # noqa: E402
 
 T = TypeVar("T")
@@ -313,8 +312,7 @@ def new_app(settings: Settings, *, migrate_schema: bool = True) -> App:
     """The application on its database: migrated and with the reference data loaded."""
     app = build(settings, clock=fixed_clock, store=Store.from_url(settings.database_url()))
     if migrate_schema:
-        migrate.upgrade(app.store)
-        load_reference_data(app)
+        app.database.upgrade()
     return app
 
 
@@ -331,8 +329,7 @@ def table_counts(app: App) -> dict[str, Any]:
         return {
             "inbound": one("SELECT count(*) FROM inbound_message"),
             "inbound_distinct_uids": one(
-                "SELECT count(*) FROM (SELECT DISTINCT mailbox, uidvalidity, uid"
-                " FROM inbound_message) AS d"
+                "SELECT count(*) FROM (SELECT DISTINCT mailbox, location FROM inbound_message) AS d"
             ),
             "outcomes": outcomes,
             "requests": one("SELECT count(*) FROM request"),

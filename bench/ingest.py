@@ -144,8 +144,9 @@ def bot_pass(
     work.mkdir(parents=True, exist_ok=True)
     quiet_logging(work / "bot.log")
     app = _app(target, work, "intake.db")
-    mailbox = app.open_mailbox()
-    poller = app.poller(mailbox)
+    box = app.settings.mailbox
+    mailbox = app.mailboxes.open_source(box)
+    poller = app.mailboxes.poller(box, mailbox)
     rss_before = rss_mb()
     reset_peak_rss()
     profiler = cProfile.Profile() if profile_lines else None
@@ -215,16 +216,14 @@ def idle_pass(full: ImapTarget, empty: ImapTarget, workdir: str, polls: int) -> 
     app_full = _app(full, work, "idle.db")
     app_empty = _app(empty, work, "idle.db", migrate_schema=False)
     # The cursor past every message, as the poller leaves it once it has filed them.
-    mailbox = app_full.open_mailbox()
-    name = mailbox.name
-    mailbox.close()
+    name = app_full.settings.mailbox.name
     with full.client() as client:
         info = client.select_folder("INBOX", readonly=True)
         uidvalidity, uidnext, exists = (
             int(info[k]) for k in (b"UIDVALIDITY", b"UIDNEXT", b"EXISTS")
         )
     with app_full.store.unit() as unit:
-        unit.set_cursor(name, uidvalidity, uidnext - 1, FIXED_NOW)
+        unit.polling.set_cursor(name, f"{uidvalidity}:{uidnext - 1}", FIXED_NOW)
 
     def worker_poll(app: App) -> float:
         start = time.perf_counter()
@@ -259,11 +258,9 @@ def idle_pass(full: ImapTarget, empty: ImapTarget, workdir: str, polls: int) -> 
         status["empty"].append(bare_status(empty))
 
     open_polls: dict[str, list[float]] = {"full": [], "empty": []}
-    mailboxes = {"full": app_full.open_mailbox(), "empty": app_empty.open_mailbox()}
-    pollers = {
-        "full": app_full.poller(mailboxes["full"]),
-        "empty": app_empty.poller(mailboxes["empty"]),
-    }
+    apps = {"full": app_full, "empty": app_empty}
+    mailboxes = {k: a.mailboxes.open_source(a.settings.mailbox) for k, a in apps.items()}
+    pollers = {k: a.mailboxes.poller(a.settings.mailbox, mailboxes[k]) for k, a in apps.items()}
     try:
         for poller in pollers.values():
             poller.poll()  # connects

@@ -7,28 +7,37 @@ import os
 import socket
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from intake_bot.application import Application
 from intake_bot.config import ConfigError, Settings, url_password
 from intake_bot.domain.approvals import normalise_cag_refs
+from intake_bot.domain.outgoing import FileToAttach
+from intake_bot.domain.records import Approval, Organisation
 from intake_bot.forms.generate import blank_docx, blank_xlsx
-from intake_bot.mail.compose import FileToAttach
+from intake_bot.mail.compose import MimeComposer
 from intake_bot.mail.file_outbox import FileTransport
-from intake_bot.mail.imap import ImapMailbox
-from intake_bot.mail.maildir import MaildirMailbox
+from intake_bot.mail.maildir import deliver
 from intake_bot.mail.render import Renderer
 from intake_bot.mail.smtp import SmtpTransport
-from intake_bot.ports import Clock, Mailbox, MailTransport
+from intake_bot.mail.sources import open_source
+from intake_bot.ports import Clock, MailTransport
+from intake_bot.services.database import Database
+from intake_bot.services.digests import Digests
 from intake_bot.services.intake import Intake
+from intake_bot.services.lifecycle import Requests
+from intake_bot.services.mailboxes import Mailboxes
+from intake_bot.services.messages import Messages
 from intake_bot.services.notify import Letterhead, Notifier
-from intake_bot.services.polling import Poller
-from intake_bot.services.sending import Sender
+from intake_bot.services.outbox import OutboxAdmin
+from intake_bot.services.queues import Queues
+from intake_bot.services.register import Register
+from intake_bot.services.s251 import S251
+from intake_bot.store.migrate import AlembicSchema
 from intake_bot.store.store import Store
-from intake_bot.domain.records import Approval, Organisation
 
 log = logging.getLogger(__name__)
 
@@ -40,53 +49,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class App:
-    """Everything an entry point needs. Adapters are made on demand and closed by the caller."""
-
-    settings: Settings
-    store: Store
-    intake: Intake
-    clock: Clock
-    worker_id: str
-
-    def open_mailbox(self) -> Mailbox:
-        return make_mailbox(self.settings)
-
-    def open_transport(self) -> MailTransport:
-        return make_transport(self.settings)
-
-    def poller(self, mailbox: Mailbox) -> Poller:
-        mb = self.settings.mailbox
-        return Poller(
-            mailbox=mailbox,
-            intake=self.intake,
-            clock=self.clock,
-            watched_subject=mb.subject,
-            max_attempts=mb.max_attempts,
-            fetch_batch=mb.fetch_batch,
-            worker_id=self.worker_id,
-            lease_ttl=timedelta(seconds=mb.lease_seconds),
-        )
-
-    def sender(self, transport: MailTransport) -> Sender:
-        out = self.settings.outgoing
-        return Sender(
-            store=self.store,
-            transport=transport,
-            clock=self.clock,
-            max_attempts=out.max_attempts,
-            backoff=timedelta(seconds=out.backoff_seconds),
-            claim_for=timedelta(seconds=out.claim_seconds),
-        )
+App = Application  # the name the tests and benchmarks know
 
 
-def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = None) -> App:
+def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = None) -> Application:
     """Wire the application. Makes no network connection; opens the database lazily."""
     store = store or Store.from_url(settings.database_url())
     dscro_names = tuple(d.name for d in settings.dscro)
     notifier = Notifier(
         renderer=Renderer(settings.templates_dir()),
+        composer=MimeComposer(),
         letterhead=Letterhead(
             from_address=settings.outgoing.from_address,
             from_name=settings.outgoing.from_name,
@@ -98,7 +70,11 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
     intake = Intake(
         store=store,
         notifier=notifier,
+        clock=clock,
         dscros=dscro_names,
+        watched_subject=settings.mailbox.subject,
+        config_reference=lambda: reference_data_from_config(settings),
+        database_present=lambda: database_present(settings.database_url()),
         allowed_domains=tuple(settings.senders.allowed_domains),
         purposes_needing_approval=frozenset(settings.purposes_needing_approval),
         own_addresses=(settings.outgoing.from_address.lower(),),
@@ -107,7 +83,58 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
         require_dmarc_pass=settings.senders.require_dmarc_pass,
     )
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    return App(settings=settings, store=store, intake=intake, clock=clock, worker_id=worker_id)
+    return Application(
+        settings=settings,
+        store=store,
+        database=Database(
+            store=store,
+            schema=AlembicSchema(store),
+            config_reference=lambda: reference_data_from_config(settings),
+        ),
+        intake=intake,
+        mailboxes=Mailboxes(
+            intake=intake,
+            clock=clock,
+            worker_id=worker_id,
+            boxes=settings.mailboxes,
+            open_source=lambda box: open_source(settings, box),
+        ),
+        outbox=OutboxAdmin(store=store, clock=clock),
+        register=Register(store=store, clock=clock, dscros=dscro_names),
+        s251=S251(
+            store=store,
+            notifier=notifier,
+            clock=clock,
+            offices=settings.dscro,
+            offsets=settings.reminders.offsets_days,
+            timezone=settings.timezone,
+        ),
+        requests=Requests(
+            store=store, notifier=notifier, clock=clock, targets=settings.targets.model_dump()
+        ),
+        queues=Queues(store=store, clock=clock, offices=settings.dscro),
+        messages=Messages(store=store, notifier=notifier, clock=clock, reingest=intake.ingest),
+        digests=Digests(
+            store=store,
+            notifier=notifier,
+            clock=clock,
+            offices=settings.dscro,
+            timezone=settings.timezone,
+        ),
+        clock=clock,
+        worker_id=worker_id,
+        open_transport=lambda: make_transport(settings),
+        deliver_sample=lambda raw: deliver_to_maildir(settings, raw),
+    )
+
+
+def database_present(url: str) -> bool:
+    """Whether there is a database to read: a SQLite file that does not exist is not one
+    (opening it would create it empty)."""
+    if not url.startswith("sqlite"):
+        return True
+    database = unquote(urlsplit(url).path)[1:]  # sqlite:///var/x.db -> var/x.db
+    return database in ("", ":memory:") or Path(database).is_file()
 
 
 @cache
@@ -115,43 +142,6 @@ def blank_form_attachments(dscro_names: tuple[str, ...]) -> tuple[FileToAttach, 
     return (
         FileToAttach("legitimate-relationship-request.docx", DOCX, blank_docx(dscro_names)),
         FileToAttach("legitimate-relationship-request.xlsx", XLSX, blank_xlsx(dscro_names)),
-    )
-
-
-def make_mailbox(settings: Settings) -> Mailbox:
-    mb = settings.mailbox
-    parts = urlsplit(mb.url)
-    if parts.scheme == "maildir":
-        path = Path(unquote(mb.url.split(":", 1)[1]))
-        return MaildirMailbox(
-            path, processed_folder=mb.processed_folder, quarantine_folder=mb.quarantine_folder
-        )
-    if parts.scheme not in ("imap", "imaps"):
-        raise ConfigError(
-            f"mailbox.url: unknown scheme {parts.scheme!r} (maildir:, imap:// or imaps://)"
-        )
-    query = parse_qs(parts.query)
-    tls = query.get("tls", ["ssl" if parts.scheme == "imaps" else "starttls"])[0]
-    if not parts.hostname or not parts.username:
-        raise ConfigError(
-            "mailbox.url: needs a user and a host, e.g. imaps://intake@mail.example:993/INBOX"
-        )
-    oauth2 = mb.oauth2_token_file.read_text().strip() if mb.oauth2_token_file else None
-    password = settings.mailbox_secret() or url_password(mb.url)
-    if not password and not oauth2:
-        raise ConfigError("mailbox: set INTAKE_BOT_MAILBOX_PASSWORD or mailbox.password_file")
-    return ImapMailbox(
-        host=parts.hostname,
-        port=parts.port or (993 if parts.scheme == "imaps" else 143),
-        username=unquote(parts.username),
-        password=password,
-        oauth2_token=oauth2,
-        folder=unquote(parts.path.lstrip("/")) or "INBOX",
-        tls=tls,
-        processed_folder=mb.processed_folder or None,
-        quarantine_folder=mb.quarantine_folder,
-        timeout=mb.timeout_seconds,
-        allow_plain_auth=mb.allow_plain_auth,
     )
 
 
@@ -202,18 +192,17 @@ def reference_data_from_config(settings: Settings) -> tuple[list[Organisation], 
     return orgs, approvals
 
 
-def load_reference_data(app: App) -> tuple[int, int]:
-    """Load organisations and (if the register is empty) the seeded s251 approvals from config/."""
-    orgs, approvals = reference_data_from_config(app.settings)
-    loaded_approvals = 0
-    with app.store.unit() as unit:
-        for org in orgs:
-            unit.upsert_organisation(org)
-        if unit.count_approvals() == 0:
-            for approval in approvals:
-                unit.add(approval)
-            loaded_approvals = len(approvals)
-    return len(orgs), loaded_approvals
+def load_reference_data(app: Application) -> tuple[int, int]:
+    """Load organisations and (into an empty register) the seeded s251 approvals from config/."""
+    return app.database.load_reference_data()
+
+
+def deliver_to_maildir(settings: Settings, raw: bytes) -> None:
+    """Put one message in the first mailbox, which must be a local Maildir (the demo's)."""
+    url = settings.mailbox.url
+    if not url.startswith("maildir:"):
+        raise ConfigError("mailbox.url: the demo writes into a local Maildir: use maildir:PATH")
+    deliver(Path(unquote(url.split(":", 1)[1])), raw)
 
 
 def _organisation(item: dict[str, object]) -> Organisation:

@@ -1,34 +1,78 @@
-"""Settings: `config/*.toml` plus `INTAKE_BOT_<SECTION>_<KEY>` environment overrides.
+"""Settings: a TOML file plus `INTAKE_BOT_*` environment overrides, on pydantic-settings.
 
-This is the only module that reads the environment. Secrets (passwords) come only from the
-environment or from a file named in the settings, never from the TOML itself.
+This is the only module that reads the environment, and the only place where defaults live.
+`INTAKE_BOT_<SECTION>_<KEY>` sets one key of a section (INTAKE_BOT_OUTGOING_FROM_ADDRESS),
+`INTAKE_BOT_<SETTING>` a top-level setting or a whole section (JSON for lists and tables), and
+`INTAKE_BOT_MAILBOX_<KEY>` the first mailbox. Secrets (passwords) come only from the environment
+or from a file named in the settings, never from the TOML itself.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import os
-import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-ENV_PREFIX = "INTAKE_BOT_"
+from intake_bot.config_sources import (
+    CONFIG_ENV,
+    ENV_PREFIX,
+    MASK,
+    ConfigError,
+    EnvSource,
+    TomlSource,
+    describe,
+    mask_url,
+    unknown_env_warnings,
+    url_password,
+)
+
+__all__ = [
+    "ENV_PREFIX",
+    "ConfigError",
+    "MailboxSettings",
+    "Settings",
+    "load_settings",
+    "mask_url",
+    "url_password",
+]
+
+log = logging.getLogger(__name__)
+
 DEFAULT_CONFIG = Path("config/intake-bot.toml")
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-MASK = "*" * 8
+# Shipped inside the package, so that an installed bot run from any folder finds them.
+PACKAGED = Path(str(files("intake_bot")))
+PACKAGED_TEMPLATES = PACKAGED / "templates"
+PACKAGED_CONFIG = PACKAGED / "defaults"
 WATCHED_SUBJECT = "Data Services for Commissioners - Legitimate Relationships"
-
-
-class ConfigError(Exception):
-    """The settings are missing or wrong; the message names the setting."""
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        # `INTAKE_BOT_MAILBOX_PASSWORD_FILE=` in an env file means no file, not the current folder.
+        optional = info.field_name and cls.model_fields[info.field_name].default is None
+        return None if value == "" and optional else value
 
 
 class MailboxSettings(_Section):
@@ -45,7 +89,7 @@ class MailboxSettings(_Section):
     max_attempts: int = Field(3, ge=1)  # a message that crashes this often is quarantined
     lease_seconds: int = Field(120, ge=1)  # one poller per mailbox; a dead one's turn lapses
     timeout_seconds: float = 60.0
-    password: SecretStr | None = None  # from INTAKE_BOT_MAILBOX_PASSWORD only
+    password: SecretStr | None = None  # from the environment only
     password_file: Path | None = None
     oauth2_token_file: Path | None = None
     allow_plain_auth: bool = False  # only for a test server on loopback (?tls=none)
@@ -81,13 +125,6 @@ class Dscro(_Section):
     aliases: list[str] = Field(default_factory=list)
 
 
-class Organisation(_Section):
-    ods: str
-    name: str
-    type: str = "Other"
-    contacts: list[str] = Field(default_factory=list)
-
-
 class SenderSettings(_Section):
     allowed_domains: list[str] = Field(default_factory=lambda: ["nhs.net", "nhs.uk"])
     # Trust Authentication-Results from our own receiving server only: name it here to enable.
@@ -119,33 +156,63 @@ def _valid_cron(expr: str) -> str:
 
 class DigestSettings(_Section):
     enabled: bool = True
-    cron: str = "0 8 * * mon-fri"  # Europe/London
+    cron: str = "0 8 * * mon-fri"  # in `timezone`
 
-    @field_validator("cron")
-    @classmethod
-    def _cron_ok(cls, expr: str) -> str:
-        return _valid_cron(expr)
+    _cron_ok = field_validator("cron")(_valid_cron)
 
 
 class ReminderSettings(_Section):
     enabled: bool = True
-    cron: str = "0 7 * * *"  # Europe/London, daily
+    cron: str = "0 7 * * *"  # in `timezone`, daily
     offsets_days: list[int] = Field(default_factory=lambda: [90, 60, 30, 14, 7, 1])
 
-    @field_validator("cron")
-    @classmethod
-    def _cron_ok(cls, expr: str) -> str:
-        return _valid_cron(expr)
+    _cron_ok = field_validator("cron")(_valid_cron)
 
 
 class PathSettings(_Section):
-    templates: Path | None = None
+    templates: Path | None = None  # None: the templates shipped in the package
     s251: Path = Path("config/s251.toml")
     organisations: Path = Path("config/organisations.toml")
 
+    @model_validator(mode="after")
+    def _packaged_copies(self) -> PathSettings:
+        # A default file that is not in the working folder is the copy shipped in the package;
+        # a path someone wrote is kept as written, so that a typo is reported, not hidden.
+        for name in ("s251", "organisations"):
+            value: Path = getattr(self, name)
+            if value == PathSettings.model_fields[name].default and not value.exists():
+                setattr(self, name, PACKAGED_CONFIG / value.name)
+        return self
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+def _default_offices() -> list[Dscro]:
+    return [
+        Dscro(name="North", staff=["dscro.north@intake-bot.invalid"]),
+        Dscro(
+            name="Midlands and East",
+            staff=["dscro.midlands-east@intake-bot.invalid"],
+            aliases=["Midlands & East", "M&E"],
+        ),
+        Dscro(name="London", staff=["dscro.london@intake-bot.invalid"]),
+        Dscro(name="South", staff=["dscro.south@intake-bot.invalid"]),
+    ]
+
+
+# The file and environment of the load in progress. pydantic-settings builds its sources in a
+# class method, so `load_settings` hands them over here rather than through module globals.
+_LOADING: ContextVar[tuple[Path | None, Mapping[str, str]] | None] = ContextVar(
+    "intake_bot_settings_loading", default=None
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="_",  # INTAKE_BOT_OUTGOING_FROM_ADDRESS: section, then key
+        env_nested_max_split=1,
+        case_sensitive=False,
+        extra="forbid",
+    )
 
     mailboxes: list[MailboxSettings] = Field(default_factory=lambda: [MailboxSettings()])
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -156,28 +223,53 @@ class Settings(BaseModel):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     timezone: str = "Europe/London"
-    dscro: list[Dscro] = Field(
-        default_factory=lambda: [
-            Dscro(name="North", staff=["dscro.north@intake-bot.invalid"]),
-            Dscro(
-                name="Midlands and East",
-                staff=["dscro.midlands-east@intake-bot.invalid"],
-                aliases=["Midlands & East", "M&E"],
-            ),
-            Dscro(name="London", staff=["dscro.london@intake-bot.invalid"]),
-            Dscro(name="South", staff=["dscro.south@intake-bot.invalid"]),
-        ]
-    )
+    dscro: list[Dscro] = Field(default_factory=_default_offices)
     purposes_needing_approval: list[str] = Field(
         default_factory=lambda: ["Invoice validation", "Risk stratification"]
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     source: str = "(built-in defaults)"  # which file these came from, for `intake-bot config`
+    _env_warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path, env = _LOADING.get() or (None, os.environ)
+        # Highest first: the environment overrides the file, which overrides the defaults.
+        return init_settings, EnvSource(settings_cls, env), TomlSource(settings_cls, path)
 
     @property
     def mailbox(self) -> MailboxSettings:
         """The first (in most deployments the only) mailbox."""
         return self.mailboxes[0]
+
+    @property
+    def env_warnings(self) -> list[str]:
+        """Unknown INTAKE_BOT_* names, each with the closest known one."""
+        return list(self._env_warnings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_mailbox_from_env(cls, data: Any) -> Any:
+        # INTAKE_BOT_MAILBOX_* set the first mailbox, whichever source gave the list.
+        if isinstance(data, dict) and "mailbox" in data:
+            first = data.pop("mailbox")
+            boxes = list(data.get("mailboxes") or [{}])
+            if isinstance(boxes[0], dict) and isinstance(first, dict):
+                boxes[0] = {**boxes[0], **first}
+            data["mailboxes"] = boxes
+        return data
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, level: Any) -> Any:
+        return level.upper() if isinstance(level, str) else level
 
     @field_validator("mailboxes")
     @classmethod
@@ -207,33 +299,47 @@ class Settings(BaseModel):
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {name!r}") from exc
+            raise ValueError(f"unknown time zone {name!r}; e.g. 'Europe/London'") from exc
         return name
 
     def templates_dir(self) -> Path:
-        if self.paths.templates:
-            return self.paths.templates
-        for candidate in (PACKAGE_ROOT / "templates", Path.cwd() / "templates"):
-            if candidate.is_dir():
-                return candidate
-        raise ConfigError("no templates folder found: set paths.templates")
+        folder = self.paths.templates or PACKAGED_TEMPLATES
+        if not (folder / "email").is_dir():
+            raise ConfigError(
+                f"paths.templates: no email/ folder in {folder}: "
+                "set paths.templates to the folder that holds email/, or leave it unset"
+            )
+        return folder
 
-    def mailbox_secret(self) -> str | None:
-        return _secret(self.mailbox.password, self.mailbox.password_file, "mailbox.password_file")
+    def mailbox_label(self, box: MailboxSettings) -> str:
+        """How settings name this mailbox: `mailbox` for the first, `mailbox[N]` for others."""
+        if box not in self.mailboxes:  # a box from elsewhere (a copy): name it by its name
+            return f"mailbox[{box.name}]"
+        index = self.mailboxes.index(box)
+        return "mailbox" if index == 0 else f"mailbox[{index}]"
+
+    def mailbox_secret(self, box: MailboxSettings | None = None) -> str | None:
+        """The mailbox password: INTAKE_BOT_MAILBOX_PASSWORD (first mailbox) or password_file."""
+        box = box or self.mailbox
+        return _secret(box.password, box.password_file, f"{self.mailbox_label(box)}.password_file")
+
+    def mailbox_token(self, box: MailboxSettings | None = None) -> str | None:
+        """An OAuth 2.0 access token from the mailbox's oauth2_token_file, if it names one."""
+        box = box or self.mailbox
+        label = f"{self.mailbox_label(box)}.oauth2_token_file"
+        return _secret(None, box.oauth2_token_file, label)
 
     def outgoing_secret(self) -> str | None:
-        return _secret(
-            self.outgoing.password, self.outgoing.password_file, "outgoing.password_file"
-        )
+        out = self.outgoing
+        return _secret(out.password, out.password_file, "outgoing.password_file")
 
     def database_url(self) -> str:
         """The database URL with the password from the environment or file filled in."""
-        secret = _secret(
-            self.database.password, self.database.password_file, "database.password_file"
-        )
+        db = self.database
+        secret = _secret(db.password, db.password_file, "database.password_file")
         if not secret:
-            return self.database.url
-        parts = urlsplit(self.database.url)
+            return db.url
+        parts = urlsplit(db.url)
         if not parts.username:
             raise ConfigError("database.url: name the user, e.g. postgresql+psycopg://intake@db/x")
         host = parts.netloc.rpartition("@")[2]
@@ -246,8 +352,8 @@ class Settings(BaseModel):
         for block in [*data["mailboxes"], data["database"], data["outgoing"]]:
             if block.get("password"):
                 block["password"] = MASK
-            if "url" in block:
-                block["url"] = mask_url(block["url"])
+            block["url"] = mask_url(block["url"])
+        data["paths"]["templates"] = str(self.paths.templates or PACKAGED_TEMPLATES)
         return data
 
 
@@ -258,117 +364,31 @@ def _secret(value: SecretStr | None, path: Path | None, name: str) -> str | None
         return None
     try:
         return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from exc
-
-
-def mask_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
-
-
-def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """`INTAKE_BOT_MAILBOX_URL=…` → {"mailbox": {"url": …}}. Lists may be given as JSON."""
-    sections = {
-        name: set(model.model_fields)
-        for name, model in (
-            ("mailbox", MailboxSettings),
-            ("database", DatabaseSettings),
-            ("outgoing", OutgoingSettings),
-            ("senders", SenderSettings),
-            ("paths", PathSettings),
-            ("targets", TargetSettings),
-            ("digest", DigestSettings),
-            ("reminders", ReminderSettings),
-        )
-    }
-    out: dict[str, dict[str, Any]] = {}
-    for name, value in env.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        rest = name[len(ENV_PREFIX) :].lower()
-        for section, keys in sections.items():
-            if rest.startswith(section + "_") and rest[len(section) + 1 :] in keys:
-                key = rest[len(section) + 1 :]
-                out.setdefault(section, {})[key] = _env_value(value)
-    return out
-
-
-def _env_value(value: str) -> Any:
-    if value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not text"
+        raise ConfigError(f"{name}: cannot read {path}: {why}; fix the path or the file") from exc
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `path` (or $INTAKE_BOT_CONFIG, or config/intake-bot.toml if present)."""
     env = os.environ if env is None else env
-    if path is None and env.get(ENV_PREFIX + "CONFIG"):
-        path = Path(env[ENV_PREFIX + "CONFIG"])
-    explicit = path is not None
-    path = path or DEFAULT_CONFIG
-    data: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        data["source"] = str(path)
-    elif explicit:
-        raise ConfigError(f"config file not found: {path}")
-    boxes = data.pop("mailbox", [])
-    boxes = [boxes] if isinstance(boxes, dict) else list(boxes)  # [mailbox] or [[mailbox]]
-    for section in ("mailbox", "database", "outgoing"):
-        blocks = boxes if section == "mailbox" else [data.get(section, {})]
-        if any(isinstance(b, dict) and "password" in b for b in blocks):
-            raise ConfigError(
-                f"{path}: [{section}] password must not be in a file in the repository; "
-                f"set {ENV_PREFIX}{section.upper()}_PASSWORD or {section}.password_file"
-            )
-    overrides = _env_overrides(env)
-    # INTAKE_BOT_MAILBOX_* set the first (in most deployments the only) mailbox.
-    first = overrides.pop("mailbox", {})
-    if first:
-        boxes = [_merge(boxes[0] if boxes else {}, first), *boxes[1:]]
-    if boxes:
-        data["mailboxes"] = boxes
-    data = _merge(data, overrides)
-    if ENV_PREFIX + "LOG_LEVEL" in env:
-        data["log_level"] = env[ENV_PREFIX + "LOG_LEVEL"].upper()
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    if path is not None and not path.is_file():
+        raise ConfigError(
+            f"config file not found: {path}: pass --config FILE or set {CONFIG_ENV} to a file"
+        )
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    token = _LOADING.set((path, env))
     try:
-        return Settings.model_validate(data)
+        settings = Settings()
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from exc
-
-
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        if loc[:1] == ["mailboxes"] and len(loc) > 1:  # as written: [mailbox] or [[mailbox]] N
-            loc = ["mailbox" if loc[1] == "0" else f"mailbox[{loc[1]}]", *loc[2:]]
-        where = ".".join(loc)
-        lines.append(f"{where}: {err['msg']}")
-    return "invalid settings: " + "; ".join(lines)
-
-
-def url_password(url: str) -> str | None:
-    """The password embedded in a URL, if any (discouraged; env or file is preferred)."""
-    pw = urlsplit(url).password
-    return unquote(pw) if pw else None
+        problems = describe(Settings, exc)
+        raise ConfigError("invalid settings: " + "; ".join(problems), problems) from exc
+    finally:
+        _LOADING.reset(token)
+    settings._env_warnings = unknown_env_warnings(Settings, env)
+    for warning in settings._env_warnings:
+        log.warning("%s", warning)
+    return settings

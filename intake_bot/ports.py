@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from intake_bot.domain.outgoing import Composed, Letter, Rendered
+from intake_bot.domain.polls import PollStatus
+from intake_bot.domain.records import (
+    Approval,
+    ApprovalExtension,
+    Attachment,
+    DigestLog,
+    Event,
+    InboundMessage,
+    Organisation,
+    Outbox,
+    Relationship,
+    RelationshipVersion,
+    ReminderSent,
+    Request,
+    StaffAlert,
+)
+from intake_bot.errors import DatabaseUnavailableError, OperatorError
+
+R = TypeVar("R")
 
 Clock = Callable[[], datetime]  # returns an aware UTC datetime
 
 
 @dataclass(frozen=True)
 class MessageRef:
-    """Where a message sits: (mailbox, UIDVALIDITY, UID). Maildir uses uidvalidity 0 and its key."""
+    """Where a message sits: the name of its source and a key that only that source reads."""
 
     mailbox: str
-    uidvalidity: int
-    uid: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -26,56 +48,68 @@ class Candidate:
     ref: MessageRef
     subject: str  # decoded (RFC 2047), unfolded
     size: int = 0
+    # A cursor past this message and every candidate before it, for a poll that stops part way;
+    # None where the source keeps its own state (Maildir).
+    cursor_after: str | None = None
 
 
 @dataclass(frozen=True)
-class Scan:
-    """The result of looking for new messages."""
+class Changes:
+    """What a source holds that is new since a cursor, oldest first."""
 
-    uidvalidity: int
     candidates: list[Candidate]
-    # The highest UID the scan saw (IMAP); the caller may record it as examined once every
-    # candidate has been dealt with. 0 where the source has no UIDs (Maildir).
-    high_uid: int = 0
+    # Where the next look starts once every candidate is settled; None where the source keeps
+    # its own state. Opaque: only the source that gave it reads it.
+    cursor: str | None = None
 
 
-class MailboxError(Exception):
+class Settlement(StrEnum):
+    """How a message ended, as the source is told after the database committed it."""
+
+    FILED = "filed"  # flagged or moved to the processed folder
+    QUARANTINED = "quarantined"  # moved to the quarantine folder
+    NOT_OURS = "not_ours"  # another subject: left for people, not looked at again
+
+
+class MailboxError(OperatorError):
     """The mailbox could not be reached or answered unexpectedly; the poll may be retried."""
 
+    setting = "mailbox.url"
 
-class Mailbox(Protocol):
+
+class MailSource(Protocol):
     """A source of request emails. Never marks anything seen; changes a message only when told."""
 
-    name: str  # stable identity, e.g. "imap://intake@mail.example:993/INBOX" or "maildir:/srv/mail"
+    name: str  # the mailbox's name in the settings: its cursor, lease and status are keyed on it
 
-    def scan(self, *, uidvalidity: int | None, after_uid: int) -> Scan:
-        """New messages: UIDs above `after_uid` (all of them if UIDVALIDITY changed)."""
+    def changes(self, cursor: str | None) -> Changes:
+        """Messages new since `cursor` (everything there is, for None or a cursor gone stale)."""
         ...
 
     def fetch(self, refs: Sequence[MessageRef]) -> Iterator[tuple[MessageRef, bytes]]:
-        """Raw bytes of each message (IMAP `BODY.PEEK[]`, no `\\Seen`); vanished ones skipped."""
+        """Raw bytes of each message, in the order asked; vanished ones skipped. Reading
+        changes nothing: a message people have not opened stays unread."""
         ...
 
-    def mark_processed(self, refs: Sequence[MessageRef]) -> None:
-        """Filed: flag them and move them to the processed folder if one is set. Idempotent.
+    def settle(self, refs: Sequence[MessageRef], outcome: Settlement) -> None:
+        """Tell the source how these messages ended. Idempotent.
 
-        Called with a batch, after every message in it was committed: one round trip, not one
-        a message.
+        Called after the database committed them, with a whole batch at once (one round trip
+        to the server, not one a message).
         """
         ...
 
-    def quarantine(self, ref: MessageRef) -> None:
-        """Could not be processed: move it to the quarantine folder. Idempotent."""
-        ...
+    def wait(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds for news (push sources). True: poll now.
 
-    def leave(self, ref: MessageRef) -> None:
-        """Not ours: leave it as it is (Maildir moves it from new/ to cur/ untouched)."""
+        A source without push returns False at once: poll it on its interval.
+        """
         ...
 
     def close(self) -> None: ...
 
 
-class SendError(Exception):
+class SendError(OperatorError):
     """Sending failed. `permanent` says retrying will not help (the server refused the message)."""
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:
@@ -91,3 +125,274 @@ class MailTransport(Protocol):
     ) -> None: ...
 
     def close(self) -> None: ...
+
+
+# -- outgoing mail: a template filled in (Renderer), made into an email (Composer) --------------
+
+
+class Renderer(Protocol):
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered: ...
+
+
+class Composer(Protocol):
+    def compose(self, letter: Letter) -> Composed:
+        """The MIME message with a new Message-ID, threaded, marked as automatic (RFC 3834)."""
+        ...
+
+
+# -- the store ---------------------------------------------------------------------------------
+# Repositories take and return domain records (`domain/records.py`). Records that a service
+# changes inside a unit are written when the unit commits; `Unit.add` stages a new one and
+# `Unit.flush` gives every staged record its id. A fake keeps them in memory (tests/fakes.py).
+
+
+class StoreError(OperatorError):
+    """The database refused or could not be reached."""
+
+
+class DuplicateError(StoreError):
+    """A unique constraint fired: someone filed the same thing first (another worker)."""
+
+
+class StoreUnavailableError(StoreError, DatabaseUnavailableError):
+    """The database could not be reached or is locked; try again later."""
+
+
+class MessageRepository(Protocol):
+    """Inbound email, archived whole, and its attachments."""
+
+    def find(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
+        """The message filed from this location, or with this Message-ID/hash, if any."""
+        ...
+
+    def get(self, inbound_id: int) -> InboundMessage | None: ...
+
+    def raw(self, inbound_id: int) -> bytes: ...
+
+    def in_queue(self, queue: str, limit: int = 1000) -> list[InboundMessage]:
+        """Messages in a staff queue that no request took over (enquiries, quarantine)."""
+        ...
+
+    def replies_to(self, request_id: int) -> list[InboundMessage]:
+        """Emails threaded onto a request after the one that filed it."""
+        ...
+
+    def attachments(self, inbound_id: int) -> list[Attachment]: ...
+
+
+class RequestRepository(Protocol):
+    def get(self, request_id: int) -> Request | None: ...
+
+    def matching(
+        self,
+        *,
+        queue: str | None = None,
+        statuses: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Request]: ...
+
+    def for_inbound(self, inbound_id: int) -> list[Request]: ...
+
+    def queue_counts(self, open_statuses: Sequence[str]) -> list[tuple[str, int]]:
+        """(queue, number of open requests and of messages without one), by queue."""
+        ...
+
+    def for_outgoing(self, message_ids: Sequence[str]) -> int | None:
+        """The request one of our emails (by Message-ID) was about, if any."""
+        ...
+
+
+class EventRepository(Protocol):
+    def for_(
+        self, *, request_id: int | None = None, inbound_id: int | None = None
+    ) -> list[Event]: ...
+
+
+class OutboxRepository(Protocol):
+    def for_(
+        self, *, request_id: int | None = None, inbound_id: int | None = None
+    ) -> list[Outbox]: ...
+
+    def get(self, outbox_id: int) -> Outbox | None: ...
+
+    def auto_replies_since(self, recipient: str, since: datetime) -> int: ...
+
+    def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
+        """Due rows, marked `sending` until now+lease so that no other worker takes them."""
+        ...
+
+    def raw(self, outbox_id: int) -> bytes: ...
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None: ...
+
+    def mark_failed(
+        self, outbox_id: int, error: str, *, next_attempt_at: datetime, give_up: bool
+    ) -> None: ...
+
+    def release_claims(self, outbox_ids: Sequence[int], now: datetime) -> None: ...
+
+    def retry_failed(self, now: datetime) -> int:
+        """Put every failed email back in the queue (after staff fixed the cause)."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Emails by status (pending, sending, sent, failed)."""
+        ...
+
+    def recent_failures(self, limit: int = 10) -> list[Outbox]:
+        """The newest failed or retrying emails, with their last error."""
+        ...
+
+
+class ReferenceRepository(Protocol):
+    """Organisations and section 251 approvals."""
+
+    def organisations(self) -> list[Organisation]: ...
+
+    def known_ods(self) -> frozenset[str]: ...
+
+    def organisation_contacts(self, ods_codes: Sequence[str]) -> set[str]:
+        """The registered contacts (lower-cased) of these organisations."""
+        ...
+
+    def upsert_organisation(self, org: Organisation) -> None: ...
+
+    def approvals(self) -> list[Approval]: ...
+
+    def approval(self, reference: str) -> Approval | None: ...
+
+    def count_approvals(self) -> int: ...
+
+    def extensions(self, reference: str) -> list[ApprovalExtension]: ...
+
+    def expired_approvals(self, today: date) -> list[Approval]: ...
+
+
+class RegisterRepository(Protocol):
+    """Relationships and their versions."""
+
+    def get(self, relationship_id: int) -> Relationship | None: ...
+
+    def by_reference(self, reference: str) -> Relationship | None: ...
+
+    def current_version(self, relationship: Relationship) -> RelationshipVersion: ...
+
+    def versions(self, relationship_id: int) -> list[RelationshipVersion]: ...
+
+    def version_for_request(self, request_id: int) -> RelationshipVersion | None: ...
+
+    def with_current(self) -> list[tuple[Relationship, RelationshipVersion]]:
+        """Every relationship with its current version, by reference."""
+        ...
+
+    def active_with_current(self, today: date) -> list[tuple[Relationship, RelationshipVersion]]:
+        """Every relationship in force on `today` with its current version, by reference."""
+        ...
+
+    def next_reference_number(self) -> int: ...
+
+    def lock_references(self) -> None:
+        """Hold the reference counter until the unit ends (two workers never pick one number)."""
+        ...
+
+    def contacts_for(self, relationship: Relationship) -> set[str]:
+        """The addresses that may ask to change or end `relationship`, lower-cased."""
+        ...
+
+
+class NoticeRepository(Protocol):
+    """What was sent once and must not be sent twice: digests, reminders, staff alerts."""
+
+    def last_digest(self, office: str, up_to: date) -> DigestLog | None: ...
+
+    def reminders_sent(self, reference: str, expiry: date) -> dict[int, set[int]]:
+        """The offsets already sent for an approval's expiry date, by relationship id."""
+        ...
+
+    def reminders_sent_between(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[ReminderSent, Relationship, list[str]]]: ...
+
+    def staff_alert(self, key: str) -> StaffAlert | None: ...
+
+
+class PollingRepository(Protocol):
+    """Where each mailbox's poll stands: its cursor, its lease, its last poll, the attempts at
+    its messages. A mailbox is its name in the settings; a cursor is whatever its source gave.
+    An attempt is counted before it is made, so that a crash counts; `start_batch` counts a
+    whole batch at once, or nothing (False) if any was tried before: a replay then goes one
+    message at a time, so that only the message that crashes is blamed."""
+
+    def cursor(self, mailbox: str) -> str | None: ...
+
+    def set_cursor(self, mailbox: str, cursor: str, now: datetime) -> None: ...
+
+    def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool: ...
+
+    def release_lease(self, name: str, holder: str, now: datetime) -> None: ...
+
+    def record_attempt(self, ref: MessageRef, now: datetime) -> int: ...
+
+    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> bool: ...
+
+    def note_attempt_error(self, ref: MessageRef, error: str) -> None: ...
+
+    def attempt_error(self, ref: MessageRef) -> str: ...  # "" if none (a killed worker)
+
+    def record_poll(self, mailbox: str, at: datetime, ok: bool, detail: str) -> None: ...
+
+    def poll_status(self) -> list[PollStatus]: ...  # every mailbox polled so far, by name
+
+
+class Unit(Protocol):
+    """One transaction: committed when the `with` block ends, rolled back if it raises."""
+
+    # Read-only properties, so that an adapter may hold its own repository classes.
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    @property
+    def requests(self) -> RequestRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def reference(self) -> ReferenceRepository: ...
+
+    @property
+    def register(self) -> RegisterRepository: ...
+
+    @property
+    def notices(self) -> NoticeRepository: ...
+
+    @property
+    def polling(self) -> PollingRepository: ...
+
+    def add(self, record: R) -> R:
+        """Stage a new record; it is written (and gets its id) at the next flush or commit."""
+        ...
+
+    def flush(self) -> None: ...
+
+
+class Store(Protocol):
+    def unit(self) -> AbstractContextManager[Unit]: ...
+
+
+class Schema(Protocol):
+    """The database's schema and its migrations."""
+
+    @property
+    def embedded(self) -> bool:
+        """The built-in SQLite: brought up to date without asking the operator."""
+        ...
+
+    def current(self) -> str | None: ...
+
+    def head(self) -> str | None: ...
+
+    def upgrade(self) -> None: ...

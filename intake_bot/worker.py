@@ -1,4 +1,8 @@
-"""The recurring jobs (APScheduler). Each job is one service call that logs and carries on."""
+"""The recurring jobs (APScheduler). Each job is one use-case call that logs and carries on.
+
+Every mailbox is its own job, on its own interval, so one that hangs or fails never delays
+another; a thread each keeps them apart.
+"""
 
 from __future__ import annotations
 
@@ -6,49 +10,58 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from intake_bot.bootstrap import App
+from intake_bot.application import Application
 from intake_bot.config import ConfigError
-from intake_bot.ports import MailboxError
-from intake_bot.services.digests import DigestReport, send_digests
-from intake_bot.services.polling import PollReport, Progress
-from intake_bot.services.reminders import ReminderReport, send_reminders
-from intake_bot.services.sending import SendReport
-from intake_bot.store.store import StoreUnavailableError
+from intake_bot.domain.outgoing import SendReport
+from intake_bot.domain.polls import PollReport, Progress
+from intake_bot.domain.reminders import ReminderReport
+from intake_bot.domain.workflow_views import DigestReport
+from intake_bot.mail.sources import check_sources
+from intake_bot.ports import StoreUnavailableError
 
 log = logging.getLogger(__name__)
+
+OTHER_JOBS = 4  # send, digests, reminders, and one spare
 
 
 @dataclass
 class Worker:
-    app: App
+    app: Application
     stopping: threading.Event = field(default_factory=threading.Event)
+    _send_wanted: threading.Event = field(default_factory=threading.Event, init=False)
+    _sending: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def check(self) -> None:
+        """Every mailbox can be built from the settings (nothing is connected). ConfigError."""
+        check_sources(self.app.settings)
 
     def poll(self, progress: Progress | None = None) -> PollReport | None:
-        """One poll of the mailbox; a mailbox or database outage is logged and retried next time."""
+        """Every mailbox once; their reports added up. None if no mailbox could be polled.
+
+        A failing mailbox is logged (once) and skipped; a database outage is retried next time.
+        """
         try:
-            mailbox = self.app.open_mailbox()
-            try:
-                report = self.app.poller(mailbox).poll(progress=progress, stop=self.stopping.is_set)
-            finally:
-                mailbox.close()
-        except (MailboxError, StoreUnavailableError) as exc:
+            return self.app.mailboxes.poll_all(progress=progress, stop=self.stopping.is_set)
+        except StoreUnavailableError as exc:
             log.warning("poll failed, will retry: %s", exc)
             return None
-        if report.examined or report.errors:
-            log.info(
-                "poll: %d new, %d not ours, %s, %d replies queued, %d errors",
-                report.examined,
-                report.not_ours,
-                report.outcomes or "nothing filed",
-                report.replies,
-                report.errors,
-            )
+
+    def poll_mailbox(self, name: str, progress: Progress | None = None) -> PollReport | None:
+        """One poll of mailbox `name` (one scheduled job)."""
+        try:
+            report = self.app.mailboxes.poll(name, progress=progress, stop=self.stopping.is_set)
+        except StoreUnavailableError as exc:
+            log.warning("mailbox %s: poll failed, will retry: %s", name, exc)
+            return None
+        if report is not None and (report.examined or report.errors):
+            log.info("mailbox %s: %s, %d replies queued", name, report.summary(), report.replies)
         return report
 
     def send(self) -> SendReport | None:
@@ -67,17 +80,25 @@ class Worker:
             )
         return report
 
+    def send_soon(self) -> None:
+        """Send what is due now, unless another job is sending: that one then goes once more.
+
+        Polls of several mailboxes may queue replies at once; none waits for the sender's next
+        tick, and no two sends run side by side.
+        """
+        self._send_wanted.set()
+        # A holder checks for wishes only after letting go, so none is lost between the two.
+        while self._send_wanted.is_set() and self._sending.acquire(blocking=False):
+            try:
+                self._send_wanted.clear()
+                self.send()
+            finally:
+                self._sending.release()
+
     def digests(self) -> DigestReport | None:
         """Today's staff digests; the database keeps it to one per office per day."""
-        settings = self.app.settings
         try:
-            report = send_digests(
-                store=self.app.store,
-                notifier=self.app.intake.notifier,
-                offices=settings.dscro,
-                now=self.app.clock(),
-                tz=settings.timezone,
-            )
+            report = self.app.digests.send()
         except StoreUnavailableError as exc:
             log.warning("digests failed, not sent until the next scheduled run: %s", exc)
             return None
@@ -91,16 +112,8 @@ class Worker:
 
     def reminders(self) -> ReminderReport | None:
         """Today's s251 reminders and staff alerts; the database keeps each to once."""
-        settings = self.app.settings
         try:
-            return send_reminders(
-                store=self.app.store,
-                notifier=self.app.intake.notifier,
-                offices=settings.dscro,
-                offsets=settings.reminders.offsets_days,
-                now=self.app.clock(),
-                tz=settings.timezone,
-            )
+            return self.app.s251.send_reminders()
         except StoreUnavailableError as exc:
             # What was not sent stays due: the next run sends the most recent missed reminder.
             log.warning("s251 reminders failed, will catch up on the next run: %s", exc)
@@ -109,30 +122,47 @@ class Worker:
     def run_once(
         self, progress: Progress | None = None
     ) -> tuple[PollReport | None, SendReport | None]:
+        """Poll every mailbox once, then send what is due. ConfigError on a bad mailbox."""
+        self.check()
         return self.poll(progress), self.send()
 
     def run_forever(self) -> None:
         """Poll and send on their intervals until SIGTERM/SIGINT, finishing the message in hand."""
+        self.check()
         settings = self.app.settings
-        scheduler = BlockingScheduler(timezone="Europe/London")
+        pool = ThreadPoolExecutor(len(settings.mailboxes) + OTHER_JOBS)
+        scheduler = BlockingScheduler(timezone=settings.timezone, executors={"default": pool})
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
 
-        def poll_then_wake_sender() -> None:
-            report = self.poll()
-            if report is not None and report.replies and not self.stopping.is_set():
-                # Acknowledgements go out now, not at the sender's next tick.
-                scheduler.modify_job("send", next_run_time=_now())
+        intervals = {box.name: box.poll_interval_seconds for box in settings.mailboxes}
 
+        def poll_then_wake_sender(name: str) -> None:
+            try:
+                report = self.poll_mailbox(name)
+                if report is not None and report.replies and not self.stopping.is_set():
+                    self.send_soon()  # acknowledgements go out now, not at the next tick
+            finally:
+                schedule_poll(name, intervals[name])
+
+        def schedule_poll(name: str, after_seconds: int) -> None:
+            # Each poll sets the next when it ends: one that hangs until its timeout never piles
+            # up runs (nor logs a warning a tick), and one that starts late still runs.
+            if self.stopping.is_set():
+                return
+            scheduler.add_job(
+                poll_then_wake_sender,
+                "date",
+                run_date=_now() + timedelta(seconds=after_seconds),
+                args=[name],
+                id=f"poll:{name}",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+        for name in intervals:
+            schedule_poll(name, 0)
         scheduler.add_job(
-            poll_then_wake_sender,
-            "interval",
-            seconds=settings.mailbox.poll_interval_seconds,
-            id="poll",
-            next_run_time=_now(),
-            **common,
-        )
-        scheduler.add_job(
-            self.send,
+            self.send_soon,
             "interval",
             seconds=settings.outgoing.send_interval_seconds,
             id="send",
@@ -164,7 +194,8 @@ class Worker:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        log.info("worker %s started", self.app.worker_id)
+        names = ", ".join(box.name for box in settings.mailboxes)
+        log.info("worker %s started; mailboxes: %s", self.app.worker_id, names)
         scheduler.start()
         log.info("worker stopped")
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -16,10 +19,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from intake_bot.bootstrap import App, build
-from intake_bot.config import ConfigError, Settings, load_settings
+from intake_bot.checks import check_settings
+from intake_bot.config import Settings, load_settings
+from intake_bot.errors import OperatorError
 
 console = Console()
-err_console = Console(stderr=True)
 
 
 @dataclass
@@ -28,19 +32,25 @@ class State:
     _settings: Settings | None = None
 
     def settings(self) -> Settings:
+        """The settings, loaded once; a ConfigError reaches `main`, which prints one line."""
         if self._settings is None:
-            try:
-                self._settings = load_settings(self.config)
-            except ConfigError as exc:
-                fail(str(exc))
+            self._settings = load_settings(self.config)
             setup_logging(self._settings.log_level)
         return self._settings
 
     def app(self) -> App:
-        try:
-            return build(self.settings())
-        except ConfigError as exc:
-            fail(str(exc))
+        return build(self.settings())
+
+    def check_before_start(self) -> None:
+        """Refuse to start the worker on settings it cannot work with, rather than log a
+        traceback every minute."""
+        found = check_settings(self.settings())
+        for problem in found:
+            if not problem.stops_worker:
+                logging.getLogger("intake_bot").warning("%s", problem)
+        problems = [p for p in found if p.stops_worker]
+        if problems:
+            fail("; ".join(map(str, problems)) + " (intake-bot config --check lists them)")
 
 
 def state(ctx: typer.Context) -> State:
@@ -50,8 +60,56 @@ def state(ctx: typer.Context) -> State:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}")
+    err_line(message)
     raise typer.Exit(code)
+
+
+def err_line(message: str) -> None:
+    """`error: …` on one line of stderr."""
+    # Plain text: a message may hold "[mailbox]", which rich would take as markup.
+    typer.echo(typer.style("error:", fg="red") + " " + " ".join(message.split()), err=True)
+
+
+def operator_message(exc: OperatorError) -> str:
+    """What is wrong and how to fix it, naming the setting to look at."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if exc.setting and exc.setting not in message:
+        message = f"{exc.setting}: {message}"
+    return message
+
+
+def unreadable_setting(exc: OSError, settings: Settings | None) -> str | None:
+    """The message for a file or folder the settings name that could not be used, else None."""
+    if settings is None or exc.filename is None:
+        return None
+    failed = Path(str(exc.filename)).absolute()
+    for setting, path in named_paths(settings):
+        if path is not None and path.absolute() == failed:
+            return f"{setting}: cannot use {path}: {exc.strerror}; fix the path or the file"
+    return None
+
+
+def named_paths(settings: Settings) -> list[tuple[str, Path | None]]:
+    """Each file or folder that a setting names, with that setting."""
+    named: list[tuple[str, Path | None]] = []
+    for box in settings.mailboxes:
+        label = settings.mailbox_label(box)
+        named += [
+            (f"{label}.password_file", box.password_file),
+            (f"{label}.oauth2_token_file", box.oauth2_token_file),
+        ]
+        if box.url.startswith("maildir:"):
+            named.append((f"{label}.url", Path(box.url.split(":", 1)[1])))
+    if settings.outgoing.url.startswith("file:"):
+        named.append(("outgoing.url", Path(settings.outgoing.url.split(":", 1)[1])))
+    return [
+        *named,
+        ("outgoing.password_file", settings.outgoing.password_file),
+        ("database.password_file", settings.database.password_file),
+        ("paths.s251", settings.paths.s251),
+        ("paths.organisations", settings.paths.organisations),
+        ("paths.templates", settings.paths.templates),
+    ]
 
 
 def setup_logging(level: str) -> None:
@@ -65,7 +123,66 @@ def setup_logging(level: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_value, ensure_ascii=False) + "\n")
+
+
+def _json_value(value: object) -> object:
+    """JSON for what `json` cannot write: ISO 8601 dates and times (with offsets), records."""
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)
+
+
+# Tables show dates as dd/mm/yyyy and times as dd/mm/yyyy HH:MM in the default time zone; --json
+# output keeps ISO 8601 (print_json).
+_LONDON = ZoneInfo(Settings.model_fields["timezone"].default)
+
+
+def fmt_date(value: date | None) -> str:
+    """dd/mm/yyyy, or "" for no date."""
+    return value.strftime("%d/%m/%Y") if value is not None else ""
+
+
+def fmt_time(value: datetime | None) -> str:
+    """dd/mm/yyyy HH:MM in the default time zone (England), or "" for no time."""
+    return value.astimezone(_LONDON).strftime("%d/%m/%Y %H:%M") if value is not None else ""
+
+
+def output_format(path: Path, allowed: Sequence[str], given: str | None = None) -> str:
+    """The format a file to write is in, by its extension ("docx", "xlsx", "csv"): a name that
+    says one format while the file holds another misleads whoever opens it. Exits 2 when the
+    extension is none of `allowed`, or is not the `given` --format."""
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in allowed:
+        names = " or ".join(f".{a}" for a in allowed)
+        fail(f"{path.name}: cannot tell the format from the name; end it in {names}")
+    if given is not None and given != suffix:
+        fail(f"{path.name} names a .{suffix} file, but --format {given} was asked for")
+    return suffix
+
+
+def default_actor() -> str:
+    """Who `--by` names when it is not given: the user running the command."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "staff"
+
+
+# The `--by` option of every command that records who acted; empty means `default_actor()`.
+By = Annotated[
+    str,
+    typer.Option("--by", help="Who is acting, for the audit trail (default: your user name)."),
+]
+
+
+def actor(by: str) -> str:
+    """The actor `--by` names, else the user running the command."""
+    return by.strip() or default_actor()
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

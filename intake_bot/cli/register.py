@@ -8,17 +8,18 @@ from typing import Annotated
 
 import typer
 
-from intake_bot.calendar import today_in_england
-from intake_bot.cli.common import console, fail, print_json, state, table
-from intake_bot.services.notify import display_value
-from intake_bot.services.register import (
-    ImportReport,
-    RegisterError,
-    RegisterRow,
-    export_register,
-    import_register,
-    register_rows,
+from intake_bot.cli.common import (
+    console,
+    default_actor,
+    fail,
+    fmt_date,
+    output_format,
+    print_json,
+    state,
+    table,
 )
+from intake_bot.domain.register import ENDED, RegisterError
+from intake_bot.domain.register_view import ImportReport, RegisterRow
 
 register_app = typer.Typer(
     help="The register of relationships: list, export the published spreadsheet, import.",
@@ -40,8 +41,7 @@ def register_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """The published relationships (or, with --all, every relationship)."""
-    app = state(ctx).app()
-    rows = register_rows(app.store, today_in_england(app.clock()), published_only=not show_all)
+    rows = state(ctx).app().register.rows(published_only=not show_all)
     if as_json:
         print_json([row.as_dict() for row in rows])
         return
@@ -49,9 +49,8 @@ def register_list(
         console.print("no relationships" if show_all else "no published relationships")
         return
     columns = ["reference", "commissioner", "processor", "DSCRO", "contract", "effective from"]
-    extra = ["status", "not published because"] if show_all else []
-    lines = [_list_row(row, show_all) for row in rows]
-    table("Register", columns + extra, lines)
+    extra = ["status", "not published because", "legal basis"] if show_all else []
+    table("Register", columns + extra, [_list_row(row, show_all) for row in rows])
 
 
 def _list_row(row: RegisterRow, show_all: bool) -> list[str]:
@@ -60,14 +59,15 @@ def _list_row(row: RegisterRow, show_all: bool) -> list[str]:
         f"{row.commissioner_name} ({row.commissioner_ods})",
         f"{row.processor_name} ({row.processor_ods})" if row.processor_ods else row.processor_name,
         row.dscro,
-        f"{display_value(row.contract_start)} to {display_value(row.contract_end)}",
-        display_value(row.effective_from),
+        f"{fmt_date(row.contract_start)} to {fmt_date(row.contract_end)}",
+        fmt_date(row.effective_from),
     ]
     if show_all:
-        ends = f" (ends {display_value(row.ended_on)})" if row.ended_on else ""
+        ends = f" (ends {fmt_date(row.ended_on)})" if row.ended_on else ""
         cells += [
-            row.status + ("" if row.status == "ended" else ends),
+            row.status + ("" if row.status == ENDED else ends),
             "; ".join(row.not_published),
+            row.legal_basis,
         ]
     return cells
 
@@ -75,18 +75,26 @@ def _list_row(row: RegisterRow, show_all: bool) -> list[str]:
 @register_app.command("export")
 def register_export(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the register.")],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Where to write the register: a .xlsx or .csv file."),
+    ],
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="xlsx or csv.")
-    ] = ExportFormat.xlsx,
+        ExportFormat | None,
+        typer.Option("--format", "-f", help="xlsx or csv; must agree with the file's extension."),
+    ] = None,
 ) -> None:
     """Write the published register: active relationships with a signed contract and consent."""
-    app = state(ctx).app()
+    chosen = output_format(output, [f.value for f in ExportFormat], fmt.value if fmt else None)
     try:
-        written = export_register(app.store, today_in_england(app.clock()), fmt.value, output)
+        written = state(ctx).app().register.export(output, chosen)
     except (RegisterError, OSError) as exc:
         fail(str(exc))
-    console.print(f"wrote {written} relationship(s) to {output}")
+    console.print(
+        f"wrote {written.relationships} relationship(s) to {output} ({written.format})",
+        highlight=False,
+        markup=False,
+    )
 
 
 @register_app.command("import")
@@ -96,21 +104,19 @@ def register_import(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would happen; change nothing.")
     ] = False,
-    by: Annotated[str, typer.Option("--by", help="Who is importing, for the audit trail.")] = (
-        "staff"
-    ),
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who is importing, for the audit trail (default: you)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Load a register kept by hand, and report each row: loaded, merged, unchanged or refused.
 
     Refused rows are listed with every reason. Exit 1 when a row was refused.
     """
-    app = state(ctx).app()
-    offices = tuple(d.name for d in app.settings.dscro)
+    register = state(ctx).app().register
     try:
-        report = import_register(
-            app.store, path, now=app.clock(), dry_run=dry_run, actor=by, dscros=offices
-        )
+        report = register.import_file(path, dry_run=dry_run, actor=by or default_actor())
     except RegisterError as exc:
         fail(str(exc))
     if as_json:
@@ -125,14 +131,9 @@ def _show_report(report: ImportReport) -> None:
     title = f"{report.source}, {report.sheet}" + (
         " (dry run: nothing changed)" if report.dry_run else ""
     )
-    # Details quote cells from the file, which rich would otherwise read as markup.
-    lines = [(row, ref, outcome, detail) for row, ref, outcome, detail in report.lines()]
-    table(title, ["row", "reference", "outcome", "detail"], lines)
-    console.print(
-        f"{len(report.loaded)} loaded, {len(report.merged)} merged, "
-        f"{len(report.unchanged)} unchanged, {len(report.refused)} refused",
-        highlight=False,
-    )
+    # `table` escapes the cells, which quote the file and could otherwise read as markup.
+    table(title, ["row", "reference", "outcome", "detail"], report.lines())
+    console.print(report.summary(), highlight=False)
     if report.ignored_columns:
         console.print(
             "columns not read: " + "; ".join(report.ignored_columns), highlight=False, markup=False

@@ -11,14 +11,11 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from intake_bot.bootstrap import App, load_reference_data
-from intake_bot.cli.common import console, fail, state, table
-from intake_bot.mail.maildir import deliver
+from intake_bot.cli.common import console, err_line, fail, state, table
+from intake_bot.domain.outgoing import SendReport
+from intake_bot.domain.polls import PollReport
+from intake_bot.domain.triage import REFERENCE_PREFIX
 from intake_bot.samples import demo_messages
-from intake_bot.services.polling import PollReport
-from intake_bot.services.queues import queue_items
-from intake_bot.services.sending import SendReport
-from intake_bot.store import migrate
 from intake_bot.worker import Worker
 
 
@@ -28,25 +25,24 @@ def run(
 ) -> None:
     """Poll the mailbox and send the outbox on their intervals, until SIGTERM."""
     app = state(ctx).app()
-    _ensure_schema(app)
+    app.database.ensure_ready()
     worker = Worker(app)
     if not once:
         worker.run_forever()
         return
     poll, send = _once_with_progress(worker)
+    # A mailbox that could not be polled says why on one line (its fault names the setting).
+    failed = [m for m in app.mailboxes.status() if m.last is not None and not m.last.ok]
+    for box in failed:
+        err_line(f"mailbox {box.name}: {box.last.detail if box.last else ''}")
+    if poll is not None:
+        _print_poll(poll)
+    if send is not None:
+        console.print(f"sent {send.sent}, deferred {send.deferred}, failed {send.failed}")
+    if poll is None and failed:
+        raise typer.Exit(2)
     if poll is None or send is None:
-        fail("the mailbox or the database could not be reached (see the log)", code=1)
-    _print_poll(poll)
-    console.print(f"sent {send.sent}, deferred {send.deferred}, failed {send.failed}")
-
-
-def _ensure_schema(app: App) -> None:
-    """The embedded default (SQLite) needs no set-up step; other databases use `db upgrade`."""
-    if migrate.current_revision(app.store) != migrate.head_revision():
-        if not app.store.engine.url.drivername.startswith("sqlite"):
-            fail("the database schema is not up to date: run `intake-bot db upgrade`")
-        migrate.upgrade(app.store)
-        load_reference_data(app)
+        fail("the database could not be reached (see the log)", code=1)
 
 
 def _once_with_progress(worker: Worker) -> tuple[PollReport | None, SendReport | None]:
@@ -66,11 +62,21 @@ def _once_with_progress(worker: Worker) -> tuple[PollReport | None, SendReport |
 
 
 def _print_poll(report: PollReport) -> None:
-    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "nothing filed"
+    # Messages and requests are counted apart: one email can carry several forms, and an
+    # enquiry or a reply files no request of its own.
+    by_outcome = ", ".join(
+        f"{n} {'with forms' if k == 'filed' else k}" for k, n in sorted(report.outcomes.items())
+    )
+    filed = len(report.references)
     console.print(
-        f"examined {report.examined} new message(s): {outcomes}; "
-        f"{report.not_ours} on other subjects left alone; {report.replies} replies queued"
-        + (f"; {report.errors} error(s)" if report.errors else "")
+        f"examined {report.examined} new message(s)"
+        + (f" ({by_outcome})" if by_outcome else "")
+        + f"; {filed} request(s) filed"
+        + (f" ({', '.join(report.references)})" if filed else "")
+        + f"; {report.not_ours} on other subjects left alone; {report.replies} replies queued"
+        + (f"; {report.errors} error(s)" if report.errors else ""),
+        markup=False,
+        highlight=False,
     )
 
 
@@ -87,9 +93,9 @@ def demo(ctx: typer.Context) -> None:
     outbox = Path(settings.outgoing.url.split(":", 1)[1])
     console.print(f"[bold]1.[/bold] Delivering {len(demo_messages())} sample emails to {maildir}:")
     for what, raw in demo_messages():
-        deliver(maildir, raw)
+        app.deliver_sample(raw)
         console.print(f"   - {what}")
-    _ensure_schema(app)
+    app.database.ensure_ready()
     console.print(
         "[bold]2.[/bold] One cycle: poll the mailbox, file, queue the replies, send them."
     )
@@ -97,8 +103,12 @@ def demo(ctx: typer.Context) -> None:
     if poll is None or send is None:
         fail("the cycle failed (see the log)", code=1)
     _print_poll(poll)
-    console.print("[bold]3.[/bold] The staff queues:")
-    items = queue_items(app.store, app.clock())
+    items = app.queues.items().items
+    requests = sum(1 for i in items if i.reference.startswith(REFERENCE_PREFIX))
+    console.print(
+        f"[bold]3.[/bold] The staff queues: {requests} open request(s),"
+        f" {len(items) - requests} message(s) without a request awaiting staff:"
+    )
     table(
         "Queues",
         ["queue", "reference", "kind", "status", "about", "sender", "problems"],

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
-from rich.markup import escape
 
-from intake_bot.cli.common import console, fail, print_json, state, table
+from intake_bot.cli.common import console, default_actor, fail, fmt_date, print_json, state, table
 from intake_bot.domain import values as v
-from intake_bot.services.approvals import (
-    ApprovalError,
-    ApprovalListing,
-    add_approval,
-    extend_approval,
-    list_approvals,
-)
-from intake_bot.worker import Worker
+from intake_bot.domain.approvals import ApprovalError, ApprovalListing
+from intake_bot.domain.reminders import EXPIRY_NOTICE
 
 s251_app = typer.Typer(
     help="Section 251 (CAG) approvals: list, add, extend, and the reminders before they expire.",
@@ -39,9 +31,7 @@ def s251_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Every approval: its expiry, days left, the relationships relying on it, its extensions."""
-    app = state(ctx).app()
-    today = app.clock().astimezone(ZoneInfo(app.settings.timezone)).date()
-    approvals = list_approvals(app.store, today=today)
+    approvals = state(ctx).app().s251.list()
     if as_json:
         print_json([a.as_dict() for a in approvals])
         return
@@ -60,8 +50,15 @@ def _list_row(a: ApprovalListing) -> list[str]:
         if len(a.relationships) <= 5
         else (f"{len(a.relationships)}: {', '.join(a.relationships[:5])}…")
     )
-    cells = [a.reference, a.title, "; ".join(a.purposes), f"{a.expires:%d/%m/%Y}{extended}", left]
-    return [escape(cell) for cell in [*cells, relying or "-"]]
+    # `table` escapes the cells: a title may hold "[...]", which rich would take for markup.
+    return [
+        a.reference,
+        a.title,
+        "; ".join(a.purposes),
+        fmt_date(a.expires) + extended,
+        left,
+        relying or "-",
+    ]
 
 
 @s251_app.command("add")
@@ -75,19 +72,19 @@ def s251_add(
     expires: Annotated[
         str, typer.Option("--expires", help="The last day it may be relied on, e.g. 31/03/2017.")
     ],
-    by: Annotated[str, typer.Option("--by", help="Who, for the audit trail.")] = "staff",
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who, for the audit trail (default: you).")
+    ] = None,
 ) -> None:
     """Put a new approval on the register."""
-    app = state(ctx).app()
+    s251 = state(ctx).app().s251
     try:
-        ref = add_approval(
-            app.store,
+        ref = s251.add(
             reference=reference,
             title=title,
             purposes=v.split_list(purposes),
             expires=_date(expires, "--expires"),
-            by=by,
-            now=app.clock(),
+            by=by or default_actor(),
         )
     except ApprovalError as exc:
         fail(str(exc))
@@ -100,23 +97,20 @@ def s251_extend(
     reference: Annotated[str, typer.Argument(help='A CAG reference, e.g. "CAG 7-04(a)/2013".')],
     until: Annotated[str, typer.Option("--until", help="The new expiry date, e.g. 31/03/2018.")],
     note: Annotated[str, typer.Option("--note", help="Why, e.g. the CAG letter.")] = "",
-    by: Annotated[str, typer.Option("--by", help="Who, for the audit trail.")] = "staff",
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who, for the audit trail (default: you).")
+    ] = None,
 ) -> None:
     """Move an approval's expiry date to a later one; reminders follow the new date."""
-    app = state(ctx).app()
+    s251 = state(ctx).app().s251
     try:
-        extension = extend_approval(
-            app.store,
-            reference,
-            until=_date(until, "--until"),
-            note=note,
-            by=by,
-            now=app.clock(),
+        extension = s251.extend(
+            reference, until=_date(until, "--until"), note=note, by=by or default_actor()
         )
     except ApprovalError as exc:
         fail(str(exc))
     console.print(
-        f"extended from {extension.previous_expiry:%d/%m/%Y} to {extension.new_expiry:%d/%m/%Y}",
+        f"extended from {fmt_date(extension.previous_expiry)} to {fmt_date(extension.new_expiry)}",
         highlight=False,
     )
 
@@ -127,20 +121,23 @@ def s251_remind(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Run today's reminder job now: reminders, expiry alerts and office summaries, each once."""
-    app = state(ctx).app()
-    report = Worker(app).reminders()
-    if report is None:
-        fail("the database is unavailable; nothing was sent")
+    # A database that cannot be reached is one line and exit 2 (cli/__init__.py); whatever was
+    # not sent stays due for the next run.
+    report = state(ctx).app().s251.send_reminders()
     if as_json:
         print_json(report.as_dict())
         return
     console.print(
-        f"{report.day:%d/%m/%Y}: {report.emails} reminder email(s) queued, "
+        f"{fmt_date(report.day)}: {report.emails} reminder email(s) queued, "
         f"{len(report.expiry_alerts)} expiry alert(s), {len(report.summaries)} office summary(ies)",
         highlight=False,
     )
     for sent in report.sent:
-        when = "expiry notice" if sent.offset_days == 0 else f"{sent.offset_days} days before"
+        when = (
+            "expiry notice"
+            if sent.offset_days == EXPIRY_NOTICE
+            else f"{sent.offset_days} days before"
+        )
         to = ", ".join(sent.recipients) or "nobody (no address on the register)"
         console.print(
             f"  {sent.reference} ({when}): {', '.join(sent.relationships)} → {to}",

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import NamedTuple
+
+
+class ApprovalError(Exception):
+    """The approvals register cannot change as asked; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -24,12 +28,66 @@ class Approval:
         return any(p.casefold() == wanted for p in self.purposes)
 
     def expired_on(self, day: date) -> bool:
-        """Whether the approval can no longer be relied on on `day`.
+        """Whether the approval can no longer be relied on on `day` (see `has_expired`)."""
+        return has_expired(day, self.expires)
 
-        From its expiry day on: that is the day staff are alerted and relationships flagged
-        "legal basis expired", so a new request cannot rely on it that day either.
-        """
-        return self.expires <= day
+
+def has_expired(today: date, expiry: date) -> bool:
+    """Whether an approval's expiry day has come by `today`.
+
+    From its expiry day on: that is the day staff are alerted and relationships flagged
+    "legal basis expired" (domain/legal_basis.py), so a new request cannot rely on it that day
+    either.
+    """
+    return today >= expiry
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One move of an approval's expiry date."""
+
+    previous_expiry: date
+    new_expiry: date
+    note: str
+    by: str
+    at: datetime
+
+    def as_dict(self) -> dict[str, str]:
+        """Ready for JSON: ISO dates, and the time with its offset."""
+        return {
+            "previous_expiry": self.previous_expiry.isoformat(),
+            "new_expiry": self.new_expiry.isoformat(),
+            "note": self.note,
+            "by": self.by,
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class ApprovalListing:
+    """An approval as listed: its entry, how long it has left, who relies on it, its history."""
+
+    reference: str
+    title: str
+    purposes: tuple[str, ...]
+    expires: date
+    days_left: int  # 0 on the expiry day, negative after it
+    expired: bool  # the expiry day has come
+    relationships: tuple[str, ...]  # the active relationships relying on it (LCR references)
+    extensions: tuple[Extension, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """Ready for JSON: ISO dates."""
+        return {
+            "reference": self.reference,
+            "title": self.title,
+            "purposes": list(self.purposes),
+            "expires": self.expires.isoformat(),
+            "days_left": self.days_left,
+            "expired": self.expired,
+            "relationships": list(self.relationships),
+            "extensions": [e.as_dict() for e in self.extensions],
+        }
 
 
 def approvals_for_purpose(approvals: Iterable[Approval], purpose: str) -> list[Approval]:

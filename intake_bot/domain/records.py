@@ -26,9 +26,8 @@ class InboundMessage:
     """Every email the bot took from a mailbox, archived whole."""
 
     dedupe_key: str  # Message-ID, or "sha256:<hash of the raw bytes>" when there is none
-    mailbox: str
-    uidvalidity: int
-    uid: str
+    mailbox: str  # the name of the mailbox it came from
+    location: str  # where it sits in that mailbox: the key its mail source gave it
     sha256: str
     size: int
     raw: bytes

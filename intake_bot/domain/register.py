@@ -14,9 +14,11 @@ from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY, Kind
 
 REFERENCE_PREFIX = "LCR-"
 
-# The fields that describe the relationship itself. The rest of the form (the kind of request,
-# the reference it names, its date, its description, who sent it, the declaration) is about the
-# request, and stays with the request. The effective date becomes a version's `effective_from`.
+# The fields that describe the relationship itself, and who asked for it as it stands: the
+# requester and the authoriser are reminded before an s251 approval it relies on expires. The rest
+# of the form (the kind of request, the reference it names, its date, its description, the
+# requester's role and phone, the declaration) is about the request, and stays with the request.
+# The effective date becomes a version's `effective_from`.
 RELATIONSHIP_KEYS: tuple[str, ...] = (
     "commissioner_name",
     "commissioner_ods",
@@ -38,6 +40,8 @@ RELATIONSHIP_KEYS: tuple[str, ...] = (
     "processor_consent",
     "authoriser_name",
     "authoriser_email",
+    "requester_name",
+    "requester_email",
 )
 REQUEST_ONLY_KEYS: frozenset[str] = frozenset(f.key for f in FIELDS) - set(RELATIONSHIP_KEYS)
 
@@ -47,6 +51,10 @@ ENDED = "ended"
 NOT_SIGNED = "no signed service contract"
 NO_COMMISSIONER_CONSENT = "the commissioning organisation has not consented to publication"
 NO_PROCESSOR_CONSENT = "the data processor has not consented to publication"
+
+
+class RegisterError(Exception):
+    """The register cannot change as asked; the message tells staff why."""
 
 
 # --- references -------------------------------------------------------------------------------

@@ -8,8 +8,11 @@ after an extension starts a fresh schedule and the old date's pending reminders 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
+
+from intake_bot.domain.approvals import has_expired
 
 EXPIRY_NOTICE = 0  # the offset that stands for the notice on (or after) the expiry day
 
@@ -22,12 +25,6 @@ def reminder_offsets(offsets: Iterable[int]) -> list[int]:
 def days_left(today: date, expiry: date) -> int:
     """Days from `today` to the expiry date: 0 on the day itself, negative after it."""
     return (expiry - today).days
-
-
-def has_expired(today: date, expiry: date) -> bool:
-    """Whether the expiry day has come: from then on the relationships relying on it are shown
-    as "legal basis expired", and staff have been (or are being) alerted."""
-    return today >= expiry
 
 
 def due_offset(
@@ -55,3 +52,54 @@ def _latest_reached(today: date, expiry: date, offsets: list[int]) -> int | None
     left = days_left(today, expiry)
     reached = [n for n in offsets if n >= left]
     return min(reached) if reached else None
+
+
+# --- what a run of the reminder job did ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentReminder:
+    """One reminder email (or, without addresses, one recorded reminder) of a run."""
+
+    reference: str  # the approval
+    expiry: date
+    offset_days: int  # days before expiry; 0 for the expiry notice
+    relationships: tuple[str, ...]  # LCR references
+    recipients: tuple[str, ...]  # empty: no address on the register, so nobody was emailed
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "reference": self.reference,
+            "expiry": self.expiry.isoformat(),
+            "offset_days": self.offset_days,
+            "relationships": list(self.relationships),
+            "recipients": list(self.recipients),
+        }
+
+
+@dataclass(frozen=True)
+class ReminderReport:
+    """What one run of the reminder job did."""
+
+    day: date
+    sent: tuple[SentReminder, ...] = ()
+    already_sent: int = 0  # reminders another worker recorded first
+    expiry_alerts: tuple[str, ...] = ()  # the once-only staff alerts written
+    summaries: Mapping[str, int] = field(default_factory=dict)  # office → reminders listed
+    unrouted: tuple[str, ...] = ()  # relationships of no configured office: no staff told
+
+    @property
+    def emails(self) -> int:
+        """Reminder emails queued (reminders without an address are recorded, not emailed)."""
+        return sum(1 for s in self.sent if s.recipients)
+
+    def as_dict(self) -> dict[str, object]:
+        """Ready for JSON: ISO dates."""
+        return {
+            "day": self.day.isoformat(),
+            "sent": [s.as_dict() for s in self.sent],
+            "already_sent": self.already_sent,
+            "expiry_alerts": list(self.expiry_alerts),
+            "summaries": dict(self.summaries),
+            "unrouted": list(self.unrouted),
+        }

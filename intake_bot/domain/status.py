@@ -22,6 +22,37 @@ OPEN = frozenset(
 )
 CLOSED = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN})
 
+# Each status as the requester reads it (status emails) and staff see it.
+LABELS: dict[Status, str] = {
+    Status.RECEIVED: "Received",
+    Status.INCOMPLETE: "Awaiting your reply",
+    Status.TRIAGED: "Waiting for review",
+    Status.VERIFICATION: "Being verified",
+    Status.IN_REVIEW: "In review",
+    Status.APPROVED: "Approved",
+    Status.REJECTED: "Not approved",
+    Status.WITHDRAWN: "Withdrawn",
+}
+
+# The changes the requester hears about, and what the email says happens next. Any other
+# change (e.g. back to triaged) is internal: its note stays in the audit trail.
+TOLD: dict[Status, str] = {
+    Status.IN_REVIEW: "A member of the team is now reviewing your request.",
+    Status.APPROVED: "Your request has been approved.",
+    Status.REJECTED: "Your request has not been approved.",
+    Status.WITHDRAWN: "Your request has been withdrawn and will not be taken further.",
+    Status.INCOMPLETE: "We need more information before we can go on: please reply to this email.",
+}
+
+# The requester is told why; staff must say it.
+NEEDS_NOTE = frozenset({Status.REJECTED, Status.INCOMPLETE})
+
+
+def is_closed(status: str) -> bool:
+    """Approved, rejected or withdrawn: nothing is due any more."""
+    return status in {s.value for s in CLOSED}
+
+
 _ALLOWED: dict[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.INCOMPLETE, Status.TRIAGED, Status.VERIFICATION}),
     Status.INCOMPLETE: frozenset({Status.TRIAGED, Status.VERIFICATION, Status.INCOMPLETE}),

@@ -23,7 +23,8 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from intake_bot.domain.fields import FIELDS, Choice, Field, Kind, Required
-from intake_bot.forms.docx import TICKED, UNTICKED, placeholder_text
+from intake_bot.forms.docx_ticks import placeholder_text
+from intake_bot.forms.docx_xml import TICKED, UNTICKED
 
 TITLE = "Legitimate commissioning relationship: request form"
 GUIDANCE = (

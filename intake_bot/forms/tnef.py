@@ -18,7 +18,7 @@ import sys
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from intake_bot.forms.types import Attachment
+from intake_bot.forms.readings import Attachment
 
 TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
 MAX_TNEF_BYTES = 25 * 1024 * 1024

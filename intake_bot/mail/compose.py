@@ -1,9 +1,8 @@
-"""Turns rendered text into a complete MIME message with a fixed Message-ID."""
+"""Turns rendered text into a complete MIME message with a fixed Message-ID (`Composer`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from email.charset import Charset
 from email.encoders import encode_base64
@@ -14,27 +13,15 @@ from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
-from intake_bot.mail.render import Rendered
+from intake_bot.domain.outgoing import Composed, FileToAttach, Letter, Rendered
+
+__all__ = ["BOT_HEADER", "Composed", "FileToAttach", "MimeComposer", "compose"]
 
 BOT_HEADER = "X-Intake-Bot"
 # CRLF line ends; headers folded only past 998 characters, so that Message-ID stays on one line.
 _WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
 _ASCII = Charset("us-ascii")
 _UTF8 = Charset("utf-8")  # base64: C-speed, where the library's quoted-printable is pure Python
-
-
-@dataclass(frozen=True)
-class FileToAttach:
-    filename: str
-    content_type: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Composed:
-    message_id: str
-    subject: str
-    raw: bytes
 
 
 def _header(text: str) -> str:
@@ -100,3 +87,20 @@ def compose(
     msg[BOT_HEADER] = "1"
     raw = msg.as_bytes(policy=_WIRE)
     return Composed(message_id=message_id, subject=rendered.subject, raw=raw)
+
+
+class MimeComposer:
+    """The `Composer` port over `compose`."""
+
+    def compose(self, letter: Letter) -> Composed:
+        return compose(
+            letter.rendered,
+            sender=letter.sender,
+            sender_name=letter.sender_name,
+            to=letter.to,
+            now=letter.now,
+            in_reply_to=letter.in_reply_to,
+            references=letter.references,
+            attachments=letter.attachments,
+            auto_submitted=letter.auto_submitted,
+        )

@@ -1,7 +1,5 @@
-"""The IMAP mailbox: the one module that talks to an IMAP server (through imapclient).
-
-It reads without side effects (`BODY.PEEK`, never `\\Seen`) and changes a message only when told.
-"""
+"""The IMAP mailbox, the one module that talks to IMAP (imapclient). It reads without side
+effects (`BODY.PEEK`, never `\\Seen`) and changes a message only when told."""
 
 from __future__ import annotations
 
@@ -14,10 +12,10 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, SocketTimeout
 
 from intake_bot.mail._headers import decode_subject
-from intake_bot.ports import Candidate, MailboxError, MessageRef, Scan
+from intake_bot.ports import Candidate, Changes, MailboxError, MessageRef, Settlement
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +23,14 @@ TLS_MODES = ("ssl", "starttls", "none")
 _HEADER_ITEMS = [b"BODY.PEEK[HEADER.FIELDS (SUBJECT)]", b"RFC822.SIZE"]
 _BODY_ITEMS = [b"BODY.PEEK[]"]
 _DELETED = b"\\Deleted"
+CONNECT_TIMEOUT = 15.0  # seconds: an unreachable host is reported soon, whatever `timeout` says
 
 
 class ImapMailbox:
-    """One folder of an IMAP mailbox, polled by UID (see `ports.Mailbox`).
+    """One folder of an IMAP mailbox, polled by UID (see `ports.MailSource`).
 
+    A message's key is "uidvalidity:uid" and the cursor "uidvalidity:last_uid": UIDs are only
+    meaningful under the UIDVALIDITY they were given with, so both travel together.
     Connects lazily and keeps the connection; any error drops it, so the next call reconnects.
     """
 
@@ -51,11 +52,14 @@ class ImapMailbox:
         scan_batch: int = 500,
         fetch_batch: int = 25,
         allow_plain_auth: bool = False,
+        name: str | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         """`oauth2_token` (a token, or a callable returning a fresh one) wins over `password`.
 
         `tls="none"` sends the password in clear, so it is refused unless the host is a loopback
-        address or `allow_plain_auth` is set.
+        address or `allow_plain_auth` is set. `name` (the mailbox's name in the settings) defaults
+        to an imap:// URL of user, host, port and folder.
         """
         _check_settings(tls, host, password, oauth2_token, flag_keyword, allow_plain_auth)
         if scan_batch < 1 or fetch_batch < 1:
@@ -70,7 +74,7 @@ class ImapMailbox:
         self._processed_folder = processed_folder or None
         self._quarantine_folder = quarantine_folder
         self._flag = flag_keyword
-        self._timeout = timeout
+        self._timeout = SocketTimeout(connect=min(connect_timeout, timeout), read=timeout)
         self._ssl_context = ssl_context
         self._scan_batch = scan_batch
         self._fetch_batch = fetch_batch
@@ -78,16 +82,18 @@ class ImapMailbox:
         self._uidvalidity: int | None = None  # of the folder selected on this connection
         self._keyword_allowed = True  # PERMANENTFLAGS of the selected folder lets us set it
         self._known_folders: set[str] = set()
-        self.name = _mailbox_name(username, host, self._port, folder)
+        self.name = name or _mailbox_name(username, host, self._port, folder)
 
-    # -- ports.Mailbox ------------------------------------------------------------------------
+    # -- ports.MailSource ---------------------------------------------------------------------
 
-    def scan(self, *, uidvalidity: int | None, after_uid: int) -> Scan:
-        """New messages above `after_uid`; everything if UIDVALIDITY changed.
+    def changes(self, cursor: str | None) -> Changes:
+        """Messages above the cursor's UID; everything if UIDVALIDITY changed or no cursor.
 
-        An idle poll costs one STATUS: when UIDNEXT shows nothing newer, there is no SELECT
-        (whose cost grows with the folder on a fresh connection) and no SEARCH.
+        The cursor is "uidvalidity:last_uid". An idle poll costs one STATUS: when UIDNEXT shows
+        nothing newer, there is no SELECT (whose cost grows with the folder on a fresh
+        connection) and no SEARCH.
         """
+        uidvalidity, after_uid = self._read_cursor(cursor)
         with self._guard("scan"):
             client = self._connection()
             # STATUS only before a SELECT: on the selected folder it may answer from a stale view.
@@ -97,63 +103,63 @@ class ImapMailbox:
                 and uidvalidity is not None
                 and self._nothing_new(client, uidvalidity, after_uid)
             ):
-                return Scan(uidvalidity=uidvalidity, candidates=[], high_uid=after_uid)
+                return Changes(candidates=[], cursor=_position(uidvalidity, after_uid))
             current, uidnext = self._select(client)
             floor = after_uid if current == uidvalidity else 0
             # Everything below UIDNEXT existed at SELECT time, so a SEARCH covers it all.
             seen_up_to = max(floor, uidnext - 1 if uidnext else 0)
             if uidnext is not None and uidnext <= floor + 1:
-                return Scan(uidvalidity=current, candidates=[], high_uid=floor)
+                return Changes(candidates=[], cursor=_position(current, floor))
             # `UID SEARCH UID n:*` also returns the newest UID when nothing is newer than n.
             uids = sorted(uid for uid in client.search(["UID", f"{floor + 1}:*"]) if uid > floor)
             candidates = self._candidates(client, current, uids)
         log.debug("%s: %d new message(s)", self.name, len(candidates))
-        return Scan(uidvalidity=current, candidates=candidates, high_uid=max([seen_up_to, *uids]))
+        return Changes(candidates=candidates, cursor=_position(current, max([seen_up_to, *uids])))
 
     def fetch(self, refs: Sequence[MessageRef]) -> Iterator[tuple[MessageRef, bytes]]:
         """Bytes by `BODY.PEEK[]` in the order asked, a batch per FETCH; vanished ones skipped."""
-        for ref in refs:
-            self._check_ours(ref)
-        for start in range(0, len(refs), self._fetch_batch):
-            batch = refs[start : start + self._fetch_batch]
+        located = [(ref, *self._locate(ref)) for ref in refs]
+        for start in range(0, len(located), self._fetch_batch):
+            batch = located[start : start + self._fetch_batch]
             with self._guard("fetch"):
                 client = self._connection()
                 current = self._ensure_selected(client)
-                wanted = [int(ref.uid) for ref in batch if self._addressable(ref, current)]
+                wanted = [
+                    uid for _, validity, uid in batch if self._addressable(validity, uid, current)
+                ]
                 response = client.fetch(wanted, _BODY_ITEMS) if wanted else {}
-            for ref in batch:
-                raw = response.get(int(ref.uid), {}).get(b"BODY[]")
-                if isinstance(raw, bytes) and ref.uidvalidity == current:
+            for ref, validity, uid in batch:
+                raw = response.get(uid, {}).get(b"BODY[]")
+                if isinstance(raw, bytes) and validity == current:
                     yield ref, raw
 
-    def mark_processed(self, refs: Sequence[MessageRef]) -> None:
-        """Add the keyword flag (never `\\Seen`), then move to the processed folder if set."""
-        for ref in refs:
-            self._check_ours(ref)
-        if not refs:
+    def settle(self, refs: Sequence[MessageRef], outcome: Settlement) -> None:
+        """Filed: the keyword flag (never `\\Seen`), then a move to the processed folder if set.
+        Quarantined: a move to the quarantine folder. Not ours: nothing (the cursor moves past).
+
+        One STORE and one MOVE for the whole batch.
+        """
+        located = [self._locate(ref) for ref in refs]
+        if not located or outcome is Settlement.NOT_OURS:
             return
-        with self._guard("mark processed"):
+        with self._guard(f"settle ({outcome.value})"):
             client = self._connection()
             current = self._ensure_selected(client)
-            uids = [int(ref.uid) for ref in refs if self._addressable(ref, current)]
+            uids = [uid for validity, uid in located if self._addressable(validity, uid, current)]
             if not uids:
                 return
             # STORE and MOVE of UIDs that are already gone succeed with nothing done.
+            if outcome is Settlement.QUARANTINED:
+                self._move(client, uids, self._quarantine_folder)
+                return
             if self._keyword_allowed:
                 client.add_flags(uids, [self._flag], silent=True)
             if self._processed_folder:
                 self._move(client, uids, self._processed_folder)
 
-    def quarantine(self, ref: MessageRef) -> None:
-        """Move the message to the quarantine folder (created if missing)."""
-        self._check_ours(ref)
-        with self._guard("quarantine"):
-            client = self._connection()
-            if self._addressable(ref, self._ensure_selected(client)):
-                self._move(client, [int(ref.uid)], self._quarantine_folder)
-
-    def leave(self, ref: MessageRef) -> None:
-        """Not ours: nothing to do on IMAP (the UID cursor moves past it)."""
+    def wait(self, timeout: float) -> bool:
+        """No push here yet: poll on the interval."""
+        return False
 
     def close(self) -> None:
         """Log out; a connection that is already dead is simply dropped."""
@@ -175,7 +181,14 @@ class ImapMailbox:
             yield
         except (imaplib.IMAP4.error, OSError) as exc:
             self._drop()
-            raise MailboxError(f"{self.name}: {action} failed: {_describe(exc)}") from exc
+            raise MailboxError(self._fault(action, exc)) from exc
+
+    def _fault(self, action: str, exc: BaseException) -> str:
+        where = f"{self._host}:{self._port}"
+        if "NONEXISTENT" in str(exc) or "doesn't exist" in str(exc):
+            fix = "create it, or name an existing folder in mailbox.url"
+            return f"the folder {self._folder!r} does not exist on {where}: {fix}"
+        return f"{action} failed on {where}: {_describe(exc)}"
 
     def _connection(self) -> IMAPClient:
         if self._client is None:
@@ -244,22 +257,36 @@ class ImapMailbox:
             return self._select(client)[0]
         return self._uidvalidity
 
-    def _addressable(self, ref: MessageRef, current: int) -> bool:
+    def _addressable(self, uidvalidity: int, uid: int, current: int) -> bool:
         """A UID from another UIDVALIDITY may name a different message now: never touch it."""
-        if ref.uidvalidity == current:
+        if uidvalidity == current:
             return True
         log.warning(
-            "%s: uid %s belongs to UIDVALIDITY %d, the folder now has %d; left alone",
+            "%s: uid %d belongs to UIDVALIDITY %d, the folder now has %d; left alone",
             self.name,
-            ref.uid,
-            ref.uidvalidity,
+            uid,
+            uidvalidity,
             current,
         )
         return False
 
-    def _check_ours(self, ref: MessageRef) -> None:
-        if ref.mailbox != self.name or not ref.uid.isdigit():
+    def _locate(self, ref: MessageRef) -> tuple[int, int]:
+        """(UIDVALIDITY, UID) from a key this mailbox gave; ValueError for anyone else's."""
+        parsed = _parse_pair(ref.key) if ref.mailbox == self.name else None
+        if parsed is None:
             raise ValueError(f"{ref!r} does not belong to {self.name}")
+        return parsed
+
+    def _read_cursor(self, cursor: str | None) -> tuple[int | None, int]:
+        if cursor is None:
+            return None, 0
+        parsed = _parse_pair(cursor)
+        if parsed is None:  # not ours (the mailbox's URL changed kind): start from the top
+            log.warning(
+                "%s: cursor %r is not an IMAP one; looking at everything", self.name, cursor
+            )
+            return None, 0
+        return parsed
 
     def _candidates(self, client: IMAPClient, uidvalidity: int, uids: list[int]) -> list[Candidate]:
         found: list[Candidate] = []
@@ -270,10 +297,15 @@ class ImapMailbox:
                 data = response.get(uid)
                 if data is None:
                     continue  # expunged since the SEARCH
-                ref = MessageRef(self.name, uidvalidity, str(uid))
-                subject = decode_subject(_header_block(data))
-                size = int(data.get(b"RFC822.SIZE", 0))
-                found.append(Candidate(ref=ref, subject=subject, size=size))
+                position = _position(uidvalidity, uid)
+                found.append(
+                    Candidate(
+                        ref=MessageRef(self.name, position),
+                        subject=decode_subject(_header_block(data)),
+                        size=int(data.get(b"RFC822.SIZE", 0)),
+                        cursor_after=position,
+                    )
+                )
         return found
 
     def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
@@ -336,6 +368,18 @@ def _mailbox_name(username: str, host: str, port: int, folder: str) -> str:
     return f"imap://{quote(username, safe='')}@{shown_host}:{port}/{quote(folder, safe='/')}"
 
 
+def _position(uidvalidity: int, uid: int) -> str:
+    """A message's key, or a cursor: "uidvalidity:uid"."""
+    return f"{uidvalidity}:{uid}"
+
+
+def _parse_pair(text: str) -> tuple[int, int] | None:
+    head, sep, tail = text.partition(":")
+    if not (sep and head.isdigit() and tail.isdigit()):
+        return None
+    return int(head), int(tail)
+
+
 def _header_block(data: dict[bytes, Any]) -> bytes:
     """The `BODY[HEADER.FIELDS (SUBJECT)]` item, whatever spelling the server echoes back."""
     for key, value in data.items():
@@ -345,8 +389,7 @@ def _header_block(data: dict[bytes, Any]) -> bytes:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"{type(exc).__name__}: {str(exc).strip()}".rstrip(": ")
 
 
 def _shut(client: IMAPClient) -> None:

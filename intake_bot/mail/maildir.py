@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from intake_bot.mail._headers import decode_subject
-from intake_bot.ports import Candidate, MailboxError, MessageRef, Scan
+from intake_bot.ports import Candidate, Changes, MailboxError, MessageRef, Settlement
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,11 @@ _INFO = ":"  # Maildir separates the unique name from the flags ("info") with a 
 
 
 class MaildirMailbox:
-    """A Maildir (Maildir++ sub-folders) implementing `ports.Mailbox`."""
+    """A Maildir (Maildir++ sub-folders) implementing `ports.MailSource`.
+
+    A message's key is its unique file name (without the flags); the state is in the folders, so
+    there is no cursor.
+    """
 
     def __init__(
         self,
@@ -32,26 +36,30 @@ class MaildirMailbox:
         *,
         processed_folder: str | None = "Processed",
         quarantine_folder: str = "Quarantine",
+        name: str | None = None,
     ) -> None:
-        """Opens (creating if need be) the Maildir at `path`; folders are created on first use."""
+        """Opens (creating if need be) the Maildir at `path`; folders are created on first use.
+
+        `name` (the mailbox's name in the settings) defaults to "maildir:" and the path.
+        """
         self._root = Path(path).absolute()
+        self.name = name or f"maildir:{self._root}"
         try:
             self._maildir = _open_maildir(self._root)
         except OSError as exc:
-            raise MailboxError(f"maildir:{self._root}: cannot open: {exc}") from exc
+            raise MailboxError(f"cannot open the Maildir {self._root}: {exc}") from exc
         self._processed_folder = processed_folder or None
         self._quarantine_folder = quarantine_folder
-        self.name = f"maildir:{self._root}"
 
-    def scan(self, *, uidvalidity: int | None, after_uid: int) -> Scan:
-        """Every message in `new/`; the arguments do not apply to Maildir."""
+    def changes(self, cursor: str | None) -> Changes:
+        """Every message in `new/` (what was settled left it); no cursor is needed."""
         candidates: list[Candidate] = []
         with self._guard("scan"):
             for entry in sorted(_messages_in(self._root / "new"), key=lambda e: e.name):
                 candidate = self._candidate(entry)
                 if candidate is not None:
                     candidates.append(candidate)
-        return Scan(uidvalidity=0, candidates=candidates, high_uid=0)
+        return Changes(candidates=candidates, cursor=None)
 
     def fetch(self, refs: Sequence[MessageRef]) -> Iterator[tuple[MessageRef, bytes]]:
         """The bytes of each message still in this folder, in the order asked."""
@@ -61,20 +69,33 @@ class MaildirMailbox:
             if raw is not None:
                 yield ref, raw
 
-    def mark_processed(self, refs: Sequence[MessageRef]) -> None:
-        """Move into the processed sub-folder with their flags (or just out of `new/` if none)."""
+    def settle(self, refs: Sequence[MessageRef], outcome: Settlement) -> None:
+        """Filed: into the processed sub-folder with their flags (or just out of `new/` if none).
+        Quarantined: into the quarantine sub-folder. Not ours: from `new/` to `cur/`, no flag
+        added: not looked at again, still unread for people.
+        """
+        folder = {
+            Settlement.FILED: self._processed_folder,
+            Settlement.QUARANTINED: self._quarantine_folder,
+            Settlement.NOT_OURS: None,
+        }[outcome]
         for ref in refs:
-            if self._processed_folder is None:
-                self.leave(ref)
+            if folder is None:
+                self._leave(ref)
             else:
-                self._move_to_folder(ref, self._processed_folder)
+                self._move_to_folder(ref, folder)
 
-    def quarantine(self, ref: MessageRef) -> None:
-        """Move into the quarantine sub-folder with its flags."""
-        self._move_to_folder(ref, self._quarantine_folder)
+    def wait(self, timeout: float) -> bool:
+        """No push: poll on the interval."""
+        return False
 
-    def leave(self, ref: MessageRef) -> None:
-        """From `new/` to `cur/`, no flag added: not looked at again, still unread for people."""
+    def close(self) -> None:
+        """Nothing is held open."""
+        self._maildir.close()
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _leave(self, ref: MessageRef) -> None:
         key = self._key(ref)
         with self._guard("leave"):
             source = _find(self._root / "new", key)
@@ -83,17 +104,11 @@ class MaildirMailbox:
             name = source.name if _INFO in source.name else f"{source.name}{_INFO}2,"
             _rename(source, self._root / "cur" / name)
 
-    def close(self) -> None:
-        """Nothing is held open."""
-        self._maildir.close()
-
-    # -- helpers ------------------------------------------------------------------------------
-
     def _guard(self, action: str) -> AbstractContextManager[None]:
-        return _guarded(f"{self.name}: {action}")
+        return _guarded(action)
 
     def _key(self, ref: MessageRef) -> str:
-        key = ref.uid
+        key = ref.key
         if ref.mailbox != self.name:
             raise ValueError(f"{ref!r} does not belong to {self.name}")
         if not key or key.startswith(".") or any(c in key for c in ("/", "\\", "\0", _INFO)):
@@ -107,7 +122,7 @@ class MaildirMailbox:
         except FileNotFoundError:
             return None  # moved by someone else since the listing
         key = entry.name.split(_INFO, 1)[0]
-        ref = MessageRef(self.name, 0, key)
+        ref = MessageRef(self.name, key)
         return Candidate(ref=ref, subject=decode_subject(header), size=size)
 
     def _read(self, key: str) -> bytes | None:

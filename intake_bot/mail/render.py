@@ -1,19 +1,16 @@
-"""Email templates: one Jinja2 environment over `templates/email`."""
+"""Email templates: one Jinja2 environment over `templates/email` (the `Renderer` port)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from intake_bot.domain.outgoing import Rendered
 
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    text: str
-    html: str
+__all__ = ["Rendered", "Renderer"]
 
 
 class Renderer:
@@ -29,7 +26,7 @@ class Renderer:
             keep_trailing_newline=True,
         )
 
-    def render(self, kind: str, context: dict[str, Any]) -> Rendered:
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
         subject = self.env.get_template(f"{kind}.subject.txt").render(context)
         return Rendered(
             subject=" ".join(subject.split()),

@@ -9,17 +9,18 @@ schedule (see services/reminders.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from intake_bot.domain import values as v
-from intake_bot.domain.approvals import parse_cag_refs
-from intake_bot.domain.register import stored_list
-from intake_bot.domain.reminders import days_left, has_expired
-from intake_bot.store import approvals as queries
-from intake_bot.store.store import DuplicateError, Store, Unit
+from intake_bot.domain.approvals import (
+    ApprovalError,
+    ApprovalListing,
+    Extension,
+    has_expired,
+    parse_cag_refs,
+)
+from intake_bot.domain.legal_basis import approvals_relied_on
 from intake_bot.domain.records import (
     Approval,
     ApprovalExtension,
@@ -27,59 +28,11 @@ from intake_bot.domain.records import (
     Relationship,
     RelationshipVersion,
 )
+from intake_bot.domain.reminders import days_left
+from intake_bot.ports import DuplicateError, Store, Unit
 
 ACTION = "s251"  # the audit events of the approvals register
 Relying = tuple[Relationship, RelationshipVersion]
-
-
-class ApprovalError(Exception):
-    """The approvals register cannot change as asked; the message says why."""
-
-
-@dataclass(frozen=True)
-class Extension:
-    """One move of an approval's expiry date."""
-
-    previous_expiry: date
-    new_expiry: date
-    note: str
-    by: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class ApprovalListing:
-    """An approval as listed: its entry, how long it has left, who relies on it, its history."""
-
-    reference: str
-    title: str
-    purposes: tuple[str, ...]
-    expires: date
-    days_left: int  # 0 on the expiry day, negative after it
-    expired: bool  # the expiry day has come
-    relationships: tuple[str, ...]  # the active relationships relying on it (LCR references)
-    extensions: tuple[Extension, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "reference": self.reference,
-            "title": self.title,
-            "purposes": list(self.purposes),
-            "expires": self.expires.isoformat(),
-            "days_left": self.days_left,
-            "expired": self.expired,
-            "relationships": list(self.relationships),
-            "extensions": [
-                {
-                    "previous_expiry": e.previous_expiry.isoformat(),
-                    "new_expiry": e.new_expiry.isoformat(),
-                    "note": e.note,
-                    "by": e.by,
-                    "at": e.at.isoformat(),
-                }
-                for e in self.extensions
-            ],
-        }
 
 
 def canonical_reference(text: str) -> str:
@@ -95,16 +48,6 @@ def canonical_reference(text: str) -> str:
     return parsed.refs[0]
 
 
-def references_in(values: Mapping[str, object]) -> list[str]:
-    """The approvals a relationship's (or a request's) values rely on, as canonical references."""
-    found: list[str] = []
-    for item in stored_list(values.get("s251_references")):
-        for ref in parse_cag_refs(item).refs or [item]:
-            if ref not in found:
-                found.append(ref)
-    return found
-
-
 def relying_on_each(unit: Unit, today: date) -> dict[str, list[Relying]]:
     """The relationships in force on `today` relying on each approval, by canonical reference.
 
@@ -112,8 +55,8 @@ def relying_on_each(unit: Unit, today: date) -> dict[str, list[Relying]]:
     SQLite and PostgreSQL query differently, so they are matched here rather than in SQL.
     """
     index: dict[str, list[Relying]] = {}
-    for rel, version in queries.active_with_current(unit, today):
-        for ref in references_in(version.values):
+    for rel, version in unit.register.active_with_current(today):
+        for ref in approvals_relied_on(version.values):
             index.setdefault(ref, []).append((rel, version))
     return index
 
@@ -136,9 +79,9 @@ def list_approvals(store: Store, *, today: date) -> list[ApprovalListing]:
                 days_left=days_left(today, a.expires),
                 expired=has_expired(today, a.expires),
                 relationships=tuple(rel.reference for rel, _ in relying.get(a.reference, [])),
-                extensions=tuple(_extension(e) for e in queries.extensions(unit, a.reference)),
+                extensions=tuple(_extension(e) for e in unit.reference.extensions(a.reference)),
             )
-            for a in unit.approvals()
+            for a in unit.reference.approvals()
         ]
 
 
@@ -163,13 +106,9 @@ def add_approval(
     chosen = _purposes(ref, purposes)
     try:
         with store.unit() as unit:
-            if queries.approval(unit, ref) is not None:
+            if unit.reference.approval(ref) is not None:
                 raise ApprovalError(f"{ref} is already on the register")
-            unit.add(
-                Approval(
-                    reference=ref, title=title.strip()[:1000], purposes=chosen, expires=expires
-                )
-            )
+            unit.add(Approval(reference=ref, title=title.strip(), purposes=chosen, expires=expires))
             _event(unit, now, by, f"{ref} added, expires {expires:%d/%m/%Y}")
     except DuplicateError as exc:  # added by someone else between our check and our commit
         raise ApprovalError(f"{ref} is already on the register") from exc
@@ -186,24 +125,24 @@ def extend_approval(
     """
     ref = canonical_reference(reference)
     with store.unit() as unit:
-        row = queries.approval(unit, ref)
-        if row is None:
+        approval = unit.reference.approval(ref)
+        if approval is None:
             raise ApprovalError(f"{ref} is not on the register")
-        if until <= row.expires:
+        if until <= approval.expires:
             raise ApprovalError(
-                f"{ref} already runs to {row.expires:%d/%m/%Y}; "
+                f"{ref} already runs to {approval.expires:%d/%m/%Y}; "
                 f"an extension must end later than that, not on {until:%d/%m/%Y}"
             )
         extension = ApprovalExtension(
             reference=ref,
-            previous_expiry=row.expires,
+            previous_expiry=approval.expires,
             new_expiry=until,
-            note=note.strip()[:2000],
-            by=by[:200],
+            note=note.strip(),
+            by=by,
             at=now,
         )
         unit.add(extension)
-        row.expires = until
+        approval.expires = until
         text = f"{ref} extended from {extension.previous_expiry:%d/%m/%Y} to {until:%d/%m/%Y}"
         _event(unit, now, by, f"{text}: {extension.note}" if extension.note else text)
     return _extension(extension)
@@ -222,4 +161,4 @@ def _extension(row: ApprovalExtension) -> Extension:
 
 
 def _event(unit: Unit, now: datetime, actor: str, note: str) -> None:
-    unit.add(Event(at=now, actor=actor[:200] or "intake-bot", action=ACTION, note=note[:4000]))
+    unit.add(Event(at=now, actor=actor or "intake-bot", action=ACTION, note=note))

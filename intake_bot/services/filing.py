@@ -1,40 +1,52 @@
 """Filing forms as requests, and the replies that tell senders what happened.
 
-Used by intake inside its one transaction: nothing here commits.
+Used by intake inside its one transaction: nothing here commits. `check` is also what
+`intake-bot parse` judges a form by, so that a preview and a poll never disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from intake_bot.calendar import add_working_days, today_in_england
 from intake_bot.domain.fields import FIELDS_BY_KEY, RequestType
 from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import queue_for, request_reference, verification_queue
 from intake_bot.domain.validation import Flag, Problem, Validation, ValidationContext, validate
 from intake_bot.domain.values import email_domain_allowed
-from intake_bot.forms.types import FileReading, ParsedMessage
+from intake_bot.forms.readings import FileReading, ParsedMessage
+from intake_bot.ports import RegisterRepository, Unit
+from intake_bot.services import audit
 from intake_bot.services.notify import Notifier, summary_rows, type_label
-from intake_bot.store import register as register_queries
-from intake_bot.store.store import Unit
-from intake_bot.domain.records import Event, InboundMessage, Request, saved_id
+from intake_bot.working_days import add_working_days, today_in_england
+
+# Said instead of checking the register when there is none to check (a preview without a database).
+REGISTER_NOT_CHECKED = "the relationship reference was not checked: no database to look it up in"
 
 
-@dataclass
-class FilingRules:
-    """What filing needs beyond the database: the validation rules and who answers."""
+@dataclass(frozen=True)
+class CheckRules:
+    """What judging a form needs beyond the database: the validation rules and sender policy."""
 
-    notifier: Notifier
     context: ValidationContext
-    targets: dict[str, int] = field(default_factory=dict)
     allowed_domains: tuple[str, ...] = ()
     authserv_id: str = ""  # our receiving server's Authentication-Results id; "" = no check
     require_dmarc_pass: bool = False  # if so, a failing sender goes to verification
+    default_office: str | None = None  # the receiving mailbox's office, for forms naming none
+
+
+@dataclass(frozen=True)
+class FilingRules:
+    """What filing needs beyond the database: how forms are judged, who answers, the targets."""
+
+    checks: CheckRules
+    notifier: Notifier
+    targets: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,7 +62,7 @@ def file_forms(
     inbound: InboundMessage,
     msg: ParsedMessage,
     forms: Sequence[tuple[int | None, RawForm]],
-    attachment_ids: dict[int, int],
+    attachment_ids: Mapping[int, int],
     rejected: Sequence[FileReading],
     rules: FilingRules,
     now: datetime,
@@ -58,20 +70,20 @@ def file_forms(
     """One request per form, each triaged and acknowledged."""
     filed = Filed()
     for att_index, form in forms:
-        checked = check(unit, form, msg, rules)
+        checked = check(form, msg, rules.checks, unit.register)
         request = unit.add(
             Request(
                 inbound_id=saved_id(inbound),
                 attachment_id=attachment_ids.get(att_index) if att_index is not None else None,
-                source=checked.validation.source[:500],
+                source=checked.validation.source,
                 status=Status.RECEIVED.value,
                 queue="",
-                sender_email=msg.from_addr[:320],
+                sender_email=msg.from_addr,
                 created_at=now,
                 updated_at=now,
             )
         )
-        settle(unit, request, checked, rules, now, actor="intake-bot")
+        settle(unit, request, checked, rules, now, actor=audit.BOT)
         filed.references.append(request_reference(saved_id(request)))
         filed.first_id = filed.first_id or request.id
         filed.replies += acknowledge(unit, rules.notifier, msg, inbound, request, rejected, now)
@@ -84,16 +96,35 @@ class Checked:
     verification: str = ""  # why staff must verify the sender before acting, or ""
 
 
-def check(unit: Unit, form: RawForm, msg: ParsedMessage, rules: FilingRules) -> Checked:
-    """Validate a form, then the rules that need the database: the relationship and the sender."""
+def check(
+    form: RawForm,
+    msg: ParsedMessage | None,
+    rules: CheckRules,
+    register: RegisterRepository | None,
+) -> Checked:
+    """Validate a form, then the rules about its sender and the relationship it names.
+
+    `msg` None: a form file on its own (a preview), with no sender to check. `register` None:
+    no database to look the relationship up in; a flag says it was not checked.
+    """
+    office_given = form.values.get("dscro") not in (None, "")
+    if rules.default_office and not office_given:
+        form = replace(form, values={**form.values, "dscro": rules.default_office})
     checked = validate(form, rules.context)
-    if rules.allowed_domains and not email_domain_allowed(msg.from_addr, rules.allowed_domains):
-        who = msg.from_addr or "an unknown address"
+    if rules.default_office and not office_given:
+        note = f"no regional office named: placed in {rules.default_office}, the mailbox's office"
+        checked.flags.append(Flag("dscro", note))
+    sender = msg.from_addr if msg else ""
+    if msg and rules.allowed_domains and not email_domain_allowed(sender, rules.allowed_domains):
+        who = sender or "an unknown address"
         checked.flags.append(Flag(None, f"sent from {who}, outside the allowed domains"))
     verification = ""
     if checked.complete and checked.request_type in (RequestType.CHANGE, RequestType.END):
-        verification = _check_relationship(unit, checked, msg.from_addr, rules.context.today)
-    concern = dmarc_concern(msg.authentication, rules.authserv_id)
+        if register is None:
+            checked.flags.append(Flag("existing_reference", REGISTER_NOT_CHECKED))
+        else:
+            verification = _check_relationship(register, checked, sender, rules.context.today)
+    concern = dmarc_concern(msg.authentication, rules.authserv_id) if msg else None
     if concern:
         checked.flags.append(Flag(None, concern))
         if rules.require_dmarc_pass and checked.complete and not verification:
@@ -101,9 +132,11 @@ def check(unit: Unit, form: RawForm, msg: ParsedMessage, rules: FilingRules) -> 
     return Checked(checked, verification)
 
 
-def _check_relationship(unit: Unit, checked: Validation, sender: str, today: date) -> str:
+def _check_relationship(
+    register: RegisterRepository, checked: Validation, sender: str, today: date
+) -> str:
     reference = str(checked.values.get("existing_reference") or "")
-    relationship = register_queries.relationship_by_reference(unit, reference)
+    relationship = register.by_reference(reference)
     field_ = FIELDS_BY_KEY["existing_reference"]
     if relationship is None:
         checked.problems.append(
@@ -120,8 +153,7 @@ def _check_relationship(unit: Unit, checked: Validation, sender: str, today: dat
             Problem("existing_reference", field_.label, reference, "a relationship not yet ended")
         )
         return ""
-    contacts = register_queries.contacts_for(unit, relationship)
-    if sender.lower() in contacts:
+    if sender.lower() in register.contacts_for(relationship):
         return ""
     return (
         f"{sender or 'the sender'} is not a registered contact of an organisation in "
@@ -132,24 +164,26 @@ def _check_relationship(unit: Unit, checked: Validation, sender: str, today: dat
 def settle(
     unit: Unit, request: Request, checked: Checked, rules: FilingRules, now: datetime, actor: str
 ) -> None:
-    """Put a checked form's values on `request` and move it to its status and queue."""
+    """Put a checked form (its values and the file it came from) on `request`, and move it to
+    its status and queue."""
     v = checked.validation
     before = Status(request.status)
     values = v.values_json()
-    dscro = values.get("dscro") if isinstance(values.get("dscro"), str) else None
+    dscro = values.get("dscro")
+    request.source = v.source  # a corrected form replaces the first one: its file is named now
     request.request_type = v.request_type.value if v.request_type else None
     request.values = values
-    request.dscro = str(dscro) if dscro else None
+    request.dscro = dscro if isinstance(dscro, str) and dscro else None
     request.problems = [
         {"field": p.field_key, "label": p.label, "found": p.found, "message": p.message}
         for p in v.problems
     ]
-    flags = [{"field": f.field_key, "message": f.message} for f in v.flags]
+    flags: list[dict[str, Any]] = [{"field": f.field_key, "message": f.message} for f in v.flags]
     if checked.verification:
         flags.append({"field": None, "message": checked.verification})
     request.flags = flags
-    request.requester_email = str(values.get("requester_email") or "")[:320]
-    request.commissioner_ods = str(values.get("commissioner_ods") or "")[:10] or None
+    request.requester_email = str(values.get("requester_email") or "")
+    request.commissioner_ods = str(values.get("commissioner_ods") or "") or None
     if not v.complete:
         status = Status.INCOMPLETE
     elif checked.verification:
@@ -157,16 +191,8 @@ def settle(
     else:
         status = Status.TRIAGED
     place(request, status, now, rules.targets)
-    unit.flush()
-    record_status(
-        unit,
-        request,
-        before,
-        status,
-        now,
-        actor,
-        f"{len(v.problems)} problem(s), {len(request.flags)} flag(s)",
-    )
+    note = f"{len(v.problems)} problem(s), {len(request.flags)} flag(s)"
+    record_status(unit, request, before, status, now, actor, note)
 
 
 def place(request: Request, status: Status, now: datetime, targets: Mapping[str, int]) -> None:
@@ -195,18 +221,17 @@ def record_status(
     actor: str,
     note: str,
 ) -> None:
-    """The audit event of a status change (invariant 6)."""
-    unit.add(
-        Event(
-            at=now,
-            actor=actor,
-            action="status",
-            request_id=request.id,
-            inbound_id=request.inbound_id,
-            from_status=before.value,
-            to_status=after.value,
-            note=note[:4000],
-        )
+    """The audit event of a status change (invariant 6), through the one writer."""
+    audit.record(
+        unit,
+        action="status",
+        at=now,
+        actor=actor,
+        request=request,
+        inbound=request.inbound_id,
+        from_status=before,
+        to_status=after,
+        note=note,
     )
 
 
@@ -223,8 +248,8 @@ def _may_reply(
     msg: ParsedMessage,
     now: datetime,
     *,
-    request_id: int | None,
-    inbound_id: int | None,
+    request: Request | None,
+    inbound: InboundMessage,
 ) -> str:
     """The address to answer, or "" (and an audit event saying why not)."""
     to = auto_reply_address(msg)
@@ -234,15 +259,8 @@ def _may_reply(
         why = "the sender asked for no automatic replies (X-Auto-Response-Suppress)"
     else:
         why = "no address to reply to" if not to else "rate limit of automatic replies reached"
-    unit.add(
-        Event(
-            at=now,
-            actor="intake-bot",
-            action="reply_suppressed",
-            request_id=request_id,
-            inbound_id=inbound_id,
-            note=why,
-        )
+    audit.record(
+        unit, action="reply_suppressed", at=now, request=request, inbound=inbound, note=why
     )
     return ""
 
@@ -257,16 +275,15 @@ def acknowledge(
     now: datetime,
 ) -> int:
     """The acknowledgement of one request: what was filed, or every problem in one email."""
-    to = _may_reply(unit, notifier, msg, now, request_id=request.id, inbound_id=inbound.id)
+    to = _may_reply(unit, notifier, msg, now, request=request, inbound=inbound)
     if not to:
         return 0
     context = notifier.base_context(msg.from_name)
     context["request"] = request_context(request)
     context["rejected_files"] = rejections(rejected)
-    kind = "ack_problems" if request.problems else "ack_valid"
     notifier.queue(
         unit,
-        kind=kind,
+        kind="ack_problems" if request.problems else "ack_valid",
         to=[to],
         context=context,
         now=now,
@@ -311,7 +328,7 @@ def reply_without_request(
     now: datetime,
 ) -> int:
     """The how-to reply (no form) or the cannot-read reply, with the blank forms attached."""
-    to = _may_reply(unit, notifier, msg, now, request_id=None, inbound_id=inbound.id)
+    to = _may_reply(unit, notifier, msg, now, request=None, inbound=inbound)
     if not to:
         return 0
     context = notifier.base_context(msg.from_name)

@@ -1,110 +1,79 @@
-"""ingest_message: one raw email in, everything derived from it filed in ONE transaction.
+"""Intake: one raw email in, everything derived from it filed in ONE transaction.
 
 The archived message, its attachments, the requests, the audit events and the replies (outbox
 rows) commit together or not at all (DESIGN invariant 1). A message already filed — recognised by
 its mailbox location or by its Message-ID/hash — is reported as such and filed nothing again.
+What a message is, is decided by `classify`, which `intake-bot parse` (`Intake.parse`) uses too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-from intake_bot.calendar import today_in_england
 from intake_bot.domain.approvals import Approval as ApprovalInfo
-from intake_bot.domain.rawform import RawForm
-from intake_bot.domain.triage import ENQUIRIES, QUARANTINE, request_reference
+from intake_bot.domain.records import Approval, Attachment, InboundMessage, Organisation, saved_id
 from intake_bot.domain.validation import ValidationContext
-from intake_bot.forms.files import read_file
-from intake_bot.forms.message import parse_message
-from intake_bot.forms.text import read_body
-from intake_bot.forms.types import FileReading, MessageParseError, ParsedMessage
-from intake_bot.ports import MessageRef
-from intake_bot.services import filing
+from intake_bot.forms.readings import FileReading, ParsedMessage
+from intake_bot.ports import Clock, DuplicateError, MessageRef, Store, StoreError, Unit
+from intake_bot.services import audit
+from intake_bot.services.classify import (
+    Contents,
+    Decision,
+    Kind,
+    classify,
+    examine,
+    read_message,
+)
+from intake_bot.services.filing import CheckRules, FilingRules, file_forms, reply_without_request
 from intake_bot.services.notify import Notifier
-from intake_bot.services.threading import file_reply, find_thread
-from intake_bot.store.store import DuplicateError, Store, Unit
-from intake_bot.domain.records import Approval, Attachment, Event, InboundMessage, saved_id
+from intake_bot.services.preview import Preview, judge
+from intake_bot.services.replies import file_reply
+from intake_bot.working_days import today_in_england
 
 log = logging.getLogger(__name__)
 
-
-class Outcome(StrEnum):
-    FILED = "filed"  # one or more requests
-    ENQUIRY = "enquiry"  # no form: enquiries queue, how-to reply
-    UNREADABLE = "unreadable"  # attachments we cannot read: quarantine queue, reply says why
-    AUTOMATED = "automated"  # a robot: archived, never answered
-    QUARANTINED = "quarantined"  # not an email we can read at all
-    DUPLICATE = "duplicate"  # filed before (a replay after a crash, or a copy)
-    REPLY = "reply"  # answers one of our emails: threaded onto its request
+Outcome = Kind  # the name polling knows
+ConfigReference = Callable[[], tuple[Sequence[Organisation], Sequence[Approval]]]
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: Outcome
+    outcome: Kind  # what the message is; DUPLICATE if it was filed before
     inbound_id: int | None
     references: tuple[str, ...] = ()
     replies: int = 0
 
     @property
     def move_to_quarantine(self) -> bool:
-        return self.outcome is Outcome.QUARANTINED
+        return self.outcome is Kind.QUARANTINED
 
 
-@dataclass
-class Intake:
-    """What ingesting needs: the store, the notifier and the rules that come from settings."""
+@dataclass(frozen=True)
+class ReferenceData:
+    """Organisations and s251 approvals as validation reads them, and where they came from."""
 
-    store: Store
-    notifier: Notifier
-    dscros: tuple[str, ...]
-    allowed_domains: tuple[str, ...] = ()
-    purposes_needing_approval: frozenset[str] = frozenset(
-        {"Invoice validation", "Risk stratification"}
-    )
-    own_addresses: tuple[str, ...] = ()
-    # Working days staff have to act, by request type (and "verification").
-    targets: dict[str, int] = field(default_factory=lambda: {"new": 10, "change": 10, "end": 5})
-    authserv_id: str = ""
-    require_dmarc_pass: bool = False
-    _reference: tuple[frozenset[str], dict[str, ApprovalInfo]] | None = field(
-        default=None, repr=False
-    )
+    known_ods: frozenset[str]
+    approvals: Mapping[str, ApprovalInfo]
+    source: str  # "database", or "config" (the files in config/)
 
-    def refresh_reference_data(self) -> None:
-        """Reload organisations and approvals (once a poll, not once a message)."""
-        with self.store.unit() as unit:
-            ods = unit.known_ods()
-            approvals = {a.reference: approval_info(a) for a in unit.approvals()}
-        self._reference = (ods, approvals)
-
-    def rules(self, now: datetime) -> filing.FilingRules:
-        return filing.FilingRules(
-            notifier=self.notifier,
-            context=self.validation_context(now),
-            targets=self.targets,
-            allowed_domains=self.allowed_domains,
-            authserv_id=self.authserv_id,
-            require_dmarc_pass=self.require_dmarc_pass,
+    @classmethod
+    def of(
+        cls, orgs: Sequence[Organisation], approvals: Sequence[Approval], source: str
+    ) -> ReferenceData:
+        return cls(
+            frozenset(o.ods for o in orgs),
+            {a.reference: approval_info(a) for a in approvals},
+            source,
         )
 
-    def validation_context(self, now: datetime) -> ValidationContext:
-        if self._reference is None:
-            self.refresh_reference_data()
-        assert self._reference is not None
-        ods, approvals = self._reference
-        return ValidationContext(
-            today=today_in_england(now),
-            dscros=self.dscros,
-            known_ods=ods,
-            allowed_domains=self.allowed_domains,
-            approvals=approvals,
-            purposes_needing_approval=self.purposes_needing_approval,
-        )
+
+def _from_database(unit: Unit) -> ReferenceData:
+    reference = unit.reference
+    return ReferenceData.of(reference.organisations(), reference.approvals(), "database")
 
 
 def approval_info(row: Approval) -> ApprovalInfo:
@@ -115,77 +84,209 @@ def approval_info(row: Approval) -> ApprovalInfo:
 
 
 def dedupe_key(message_id: str | None, raw: bytes) -> str:
-    if message_id and message_id.strip("<> "):
-        return message_id.strip()[:1000]
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    """How a copy of a message is recognised: its Message-ID, or the hash of its bytes when it
+    has none. A Message-ID longer than a header line may be (RFC 5322: 998) is hashed too, so
+    that the key is looked up exactly as it was stored."""
+    key = (message_id or "").strip()
+    if not key.strip("<> "):
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return key if len(key) <= 998 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(kw_only=True)
+class Intake:
+    """Files emails (`ingest`, `quarantine`) and previews them (`parse`) by the same rules."""
+
+    store: Store
+    notifier: Notifier
+    clock: Clock
+    dscros: tuple[str, ...]
+    watched_subject: str = ""
+    allowed_domains: tuple[str, ...] = ()
+    purposes_needing_approval: frozenset[str] = frozenset(
+        {"Invoice validation", "Risk stratification"}
+    )
+    own_addresses: tuple[str, ...] = ()
+    # Working days staff have to act, by request type (and "verification").
+    targets: Mapping[str, int] = field(default_factory=lambda: {"new": 10, "change": 10, "end": 5})
+    authserv_id: str = ""
+    require_dmarc_pass: bool = False
+    # Reference data from config/, for `parse` when there is no database to read it from.
+    config_reference: ConfigReference = field(default=lambda: ((), ()))
+    # Whether a database is there to be read (a SQLite file that does not exist is not).
+    database_present: Callable[[], bool] = field(default=lambda: True)
+    _reference: ReferenceData | None = field(default=None, init=False, repr=False)
+
+    def refresh_reference_data(self) -> None:
+        """Reload organisations and approvals (once a poll, not once a message)."""
+        with self.store.unit() as unit:
+            self._reference = _from_database(unit)
+
+    def ingest(
+        self,
+        raw: bytes,
+        ref: MessageRef,
+        *,
+        now: datetime | None = None,
+        default_office: str | None = None,
+    ) -> IngestResult:
+        """File one email and queue its replies, all in one transaction. Never files twice.
+
+        `default_office`: the regional office of the mailbox it came to, for forms naming none.
+        """
+        now = now or self.clock()
+        contents = read_message(raw, own_addresses=self.own_addresses)
+        key = dedupe_key(contents.message.message_id if contents.message else None, raw)
+        try:
+            with self.store.unit() as unit:
+                existing = unit.messages.find(ref, key)
+                if existing is not None:
+                    return IngestResult(Kind.DUPLICATE, existing.id)
+                return self._file(unit, raw, ref, key, contents, now, default_office)
+        except DuplicateError:
+            # Another worker filed the same message between our check and our commit.
+            with self.store.unit() as unit:
+                existing = unit.messages.find(ref, key)
+            return IngestResult(Kind.DUPLICATE, existing.id if existing else None)
+
+    def quarantine(
+        self, raw: bytes, ref: MessageRef, reason: str, *, now: datetime | None = None
+    ) -> int | None:
+        """Archive a message that failed too often, so that staff see it and the poll moves on."""
+        return quarantine_poison(self.store, raw, ref, reason, now or self.clock())
+
+    def parse(self, name: str, data: bytes) -> Preview:
+        """What a poll would make of `data` (a raw email or one form file), filing nothing.
+
+        Reference data comes from the database when there is one to read, else from config/;
+        the preview says which (`Preview.reference_data`).
+        """
+        now = self.clock()
+        try:
+            if not self.database_present():
+                raise StoreError("no database")
+            with self.store.unit() as unit:
+                reference = _from_database(unit)
+                return judge(
+                    name,
+                    data,
+                    rules=self._check_rules(now, reference),
+                    watched_subject=self.watched_subject,
+                    own_addresses=self.own_addresses,
+                    requests=unit.requests,
+                    register=unit.register,
+                    reference_data=reference.source,
+                )
+        except StoreError as exc:
+            log.debug("parse: reference data from config/ (database: %s)", type(exc).__name__)
+        orgs, approvals = self.config_reference()
+        reference = ReferenceData.of(orgs, approvals, "config")
+        return judge(
+            name,
+            data,
+            rules=self._check_rules(now, reference),
+            watched_subject=self.watched_subject,
+            own_addresses=self.own_addresses,
+            reference_data=reference.source,
+        )
+
+    def blank_form(self, suffix: str) -> bytes:
+        """The blank request form as a "docx" or "xlsx" file: the one the how-to reply attaches."""
+        for item in self.notifier.blank_forms():
+            if item.filename.lower().endswith("." + suffix.lower()):
+                return item.data
+        raise ValueError(f"no blank form in the format {suffix!r}")
+
+    def rules(self, now: datetime, default_office: str | None = None) -> FilingRules:
+        """The rules a message is filed by at `now` (reference data as of the last refresh)."""
+        if self._reference is None:
+            self.refresh_reference_data()
+        assert self._reference is not None
+        return FilingRules(
+            checks=self._check_rules(now, self._reference, default_office),
+            notifier=self.notifier,
+            targets=self.targets,
+        )
+
+    def _check_rules(
+        self, now: datetime, reference: ReferenceData, default_office: str | None = None
+    ) -> CheckRules:
+        context = ValidationContext(
+            today=today_in_england(now),
+            dscros=self.dscros,
+            known_ods=reference.known_ods,
+            allowed_domains=self.allowed_domains,
+            approvals=reference.approvals,
+            purposes_needing_approval=self.purposes_needing_approval,
+        )
+        return CheckRules(
+            context=context,
+            allowed_domains=self.allowed_domains,
+            authserv_id=self.authserv_id,
+            require_dmarc_pass=self.require_dmarc_pass,
+            default_office=default_office,
+        )
+
+    def _file(
+        self,
+        unit: Unit,
+        raw: bytes,
+        ref: MessageRef,
+        key: str,
+        contents: Contents,
+        now: datetime,
+        default_office: str | None = None,
+    ) -> IngestResult:
+        decision, thread = examine(contents, unit.requests)
+        msg = contents.message
+        if msg is None:
+            return _quarantine(unit, raw, ref, key, decision, now)
+        inbound = _archive(unit, raw, ref, key, msg, now, decision)
+        if decision.kind is Kind.AUTOMATED:
+            _received(unit, inbound, now, "ignored_automated", decision.note)
+            return IngestResult(decision.kind, inbound.id)
+        ids = _store_attachments(unit, saved_id(inbound), msg, contents.readings)
+        rules = self.rules(now, default_office)
+        if thread is not None:
+            _received(unit, inbound, now, "received", decision.note)
+            threaded = file_reply(
+                unit,
+                request=thread,
+                inbound=inbound,
+                msg=msg,
+                forms=contents.forms,
+                attachment_ids=ids,
+                rejected=contents.rejected,
+                rules=rules,
+                now=now,
+            )
+            return IngestResult(
+                decision.kind, inbound.id, tuple(threaded.references), threaded.replies
+            )
+        _received(unit, inbound, now, "received", f"{decision.kind.value}: {decision.note}")
+        if decision.kind is Kind.FILED:
+            filed = file_forms(
+                unit,
+                inbound=inbound,
+                msg=msg,
+                forms=contents.forms,
+                attachment_ids=ids,
+                rejected=contents.rejected,
+                rules=rules,
+                now=now,
+            )
+            inbound.request_id = filed.first_id
+            return IngestResult(decision.kind, inbound.id, tuple(filed.references), filed.replies)
+        kind = "unreadable" if decision.kind is Kind.UNREADABLE else "no_form"
+        replies = reply_without_request(
+            unit, self.notifier, msg, inbound, kind, contents.rejected, now
+        )
+        return IngestResult(decision.kind, inbound.id, (), replies)
 
 
 def ingest_message(raw: bytes, ref: MessageRef, *, intake: Intake, now: datetime) -> IngestResult:
-    """File one email and queue its replies, all in one transaction. Never files twice."""
-    try:
-        msg: ParsedMessage | None = parse_message(raw, own_addresses=intake.own_addresses)
-        parse_error = ""
-    except MessageParseError as exc:
-        msg, parse_error = None, str(exc)
-    key = dedupe_key(msg.message_id if msg else None, raw)
-    try:
-        with intake.store.unit() as unit:
-            existing = unit.find_inbound(ref, key)
-            if existing is not None:
-                return IngestResult(Outcome.DUPLICATE, existing.id)
-            if msg is None:
-                return _quarantine(unit, raw, ref, key, parse_error, now)
-            return _file(unit, raw, ref, key, msg, intake, now)
-    except DuplicateError:
-        # Another worker filed the same message between our check and our commit.
-        with intake.store.unit() as unit:
-            existing = unit.find_inbound(ref, key)
-        return IngestResult(Outcome.DUPLICATE, existing.id if existing else None)
-
-
-def _archive(
-    unit: Unit,
-    raw: bytes,
-    ref: MessageRef,
-    key: str,
-    msg: ParsedMessage | None,
-    now: datetime,
-    outcome: Outcome,
-    queue: str | None,
-    note: str,
-) -> InboundMessage:
-    row = unit.add(
-        InboundMessage(
-            dedupe_key=key,
-            mailbox=ref.mailbox,
-            uidvalidity=ref.uidvalidity,
-            uid=ref.uid,
-            message_id=msg.message_id if msg else None,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            size=len(raw),
-            raw=raw,
-            from_addr=(msg.from_addr if msg else "")[:320],
-            from_name=(msg.from_name if msg else "")[:400],
-            subject=(msg.subject if msg else "")[:2000],
-            sent_at=msg.date if msg else None,
-            filed_at=now,
-            outcome=outcome.value,
-            queue=queue,
-            note=note[:4000],
-        )
-    )
-    unit.flush()
-    return row
-
-
-def _quarantine(
-    unit: Unit, raw: bytes, ref: MessageRef, key: str, reason: str, now: datetime
-) -> IngestResult:
-    row = _archive(unit, raw, ref, key, None, now, Outcome.QUARANTINED, QUARANTINE, reason)
-    unit.add(
-        Event(at=now, actor="intake-bot", action="quarantined", inbound_id=row.id, note=reason)
-    )
-    return IngestResult(Outcome.QUARANTINED, row.id)
+    """`Intake.ingest`, for callers that hold the use case (polling)."""
+    return intake.ingest(raw, ref, now=now)
 
 
 def quarantine_poison(
@@ -195,94 +296,63 @@ def quarantine_poison(
     key = dedupe_key(None, raw)
     try:
         with store.unit() as unit:
-            existing = unit.find_inbound(ref, key)
+            existing = unit.messages.find(ref, key)
             if existing is not None:
                 return existing.id
-            return _quarantine(unit, raw, ref, key, reason, now).inbound_id
+            decision = classify(Contents(None, parse_error=reason))
+            return _quarantine(unit, raw, ref, key, decision, now).inbound_id
     except DuplicateError:
         return None
 
 
-def _file(
+def _quarantine(
+    unit: Unit, raw: bytes, ref: MessageRef, key: str, decision: Decision, now: datetime
+) -> IngestResult:
+    inbound = _archive(unit, raw, ref, key, None, now, decision)
+    audit.record(unit, action="quarantined", at=now, inbound=inbound, note=decision.note)
+    return IngestResult(Kind.QUARANTINED, inbound.id)
+
+
+def _archive(
     unit: Unit,
     raw: bytes,
     ref: MessageRef,
     key: str,
-    msg: ParsedMessage,
-    intake: Intake,
+    msg: ParsedMessage | None,
     now: datetime,
-) -> IngestResult:
-    if msg.automated:
-        row = _archive(unit, raw, ref, key, msg, now, Outcome.AUTOMATED, None, msg.automated)
-        _received(unit, row, now, "ignored_automated", msg.automated)
-        return IngestResult(Outcome.AUTOMATED, row.id)
-
-    readings = [read_file(a.filename, a.content_type, a.data) for a in msg.attachments]
-    forms: list[tuple[int | None, RawForm]] = [
-        (index, form) for index, reading in enumerate(readings) for form in reading.forms
-    ]
-    rejected = [r for r in readings if r.rejection is not None]
-    if not forms and not rejected:
-        body_form = read_body(msg.text_body)
-        if body_form is not None:
-            forms.append((None, body_form))
-    rules = intake.rules(now)
-
-    thread = find_thread(unit, msg)
-    if thread is not None:
-        note = f"reply to {request_reference(saved_id(thread))}"
-        inbound = _archive(unit, raw, ref, key, msg, now, Outcome.REPLY, None, note)
-        ids = _store_attachments(unit, saved_id(inbound), msg, readings)
-        _received(unit, inbound, now, "received", note)
-        threaded = file_reply(
-            unit,
-            request=thread,
-            inbound=inbound,
-            msg=msg,
-            forms=forms,
-            attachment_ids=ids,
-            rejected=rejected,
-            rules=rules,
-            now=now,
+    decision: Decision,
+) -> InboundMessage:
+    inbound = unit.add(
+        InboundMessage(
+            dedupe_key=key,
+            mailbox=ref.mailbox,
+            location=ref.key,
+            message_id=msg.message_id if msg else None,
+            sha256=hashlib.sha256(raw).hexdigest(),
+            size=len(raw),
+            raw=raw,
+            from_addr=msg.from_addr if msg else "",
+            from_name=msg.from_name if msg else "",
+            subject=msg.subject if msg else "",
+            sent_at=msg.date if msg else None,
+            filed_at=now,
+            outcome=decision.kind.value,
+            queue=decision.queue,
+            note=decision.note,
         )
-        return IngestResult(Outcome.REPLY, inbound.id, tuple(threaded.references), threaded.replies)
-
-    if forms:
-        outcome, queue, note = Outcome.FILED, None, f"{len(forms)} form(s)"
-    elif rejected:
-        codes = "; ".join(f"{r.filename}: {r.rejection.code}" for r in rejected if r.rejection)
-        outcome, queue, note = Outcome.UNREADABLE, QUARANTINE, codes
-    else:
-        outcome, queue, note = Outcome.ENQUIRY, ENQUIRIES, "no form found"
-    inbound = _archive(unit, raw, ref, key, msg, now, outcome, queue, note)
-    attachment_ids = _store_attachments(unit, saved_id(inbound), msg, readings)
-    _received(unit, inbound, now, "received", f"{outcome.value}: {note}")
-    if outcome is Outcome.FILED:
-        filed = filing.file_forms(
-            unit,
-            inbound=inbound,
-            msg=msg,
-            forms=forms,
-            attachment_ids=attachment_ids,
-            rejected=rejected,
-            rules=rules,
-            now=now,
-        )
-        inbound.request_id = filed.first_id
-        return IngestResult(outcome, inbound.id, tuple(filed.references), filed.replies)
-    kind = "unreadable" if outcome is Outcome.UNREADABLE else "no_form"
-    replies = filing.reply_without_request(unit, intake.notifier, msg, inbound, kind, rejected, now)
-    return IngestResult(outcome, inbound.id, (), replies)
+    )
+    unit.flush()
+    return inbound
 
 
 def _received(unit: Unit, inbound: InboundMessage, now: datetime, action: str, note: str) -> None:
-    unit.add(Event(at=now, actor="intake-bot", action=action, inbound_id=inbound.id, note=note))
+    audit.record(unit, action=action, at=now, inbound=inbound, note=note)
 
 
 def _store_attachments(
     unit: Unit, inbound_id: int, msg: ParsedMessage, readings: Sequence[FileReading]
 ) -> dict[int, int]:
-    ids: dict[int, int] = {}
+    staged: list[tuple[int, Attachment]] = []
     for index, (att, reading) in enumerate(zip(msg.attachments, readings, strict=True)):
         if reading.forms:
             outcome, note = "form", f"{len(reading.forms)} form(s)"
@@ -290,19 +360,17 @@ def _store_attachments(
             outcome, note = "rejected", reading.rejection.reason
         else:
             outcome, note = "ignored", ""
-        row = unit.add(
-            Attachment(
-                inbound_id=inbound_id,
-                filename=att.filename[:500],
-                content_type=att.content_type[:200],
-                size=len(att.data),
-                sha256=hashlib.sha256(att.data).hexdigest(),
-                data=att.data,
-                outcome=outcome,
-                note=note[:2000],
-            )
+        attachment = Attachment(
+            inbound_id=inbound_id,
+            filename=att.filename,
+            content_type=att.content_type,
+            size=len(att.data),
+            sha256=hashlib.sha256(att.data).hexdigest(),
+            data=att.data,
+            outcome=outcome,
+            note=note,
         )
-        unit.flush()
-        assert row.id is not None
-        ids[index] = row.id
-    return ids
+        staged.append((index, unit.add(attachment)))
+    if staged:
+        unit.flush()  # one flush for every attachment: their ids, for the requests
+    return {index: saved_id(a) for index, a in staged}

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from intake_bot.domain.fields import FIELDS, REQUEST_TYPES, Kind
-from intake_bot.mail.compose import FileToAttach, compose
-from intake_bot.mail.render import Renderer
-from intake_bot.store.store import Unit
+from intake_bot.domain.outgoing import FileToAttach, Letter
 from intake_bot.domain.records import Outbox
+from intake_bot.ports import Composer, Renderer, Unit
 
 
 @dataclass(frozen=True)
@@ -24,12 +23,13 @@ class Letterhead:
     replies_per_sender_per_hour: int = 10
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Notifier:
     """Writes emails into the outbox. Owns the rendering and the automatic-reply rate limit."""
 
     renderer: Renderer
     letterhead: Letterhead
+    composer: Composer
     blank_forms: Callable[[], Sequence[FileToAttach]] = field(default=lambda: ())
 
     def base_context(self, sender_name: str) -> dict[str, Any]:
@@ -44,7 +44,7 @@ class Notifier:
     def may_auto_reply(self, unit: Unit, recipient: str, now: datetime) -> bool:
         """At most N automatic replies a sender an hour: a loop with another robot stops here."""
         limit = self.letterhead.replies_per_sender_per_hour
-        return unit.auto_replies_since(recipient, now - timedelta(hours=1)) < limit
+        return unit.outbox.auto_replies_since(recipient, now - timedelta(hours=1)) < limit
 
     def queue(
         self,
@@ -52,7 +52,7 @@ class Notifier:
         *,
         kind: str,
         to: Sequence[str],
-        context: dict[str, Any],
+        context: Mapping[str, Any],
         now: datetime,
         in_reply_to: str | None = None,
         references: Sequence[str] = (),
@@ -61,18 +61,19 @@ class Notifier:
         inbound_id: int | None = None,
         auto_submitted: str = "auto-replied",
     ) -> Outbox:
-        rendered = self.renderer.render(kind, context)
-        composed = compose(
-            rendered,
+        """Render `kind` with `context` and add the email to the outbox, due now."""
+        letter = Letter(
+            self.renderer.render(kind, context),
             sender=self.letterhead.from_address,
             sender_name=self.letterhead.from_name,
-            to=to,
+            to=tuple(to),
             now=now,
             in_reply_to=in_reply_to,
-            references=references,
+            references=tuple(references),
             attachments=self.blank_forms() if attach_blank_forms else (),
             auto_submitted=auto_submitted,
         )
+        composed = self.composer.compose(letter)
         return unit.add(
             Outbox(
                 message_id=composed.message_id,

@@ -1,18 +1,22 @@
-"""What `intake-bot parse` shows: what would be filed or rejected, and why, without filing it."""
+"""What `intake-bot parse` shows: what a poll would file or reject, and why, without filing it.
+
+The decision is the poll's own: the same `classify.read_message`, `classify.examine` and
+`filing.check`, with the same rules; only nothing is written.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
 
-from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.subject import subject_matches
-from intake_bot.domain.validation import ValidationContext, validate
+from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.files import read_file
-from intake_bot.forms.message import parse_message
-from intake_bot.forms.text import read_body
-from intake_bot.forms.types import FileReading, MessageParseError, RejectCode
+from intake_bot.forms.readings import FileReading, RejectCode
+from intake_bot.ports import RegisterRepository, RequestRepository
+from intake_bot.services.classify import Contents, Decision, Kind, examine, read_message
+from intake_bot.services.filing import Checked, CheckRules, check
 
 OFFICE_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF")
 FORM_SUFFIXES = (
@@ -38,23 +42,87 @@ class Verdict(IntEnum):
     UNREADABLE = 2
 
 
-@dataclass
+@dataclass(frozen=True)
+class FormJudgement:
+    """One form as a poll would file it: its type, values, problems and flags for staff."""
+
+    source: str
+    request_type: str | None
+    complete: bool
+    values: Mapping[str, object]
+    problems: tuple[str, ...]
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    filename: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AttachmentSeen:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class EmailSeen:
+    """The headers a poll goes by."""
+
+    subject: str
+    from_addr: str
+    message_id: str | None
+    subject_matches: bool
+    attachments: tuple[AttachmentSeen, ...]
+    defects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Preview:
     verdict: Verdict
     kind: str  # "email" or "file"
     summary: str
-    details: dict[str, Any] = field(default_factory=dict)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    rejections: list[dict[str, str]] = field(default_factory=list)
+    reference_data: str  # where approvals and organisations came from: "database" or "config"
+    outcome: str | None = None  # what a poll would file the email as (`classify.Kind`)
+    email: EmailSeen | None = None
+    requests: tuple[FormJudgement, ...] = ()
+    rejections: tuple[FileProblem, ...] = ()
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form of `intake-bot parse --json`."""
+        details: dict[str, object] = {}
+        if self.email is not None:
+            e = self.email
+            details = {
+                "subject": e.subject,
+                "from": e.from_addr,
+                "message_id": e.message_id,
+                "subject_matches": e.subject_matches,
+                "attachments": [vars(a) for a in e.attachments],
+                "defects": list(e.defects),
+            }
         return {
             "verdict": self.verdict.name.lower(),
             "kind": self.kind,
             "summary": self.summary,
-            "details": self.details,
-            "requests": self.requests,
-            "rejections": self.rejections,
+            "outcome": self.outcome,
+            "reference_data": self.reference_data,
+            "details": details,
+            "requests": [
+                {
+                    "source": r.source,
+                    "request_type": r.request_type,
+                    "complete": r.complete,
+                    "values": dict(r.values),
+                    "problems": list(r.problems),
+                    "flags": list(r.flags),
+                }
+                for r in self.requests
+            ],
+            "rejections": [vars(r) for r in self.rejections],
         }
 
 
@@ -62,108 +130,131 @@ def looks_like_office_file(name: str, data: bytes) -> bool:
     return data.startswith(OFFICE_MAGIC) or name.lower().endswith(FORM_SUFFIXES)
 
 
-def preview(name: str, data: bytes, ctx: ValidationContext, watched_subject: str) -> Preview:
-    """Read `data` as a form file or a raw email and judge it as intake would."""
+def judge(
+    name: str,
+    data: bytes,
+    *,
+    rules: CheckRules,
+    watched_subject: str,
+    own_addresses: tuple[str, ...] = (),
+    requests: RequestRepository | None = None,
+    register: RegisterRepository | None = None,
+    reference_data: str = "config",
+) -> Preview:
+    """Read `data` as a form file or a raw email and judge it as a poll would.
+
+    `requests` and `register`: the database's, to find the request a reply answers and the
+    relationship a change names; None when there is no database (then neither is looked up).
+    """
     if looks_like_office_file(name, data):
-        return _preview_file(name, data, ctx)
-    return _preview_email(data, ctx, watched_subject)
+        reading = read_file(name, "application/octet-stream", data)
+        checks = [check(form, None, rules, register) for form in reading.forms]
+        return _of_file(name, reading, checks, reference_data)
+    contents = read_message(data, own_addresses=own_addresses)
+    decision, _ = examine(contents, requests)
+    checks = [check(form, contents.message, rules, register) for _, form in contents.forms]
+    return _of_email(contents, decision, checks, watched_subject, reference_data)
 
 
-def _judge_forms(forms: list[RawForm], ctx: ValidationContext) -> list[dict[str, Any]]:
-    out = []
-    for form in forms:
-        checked = validate(form, ctx)
-        out.append(
-            {
-                "source": checked.source,
-                "request_type": checked.request_type.value if checked.request_type else None,
-                "complete": checked.complete,
-                "values": checked.values_json(),
-                "problems": [p.message for p in checked.problems],
-                "flags": [f.message for f in checked.flags],
-            }
-        )
-    return out
+def preview(name: str, data: bytes, ctx: ValidationContext, watched_subject: str) -> Preview:
+    """`judge` with validation rules alone: no database, no sender policy."""
+    return judge(name, data, rules=CheckRules(ctx), watched_subject=watched_subject)
 
 
-def _rejections(readings: list[FileReading]) -> list[dict[str, str]]:
-    return [
-        {"filename": r.filename, "code": r.rejection.code.value, "reason": r.rejection.reason}
+def _judgement(checked: Checked) -> FormJudgement:
+    v = checked.validation
+    flags = [f.message for f in v.flags]
+    if checked.verification:
+        flags.append(checked.verification)  # as filing puts it among the request's flags
+    return FormJudgement(
+        source=v.source,
+        request_type=v.request_type.value if v.request_type else None,
+        complete=v.complete,
+        values=v.values_json(),
+        problems=tuple(p.message for p in v.problems),
+        flags=tuple(flags),
+    )
+
+
+def _problems(readings: Sequence[FileReading]) -> tuple[FileProblem, ...]:
+    return tuple(
+        FileProblem(r.filename, r.rejection.code.value, r.rejection.reason)
         for r in readings
         if r.rejection
-    ]
+    )
 
 
-def _verdict(requests: list[dict[str, Any]], rejections: list[dict[str, str]]) -> Verdict:
-    if requests and all(r["complete"] for r in requests) and not rejections:
+def _verdict(requests: Sequence[FormJudgement], rejections: Sequence[FileProblem]) -> Verdict:
+    if requests and all(r.complete for r in requests) and not rejections:
         return Verdict.ACCEPTED
     return Verdict.REJECTED
 
 
-def _preview_file(name: str, data: bytes, ctx: ValidationContext) -> Preview:
-    reading = read_file(name, "application/octet-stream", data)
-    requests = _judge_forms(reading.forms, ctx)
-    rejections = _rejections([reading])
-    if reading.rejection and reading.rejection.code is RejectCode.CORRUPT:
-        return Preview(Verdict.UNREADABLE, "file", reading.rejection.reason, rejections=rejections)
-    verdict = _verdict(requests, rejections)
-    if reading.ignored:
-        summary = f"{name} is not a request form"
-    elif rejections:
-        summary = rejections[0]["reason"]
-    else:
-        summary = _count(requests)
-    return Preview(verdict, "file", summary, requests=requests, rejections=rejections)
-
-
-def _count(requests: list[dict[str, Any]]) -> str:
-    ok = sum(1 for r in requests if r["complete"])
+def _count(requests: Sequence[FormJudgement]) -> str:
+    ok = sum(1 for r in requests if r.complete)
     return f"{len(requests)} request(s): {ok} complete, {len(requests) - ok} with problems"
 
 
-def _preview_email(data: bytes, ctx: ValidationContext, watched_subject: str) -> Preview:
-    try:
-        msg = parse_message(data)
-    except MessageParseError as exc:
-        return Preview(Verdict.UNREADABLE, "email", f"not a readable email: {exc}")
-    details: dict[str, Any] = {
-        "subject": msg.subject,
-        "from": msg.from_addr,
-        "message_id": msg.message_id,
-        "subject_matches": subject_matches(msg.subject, watched_subject),
-        "attachments": [
-            {"filename": a.filename, "content_type": a.content_type, "size": len(a.data)}
-            for a in msg.attachments
-        ],
-        "defects": list(msg.defects),
-    }
-    if msg.automated:
-        return Preview(
-            Verdict.REJECTED, "email", f"automatic mail, never answered: {msg.automated}", details
-        )
-    readings = [read_file(a.filename, a.content_type, a.data) for a in msg.attachments]
-    forms = [form for r in readings for form in r.forms]
-    rejections = _rejections(readings)
-    if not forms and not rejections:
-        body = read_body(msg.text_body)
-        forms = [body] if body else []
-    requests = _judge_forms(forms, ctx)
-    if not details["subject_matches"]:
-        return Preview(
-            Verdict.REJECTED,
-            "email",
-            "the subject is not the one watched; it would be left alone",
-            details,
-            requests,
-            rejections,
-        )
-    if not requests and not rejections:
-        return Preview(
-            Verdict.REJECTED,
-            "email",
-            "no form found: an enquiry, answered with the blank form",
-            details,
-        )
+def _of_file(name: str, reading: FileReading, checks: list[Checked], source: str) -> Preview:
+    requests = tuple(_judgement(c) for c in checks)
+    rejections = _problems([reading])
+    if reading.rejection and reading.rejection.code is RejectCode.CORRUPT:
+        summary = reading.rejection.reason
+        return Preview(Verdict.UNREADABLE, "file", summary, source, rejections=rejections)
+    if reading.ignored:
+        summary = f"{name} is not a request form"
+    elif rejections:
+        summary = rejections[0].reason
+    else:
+        summary = _count(requests)
     verdict = _verdict(requests, rejections)
-    summary = _count(requests) if requests else "no readable form: " + rejections[0]["reason"]
-    return Preview(verdict, "email", summary, details, requests, rejections)
+    return Preview(verdict, "file", summary, source, requests=requests, rejections=rejections)
+
+
+def _of_email(
+    contents: Contents,
+    decision: Decision,
+    checks: list[Checked],
+    watched_subject: str,
+    source: str,
+) -> Preview:
+    msg = contents.message
+    if msg is None:
+        summary = f"not a readable email: {contents.parse_error}"
+        return Preview(Verdict.UNREADABLE, "email", summary, source, outcome=decision.kind)
+    seen = EmailSeen(
+        subject=msg.subject,
+        from_addr=msg.from_addr,
+        message_id=msg.message_id,
+        subject_matches=subject_matches(msg.subject, watched_subject),
+        attachments=tuple(
+            AttachmentSeen(a.filename, a.content_type, len(a.data)) for a in msg.attachments
+        ),
+        defects=tuple(msg.defects),
+    )
+    requests = tuple(_judgement(c) for c in checks)
+    rejections = _problems(contents.rejected)
+    verdict, summary = _email_verdict(decision, seen, requests, rejections)
+    return Preview(verdict, "email", summary, source, decision.kind, seen, requests, rejections)
+
+
+def _email_verdict(
+    decision: Decision,
+    seen: EmailSeen,
+    requests: tuple[FormJudgement, ...],
+    rejections: tuple[FileProblem, ...],
+) -> tuple[Verdict, str]:
+    if decision.kind is Kind.AUTOMATED:
+        return Verdict.REJECTED, f"automatic mail, never answered: {decision.note}"
+    if not seen.subject_matches:
+        return Verdict.REJECTED, "the subject is not the one watched; it would be left alone"
+    if decision.kind is Kind.ENQUIRY:
+        return Verdict.REJECTED, "no form found: an enquiry, answered with the blank form"
+    if decision.kind is Kind.UNREADABLE:
+        return Verdict.REJECTED, "no readable form: " + rejections[0].reason
+    if decision.kind is Kind.REPLY:
+        threaded = f"a {decision.note}: threaded onto that request"
+        if not requests:
+            return Verdict.ACCEPTED, threaded
+        return _verdict(requests, rejections), f"{threaded}; {_count(requests)}"
+    return _verdict(requests, rejections), _count(requests)

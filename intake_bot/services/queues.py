@@ -1,89 +1,123 @@
-"""Staff queues: what is waiting, where, and for how long."""
+"""Staff queues: what is waiting, where, and for how long.
+
+Queue names are matched as staff type them (`domain.triage.resolve_queue`): any case, an
+office's aliases, with or without the kind. A name that matches no queue is an error that
+lists the real ones, never an empty listing.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import date, datetime
 
-from intake_bot.calendar import today_in_england
-from intake_bot.domain.register import stored_list
+from intake_bot.config import Dscro
+from intake_bot.domain.legal_basis import approvals_relied_on, legal_basis_expired
+from intake_bot.domain.records import Approval, InboundMessage, Request, saved_id
 from intake_bot.domain.status import OPEN
-from intake_bot.domain.triage import request_reference
+from intake_bot.domain.triage import (
+    KINDS,
+    SHARED_QUEUES,
+    Office,
+    known_queues,
+    message_reference,
+    request_reference,
+    resolve_queue,
+)
+from intake_bot.domain.workflow import UnknownQueueError
+from intake_bot.domain.workflow_views import QueueItem, QueueListing
+from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services.notify import type_label
-from intake_bot.store import approvals as approval_queries
-from intake_bot.store.store import Store
+from intake_bot.working_days import today_in_england
+
+SUMMARY_CHARS = 120  # a message's note as the queue shows it: one line
 
 
-@dataclass(frozen=True)
-class QueueItem:
-    queue: str
-    reference: str  # LR-000123, or MSG-123 for a message that holds no request
-    kind: str
-    status: str
-    summary: str  # who it is about; never message content
-    sender: str
-    received: str
-    age_days: int
-    problems: int
-    flags: int
-    due_on: str = ""  # dd/mm/yyyy
-    overdue: bool = False
-    assigned_to: str = ""
-    legal_basis_expired: list[str] = field(default_factory=list)  # s251 approvals past expiry
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def offices_of(dscros: Sequence[Dscro]) -> tuple[Office, ...]:
+    """The regional offices in the settings, as queue names know them."""
+    return tuple(Office(d.name, tuple(d.aliases)) for d in dscros)
 
 
-def queue_items(store: Store, now: datetime, queue: str | None = None) -> list[QueueItem]:
-    """Every open request and every message awaiting staff, oldest first within each queue."""
-    items: list[QueueItem] = []
-    today = today_in_england(now)
-    with store.unit() as unit:
-        expired = {a.reference for a in approval_queries.expired_approvals(unit, today)}
-        for r in unit.requests(queue=queue, statuses=[s.value for s in OPEN]):
-            assert r.id is not None
-            name = r.values.get("commissioner_name") or "(no commissioner named)"
-            ods = r.values.get("commissioner_ods") or ""
-            items.append(
-                QueueItem(
-                    queue=r.queue,
-                    reference=request_reference(r.id),
-                    kind=type_label(r.request_type),
-                    status=r.status,
-                    summary=f"{name} {ods}".strip(),
-                    sender=r.sender_email,
-                    received=r.created_at.strftime("%d/%m/%Y %H:%M"),
-                    age_days=(now - r.created_at).days,
-                    problems=len(r.problems),
-                    flags=len(r.flags),
-                    due_on=r.due_on.strftime("%d/%m/%Y") if r.due_on else "",
-                    overdue=bool(r.due_on and r.due_on < today),
-                    assigned_to=r.assigned_to or "",
-                    legal_basis_expired=_lapsed(r.values, expired),
-                )
+class Queues:
+    """The staff queues, across every regional office."""
+
+    def __init__(self, *, store: Store, clock: Clock, offices: Sequence[Dscro]) -> None:
+        self.store = store
+        self.clock = clock
+        self.offices = offices_of(offices)
+
+    def items(self, name: str | None = None) -> QueueListing:
+        """Every open request and every message awaiting staff, oldest first in each queue.
+
+        `name` narrows the listing to the queues it matches, as staff type it (see
+        `domain.triage.resolve_queue`); one that matches none raises UnknownQueueError.
+        """
+        now = self.clock()
+        today = today_in_england(now)
+        with self.store.unit() as unit:
+            in_use = _in_use(unit)
+            wanted = self._resolve(name, in_use) if name is not None else ()
+            approvals = unit.reference.approvals()
+            single = wanted[0] if len(wanted) == 1 else None
+            open_statuses = sorted(s.value for s in OPEN)
+            items = [
+                _request_item(r, now, today, approvals)
+                for r in unit.requests.matching(queue=single, statuses=open_statuses)
+                if not wanted or r.queue in wanted
+            ]
+            for queue in in_use:
+                if not wanted or queue in wanted:
+                    items += [_message_item(m, queue, now) for m in unit.messages.in_queue(queue)]
+        items.sort(key=lambda i: (i.queue, i.received, i.reference))
+        return QueueListing(name, wanted, tuple(items))
+
+    def _resolve(self, name: str, in_use: Sequence[str]) -> tuple[str, ...]:
+        found = resolve_queue(name, self.offices, in_use)
+        if not found:
+            offices = ", ".join(o.name for o in self.offices)
+            message = (
+                f"no queue {name!r}: name {' or '.join(SHARED_QUEUES)}, an office ({offices}),"
+                f" or an office and a kind ({', '.join(KINDS)}), e.g. north/new"
             )
-        queues = [queue] if queue else ["enquiries", "quarantine"]
-        for q in queues:
-            for m in unit.inbound_in_queue(q):
-                items.append(
-                    QueueItem(
-                        queue=q,
-                        reference=f"MSG-{m.id}",
-                        kind=m.outcome,
-                        status="awaiting staff",
-                        summary=m.note[:120],
-                        sender=m.from_addr,
-                        received=m.filed_at.strftime("%d/%m/%Y %H:%M"),
-                        age_days=(now - m.filed_at).days,
-                        problems=0,
-                        flags=0,
-                    )
-                )
-    items.sort(key=lambda i: (i.queue, -i.age_days, i.reference))
-    return items
+            raise UnknownQueueError(name, message, known_queues(self.offices, in_use))
+        return tuple(found)
 
 
-def _lapsed(values: dict[str, Any], expired: set[str]) -> list[str]:
-    return [ref for ref in stored_list(values.get("s251_references")) if ref in expired]
+def _in_use(unit: Unit) -> list[str]:
+    """The queues that hold an open request or a message awaiting staff now."""
+    open_statuses = sorted(s.value for s in OPEN)
+    return [queue for queue, _count in unit.requests.queue_counts(open_statuses)]
+
+
+def _request_item(r: Request, now: datetime, today: date, approvals: list[Approval]) -> QueueItem:
+    name = r.values.get("commissioner_name") or "(no commissioner named)"
+    ods = r.values.get("commissioner_ods") or ""
+    relied = approvals_relied_on(r.values)
+    return QueueItem(
+        queue=r.queue,
+        reference=request_reference(saved_id(r)),
+        kind=type_label(r.request_type),
+        status=r.status,
+        summary=f"{name} {ods}".strip(),
+        sender=r.sender_email,
+        received=r.created_at,
+        age_days=max((now - r.created_at).days, 0),
+        problems=len(r.problems),
+        flags=len(r.flags),
+        due_on=r.due_on,
+        overdue=bool(r.due_on and r.due_on < today),
+        assigned_to=r.assigned_to or "",
+        legal_basis_expired=tuple(legal_basis_expired(relied, approvals, today)),
+    )
+
+
+def _message_item(m: InboundMessage, queue: str, now: datetime) -> QueueItem:
+    return QueueItem(
+        queue=queue,
+        reference=message_reference(saved_id(m)),
+        kind=m.outcome,
+        status="awaiting staff",
+        summary=m.note[:SUMMARY_CHARS],
+        sender=m.from_addr,
+        received=m.filed_at,
+        age_days=max((now - m.filed_at).days, 0),
+    )

@@ -43,3 +43,23 @@ def revision(store: Store, message: str) -> None:
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.revision(cfg, message=message, autogenerate=True)
+
+
+class AlembicSchema:
+    """The `Schema` port over Alembic, for one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @property
+    def embedded(self) -> bool:
+        return self.store.engine.url.drivername.startswith("sqlite")
+
+    def current(self) -> str | None:
+        return current_revision(self.store)
+
+    def head(self) -> str | None:
+        return head_revision()
+
+    def upgrade(self) -> None:
+        upgrade(self.store)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import deferred
 from sqlalchemy.types import TypeDecorator
@@ -42,13 +42,20 @@ def _utc_null() -> Any:
 
 
 class MailboxCursor(SQLModel, table=True):
-    """How far a mailbox has been examined: everything up to last_uid under this UIDVALIDITY."""
+    """Where a mailbox's poll stands: the cursor its source gave last, and how the last poll went.
+
+    Keyed by the mailbox's name in the settings, which stays put when its URL changes.
+    """
 
     __tablename__ = "mailbox_cursor"
     mailbox: str = Field(primary_key=True, max_length=400)
-    uidvalidity: int = Field(sa_type=BigInteger)
-    last_uid: int = Field(sa_type=BigInteger)
-    updated_at: datetime = Field(sa_column=_utc())
+    # Opaque, read only by the mail source (IMAP "uidvalidity:uid"; a Graph delta link is long).
+    cursor: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_at: datetime = Field(sa_column=_utc())  # when the cursor last moved
+    polled_at: datetime | None = Field(default=None, sa_column=_utc_null())
+    poll_ok: bool | None = None
+    poll_detail: str = Field(default="", max_length=1000)
+    failing_since: datetime | None = Field(default=None, sa_column=_utc_null())
 
 
 class Lease(SQLModel, table=True):
@@ -65,8 +72,7 @@ class ProcessingAttempt(SQLModel, table=True):
 
     __tablename__ = "processing_attempt"
     mailbox: str = Field(primary_key=True, max_length=400)
-    uidvalidity: int = Field(primary_key=True, sa_type=BigInteger)
-    uid: str = Field(primary_key=True, max_length=200)
+    location: str = Field(primary_key=True, max_length=500)  # the source's key for it
     attempts: int = 0
     last_error: str = ""
     updated_at: datetime = Field(sa_column=_utc())
@@ -76,15 +82,12 @@ class InboundMessageRow(SQLModel, table=True):
     """Every email the bot took from the mailbox, archived whole."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (
-        UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_location"),
-    )
+    __table_args__ = (UniqueConstraint("mailbox", "location", name="uq_inbound_location"),)
     id: int | None = Field(default=None, primary_key=True)
     # Message-ID, or "sha256:<hash of the raw bytes>" when there is none: one filing per key.
     dedupe_key: str = Field(unique=True, max_length=1000)
-    mailbox: str = Field(max_length=400)
-    uidvalidity: int = Field(sa_type=BigInteger)
-    uid: str = Field(max_length=200)
+    mailbox: str = Field(max_length=400)  # the mailbox's name in the settings
+    location: str = Field(max_length=500)  # where it sat: the key its mail source gave it
     message_id: str | None = Field(default=None, index=True, max_length=1000)
     sha256: str = Field(max_length=64)
     size: int

@@ -25,14 +25,14 @@ import pytest
 import time_machine
 
 from intake_bot.bootstrap import App, build
-from intake_bot.domain.triage import parse_request_reference
-from intake_bot.ports import MessageRef
-from intake_bot.samples import DOCX, docx_form, email, new_request
-from intake_bot.services.digests import DigestReport, preview_digest, send_digests
-from intake_bot.services.intake import ingest_message
-from intake_bot.services.notify import Notifier
-from intake_bot.store.store import Store, Unit
 from intake_bot.domain.records import DigestLog, InboundMessage, Outbox
+from intake_bot.domain.triage import parse_request_reference
+from intake_bot.domain.workflow_views import DigestReport
+from intake_bot.ports import MessageRef, Unit
+from intake_bot.samples import DOCX, docx_form, email, new_request
+from intake_bot.services.digests import Digests
+from intake_bot.services.notify import Notifier
+from intake_bot.store.store import Store
 from intake_bot.worker import Worker
 from tests.conftest import REPO, FrozenClock, make_settings
 
@@ -60,8 +60,7 @@ def _file(app: App, i: int = 0, **values: str) -> str:
     """File one emailed form (sample commissioner `i`, see samples._CCGS); its reference."""
     form = docx_form(new_request(i, **values))
     raw = email(attachments=[("request.docx", DOCX, form)], when=app.clock())
-    ref = MessageRef("INBOX", 1, uuid.uuid4().hex)
-    result = ingest_message(raw, ref, intake=app.intake, now=app.clock())
+    result = app.intake.ingest(raw, MessageRef("INBOX", uuid.uuid4().hex))
     (reference,) = result.references
     return reference
 
@@ -76,21 +75,28 @@ def _set_status(app: App, reference: str, status: str) -> None:
     request_id = parse_request_reference(reference)
     assert request_id is not None
     with app.store.unit() as unit:
-        request = unit.request(request_id)
+        request = unit.requests.get(request_id)
         assert request is not None
         request.status = status
 
 
-def _digests(
-    app: App, store: Store | None = None, notifier: Notifier | None = None
-) -> DigestReport:
-    return send_digests(
-        store=store or app.store,
-        notifier=notifier or app.intake.notifier,
+def _digests(app: App, notifier: Notifier | None = None) -> DigestReport:
+    if notifier is None:
+        return app.digests.send()
+    digests = Digests(
+        store=app.store,
+        notifier=notifier,
+        clock=app.clock,
         offices=app.settings.dscro,
-        now=app.clock(),
-        tz=app.settings.timezone,
+        timezone=app.settings.timezone,
     )
+    return digests.send()
+
+
+def _digest_log(store: Store, office: str, day: date) -> DigestLog | None:
+    with store.unit() as unit:
+        log = unit.notices.last_digest(office, day)
+    return log if log is not None and log.day == day else None
 
 
 @dataclass(frozen=True)
@@ -113,12 +119,12 @@ class Sent:
 
 def _digest_emails(store: Store) -> list[Sent]:
     with store.unit() as unit:
-        return [_sent(unit, row) for row in unit.outbox_for() if row.kind == "digest"]
+        return [_sent(unit, row) for row in unit.outbox.for_() if row.kind == "digest"]
 
 
 def _sent(unit: Unit, row: Outbox) -> Sent:
     assert row.id is not None
-    message = message_from_bytes(unit.outbox_raw(row.id), policy=default)
+    message = message_from_bytes(unit.outbox.raw(row.id), policy=default)
     assert isinstance(message, EmailMessage)
     return Sent(row, message)
 
@@ -138,7 +144,7 @@ def test_one_digest_per_office_per_day_none_when_empty_none_twice_after_a_restar
 
     first = _digests(app)
     assert first.sent == {"North": 2, "Midlands and East": 1}
-    assert first.skipped_empty == ["London", "South"]
+    assert first.skipped_empty == ("London", "South")
     emails = _digest_emails(app.store)
     assert len(emails) == 2
     north = next(e for e in emails if e.row.recipients == NORTH_STAFF)
@@ -152,7 +158,7 @@ def test_one_digest_per_office_per_day_none_when_empty_none_twice_after_a_restar
     move_to(MONDAY + timedelta(hours=14))  # 22:00 in London, the same day
     again = Worker(app).digests()  # the scheduled job, a second time today
     assert again is not None and again.sent == {}
-    assert again.skipped_already_sent == ["North", "Midlands and East"]
+    assert again.skipped_already_sent == ("North", "Midlands and East")
 
     restarted = build(app.settings, clock=clock, store=Store.from_url(database_url))
     try:
@@ -165,9 +171,8 @@ def test_one_digest_per_office_per_day_none_when_empty_none_twice_after_a_restar
     move_to(MONDAY + timedelta(days=1))
     assert _digests(app).sent == {"North": 2, "Midlands and East": 1}
     assert len(_digest_emails(app.store)) == 4
-    with app.store.unit() as unit:
-        log = unit.get(DigestLog, ("North", date(2016, 4, 5)))
-        assert log is not None and log.items == 2 and log.sent_at == clock.now
+    log = _digest_log(app.store, "North", date(2016, 4, 5))
+    assert log is not None and log.items == 2 and log.sent_at == clock.now
 
 
 def test_day_by_day_overdue_first_oldest_due_first_then_new_then_the_rest(
@@ -212,8 +217,7 @@ def test_a_message_awaiting_staff_in_an_office_queue_is_listed(app: App, move_to
             InboundMessage(
                 dedupe_key="<reply-1@nhs.net>",
                 mailbox="INBOX",
-                uidvalidity=1,
-                uid="7",
+                location="7",
                 sha256="0" * 64,
                 size=1,
                 raw=b"x",
@@ -232,10 +236,9 @@ def test_the_day_is_the_day_in_london_not_in_utc(app: App, move_to: MOVE) -> Non
     move_to(datetime(2016, 6, 1, 23, 30, tzinfo=UTC))  # already 2 June in London (BST)
     _file(app, 0)
     assert _digests(app).sent == {"North": 1}
-    with app.store.unit() as unit:
-        assert unit.get(DigestLog, ("North", date(2016, 6, 2))) is not None
+    assert _digest_log(app.store, "North", date(2016, 6, 2)) is not None
     move_to(datetime(2016, 6, 2, 22, 30, tzinfo=UTC))  # 23:30 on 2 June in London
-    assert _digests(app).skipped_already_sent == ["North"]
+    assert _digests(app).skipped_already_sent == ("North",)
     move_to(datetime(2016, 6, 2, 23, 0, tzinfo=UTC))  # midnight: 3 June
     assert _digests(app).sent == {"North": 1}
 
@@ -261,12 +264,18 @@ def test_two_replicas_racing_send_one_digest(
     _file(app, 0)
     base = app.intake.notifier
     rival = Store.from_url(database_url)
-    racing = RivalFirst(renderer=base.renderer, letterhead=base.letterhead, rival=rival)
+    racing = RivalFirst(
+        renderer=base.renderer,
+        letterhead=base.letterhead,
+        composer=base.composer,
+        blank_forms=base.blank_forms,
+        rival=rival,
+    )
     try:
         report = _digests(app, notifier=racing)
     finally:
         rival.dispose()
-    assert report.sent == {} and report.skipped_already_sent == ["North"]
+    assert report.sent == {} and report.skipped_already_sent == ("North",)
     assert _digest_emails(app.store) == []  # ours was rolled back with the DigestLog row
     assert "already sent today by another worker" in caplog.text  # refused at commit
 
@@ -277,9 +286,7 @@ def test_preview_renders_the_email_that_is_then_sent_and_queues_nothing(
     first = _file(app, 0)
     second = _file(app, 1, commissioner_name="NHS <Darlington> & Partners CCG")
     (north,) = (d for d in app.settings.dscro if d.name == "North")
-    preview = preview_digest(
-        store=app.store, notifier=app.intake.notifier, office=north, now=app.clock()
-    )
+    preview = app.digests.preview(north.name)
     assert preview is not None
     assert _digest_emails(app.store) == []
     assert preview.subject == "DSfC North: 2 open requests, 0 overdue, 2 new - 04/04/2016"
@@ -292,11 +299,7 @@ def test_preview_renders_the_email_that_is_then_sent_and_queues_nothing(
     _digests(app)
     (sent,) = [e for e in _digest_emails(app.store) if e.row.recipients == NORTH_STAFF]
     assert sent.text.strip().splitlines() == preview.text.strip().splitlines()
-    (london,) = (d for d in app.settings.dscro if d.name == "London")
-    assert (
-        preview_digest(store=app.store, notifier=app.intake.notifier, office=london, now=MONDAY)
-        is None
-    )
+    assert app.digests.preview("London") is None
 
 
 def _cli(*args: str, database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -1,16 +1,18 @@
-"""ImapMailbox against a real Dovecot on loopback."""
+"""ImapMailbox (a `ports.MailSource`) against a real Dovecot on loopback."""
 
 from __future__ import annotations
 
 import logging
 import re
+import socket
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from imapclient import IMAPClient
 
 from intake_bot.mail.imap import ImapMailbox
-from intake_bot.ports import MailboxError, MessageRef
+from intake_bot.ports import Changes, MailboxError, MessageRef, Settlement
 from tests.servers import DovecotServer, free_port
 
 pytestmark = pytest.mark.integration
@@ -52,6 +54,23 @@ def uids_in(imap: DovecotServer, folder: str) -> list[int]:
         return list(client.search("ALL"))
 
 
+def uid(ref: MessageRef) -> int:
+    """The UID inside an IMAP key ("uidvalidity:uid")."""
+    return int(ref.key.split(":")[1])
+
+
+def position(changes: Changes) -> tuple[int, int]:
+    """(UIDVALIDITY, last UID looked at) from an IMAP cursor."""
+    assert changes.cursor is not None
+    validity, last = changes.cursor.split(":")
+    return int(validity), int(last)
+
+
+def commands_sent(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The IMAP commands the client sent, as imapclient logs them at DEBUG ("> b'A1 ...'")."""
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("> ")]
+
+
 @pytest.fixture
 def imap(dovecot: DovecotServer) -> DovecotServer:
     dovecot.reset()
@@ -81,7 +100,7 @@ def make_mailbox(imap: DovecotServer) -> Iterator[MakeMailbox]:
         mailbox.close()
 
 
-def test_scan_finds_new_messages_with_decoded_subjects(
+def test_changes_finds_new_messages_with_decoded_subjects(
     imap: DovecotServer, make_mailbox: MakeMailbox
 ) -> None:
     raws = [
@@ -95,48 +114,54 @@ def test_scan_finds_new_messages_with_decoded_subjects(
         message(None),
     ]
     uids = [append(imap, raw) for raw in raws]
-    scan = make_mailbox().scan(uidvalidity=None, after_uid=0)
+    changes = make_mailbox().changes(None)
 
-    assert [int(c.ref.uid) for c in scan.candidates] == uids
-    assert [c.subject for c in scan.candidates] == [
+    assert [uid(c.ref) for c in changes.candidates] == uids
+    assert [c.subject for c in changes.candidates] == [
         SUBJECT,
         EN_DASH_SUBJECT,
         EN_DASH_SUBJECT,
         SUBJECT,
         "",
     ]
-    assert [c.size for c in scan.candidates] == [len(raw) for raw in raws]
-    assert scan.high_uid == max(uids)
-    assert all(c.ref.uidvalidity == scan.uidvalidity for c in scan.candidates)
+    assert [c.size for c in changes.candidates] == [len(raw) for raw in raws]
+    validity, last = position(changes)
+    assert last == max(uids)
+    # Each key and each message's cursor carry the UIDVALIDITY the UID belongs to.
+    assert [c.ref.key for c in changes.candidates] == [f"{validity}:{u}" for u in uids]
+    assert [c.cursor_after for c in changes.candidates] == [c.ref.key for c in changes.candidates]
 
 
-def test_second_scan_finds_nothing_and_sends_no_search(
+def test_second_look_finds_nothing_and_sends_no_search(
     imap: DovecotServer, make_mailbox: MakeMailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     append(imap, message(SUBJECT.encode()))
-    mailbox = make_mailbox()
-    first = mailbox.scan(uidvalidity=None, after_uid=0)
+    first = make_mailbox().changes(None)
+    mailbox = make_mailbox()  # a fresh connection, as each poll opens one
 
     with caplog.at_level(logging.DEBUG, logger="imapclient"):
-        again = mailbox.scan(uidvalidity=first.uidvalidity, after_uid=first.high_uid)
+        again = mailbox.changes(first.cursor)
 
     assert again.candidates == []
-    assert again.high_uid == first.high_uid
-    assert "SEARCH" not in caplog.text.upper()  # the idle poll must not grow with the mailbox
+    assert again.cursor == first.cursor
+    sent = " ".join(commands_sent(caplog)).upper()
+    assert " STATUS " in sent
+    assert " SEARCH " not in sent  # the idle poll must not grow with the mailbox
+    assert " SELECT " not in sent
 
 
-def test_scan_only_returns_messages_newer_than_after_uid(
+def test_changes_only_returns_messages_after_the_cursor(
     imap: DovecotServer, make_mailbox: MakeMailbox
 ) -> None:
     old = append(imap, message(b"old"))
     mailbox = make_mailbox()
-    first = mailbox.scan(uidvalidity=None, after_uid=0)
+    validity, _ = position(mailbox.changes(None))
     new = append(imap, message(b"new"))
 
-    scan = mailbox.scan(uidvalidity=first.uidvalidity, after_uid=old)
+    changes = mailbox.changes(f"{validity}:{old}")
 
-    assert [(int(c.ref.uid), c.subject) for c in scan.candidates] == [(new, "new")]
-    assert scan.high_uid == new
+    assert [(uid(c.ref), c.subject) for c in changes.candidates] == [(new, "new")]
+    assert position(changes) == (validity, new)
 
 
 def test_uid_search_returning_the_newest_old_uid_is_dropped(
@@ -145,7 +170,7 @@ def test_uid_search_returning_the_newest_old_uid_is_dropped(
     append(imap, message(b"one"))
     last = append(imap, message(b"two"))
     mailbox = make_mailbox()
-    first = mailbox.scan(uidvalidity=None, after_uid=0)
+    first = mailbox.changes(None)
     # A message that arrives and is deleted before the next poll pushes UIDNEXT up, so the
     # adapter must SEARCH; `UID SEARCH UID n:*` then answers with the old newest UID.
     gone = append(imap, message(b"gone"))
@@ -155,13 +180,13 @@ def test_uid_search_returning_the_newest_old_uid_is_dropped(
         client.expunge()
         assert client.search(["UID", f"{last + 1}:*"]) == [last]
 
-    scan = mailbox.scan(uidvalidity=first.uidvalidity, after_uid=last)
+    changes = mailbox.changes(first.cursor)
 
-    assert scan.candidates == []
-    assert scan.high_uid == gone  # everything below UIDNEXT was looked at
+    assert changes.candidates == []
+    assert position(changes)[1] == gone  # everything below UIDNEXT was looked at
 
 
-def test_changed_uidvalidity_scans_from_the_start(
+def test_changed_uidvalidity_looks_at_everything_again(
     imap: DovecotServer, make_mailbox: MakeMailbox
 ) -> None:
     with imap.client() as client:
@@ -169,18 +194,26 @@ def test_changed_uidvalidity_scans_from_the_start(
     append(imap, message(b"first"), folder="Requests")
     append(imap, message(b"second"), folder="Requests")
     mailbox = make_mailbox(folder="Requests")
-    before = mailbox.scan(uidvalidity=None, after_uid=0)
+    before = mailbox.changes(None)
     mailbox.close()
     with imap.client() as client:  # the folder is rebuilt: UIDs start again at 1
         client.delete_folder("Requests")
         client.create_folder("Requests")
-    uid = append(imap, message(b"after"), folder="Requests")
+    new = append(imap, message(b"after"), folder="Requests")
 
-    scan = mailbox.scan(uidvalidity=before.uidvalidity, after_uid=before.high_uid)
+    changes = mailbox.changes(before.cursor)
 
-    assert scan.uidvalidity != before.uidvalidity
-    assert uid <= before.high_uid
-    assert [(int(c.ref.uid), c.subject) for c in scan.candidates] == [(uid, "after")]
+    assert position(changes)[0] != position(before)[0]
+    assert new <= position(before)[1]
+    assert [(uid(c.ref), c.subject) for c in changes.candidates] == [(new, "after")]
+
+
+@pytest.mark.parametrize("cursor", ["", "new/1234.host", "delta:https://graph.example/x"])
+def test_a_cursor_from_another_kind_of_source_looks_at_everything(
+    imap: DovecotServer, make_mailbox: MakeMailbox, cursor: str
+) -> None:
+    uids = [append(imap, message(b"a")), append(imap, message(b"b"))]
+    assert [uid(c.ref) for c in make_mailbox().changes(cursor).candidates] == uids
 
 
 def test_fetch_returns_exact_bytes_in_order_without_setting_seen(
@@ -190,7 +223,7 @@ def test_fetch_returns_exact_bytes_in_order_without_setting_seen(
     for raw in raws:
         append(imap, raw)
     mailbox = make_mailbox(fetch_batch=2)
-    refs = [c.ref for c in mailbox.scan(uidvalidity=None, after_uid=0).candidates]
+    refs = [c.ref for c in mailbox.changes(None).candidates]
     wanted = list(reversed(refs))
 
     fetched = list(mailbox.fetch(wanted))
@@ -198,60 +231,78 @@ def test_fetch_returns_exact_bytes_in_order_without_setting_seen(
     assert [ref for ref, _ in fetched] == wanted
     assert [raw for _, raw in fetched] == list(reversed(raws))
     for ref in refs:
-        assert b"\\Seen" not in flags_of(imap, int(ref.uid))
+        assert b"\\Seen" not in flags_of(imap, uid(ref))
 
 
 def test_fetch_skips_vanished_messages(imap: DovecotServer, make_mailbox: MakeMailbox) -> None:
     keep = append(imap, message(b"keep"))
     gone = append(imap, message(b"gone"))
     mailbox = make_mailbox()
-    refs = [c.ref for c in mailbox.scan(uidvalidity=None, after_uid=0).candidates]
+    refs = [c.ref for c in mailbox.changes(None).candidates]
     with imap.client() as client:
         client.select_folder("INBOX")
         client.delete_messages([gone])
         client.expunge()
 
-    assert [int(ref.uid) for ref, _ in mailbox.fetch(refs)] == [keep]
+    assert [uid(ref) for ref, _ in mailbox.fetch(refs)] == [keep]
 
 
-def test_fetch_leaves_a_ref_from_another_uidvalidity_alone(
+def test_a_key_from_another_uidvalidity_is_left_alone(
     imap: DovecotServer, make_mailbox: MakeMailbox
 ) -> None:
-    uid = append(imap, message(b"x"))
+    new = append(imap, message(b"x"))
     mailbox = make_mailbox()
-    scan = mailbox.scan(uidvalidity=None, after_uid=0)
-    stale = MessageRef(mailbox.name, scan.uidvalidity - 1, str(uid))
+    validity, _ = position(mailbox.changes(None))
+    stale = MessageRef(mailbox.name, f"{validity - 1}:{new}")
 
     assert list(mailbox.fetch([stale])) == []
-    mailbox.mark_processed([stale])
-    assert KEYWORD.encode() not in flags_of(imap, uid)
+    mailbox.settle([stale], Settlement.FILED)
+    mailbox.settle([stale], Settlement.QUARANTINED)
+    assert KEYWORD.encode() not in flags_of(imap, new)
+    assert uids_in(imap, "INBOX") == [new]
 
 
-def test_mark_processed_flags_in_place_and_is_idempotent(
+@pytest.mark.parametrize(
+    "ref",
+    [
+        MessageRef("enquiries", "7"),  # not "uidvalidity:uid"
+        MessageRef("enquiries", "x:7"),
+        MessageRef("elsewhere", "1:7"),  # another mailbox's
+    ],
+)
+def test_keys_it_did_not_give_are_refused(make_mailbox: MakeMailbox, ref: MessageRef) -> None:
+    mailbox = make_mailbox(name="enquiries")
+    with pytest.raises(ValueError):
+        list(mailbox.fetch([ref]))
+    with pytest.raises(ValueError):
+        mailbox.settle([ref], Settlement.FILED)
+
+
+def test_filed_is_flagged_in_place_and_is_idempotent(
     imap: DovecotServer, make_mailbox: MakeMailbox
 ) -> None:
-    uid = append(imap, message(SUBJECT.encode()))
+    new = append(imap, message(SUBJECT.encode()))
     mailbox = make_mailbox()
-    ref = mailbox.scan(uidvalidity=None, after_uid=0).candidates[0].ref
+    ref = mailbox.changes(None).candidates[0].ref
 
-    mailbox.mark_processed([ref])
-    mailbox.mark_processed([ref])
+    mailbox.settle([ref], Settlement.FILED)
+    mailbox.settle([ref], Settlement.FILED)
 
-    assert flags_of(imap, uid) == {KEYWORD.encode()}  # and not \Seen
-    assert uids_in(imap, "INBOX") == [uid]
+    assert flags_of(imap, new) == {KEYWORD.encode()}  # and not \Seen
+    assert uids_in(imap, "INBOX") == [new]
 
 
-def test_mark_processed_moves_into_a_new_folder_and_is_idempotent(
+def test_filed_moves_into_a_new_folder_and_is_idempotent(
     imap: DovecotServer, make_mailbox: MakeMailbox
 ) -> None:
-    uid = append(imap, message(SUBJECT.encode()))
+    new = append(imap, message(SUBJECT.encode()))
     other = append(imap, message(b"other"))
     mailbox = make_mailbox(processed_folder="Processed")
-    ref = next(c.ref for c in mailbox.scan(uidvalidity=None, after_uid=0).candidates)
-    assert int(ref.uid) == uid
+    ref = next(c.ref for c in mailbox.changes(None).candidates)
+    assert uid(ref) == new
 
-    mailbox.mark_processed([ref])
-    mailbox.mark_processed([ref])  # already gone from INBOX: nothing to do
+    mailbox.settle([ref], Settlement.FILED)
+    mailbox.settle([ref], Settlement.FILED)  # already gone from INBOX: nothing to do
 
     assert uids_in(imap, "INBOX") == [other]
     [moved] = uids_in(imap, "Processed")
@@ -260,10 +311,28 @@ def test_mark_processed_moves_into_a_new_folder_and_is_idempotent(
         assert any(name == "Processed" for _, _, name in client.list_sub_folders())
 
 
-def test_mark_processed_without_move_capability_copies_and_expunges_only_that_uid(
+def test_a_filed_batch_is_one_store_and_one_move(
+    imap: DovecotServer, make_mailbox: MakeMailbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    for i in range(5):
+        append(imap, message(f"m{i}".encode()))
+    mailbox = make_mailbox(processed_folder="Processed")
+    refs = [c.ref for c in mailbox.changes(None).candidates]
+    mailbox.settle(refs[:1], Settlement.FILED)  # creates the folder
+
+    with caplog.at_level(logging.DEBUG, logger="imapclient"):
+        mailbox.settle(refs[1:], Settlement.FILED)
+
+    sent = commands_sent(caplog)
+    assert sum(" UID STORE " in line for line in sent) == 1, sent
+    assert sum(" UID MOVE " in line for line in sent) == 1, sent
+    assert len(uids_in(imap, "Processed")) == 5
+
+
+def test_filed_without_move_capability_copies_and_expunges_only_that_uid(
     imap: DovecotServer, make_mailbox: MakeMailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    uid = append(imap, message(SUBJECT.encode()))
+    new = append(imap, message(SUBJECT.encode()))
     deleted_by_a_person = append(imap, message(b"deleted"))
     with imap.client() as client:
         client.select_folder("INBOX")
@@ -273,14 +342,14 @@ def test_mark_processed_without_move_capability_copies_and_expunges_only_that_ui
         IMAPClient, "has_capability", lambda self, cap: cap.upper() != "MOVE" and real(self, cap)
     )
     mailbox = make_mailbox(processed_folder="Processed")
-    ref = next(c.ref for c in mailbox.scan(uidvalidity=None, after_uid=0).candidates)
+    ref = next(c.ref for c in mailbox.changes(None).candidates)
 
-    mailbox.mark_processed([ref])
-    mailbox.mark_processed([ref])
+    mailbox.settle([ref], Settlement.FILED)
+    mailbox.settle([ref], Settlement.FILED)
 
     assert uids_in(imap, "INBOX") == [deleted_by_a_person]  # UID EXPUNGE left it alone
     assert len(uids_in(imap, "Processed")) == 1
-    assert uid not in uids_in(imap, "INBOX")
+    assert new not in uids_in(imap, "INBOX")
 
 
 def test_a_server_without_keywords_still_gets_the_move(
@@ -297,38 +366,45 @@ def test_a_server_without_keywords_still_gets_the_move(
 
     monkeypatch.setattr(IMAPClient, "select_folder", without_keywords)
     mailbox = make_mailbox(processed_folder="Processed")
-    ref = mailbox.scan(uidvalidity=None, after_uid=0).candidates[0].ref
+    ref = mailbox.changes(None).candidates[0].ref
 
-    mailbox.mark_processed([ref])
+    mailbox.settle([ref], Settlement.FILED)
 
     [moved] = uids_in(imap, "Processed")
     assert flags_of(imap, moved, "Processed") == set()
 
 
-def test_quarantine_moves_to_the_quarantine_folder(
+def test_quarantined_moves_to_the_quarantine_folder(
     imap: DovecotServer, make_mailbox: MakeMailbox
 ) -> None:
     append(imap, message(b"broken"))
     mailbox = make_mailbox(quarantine_folder="Quarantine")
-    ref = mailbox.scan(uidvalidity=None, after_uid=0).candidates[0].ref
+    ref = mailbox.changes(None).candidates[0].ref
 
-    mailbox.quarantine(ref)
-    mailbox.quarantine(ref)
+    mailbox.settle([ref], Settlement.QUARANTINED)
+    mailbox.settle([ref], Settlement.QUARANTINED)
 
     assert uids_in(imap, "INBOX") == []
     [moved] = uids_in(imap, "Quarantine")
     assert b"\\Seen" not in flags_of(imap, moved, "Quarantine")
+    assert KEYWORD.encode() not in flags_of(imap, moved, "Quarantine")
 
 
-def test_leave_changes_nothing(imap: DovecotServer, make_mailbox: MakeMailbox) -> None:
-    uid = append(imap, message(b"not ours"))
+def test_not_ours_changes_nothing(imap: DovecotServer, make_mailbox: MakeMailbox) -> None:
+    new = append(imap, message(b"not ours"))
     mailbox = make_mailbox(processed_folder="Processed")
-    ref = mailbox.scan(uidvalidity=None, after_uid=0).candidates[0].ref
+    ref = mailbox.changes(None).candidates[0].ref
 
-    mailbox.leave(ref)
+    mailbox.settle([ref], Settlement.NOT_OURS)
 
-    assert uids_in(imap, "INBOX") == [uid]
-    assert flags_of(imap, uid) == set()
+    assert uids_in(imap, "INBOX") == [new]
+    assert flags_of(imap, new) == set()
+
+
+def test_wait_says_poll_on_the_interval(make_mailbox: MakeMailbox) -> None:
+    started = time.monotonic()
+    assert make_mailbox().wait(5.0) is False
+    assert time.monotonic() - started < 1.0
 
 
 def test_dropped_connection_raises_mailbox_error_and_recovers(
@@ -336,44 +412,63 @@ def test_dropped_connection_raises_mailbox_error_and_recovers(
 ) -> None:
     append(imap, message(b"one"))
     mailbox = make_mailbox()
-    first = mailbox.scan(uidvalidity=None, after_uid=0)
+    first = mailbox.changes(None)
+    validity, _ = position(first)
     assert imap.kick()
 
     with pytest.raises(MailboxError):
-        mailbox.scan(uidvalidity=first.uidvalidity, after_uid=0)
+        mailbox.changes(f"{validity}:0")
 
-    fresh = make_mailbox().scan(uidvalidity=first.uidvalidity, after_uid=0)
+    fresh = make_mailbox().changes(f"{validity}:0")
     assert [c.ref for c in fresh.candidates] == [c.ref for c in first.candidates]
-    again = mailbox.scan(uidvalidity=first.uidvalidity, after_uid=0)  # reconnects by itself
+    again = mailbox.changes(f"{validity}:0")  # reconnects by itself
     assert [c.ref for c in again.candidates] == [c.ref for c in first.candidates]
 
 
-def test_wrong_password_raises_mailbox_error(make_mailbox: MakeMailbox) -> None:
+def test_wrong_password_raises_mailbox_error(
+    imap: DovecotServer, make_mailbox: MakeMailbox
+) -> None:
     mailbox = make_mailbox(password="wrong")
     with pytest.raises(MailboxError) as caught:
-        mailbox.scan(uidvalidity=None, after_uid=0)
+        mailbox.changes(None)
     assert "wrong" not in str(caught.value)
+    assert f"{imap.host}:{imap.port}" in str(caught.value)  # says which server
 
 
 def test_unreachable_server_raises_mailbox_error(make_mailbox: MakeMailbox) -> None:
     mailbox = make_mailbox(port=free_port(), timeout=2.0)
     with pytest.raises(MailboxError):
-        mailbox.scan(uidvalidity=None, after_uid=0)
+        mailbox.changes(None)
+
+
+def test_a_server_that_never_answers_fails_within_the_timeout(
+    make_mailbox: MakeMailbox,
+) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog) and never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        mailbox = make_mailbox(port=silent.getsockname()[1], timeout=2.0)
+        started = time.monotonic()
+        with pytest.raises(MailboxError, match="timed out"):
+            mailbox.changes(None)
+    assert time.monotonic() - started < 10
 
 
 def test_close_tolerates_a_dead_connection(imap: DovecotServer, make_mailbox: MakeMailbox) -> None:
     mailbox = make_mailbox()
-    mailbox.scan(uidvalidity=None, after_uid=0)
+    mailbox.changes(None)
     imap.kick()
     mailbox.close()
     mailbox.close()
 
 
-def test_name_identifies_user_host_port_and_folder(imap: DovecotServer) -> None:
+def test_name_is_the_mailbox_name_or_user_host_port_and_folder() -> None:
     mailbox = ImapMailbox(
         host="mail.example", port=993, username="intake@dsfc.example", password="x", folder="INBOX"
     )
     assert mailbox.name == "imap://intake%40dsfc.example@mail.example:993/INBOX"
+    named = ImapMailbox(host="mail.example", username="u", password="x", name="enquiries")
+    assert named.name == "enquiries"
 
 
 def test_password_without_tls_is_refused_except_on_loopback() -> None:
@@ -397,10 +492,8 @@ def test_tls_connections_verify_the_certificate(
     port = imap.tls_port if tls == "ssl" else imap.port
     append(imap, message(b"over tls"))
     trusted = make_mailbox(tls=tls, port=port, ssl_context=imap.client_ssl_context())
-    assert [c.subject for c in trusted.scan(uidvalidity=None, after_uid=0).candidates] == [
-        "over tls"
-    ]
+    assert [c.subject for c in trusted.changes(None).candidates] == ["over tls"]
 
     untrusted = make_mailbox(tls=tls, port=port)  # the system's CAs do not know the test one
     with pytest.raises(MailboxError, match="certificate"):
-        untrusted.scan(uidvalidity=None, after_uid=0)
+        untrusted.changes(None)

@@ -1,8 +1,9 @@
-"""From an approval's expiry day, what relies on it shows "legal basis expired" everywhere."""
+"""From an approval's expiry day, what relies on it shows "legal basis expired" everywhere: the
+queue, the register and its export, `request show` and the reminders ask the one domain rule."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -11,9 +12,6 @@ from intake_bot.bootstrap import App
 from intake_bot.domain.status import Status
 from intake_bot.mail.maildir import deliver
 from intake_bot.samples import DOCX, docx_form, email, new_request
-from intake_bot.services.lifecycle import change_status, request_detail
-from intake_bot.services.queues import queue_items
-from intake_bot.services.register import export_register, register_rows
 from intake_bot.worker import Worker
 from tests.conftest import FrozenClock
 
@@ -30,27 +28,20 @@ def test_queue_register_export_and_request_show_flag_an_expired_legal_basis(
     poll, _ = Worker(app).run_once()
     assert poll is not None and len(poll.references) == 2
     for status in (Status.IN_REVIEW, Status.APPROVED):
-        change_status(
-            store=app.store,
-            notifier=app.intake.notifier,
-            reference="LR-000001",
-            target=status,
-            now=clock(),
-            actor="staff",
-        )
+        app.requests.change_status("LR-000001", status, actor="staff")
 
-    def flagged() -> tuple[list[str], str, list[str]]:
-        (open_item,) = queue_items(app.store, clock())
-        (row,) = register_rows(app.store, clock().date(), published_only=True)
-        detail = request_detail(app.store, "LR-000001", clock())
-        return open_item.legal_basis_expired, row.legal_basis, detail["legal_basis_expired"]
+    def flagged() -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+        (open_item,) = app.queues.items().items
+        (row,) = app.register.rows()
+        detail = app.requests.show("LR-000001")
+        return open_item.legal_basis_expired, row.legal_basis, detail.legal_basis.expired
 
     clock.now = datetime(2017, 3, 30, 9, tzinfo=UTC)
-    assert flagged() == ([], "", [])
+    assert flagged() == ((), "", ())
     clock.now = datetime(2017, 3, 31, 9, tzinfo=UTC)  # the expiry day
-    assert flagged() == ([RS], f"expired: {RS}", [RS])
+    assert flagged() == ((RS,), f"expired: {RS}", (RS,))
 
     out = tmp_path / "register.xlsx"
-    export_register(app.store, date(2017, 3, 31), "xlsx", out)
+    assert app.register.export(out).relationships == 1
     header, first = list(load_workbook(out).worksheets[0].iter_rows(values_only=True))[:2]
     assert first[header.index("Legal basis")] == f"expired: {RS}"

@@ -174,13 +174,13 @@ def test_a_corrected_form_sent_as_a_reply_completes_the_same_request(rig: Rig) -
     rig.cycle()
 
     with rig.app.store.unit() as unit:
-        requests = unit.requests(limit=100)
+        requests = unit.requests.matching(limit=100)
         assert len(requests) == 1  # no second request
         (request,) = requests
         assert request.status == "triaged" and request.problems == []
-        assert len(unit.replies_to(request.id or 0)) == 1
+        assert len(unit.messages.replies_to(request.id or 0)) == 1
     detail = rig.staff("request", "show", "LR-000001", "--json")
-    assert detail.count('"from": "aisha.khan@nhs.net"') == 2  # both emails in its history
+    assert detail.count('"sender": "aisha.khan@nhs.net"') == 2  # both emails in its history
     second = rig.inbox(REQUESTER)[-1]
     assert "[LR-000001] Request received" in str(second["Subject"])
 
@@ -210,7 +210,7 @@ def test_a_change_from_an_unregistered_address_waits_for_verification(rig: Rig) 
     items = rig.staff("queue", "--json")
     assert '"midlands-and-east/verification"' in items
     with rig.app.store.unit() as unit:
-        request = unit.request(2)
+        request = unit.requests.get(2)
         assert request is not None and request.status == "verification"
         assert any("not a registered contact" in f["message"] for f in request.flags)
     listing = rig.staff("register", "list", "--json")

@@ -1,4 +1,4 @@
-"""MaildirMailbox on a real Maildir on disk."""
+"""MaildirMailbox (a `ports.MailSource`) on a real Maildir on disk."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from intake_bot.mail.maildir import MaildirMailbox, deliver
-from intake_bot.ports import MessageRef
+from intake_bot.ports import MessageRef, Settlement
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "mail"
 
 
-def test_scan_finds_only_messages_in_new_with_decoded_subjects(root: Path) -> None:
+def test_changes_finds_only_messages_in_new_with_decoded_subjects(root: Path) -> None:
     mailbox = MaildirMailbox(root)
     plain = message(b"plain")
     dash = message(b"=?utf-8?q?Data_Services_for_Commissioners_=E2=80=93_Legitimate?=\r\n"
@@ -35,15 +35,23 @@ def test_scan_finds_only_messages_in_new_with_decoded_subjects(root: Path) -> No
     first, second = deliver(root, plain), deliver(root, dash)
     (root / "cur" / "1.seen.host:2,S").write_bytes(message(b"already read"))
 
-    scan = mailbox.scan(uidvalidity=None, after_uid=0)
+    changes = mailbox.changes(None)
 
-    by_key = {c.ref.uid: c for c in scan.candidates}
+    by_key = {c.ref.key: c for c in changes.candidates}
     assert set(by_key) == {first, second}
     assert by_key[first].subject == "plain"
     assert by_key[second].subject == EN_DASH_SUBJECT
     assert by_key[second].size == len(dash)
-    assert (scan.uidvalidity, scan.high_uid) == (0, 0)
-    assert all(c.ref.mailbox == mailbox.name == f"maildir:{root}" for c in scan.candidates)
+    # The folders are the state: no cursor, for the mailbox or for a message.
+    assert changes.cursor is None
+    assert all(c.cursor_after is None for c in changes.candidates)
+    assert all(c.ref.mailbox == mailbox.name == f"maildir:{root}" for c in changes.candidates)
+
+
+def test_the_name_is_the_mailbox_name_when_given(root: Path) -> None:
+    mailbox = MaildirMailbox(root, name="enquiries")
+    key = deliver(root, message(b"x"))
+    assert [c.ref for c in mailbox.changes(None).candidates] == [MessageRef("enquiries", key)]
 
 
 def test_fetch_returns_exact_bytes_and_skips_vanished(root: Path) -> None:
@@ -51,34 +59,34 @@ def test_fetch_returns_exact_bytes_and_skips_vanished(root: Path) -> None:
     raw = message(b"x", body=b"line one\nline two\r\n\x00binary\xff")
     kept, gone = deliver(root, raw), deliver(root, message(b"gone"))
     (root / "new" / gone).unlink()
-    refs = [MessageRef(mailbox.name, 0, kept), MessageRef(mailbox.name, 0, gone)]
+    refs = [MessageRef(mailbox.name, kept), MessageRef(mailbox.name, gone)]
 
     assert list(mailbox.fetch(refs)) == [(refs[0], raw)]
 
 
-def test_leave_moves_to_cur_without_flags_and_is_not_scanned_again(root: Path) -> None:
+def test_not_ours_moves_to_cur_without_flags_and_is_not_looked_at_again(root: Path) -> None:
     mailbox = MaildirMailbox(root)
     key = deliver(root, message(b"not ours"))
-    ref = MessageRef(mailbox.name, 0, key)
+    ref = MessageRef(mailbox.name, key)
 
-    mailbox.leave(ref)
-    mailbox.leave(ref)
+    mailbox.settle([ref], Settlement.NOT_OURS)
+    mailbox.settle([ref], Settlement.NOT_OURS)
 
     assert files_in(root / "new") == []
     assert files_in(root / "cur") == [f"{key}:2,"]  # no S: still unread for people
-    assert mailbox.scan(uidvalidity=0, after_uid=0).candidates == []
+    assert mailbox.changes(None).candidates == []
     assert [r for r, _ in mailbox.fetch([ref])] == [ref]
 
 
-def test_mark_processed_moves_to_the_processed_folder_keeping_flags(root: Path) -> None:
+def test_filed_moves_to_the_processed_folder_keeping_flags(root: Path) -> None:
     mailbox = MaildirMailbox(root, processed_folder="Processed")
     key = deliver(root, message(b"ours"))
     flagged = root / "cur" / f"{key}:2,F"
     (root / "new" / key).rename(flagged)  # someone flagged it in their mail client
-    ref = MessageRef(mailbox.name, 0, key)
+    ref = MessageRef(mailbox.name, key)
 
-    mailbox.mark_processed([ref])
-    mailbox.mark_processed([ref])
+    mailbox.settle([ref], Settlement.FILED)
+    mailbox.settle([ref], Settlement.FILED)
 
     assert files_in(root / ".Processed" / "cur") == [flagged.name]
     assert (root / ".Processed" / "maildirfolder").exists()
@@ -86,42 +94,42 @@ def test_mark_processed_moves_to_the_processed_folder_keeping_flags(root: Path) 
     assert list(mailbox.fetch([ref])) == []
 
 
-def test_mark_processed_from_new_stays_in_new_of_the_folder(root: Path) -> None:
+def test_a_filed_batch_moves_every_message_of_it(root: Path) -> None:
     mailbox = MaildirMailbox(root)
-    key = deliver(root, message(b"ours"))
+    keys = [deliver(root, message(f"m{i}".encode())) for i in range(3)]
 
-    mailbox.mark_processed([MessageRef(mailbox.name, 0, key)])
+    mailbox.settle([MessageRef(mailbox.name, k) for k in keys], Settlement.FILED)
 
-    assert files_in(root / ".Processed" / "new") == [key]
-    assert mailbox.scan(uidvalidity=0, after_uid=0).candidates == []
+    assert files_in(root / ".Processed" / "new") == sorted(keys)
+    assert mailbox.changes(None).candidates == []
 
 
-def test_mark_processed_without_a_folder_moves_out_of_new(root: Path) -> None:
+def test_filed_without_a_folder_moves_out_of_new(root: Path) -> None:
     mailbox = MaildirMailbox(root, processed_folder=None)
     key = deliver(root, message(b"ours"))
 
-    mailbox.mark_processed([MessageRef(mailbox.name, 0, key)])
+    mailbox.settle([MessageRef(mailbox.name, key)], Settlement.FILED)
 
     assert files_in(root / "cur") == [f"{key}:2,"]
 
 
-def test_quarantine_moves_to_the_quarantine_folder(root: Path) -> None:
+def test_quarantined_moves_to_the_quarantine_folder(root: Path) -> None:
     mailbox = MaildirMailbox(root, quarantine_folder="Quarantine")
     key = deliver(root, message(b"broken"))
-    ref = MessageRef(mailbox.name, 0, key)
+    ref = MessageRef(mailbox.name, key)
 
-    mailbox.quarantine(ref)
-    mailbox.quarantine(ref)
+    mailbox.settle([ref], Settlement.QUARANTINED)
+    mailbox.settle([ref], Settlement.QUARANTINED)
 
     assert files_in(root / ".Quarantine" / "new") == [key]
     assert files_in(root / "new") == []
 
 
-def test_scan_reads_a_header_without_an_end(root: Path) -> None:
+def test_changes_reads_a_header_without_an_end(root: Path) -> None:
     mailbox = MaildirMailbox(root)
     deliver(root, b"Subject: endless\r\n" + b"X-Filler: " + b"a" * 1_000_000)
 
-    [candidate] = mailbox.scan(uidvalidity=0, after_uid=0).candidates
+    [candidate] = mailbox.changes(None).candidates
 
     assert candidate.subject == "endless"
 
@@ -129,20 +137,24 @@ def test_scan_reads_a_header_without_an_end(root: Path) -> None:
 def test_an_existing_empty_folder_becomes_a_maildir(tmp_path: Path) -> None:
     key = deliver(tmp_path, message(b"first"))  # tmp_path exists and is empty
 
-    scan = MaildirMailbox(tmp_path).scan(uidvalidity=0, after_uid=0)
+    changes = MaildirMailbox(tmp_path).changes(None)
 
-    assert [c.ref.uid for c in scan.candidates] == [key]
+    assert [c.ref.key for c in changes.candidates] == [key]
+
+
+def test_wait_says_poll_on_the_interval(root: Path) -> None:
+    assert MaildirMailbox(root).wait(5.0) is False
 
 
 @pytest.mark.parametrize("key", ["../escape", ".hidden", "a/b", "", "key:2,S"])
 def test_keys_that_are_not_maildir_names_are_refused(root: Path, key: str) -> None:
     mailbox = MaildirMailbox(root)
     with pytest.raises(ValueError):
-        mailbox.mark_processed([MessageRef(mailbox.name, 0, key)])
+        mailbox.settle([MessageRef(mailbox.name, key)], Settlement.FILED)
 
 
 def test_refs_of_another_mailbox_are_refused(root: Path, tmp_path: Path) -> None:
     mailbox = MaildirMailbox(root)
     key = deliver(tmp_path / "elsewhere", message(b"x"))
     with pytest.raises(ValueError):
-        mailbox.leave(MessageRef(f"maildir:{tmp_path / 'elsewhere'}", 0, key))
+        mailbox.settle([MessageRef(f"maildir:{tmp_path / 'elsewhere'}", key)], Settlement.NOT_OURS)

@@ -80,7 +80,7 @@ def test_one_poll_files_every_request_once_answers_every_sender_and_leaves_the_r
     assert poll.errors == 0
     assert len(poll.references) == expected.requests
     with imap_app.store.unit() as unit:
-        assert len(unit.requests(limit=10_000)) == expected.requests
+        assert len(unit.requests.matching(limit=10_000)) == expected.requests
     received = smtp.messages()
     assert len(received) == expected.replies == send.sent
     ids = [m.message_id for m in received]

@@ -9,7 +9,6 @@ from pathlib import Path
 from intake_bot.bootstrap import App
 from intake_bot.mail.maildir import deliver
 from intake_bot.samples import DOCX, SUBJECT, demo_messages, docx_form, email, new_request
-from intake_bot.services.queues import queue_items
 from intake_bot.worker import Worker
 
 
@@ -30,7 +29,7 @@ def test_demo_set_is_filed_triaged_and_answered(app: App) -> None:
     assert poll.not_ours == 1  # the lunch email
     assert poll.outcomes == {"filed": 3, "enquiry": 1, "automated": 1}
     assert len(poll.references) == 5  # one + three bulk + one with mistakes
-    queues = {i.queue for i in queue_items(app.store, app.clock())}
+    queues = {i.queue for i in app.queues.items().items}
     assert {
         "north/new",
         "midlands-and-east/new",
@@ -108,5 +107,5 @@ def test_dmarc_failure_at_our_server_sends_a_request_to_verification(tmp_path: P
         deliver(_maildir(app), email(attachments=form, headers=header))
     Worker(app).run_once()
     with app.store.unit() as unit:
-        statuses = sorted(r.status for r in unit.requests())
+        statuses = sorted(r.status for r in unit.requests.matching())
     assert statuses == sorted(verdicts.values())

@@ -1,6 +1,6 @@
 """The register on SQLite and PostgreSQL: approvals applied to it, the published export, the import.
 
-Requests are filed the way they arrive (an emailed form through `ingest_message`), then approved
+Requests are filed the way they arrive (an emailed form through `Intake.ingest`), then approved
 by calling the register service inside a unit, as the lifecycle service does.
 """
 
@@ -20,21 +20,20 @@ from typer.testing import CliRunner, Result
 
 from intake_bot.bootstrap import App
 from intake_bot.cli import app as cli_app
-from intake_bot.domain.register import EXPORT_COLUMNS, NO_PROCESSOR_CONSENT, NOT_SIGNED
+from intake_bot.domain.records import Event, Organisation, Relationship, RelationshipVersion
+from intake_bot.domain.register import (
+    EXPORT_COLUMNS,
+    NO_PROCESSOR_CONSENT,
+    NOT_SIGNED,
+    RegisterError,
+)
+from intake_bot.domain.register_view import ImportReport
 from intake_bot.domain.triage import parse_request_reference
 from intake_bot.ports import MessageRef
 from intake_bot.samples import DOCX, docx_form, email, new_request
-from intake_bot.services.intake import ingest_message
-from intake_bot.services.register import (
-    ImportReport,
-    RegisterError,
-    apply_approved_request,
-    export_register,
-    import_register,
-    register_rows,
-)
-from intake_bot.store import register as queries
-from intake_bot.domain.records import Event, Organisation, Relationship, RelationshipVersion
+from intake_bot.services.register import apply_approved_request
+from intake_bot.services.register.importing import import_register
+from intake_bot.services.register.listing import export_register, register_rows
 from tests.conftest import REPO, FrozenClock
 
 pytestmark = pytest.mark.integration
@@ -55,12 +54,12 @@ def _april(clock: FrozenClock) -> None:
 def _file(app: App, i: int = 0, **values: str) -> int:
     """File one emailed form (sample commissioner `i`); its request id."""
     raw = email(attachments=[("form.docx", DOCX, docx_form(new_request(i, **values)))])
-    ref = MessageRef("INBOX", 1, str(next(_uids)))
-    result = ingest_message(raw, ref, intake=app.intake, now=app.clock())
+    ref = MessageRef("INBOX", str(next(_uids)))
+    result = app.intake.ingest(raw, ref, now=app.clock())
     request_id = parse_request_reference(result.references[0])
     assert request_id is not None
     with app.store.unit() as unit:
-        request = unit.request(request_id)
+        request = unit.requests.get(request_id)
         assert request is not None
         assert not request.problems, request.problems
     return request_id
@@ -68,7 +67,7 @@ def _file(app: App, i: int = 0, **values: str) -> int:
 
 def _approve(app: App, request_id: int) -> Relationship:
     with app.store.unit() as unit:
-        request = unit.request(request_id)
+        request = unit.requests.get(request_id)
         assert request is not None
         request.status = "approved"
         return apply_approved_request(unit, request, now=app.clock(), actor="jo.bloggs")
@@ -99,9 +98,9 @@ def _end(app: App, reference: str, on: str, i: int = 0) -> Relationship:
 
 def _versions(app: App, reference: str) -> list[RelationshipVersion]:
     with app.store.unit() as unit:
-        rel = queries.relationship_by_reference(unit, reference)
+        rel = unit.register.by_reference(reference)
         assert rel is not None and rel.id is not None
-        return queries.versions(unit, rel.id)
+        return unit.register.versions(rel.id)
 
 
 def _register_events(app: App) -> list[str]:
@@ -127,7 +126,7 @@ def test_new_change_and_end_keep_the_history(app: App, clock: FrozenClock) -> No
     rel = _approve(app, request_id)
     assert rel.reference == "LCR-000001"
     with app.store.unit() as unit:
-        request = unit.request(request_id)
+        request = unit.requests.get(request_id)
         assert request is not None and request.relationship_id == rel.id
 
     _change(app, rel.reference, 1, processor_consent="Yes", contract_end="31/03/2031")
@@ -137,7 +136,8 @@ def test_new_change_and_end_keep_the_history(app: App, clock: FrozenClock) -> No
     assert versions[1].values["processor_consent"] is True
     assert versions[1].values["contract_end"] == "2031-03-31"
     assert versions[1].effective_from == date(2016, 5, 1)
-    assert "requester_email" not in versions[1].values
+    # Who asked is kept with the version: reminded before an s251 approval it relies on expires.
+    assert versions[1].values["requester_email"] == new_request(1)["requester_email"]
 
     _end(app, rel.reference, "30/06/2016", 1)
     (row,) = register_rows(app.store, date(2016, 6, 29), published_only=False)
@@ -148,7 +148,7 @@ def test_new_change_and_end_keep_the_history(app: App, clock: FrozenClock) -> No
         True,
     )
     (row,) = register_rows(app.store, date(2016, 6, 30), published_only=False)
-    assert row.status == "ended" and row.not_published == ["ended on 30/06/2016"]
+    assert row.status == "ended" and row.not_published == ("ended on 30/06/2016",)
     assert _register_events(app) == [
         "LCR-000001 created",
         "LCR-000001 version 2: contract_end 31/03/2030 → 31/03/2031; processor_consent No → Yes",
@@ -182,7 +182,7 @@ def test_a_change_to_an_unknown_or_ended_relationship_is_refused(app: App) -> No
         app, request_type=CHANGE, existing_reference=rel.reference, change_description="x"
     )
     with app.store.unit() as unit:
-        request = unit.request(unknown)
+        request = unit.requests.get(unknown)
         assert request is not None
         request.values = {**request.values, "existing_reference": "LCR-000404"}
     with pytest.raises(RegisterError, match="LCR-000404"):
@@ -203,7 +203,7 @@ def test_a_change_to_an_unknown_or_ended_relationship_is_refused(app: App) -> No
 
 def test_contacts_are_requesters_authorisers_and_registered_contacts(app: App) -> None:
     with app.store.unit() as unit:
-        unit.upsert_organisation(
+        unit.reference.upsert_organisation(
             Organisation(ods="0DE", name="NECS", type="CSU", contacts=["IG.Lead@NHS.net"])
         )
     rel = _new(app, 0, requester_email="Aisha.Khan@nhs.net")
@@ -215,9 +215,9 @@ def test_contacts_are_requesters_authorisers_and_registered_contacts(app: App) -
         authoriser_email="siro@nhs.net",
     )
     with app.store.unit() as unit:
-        found = queries.relationship_by_reference(unit, rel.reference)
+        found = unit.register.by_reference(rel.reference)
         assert found is not None
-        contacts = queries.contacts_for(unit, found)
+        contacts = unit.register.contacts_for(found)
     assert contacts == {
         "aisha.khan@nhs.net",
         "tom.bradley@nhs.net",
@@ -242,10 +242,10 @@ def test_the_list_says_why_a_relationship_is_not_published(app: App) -> None:
     _four_relationships(app)
     rows = register_rows(app.store, APRIL.date(), published_only=False)
     assert {row.reference: row.not_published for row in rows} == {
-        "LCR-000001": [],
-        "LCR-000002": [NOT_SIGNED],
-        "LCR-000003": [NO_PROCESSOR_CONSENT],
-        "LCR-000004": ["ended on 01/03/2016"],
+        "LCR-000001": (),
+        "LCR-000002": (NOT_SIGNED,),
+        "LCR-000003": (NO_PROCESSOR_CONSENT,),
+        "LCR-000004": ("ended on 01/03/2016",),
     }
     published = register_rows(app.store, APRIL.date(), published_only=True)
     assert [row.reference for row in published] == ["LCR-000001"]
@@ -255,7 +255,7 @@ def test_xlsx_export_holds_exactly_the_publishable_relationships(app: App, tmp_p
     _four_relationships(app)
     _new(app, 4)  # LCR-000005, publishable
     path = tmp_path / "register.xlsx"
-    assert export_register(app.store, APRIL.date(), "xlsx", path) == 2
+    assert export_register(app.store, APRIL.date(), path).relationships == 2
     sheet = load_workbook(path).active
     assert sheet.title == "Register"
     rows = list(sheet.iter_rows(values_only=True))
@@ -287,7 +287,7 @@ def test_xlsx_export_holds_exactly_the_publishable_relationships(app: App, tmp_p
 def test_csv_export_has_a_bom_uk_dates_and_the_same_rows(app: App, tmp_path: Path) -> None:
     _four_relationships(app)
     path = tmp_path / "register.csv"
-    assert export_register(app.store, APRIL.date(), "csv", path) == 1
+    assert export_register(app.store, APRIL.date(), path).relationships == 1
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
@@ -300,8 +300,8 @@ def test_csv_export_has_a_bom_uk_dates_and_the_same_rows(app: App, tmp_path: Pat
 def test_text_that_looks_like_a_formula_is_exported_as_text(app: App, tmp_path: Path) -> None:
     _new(app, 0, commissioner_name='=HYPERLINK("http://x.invalid","CCG")')
     xlsx, text = tmp_path / "r.xlsx", tmp_path / "r.csv"
-    export_register(app.store, APRIL.date(), "xlsx", xlsx)
-    export_register(app.store, APRIL.date(), "csv", text)
+    export_register(app.store, APRIL.date(), xlsx)
+    export_register(app.store, APRIL.date(), text)
     cell = load_workbook(xlsx).active["B2"]
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
     assert "'=HYPERLINK" in text.read_text(encoding="utf-8-sig")
@@ -377,7 +377,7 @@ GOOD_ROWS = [
 
 
 def _refused(report: ImportReport) -> dict[int, list[str]]:
-    return {r.row: r.reasons for r in report.refused}
+    return {r.row: list(r.reasons) for r in report.refused}
 
 
 def test_import_loads_good_rows_and_names_every_refused_row_and_why(
@@ -402,7 +402,7 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
     )
 
     assert report.sheet == "Register"
-    assert report.ignored_columns == ["Notes"]
+    assert report.ignored_columns == ("Notes",)
     assert [(line.row, line.reference) for line in report.loaded] == [
         (4, "LCR-000050"),
         (5, "LCR-000051"),  # after the highest reference in the file
@@ -440,11 +440,11 @@ def test_import_loads_good_rows_and_names_every_refused_row_and_why(
         "0DE",
         "North",
     )
-    assert darlington.purposes == ["Commissioning", "Invoice validation"]
+    assert darlington.purposes == ("Commissioning", "Invoice validation")
     assert darlington.contract_start == date(2015, 4, 1)
     assert darlington.contract_end == date(2018, 3, 31)
     assert darlington.processor_type == "CSU" and darlington.published
-    assert rows["LCR-000007"].not_published == [NO_PROCESSOR_CONSENT]
+    assert rows["LCR-000007"].not_published == (NO_PROCESSOR_CONSENT,)
     (version,) = _versions(app, "LCR-000050")
     assert version.source == "import register.xlsx row 4"
     assert _register_events(app)[-1] == (
@@ -518,7 +518,7 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(
     assert len(first.loaded) == 3
     counts = _counts(app)[:2]
     second = import_register(app.store, path, now=app.clock(), dry_run=False, actor="jo")
-    assert (second.loaded, second.merged, second.refused) == ([], [], [])
+    assert (second.loaded, second.merged, second.refused) == ((), (), ())
     assert [(u.row, u.reference) for u in second.unchanged] == [
         (4, "LCR-000050"),
         (5, "LCR-000051"),  # recognised by commissioner, processor and contract
@@ -531,12 +531,12 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(
 def test_an_exported_register_imports_back_unchanged(app: App, tmp_path: Path, fmt: str) -> None:
     _four_relationships(app)
     path = tmp_path / f"register.{fmt}"
-    export_register(app.store, APRIL.date(), fmt, path)  # type: ignore[arg-type]
+    export_register(app.store, APRIL.date(), path)
     report = import_register(
         app.store, path, now=app.clock(), dry_run=False, actor="jo", dscros=OFFICES
     )
     assert [(u.row, u.reference) for u in report.unchanged] == [(2, "LCR-000001")]
-    assert (report.loaded, report.merged, report.refused) == ([], [], [])
+    assert (report.loaded, report.merged, report.refused) == ((), (), ())
 
 
 def test_a_file_that_is_not_a_register_is_refused_whole(app: App, tmp_path: Path) -> None:
@@ -584,3 +584,21 @@ def test_register_commands_list_export_and_import(app: App, tmp_path: Path) -> N
     ok = _invoke(app, "import", str(out), "--json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["unchanged"][0]["reference"] == "LCR-000001"
+
+
+def test_the_export_file_name_decides_the_format_and_a_mismatch_is_refused(
+    app: App, tmp_path: Path
+) -> None:
+    as_csv = tmp_path / "r.csv"
+    written = _invoke(app, "export", "-o", str(as_csv))
+    assert written.exit_code == 0, written.output
+    assert as_csv.read_bytes().startswith(b"\xef\xbb\xbfRelationship reference,")
+    as_xlsx = tmp_path / "r.xlsx"
+    assert _invoke(app, "export", "-o", str(as_xlsx), "--format", "xlsx").exit_code == 0
+    assert load_workbook(as_xlsx).active["A1"].value == "Relationship reference"
+    mismatch = _invoke(app, "export", "-o", str(tmp_path / "m.csv"), "--format", "xlsx")
+    assert mismatch.exit_code == 2
+    assert "m.csv names a .csv file, but --format xlsx was asked for" in mismatch.output
+    unknown = _invoke(app, "export", "-o", str(tmp_path / "register.txt"))
+    assert unknown.exit_code == 2 and ".xlsx or .csv" in unknown.output
+    assert not (tmp_path / "m.csv").exists() and not (tmp_path / "register.txt").exists()

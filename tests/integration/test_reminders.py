@@ -29,30 +29,8 @@ from typer.testing import CliRunner, Result
 
 from intake_bot.bootstrap import App, build, load_reference_data
 from intake_bot.cli import app as cli_app
-from intake_bot.domain.reminders import EXPIRY_NOTICE
-from intake_bot.mail.render import Renderer
-from intake_bot.ports import MailTransport
-from intake_bot.services.approvals import (
-    ApprovalError,
-    add_approval,
-    extend_approval,
-    list_approvals,
-    relationships_relying_on,
-)
-from intake_bot.services.notify import Letterhead, Notifier
-from intake_bot.services.reminders import (
-    ReminderReport,
-    SummaryRow,
-    expired_context,
-    expired_references,
-    legal_basis_expired,
-    reminder_context,
-    send_reminders,
-    summary_context,
-)
-from intake_bot.store import migrate
-from intake_bot.store.register import relationship_by_reference
-from intake_bot.store.store import Store, Unit
+from intake_bot.domain.approvals import ApprovalError, has_expired
+from intake_bot.domain.legal_basis import approvals_relied_on, legal_basis_expired
 from intake_bot.domain.records import (
     Approval,
     Relationship,
@@ -60,6 +38,30 @@ from intake_bot.domain.records import (
     ReminderSent,
     StaffAlert,
 )
+from intake_bot.domain.reminders import EXPIRY_NOTICE, ReminderReport
+from intake_bot.domain.triage import parse_request_reference
+from intake_bot.mail.compose import MimeComposer
+from intake_bot.mail.render import Renderer
+from intake_bot.ports import MailTransport, MessageRef
+from intake_bot.samples import DOCX, docx_form, email, new_request
+from intake_bot.services.approvals import (
+    add_approval,
+    extend_approval,
+    list_approvals,
+    relationships_relying_on,
+)
+from intake_bot.services.notify import Letterhead, Notifier
+from intake_bot.services.register import apply_approved_request
+from intake_bot.services.reminder_mail import (
+    Relied,
+    SummaryRow,
+    expired_context,
+    reminder_context,
+    summary_context,
+)
+from intake_bot.services.reminders import send_reminders
+from intake_bot.store import migrate
+from intake_bot.store.store import Store, Unit
 from intake_bot.worker import Worker
 from tests.conftest import REPO, FrozenClock, make_settings
 from tests.servers import ReceivedMessage, SmtpServer
@@ -345,6 +347,17 @@ def all_rows(unit: Unit, model: type[T]) -> list[T]:
     return list(unit.session.exec(select(model)))
 
 
+def expired_references(unit: Unit, day: date) -> set[str]:
+    """The approvals whose expiry day has come by `day`."""
+    return {a.reference for a in unit.reference.approvals() if has_expired(day, a.expires)}
+
+
+def flagged(unit: Unit, rel: Relationship, day: date) -> list[str]:
+    """What `rel` shows as "legal basis expired" on `day`: the one rule, as every view asks it."""
+    values = unit.register.current_version(rel).values
+    return legal_basis_expired(approvals_relied_on(values), unit.reference.approvals(), day)
+
+
 def staff_of(app: App) -> dict[str, list[str]]:
     return {office.name: list(office.staff) for office in app.settings.dscro}
 
@@ -428,9 +441,11 @@ def _killed_half_way_then_restarted(
     """The worker dies after queueing 7 reminders; a new one starts an hour later and finishes."""
     day = reminder_day(14)
     days.move(at_seven(day))
+    notifier = days.app.s251.notifier
     dying = DyingNotifier(
-        renderer=days.app.intake.notifier.renderer,
-        letterhead=days.app.intake.notifier.letterhead,
+        renderer=notifier.renderer,
+        letterhead=notifier.letterhead,
+        composer=notifier.composer,
         lives=7,
     )
     settings = days.app.settings
@@ -553,9 +568,7 @@ def test_an_extension_before_expiry_means_no_expiry_alert_and_reminders_follow_t
         assert "CAG 7-04(a)/2013" not in expired_references(unit, EXPIRY)
         relying = relationships_relying_on(unit, "CAG 7-04(a)/2013", today=EXPIRY)
         assert relying
-        assert all(
-            "CAG 7-04(a)/2013" not in legal_basis_expired(unit, r, EXPIRY) for r, _ in relying
-        )
+        assert all("CAG 7-04(a)/2013" not in flagged(unit, r, EXPIRY) for r, _ in relying)
 
     # The new date's schedule: 90 days before 31/03/2018, and so on.
     new_90 = date(2018, 3, 31) - timedelta(days=90)
@@ -597,10 +610,10 @@ def test_on_the_expiry_day_staff_are_alerted_once_and_relationships_flagged(
     assert alerts and all(k[3] >= 1 for k in alerts)
     with reminder_app.store.unit() as unit:
         assert expired_references(unit, EXPIRY) == set(SEEDED)
-        rel = relationship_by_reference(unit, rels[2].reference)
+        rel = unit.register.by_reference(rels[2].reference)
         assert rel is not None
-        assert legal_basis_expired(unit, rel, EXPIRY) == list(rels[2].approvals)
-        assert legal_basis_expired(unit, rel, EXPIRY - timedelta(days=1)) == []
+        assert flagged(unit, rel, EXPIRY) == list(rels[2].approvals)
+        assert flagged(unit, rel, EXPIRY - timedelta(days=1)) == []
     # The first run after the day, and a second run that day, send nothing more.
     assert days.run(EXPIRY) == []
     assert days.run(EXPIRY + timedelta(days=1)) == []
@@ -686,7 +699,7 @@ def test_a_worker_overtaken_between_looking_and_writing_sends_nothing_twice(
     try:
         report = send_reminders(
             store=RacedStore(reminder_app.store, Worker(rival).reminders),
-            notifier=reminder_app.intake.notifier,
+            notifier=reminder_app.s251.notifier,
             offices=settings.dscro,
             offsets=settings.reminders.offsets_days,
             now=days.clock(),
@@ -694,11 +707,74 @@ def test_a_worker_overtaken_between_looking_and_writing_sends_nothing_twice(
         )
     finally:
         rival.store.dispose()
-    assert report.sent == []
+    assert report.sent == ()
     assert report.already_sent == sum(len(r.approvals) for r in rels)
     assert report.summaries == {}  # the rival wrote them too
     got = Counter(key_of(m, reminder_day(60)) for m in days.send())
     assert got == expected_on(reminder_day(60), rels, staff_of(reminder_app))
+
+
+# --- defects a new user hit ----------------------------------------------------------------------
+
+
+def _text_of(message: ReceivedMessage) -> str:
+    body = message_from_bytes(message.raw, policy=default).get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def test_the_staff_summary_says_a_reminder_that_was_sent_was_sent(
+    reminder_app: App, days: Days
+) -> None:
+    rels = [r for r in register_of_50() if r.number in (4, 8, 47)]  # 47 has no address at all
+    add_relationships(reminder_app, rels, at_seven(date(2016, 4, 1)))
+    received = days.run(reminder_day(30))
+    with reminder_app.store.unit() as unit:
+        recorded = all_rows(unit, ReminderSent)
+        alerts = all_rows(unit, StaffAlert)
+    by_rel = {row.relationship_id: row.outbox_id for row in recorded}
+    assert by_rel[3] is None and None not in (by_rel[1], by_rel[2])  # added in this order
+    assert alerts and all(alert.outbox_id is not None for alert in alerts)
+    summaries = [m for m in received if key_of(m, reminder_day(30))[0] == "summary"]
+    text = "".join(_text_of(summary) for summary in summaries)  # North's, and South's for 47
+    assert "sent to requester.04@nhs.net; siro.04@nhs.net" in text
+    assert text.count("NOT SENT") == 1  # LCR-000047 only
+
+
+def _approved(app: App, i: int, **values: str) -> Relationship:
+    """A relationship made the way staff make one: a form filed from an email, then approved."""
+    raw = email(attachments=[("form.docx", DOCX, docx_form(new_request(i, **values)))])
+    filed = app.intake.ingest(raw, MessageRef("INBOX", f"approved-{i}"), now=app.clock())
+    request_id = parse_request_reference(filed.references[0])
+    with app.store.unit() as unit:
+        request = unit.requests.get(request_id or 0)
+        assert request is not None and not request.problems, request and request.problems
+        request.status = "approved"
+        return apply_approved_request(unit, request, now=app.clock(), actor="jo")
+
+
+def test_requesters_and_authorisers_of_approved_requests_are_reminded(
+    reminder_app: App, days: Days
+) -> None:
+    values = {"purposes": "Risk stratification", "s251_references": "CAG 7-04(a)/2013"}
+    made = _approved(reminder_app, 0, **values)
+    older = _approved(reminder_app, 1, **values)
+    # A version from before versions kept the requester: the request that made it says who.
+    with reminder_app.store.unit() as unit:
+        rel = unit.register.get(older.id or 0)
+        assert rel is not None
+        version = unit.register.current_version(rel)
+        version.values = {k: v for k, v in version.values.items() if not k.startswith("requester")}
+    days.send()  # the acknowledgements of the two forms
+    received = days.run(reminder_day(90))
+    to = sorted(
+        tuple(sorted(m.rcpt_tos)) for m in received if key_of(m, reminder_day(90))[0] == "reminder"
+    )
+    first, second = (new_request(i) for i in (0, 1))
+    assert to == sorted(
+        tuple(sorted([r["requester_email"], r["authoriser_email"]])) for r in (first, second)
+    )
+    assert made.reference == "LCR-000001"
 
 
 # --- the approvals register -----------------------------------------------------------------------
@@ -754,6 +830,7 @@ UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"  # regenerate deliberately, t
 def _notifier() -> Notifier:
     return Notifier(
         renderer=Renderer(REPO / "templates"),
+        composer=MimeComposer(),
         letterhead=Letterhead(
             from_address="dsfc.enquiries@example.nhs.uk",
             from_name="Data Services for Commissioners",
@@ -762,7 +839,7 @@ def _notifier() -> Notifier:
     )
 
 
-def _snapshot_rows() -> tuple[Approval, list[tuple[Relationship, RelationshipVersion]]]:
+def _snapshot_rows() -> tuple[Approval, list[Relied]]:
     now = datetime(2016, 12, 31, 7, tzinfo=UTC)
     approval = Approval(
         reference="CAG 7-07(c)/2013",
@@ -787,9 +864,7 @@ def _snapshot_rows() -> tuple[Approval, list[tuple[Relationship, RelationshipVer
             "authoriser_name": "Dr Tom O'Neill",
             "authoriser_email": "tom.oneill@nhs.net",
         }
-        relying.append(
-            (rel, RelationshipVersion(relationship_id=n, version=1, values=values, created_at=now))
-        )
+        relying.append((rel, values))
     return approval, relying
 
 
@@ -802,8 +877,8 @@ def _snapshot_cases() -> dict[str, tuple[str, dict[str, Any]]]:
         for n, (rel, _) in enumerate(relying, start=1)
     ]  # fmt: skip
     summary_rows = [
-        SummaryRow(sent[0], relying[0][0], relying[0][1].values, ("priya.shah@nhs.net",)),
-        SummaryRow(sent[1], relying[1][0], relying[1][1].values, ()),
+        SummaryRow(sent[0], relying[0][0], relying[0][1], ("priya.shah@nhs.net",)),
+        SummaryRow(sent[1], relying[1][0], relying[1][1], ()),
     ]
     return {
         "s251_reminder_90_days": (

@@ -58,7 +58,7 @@ def test_a_message_that_crashes_filing_is_quarantined_after_max_attempts(
     )
     assert len(quarantined) == 1
     with app.store.unit() as unit:
-        (held,) = unit.inbound_in_queue("quarantine")
+        (held,) = unit.messages.in_queue("quarantine")
         assert "RuntimeError" in held.note and held.raw == poison  # archived whole, for staff
     assert worker.poll() is not None  # and the mailbox moves on
     assert list((_maildir(app) / "new").iterdir()) == []
@@ -90,7 +90,7 @@ def test_smtp_down_for_hours_loses_nothing(
         assert report is not None and report.sent == 0
         clock.now += timedelta(hours=1)
     with app.store.unit() as unit:
-        assert unit.outbox_counts() == {"pending": 3}
+        assert unit.outbox.counts() == {"pending": 3}
     smtp.start()
     clock.now += timedelta(hours=6)
     report = worker.send()
@@ -106,7 +106,7 @@ def test_replies_to_one_sender_are_rate_limited(app: App) -> None:
     assert poll is not None and poll.filed == limit + 3  # every request is still filed
     assert send is not None and send.sent == limit
     with app.store.unit() as unit:
-        suppressed = [e for e in unit.events() if e.action == "reply_suppressed"]
+        suppressed = [e for e in unit.events.for_() if e.action == "reply_suppressed"]
     assert len(suppressed) == 3 and "rate limit" in suppressed[0].note
 
 

@@ -105,3 +105,40 @@ def test_only_config_reads_the_environment() -> None:
             readers.add(str(path.relative_to(PACKAGE)))
     # tnef.py hands the environment on, unread, to the child process that unpacks winmail.dat.
     assert readers <= {"config.py", "forms/tnef.py"}
+
+
+SERVICE_FORBIDDEN = ("sqlmodel", "sqlalchemy", "jinja2", "intake_bot.mail", "intake_bot.store")
+
+
+def test_services_talk_to_ports_not_to_adapters() -> None:
+    for module, names in IMPORTS.items():
+        if module.startswith("services/"):
+            bad = {n for n in names for f in SERVICE_FORBIDDEN if n == f or n.startswith(f + ".")}
+            assert bad == set(), f"{module} imports {bad}"
+
+
+def test_entry_points_reach_services_only_through_the_application() -> None:
+    for module, names in IMPORTS.items():
+        if module.startswith("cli/") or module == "worker.py":
+            bad = {n for n in names if n.startswith(("intake_bot.services", "intake_bot.store"))}
+            assert bad == set(), f"{module} imports {bad}"
+
+
+def test_the_ports_speak_no_imap() -> None:
+    text = (PACKAGE / "ports.py").read_text(encoding="utf-8").lower()
+    for word in ("uidvalidity", "imap", "high_uid", "after_uid", "uid:"):
+        assert word not in text, word
+
+
+def test_no_module_is_over_400_lines() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= 400, f"{path.relative_to(PACKAGE)} has {lines} lines"
+
+
+def test_no_module_is_named_after_a_standard_library_module() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        if path.stem not in ("__init__", "__main__"):
+            assert path.stem not in STDLIB, path.relative_to(PACKAGE)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from intake_bot.forms.message import parse_message
-from intake_bot.forms.types import MessageParseError, ParsedMessage
+from intake_bot.forms.readings import MessageParseError, ParsedMessage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("INTAKE_BOT_CORPUS") or REPO_ROOT.parent / "shared" / "corpus")

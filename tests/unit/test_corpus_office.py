@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from intake_bot.forms.files import read_file
-from intake_bot.forms.types import FileReading, RejectCode
+from intake_bot.forms.readings import FileReading, RejectCode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("INTAKE_BOT_CORPUS") or REPO_ROOT.parent / "shared" / "corpus")

@@ -12,7 +12,7 @@ import pytest
 
 from intake_bot.forms.files import MAX_FILE_BYTES, read_file
 from intake_bot.forms.generate import blank_docx, blank_xlsx
-from intake_bot.forms.types import FileReading, RejectCode
+from intake_bot.forms.readings import FileReading, RejectCode
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 END_OF_CHAIN, FREE, FAT_SECTOR = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from openpyxl import Workbook
 
-from intake_bot.forms.csv import decode, read_csv, sniff_delimiter
+from intake_bot.forms.csv_sheet import decode, read_csv, sniff_delimiter
 from intake_bot.forms.xlsx import read_xlsx
 
 HEADER = ("Type of request", "Commissioning organisation", "Commissioning organisation ODS code")

@@ -20,7 +20,7 @@ from intake_bot.forms.message import (
     html_to_text,
     parse_message,
 )
-from intake_bot.forms.types import MessageParseError
+from intake_bot.forms.readings import MessageParseError
 
 SUBJECT = "Data Services for Commissioners - Legitimate Relationships"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -24,7 +24,7 @@ from intake_bot.domain.register import (
     parse_reference,
     publishable,
 )
-from intake_bot.services.register import RegisterRow
+from intake_bot.domain.register_view import RegisterRow
 
 TODAY = date(2016, 6, 1)
 PUBLISHABLE = {"contract_signed": True, "commissioner_consent": True, "processor_consent": True}
@@ -100,7 +100,7 @@ def test_every_reason_is_given_at_once() -> None:
 # --- what a relationship holds, and merging a change ------------------------------------------
 
 
-def test_relationship_keys_are_form_fields_and_leave_out_the_request() -> None:
+def test_relationship_keys_are_form_fields_and_keep_who_asked_but_not_the_request() -> None:
     keys = {f.key for f in FIELDS}
     assert set(RELATIONSHIP_KEYS) <= keys
     assert set(RELATIONSHIP_KEYS) | REQUEST_ONLY_KEYS == keys
@@ -110,11 +110,11 @@ def test_relationship_keys_are_form_fields_and_leave_out_the_request() -> None:
         "effective_date",
         "change_description",
         "declaration",
-        "requester_name",
         "requester_role",
-        "requester_email",
         "requester_phone",
     } == REQUEST_ONLY_KEYS
+    # Who asked is kept with each version: they are reminded before an s251 approval expires.
+    assert {"requester_name", "requester_email"} <= set(RELATIONSHIP_KEYS)
 
 
 def test_a_change_replaces_filled_values_and_keeps_the_rest() -> None:
@@ -140,16 +140,17 @@ def test_a_change_replaces_filled_values_and_keeps_the_rest() -> None:
     }
 
 
-def test_a_change_leaves_out_what_is_about_the_request() -> None:
+def test_a_change_leaves_out_what_is_about_the_request_but_keeps_who_asked() -> None:
     change = {
         "request_type": "change",
         "existing_reference": "LCR-000001",
         "change_description": "New CSU",
         "declaration": True,
+        "requester_phone": "0113 000 0000",
         "requester_email": "a@nhs.net",
         "processor_name": "New CSU",
     }
-    assert merge_change({}, change) == {"processor_name": "New CSU"}
+    assert merge_change({}, change) == {"processor_name": "New CSU", "requester_email": "a@nhs.net"}
 
 
 def test_merged_values_follow_the_form_order() -> None:
@@ -181,8 +182,9 @@ def test_export_headers_are_the_form_labels_where_a_field_exists() -> None:
     ]
 
 
-def test_every_export_column_is_a_field_of_the_register_row() -> None:
+def test_every_export_column_is_a_field_or_property_of_the_register_row() -> None:
     names = {f.name for f in dataclasses.fields(RegisterRow)}
+    names |= {n for n, member in vars(RegisterRow).items() if isinstance(member, property)}
     assert {c.key for c in EXPORT_COLUMNS} <= names
 
 

@@ -9,13 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake_bot.domain.reminders import (
-    EXPIRY_NOTICE,
-    days_left,
-    due_offset,
-    has_expired,
-    reminder_offsets,
-)
+from intake_bot.domain.approvals import has_expired
+from intake_bot.domain.reminders import EXPIRY_NOTICE, days_left, due_offset, reminder_offsets
 
 EXPIRY = date(2017, 3, 31)
 OFFSETS = (90, 60, 30, 14, 7, 1)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from intake_bot.forms.message import parse_message
+from intake_bot.forms.readings import Attachment
 from intake_bot.forms.tnef import (
     TIME_LIMIT_SECONDS,
     TNEF_SIGNATURE,
@@ -17,7 +18,6 @@ from intake_bot.forms.tnef import (
     encode_frames,
     unpack_tnef,
 )
-from intake_bot.forms.types import Attachment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("INTAKE_BOT_CORPUS") or REPO_ROOT.parent / "shared" / "corpus")

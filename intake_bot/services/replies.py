@@ -1,44 +1,27 @@
 """Replies thread onto their request instead of being filed as new ones.
 
-A reply is recognised by a request reference in its subject, or by In-Reply-To/References naming
-one of our own emails. A corrected form in a reply to an incomplete request replaces the form
-and is checked again; anything else is attached to the request for staff.
+A reply is recognised by `classify.find_thread` (In-Reply-To/References naming one of our own
+emails, or a request reference in its subject). A corrected form in a reply to an incomplete
+request replaces the form and is checked again; anything else is attached to the request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import Status
-from intake_bot.domain.triage import references_in, request_reference
-from intake_bot.forms.types import FileReading, ParsedMessage
-from intake_bot.services.filing import (
-    FilingRules,
-    acknowledge,
-    check,
-    file_forms,
-    settle,
-)
-from intake_bot.store.store import Unit
-from intake_bot.domain.records import Event, InboundMessage, Request, saved_id
+from intake_bot.domain.triage import request_reference
+from intake_bot.forms.readings import FileReading, ParsedMessage
+from intake_bot.ports import ReferenceRepository, Unit
+from intake_bot.services import audit
+from intake_bot.services.filing import FilingRules, acknowledge, check, file_forms, settle
 
 # A corrected form is applied to a request in these states; later, staff decide.
 CORRECTABLE = frozenset({Status.INCOMPLETE.value, Status.VERIFICATION.value})
-
-
-def find_thread(unit: Unit, msg: ParsedMessage) -> Request | None:
-    """The request this email answers, if it answers one of ours."""
-    request_id_ = unit.request_for_outgoing([r for r in (msg.in_reply_to, *msg.references) if r])
-    if request_id_ is not None:
-        return unit.request(request_id_)
-    for candidate in references_in(msg.subject):
-        found = unit.request(candidate)
-        if found is not None:
-            return found
-    return None
 
 
 @dataclass
@@ -54,7 +37,7 @@ def file_reply(
     inbound: InboundMessage,
     msg: ParsedMessage,
     forms: Sequence[tuple[int | None, RawForm]],
-    attachment_ids: dict[int, int],
+    attachment_ids: Mapping[int, int],
     rejected: Sequence[FileReading],
     rules: FilingRules,
     now: datetime,
@@ -62,8 +45,9 @@ def file_reply(
     """Attach `inbound` to `request`; apply a corrected form; file any further forms anew."""
     reference = request_reference(saved_id(request))
     inbound.request_id = request.id
-    _event(unit, request, inbound, now, "reply_received", f"from {msg.from_addr or 'unknown'}")
-    if not _may_speak_for(unit, request, msg.from_addr):
+    sender = msg.from_addr or "unknown"
+    _event(unit, request, inbound, now, "reply_received", f"from {sender}")
+    if not may_speak_for(unit.reference, request, msg.from_addr):
         _flag(
             request,
             f"a reply came from {msg.from_addr or 'an unknown address'}, who is neither the "
@@ -73,14 +57,13 @@ def file_reply(
     result = ThreadResult([reference], 0)
     if not forms:
         return result
-    first, extra = forms[0], forms[1:]
+    (index, form), extra = forms[0], forms[1:]
     if request.status in CORRECTABLE:
-        settle(unit, request, check(unit, first[1], msg, rules), rules, now, actor="requester")
-        if first[0] is not None:
-            request.attachment_id = attachment_ids.get(first[0])
-        _event(
-            unit, request, inbound, now, "form_replaced", f"corrected form from {first[1].source}"
-        )
+        checked = check(form, msg, rules.checks, unit.register)
+        settle(unit, request, checked, rules, now, actor="requester")
+        if index is not None:
+            request.attachment_id = attachment_ids.get(index)
+        _event(unit, request, inbound, now, "form_replaced", f"corrected form from {form.source}")
         result.replies += acknowledge(unit, rules.notifier, msg, inbound, request, rejected, now)
     else:
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")
@@ -101,7 +84,9 @@ def file_reply(
     return result
 
 
-def _may_speak_for(unit: Unit, request: Request, sender: str) -> bool:
+def may_speak_for(reference: ReferenceRepository, request: Request, sender: str) -> bool:
+    """Whether a reply from `sender` may change `request`: its requester, the one who sent it,
+    its authoriser, or a registered contact of an organisation it names."""
     sender = sender.lower()
     if not sender:
         return False
@@ -113,7 +98,7 @@ def _may_speak_for(unit: Unit, request: Request, sender: str) -> bool:
     if sender in own:
         return True
     codes = [request.commissioner_ods, str(request.values.get("processor_ods") or "")]
-    return sender in unit.organisation_contacts([c for c in codes if c])
+    return sender in reference.organisation_contacts([c for c in codes if c])
 
 
 def _flag(request: Request, message: str) -> None:
@@ -124,13 +109,4 @@ def _flag(request: Request, message: str) -> None:
 def _event(
     unit: Unit, request: Request, inbound: InboundMessage, now: datetime, action: str, note: str
 ) -> None:
-    unit.add(
-        Event(
-            at=now,
-            actor="intake-bot",
-            action=action,
-            request_id=request.id,
-            inbound_id=inbound.id,
-            note=note,
-        )
-    )
+    audit.record(unit, action=action, at=now, request=request, inbound=inbound, note=note)

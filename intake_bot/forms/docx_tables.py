@@ -1,0 +1,81 @@
+"""Forms in Word that lost their content controls: label | value table rows, tables with a
+header row of labels (one request a row), and `Label: value` paragraphs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lxml import etree
+
+from intake_bot.forms._tables import (
+    MAX_UNKNOWN_LABEL_CHARS,
+    MIN_LABELS,
+    FormCollector,
+    count_labels,
+    match_label,
+)
+from intake_bot.forms.docx_ticks import value_from_text
+from intake_bot.forms.docx_xml import W_CUSTOMXML, W_P, W_SDT, W_TBL, W_TC, W_TR, text_of
+
+
+def read_row(row: etree._Element, collector: FormCollector) -> None:
+    """A row of label | value cells (or label | value | label | value)."""
+    texts = [text_of(cell) for cell in _cells(row)]
+    matched = False
+    index = 0
+    while index < len(texts) - 1:
+        field = match_label(texts[index]) if texts[index] else None
+        if field is None:
+            index += 1
+            continue
+        collector.add(field.key, value_from_text(field, texts[index + 1]))
+        matched = True
+        index += 2
+    nested = next(row.iter(W_TBL), None) is not None
+    if not matched and len(texts) == 2 and texts[1] and _looks_like_label(texts[0]) and not nested:
+        collector.add_unknown(texts[0])
+
+
+def _cells(row: etree._Element) -> list[etree._Element]:
+    """A row's cells, including those wrapped in a cell-level control or custom XML."""
+    cells: list[etree._Element] = []
+    for child in row:
+        if child.tag == W_TC:
+            cells.append(child)
+        elif child.tag in (W_SDT, W_CUSTOMXML):
+            cells.extend(c for c in child.iter(W_TC) if next(c.iterancestors(W_TR)) is row)
+    return cells
+
+
+def _looks_like_label(text: str) -> bool:
+    return bool(text) and "\n" not in text and len(text) <= MAX_UNKNOWN_LABEL_CHARS
+
+
+def header_table_rows(table: etree._Element) -> list[tuple[int, list[str]]] | None:
+    """A table whose first row is a header of field labels, as numbered rows of text; else None."""
+    rows = [row for row in table if row.tag == W_TR]
+    if len(rows) < 2:
+        return None
+    header = [text_of(cell) for cell in _cells(rows[0])]
+    labels = count_labels(header)
+    if labels < MIN_LABELS or labels * 2 <= sum(1 for text in header if text):
+        return None  # label | value | label | value ... is one form, not a header
+    return [(n, [text_of(c) for c in _cells(r)]) for n, r in enumerate(rows, start=1)]
+
+
+def read_paragraphs(body: etree._Element, collector: FormCollector) -> None:
+    """`Label: value` lines typed as plain paragraphs (no table, no controls)."""
+    for label, value in _label_lines(body):
+        field = match_label(label)
+        if field is not None:
+            collector.add(field.key, value_from_text(field, value))
+
+
+def _label_lines(body: etree._Element) -> Iterator[tuple[str, str]]:
+    for paragraph in body.iter(W_P):
+        for line in text_of(paragraph).splitlines():
+            label, colon, value = line.partition(":")
+            if not colon:
+                label, colon, value = line.partition("\t")
+            if colon and label.strip():
+                yield label, value.strip()

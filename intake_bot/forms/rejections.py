@@ -1,0 +1,180 @@
+"""Why a file is not read, as the sender is told it: what was wrong with it and what to send
+instead, in one sentence that quotes the file's name.
+
+One table holds every reason with its code, so that the wording is kept in one place.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import PurePath
+
+from intake_bot.domain.rawform import RawForm
+from intake_bot.forms.readings import FileReading, RejectCode, Rejection
+from intake_bot.forms.sniff import App
+
+_BLANK = "or use the blank form attached"
+_RESEND = f"please save the form again and send it, {_BLANK}."
+_ON_ITS_OWN = "please send the form on its own, without pictures or other files inside it"
+_AS_WORD_OR_EXCEL = "Word (.docx) or Excel (.xlsx)"
+
+
+class Refusal(StrEnum):
+    EMPTY = "empty"
+    DAMAGED = "damaged"  # claims to be a Word or Excel file
+    UNKNOWN_FORMAT = "unknown_format"  # damaged, or claims nothing we know
+    TOO_LARGE = "too_large"
+    UNPACKED_TOO_LARGE = "unpacked_too_large"
+    LEGACY = "legacy"
+    ENCRYPTED = "encrypted"
+    ENCRYPTED_LEGACY = "encrypted_legacy"
+    MACRO = "macro"
+    NO_FIELDS = "no_fields"
+    PDF = "pdf"
+    RTF = "rtf"
+    TNEF = "tnef"
+    EMAIL = "email"
+    POWERPOINT = "powerpoint"
+    XLSB = "xlsb"
+    OPENDOCUMENT = "opendocument"
+    ZIP = "zip"
+    OTHER = "other"
+
+
+# {name} is the file as quoted to the sender; {app}, {kind} and {extension} the Office program.
+_REASONS: dict[Refusal, tuple[RejectCode, str]] = {
+    Refusal.EMPTY: (RejectCode.CORRUPT, "{name} is empty: {resend}"),
+    Refusal.DAMAGED: (
+        RejectCode.CORRUPT,
+        "{name} is damaged or is not really a {app} file, so we could not read it: {resend}",
+    ),
+    Refusal.UNKNOWN_FORMAT: (
+        RejectCode.CORRUPT,
+        "{name} is damaged or is not in a format we know, so we could not read it: {resend}",
+    ),
+    Refusal.TOO_LARGE: (
+        RejectCode.TOO_LARGE,
+        "{name} is larger than the {limit_mb} MB we accept: {on_its_own}.",
+    ),
+    Refusal.UNPACKED_TOO_LARGE: (
+        RejectCode.TOO_LARGE,
+        "{name} is too large for us to read once unpacked: {on_its_own}, {blank}.",
+    ),
+    Refusal.LEGACY: (
+        RejectCode.LEGACY_FORMAT,
+        "{name} is an old {app} 97-2003 {kind}, which we cannot read: "
+        "please save it as {extension} ({app} 2007 or later) {blank}.",
+    ),
+    Refusal.ENCRYPTED: (
+        RejectCode.ENCRYPTED,
+        "{name} is protected with a password, so we cannot read it: "
+        "please remove the password (File > Info > Protect) and send it again, {blank}.",
+    ),
+    Refusal.ENCRYPTED_LEGACY: (
+        RejectCode.ENCRYPTED,
+        "{name} is a password-protected old {app} 97-2003 {kind}, which we cannot read: "
+        "please remove the password and save it as {extension}, {blank}.",
+    ),
+    Refusal.MACRO: (
+        RejectCode.MACRO_ENABLED,
+        "{name} is a macro-enabled {app} file, which we do not open for safety: "
+        "please save it as a plain {app} file ({extension}) {blank}.",
+    ),
+    Refusal.NO_FIELDS: (
+        RejectCode.NO_FIELDS,
+        "{name} does not look like our request form (we found none of its fields): "
+        "please fill in the blank form attached and send that.",
+    ),
+    Refusal.PDF: (
+        RejectCode.UNSUPPORTED,
+        "{name} is a PDF, which we cannot read as a request: "
+        "please send the filled-in form as {word_or_excel} instead, {blank}.",
+    ),
+    Refusal.RTF: (
+        RejectCode.UNSUPPORTED,
+        "{name} is a Rich Text (RTF) document, which we cannot read: "
+        "please save it as .docx (Word 2007 or later) {blank}.",
+    ),
+    Refusal.TNEF: (
+        RejectCode.UNSUPPORTED,
+        "{name} is an Outlook rich-text wrapper that we could not unpack: "
+        "please send the form again with the email set to HTML or plain text format.",
+    ),
+    Refusal.EMAIL: (
+        RejectCode.UNSUPPORTED,
+        "{name} is an attached email, which we do not open: "
+        "please attach the form itself rather than the email that carried it.",
+    ),
+    Refusal.POWERPOINT: (
+        RejectCode.UNSUPPORTED,
+        "{name} is a PowerPoint file, which we cannot read as a request: "
+        "please send the form as {word_or_excel}, {blank}.",
+    ),
+    Refusal.XLSB: (
+        RejectCode.UNSUPPORTED,
+        "{name} is an Excel binary workbook, which we cannot read: "
+        "please save it as .xlsx (Excel Workbook) {blank}.",
+    ),
+    Refusal.OPENDOCUMENT: (
+        RejectCode.UNSUPPORTED,
+        "{name} is an OpenDocument file, which we cannot read: "
+        "please save it in {word_or_excel} format and send it again, {blank}.",
+    ),
+    Refusal.ZIP: (
+        RejectCode.UNSUPPORTED,
+        "{name} is a zip archive, which we do not open: please attach the form itself, not zipped.",
+    ),
+    Refusal.OTHER: (
+        RejectCode.UNSUPPORTED,
+        "{name} is not a kind of file we can read: "
+        "please send the form as Word (.docx), Excel (.xlsx) or CSV, {blank}.",
+    ),
+}
+_APP_WORDS: dict[App | None, dict[str, str]] = {
+    "Word": {"app": "Word", "kind": "document", "extension": ".docx"},
+    "Excel": {"app": "Excel", "kind": "workbook", "extension": ".xlsx"},
+    # Not expected (callers name the program where the wording needs it), but never a crash.
+    None: {"app": "Office", "kind": "file", "extension": ".docx or .xlsx"},
+}
+
+
+def reason(refusal: Refusal, filename: str, app: App | None = None, limit_mb: int = 0) -> str:
+    """The sentence the sender is told about `filename`."""
+    return _REASONS[refusal][1].format(
+        name=shown(filename),
+        blank=_BLANK,
+        resend=_RESEND,
+        on_its_own=_ON_ITS_OWN,
+        word_or_excel=_AS_WORD_OR_EXCEL,
+        limit_mb=limit_mb,
+        **_APP_WORDS[app],
+    )
+
+
+def reject(
+    filename: str, refusal: Refusal, app: App | None = None, *, limit_mb: int = 0
+) -> FileReading:
+    """`filename` refused, with the code and the sentence for `refusal`."""
+    code = _REASONS[refusal][0]
+    text = reason(refusal, filename, app, limit_mb)
+    return FileReading(filename, rejection=Rejection(code, text))
+
+
+def corrupt(filename: str, app: App | None) -> FileReading:
+    """A file that could not be read, though it claims (or does not claim) to be `app`'s."""
+    return reject(filename, Refusal.DAMAGED if app else Refusal.UNKNOWN_FORMAT, app)
+
+
+def found(filename: str, forms: list[RawForm]) -> FileReading:
+    """The forms read from a file; a file that gave none is refused as not being the form."""
+    if not forms:
+        return reject(filename, Refusal.NO_FIELDS)
+    return FileReading(filename, forms=forms)
+
+
+def shown(filename: str) -> str:
+    """The file's name as quoted to the sender: one line, not too long."""
+    name = " ".join(PurePath(filename.replace("\\", "/")).name.split()) if filename else ""
+    if not name:
+        return "The attached file"
+    return f'"{name[:77]}..."' if len(name) > 80 else f'"{name}"'

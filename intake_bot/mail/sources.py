@@ -1,0 +1,95 @@
+"""The mail source for each `[[mailbox]]` in the settings: its URL's scheme picks the adapter.
+
+Building a source makes no connection, so a worker checks every mailbox when it starts and
+stops on a bad one (unknown scheme, no user or host, no password or token) instead of failing
+on every poll. A new kind of source is one more branch in `open_source`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+
+from intake_bot.config import ENV_PREFIX, ConfigError, MailboxSettings, Settings, url_password
+from intake_bot.mail.imap import TLS_MODES, ImapMailbox
+from intake_bot.mail.maildir import MaildirMailbox
+from intake_bot.ports import MailboxError, MailSource
+
+EXAMPLE = "imaps://intake@mail.example.nhs.uk:993/INBOX"
+
+
+def open_source(settings: Settings, box: MailboxSettings) -> MailSource:
+    """The source of `box`, not yet connected. ConfigError names the setting that is wrong."""
+    label = settings.mailbox_label(box)
+    parts = urlsplit(box.url)
+    if parts.scheme == "maildir":
+        return _maildir(box, label)
+    if parts.scheme not in ("imap", "imaps"):
+        raise ConfigError(
+            f"{label}.url: unknown scheme {parts.scheme!r}: use maildir:PATH, imap:// or "
+            f"imaps://, e.g. {EXAMPLE}"
+        )
+    return _imap(settings, box, label, parts)
+
+
+def check_sources(settings: Settings) -> None:
+    """Build every mailbox's source without connecting; ConfigError lists every bad one."""
+    problems: list[str] = []
+    for box in settings.mailboxes:
+        try:
+            open_source(settings, box).close()
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        except MailboxError as exc:  # e.g. a Maildir folder that cannot be created
+            problems.append(f"{settings.mailbox_label(box)}.url: {exc}")
+    if problems:
+        raise ConfigError("; ".join(problems), problems)
+
+
+def _maildir(box: MailboxSettings, label: str) -> MaildirMailbox:
+    path = unquote(box.url.split(":", 1)[1])
+    if not path:
+        raise ConfigError(f"{label}.url: name the folder, e.g. maildir:var/mail")
+    return MaildirMailbox(
+        Path(path),
+        processed_folder=box.processed_folder or None,
+        quarantine_folder=box.quarantine_folder,
+        name=box.name,
+    )
+
+
+def _imap(settings: Settings, box: MailboxSettings, label: str, parts: SplitResult) -> ImapMailbox:
+    if not parts.hostname or not parts.username:
+        raise ConfigError(f"{label}.url: name the user and the host, e.g. {EXAMPLE}")
+    tls = parse_qs(parts.query).get("tls", ["ssl" if parts.scheme == "imaps" else "starttls"])[0]
+    if tls not in TLS_MODES:
+        raise ConfigError(f"{label}.url: tls={tls} is not one of {', '.join(TLS_MODES)}")
+    try:
+        port = parts.port or (993 if parts.scheme == "imaps" else 143)
+    except ValueError as exc:  # a port that is not a number
+        raise ConfigError(f"{label}.url: {exc}, e.g. {EXAMPLE}") from exc
+    password = settings.mailbox_secret(box) or url_password(box.url)
+    token = settings.mailbox_token(box)
+    if not password and not token:
+        env = f"{ENV_PREFIX}MAILBOX_PASSWORD or " if label == "mailbox" else ""
+        raise ConfigError(
+            f"{label}: an IMAP mailbox needs a password: set {env}{label}.password_file "
+            f"(or {label}.oauth2_token_file)"
+        )
+    try:
+        return ImapMailbox(
+            host=parts.hostname,
+            port=port,
+            username=unquote(parts.username),
+            password=password,
+            oauth2_token=token,
+            folder=unquote(parts.path.lstrip("/")) or "INBOX",
+            tls=tls,
+            processed_folder=box.processed_folder or None,
+            quarantine_folder=box.quarantine_folder,
+            timeout=box.timeout_seconds,
+            allow_plain_auth=box.allow_plain_auth,
+            name=box.name,
+        )
+    except ValueError as exc:  # e.g. a password without TLS to a host that is not loopback
+        raise ConfigError(f"{label}.url: {exc}") from exc

@@ -1,0 +1,128 @@
+"""Mailboxes: every watched mailbox polled on its own, its faults told once, its state kept.
+
+A mailbox that fails (wrong password, unreachable host, missing folder) fails alone: its poll
+returns None, the others go on. Its fault is logged when it starts and again when it clears,
+not on every poll, and the store keeps each mailbox's last poll for `intake-bot status`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from intake_bot.config import ConfigError, MailboxSettings
+from intake_bot.domain.polls import MailboxState, PollReport, Progress
+from intake_bot.ports import Clock, MailboxError, MailSource, StoreUnavailableError
+from intake_bot.services.polling import Filing, Poller
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Mailboxes:
+    """The watched mailboxes (`[[mailbox]]` in the settings), each polled with its own lease."""
+
+    intake: Filing
+    clock: Clock
+    worker_id: str
+    boxes: Sequence[MailboxSettings]
+    open_source: Callable[[MailboxSettings], MailSource]  # not yet connected
+    # The fault each failing mailbox is in, as last logged; shared by the worker's jobs.
+    _faults: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def names(self) -> list[str]:
+        return [box.name for box in self.boxes]
+
+    def box(self, name: str) -> MailboxSettings:
+        for box in self.boxes:
+            if box.name == name:
+                return box
+        raise KeyError(f"no mailbox named {name!r}")
+
+    def poller(self, box: MailboxSettings, source: MailSource) -> Poller:
+        return Poller(
+            mailbox=source,
+            intake=self.intake,
+            clock=self.clock,
+            watched_subject=box.subject,
+            max_attempts=box.max_attempts,
+            fetch_batch=box.fetch_batch,
+            worker_id=self.worker_id,
+            lease_ttl=timedelta(seconds=box.lease_seconds),
+            default_office=box.default_office,
+        )
+
+    def poll(
+        self,
+        name: str,
+        *,
+        progress: Progress | None = None,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> PollReport | None:
+        """One poll of mailbox `name`; None when the mailbox failed (its fault is recorded).
+
+        StoreUnavailableError (the database is down) is not the mailbox's fault: it propagates.
+        """
+        box = self.box(name)
+        try:
+            source = self.open_source(box)
+            try:
+                report = self.poller(box, source).poll(progress=progress, stop=stop)
+            finally:
+                source.close()
+        except (MailboxError, ConfigError) as exc:  # ConfigError: e.g. a password file gone
+            self._failed(name, exc)
+            return None
+        if not report.skipped:
+            self._worked(name, report)
+        return report
+
+    def poll_all(
+        self, *, progress: Progress | None = None, stop: Callable[[], bool] = lambda: False
+    ) -> PollReport | None:
+        """Every mailbox once, in order; their reports added up. None if none could be polled."""
+        total: PollReport | None = None
+        for name in self.names:
+            if stop():
+                break
+            report = self.poll(name, progress=progress, stop=stop)
+            if report is None:
+                continue
+            if total is None:
+                total = report
+            else:
+                total.add(report)
+        return total
+
+    def status(self) -> list[MailboxState]:
+        """Every configured mailbox with its last poll, in the order of the settings."""
+        with self.intake.store.unit() as unit:
+            last = {s.mailbox: s for s in unit.polling.poll_status()}
+        return [
+            MailboxState(box.name, box.poll_interval_seconds, last.get(box.name))
+            for box in self.boxes
+        ]
+
+    def _failed(self, name: str, exc: Exception) -> None:
+        fault = " ".join(str(exc).split()) or type(exc).__name__  # one line
+        if self._faults.get(name) != fault:
+            log.warning("mailbox %s: %s", name, fault)
+        else:
+            log.debug("mailbox %s: still %s", name, fault)
+        self._faults[name] = fault
+        try:
+            self._record(name, ok=False, detail=fault)
+        except StoreUnavailableError as store_down:
+            log.debug("mailbox %s: poll status not kept: %s", name, store_down)
+
+    def _worked(self, name: str, report: PollReport) -> None:
+        if self._faults.pop(name, None) is not None:
+            log.info("mailbox %s: working again", name)
+        self._record(name, ok=True, detail=report.summary())
+
+    def _record(self, name: str, *, ok: bool, detail: str) -> None:
+        with self.intake.store.unit() as unit:
+            unit.polling.record_poll(name, self.clock(), ok, detail)

@@ -1,0 +1,131 @@
+"""Where each mailbox's poll stands (`ports.PollingRepository`): cursors, leases, attempts.
+
+Cursors are kept as the mail source gave them: only the source reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from intake_bot.domain.polls import PollStatus
+from intake_bot.ports import MessageRef
+from intake_bot.store.mapping import fit
+from intake_bot.store.tables import Lease, MailboxCursor, ProcessingAttempt
+
+_DETAIL = 1000  # MailboxCursor.poll_detail
+_ERROR = 2000
+
+
+class SqlPolling:
+    """The polling repository inside one unit of work (one transaction)."""
+
+    def __init__(self, session: Session, is_postgres: bool) -> None:
+        self.session = session
+        self.is_postgres = is_postgres
+
+    # -- cursors and poll status ----------------------------------------------------------------
+    def cursor(self, mailbox: str) -> str | None:
+        row = self.session.get(MailboxCursor, mailbox)
+        return row.cursor if row else None
+
+    def set_cursor(self, mailbox: str, cursor: str, now: datetime) -> None:
+        row = self._state(mailbox, now)
+        if row.cursor != cursor:
+            row.cursor, row.updated_at = cursor, now
+
+    def record_poll(self, mailbox: str, at: datetime, ok: bool, detail: str) -> None:
+        row = self._state(mailbox, at)
+        if ok:
+            row.failing_since = None
+        elif row.poll_ok is not False or row.failing_since is None:
+            row.failing_since = at
+        row.polled_at, row.poll_ok, row.poll_detail = at, ok, fit(detail, _DETAIL)
+
+    def poll_status(self) -> list[PollStatus]:
+        rows = self.session.exec(
+            select(MailboxCursor)
+            .where(col(MailboxCursor.polled_at).is_not(None))
+            .order_by(col(MailboxCursor.mailbox))
+        )
+        return [
+            PollStatus(
+                mailbox=row.mailbox,
+                polled_at=row.polled_at,
+                ok=bool(row.poll_ok),
+                detail=row.poll_detail,
+                failing_since=row.failing_since,
+            )
+            for row in rows
+            if row.polled_at is not None
+        ]
+
+    def _state(self, mailbox: str, now: datetime) -> MailboxCursor:
+        row = self.session.get(MailboxCursor, mailbox)
+        if row is None:
+            row = MailboxCursor(mailbox=mailbox, updated_at=now)
+            self.session.add(row)
+        return row
+
+    # -- leases ---------------------------------------------------------------------------------
+    def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        row = self.session.get(Lease, name, with_for_update=self.is_postgres)
+        if row is None:
+            self.session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
+            return True
+        if row.holder != holder and row.expires_at > now:
+            return False
+        row.holder, row.expires_at = holder, now + ttl
+        return True
+
+    def release_lease(self, name: str, holder: str, now: datetime) -> None:
+        # Expire, not delete: a kept row is locked FOR UPDATE by the next taker, whereas two
+        # workers inserting a missing row at once would collide.
+        row = self.session.get(Lease, name)
+        if row is not None and row.holder == holder:
+            row.expires_at = now
+
+    # -- attempts at messages -------------------------------------------------------------------
+    def record_attempt(self, ref: MessageRef, now: datetime) -> int:
+        row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.key))
+        if row is None:
+            row = ProcessingAttempt(
+                mailbox=ref.mailbox, location=ref.key, attempts=0, updated_at=now
+            )
+            self.session.add(row)
+        row.attempts += 1
+        row.updated_at = now
+        return row.attempts
+
+    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> bool:
+        if not refs:
+            return True
+        mailboxes = {ref.mailbox for ref in refs}
+        if len(mailboxes) != 1:
+            raise ValueError("a batch comes from one mailbox")
+        tried = self.session.exec(
+            select(func.count())
+            .select_from(ProcessingAttempt)
+            .where(
+                col(ProcessingAttempt.mailbox) == refs[0].mailbox,
+                col(ProcessingAttempt.location).in_([ref.key for ref in refs]),
+            )
+        ).one()
+        if tried:
+            return False
+        for ref in refs:
+            self.session.add(
+                ProcessingAttempt(mailbox=ref.mailbox, location=ref.key, attempts=1, updated_at=now)
+            )
+        return True
+
+    def note_attempt_error(self, ref: MessageRef, error: str) -> None:
+        row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.key))
+        if row is not None:
+            row.last_error = fit(error, _ERROR)
+
+    def attempt_error(self, ref: MessageRef) -> str:
+        row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.key))
+        return row.last_error if row else ""

@@ -1,0 +1,250 @@
+"""The SQL repositories behind the store port (`ports.py`): inbound mail, requests, the audit
+trail and the outbox. Each works inside the session of one unit of work (one transaction).
+Register, reference data and notices are in `register_repos.py`; polling state in
+`polling_state.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, inspect, or_, update
+from sqlalchemy.orm import undefer
+from sqlmodel import Session, col, select
+
+from intake_bot.domain.records import Attachment, Event, InboundMessage, Outbox, Request
+from intake_bot.ports import MessageRef, StoreError
+from intake_bot.store.tables import (
+    AttachmentRow,
+    EventRow,
+    InboundMessageRow,
+    OutboxRow,
+    RequestRow,
+)
+
+AUTO_REPLY_KINDS = ("ack_valid", "ack_problems", "no_form", "unreadable")
+
+
+class _Repository:
+    def __init__(self, session: Session, is_postgres: bool) -> None:
+        self.session = session
+        self.is_postgres = is_postgres
+
+
+class SqlMessages(_Repository):
+    def find(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
+        at_location = and_(
+            col(InboundMessageRow.mailbox) == ref.mailbox,
+            col(InboundMessageRow.location) == ref.key,
+        )
+        condition = at_location
+        if dedupe_key is not None:
+            condition = or_(at_location, col(InboundMessageRow.dedupe_key) == dedupe_key)
+        return self.session.exec(select(InboundMessage).where(condition).limit(1)).first()
+
+    def get(self, inbound_id: int) -> InboundMessage | None:
+        return self.session.get(InboundMessage, inbound_id)
+
+    def raw(self, inbound_id: int) -> bytes:
+        row = self.session.get(InboundMessage, inbound_id)
+        if row is None:
+            raise StoreError(f"message {inbound_id} vanished")
+        return row.raw
+
+    def in_queue(self, queue: str, limit: int = 1000) -> list[InboundMessage]:
+        stmt = (
+            select(InboundMessage)
+            .where(
+                col(InboundMessageRow.queue) == queue, col(InboundMessageRow.request_id).is_(None)
+            )
+            .order_by(col(InboundMessageRow.id))
+            .limit(limit)
+        )
+        return list(self.session.exec(stmt))
+
+    def replies_to(self, request_id: int) -> list[InboundMessage]:
+        stmt = (
+            select(InboundMessage)
+            .where(
+                col(InboundMessageRow.request_id) == request_id,
+                col(InboundMessageRow.outcome) == "reply",
+            )
+            .order_by(col(InboundMessageRow.id))
+        )
+        return list(self.session.exec(stmt))
+
+    def attachments(self, inbound_id: int) -> list[Attachment]:
+        stmt = (
+            select(Attachment)
+            .where(col(AttachmentRow.inbound_id) == inbound_id)
+            .order_by(col(AttachmentRow.id))
+        )
+        return list(self.session.exec(stmt))
+
+
+class SqlRequests(_Repository):
+    def get(self, request_id: int) -> Request | None:
+        return self.session.get(Request, request_id)
+
+    def matching(
+        self,
+        *,
+        queue: str | None = None,
+        statuses: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Request]:
+        stmt = select(Request)
+        if queue:
+            stmt = stmt.where(col(RequestRow.queue) == queue)
+        if statuses:
+            stmt = stmt.where(col(RequestRow.status).in_(statuses))
+        return list(self.session.exec(stmt.order_by(col(RequestRow.id)).limit(limit)))
+
+    def for_inbound(self, inbound_id: int) -> list[Request]:
+        stmt = (
+            select(Request)
+            .where(col(RequestRow.inbound_id) == inbound_id)
+            .order_by(col(RequestRow.id))
+        )
+        return list(self.session.exec(stmt))
+
+    def queue_counts(self, open_statuses: Sequence[str]) -> list[tuple[str, int]]:
+        req = self.session.exec(
+            select(RequestRow.queue, func.count())
+            .where(col(RequestRow.status).in_(open_statuses))
+            .group_by(RequestRow.queue)
+        ).all()
+        msg = self.session.exec(
+            select(InboundMessageRow.queue, func.count())
+            .where(
+                col(InboundMessageRow.queue).is_not(None),
+                col(InboundMessageRow.request_id).is_(None),
+            )
+            .group_by(InboundMessageRow.queue)
+        ).all()
+        counts: dict[str, int] = {}
+        for queue, n in [*req, *msg]:
+            if queue:
+                counts[queue] = counts.get(queue, 0) + n
+        return sorted(counts.items())
+
+    def for_outgoing(self, message_ids: Sequence[str]) -> int | None:
+        if not message_ids:
+            return None
+        stmt = select(OutboxRow.request_id, OutboxRow.inbound_id).where(
+            col(OutboxRow.message_id).in_(list(message_ids))
+        )
+        for request_id, inbound_id in self.session.exec(stmt):
+            if request_id is not None:
+                return request_id
+            if inbound_id is not None:
+                first = self.for_inbound(inbound_id)
+                if first:
+                    return first[0].id
+        return None
+
+
+class SqlEvents(_Repository):
+    def for_(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Event]:
+        stmt = select(Event)
+        if request_id is not None:
+            stmt = stmt.where(col(EventRow.request_id) == request_id)
+        if inbound_id is not None:
+            stmt = stmt.where(col(EventRow.inbound_id) == inbound_id)
+        return list(self.session.exec(stmt.order_by(col(EventRow.id))))
+
+
+class SqlOutbox(_Repository):
+    def for_(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Outbox]:
+        stmt = select(Outbox)
+        if request_id is not None:
+            stmt = stmt.where(col(OutboxRow.request_id) == request_id)
+        if inbound_id is not None:
+            stmt = stmt.where(col(OutboxRow.inbound_id) == inbound_id)
+        return list(self.session.exec(stmt.order_by(col(OutboxRow.id))))
+
+    def get(self, outbox_id: int) -> Outbox | None:
+        return self.session.get(Outbox, outbox_id)
+
+    def auto_replies_since(self, recipient: str, since: datetime) -> int:
+        stmt = select(func.count()).where(
+            col(OutboxRow.first_recipient) == recipient,
+            col(OutboxRow.kind).in_(AUTO_REPLY_KINDS),
+            col(OutboxRow.created_at) >= since,
+        )
+        return int(self.session.exec(stmt).one())
+
+    def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
+        stmt = (
+            select(Outbox)
+            .where(
+                # "sending": a crashed sender's claim, once it has expired
+                col(OutboxRow.status).in_(("pending", "sending")),
+                col(OutboxRow.next_attempt_at) <= now,
+            )
+            .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
+            .limit(limit)
+            .options(undefer(inspect(Outbox).attrs["raw"].class_attribute))
+        )
+        if self.is_postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(self.session.exec(stmt))
+        for row in rows:
+            row.status = "sending"
+            row.next_attempt_at = now + lease
+        return rows
+
+    def raw(self, outbox_id: int) -> bytes:
+        row = self.session.get(Outbox, outbox_id)
+        if row is None:
+            raise StoreError(f"outbox row {outbox_id} vanished")
+        return row.raw
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(Outbox)
+            .where(col(OutboxRow.id) == outbox_id)
+            .values(status="sent", sent_at=now, last_error="")
+        )
+
+    def mark_failed(
+        self, outbox_id: int, error: str, *, next_attempt_at: datetime, give_up: bool
+    ) -> None:
+        row = self.session.get(Outbox, outbox_id)
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = error
+        row.status = "failed" if give_up else "pending"
+        row.next_attempt_at = next_attempt_at
+
+    def release_claims(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        self.session.execute(
+            update(Outbox)
+            .where(col(OutboxRow.id).in_(outbox_ids), col(OutboxRow.status) == "sending")
+            .values(status="pending", next_attempt_at=now)
+        )
+
+    def retry_failed(self, now: datetime) -> int:
+        result = self.session.execute(
+            update(Outbox)
+            .where(col(OutboxRow.status) == "failed")
+            .values(status="pending", next_attempt_at=now, attempts=0)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def counts(self) -> dict[str, int]:
+        rows = self.session.exec(
+            select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+        ).all()
+        return dict(rows)
+
+    def recent_failures(self, limit: int = 10) -> list[Outbox]:
+        stmt = (
+            select(Outbox)
+            .where(col(OutboxRow.last_error) != "", col(OutboxRow.status) != "sent")
+            .order_by(col(OutboxRow.id).desc())
+            .limit(limit)
+        )
+        return list(self.session.exec(stmt))

@@ -1,0 +1,178 @@
+"""In-memory fakes of the mail and request repositories: inbound messages, requests, the audit
+trail and the outbox, each a few lines over `Memory`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from intake_bot.domain.records import Attachment, Event, InboundMessage, Outbox, Request
+from intake_bot.ports import MessageRef, StoreError
+from intake_bot.store.repositories import AUTO_REPLY_KINDS
+from tests.fakes import Memory
+
+
+class FakeMessages:
+    def __init__(self, memory: Memory) -> None:
+        self.rows = memory.all(InboundMessage)
+        self.attached = memory.all(Attachment)
+
+    def find(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
+        for m in self.rows:
+            if (m.mailbox, m.location) == (ref.mailbox, ref.key) or m.dedupe_key == dedupe_key:
+                return m
+        return None
+
+    def get(self, inbound_id: int) -> InboundMessage | None:
+        return next((m for m in self.rows if m.id == inbound_id), None)
+
+    def raw(self, inbound_id: int) -> bytes:
+        found = self.get(inbound_id)
+        if found is None:
+            raise StoreError(f"message {inbound_id} vanished")
+        return found.raw
+
+    def in_queue(self, queue: str, limit: int = 1000) -> list[InboundMessage]:
+        return [m for m in self.rows if m.queue == queue and m.request_id is None][:limit]
+
+    def replies_to(self, request_id: int) -> list[InboundMessage]:
+        return [m for m in self.rows if m.request_id == request_id and m.outcome == "reply"]
+
+    def attachments(self, inbound_id: int) -> list[Attachment]:
+        return [a for a in self.attached if a.inbound_id == inbound_id]
+
+
+class FakeRequests:
+    def __init__(self, memory: Memory) -> None:
+        self.rows = memory.all(Request)
+        self.messages = memory.all(InboundMessage)
+        self.outbox = memory.all(Outbox)
+
+    def get(self, request_id: int) -> Request | None:
+        return next((r for r in self.rows if r.id == request_id), None)
+
+    def matching(
+        self,
+        *,
+        queue: str | None = None,
+        statuses: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Request]:
+        found = [
+            r
+            for r in self.rows
+            if (not queue or r.queue == queue) and (not statuses or r.status in statuses)
+        ]
+        return found[:limit]
+
+    def for_inbound(self, inbound_id: int) -> list[Request]:
+        return [r for r in self.rows if r.inbound_id == inbound_id]
+
+    def queue_counts(self, open_statuses: Sequence[str]) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        queues = [r.queue for r in self.rows if r.status in open_statuses]
+        queues += [m.queue for m in self.messages if m.queue and m.request_id is None]
+        for queue in queues:
+            if queue:
+                counts[queue] = counts.get(queue, 0) + 1
+        return sorted(counts.items())
+
+    def for_outgoing(self, message_ids: Sequence[str]) -> int | None:
+        for row in self.outbox:
+            if row.message_id not in message_ids:
+                continue
+            if row.request_id is not None:
+                return row.request_id
+            first = self.for_inbound(row.inbound_id) if row.inbound_id is not None else []
+            if first:
+                return first[0].id
+        return None
+
+
+class FakeEvents:
+    def __init__(self, memory: Memory) -> None:
+        self.rows = memory.all(Event)
+
+    def for_(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Event]:
+        return [
+            e
+            for e in self.rows
+            if (request_id is None or e.request_id == request_id)
+            and (inbound_id is None or e.inbound_id == inbound_id)
+        ]
+
+
+class FakeOutbox:
+    def __init__(self, memory: Memory) -> None:
+        self.rows = memory.all(Outbox)
+
+    def for_(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Outbox]:
+        return [
+            o
+            for o in self.rows
+            if (request_id is None or o.request_id == request_id)
+            and (inbound_id is None or o.inbound_id == inbound_id)
+        ]
+
+    def get(self, outbox_id: int) -> Outbox | None:
+        return next((o for o in self.rows if o.id == outbox_id), None)
+
+    def auto_replies_since(self, recipient: str, since: datetime) -> int:
+        return sum(
+            1
+            for o in self.rows
+            if o.first_recipient == recipient
+            and o.kind in AUTO_REPLY_KINDS
+            and o.created_at >= since
+        )
+
+    def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
+        due = [
+            o for o in self.rows if o.status in ("pending", "sending") and o.next_attempt_at <= now
+        ]
+        due.sort(key=lambda o: (o.next_attempt_at, o.id or 0))
+        for row in due[:limit]:
+            row.status, row.next_attempt_at = "sending", now + lease
+        return due[:limit]
+
+    def raw(self, outbox_id: int) -> bytes:
+        found = self.get(outbox_id)
+        if found is None:
+            raise StoreError(f"outbox row {outbox_id} vanished")
+        return found.raw
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        row = self.get(outbox_id)
+        if row is not None:
+            row.status, row.sent_at, row.last_error = "sent", now, ""
+
+    def mark_failed(
+        self, outbox_id: int, error: str, *, next_attempt_at: datetime, give_up: bool
+    ) -> None:
+        row = self.get(outbox_id)
+        if row is not None:
+            row.attempts += 1
+            row.last_error = error
+            row.status = "failed" if give_up else "pending"
+            row.next_attempt_at = next_attempt_at
+
+    def release_claims(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        for row in self.rows:
+            if row.id in outbox_ids and row.status == "sending":
+                row.status, row.next_attempt_at = "pending", now
+
+    def retry_failed(self, now: datetime) -> int:
+        failed = [o for o in self.rows if o.status == "failed"]
+        for row in failed:
+            row.status, row.next_attempt_at, row.attempts = "pending", now, 0
+        return len(failed)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    def recent_failures(self, limit: int = 10) -> list[Outbox]:
+        failed = [o for o in self.rows if o.last_error and o.status != "sent"]
+        return sorted(failed, key=lambda o: o.id or 0, reverse=True)[:limit]

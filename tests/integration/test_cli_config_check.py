@@ -1,0 +1,219 @@
+"""`intake-bot config --check`: every fault named on a line of its own, exit 2; exit 0 when fine.
+
+Nothing here connects to a server: the checks look at URLs, files, addresses and templates.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from intake_bot.cli import app
+from intake_bot.config import PACKAGED_TEMPLATES
+
+RUNNER = CliRunner()
+
+
+def good_env(tmp: Path) -> dict[str, str]:
+    """A deployment-like configuration with nothing wrong: IMAP, SMTP, PostgreSQL."""
+    (tmp / "imap-password").write_text("secret\n")
+    (tmp / "smtp-password").write_text("secret\n")
+    return {
+        "INTAKE_BOT_MAILBOX_URL": "imaps://intake@mail.example.nhs.uk:993/INBOX",
+        "INTAKE_BOT_MAILBOX_PASSWORD_FILE": str(tmp / "imap-password"),
+        "INTAKE_BOT_DATABASE_URL": "postgresql+psycopg://intake@db.example.nhs.uk/intake_bot",
+        "INTAKE_BOT_OUTGOING_URL": "smtp://intake@smtp.example.nhs.uk:587",
+        "INTAKE_BOT_OUTGOING_PASSWORD_FILE": str(tmp / "smtp-password"),
+        "INTAKE_BOT_OUTGOING_FROM_ADDRESS": "dsfc.enquiries@example.nhs.uk",
+        "INTAKE_BOT_DSCRO": '[{"name": "North", "staff": ["north@example.nhs.uk"]}]',
+    }
+
+
+def _check(env: dict[str, str]) -> tuple[int, list[str]]:
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INTAKE_BOT_")}
+    result = RUNNER.invoke(app, ["config", "--check"], env={**clean, **env})
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout.splitlines()
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def test_the_built_in_defaults_pass(tmp_path: Path) -> None:
+    code, lines = _check({})
+    assert (code, lines) == (0, ["settings are fine ((built-in defaults))"])
+
+
+def test_a_deployment_with_nothing_wrong_passes(tmp_path: Path) -> None:
+    code, lines = _check(good_env(tmp_path))
+    assert code == 0, lines
+
+
+def _templates_without_one(tmp: Path) -> dict[str, str]:
+    shutil.copytree(PACKAGED_TEMPLATES, tmp / "mine")
+    (tmp / "mine" / "email" / "ack_valid.txt").unlink()
+    return {"INTAKE_BOT_PATHS_TEMPLATES": str(tmp / "mine")}
+
+
+def _file(name: str, text: str, setting: str) -> Callable[[Path], dict[str, str]]:
+    def env(tmp: Path) -> dict[str, str]:
+        (tmp / name).write_text(text)
+        return {setting: str(tmp / name)}
+
+    return env
+
+
+FAULTS: dict[str, tuple[Callable[[Path], dict[str, str]], str]] = {
+    # name: (what to set on top of the good configuration, what the line must say)
+    "misspelt variable": (
+        lambda t: {"INTAKE_BOT_OUTGOING_FROM_ADRESS": "x@example.nhs.uk"},
+        "INTAKE_BOT_OUTGOING_FROM_ADRESS: unknown setting, ignored; "
+        "did you mean INTAKE_BOT_OUTGOING_FROM_ADDRESS?",
+    ),
+    "mailbox scheme": (
+        lambda t: {"INTAKE_BOT_MAILBOX_URL": "pop3://intake@mail.example.nhs.uk/INBOX"},
+        "mailbox.url: unknown scheme 'pop3'",
+    ),
+    "mailbox without user": (
+        lambda t: {"INTAKE_BOT_MAILBOX_URL": "imaps://mail.example.nhs.uk/INBOX"},
+        "mailbox.url: name the user and the host",
+    ),
+    "mailbox tls": (
+        lambda t: {"INTAKE_BOT_MAILBOX_URL": "imap://intake@mail.example.nhs.uk/INBOX?tls=yes"},
+        "mailbox.url: tls=yes is not one of ssl, starttls, none",
+    ),
+    "mailbox plain password": (
+        lambda t: {"INTAKE_BOT_MAILBOX_URL": "imap://intake@mail.example.nhs.uk/INBOX?tls=none"},
+        "mailbox.url: ",  # nothing else is wrong with it
+    ),
+    "mailbox without password": (
+        lambda t: {"INTAKE_BOT_MAILBOX_PASSWORD_FILE": ""},
+        "mailbox: an IMAP mailbox needs a password: set INTAKE_BOT_MAILBOX_PASSWORD or "
+        "mailbox.password_file",
+    ),
+    "mailbox password file": (
+        lambda t: {"INTAKE_BOT_MAILBOX_PASSWORD_FILE": str(t / "nope")},
+        "mailbox.password_file: cannot read",
+    ),
+    "second mailbox token file": (
+        lambda t: {
+            "INTAKE_BOT_MAILBOXES": '[{"name": "a"}, {"name": "b", "url": '
+            f'"imaps://b@mail.example.nhs.uk/INBOX", "oauth2_token_file": "{t / "nope"}"}}]'
+        },
+        "mailbox[1].oauth2_token_file: cannot read",
+    ),
+    "mailbox default office": (
+        lambda t: {"INTAKE_BOT_MAILBOX_DEFAULT_OFFICE": "Nroth"},
+        "mailbox.default_office: not a regional office; one of North",
+    ),
+    "database kind": (
+        lambda t: {"INTAKE_BOT_DATABASE_URL": "nosuchdb://x"},
+        "database.url: unknown kind of database 'nosuchdb'",
+    ),
+    "database not a url": (
+        lambda t: {"INTAKE_BOT_DATABASE_URL": "intake.db"},
+        "database.url: not a database URL",
+    ),
+    "database driver": (
+        lambda t: {"INTAKE_BOT_DATABASE_URL": "mysql+nosuchdriver://a@b/c"},
+        "database.url: ",
+    ),
+    "database password file": (
+        lambda t: {"INTAKE_BOT_DATABASE_PASSWORD_FILE": str(t / "nope")},
+        "database.password_file: cannot read",
+    ),
+    "outgoing scheme": (
+        lambda t: {"INTAKE_BOT_OUTGOING_URL": "http://smtp.example.nhs.uk"},
+        "outgoing.url: unknown scheme 'http'",
+    ),
+    "outgoing password file": (
+        lambda t: {"INTAKE_BOT_OUTGOING_PASSWORD_FILE": str(t / "nope")},
+        "outgoing.password_file: cannot read",
+    ),
+    "from address": (
+        lambda t: {"INTAKE_BOT_OUTGOING_FROM_ADDRESS": "dsfc enquiries"},
+        "outgoing.from_address: 'dsfc enquiries': not an email address",
+    ),
+    "from address reserved": (
+        lambda t: {"INTAKE_BOT_OUTGOING_FROM_ADDRESS": "dsfc@intake-bot.invalid"},
+        "outgoing.from_address: 'dsfc@intake-bot.invalid': a reserved domain",
+    ),
+    "staff address": (
+        lambda t: {"INTAKE_BOT_DSCRO": '[{"name": "North", "staff": ["north@"]}]'},
+        "dscro 'North' staff: 'north@': not an email address",
+    ),
+    "templates folder": (
+        lambda t: {"INTAKE_BOT_PATHS_TEMPLATES": str(t / "nowhere")},
+        "paths.templates: no email/ folder",
+    ),
+    "a template missing": (_templates_without_one, "lacks ack_valid.txt"),
+    "s251 file missing": (
+        lambda t: {"INTAKE_BOT_PATHS_S251": str(t / "s251.toml")},
+        "paths.s251: cannot read",
+    ),
+    "s251 not toml": (
+        _file("s251.toml", "[[approval]\n", "INTAKE_BOT_PATHS_S251"),
+        "paths.s251: ",
+    ),
+    "s251 expiry not a date": (
+        _file(
+            "s251.toml",
+            '[[approval]]\nreference = "CAG 1"\nexpires = "soon"\n',
+            "INTAKE_BOT_PATHS_S251",
+        ),
+        "[[approval]] 1: expires must be a date",
+    ),
+    "organisation without name": (
+        _file("orgs.toml", '[[organisation]]\nods = "02V"\n', "INTAKE_BOT_PATHS_ORGANISATIONS"),
+        "paths.organisations: ",
+    ),
+    "cron": (lambda t: {"INTAKE_BOT_DIGEST_CRON": "0 8 * * 1-5"}, "digest.cron: name the days"),
+    "time zone": (
+        lambda t: {"INTAKE_BOT_TIMEZONE": "Europe/Londn"},
+        "timezone: unknown time zone 'Europe/Londn'",
+    ),
+    "settings file": (_file("bad.toml", "timezone = \n", "INTAKE_BOT_CONFIG"), "not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_is_a_line_naming_the_setting_and_exit_2(fault: str, tmp_path: Path) -> None:
+    extra, says = FAULTS[fault]
+    code, lines = _check({**good_env(tmp_path), **extra(tmp_path)})
+    assert code == 2, lines
+    assert [line for line in lines if says in line], lines
+
+
+def test_every_fault_is_listed_not_only_the_first(tmp_path: Path) -> None:
+    env = {
+        **good_env(tmp_path),
+        "INTAKE_BOT_MAILBOX_URL": "pop3://a@b/",
+        "INTAKE_BOT_DATABASE_URL": "nosuchdb://x",
+        "INTAKE_BOT_OUTGOING_URL": "http://x",
+    }
+    code, lines = _check(env)
+    assert code == 2
+    assert [line.split(":")[0] for line in lines] == ["mailbox.url", "database.url", "outgoing.url"]
+
+
+def test_the_worker_starts_with_a_misspelt_name_but_not_with_a_broken_setting(
+    tmp_path: Path,
+) -> None:
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INTAKE_BOT_")}
+    env = {**clean, "INTAKE_BOT_OUTGOING_FROM_ADRESS": "x@example.nhs.uk"}
+    started = RUNNER.invoke(app, ["run", "--once"], env=env)
+    assert started.exit_code == 0, started.output
+    assert (tmp_path / "var" / "intake-bot.db").is_file()  # var/ made when needed
+    refused = RUNNER.invoke(
+        app, ["run", "--once"], env={**env, "INTAKE_BOT_PATHS_TEMPLATES": str(tmp_path)}
+    )
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("error: paths.templates: no email/ folder")

@@ -1,0 +1,210 @@
+"""The intake use case on the in-memory fakes: what each kind of email files, queues and answers.
+
+No server and no templates: the store is `FakeStore`, the renderer and the composer keep what
+they were given, so a test reads the acknowledgement's context instead of a MIME message.
+"""
+
+from __future__ import annotations
+
+from intake_bot.domain.records import Attachment, Event, InboundMessage, Request
+from intake_bot.ports import MessageRef
+from intake_bot.samples import DOCX, body_form, docx_form, email, new_request
+from intake_bot.services.classify import Kind
+from tests.fakes.intake import OUR_ADDRESS, make_rig
+
+
+def _form_email(values: dict[str, str], filename: str = "form.docx", **options: object) -> bytes:
+    return email(attachments=[(filename, DOCX, docx_form(values))], **options)  # type: ignore[arg-type]
+
+
+def _actions(rig: object) -> list[str]:
+    return [e.action for e in rig.store.memory.all(Event)]  # type: ignore[attr-defined]
+
+
+def test_a_valid_form_is_filed_triaged_and_acknowledged_in_one_unit() -> None:
+    rig = make_rig()
+    result = rig.ingest(_form_email(new_request(0)))
+    assert (
+        result.outcome is Kind.FILED and result.references == ("LR-000001",) and result.replies == 1
+    )
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged" and request.queue == "north/new"
+    assert request.source == "form.docx" and request.problems == []
+    assert request.due_on is not None  # ten working days
+    (inbound,) = rig.store.memory.all(InboundMessage)
+    assert inbound.outcome == "filed" and inbound.request_id == request.id
+    (attachment,) = rig.store.memory.all(Attachment)
+    assert attachment.outcome == "form" and attachment.inbound_id == inbound.id
+    (ack,) = rig.outbox()
+    assert ack.kind == "ack_valid" and ack.recipients == ["aisha.khan@nhs.net"]
+    assert ack.request_id == request.id and ack.status == "pending"
+    assert _actions(rig) == ["received", "status"]
+    (letter,) = rig.composer.letters
+    assert letter.in_reply_to == inbound.message_id  # threaded on the sender's email
+
+
+def test_a_form_with_problems_waits_as_incomplete_and_the_reply_lists_every_problem() -> None:
+    rig = make_rig()
+    bad = new_request(1, contract_signed_date="31/13/2016", commissioner_ods="TOO-LONG-1")
+    result = rig.ingest(_form_email(bad))
+    assert result.outcome is Kind.FILED
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "incomplete" and request.queue == "north/incomplete"
+    assert {p["field"] for p in request.problems} == {"contract_signed_date", "commissioner_ods"}
+    (ack,) = rig.outbox()
+    assert ack.kind == "ack_problems"
+    (context,) = rig.contexts("ack_problems")
+    assert context["request"]["problems"] == [p["message"] for p in request.problems]  # type: ignore[index]
+
+
+def test_an_email_without_a_form_is_an_enquiry_answered_with_the_blank_forms() -> None:
+    rig = make_rig()
+    result = rig.ingest(email(body="Hello, how do I ask for a relationship?\n"))
+    assert result.outcome is Kind.ENQUIRY and result.references == ()
+    (inbound,) = rig.store.memory.all(InboundMessage)
+    assert inbound.queue == "enquiries" and inbound.request_id is None
+    assert rig.store.memory.all(Request) == []
+    (reply,) = rig.outbox()
+    assert reply.kind == "no_form"
+    (letter,) = rig.composer.letters
+    assert [a.filename for a in letter.attachments] == [
+        "legitimate-relationship-request.docx",
+        "legitimate-relationship-request.xlsx",
+    ]
+
+
+def test_a_form_typed_into_the_body_is_filed_like_an_attached_one() -> None:
+    rig = make_rig()
+    result = rig.ingest(email(body=body_form(new_request(2))))
+    assert result.outcome is Kind.FILED
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged" and request.attachment_id is None
+
+
+def test_an_automatic_reply_is_archived_and_never_answered() -> None:
+    rig = make_rig()
+    out_of_office = email(
+        subject="Automatic reply: Data Services for Commissioners - Legitimate Relationships",
+        headers={"Auto-Submitted": "auto-replied"},
+        attachments=[("form.docx", DOCX, docx_form(new_request(0)))],
+    )
+    result = rig.ingest(out_of_office)
+    assert result.outcome is Kind.AUTOMATED and result.replies == 0
+    assert rig.outbox() == [] and rig.store.memory.all(Request) == []
+    assert rig.store.memory.all(Attachment) == []  # a robot's mail is not read
+    assert _actions(rig) == ["ignored_automated"]
+
+
+def test_our_own_mail_coming_back_is_automated() -> None:
+    rig = make_rig()
+    result = rig.ingest(email(sender=OUR_ADDRESS, body="loop"))
+    assert result.outcome is Kind.AUTOMATED and rig.outbox() == []
+
+
+def test_the_same_email_twice_is_filed_once() -> None:
+    rig = make_rig()
+    raw = _form_email(new_request(0))
+    first = rig.ingest(raw)
+    again = rig.ingest(raw)  # a copy at another place: same Message-ID
+    assert first.outcome is Kind.FILED
+    assert again.outcome is Kind.DUPLICATE and again.inbound_id == first.inbound_id
+    assert len(rig.store.memory.all(Request)) == 1 and len(rig.outbox()) == 1
+
+
+def test_a_corrected_form_in_a_reply_completes_the_request_and_its_ack_names_the_new_file() -> None:
+    rig = make_rig()
+    rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016"), "first.docx"))
+    (first_ack,) = rig.outbox()
+    fixed = _form_email(
+        new_request(1),
+        "fixed.docx",
+        subject="RE: [LR-000001] Action needed",
+        headers={"In-Reply-To": first_ack.message_id, "References": first_ack.message_id},
+    )
+    result = rig.ingest(fixed)
+    assert result.outcome is Kind.REPLY and result.references == ("LR-000001",)
+    (request,) = rig.store.memory.all(Request)  # no second request
+    assert request.status == "triaged" and request.problems == []
+    assert request.source == "fixed.docx"
+    second = rig.store.memory.all(InboundMessage)[1]
+    assert second.outcome == "reply" and second.request_id == request.id
+    ack_valid = rig.contexts("ack_valid")
+    assert [c["request"]["source"] for c in ack_valid] == ["fixed.docx"]  # type: ignore[index]
+    assert "form_replaced" in _actions(rig)
+    statuses = [(e.from_status, e.to_status) for e in rig.store.memory.all(Event) if e.to_status]
+    assert statuses == [("received", "incomplete"), ("incomplete", "triaged")]
+
+
+def test_a_reply_from_a_stranger_is_threaded_but_flagged() -> None:
+    rig = make_rig()
+    rig.ingest(_form_email(new_request(0)))
+    rig.ingest(email(sender="mallory@nhs.net", subject="RE: [LR-000001] Request received"))
+    (request,) = rig.store.memory.all(Request)
+    assert any("mallory@nhs.net" in f["message"] for f in request.flags)
+    assert "flagged" in _actions(rig)
+
+
+def test_an_unreadable_attachment_goes_to_quarantine_and_the_sender_is_told_why() -> None:
+    rig = make_rig()
+    legacy = email(attachments=[("old.doc", "application/msword", b"\xd0\xcf\x11\xe0 old word")])
+    result = rig.ingest(legacy)
+    assert result.outcome is Kind.UNREADABLE
+    (inbound,) = rig.store.memory.all(InboundMessage)
+    assert inbound.queue == "quarantine" and "old.doc" in inbound.note
+    (reply,) = rig.outbox()
+    assert reply.kind == "unreadable"
+    (context,) = rig.contexts("unreadable")
+    assert [f["filename"] for f in context["rejected_files"]] == ["old.doc"]  # type: ignore[attr-defined]
+
+
+def test_bytes_that_are_no_email_are_archived_in_quarantine_and_not_answered() -> None:
+    rig = make_rig()
+    result = rig.ingest(b"\r\n\r\n   \r\n")
+    assert result.outcome is Kind.QUARANTINED and result.move_to_quarantine
+    (inbound,) = rig.store.memory.all(InboundMessage)
+    assert inbound.queue == "quarantine" and inbound.raw == b"\r\n\r\n   \r\n"
+    assert rig.outbox() == [] and _actions(rig) == ["quarantined"]
+
+
+def test_a_message_that_failed_too_often_is_quarantined_once() -> None:
+    rig = make_rig()
+    raw = _form_email(new_request(0))
+    ref_id = rig.intake.quarantine(raw, _ref("7"), "failed 3 times; last error: RuntimeError")
+    again = rig.intake.quarantine(raw, _ref("7"), "failed 4 times")
+    assert ref_id is not None and again == ref_id
+    (inbound,) = rig.store.memory.all(InboundMessage)
+    assert inbound.outcome == "quarantined" and "RuntimeError" in inbound.note
+
+
+def test_the_rate_limit_stops_a_loop_with_another_robot() -> None:
+    rig = make_rig()
+    for _ in range(12):
+        rig.ingest(email(body="no form, again"))
+    assert len(rig.outbox()) == 10  # replies_per_sender_per_hour
+    assert _actions(rig).count("reply_suppressed") == 2
+
+
+def _ref(key: str) -> object:
+    from intake_bot.ports import MessageRef
+
+    return MessageRef("enquiries", key)
+
+
+def test_a_form_naming_no_office_goes_to_the_office_of_the_mailbox_it_came_to() -> None:
+    rig = make_rig()
+    values = {k: v for k, v in new_request(2).items() if k != "dscro"}
+    result = rig.intake.ingest(
+        _form_email(values), MessageRef("london-box", "1"), default_office="London"
+    )
+    assert result.outcome is Kind.FILED
+    (request,) = rig.store.memory.all(Request)
+    assert request.dscro == "London" and request.queue.startswith("london/")
+    assert any(f["field"] == "dscro" and "London" in f["message"] for f in request.flags)
+
+
+def test_without_a_default_office_a_form_naming_none_is_incomplete() -> None:
+    rig = make_rig()
+    values = {k: v for k, v in new_request(2).items() if k != "dscro"}
+    rig.ingest(_form_email(values))
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "incomplete" and "dscro" in {p["field"] for p in request.problems}

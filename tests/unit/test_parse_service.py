@@ -1,0 +1,109 @@
+"""`intake-bot parse` (`Intake.parse`) on the in-memory fakes: it decides as a poll does, with
+the same classify and the same checks, and says where its reference data came from."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from intake_bot.domain.records import Approval, Request
+from intake_bot.samples import DOCX, SUBJECT, docx_form, email, new_request
+from intake_bot.services.classify import Kind
+from intake_bot.services.preview import Verdict
+from tests.fakes.intake import make_rig
+
+RISK = "CAG 7-04(a)/2013"
+
+
+def _approval(expires: date, reference: str = RISK) -> Approval:
+    return Approval(reference, "Risk stratification", expires, ["Risk stratification"])
+
+
+def _risk_form(**overrides: str) -> bytes:
+    values = new_request(0, purposes="Risk stratification", s251_references=RISK, **overrides)
+    return email(attachments=[("risk.docx", DOCX, docx_form(values))])
+
+
+def test_parse_reads_approvals_from_the_database_and_agrees_with_a_poll() -> None:
+    # Extended in the database (`s251 extend`); config/ still holds the old, expired date.
+    rig = make_rig(approvals=[_approval(date(2018, 3, 31))])
+    rig.config_approvals = [_approval(date(2016, 3, 1))]
+    raw = _risk_form()
+    preview = rig.intake.parse("risk.eml", raw)
+    assert preview.reference_data == "database"
+    assert preview.verdict is Verdict.ACCEPTED and preview.outcome == Kind.FILED
+    assert rig.ingest(raw).outcome is Kind.FILED
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged"
+    assert list(preview.requests[0].problems) == [p["message"] for p in request.problems] == []
+
+
+def test_parse_and_a_poll_list_the_same_problems() -> None:
+    rig = make_rig(approvals=[_approval(date(2016, 3, 1))])  # expired before the clock's today
+    raw = _risk_form(contract_signed_date="31/13/2016")
+    preview = rig.intake.parse("bad.eml", raw)
+    assert preview.verdict is Verdict.REJECTED
+    rig.ingest(raw)
+    (request,) = rig.store.memory.all(Request)
+    assert list(preview.requests[0].problems) == [p["message"] for p in request.problems]
+    assert any("expired on 01/03/2016" in p for p in preview.requests[0].problems)
+    assert list(preview.requests[0].flags) == [f["message"] for f in request.flags]
+
+
+def test_without_a_database_parse_reads_config_and_says_so() -> None:
+    rig = make_rig(approvals=[_approval(date(2018, 3, 31))])
+    rig.database = False
+    rig.config_approvals = [_approval(date(2016, 3, 1))]
+    preview = rig.intake.parse("risk.eml", _risk_form())
+    assert preview.reference_data == "config"
+    assert preview.as_dict()["reference_data"] == "config"
+    assert preview.verdict is Verdict.REJECTED
+    assert any("expired" in p for p in preview.requests[0].problems)
+
+
+def test_parse_files_nothing() -> None:
+    rig = make_rig()
+    rig.intake.parse("x.eml", _risk_form())
+    assert rig.store.memory.all(Request) == [] and rig.outbox() == []
+
+
+def test_a_form_file_on_its_own_is_judged_without_a_sender() -> None:
+    rig = make_rig()
+    good = rig.intake.parse("form.docx", docx_form(new_request(0)))
+    assert good.kind == "file" and good.verdict is Verdict.ACCEPTED and good.email is None
+    broken = rig.intake.parse("broken.docx", b"PK\x03\x04 not a zip")
+    assert broken.verdict is Verdict.UNREADABLE
+
+
+def test_parse_knows_a_reply_to_one_of_our_emails_when_it_can_read_the_database() -> None:
+    rig = make_rig()
+    rig.ingest(email(attachments=[("f.docx", DOCX, docx_form(new_request(0)))]))
+    (ack,) = rig.outbox()
+    reply = email(subject="RE: " + SUBJECT, headers={"In-Reply-To": ack.message_id})
+    preview = rig.intake.parse("reply.eml", reply)
+    assert preview.outcome == Kind.REPLY and "LR-000001" in preview.summary
+
+
+def test_parse_says_what_a_poll_says_of_robots_enquiries_and_non_email() -> None:
+    rig = make_rig()
+    robot = rig.intake.parse("ooo.eml", email(headers={"Auto-Submitted": "auto-replied"}))
+    assert (robot.verdict, robot.outcome) == (Verdict.REJECTED, Kind.AUTOMATED)
+    enquiry = rig.intake.parse("q.eml", email(body="How do I ask?\n"))
+    assert (enquiry.verdict, enquiry.outcome) == (Verdict.REJECTED, Kind.ENQUIRY)
+    junk = rig.intake.parse("junk.eml", b"\r\n \r\n")
+    assert (junk.verdict, junk.outcome) == (Verdict.UNREADABLE, Kind.QUARANTINED)
+
+
+def test_without_a_database_a_change_is_flagged_as_not_checked_against_the_register() -> None:
+    rig = make_rig()
+    rig.database = False
+    change = new_request(
+        0,
+        request_type="End a relationship",
+        existing_reference="LCR-000001",
+        change_description="Contract ended.",
+    )
+    preview = rig.intake.parse("end.docx", docx_form(change))
+    assert any("not checked" in f for f in preview.requests[0].flags)
+    rig.database = True
+    with_register = rig.intake.parse("end.docx", docx_form(change))
+    assert any("LCR-000123" in p for p in with_register.requests[0].problems)  # not in it
