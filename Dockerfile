@@ -9,5 +9,8 @@ COPY config ./config
 RUN pip install '.[postgres]' && useradd --system --home /app intake && mkdir -p var && chown intake var
 USER intake
 VOLUME ["/app/var"]
+# Unhealthy when the database does not answer or a mailbox has not been polled for three of its
+# intervals (`intake-bot health`); the start period covers the first poll of a large backlog.
+HEALTHCHECK --interval=60s --timeout=30s --start-period=300s --retries=3 CMD ["intake-bot", "health"]
 ENTRYPOINT ["intake-bot"]
 CMD ["run"]

@@ -1,9 +1,11 @@
 # Every developer command, as in the README.
-.PHONY: demo test lint typecheck bench run
+.PHONY: demo test usecases lint typecheck bench run
 demo:        ## install and run the demo on the embedded defaults
 	scripts/demo
 test:        ## install what the tests need and run everything (ruff, mypy, pytest)
 	scripts/test
+usecases:    ## every use case on the in-memory fakes of tests/fakes (no server; a few seconds)
+	.venv/bin/python -m pytest -q -p no:cacheprovider tests/unit/test_*_service.py
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 typecheck:

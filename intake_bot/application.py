@@ -19,9 +19,11 @@ from intake_bot.services.intake import Intake
 from intake_bot.services.lifecycle import Requests
 from intake_bot.services.mailboxes import Mailboxes
 from intake_bot.services.messages import Messages
+from intake_bot.services.operations import Operations
 from intake_bot.services.outbox import OutboxAdmin
 from intake_bot.services.queues import Queues
 from intake_bot.services.register import Register
+from intake_bot.services.retention import Retention
 from intake_bot.services.s251 import S251
 from intake_bot.services.sending import Sender
 
@@ -42,10 +44,18 @@ class Application:
     queues: Queues  # items (what waits, by queue name as staff type it), names
     messages: Messages  # enquiries and quarantine: show, answer, link, close, release
     digests: Digests  # send (the daily job), preview one office's
+    retention: Retention  # run (the daily job, or a dry run): purge raw mail that is due
     clock: Clock
     worker_id: str
     open_transport: Callable[[], MailTransport]  # opened per send run, closed by the caller
     deliver_sample: Callable[[bytes], None]  # the demo's: into the first (Maildir) mailbox
+
+    @property
+    def operations(self) -> Operations:
+        """status (mailboxes, backlog, outbox, quarantine) and health, for operators."""
+        return Operations(
+            store=self.store, clock=self.clock, mailboxes=self.mailboxes, outbox=self.outbox
+        )
 
     def sender(self, transport: MailTransport) -> Sender:
         """The outbox sender over an open transport (the caller closes it)."""

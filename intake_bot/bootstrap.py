@@ -18,6 +18,7 @@ from intake_bot.domain.approvals import normalise_cag_refs
 from intake_bot.domain.outgoing import FileToAttach
 from intake_bot.domain.records import Approval, Organisation
 from intake_bot.forms.generate import blank_docx, blank_xlsx
+from intake_bot.forms.limits import ReadLimits
 from intake_bot.mail.compose import MimeComposer
 from intake_bot.mail.file_outbox import FileTransport
 from intake_bot.mail.maildir import deliver
@@ -35,6 +36,7 @@ from intake_bot.services.notify import Letterhead, Notifier
 from intake_bot.services.outbox import OutboxAdmin
 from intake_bot.services.queues import Queues
 from intake_bot.services.register import Register
+from intake_bot.services.retention import Retention
 from intake_bot.services.s251 import S251
 from intake_bot.store.migrate import AlembicSchema
 from intake_bot.store.store import Store
@@ -68,6 +70,8 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
         blank_forms=lambda: blank_form_attachments(dscro_names),
     )
     intake = Intake(
+        limits=ReadLimits(**settings.limits.model_dump()),
+        office_staff={d.name: tuple(d.staff) for d in settings.dscro},
         store=store,
         notifier=notifier,
         clock=clock,
@@ -121,6 +125,7 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
             offices=settings.dscro,
             timezone=settings.timezone,
         ),
+        retention=Retention(store=store, clock=clock, closed_days=settings.retention.closed_days),
         clock=clock,
         worker_id=worker_id,
         open_transport=lambda: make_transport(settings),

@@ -31,6 +31,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from intake_bot.config_limits import LimitSettings
+from intake_bot.config_retention import RetentionSettings
 from intake_bot.config_sources import (
     CONFIG_ENV,
     ENV_PREFIX,
@@ -222,6 +224,8 @@ class Settings(BaseSettings):
     targets: TargetSettings = Field(default_factory=TargetSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     timezone: str = "Europe/London"
     dscro: list[Dscro] = Field(default_factory=_default_offices)
     purposes_needing_approval: list[str] = Field(

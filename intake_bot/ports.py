@@ -179,6 +179,12 @@ class MessageRepository(Protocol):
 
     def attachments(self, inbound_id: int) -> list[Attachment]: ...
 
+    # Raw mail due to go (ids, oldest first): closed quarantine holds whose note names `hold`;
+    # messages whose every request went to a `closed` status before `before`. Never purged ones.
+    def purgeable(self, hold: str, closed: Sequence[str], before: datetime) -> list[int]: ...
+
+    def purge(self, inbound_id: int) -> int: ...  # bytes freed: the raw mail, the attachments
+
 
 class RequestRepository(Protocol):
     def get(self, request_id: int) -> Request | None: ...
@@ -317,11 +323,8 @@ class NoticeRepository(Protocol):
 
 
 class PollingRepository(Protocol):
-    """Where each mailbox's poll stands: its cursor, its lease, its last poll, the attempts at
-    its messages. A mailbox is its name in the settings; a cursor is whatever its source gave.
-    An attempt is counted before it is made, so that a crash counts; `start_batch` counts a
-    whole batch at once, or nothing (False) if any was tried before: a replay then goes one
-    message at a time, so that only the message that crashes is blamed."""
+    """Each mailbox's cursor, lease and last poll, and its messages' failures: `start_batch`
+    marks a batch in hand (a kill counts nothing) and gives the failures of each so far."""
 
     def cursor(self, mailbox: str) -> str | None: ...
 
@@ -331,13 +334,11 @@ class PollingRepository(Protocol):
 
     def release_lease(self, name: str, holder: str, now: datetime) -> None: ...
 
-    def record_attempt(self, ref: MessageRef, now: datetime) -> int: ...
+    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> dict[MessageRef, int]: ...
 
-    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> bool: ...
+    def record_failure(self, ref: MessageRef, error: str, now: datetime) -> int: ...  # it raised
 
-    def note_attempt_error(self, ref: MessageRef, error: str) -> None: ...
-
-    def attempt_error(self, ref: MessageRef) -> str: ...  # "" if none (a killed worker)
+    def attempt_error(self, ref: MessageRef) -> str: ...  # the last failure's, "" if none
 
     def record_poll(self, mailbox: str, at: datetime, ok: bool, detail: str) -> None: ...
 

@@ -22,13 +22,14 @@ from intake_bot.config import ConfigError
 from intake_bot.domain.outgoing import SendReport
 from intake_bot.domain.polls import PollReport, Progress
 from intake_bot.domain.reminders import ReminderReport
+from intake_bot.domain.retention import RetentionReport
 from intake_bot.domain.workflow_views import DigestReport
 from intake_bot.mail.sources import check_sources
 from intake_bot.ports import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
-OTHER_JOBS = 4  # send, digests, reminders, and one spare
+OTHER_JOBS = 5  # send, digests, reminders, retention, and one spare
 
 
 @dataclass
@@ -119,6 +120,20 @@ class Worker:
             log.warning("s251 reminders failed, will catch up on the next run: %s", exc)
             return None
 
+    def retention(self) -> RetentionReport | None:
+        """Purge the raw mail that is due (the daily job); what is left waits for the next run."""
+        try:
+            report = self.app.retention.run()
+        except StoreUnavailableError as exc:
+            log.warning("retention failed, will run again at its next time: %s", exc)
+            return None
+        log.info(
+            "retention: raw mail of %d message(s) purged, %d bytes",
+            len(report.purged),
+            report.bytes,
+        )
+        return report
+
     def run_once(
         self, progress: Progress | None = None
     ) -> tuple[PollReport | None, SendReport | None]:
@@ -184,6 +199,13 @@ class Worker:
                 # Also at start: a worker that was down at the cron time catches up today, and
                 # the database keeps a restart from sending anything twice.
                 next_run_time=_now(),
+                **common,
+            )
+        if settings.retention.enabled:
+            scheduler.add_job(
+                self.retention,
+                _cron(settings.retention.cron, settings.timezone, "retention.cron"),
+                id="retention",
                 **common,
             )
 

@@ -9,6 +9,7 @@ A server that cannot be had skips the test with the reason, or fails it when CI=
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import grp
@@ -389,6 +390,27 @@ class _Recorder:
     messages: list[ReceivedMessage] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     refusal: tuple[str, str] | None = None  # (stage "rcpt" | "data", reply)
+    delay: float = 0.0  # seconds each DATA waits before it is answered (a slow server)
+    gate: threading.Event = field(default_factory=threading.Event)  # clear: DATA is held
+    held: int = 0  # DATA commands waiting at the gate now
+
+    def __post_init__(self) -> None:
+        self.gate.set()
+
+    async def _wait_for_turn(self) -> None:
+        """The configured delay, and the gate (asyncio: other sessions go on meanwhile)."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.gate.is_set():
+            return
+        with self.lock:
+            self.held += 1
+        try:
+            while not self.gate.is_set():
+                await asyncio.sleep(0.005)
+        finally:
+            with self.lock:
+                self.held -= 1
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -401,6 +423,7 @@ class _Recorder:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refusal and self.refusal[0] == "data":
             return self.refusal[1]
+        await self._wait_for_turn()
         raw = bytes(envelope.original_content)
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         auth = session.auth_data
@@ -426,6 +449,8 @@ class SmtpServer:
     received message says who logged in.
     With `tls=True`, STARTTLS is offered with a self-signed certificate for localhost/127.0.0.1
     (with `implicit_tls=True`, TLS from the first byte instead); `client_ssl_context()` trusts it.
+    With `delay_seconds`, each message waits that long before it is accepted (a slow server;
+    sessions still run side by side); `hold()` keeps every DATA waiting until `release()`.
     """
 
     def __init__(
@@ -437,13 +462,14 @@ class SmtpServer:
         implicit_tls: bool = False,
         auth_require_tls: bool = False,
         workdir: Path | None = None,
+        delay_seconds: float = 0.0,
     ) -> None:
         self.host = LOOPBACK
         self.port = free_port()
         self.user = user
         self.password = password
         self._auth_require_tls = auth_require_tls
-        self._recorder = _Recorder()
+        self._recorder = _Recorder(delay=delay_seconds)
         self._controller: Any = None
         self._implicit_tls = implicit_tls
         self.certificate: Path | None = None
@@ -495,10 +521,23 @@ class SmtpServer:
             return list(self._recorder.messages)
 
     def clear(self) -> None:
-        """Forget what was received and accept everything again."""
+        """Forget what was received and accept everything again (no DATA held)."""
         with self._recorder.lock:
             self._recorder.messages.clear()
         self.accept()
+        self.release()
+
+    def hold(self) -> None:
+        """Keep every DATA waiting (unanswered) until `release()`."""
+        self._recorder.gate.clear()
+
+    def release(self) -> None:
+        self._recorder.gate.set()
+
+    def held(self) -> int:
+        """How many sessions wait at `hold()` right now."""
+        with self._recorder.lock:
+            return self._recorder.held
 
     def refuse(self, reply: str = "554 5.7.1 Refused for the test", *, stage: str = "data") -> None:
         """Answer every RCPT or DATA with `reply` (e.g. "451 4.3.0 Try later")."""

@@ -14,11 +14,13 @@ from intake_bot import __version__
 from intake_bot.cli import (
     admin,
     digest,
+    health,
     messages,
     parse,
     queues,
     register,
     requests,
+    retention,
     run,
     s251,
     status,
@@ -95,6 +97,7 @@ app.command("form")(parse.form)
 app.command("queue")(queues.queue)
 app.command("config")(admin.show_config)
 app.command("status")(status.status)
+app.command("health")(health.health)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.outbox_app, name="outbox")
 app.add_typer(requests.request_app, name="request")
@@ -102,6 +105,7 @@ app.add_typer(register.register_app, name="register")
 app.add_typer(digest.digest_app, name="digest")
 app.add_typer(messages.message_app, name="message")
 app.add_typer(s251.s251_app, name="s251")
+app.add_typer(retention.retention_app, name="retention")
 
 
 def main() -> None:

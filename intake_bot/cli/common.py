@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, is_dataclass
@@ -20,10 +21,22 @@ from rich.table import Table
 
 from intake_bot.bootstrap import App, build
 from intake_bot.checks import check_settings
+from intake_bot.cli import logs
 from intake_bot.config import Settings, load_settings
+from intake_bot.domain.printable import clean_text
 from intake_bot.errors import OperatorError
 
-console = Console()
+
+class _CleanConsole(Console):
+    """Rich's console, with every string it is given cleaned first: names, subjects and form
+    values are what people (or attackers) typed, and an escape sequence must never reach the
+    terminal."""
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        super().print(*(clean_text(o) if isinstance(o, str) else o for o in objects), **options)
+
+
+console = _CleanConsole()
 
 
 @dataclass
@@ -113,17 +126,18 @@ def named_paths(settings: Settings) -> list[tuple[str, Path | None]]:
 
 
 def setup_logging(level: str) -> None:
-    # Logs name messages by mailbox and UID, never by their content (no patient data, no bodies).
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Logs name messages by mailbox and UID, never by their content (no patient data, no bodies);
+    # JSON lines when stderr is not a terminal; chatty libraries kept at WARNING (cli/logs.py).
+    logs.configure(level)
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_value, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, default=_json_value, ensure_ascii=False)
+    # json escapes C0 controls itself; C1 controls and bidi marks are escaped here.
+    sys.stdout.write(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+
+
+_INVISIBLE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 def _json_value(value: object) -> object:
@@ -191,5 +205,5 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
         t.add_column(c)
     for row in rows:
         # Cells hold what people typed: never let "[/x]" in a value be read as markup.
-        t.add_row(*(escape(str(v)) for v in row))
+        t.add_row(*(escape(clean_text(str(v))) for v in row))
     console.print(t)

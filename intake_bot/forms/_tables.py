@@ -145,6 +145,15 @@ def forms_from_label_rows(rows: Iterable[Sequence[object]], source: str) -> list
     return collector.forms()
 
 
+def rows_not_read(first: int, last: int, where: str, limit: int) -> str:
+    """What a limit of rows cut, as the sender and staff are told it."""
+    if first == last:
+        rows = f"row {first:,} of {where} was"
+    else:
+        rows = f"rows {first:,} to {last:,} of {where} were"
+    return f"{rows} not read (we read at most {limit:,} rows a sheet)"
+
+
 def forms_from_header_rows(
     rows: Iterable[tuple[int, Sequence[object]]], source_of_row: Callable[[int], str]
 ) -> list[RawForm]:

@@ -15,7 +15,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from intake_bot.forms.defects import add_defect
 from intake_bot.forms.headers import decode_words
-from intake_bot.forms.html_text import html_to_text
+from intake_bot.forms.html_text import MAX_HTML_CHARS, html_to_text
+from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
 from intake_bot.forms.mime import (
     MESSAGE_TYPES,
     Part,
@@ -36,10 +37,16 @@ _TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def read_contents(msg: Message, defects: list[str]) -> tuple[str, list[Attachment]]:
-    """The text body and the attachments of a parsed message."""
-    contents = _Contents(defects)
-    for item in walk(msg, defects):
+def read_contents(
+    msg: Message,
+    defects: list[str],
+    cuts: list[str] | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+) -> tuple[str, list[Attachment]]:
+    """The text body and the attachments of a parsed message; what a limit left unread is
+    added to `cuts` (for the sender and staff) as well as to `defects` (staff only)."""
+    contents = _Contents(defects, [] if cuts is None else cuts)
+    for item in walk(msg, defects, max_parts=limits.parts_per_email, cuts=cuts):
         contents.add(item)
     return contents.body(), contents.attachments
 
@@ -49,6 +56,7 @@ class _Contents:
     """What the walk finds: body text and attachments."""
 
     defects: list[str]
+    cuts: list[str]
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
@@ -113,9 +121,17 @@ class _Contents:
         if self.plain:
             text = "\n".join(self.plain)
         else:
+            if any(len(html) > MAX_HTML_CHARS for html in self.html):
+                limit = f"{MAX_HTML_CHARS:,}"
+                self.cuts.append(
+                    f"the text of the email after {limit} characters of HTML was not read"
+                )
             text = "\n".join(html_to_text(html) for html in self.html)
         if len(text) > MAX_BODY_CHARS:
             add_defect(self.defects, f"body over {MAX_BODY_CHARS} characters: cut short")
+            self.cuts.append(
+                f"the text of the email after {MAX_BODY_CHARS:,} characters was not read"
+            )
         return text[:MAX_BODY_CHARS]
 
 

@@ -1,6 +1,7 @@
 """Read request forms from a .csv: read like the `Bulk` sheet, one request a row.
 
-A CSV saved from the `Request` sheet (label, value rows) is read as one request.
+A CSV saved from the `Request` sheet (label, value rows) is read as one request. Rows past the
+limit of a sheet are named as a cut, as in a workbook; each row is timed.
 """
 
 from __future__ import annotations
@@ -8,13 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from itertools import islice
 
 from intake_bot.domain.rawform import RawForm
-from intake_bot.forms._tables import forms_from_grid, is_empty_row
+from intake_bot.forms._tables import forms_from_grid, is_empty_row, rows_not_read
+from intake_bot.forms.limits import Budget
 
 DELIMITERS = ",;\t|"
-MAX_ROWS = 5000
 _QUOTED = re.compile(r'"[^"]*"')
 _EXCEL_SEPARATOR = re.compile(r"^sep=(.)\r?\n", re.I)  # Excel's own delimiter hint line
 
@@ -23,8 +23,9 @@ class CsvError(ValueError):
     """The file is not text that can be read as CSV."""
 
 
-def read_csv(data: bytes, source: str) -> list[RawForm]:
+def read_csv(data: bytes, source: str, budget: Budget | None = None) -> list[RawForm]:
     """The forms in a CSV file's bytes; [] when no header row or label column is found."""
+    budget = budget or Budget.start()
     text = decode(data)
     if "\x00" in text:
         raise CsvError("binary data in a CSV file")
@@ -34,11 +35,19 @@ def read_csv(data: bytes, source: str) -> list[RawForm]:
     else:
         delimiter = sniff_delimiter(text)
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = [
-        (number, row)
-        for number, row in enumerate(islice(records, MAX_ROWS), start=1)
-        if not is_empty_row(row)
-    ]
+    rows: list[tuple[int, list[str]]] = []
+    past: tuple[int, int] | None = None  # the first and last row with something in it past limit
+    limit = budget.limits.rows_per_sheet
+    for number, row in enumerate(records, start=1):
+        budget.tick()
+        if is_empty_row(row):
+            continue
+        if number > limit:
+            past = (past[0] if past else number, number)
+            continue
+        rows.append((number, row))
+    if past is not None:
+        budget.cut(rows_not_read(*past, "the file", limit))
     return forms_from_grid(rows, source, lambda n: f"{source}, row {n}")
 
 

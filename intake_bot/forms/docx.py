@@ -4,11 +4,13 @@ python-docx would do, but costs about ten times as much per form. Values come fr
 of trust: content controls tagged with a field key (the generated form, docx_controls), then
 tables of label | value rows (a form whose controls were lost, docx_tables), then
 `Label: value` paragraphs. Tick boxes of every kind are read by docx_ticks.
+
+The main part is read within the budget's byte limit (lxml parses it in one go, so bytes bound
+its time); the walks over rows, controls and paragraphs then check the time budget.
 """
 
 from __future__ import annotations
 
-import io
 import zipfile
 
 from lxml import etree
@@ -29,27 +31,36 @@ from intake_bot.forms.docx_controls import (
 from intake_bot.forms.docx_tables import header_table_rows, read_paragraphs, read_row
 from intake_bot.forms.docx_ticks import prepare
 from intake_bot.forms.docx_xml import W_BODY, W_SDT, W_STRICT, W_TBL, W_TR, W
+from intake_bot.forms.inflate import BoundedZip
+from intake_bot.forms.limits import Budget
 from intake_bot.forms.ooxml import PackageError, main_document_part, parse_xml, read_part
 
 # The name the Word reader's callers catch; package-level problems raise it too.
 DocxError = PackageError
 
 
-def read_docx(data: bytes, source: str) -> list[RawForm]:
+def read_docx(data: bytes, source: str, budget: Budget | None = None) -> list[RawForm]:
     """The forms in a .docx file's bytes; [] when it holds nothing that looks like the form."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return read_docx_archive(archive, source)
+    budget = budget or Budget.start()
+    with BoundedZip(data, budget) as archive:
+        return read_docx_archive(archive, source, budget=budget)
 
 
 def read_docx_archive(
-    archive: zipfile.ZipFile, source: str, part: str | None = None
+    archive: zipfile.ZipFile,
+    source: str,
+    part: str | None = None,
+    budget: Budget | None = None,
 ) -> list[RawForm]:
     """The forms in an opened .docx; `part` is the main document when the caller knows it."""
-    return read_document_xml(read_part(archive, part or main_document_part(archive)), source)
+    budget = budget or Budget.start()
+    name = part or main_document_part(archive)
+    return read_document_xml(read_part(archive, name, budget.limits.part_bytes), source, budget)
 
 
-def read_document_xml(xml: bytes, source: str) -> list[RawForm]:
+def read_document_xml(xml: bytes, source: str, budget: Budget | None = None) -> list[RawForm]:
     """The forms in the XML of a Word main document part."""
+    budget = budget or Budget.start()
     root = parse_xml(xml)
     if root.tag == f"{{{W_STRICT}}}document":  # ISO strict: same tags, another namespace
         root = parse_xml(xml.replace(W_STRICT.encode(), W.encode()))
@@ -57,23 +68,28 @@ def read_document_xml(xml: bytes, source: str) -> list[RawForm]:
     if body is None:
         raise DocxError("no document body")
     prepare(body)
+    budget.check_time()
     collector = FormCollector(source)
-    bulk = _read_body(body, collector, source)
+    bulk = _read_body(body, collector, source, budget)
     forms = collector.forms() + bulk
     if not forms:
-        read_paragraphs(body, collector)
+        read_paragraphs(body, collector, budget)
         forms = collector.forms()
     if not has_keyed_control(body) and distinct_fields(forms) < MIN_LABELS:
         return []  # a stray "Name" or "Email" is not a request form
     return forms
 
 
-def _read_body(body: etree._Element, collector: FormCollector, source: str) -> list[RawForm]:
+def _read_body(
+    body: etree._Element, collector: FormCollector, source: str, budget: Budget
+) -> list[RawForm]:
     """Feed controls and label | value rows to `collector` in document order; return bulk forms."""
     controls = field_controls(body)
+    budget.check_time()
     bulk_tables: set[etree._Element] = set()
     bulk_forms: list[RawForm] = []
     for element in body.iter(W_SDT, W_TR):
+        budget.tick()
         if element.tag == W_SDT:
             field = controls.get(element)
             if field is not None and not _inside(element, bulk_tables):
@@ -83,7 +99,7 @@ def _read_body(body: etree._Element, collector: FormCollector, source: str) -> l
         if table in bulk_tables:
             continue
         if table is not None and table.tag == W_TBL and table.find(W_TR) is element:
-            rows = header_table_rows(table)
+            rows = header_table_rows(table, budget)
             if rows is not None:
                 bulk_tables.add(table)
                 bulk_forms += forms_from_header_rows(rows, lambda n: f"{source}, table row {n}")

@@ -16,6 +16,7 @@ from intake_bot.forms._tables import (
 )
 from intake_bot.forms.docx_ticks import value_from_text
 from intake_bot.forms.docx_xml import W_CUSTOMXML, W_P, W_SDT, W_TBL, W_TC, W_TR, text_of
+from intake_bot.forms.limits import Budget
 
 
 def read_row(row: etree._Element, collector: FormCollector) -> None:
@@ -51,7 +52,9 @@ def _looks_like_label(text: str) -> bool:
     return bool(text) and "\n" not in text and len(text) <= MAX_UNKNOWN_LABEL_CHARS
 
 
-def header_table_rows(table: etree._Element) -> list[tuple[int, list[str]]] | None:
+def header_table_rows(
+    table: etree._Element, budget: Budget | None = None
+) -> list[tuple[int, list[str]]] | None:
     """A table whose first row is a header of field labels, as numbered rows of text; else None."""
     rows = [row for row in table if row.tag == W_TR]
     if len(rows) < 2:
@@ -60,19 +63,27 @@ def header_table_rows(table: etree._Element) -> list[tuple[int, list[str]]] | No
     labels = count_labels(header)
     if labels < MIN_LABELS or labels * 2 <= sum(1 for text in header if text):
         return None  # label | value | label | value ... is one form, not a header
-    return [(n, [text_of(c) for c in _cells(r)]) for n, r in enumerate(rows, start=1)]
+    numbered: list[tuple[int, list[str]]] = []
+    for number, row in enumerate(rows, start=1):
+        if budget is not None:
+            budget.tick()
+        numbered.append((number, [text_of(cell) for cell in _cells(row)]))
+    return numbered
 
 
-def read_paragraphs(body: etree._Element, collector: FormCollector) -> None:
+def read_paragraphs(
+    body: etree._Element, collector: FormCollector, budget: Budget | None = None
+) -> None:
     """`Label: value` lines typed as plain paragraphs (no table, no controls)."""
-    for label, value in _label_lines(body):
+    for label, value in _label_lines(body, budget or Budget.start()):
         field = match_label(label)
         if field is not None:
             collector.add(field.key, value_from_text(field, value))
 
 
-def _label_lines(body: etree._Element) -> Iterator[tuple[str, str]]:
+def _label_lines(body: etree._Element, budget: Budget) -> Iterator[tuple[str, str]]:
     for paragraph in body.iter(W_P):
+        budget.tick()
         for line in text_of(paragraph).splitlines():
             label, colon, value = line.partition(":")
             if not colon:

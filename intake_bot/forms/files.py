@@ -3,23 +3,41 @@
 Both the name and the first bytes are checked (sniff.py), since mail clients get content types
 wrong and people rename files. Anything that cannot be read becomes a rejection whose reason
 the sender can act on (rejections.py); `read_file` never raises.
+
+Every file is read within a `Budget` (limits.py): bytes actually inflated, rows, texts and time.
+A limit that stops a file refuses it with a reason naming the file and the limit; a limit that
+only cuts (rows past the last one read) leaves the forms read and names the cut in
+`FileReading.cut`. `read_files` reads one email's attachments within the email's time budget.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterable
 from pathlib import PurePath
 
 from intake_bot.forms.csv_sheet import read_csv
+from intake_bot.forms.limits import (
+    DEFAULT_LIMITS,
+    MB,
+    Budget,
+    Clock,
+    LimitError,
+    OutOfTimeError,
+    ReadLimits,
+    TooLargeError,
+    email_deadline,
+)
 from intake_bot.forms.ole_files import read_ole
-from intake_bot.forms.readings import FileReading
-from intake_bot.forms.rejections import Refusal, corrupt, found, reject
+from intake_bot.forms.readings import Attachment, FileReading
+from intake_bot.forms.rejections import Refusal, corrupt, found, reject, shown
 from intake_bot.forms.sniff import App, Magic, claimed_app, ignorable, media_type, sniff
 from intake_bot.forms.zip_files import read_zip
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = DEFAULT_LIMITS.attachment_bytes
 
 _LEGACY_EXTENSIONS = frozenset({".doc", ".dot", ".xls", ".xlt"})
 _EMAIL_EXTENSIONS = frozenset({".eml", ".msg"})
@@ -32,36 +50,83 @@ _UNSUPPORTED: dict[Magic, Refusal] = {
 }
 
 
-def read_file(filename: str, content_type: str, data: bytes) -> FileReading:
+def read_file(
+    filename: str,
+    content_type: str,
+    data: bytes,
+    *,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    email_deadline: float | None = None,
+    clock: Clock = time.monotonic,
+) -> FileReading:
     """The forms in one attachment, or why it cannot be read, or `ignored` for a logo or a
-    signature. Never raises: anything a reader trips over is reported as a damaged file."""
+    signature. Never raises: anything a reader trips over is reported as a damaged file.
+
+    Read within `limits`, and by `email_deadline` (on `clock`) when the email's time budget
+    ends before this file's own does.
+    """
+    budget = Budget.start(limits, email_deadline, clock)
     try:
-        return _read(filename, media_type(content_type), data)
+        reading = _read(filename, media_type(content_type), data, budget)
+    except LimitError as exc:
+        log.info("attachment refused at a limit: %s", type(exc).__name__)
+        return _over_limit(filename, exc, limits)
     except Exception as exc:  # the file's fault, not ours: the sender hears it could not be read
         # No file name or traceback at INFO: names can identify people; the type is enough.
         log.info("could not read an attachment: %s", type(exc).__name__)
         log.debug("reader failure", exc_info=True)
         return corrupt(filename, _claimed_app_safely(filename, content_type))
+    reading.cut += [f"{shown(filename)}: {cut}" for cut in budget.cuts]
+    return reading
 
 
-def _read(filename: str, content_type: str, data: bytes) -> FileReading:
+def read_files(
+    attachments: Iterable[Attachment],
+    *,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    clock: Clock = time.monotonic,
+) -> tuple[FileReading, ...]:
+    """Each attachment of one email read, all within the email's time budget: once it has run
+    out, the rest are refused unread, each with a reason that says so."""
+    ends = email_deadline(limits, clock)
+    return tuple(
+        read_file(
+            a.filename, a.content_type, a.data, limits=limits, email_deadline=ends, clock=clock
+        )
+        for a in attachments
+    )
+
+
+def _over_limit(filename: str, exc: LimitError, limits: ReadLimits) -> FileReading:
+    if isinstance(exc, OutOfTimeError):
+        if exc.whole_email:
+            return reject(filename, Refusal.EMAIL_TOO_SLOW, seconds=limits.message_seconds)
+        return reject(filename, Refusal.TOO_SLOW, seconds=limits.attachment_seconds)
+    if isinstance(exc, TooLargeError):
+        return reject(filename, Refusal.UNPACKED_TOO_LARGE, detail=exc.what)
+    return reject(filename, Refusal.TOO_MUCH, detail=exc.what)
+
+
+def _read(filename: str, content_type: str, data: bytes, budget: Budget) -> FileReading:
     extension = PurePath(filename).suffix.lower()
     magic = sniff(data)
     claimed = claimed_app(extension, content_type)
     if claimed is None and ignorable(magic, extension, content_type):
         return FileReading(filename, ignored=True)
-    if len(data) > MAX_FILE_BYTES:
-        return reject(filename, Refusal.TOO_LARGE, limit_mb=MAX_FILE_BYTES // (1024 * 1024))
+    limit = budget.limits.attachment_bytes
+    if len(data) > limit:
+        return reject(filename, Refusal.TOO_LARGE, limit_mb=max(1, limit // MB))
     if not data:
         return reject(filename, Refusal.EMPTY)
+    budget.check_time()  # the email's budget may be spent before this file is begun
     if magic == "ole":
         return read_ole(filename, data, claimed)
     if magic == "zip":
-        return read_zip(filename, data, claimed)
+        return read_zip(filename, data, claimed, budget)
     if magic is not None and magic in _UNSUPPORTED:
         return reject(filename, _UNSUPPORTED[magic])
     if extension == ".csv" or content_type in _CSV_TYPES:
-        return found(filename, read_csv(data, filename))
+        return found(filename, read_csv(data, filename, budget))
     if extension == ".eml" or content_type == "message/rfc822":
         # A forwarded email: the message parser has already surfaced the forms inside it.
         return FileReading(filename, ignored=True)

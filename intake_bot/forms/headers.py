@@ -1,13 +1,15 @@
 """Header values of a hostile message: decoded one at a time, each falling back to its raw text.
 
 Also the readers of what some headers hold: addresses (From, To, Reply-To), Message-IDs (for
-threading) and the Date.
+threading) and the Date. A From that cannot be read as exactly one address, one way only, is
+named among the defects as unverified (`UNVERIFIED_FROM`, read back by `unverified_from`).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email.errors import InvalidHeaderDefect
 from email.header import decode_header, make_header
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import Message
@@ -20,7 +22,11 @@ MAX_HEADER_CHARS = 8_000  # longer values skip the structured parser, whose cost
 MAX_ADDRESS_HEADER_CHARS = 100_000  # and are read leniently up to this length
 MAX_REFERENCES = 100
 
+# The defect that marks a From which proves nothing (staff read it; `unverified_from` finds it).
+UNVERIFIED_FROM = "unverified sender: "
+
 _MSG_ID = re.compile(r"<[^<>\s]+>")
+_ADDRESS_LIKE = re.compile(r"[^\s<>@\"(),;:]+@[^\s<>@\"(),;:]+\.[^\s<>@\"(),;:]+")
 _LINESEP = re.compile(r"\n|\r\n?")
 _FOLD = re.compile(r"[ \t]*[\r\n\t][\s]*")  # line breaks, and the tabs of folded lines
 
@@ -59,8 +65,13 @@ class Headers:
     def __init__(self, msg: Message, defects: list[str]) -> None:
         self._defects = defects
         self._raw: dict[str, str] = {}
+        self._from_headers = 0
+        # Whether the structured parser found an address header malformed (absent: unread).
+        self._malformed: dict[str, bool] = {}
         for name, value in msg.raw_items():
-            self._raw.setdefault(name.lower(), str(value))
+            lower = name.lower()
+            self._raw.setdefault(lower, str(value))
+            self._from_headers += lower == "from"
 
     @staticmethod
     def _structured(name: str, value: str) -> Any:
@@ -97,6 +108,9 @@ class Headers:
             try:
                 header: Any = self._structured(name, value)  # an AddressHeader
                 found = [(a.addr_spec, a.display_name) for a in header.addresses]
+                self._malformed[name.lower()] = any(
+                    isinstance(d, InvalidHeaderDefect) for d in header.defects
+                )
                 return [
                     (_undo_escapes(spec).lower(), _undo_escapes(shown))
                     for spec, shown in found
@@ -114,9 +128,57 @@ class Headers:
         return [(spec.lower(), decode_words(shown)) for shown, spec in pairs if spec]
 
     def first_address(self, name: str) -> tuple[str, str] | None:
-        """The first (address, display name) in the first such header, if any."""
+        """The first (address, display name) in the first such header, if any.
+
+        For From, a header that does not prove one sender is also named among the defects
+        (`UNVERIFIED_FROM`): the address given is then only a guess, and believed for nothing.
+        """
         found = self.addresses(name)
+        if name.lower() == "from":
+            problem = self._from_problem(found)
+            if problem:
+                add_defect(self._defects, UNVERIFIED_FROM + problem)
         return found[0] if found else None
+
+    def _from_problem(self, found: list[tuple[str, str]]) -> str | None:
+        """Why the From header does not name exactly one sender beyond doubt, or None."""
+        value = self._raw.get("from")
+        if value is None or not found:
+            return "no From address"
+        if self._from_headers > 1:
+            return f"{self._from_headers} From headers"
+        if len(found) > 1:
+            return f"the From header names {len(found)} addresses"
+        address, shown = found[0]
+        others = {a.lower() for a in _ADDRESS_LIKE.findall(shown)} - {address}
+        if others:
+            return "the display name holds another address"
+        if self._malformed.get("from", True):  # malformed, or too odd to be parsed at all
+            return "the From header is not a well-formed address"
+        return _read_two_ways(_one_line(_undo_escapes(value)), address)
+
+
+def _read_two_ways(value: str, address: str) -> str | None:
+    """Why a well-formed From is still ambiguous: the lenient parser (what many mail programs
+    do) reads another address from it, or shows one from a comment."""
+    try:
+        pairs = getaddresses([value[:MAX_ADDRESS_HEADER_CHARS]])
+    except Exception:  # e.g. RecursionError on thousands of nested comments
+        return "the From header cannot be read"
+    if {spec.lower() for _, spec in pairs} != {address}:
+        return "the From header reads as different addresses to different mail programs"
+    shown = " ".join(decode_words(name) for name, _ in pairs)  # comments, to this parser
+    if {a.lower() for a in _ADDRESS_LIKE.findall(shown)} - {address}:
+        return "a comment in the From header holds another address"
+    return None
+
+
+def unverified_from(defects: tuple[str, ...] | list[str]) -> str | None:
+    """Why a parsed message's From proves nothing (`UNVERIFIED_FROM`), or None."""
+    for defect in defects:
+        if defect.startswith(UNVERIFIED_FROM):
+            return defect[len(UNVERIFIED_FROM) :]
+    return None
 
 
 def _undo_escapes(value: str) -> str:

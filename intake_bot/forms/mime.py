@@ -1,8 +1,9 @@
 """The MIME structure of a hostile message: parsed within limits, walked part by part.
 
 The walk is bounded in number of parts and depth of nesting; what a limit cuts is noted as a
-defect. Parts are decoded here too: their content as bytes, their text in its charset, and an
-attached message as the bytes it came as.
+defect for staff and, in `cuts`, as a sentence the sender is told too. Parts are decoded here
+too: their content as bytes, their text in its charset, and an attached message as the bytes it
+came as.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from email.parser import BytesParser
 from itertools import islice
 
 from intake_bot.forms.defects import add_defect
+from intake_bot.forms.limits import DEFAULT_LIMITS
 
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # above this only the headers are read
 # The library parses every part before we can stop it, at a fraction of a millisecond each:
 # beyond this many part headers, only the message's own headers are read.
 MAX_PART_HEADERS = 2_000
-MAX_PARTS = 200
+MAX_PARTS = DEFAULT_LIMITS.parts_per_email
 MAX_DEPTH = 20
 
 MESSAGE_TYPES = ("message/rfc822", "message/global")
@@ -36,7 +38,9 @@ _STRUCTURE = policy.compat32
 _AS_RECEIVED = policy.compat32.clone(max_line_length=0)
 
 
-def parse_mime(raw: bytes, defects: list[str]) -> tuple[Message, bool]:
+def parse_mime(
+    raw: bytes, defects: list[str], cuts: list[str] | None = None
+) -> tuple[Message, bool]:
     """The parsed message, and whether its parts were parsed (else only its headers)."""
     reason = _too_large(raw)
     if reason is None:
@@ -45,6 +49,8 @@ def parse_mime(raw: bytes, defects: list[str]) -> tuple[Message, bool]:
         except Exception as exc:  # e.g. RecursionError on parts nested a thousand deep
             reason = f"MIME structure unreadable ({type(exc).__name__})"
     add_defect(defects, f"{reason}: body and attachments not read")
+    if cuts is not None:
+        cuts.append(f"the text and attachments of the email were not read ({reason})")
     return BytesParser(policy=_STRUCTURE).parsebytes(raw, headersonly=True), False
 
 
@@ -67,10 +73,18 @@ class Part:
     children: list[Message]  # [] for a leaf
 
 
-def walk(msg: Message, defects: list[str]) -> Iterator[Part]:
-    """Every part in document order, within MAX_PARTS parts and MAX_DEPTH levels."""
+def walk(
+    msg: Message,
+    defects: list[str],
+    *,
+    max_parts: int = MAX_PARTS,
+    cuts: list[str] | None = None,
+) -> Iterator[Part]:
+    """Every part in document order, within `max_parts` parts and MAX_DEPTH levels; what the
+    limits leave unread is added to `cuts`, when given."""
     stack: list[tuple[Message, int, bool]] = [(msg, 0, False)]  # part, depth, forwarded
-    for budget in range(MAX_PARTS, 0, -1):
+    dropped = 0  # parts never put on the stack
+    for budget in range(max_parts, 0, -1):
         if not stack:
             return
         part, depth, forwarded = stack.pop()
@@ -80,13 +94,26 @@ def walk(msg: Message, defects: list[str]) -> Iterator[Part]:
         yield item
         if children and depth >= MAX_DEPTH:
             add_defect(defects, f"MIME parts nested deeper than {MAX_DEPTH}: not read")
+            _cut(cuts, f"parts of the email nested more than {MAX_DEPTH} deep were not read")
             continue
         forwarded = forwarded or (depth > 0 and item.content_type in MESSAGE_TYPES)
         # Never hold more parts than may still be read: a multipart can have thousands.
+        dropped += max(0, len(children) - budget)
         for child in reversed(children[:budget]):
             stack.append((child, depth + 1, forwarded))
-    if stack:
-        add_defect(defects, f"more than {MAX_PARTS} MIME parts: the rest not read")
+    if stack or dropped:
+        add_defect(defects, f"more than {max_parts} MIME parts: the rest not read")
+        unread = len(stack) + dropped
+        _cut(
+            cuts,
+            f"{unread:,} more parts of the email (attachments) were not read "
+            f"(we read at most {max_parts:,} parts an email)",
+        )
+
+
+def _cut(cuts: list[str] | None, text: str) -> None:
+    if cuts is not None and text not in cuts:
+        cuts.append(text)
 
 
 def _children(part: Message, content_type: str, defects: list[str]) -> list[Message]:

@@ -1,8 +1,8 @@
 """An Office Open XML package (.docx, .xlsx): its XML parsed safely, its content types, and
 which part is the main document.
 
-Every part is read within a byte limit, and no XML with a document type declaration is parsed
-(Office never writes one; entity tricks need one).
+Every part is read within a byte limit on the bytes it actually inflates to (inflate.py), and no
+XML with a document type declaration is parsed (Office never writes one; entity tricks need one).
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from __future__ import annotations
 import zipfile
 
 from lxml import etree
+
+from intake_bot.forms.inflate import read_capped
+from intake_bot.forms.limits import TooLargeError, megabytes
 
 CONTENT_TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
 RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -30,6 +33,10 @@ class PackageError(ValueError):
     """The file is not an Office package that can be read."""
 
 
+class PartTooLargeError(TooLargeError, PackageError):
+    """A part inflates (or says it would) to more than its limit."""
+
+
 def parse_xml(xml: bytes) -> etree._Element:
     """Parse package XML without DTDs, entities or network access."""
     if b"<!DOCTYPE" in xml:
@@ -41,10 +48,7 @@ def parse_xml(xml: bytes) -> etree._Element:
 
 
 def _read_small_part(archive: zipfile.ZipFile, name: str) -> etree._Element:
-    info = archive.getinfo(name)
-    if info.file_size > MAX_SMALL_PART_BYTES:
-        raise PackageError(f"{name} is too large")
-    return parse_xml(archive.read(info))
+    return parse_xml(read_part(archive, name, MAX_SMALL_PART_BYTES))
 
 
 def content_types(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -72,9 +76,12 @@ def main_document_part(archive: zipfile.ZipFile) -> str:
     return DEFAULT_PART
 
 
-def read_part(archive: zipfile.ZipFile, name: str) -> bytes:
-    """A part's bytes, refused when it would unpack to more than MAX_PART_BYTES."""
+def read_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_PART_BYTES) -> bytes:
+    """A part's bytes, refused when it says or turns out to unpack to more than `limit`."""
     info = archive.getinfo(name)
-    if info.file_size > MAX_PART_BYTES:
-        raise PackageError(f"{name} is too large ({info.file_size} bytes uncompressed)")
-    return archive.read(info)
+    if info.file_size > limit:  # an honest size is refused before anything is inflated
+        raise PartTooLargeError(f"has a part that is too large ({name}, {info.file_size} bytes)")
+    data = read_capped(archive, name, limit)
+    if data is None:  # the declared size lied
+        raise PartTooLargeError(f"has a part ({name}) that unpacks to more than {megabytes(limit)}")
+    return data

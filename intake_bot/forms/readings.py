@@ -38,6 +38,9 @@ class ParsedMessage:
     wants_no_auto_reply: bool = False
     # Authentication-Results headers as found; only our own server's are believed (domain.sender).
     authentication: tuple[str, ...] = ()
+    # What a limit left unread (parts, the rest of the body), one sentence each for the sender
+    # and staff: never dropped in silence.
+    cut: tuple[str, ...] = ()
 
 
 class MessageParseError(Exception):
@@ -51,7 +54,8 @@ class RejectCode(StrEnum):
     CORRUPT = "corrupt"  # claims a format, is not readable as it
     UNSUPPORTED = "unsupported"  # any other type
     NO_FIELDS = "no_fields"  # a readable file with nothing that looks like the form
-    TOO_LARGE = "too_large"
+    TOO_LARGE = "too_large"  # over a byte, row or count limit
+    TOO_SLOW = "too_slow"  # over the time budget of the file or of its email
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,15 @@ class Rejection:
 
 @dataclass
 class FileReading:
-    """What one attachment gave: forms, a rejection, or nothing (ignored: a logo, a signature)."""
+    """What one attachment gave: forms, a rejection, or nothing (ignored: a logo, a signature).
+
+    `cut` names what a limit left unread in a file that was read (rows past the limit of a
+    sheet, columns past the last one read), one sentence each that quotes the file's name:
+    for the reply and the staff view, next to the forms that were read.
+    """
 
     filename: str
     forms: list[RawForm] = field(default_factory=list)
     rejection: Rejection | None = None
     ignored: bool = False
+    cut: list[str] = field(default_factory=list)

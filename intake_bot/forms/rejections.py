@@ -25,6 +25,9 @@ class Refusal(StrEnum):
     UNKNOWN_FORMAT = "unknown_format"  # damaged, or claims nothing we know
     TOO_LARGE = "too_large"
     UNPACKED_TOO_LARGE = "unpacked_too_large"
+    TOO_MUCH = "too_much"  # more rows, texts or parts than a limit allows
+    TOO_SLOW = "too_slow"  # the file's own time budget ran out
+    EMAIL_TOO_SLOW = "email_too_slow"  # the email's time budget ran out
     LEGACY = "legacy"
     ENCRYPTED = "encrypted"
     ENCRYPTED_LEGACY = "encrypted_legacy"
@@ -58,7 +61,23 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
     ),
     Refusal.UNPACKED_TOO_LARGE: (
         RejectCode.TOO_LARGE,
-        "{name} is too large for us to read once unpacked: {on_its_own}, {blank}.",
+        "{name} is too large for us to read once unpacked{detail}: {on_its_own}, {blank}.",
+    ),
+    Refusal.TOO_MUCH: (
+        RejectCode.TOO_LARGE,
+        "{name} is more than we read from one file{detail}: "
+        "please send the form with only the rows and sheets it needs, {blank}.",
+    ),
+    Refusal.TOO_SLOW: (
+        RejectCode.TOO_SLOW,
+        "{name} is too slow to read: it took longer than the {seconds} seconds we allow for one "
+        "file, so we stopped reading it; please send the form with only the rows and sheets it "
+        "needs, {blank}.",
+    ),
+    Refusal.EMAIL_TOO_SLOW: (
+        RejectCode.TOO_SLOW,
+        "{name} is not read: the files in this email took longer to read than the {seconds} "
+        "seconds we allow for one email; please send it again in an email of its own.",
     ),
     Refusal.LEGACY: (
         RejectCode.LEGACY_FORMAT,
@@ -138,8 +157,17 @@ _APP_WORDS: dict[App | None, dict[str, str]] = {
 }
 
 
-def reason(refusal: Refusal, filename: str, app: App | None = None, limit_mb: int = 0) -> str:
-    """The sentence the sender is told about `filename`."""
+def reason(
+    refusal: Refusal,
+    filename: str,
+    app: App | None = None,
+    limit_mb: int = 0,
+    *,
+    detail: str = "",
+    seconds: float = 0,
+) -> str:
+    """The sentence the sender is told about `filename`; `detail` completes "it ..." with the
+    limit it went over, `seconds` is the time budget that ran out."""
     return _REASONS[refusal][1].format(
         name=shown(filename),
         blank=_BLANK,
@@ -147,16 +175,24 @@ def reason(refusal: Refusal, filename: str, app: App | None = None, limit_mb: in
         on_its_own=_ON_ITS_OWN,
         word_or_excel=_AS_WORD_OR_EXCEL,
         limit_mb=limit_mb,
+        detail=f" (it {detail})" if detail else "",
+        seconds=f"{seconds:g}",
         **_APP_WORDS[app],
     )
 
 
 def reject(
-    filename: str, refusal: Refusal, app: App | None = None, *, limit_mb: int = 0
+    filename: str,
+    refusal: Refusal,
+    app: App | None = None,
+    *,
+    limit_mb: int = 0,
+    detail: str = "",
+    seconds: float = 0,
 ) -> FileReading:
     """`filename` refused, with the code and the sentence for `refusal`."""
     code = _REASONS[refusal][0]
-    text = reason(refusal, filename, app, limit_mb)
+    text = reason(refusal, filename, app, limit_mb, detail=detail, seconds=seconds)
     return FileReading(filename, rejection=Rejection(code, text))
 
 

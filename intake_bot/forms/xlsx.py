@@ -2,16 +2,23 @@
 
 A workbook that renamed its sheets is read by what they hold: a column of field labels is a
 request, a header row of field labels is a bulk sheet.
+
+openpyxl reads the package through our `BoundedZip`, so every part it opens is inflated within
+the byte limits; its shared strings are read here, counted and timed; rows are timed as they
+come. Rows past the limit of a sheet, and columns past the last one read, are named as cuts.
 """
 
 from __future__ import annotations
 
-import io
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from itertools import islice
-from typing import Any
+from typing import IO, Any
 
-from openpyxl import load_workbook
+from openpyxl.cell.text import Text
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils import get_column_letter
+from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from intake_bot.domain.rawform import RawForm
 from intake_bot.forms._tables import (
@@ -20,43 +27,90 @@ from intake_bot.forms._tables import (
     forms_from_label_rows,
     is_empty_row,
     keep_filled,
+    rows_not_read,
 )
+from intake_bot.forms.inflate import BoundedZip
+from intake_bot.forms.limits import Budget, TooMuchError, numbered
 
 REQUEST_SHEET = "request"
 BULK_SHEET = "bulk"
-MAX_COLUMNS = 64  # a bulk sheet has one column a field; wider is decoration
-MAX_ROWS = 5000  # rows looked at in a sheet; a bulk file holds tens of requests
-MAX_EMPTY_RUN = 500  # stop a sheet after this many empty rows in a row
+MAX_COLUMNS = 64  # the default of limits.columns_per_sheet: one column a field
+REQUEST_COLUMNS = 3  # label | value | key; further columns of the Request sheet are notes
 Row = tuple[int, Sequence[object]]
+_STRING = f"{{{SHEET_MAIN_NS}}}si"
 
 
-def read_xlsx(data: bytes, source: str) -> list[RawForm]:
+def read_xlsx(data: bytes, source: str, budget: Budget | None = None) -> list[RawForm]:
     """The forms in an .xlsx file's bytes; [] when no sheet looks like the form."""
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    budget = budget or Budget.start()
+    with BoundedZip(data, budget) as archive:
+        return read_xlsx_archive(archive, source, budget)
+
+
+def read_xlsx_archive(archive: zipfile.ZipFile, source: str, budget: Budget) -> list[RawForm]:
+    """The forms in an opened workbook whose parts `archive` inflates within `budget`."""
+    reader = _BoundedReader(archive, budget)
+    reader.read()
+    workbook = reader.wb
     try:
-        return _read_workbook(list(workbook.worksheets), source)
+        return _read_workbook(list(workbook.worksheets), source, budget)
     finally:
         workbook.close()
 
 
-def _read_workbook(sheets: list[Any], source: str) -> list[RawForm]:
+class _BoundedReader(ExcelReader):  # type: ignore[misc]  # openpyxl has no type hints
+    """openpyxl's reader in read-only mode on an archive we opened, with our shared strings."""
+
+    def __init__(self, archive: zipfile.ZipFile, budget: Budget) -> None:
+        # What ExcelReader.__init__ sets, without opening the file a second time.
+        self.archive = archive
+        self.valid_files = archive.namelist()
+        self.read_only, self.keep_vba, self.data_only = True, False, True
+        self.keep_links, self.rich_text = False, False
+        self.shared_strings: list[str] = []
+        self._budget = budget
+
+    def read_strings(self) -> None:
+        part = self.package.find(SHARED_STRINGS)
+        if part is not None:
+            with self.archive.open(part.PartName[1:]) as stream:
+                self.shared_strings = shared_strings(stream, self._budget)
+
+
+def shared_strings(stream: IO[bytes], budget: Budget) -> list[str]:
+    """The workbook's table of texts, refused past `limits.shared_strings` entries."""
+    limit = budget.limits.shared_strings
+    strings: list[str] = []
+    for _, node in iterparse(stream):
+        if node.tag == _STRING:
+            if len(strings) >= limit:
+                raise TooMuchError(f"has more than {numbered(limit)} different texts")
+            budget.tick()
+            strings.append(Text.from_tree(node).content.replace("x005F_", ""))
+            node.clear()
+    return strings
+
+
+def _read_workbook(sheets: list[Any], source: str, budget: Budget) -> list[RawForm]:
     named = {sheet.title.strip().casefold(): sheet for sheet in sheets}
     request, bulk = named.get(REQUEST_SHEET), named.get(BULK_SHEET)
     if request is None and bulk is None:
-        return _read_unnamed(sheets, source)
+        return _read_unnamed(sheets, source, budget)
     forms: list[RawForm] = []
+    wide = budget.limits.columns_per_sheet
     if request is not None:
-        forms += forms_from_label_rows((row for _, row in _rows(request, 3)), source)
+        rows = _rows(request, REQUEST_COLUMNS, budget, name_columns=False)
+        forms += forms_from_label_rows((row for _, row in rows), source)
     if bulk is not None:
-        forms += forms_from_header_rows(_rows(bulk, MAX_COLUMNS), _row_source(source, bulk))
+        forms += forms_from_header_rows(_rows(bulk, wide, budget), _row_source(source, bulk))
     return keep_filled(forms)
 
 
-def _read_unnamed(sheets: list[Any], source: str) -> list[RawForm]:
+def _read_unnamed(sheets: list[Any], source: str, budget: Budget) -> list[RawForm]:
     """Sheets we were not told about: each read by its layout, blank ones dropped."""
     forms: list[RawForm] = []
     for sheet in sheets:
-        rows = list(_rows(sheet, MAX_COLUMNS))
+        rows = list(_rows(sheet, budget.limits.columns_per_sheet, budget))
         forms += forms_from_grid(rows, f"{source}, {sheet.title} sheet", _row_source(source, sheet))
     return keep_filled(forms)
 
@@ -66,15 +120,29 @@ def _row_source(source: str, sheet: Any) -> Callable[[int], str]:
     return lambda number: f"{source}, {title} row {number}"
 
 
-def _rows(sheet: Any, columns: int) -> Iterator[Row]:
-    """Numbered rows of values, trimmed of trailing empty rows and capped against padded sheets."""
-    empty_run = 0
-    values = sheet.iter_rows(max_col=columns, values_only=True)
-    for number, row in enumerate(islice(values, MAX_ROWS), start=1):
-        if is_empty_row(row):
-            empty_run += 1
-            if empty_run >= MAX_EMPTY_RUN:
-                return
+def _rows(sheet: Any, columns: int, budget: Budget, *, name_columns: bool = True) -> Iterator[Row]:
+    """Numbered rows of values with something in them, up to the limit of rows a sheet; the
+    rows past it, and (`name_columns`) values right of the last column read, named as cuts."""
+    sheet.reset_dimensions()  # the declared size may lie, and rows past it would go unread
+    limit = budget.limits.rows_per_sheet
+    padding: object = None  # openpyxl fills a gap in the rows with one shared empty row
+    wide = False
+    past: tuple[int, int] | None = None  # the first and last row with something in it past limit
+    for number, row in enumerate(sheet.iter_rows(max_col=columns + 1, values_only=True), 1):
+        budget.tick()
+        if row is padding or is_empty_row(row):
+            padding = row
             continue
-        empty_run = 0
-        yield number, row
+        if number > limit:
+            past = (past[0] if past else number, number)
+            continue
+        wide = wide or (len(row) > columns and not is_empty_row(row[columns:]))
+        yield number, row[:columns]
+    title = str(sheet.title).strip()
+    if past is not None:
+        budget.cut(rows_not_read(*past, f"the {title} sheet", limit))
+    if wide and name_columns:
+        budget.cut(
+            f"columns after {get_column_letter(columns)} of the {title} sheet were not read "
+            f"(we read at most {numbered(columns)} columns a sheet)"
+        )

@@ -1,36 +1,37 @@
 """Zip files: new Office packages (read as Word or Excel forms), OpenDocument, plain archives.
 
-Zip bombs are refused before anything is unpacked, from the sizes the archive declares; the
-readers then read each part within the same limit.
+A zip file that declares too many parts, or more bytes than a file may unpack to, is refused
+before anything is inflated; since declarations can lie, every part is then read through
+`BoundedZip` (inflate.py), which counts the bytes as they come out and stops at the limits.
 """
 
 from __future__ import annotations
 
-import io
 import zipfile
 
 from intake_bot.forms.docx import read_docx_archive
+from intake_bot.forms.inflate import BoundedZip, read_capped
+from intake_bot.forms.limits import Budget, ReadLimits, megabytes
 from intake_bot.forms.ooxml import (
     CONTENT_TYPES_PART,
     DEFAULT_PART,
-    MAX_PART_BYTES,
     WORD_MAIN_TYPES,
     content_types,
 )
 from intake_bot.forms.readings import FileReading
 from intake_bot.forms.rejections import Refusal, corrupt, found, reject
 from intake_bot.forms.sniff import App
-from intake_bot.forms.xlsx import read_xlsx
+from intake_bot.forms.xlsx import read_xlsx_archive
 
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # all parts of an Office file together, uncompressed
 MAX_ZIP_ENTRIES = 5000
+_MIMETYPE_BYTES = 200
 
 
-def read_zip(filename: str, data: bytes, claimed: App | None) -> FileReading:
+def read_zip(filename: str, data: bytes, claimed: App | None, budget: Budget) -> FileReading:
     """The forms in a zip file, or why it is refused; `claimed` as the name or type says."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    with BoundedZip(data, budget) as archive:
         infos = archive.infolist()
-        problem = _archive_problem(filename, infos)
+        problem = _archive_problem(filename, infos, budget.limits)
         if problem is not None:
             return problem
         names = {info.filename for info in infos}
@@ -41,15 +42,19 @@ def read_zip(filename: str, data: bytes, claimed: App | None) -> FileReading:
             return reject(filename, Refusal.XLSB)
         if _has_macros(types, names):
             return reject(filename, Refusal.MACRO, _app_of_types(types) or claimed or "Word")
-        return _read_package(filename, data, archive, types, claimed)
+        return _read_package(filename, archive, types, claimed)
 
 
-def _archive_problem(filename: str, infos: list[zipfile.ZipInfo]) -> FileReading | None:
-    """Refuse zip bombs before unpacking anything, and zip-level passwords."""
-    total = sum(info.file_size for info in infos)
-    too_big = any(info.file_size > MAX_PART_BYTES for info in infos)
-    if len(infos) > MAX_ZIP_ENTRIES or total > MAX_UNPACKED_BYTES or too_big:
-        return reject(filename, Refusal.UNPACKED_TOO_LARGE)
+def _archive_problem(
+    filename: str, infos: list[zipfile.ZipInfo], limits: ReadLimits
+) -> FileReading | None:
+    """Refuse what says it is a zip bomb before unpacking anything, and zip-level passwords."""
+    if len(infos) > MAX_ZIP_ENTRIES:
+        detail = f"has more than {MAX_ZIP_ENTRIES:,} parts"
+        return reject(filename, Refusal.UNPACKED_TOO_LARGE, detail=detail)
+    if sum(info.file_size for info in infos) > limits.inflated_bytes:
+        detail = f"says it unpacks to more than {megabytes(limits.inflated_bytes)}"
+        return reject(filename, Refusal.UNPACKED_TOO_LARGE, detail=detail)
     if any(info.flag_bits & 0x1 for info in infos):
         return reject(filename, Refusal.ENCRYPTED)
     return None
@@ -72,23 +77,22 @@ def _app_of_types(types: dict[str, str]) -> App | None:
 
 def _read_package(
     filename: str,
-    data: bytes,
-    archive: zipfile.ZipFile,
+    archive: BoundedZip,
     types: dict[str, str],
     claimed: App | None,
 ) -> FileReading:
     """An Office Open XML package without macros: a Word or an Excel form, or something else."""
     if not WORD_MAIN_TYPES.isdisjoint(types.values()):
-        return found(filename, read_docx_archive(archive, filename))
+        return found(filename, read_docx_archive(archive, filename, budget=archive.budget))
     if any("spreadsheetml" in t for t in types.values()):
-        return found(filename, read_xlsx(data, filename))
+        return found(filename, read_xlsx_archive(archive, filename, archive.budget))
     if any("presentationml" in t for t in types.values()):
         return reject(filename, Refusal.POWERPOINT)
     names = set(archive.namelist())
     if DEFAULT_PART in names:
-        return found(filename, read_docx_archive(archive, filename, DEFAULT_PART))
+        return found(filename, read_docx_archive(archive, filename, DEFAULT_PART, archive.budget))
     if "xl/workbook.xml" in names:
-        return found(filename, read_xlsx(data, filename))
+        return found(filename, read_xlsx_archive(archive, filename, archive.budget))
     if claimed is not None:
         return corrupt(filename, claimed)
     return reject(filename, Refusal.OTHER)
@@ -97,8 +101,8 @@ def _read_package(
 def _read_other_zip(
     filename: str, archive: zipfile.ZipFile, names: set[str], claimed: App | None
 ) -> FileReading:
-    small = "mimetype" in names and archive.getinfo("mimetype").file_size < 200
-    if small and b"opendocument" in archive.read("mimetype"):
+    mimetype = read_capped(archive, "mimetype", _MIMETYPE_BYTES) if "mimetype" in names else None
+    if mimetype is not None and b"opendocument" in mimetype:
         return reject(filename, Refusal.OPENDOCUMENT)
     if claimed is not None:
         return corrupt(filename, claimed)

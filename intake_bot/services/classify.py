@@ -8,17 +8,25 @@ writes anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from stdnum.gb.nhs import is_valid as nhs_number_valid
+
+from intake_bot.domain.patient_data import where_nhs_numbers_are
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import Request, saved_id
 from intake_bot.domain.triage import ENQUIRIES, QUARANTINE, references_in, request_reference
-from intake_bot.forms.files import read_file
+from intake_bot.forms.files import read_files
+from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
 from intake_bot.forms.message import parse_message
 from intake_bot.forms.readings import FileReading, MessageParseError, ParsedMessage
+from intake_bot.forms.robots import subject_only
 from intake_bot.forms.text import read_body
 from intake_bot.ports import RequestRepository
+
+PATIENT_DATA = "patient data"  # how a decision's note begins when an NHS number was found
 
 
 class Kind(StrEnum):
@@ -46,6 +54,9 @@ class Contents:
     parse_error: str = ""
     readings: tuple[FileReading, ...] = ()
     forms: tuple[tuple[int | None, RawForm], ...] = ()
+    # Where an NHS number was found ("body", "form.docx: field"...): never what it was.
+    patient_data: tuple[str, ...] = ()
+    held: str = ""  # why the whole email waits for staff instead of being filed (too many forms)
 
     @property
     def rejected(self) -> tuple[FileReading, ...]:
@@ -60,18 +71,21 @@ class Decision:
     note: str  # why, for staff; never message content
 
 
-def read_message(raw: bytes, *, own_addresses: tuple[str, ...] = ()) -> Contents:
+def read_message(
+    raw: bytes, *, own_addresses: tuple[str, ...] = (), limits: ReadLimits = DEFAULT_LIMITS
+) -> Contents:
     """Parse `raw` and read its attachments; the form typed in the body when there is no file.
 
     A robot's mail is not read further than its headers: it is never filed nor answered.
+    Everything is read within `limits` (bytes, rows, the time budgets of a file and the email).
     """
     try:
-        msg = parse_message(raw, own_addresses=own_addresses)
+        msg = parse_message(raw, own_addresses=own_addresses, limits=limits)
     except MessageParseError as exc:
         return Contents(None, parse_error=str(exc))
-    if msg.automated:
-        return Contents(msg)
-    readings = tuple(read_file(a.filename, a.content_type, a.data) for a in msg.attachments)
+    if msg.automated and not subject_only(msg.automated):
+        return Contents(msg, patient_data=patient_data_in(msg, ()))
+    readings = read_files(msg.attachments, limits=limits)
     forms: list[tuple[int | None, RawForm]] = [
         (index, form) for index, reading in enumerate(readings) for form in reading.forms
     ]
@@ -79,7 +93,34 @@ def read_message(raw: bytes, *, own_addresses: tuple[str, ...] = ()) -> Contents
         body_form = read_body(msg.text_body)
         if body_form is not None:
             forms.append((None, body_form))
-    return Contents(msg, readings=readings, forms=tuple(forms))
+    if msg.automated and forms:  # only its subject looked automatic: a person sent a form
+        msg = replace(msg, automated=None)
+    held = ""
+    if len(forms) > limits.requests_per_email:
+        held = (
+            f"{len(forms)} requests in one email, more than the {limits.requests_per_email} filed"
+            " automatically: none was filed; staff will review the email and reply"
+        )
+    # Whatever a limit left unread is named once, on the message: the reply and staff see it.
+    cut = (*msg.cut, *(line for reading in readings for line in reading.cut), *filter(None, [held]))
+    msg = replace(msg, cut=cut)
+    found = patient_data_in(msg, forms)
+    return Contents(msg, readings=readings, forms=tuple(forms), patient_data=found, held=held)
+
+
+def patient_data_in(
+    msg: ParsedMessage, forms: Sequence[tuple[int | None, RawForm]]
+) -> tuple[str, ...]:
+    """Where `msg` holds what passes the NHS number check: its subject, body, form values.
+    Forms are named by position, not by file name (a name may hold the number itself)."""
+    named = [
+        (f"attachment {index + 1}" if index is not None else "the form in the body", form.values)
+        for index, form in forms
+    ]
+    found = where_nhs_numbers_are(
+        nhs_number_valid, subject=msg.subject, body=msg.text_body, forms=named
+    )
+    return tuple(found)
 
 
 def classify(contents: Contents, *, reply_to: str | None = None) -> Decision:
@@ -87,8 +128,20 @@ def classify(contents: Contents, *, reply_to: str | None = None) -> Decision:
     msg = contents.message
     if msg is None:
         return Decision(Kind.QUARANTINED, QUARANTINE, contents.parse_error)
+    if contents.patient_data:  # before anything that could answer or file it
+        where = ", ".join(contents.patient_data)
+        return Decision(Kind.QUARANTINED, QUARANTINE, f"{PATIENT_DATA}: NHS number in {where}")
     if msg.automated:
         return Decision(Kind.AUTOMATED, None, msg.automated)
+    decision = _decide(contents, reply_to)
+    if msg.cut and not contents.held:
+        return replace(decision, note=f"{decision.note}; not read: {'; '.join(msg.cut)}")
+    return decision
+
+
+def _decide(contents: Contents, reply_to: str | None) -> Decision:
+    if contents.held:  # too many forms: the whole email waits for staff
+        return Decision(Kind.UNREADABLE, QUARANTINE, contents.held)
     if reply_to is not None:
         return Decision(Kind.REPLY, None, f"reply to {reply_to}")
     if contents.forms:
@@ -112,6 +165,32 @@ def find_thread(requests: RequestRepository, msg: ParsedMessage) -> Request | No
         if found is not None:
             return found
     return None
+
+
+# Our Message-IDs, as mail/compose.py makes them: "<...intake-bot@" + our sending domain + ">".
+OUR_ID_TAG = "intake-bot@"
+
+
+def our_message_ids(msg: ParsedMessage, own_addresses: Sequence[str]) -> list[str]:
+    """The Message-IDs among In-Reply-To/References that we made (by their form)."""
+    domains = {a.rpartition("@")[2].strip().lower() for a in own_addresses if "@" in a}
+    ours = []
+    for mid in (msg.in_reply_to, *msg.references):
+        local, _, domain = (mid or "").strip("<> ").lower().rpartition("@")
+        if domain in domains and (local + "@").endswith(OUR_ID_TAG):
+            ours.append(mid or "")
+    return ours
+
+
+def answers_our_mail(
+    msg: ParsedMessage, own_addresses: Sequence[str], requests: RequestRepository | None
+) -> bool:
+    """Whether `msg` answers any email of ours: one about a request (found in the outbox by
+    Message-ID) or any other (how-to, cannot-read: known by the Message-IDs we make)."""
+    if our_message_ids(msg, own_addresses):
+        return True
+    ids = [r for r in (msg.in_reply_to, *msg.references) if r]
+    return bool(ids) and requests is not None and requests.for_outgoing(ids) is not None
 
 
 def examine(

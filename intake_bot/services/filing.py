@@ -1,4 +1,9 @@
-"""Filing forms as requests, and the replies that tell senders what happened.
+"""Filing forms as requests: each checked (the form, its sender, the relationship it names),
+triaged and acknowledged (the emails themselves are in answers.py).
+
+A sender is believed only as far as the message proves it: a From that is not exactly one
+address read one way is unverified, and a DMARC pass counts only for the From domain the bot
+reads. Either way the request is flagged, and a change or an end waits in verification.
 
 Used by intake inside its one transaction: nothing here commits. `check` is also what
 `intake-bot parse` judges a form by, so that a preview and a poll never disagree.
@@ -14,15 +19,17 @@ from typing import Any
 from intake_bot.domain.fields import FIELDS_BY_KEY, RequestType
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import InboundMessage, Request, saved_id
-from intake_bot.domain.sender import dmarc_concern
+from intake_bot.domain.sender import dmarc_concern, domain_of
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import queue_for, request_reference, verification_queue
 from intake_bot.domain.validation import Flag, Problem, Validation, ValidationContext, validate
 from intake_bot.domain.values import email_domain_allowed
+from intake_bot.forms.headers import unverified_from
 from intake_bot.forms.readings import FileReading, ParsedMessage
 from intake_bot.ports import RegisterRepository, Unit
 from intake_bot.services import audit
-from intake_bot.services.notify import Notifier, summary_rows, type_label
+from intake_bot.services.answers import acknowledge
+from intake_bot.services.notify import Notifier
 from intake_bot.working_days import add_working_days, today_in_england
 
 # Said instead of checking the register when there is none to check (a preview without a database).
@@ -119,16 +126,24 @@ def check(
         who = sender or "an unknown address"
         checked.flags.append(Flag(None, f"sent from {who}, outside the allowed domains"))
     verification = ""
-    if checked.complete and checked.request_type in (RequestType.CHANGE, RequestType.END):
+    changes_register = checked.request_type in (RequestType.CHANGE, RequestType.END)
+    if checked.complete and changes_register:
         if register is None:
             checked.flags.append(Flag("existing_reference", REGISTER_NOT_CHECKED))
         else:
             verification = _check_relationship(register, checked, sender, rules.context.today)
-    concern = dmarc_concern(msg.authentication, rules.authserv_id) if msg else None
-    if concern:
+    unverified = unverified_from(msg.defects) if msg else None
+    if unverified:
+        concern = f"the sender is unverified ({unverified}): check who sent it before acting"
         checked.flags.append(Flag(None, concern))
-        if rules.require_dmarc_pass and checked.complete and not verification:
+        if checked.complete and changes_register and not verification:
             verification = concern
+    domain = domain_of(sender)
+    concern_ = dmarc_concern(msg.authentication, rules.authserv_id, domain) if msg else None
+    if concern_:
+        checked.flags.append(Flag(None, concern_))
+        if rules.require_dmarc_pass and checked.complete and not verification:
+            verification = concern_
     return Checked(checked, verification)
 
 
@@ -233,116 +248,3 @@ def record_status(
         to_status=after,
         note=note,
     )
-
-
-def auto_reply_address(msg: ParsedMessage) -> str:
-    """Where an automatic reply goes; "" when there is nowhere or the sender asked for none."""
-    if msg.wants_no_auto_reply:
-        return ""
-    return (msg.reply_to or msg.from_addr or "").strip()
-
-
-def _may_reply(
-    unit: Unit,
-    notifier: Notifier,
-    msg: ParsedMessage,
-    now: datetime,
-    *,
-    request: Request | None,
-    inbound: InboundMessage,
-) -> str:
-    """The address to answer, or "" (and an audit event saying why not)."""
-    to = auto_reply_address(msg)
-    if to and notifier.may_auto_reply(unit, to, now):
-        return to
-    if msg.wants_no_auto_reply:
-        why = "the sender asked for no automatic replies (X-Auto-Response-Suppress)"
-    else:
-        why = "no address to reply to" if not to else "rate limit of automatic replies reached"
-    audit.record(
-        unit, action="reply_suppressed", at=now, request=request, inbound=inbound, note=why
-    )
-    return ""
-
-
-def acknowledge(
-    unit: Unit,
-    notifier: Notifier,
-    msg: ParsedMessage,
-    inbound: InboundMessage,
-    request: Request,
-    rejected: Sequence[FileReading],
-    now: datetime,
-) -> int:
-    """The acknowledgement of one request: what was filed, or every problem in one email."""
-    to = _may_reply(unit, notifier, msg, now, request=request, inbound=inbound)
-    if not to:
-        return 0
-    context = notifier.base_context(msg.from_name)
-    context["request"] = request_context(request)
-    context["rejected_files"] = rejections(rejected)
-    notifier.queue(
-        unit,
-        kind="ack_problems" if request.problems else "ack_valid",
-        to=[to],
-        context=context,
-        now=now,
-        in_reply_to=msg.message_id,
-        references=msg.references,
-        request_id=request.id,
-        inbound_id=inbound.id,
-    )
-    return 1
-
-
-def request_context(request: Request) -> dict[str, Any]:
-    verifying = request.status == Status.VERIFICATION.value
-    return {
-        "reference": request_reference(saved_id(request)),
-        "type_label": type_label(request.request_type),
-        "source": request.source,
-        "office": request.dscro or "DSfC",
-        "due_on": request.due_on.strftime("%d/%m/%Y") if request.due_on else "",
-        "summary": summary_rows(request.values),
-        "problems": [p["message"] for p in request.problems],
-        "verification": (
-            "Because this request changes the register, we will first check that it comes "
-            "from a registered contact of the organisations involved."
-            if verifying
-            else ""
-        ),
-    }
-
-
-def rejections(rejected: Sequence[FileReading]) -> list[dict[str, str]]:
-    return [{"filename": r.filename, "reason": r.rejection.reason} for r in rejected if r.rejection]
-
-
-def reply_without_request(
-    unit: Unit,
-    notifier: Notifier,
-    msg: ParsedMessage,
-    inbound: InboundMessage,
-    kind: str,
-    rejected: Sequence[FileReading],
-    now: datetime,
-) -> int:
-    """The how-to reply (no form) or the cannot-read reply, with the blank forms attached."""
-    to = _may_reply(unit, notifier, msg, now, request=None, inbound=inbound)
-    if not to:
-        return 0
-    context = notifier.base_context(msg.from_name)
-    context["rejected_files"] = rejections(rejected)
-    context["form_filenames"] = [f.filename for f in notifier.blank_forms()]
-    notifier.queue(
-        unit,
-        kind=kind,
-        to=[to],
-        context=context,
-        now=now,
-        in_reply_to=msg.message_id,
-        references=msg.references,
-        attach_blank_forms=True,
-        inbound_id=inbound.id,
-    )
-    return 1

@@ -15,26 +15,40 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from intake_bot.domain.approvals import Approval as ApprovalInfo
-from intake_bot.domain.records import Approval, Attachment, InboundMessage, Organisation, saved_id
+from intake_bot.domain.records import Approval, InboundMessage, Organisation, saved_id
 from intake_bot.domain.validation import ValidationContext
-from intake_bot.forms.readings import FileReading, ParsedMessage
+from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
+from intake_bot.forms.readings import ParsedMessage
 from intake_bot.ports import Clock, DuplicateError, MessageRef, Store, StoreError, Unit
 from intake_bot.services import audit
+from intake_bot.services.answers import reply_without_request, suppressed
+from intake_bot.services.archive import (
+    archive,
+    dedupe_key,
+    flag_collision,
+    identify,
+    note_collision,
+    store_attachments,
+)
 from intake_bot.services.classify import (
     Contents,
     Decision,
     Kind,
+    answers_our_mail,
     classify,
     examine,
     read_message,
 )
-from intake_bot.services.filing import CheckRules, FilingRules, file_forms, reply_without_request
+from intake_bot.services.filing import CheckRules, FilingRules, file_forms
+from intake_bot.services.held import hold_patient_data, note_automatic_answer
 from intake_bot.services.notify import Notifier
 from intake_bot.services.preview import Preview, judge
 from intake_bot.services.replies import file_reply
 from intake_bot.working_days import today_in_england
 
 log = logging.getLogger(__name__)
+
+__all__ = ["IngestResult", "Intake", "dedupe_key", "ingest_message", "quarantine_poison"]
 
 Outcome = Kind  # the name polling knows
 ConfigReference = Callable[[], tuple[Sequence[Organisation], Sequence[Approval]]]
@@ -83,16 +97,6 @@ def approval_info(row: Approval) -> ApprovalInfo:
     )
 
 
-def dedupe_key(message_id: str | None, raw: bytes) -> str:
-    """How a copy of a message is recognised: its Message-ID, or the hash of its bytes when it
-    has none. A Message-ID longer than a header line may be (RFC 5322: 998) is hashed too, so
-    that the key is looked up exactly as it was stored."""
-    key = (message_id or "").strip()
-    if not key.strip("<> "):
-        return "sha256:" + hashlib.sha256(raw).hexdigest()
-    return key if len(key) <= 998 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
 @dataclass(kw_only=True)
 class Intake:
     """Files emails (`ingest`, `quarantine`) and previews them (`parse`) by the same rules."""
@@ -115,6 +119,10 @@ class Intake:
     config_reference: ConfigReference = field(default=lambda: ((), ()))
     # Whether a database is there to be read (a SQLite file that does not exist is not).
     database_present: Callable[[], bool] = field(default=lambda: True)
+    # Who is alerted to patient data, by regional office; the enquiries mailbox (our own
+    # address, which staff read) for an office with nobody named, or no office.
+    office_staff: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    limits: ReadLimits = DEFAULT_LIMITS  # bytes, rows and seconds a message may cost
     _reference: ReferenceData | None = field(default=None, init=False, repr=False)
 
     def refresh_reference_data(self) -> None:
@@ -135,19 +143,22 @@ class Intake:
         `default_office`: the regional office of the mailbox it came to, for forms naming none.
         """
         now = now or self.clock()
-        contents = read_message(raw, own_addresses=self.own_addresses)
-        key = dedupe_key(contents.message.message_id if contents.message else None, raw)
+        contents = read_message(raw, own_addresses=self.own_addresses, limits=self.limits)
+        message_id = contents.message.message_id if contents.message else None
+        digest = hashlib.sha256(raw).hexdigest()
         try:
             with self.store.unit() as unit:
-                existing = unit.messages.find(ref, key)
-                if existing is not None:
-                    return IngestResult(Kind.DUPLICATE, existing.id)
-                return self._file(unit, raw, ref, key, contents, now, default_office)
+                found = identify(unit, ref, message_id, raw, digest)
+                if found.duplicate is not None:
+                    return IngestResult(Kind.DUPLICATE, found.duplicate.id)
+                filing = _Filing(raw, ref, found.key, digest, contents, now, found.collided)
+                return self._file(unit, filing, default_office)
         except DuplicateError:
             # Another worker filed the same message between our check and our commit.
             with self.store.unit() as unit:
-                existing = unit.messages.find(ref, key)
-            return IngestResult(Kind.DUPLICATE, existing.id if existing else None)
+                found = identify(unit, ref, message_id, raw, digest)
+            duplicate = found.duplicate
+            return IngestResult(Kind.DUPLICATE, duplicate.id if duplicate else None)
 
     def quarantine(
         self, raw: bytes, ref: MessageRef, reason: str, *, now: datetime | None = None
@@ -176,6 +187,7 @@ class Intake:
                     requests=unit.requests,
                     register=unit.register,
                     reference_data=reference.source,
+                    limits=self.limits,
                 )
         except StoreError as exc:
             log.debug("parse: reference data from config/ (database: %s)", type(exc).__name__)
@@ -188,6 +200,7 @@ class Intake:
             watched_subject=self.watched_subject,
             own_addresses=self.own_addresses,
             reference_data=reference.source,
+            limits=self.limits,
         )
 
     def blank_form(self, suffix: str) -> bytes:
@@ -227,25 +240,22 @@ class Intake:
             default_office=default_office,
         )
 
-    def _file(
-        self,
-        unit: Unit,
-        raw: bytes,
-        ref: MessageRef,
-        key: str,
-        contents: Contents,
-        now: datetime,
-        default_office: str | None = None,
-    ) -> IngestResult:
+    def _file(self, unit: Unit, f: _Filing, default_office: str | None = None) -> IngestResult:
+        contents, now = f.contents, f.now
         decision, thread = examine(contents, unit.requests)
         msg = contents.message
         if msg is None:
-            return _quarantine(unit, raw, ref, key, decision, now)
-        inbound = _archive(unit, raw, ref, key, msg, now, decision)
+            return _quarantine(unit, f.raw, f.ref, f.key, decision, now, f.digest)
+        inbound = f.archive(unit, msg, decision)
+        if f.collided is not None:
+            note_collision(unit, inbound, f.collided, now)
+        if contents.patient_data:
+            return self._hold(unit, inbound, msg, contents, default_office, now)
         if decision.kind is Kind.AUTOMATED:
             _received(unit, inbound, now, "ignored_automated", decision.note)
+            note_automatic_answer(unit, msg, f.raw, inbound, now)
             return IngestResult(decision.kind, inbound.id)
-        ids = _store_attachments(unit, saved_id(inbound), msg, contents.readings)
+        ids = store_attachments(unit, saved_id(inbound), msg, contents.readings)
         rules = self.rules(now, default_office)
         if thread is not None:
             _received(unit, inbound, now, "received", decision.note)
@@ -259,7 +269,10 @@ class Intake:
                 rejected=contents.rejected,
                 rules=rules,
                 now=now,
+                answers_ours=answers_our_mail(msg, self.own_addresses, unit.requests),
             )
+            if f.collided is not None:
+                flag_collision(unit, inbound, f.collided)
             return IngestResult(
                 decision.kind, inbound.id, tuple(threaded.references), threaded.replies
             )
@@ -276,12 +289,75 @@ class Intake:
                 now=now,
             )
             inbound.request_id = filed.first_id
+            if f.collided is not None:
+                flag_collision(unit, inbound, f.collided)
             return IngestResult(decision.kind, inbound.id, tuple(filed.references), filed.replies)
+        if answers_our_mail(msg, self.own_addresses, unit.requests):
+            # A reply to our how-to or cannot-read email without a form: an autoresponder's,
+            # most likely. Staff see it in its queue; a second automatic reply would start a loop.
+            why = "answers one of our emails without a form: no second automatic reply"
+            suppressed(unit, now, inbound=inbound, why=why)
+            return IngestResult(decision.kind, inbound.id)
         kind = "unreadable" if decision.kind is Kind.UNREADABLE else "no_form"
         replies = reply_without_request(
             unit, self.notifier, msg, inbound, kind, contents.rejected, now
         )
         return IngestResult(decision.kind, inbound.id, (), replies)
+
+    def _hold(
+        self,
+        unit: Unit,
+        inbound: InboundMessage,
+        msg: ParsedMessage,
+        contents: Contents,
+        office: str | None,
+        now: datetime,
+    ) -> IngestResult:
+        """Patient data: quarantined, sender warned, staff alerted (services/held.py)."""
+        if len(contents.readings) == len(msg.attachments):
+            store_attachments(unit, saved_id(inbound), msg, contents.readings)
+        staff = tuple(self.office_staff.get(office or "", ())) or (
+            self.notifier.letterhead.from_address,
+        )
+        may_answer = not answers_our_mail(msg, self.own_addresses, unit.requests)
+        replies = hold_patient_data(
+            unit,
+            self.notifier,
+            msg,
+            inbound,
+            where=contents.patient_data,
+            staff=staff,
+            may_answer=may_answer,
+            now=now,
+        )
+        return IngestResult(Kind.QUARANTINED, inbound.id, (), replies)
+
+
+@dataclass(frozen=True)
+class _Filing:
+    """One message on its way into the store: what was read and how it will be keyed."""
+
+    raw: bytes
+    ref: MessageRef
+    key: str
+    digest: str
+    contents: Contents
+    now: datetime
+    collided: InboundMessage | None = None  # an earlier message with its Message-ID
+
+    def archive(self, unit: Unit, msg: ParsedMessage | None, decision: Decision) -> InboundMessage:
+        return archive(
+            unit,
+            self.raw,
+            self.ref,
+            self.key,
+            msg,
+            digest=self.digest,
+            filed_at=self.now,
+            outcome=decision.kind.value,
+            queue=decision.queue,
+            note=decision.note,
+        )
 
 
 def ingest_message(raw: bytes, ref: MessageRef, *, intake: Intake, now: datetime) -> IngestResult:
@@ -300,77 +376,25 @@ def quarantine_poison(
             if existing is not None:
                 return existing.id
             decision = classify(Contents(None, parse_error=reason))
-            return _quarantine(unit, raw, ref, key, decision, now).inbound_id
+            digest = hashlib.sha256(raw).hexdigest()
+            return _quarantine(unit, raw, ref, key, decision, now, digest).inbound_id
     except DuplicateError:
         return None
 
 
 def _quarantine(
-    unit: Unit, raw: bytes, ref: MessageRef, key: str, decision: Decision, now: datetime
-) -> IngestResult:
-    inbound = _archive(unit, raw, ref, key, None, now, decision)
-    audit.record(unit, action="quarantined", at=now, inbound=inbound, note=decision.note)
-    return IngestResult(Kind.QUARANTINED, inbound.id)
-
-
-def _archive(
     unit: Unit,
     raw: bytes,
     ref: MessageRef,
     key: str,
-    msg: ParsedMessage | None,
-    now: datetime,
     decision: Decision,
-) -> InboundMessage:
-    inbound = unit.add(
-        InboundMessage(
-            dedupe_key=key,
-            mailbox=ref.mailbox,
-            location=ref.key,
-            message_id=msg.message_id if msg else None,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            size=len(raw),
-            raw=raw,
-            from_addr=msg.from_addr if msg else "",
-            from_name=msg.from_name if msg else "",
-            subject=msg.subject if msg else "",
-            sent_at=msg.date if msg else None,
-            filed_at=now,
-            outcome=decision.kind.value,
-            queue=decision.queue,
-            note=decision.note,
-        )
-    )
-    unit.flush()
-    return inbound
+    now: datetime,
+    digest: str,
+) -> IngestResult:
+    inbound = _Filing(raw, ref, key, digest, Contents(None), now).archive(unit, None, decision)
+    audit.record(unit, action="quarantined", at=now, inbound=inbound, note=decision.note)
+    return IngestResult(Kind.QUARANTINED, inbound.id)
 
 
 def _received(unit: Unit, inbound: InboundMessage, now: datetime, action: str, note: str) -> None:
     audit.record(unit, action=action, at=now, inbound=inbound, note=note)
-
-
-def _store_attachments(
-    unit: Unit, inbound_id: int, msg: ParsedMessage, readings: Sequence[FileReading]
-) -> dict[int, int]:
-    staged: list[tuple[int, Attachment]] = []
-    for index, (att, reading) in enumerate(zip(msg.attachments, readings, strict=True)):
-        if reading.forms:
-            outcome, note = "form", f"{len(reading.forms)} form(s)"
-        elif reading.rejection is not None:
-            outcome, note = "rejected", reading.rejection.reason
-        else:
-            outcome, note = "ignored", ""
-        attachment = Attachment(
-            inbound_id=inbound_id,
-            filename=att.filename,
-            content_type=att.content_type,
-            size=len(att.data),
-            sha256=hashlib.sha256(att.data).hexdigest(),
-            data=att.data,
-            outcome=outcome,
-            note=note,
-        )
-        staged.append((index, unit.add(attachment)))
-    if staged:
-        unit.flush()  # one flush for every attachment: their ids, for the requests
-    return {index: saved_id(a) for index, a in staged}

@@ -1,15 +1,23 @@
-"""Outgoing mail as outbox rows: rendered and given a Message-ID inside the caller's transaction."""
+"""Outgoing mail as outbox rows: rendered and given a Message-ID inside the caller's transaction.
+
+Every email the bot writes passes `Notifier.queue`, so this is the one place where text from
+senders (form fields, names, subjects, Message-IDs) is cleaned on its way out: no terminal
+escape or other control character reaches an outgoing header or text part (domain/printable.py).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from intake_bot.domain.fields import FIELDS, REQUEST_TYPES, Kind
-from intake_bot.domain.outgoing import FileToAttach, Letter
+from intake_bot.domain.outgoing import FileToAttach, Letter, Rendered
+from intake_bot.domain.printable import clean_line, clean_text, clean_value
 from intake_bot.domain.records import Outbox
+from intake_bot.domain.sender import canonical_address
 from intake_bot.ports import Composer, Renderer, Unit
 
 
@@ -42,9 +50,11 @@ class Notifier:
         }
 
     def may_auto_reply(self, unit: Unit, recipient: str, now: datetime) -> bool:
-        """At most N automatic replies a sender an hour: a loop with another robot stops here."""
+        """At most N automatic replies a mailbox an hour, however its address is spelt (case,
+        dots and "+tags", googlemail.com): a loop with another robot stops here."""
         limit = self.letterhead.replies_per_sender_per_hour
-        return unit.outbox.auto_replies_since(recipient, now - timedelta(hours=1)) < limit
+        since = now - timedelta(hours=1)
+        return unit.outbox.auto_replies_since(canonical_address(recipient), since) < limit
 
     def queue(
         self,
@@ -61,15 +71,23 @@ class Notifier:
         inbound_id: int | None = None,
         auto_submitted: str = "auto-replied",
     ) -> Outbox:
-        """Render `kind` with `context` and add the email to the outbox, due now."""
+        """Render `kind` with `context` and add the email to the outbox, due now.
+
+        Text from senders is cleaned of control characters first and the result once more,
+        whatever the template did with it.
+        """
+        to = [address for address in (clean_line(t) for t in to) if address]
+        rendered = self.renderer.render(kind, clean_value(dict(context)))
         letter = Letter(
-            self.renderer.render(kind, context),
+            Rendered(
+                clean_line(rendered.subject), clean_text(rendered.text), clean_text(rendered.html)
+            ),
             sender=self.letterhead.from_address,
             sender_name=self.letterhead.from_name,
             to=tuple(to),
             now=now,
-            in_reply_to=in_reply_to,
-            references=tuple(references),
+            in_reply_to=safe_message_id(in_reply_to),
+            references=tuple(i for i in map(safe_message_id, references) if i),
             attachments=self.blank_forms() if attach_blank_forms else (),
             auto_submitted=auto_submitted,
         )
@@ -82,13 +100,23 @@ class Notifier:
                 inbound_id=inbound_id,
                 sender=self.letterhead.from_address,
                 recipients=list(to),
-                first_recipient=to[0] if to else "",
+                first_recipient=canonical_address(to[0]) if to else "",  # the rate limit's key
                 subject=composed.subject,
                 raw=composed.raw,
                 next_attempt_at=now,
                 created_at=now,
             )
         )
+
+
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,900}>")  # printable ASCII without < and >, bracketed
+
+
+def safe_message_id(value: str | None) -> str | None:
+    """A Message-ID fit to go into our In-Reply-To/References header, or None."""
+    if value and _MESSAGE_ID.fullmatch(value.strip()):
+        return value.strip()
+    return None
 
 
 _CHOICE_LABELS = {c.value: c.label for c in REQUEST_TYPES}

@@ -8,6 +8,7 @@ seen again, recognised as filed, and only settled.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,13 +146,13 @@ class Poller:
             settled_to: str | None = None  # the cursor past the last message settled in order
             filed: list[MessageRef] = []
             after = {c.ref: c.cursor_after for c in batch}
-            with self.intake.store.unit() as unit:  # counted before we try, so a crash counts too
-                counted = unit.polling.start_batch(list(after), self.clock())
+            with self.intake.store.unit() as unit:  # in hand: a marker, not an attempt
+                failures = unit.polling.start_batch(list(after), self.clock())
             for ref, raw in source.fetch(list(after)):
                 if stop():
                     report.interrupted = True
                     break
-                settled = self._handle(ref, raw, report, counted=counted)
+                settled = self._handle(ref, raw, report, failures.get(ref, 0))
                 if settled is Settled.FILED:
                     filed.append(ref)
                 safe = safe and settled is not Settled.RETRY
@@ -176,26 +177,27 @@ class Poller:
             if cursor is not None:
                 unit.polling.set_cursor(self.mailbox.name, cursor, now)
 
-    def _handle(self, ref: MessageRef, raw: bytes, report: PollReport, *, counted: bool) -> Settled:
+    def _handle(self, ref: MessageRef, raw: bytes, report: PollReport, failures: int) -> Settled:
         """File one message (it is settled with its batch), or quarantine it, or say retry.
 
-        `counted`: this attempt is already on record (a fresh batch); otherwise it is recorded
-        here, alone, before anything else happens.
+        `failures`: how often processing it raised before. Only a raise counts: a worker killed
+        while the message was in hand leaves no count, so a kill never quarantines anything.
         """
-        attempts = 1 if counted else self._count_attempt(ref)
-        if attempts > self.max_attempts:
-            return self._quarantine_poison(ref, raw, attempts - 1, report)
+        if failures >= self.max_attempts:
+            return self._quarantine_poison(ref, raw, failures, report)
         try:
             result = ingest_message(
                 raw, ref, intake=self.intake, now=self.clock(), default_office=self.default_office
             )
         except Exception as exc:  # a bug in a reader or the store: count it, move on
             if isinstance(exc, StoreUnavailableError):
-                raise
+                raise  # the database's fault, not the message's: not an attempt
             log.error("could not file %s %s: %s", ref.mailbox, ref.key, type(exc).__name__)
-            log.debug("filing failure", exc_info=True)
+            # Where, not what: an exception's text may quote the message.
+            log.debug("filing failure at:\n%s", "".join(traceback.format_tb(exc.__traceback__)))
             with self.intake.store.unit() as unit:
-                unit.polling.note_attempt_error(ref, f"{type(exc).__name__}: {str(exc)[:300]}")
+                error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                unit.polling.record_failure(ref, error, self.clock())
             report.errors += 1
             return Settled.RETRY
         report.count(result.outcome.value, result.references, result.replies)
@@ -207,20 +209,15 @@ class Poller:
             return Settled.QUARANTINED
         return Settled.FILED
 
-    def _count_attempt(self, ref: MessageRef) -> int:
-        """Record one more attempt at `ref` on its own (a replay after a crash)."""
-        with self.intake.store.unit() as unit:
-            attempts = unit.polling.record_attempt(ref, self.clock())
-            if attempts > self.max_attempts and unit.messages.find(ref) is not None:
-                return 1  # filed already (a replay): just settle it with its batch
-        return attempts
-
     def _quarantine_poison(
         self, ref: MessageRef, raw: bytes, failures: int, report: PollReport
     ) -> Settled:
         with self.intake.store.unit() as unit:
+            filed = unit.messages.find(ref) is not None
             last_error = unit.polling.attempt_error(ref)
-        reason = f"failed {failures} times; last error: {last_error or 'the worker stopped'}"
+        if filed:  # filed after all (it raised only after its commit): just settle it
+            return Settled.FILED
+        reason = f"failed {failures} times; last error: {last_error}"
         self.intake.quarantine(raw, ref, reason, now=self.clock())
         self.mailbox.settle([ref], Settlement.QUARANTINED)
         report.outcomes["quarantined"] = report.outcomes.get("quarantined", 0) + 1

@@ -10,12 +10,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+from stdnum.gb.nhs import is_valid as nhs_number_valid
+
+from intake_bot.domain.patient_data import where_nhs_numbers_are
 from intake_bot.domain.subject import subject_matches
 from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.files import read_file
+from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
 from intake_bot.forms.readings import FileReading, RejectCode
 from intake_bot.ports import RegisterRepository, RequestRepository
-from intake_bot.services.classify import Contents, Decision, Kind, examine, read_message
+from intake_bot.services.classify import (
+    PATIENT_DATA,
+    Contents,
+    Decision,
+    Kind,
+    examine,
+    read_message,
+)
 from intake_bot.services.filing import Checked, CheckRules, check
 
 OFFICE_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF")
@@ -140,6 +151,7 @@ def judge(
     requests: RequestRepository | None = None,
     register: RegisterRepository | None = None,
     reference_data: str = "config",
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Preview:
     """Read `data` as a form file or a raw email and judge it as a poll would.
 
@@ -147,11 +159,16 @@ def judge(
     relationship a change names; None when there is no database (then neither is looked up).
     """
     if looks_like_office_file(name, data):
-        reading = read_file(name, "application/octet-stream", data)
+        reading = read_file(name, "application/octet-stream", data, limits=limits)
+        where = patient_data_in_file(reading)
+        if where:
+            return _withheld("file", f"{PATIENT_DATA}: NHS number in {where}", reference_data)
         checks = [check(form, None, rules, register) for form in reading.forms]
         return _of_file(name, reading, checks, reference_data)
-    contents = read_message(data, own_addresses=own_addresses)
+    contents = read_message(data, own_addresses=own_addresses, limits=limits)
     decision, _ = examine(contents, requests)
+    if contents.patient_data:
+        return _withheld("email", decision.note, reference_data, decision.kind)
     checks = [check(form, contents.message, rules, register) for _, form in contents.forms]
     return _of_email(contents, decision, checks, watched_subject, reference_data)
 
@@ -159,6 +176,19 @@ def judge(
 def preview(name: str, data: bytes, ctx: ValidationContext, watched_subject: str) -> Preview:
     """`judge` with validation rules alone: no database, no sender policy."""
     return judge(name, data, rules=CheckRules(ctx), watched_subject=watched_subject)
+
+
+def patient_data_in_file(reading: FileReading) -> str:
+    """Where the forms of one file hold an NHS number ("" if nowhere)."""
+    forms = [(f"form {n + 1}", form.values) for n, form in enumerate(reading.forms)]
+    return ", ".join(where_nhs_numbers_are(nhs_number_valid, subject="", body="", forms=forms))
+
+
+def _withheld(kind: str, note: str, source: str, outcome: str | None = None) -> Preview:
+    """Patient data: what a poll would do and where the number is, and nothing of the content
+    (a preview is printed on a terminal and may be pasted anywhere)."""
+    summary = f"held in quarantine, nothing shown: {note}"
+    return Preview(Verdict.REJECTED, kind, summary, source, outcome=outcome)
 
 
 def _judgement(checked: Checked) -> FormJudgement:

@@ -1,8 +1,18 @@
 """Replies thread onto their request instead of being filed as new ones.
 
 A reply is recognised by `classify.find_thread` (In-Reply-To/References naming one of our own
-emails, or a request reference in its subject). A corrected form in a reply to an incomplete
-request replaces the form and is checked again; anything else is attached to the request.
+emails, or a request reference in its subject). Recognising it proves nothing about who sent
+it: a reply may change its request only when its From is verified (one address, read one way;
+DMARC passing for that address's domain when our server checks it) and that address is the
+request's requester, the one who sent it, its authoriser or a registered contact of an
+organisation it names (`who_may_change`). Anyone else's reply is correspondence: attached to
+the request and flagged for staff, its forms not applied nor filed, and its sender told only
+that it was passed on (`reply_not_applied`), never anything about the request.
+
+From a party to the request, a corrected form in a reply to an incomplete request replaces the
+form and is checked again; any further form is filed anew. The requester's address never
+changes through a reply, and mail about the request goes only to the addresses recorded when it
+was filed (and registered contacts): never to a Reply-To the reply brought.
 """
 
 from __future__ import annotations
@@ -13,12 +23,15 @@ from datetime import datetime
 
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import InboundMessage, Request, saved_id
+from intake_bot.domain.sender import dmarc_concern, domain_of
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import request_reference
+from intake_bot.forms.headers import unverified_from
 from intake_bot.forms.readings import FileReading, ParsedMessage
 from intake_bot.ports import ReferenceRepository, Unit
 from intake_bot.services import audit
-from intake_bot.services.filing import FilingRules, acknowledge, check, file_forms, settle
+from intake_bot.services.answers import acknowledge, reply_not_applied
+from intake_bot.services.filing import CheckRules, FilingRules, check, file_forms, settle
 
 # A corrected form is applied to a request in these states; later, staff decide.
 CORRECTABLE = frozenset({Status.INCOMPLETE.value, Status.VERIFICATION.value})
@@ -41,30 +54,35 @@ def file_reply(
     rejected: Sequence[FileReading],
     rules: FilingRules,
     now: datetime,
+    answers_ours: bool = False,
 ) -> ThreadResult:
-    """Attach `inbound` to `request`; apply a corrected form; file any further forms anew."""
+    """Attach `inbound` to `request`; from a party to it, apply a corrected form and file any
+    further forms anew; from anyone else, flag it for staff and change nothing.
+
+    `answers_ours`: the reply names one of our emails in its headers (then a reply without a
+    form is never answered automatically: that is how loops with robots start).
+    """
     reference = request_reference(saved_id(request))
     inbound.request_id = request.id
     sender = msg.from_addr or "unknown"
     _event(unit, request, inbound, now, "reply_received", f"from {sender}")
-    if not may_speak_for(unit.reference, request, msg.from_addr):
-        _flag(
-            request,
-            f"a reply came from {msg.from_addr or 'an unknown address'}, who is neither the "
-            "requester nor a registered contact of the organisations involved",
+    refused = who_may_change(unit.reference, request, msg, rules.checks)
+    if refused:
+        return _correspondence(
+            unit, request, inbound, msg, forms, rules, now, refused, answers_ours
         )
-        _event(unit, request, inbound, now, "flagged", "reply from an unregistered address")
     result = ThreadResult([reference], 0)
     if not forms:
         return result
     (index, form), extra = forms[0], forms[1:]
     if request.status in CORRECTABLE:
-        checked = check(form, msg, rules.checks, unit.register)
-        settle(unit, request, checked, rules, now, actor="requester")
+        _apply_correction(unit, request, inbound, msg, form, rules, now)
         if index is not None:
             request.attachment_id = attachment_ids.get(index)
-        _event(unit, request, inbound, now, "form_replaced", f"corrected form from {form.source}")
-        result.replies += acknowledge(unit, rules.notifier, msg, inbound, request, rejected, now)
+        to = _recorded_address(unit.reference, request, msg)
+        result.replies += acknowledge(
+            unit, rules.notifier, msg, inbound, request, rejected, now, to=to
+        )
     else:
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")
         _event(unit, request, inbound, now, "form_not_applied", f"request was {request.status}")
@@ -84,21 +102,108 @@ def file_reply(
     return result
 
 
+def who_may_change(
+    reference: ReferenceRepository, request: Request, msg: ParsedMessage, rules: CheckRules
+) -> str:
+    """Why a reply may not change `request` ("" when it may): see the module docstring."""
+    unverified = unverified_from(msg.defects)
+    if unverified:
+        return f"the sender is unverified ({unverified})"
+    if rules.authserv_id:
+        concern = dmarc_concern(msg.authentication, rules.authserv_id, domain_of(msg.from_addr))
+        if concern:
+            return concern
+    if not may_speak_for(reference, request, msg.from_addr):
+        return (
+            f"{msg.from_addr or 'an unknown address'} is neither the requester, the authoriser "
+            "nor a registered contact of the organisations involved"
+        )
+    return ""
+
+
 def may_speak_for(reference: ReferenceRepository, request: Request, sender: str) -> bool:
-    """Whether a reply from `sender` may change `request`: its requester, the one who sent it,
-    its authoriser, or a registered contact of an organisation it names."""
-    sender = sender.lower()
-    if not sender:
-        return False
+    """Whether `sender` is a party to `request`: its requester, the one who sent it, its
+    authoriser, or a registered contact of an organisation it names."""
+    sender = sender.strip().lower()
+    return bool(sender) and sender in _parties(reference, request)
+
+
+def _parties(reference: ReferenceRepository, request: Request) -> set[str]:
     own = {
         request.requester_email.lower(),
         request.sender_email.lower(),
         str(request.values.get("authoriser_email") or "").lower(),
     }
-    if sender in own:
-        return True
     codes = [request.commissioner_ods, str(request.values.get("processor_ods") or "")]
-    return sender in reference.organisation_contacts([c for c in codes if c])
+    return (own | reference.organisation_contacts([c for c in codes if c])) - {""}
+
+
+def _recorded_address(reference: ReferenceRepository, request: Request, msg: ParsedMessage) -> str:
+    """Where the answer to a party's reply goes: its Reply-To only if that too is a party,
+    else its From (a party, or it would not be answered at all)."""
+    parties = _parties(reference, request)
+    for candidate in (msg.reply_to, msg.from_addr):
+        if candidate and candidate.strip().lower() in parties:
+            return candidate.strip().lower()
+    return ""
+
+
+def _apply_correction(
+    unit: Unit,
+    request: Request,
+    inbound: InboundMessage,
+    msg: ParsedMessage,
+    form: RawForm,
+    rules: FilingRules,
+    now: datetime,
+) -> None:
+    """Check a corrected form and put it on `request`, keeping the addresses it was filed with."""
+    requester, sender = request.requester_email, request.sender_email
+    checked = check(form, msg, rules.checks, unit.register)
+    settle(unit, request, checked, rules, now, actor="requester")
+    _event(unit, request, inbound, now, "form_replaced", f"corrected form from {form.source}")
+    named = request.requester_email
+    request.sender_email = sender
+    if requester and named.lower() != requester.lower():
+        request.requester_email = requester
+        request.values = {**request.values, "requester_email": requester}
+        _flag(
+            request,
+            f"the corrected form names another requester ({named or 'none'}); mail still goes "
+            f"to {requester}, as filed: staff may change it after checking",
+        )
+        _event(unit, request, inbound, now, "flagged", "corrected form names another requester")
+
+
+def _correspondence(
+    unit: Unit,
+    request: Request,
+    inbound: InboundMessage,
+    msg: ParsedMessage,
+    forms: Sequence[tuple[int | None, RawForm]],
+    rules: FilingRules,
+    now: datetime,
+    why: str,
+    answers_ours: bool,
+) -> ThreadResult:
+    """A reply from someone who may not change the request: kept, flagged, barely answered."""
+    forms_note = f"; {len(forms)} form(s) in it not applied" if forms else ""
+    _flag(request, f"a reply that may not change this request: {why}{forms_note}")
+    _event(
+        unit, request, inbound, now, "flagged", f"correspondence, not applied: {why}{forms_note}"
+    )
+    if answers_ours and not forms:
+        audit.record(
+            unit,
+            action="reply_suppressed",
+            at=now,
+            request=request,
+            inbound=inbound,
+            note="answers one of our emails without a form: no second automatic reply",
+        )
+        return ThreadResult([request_reference(saved_id(request))], 0)
+    replies = reply_not_applied(unit, rules.notifier, msg, inbound, now)
+    return ThreadResult([request_reference(saved_id(request))], replies)
 
 
 def _flag(request: Request, message: str) -> None:

@@ -1,14 +1,23 @@
-"""Sending the outbox, with retries and back-off: SMTP down for hours loses nothing."""
+"""Sending the outbox, with retries and back-off: SMTP down for hours loses nothing.
+
+An email is sent at most once, except in one window: after the SMTP server accepted it and
+before its row is marked sent. A worker killed there (or a connection cut before the server's
+"250" reached us, or a database that refuses the mark even after a retry) sends it once more
+when its claim lapses. Nothing else resends: a claim is used for at most half its length, so
+that another worker never takes a row that this one is still sending.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from intake_bot.domain.outgoing import SendReport
-from intake_bot.ports import Clock, MailTransport, SendError, Store
+from intake_bot.ports import Clock, MailTransport, SendError, Store, StoreUnavailableError
+from intake_bot.services.audit import record
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +34,8 @@ class _Claimed:
     raw: bytes
     message_id: str
     attempts: int
+    request_id: int | None
+    inbound_id: int | None
 
 
 @dataclass(kw_only=True)
@@ -38,6 +49,9 @@ class Sender:
     backoff: timedelta = timedelta(seconds=60)
     batch: int = 50
     claim_for: timedelta = timedelta(minutes=5)  # a crashed sender's rows come back after this
+    # Between tries at marking a sent email sent (the database restarting): then it is resent.
+    mark_retry_pause: float = 1.0
+    sleep: Callable[[float], None] = time.sleep
 
     def send_due(self, *, limit: int = 10_000) -> SendReport:
         """Send what is due, batch by batch, until nothing is due or `limit` were tried.
@@ -49,10 +63,14 @@ class Sender:
         report = SendReport()
         tried = 0
         while tried < limit:
+            claimed_at = self.clock()
             claimed = self._claim()
             if not claimed:
                 break
             for index, item in enumerate(claimed):
+                if self.clock() - claimed_at > self.claim_for / 2:  # a slow server: claim anew
+                    self._release(claimed[index:])
+                    break
                 tried += 1
                 try:
                     self.transport.send(
@@ -67,8 +85,7 @@ class Sender:
                         self._release(claimed[index + 1 :])
                         return report
                     continue
-                with self.store.unit() as unit:
-                    unit.outbox.mark_sent(item.outbox_id, self.clock())
+                self._mark_sent(item.outbox_id)
                 report.sent += 1
         return report
 
@@ -83,6 +100,8 @@ class Sender:
                     raw=r.raw,
                     message_id=r.message_id,
                     attempts=r.attempts,
+                    request_id=r.request_id,
+                    inbound_id=r.inbound_id,
                 )
                 for r in rows
                 if r.id is not None
@@ -96,6 +115,17 @@ class Sender:
             unit.outbox.mark_failed(
                 item.outbox_id, str(exc), next_attempt_at=self.clock() + delay, give_up=give_up
             )
+            if give_up:  # staff see it in the audit trail and in `intake-bot outbox`
+                why = "refused" if exc.permanent else f"failed {attempts} times"
+                record(
+                    unit,
+                    action="email_failed",
+                    at=self.clock(),
+                    request=item.request_id,
+                    inbound=item.inbound_id,
+                    outbox=item.outbox_id,
+                    note=f"email {item.message_id} not sent, {why}: {exc}",
+                )
         if give_up:
             report.failed += 1
         else:
@@ -104,6 +134,19 @@ class Sender:
         log.warning(
             "outbox %d: %s (%s)", item.outbox_id, exc, "gave up" if give_up else f"retry in {delay}"
         )
+
+    def _mark_sent(self, outbox_id: int) -> None:
+        """Mark an accepted email sent; once more if the database dropped the connection."""
+        for tries_left in (1, 0):
+            try:
+                with self.store.unit() as unit:
+                    unit.outbox.mark_sent(outbox_id, self.clock())
+                return
+            except StoreUnavailableError:
+                if not tries_left:
+                    raise  # its claim lapses and it is sent again: the one resend window
+                log.warning("outbox %d: sent, but not marked yet; trying again", outbox_id)
+                self.sleep(self.mark_retry_pause)
 
     def _release(self, rest: Sequence[_Claimed]) -> None:
         """Hand back the emails claimed after a temporary failure, due now, untouched."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, Table, event
+from sqlalchemy import JSON, String, Table, event
 from sqlalchemy.orm import Session, deferred, registry
 
 from intake_bot.domain import records as r
@@ -35,8 +35,8 @@ _MAPPED: list[tuple[type[Any], Any, tuple[str, ...]]] = [
 ]
 
 _registry = registry()
-# record class -> {attribute: the width of its column}
-_WIDTHS: dict[type[Any], dict[str, int]] = {}
+# record class -> {attribute: the width of its column (None: text of any length, or JSON)}
+_WIDTHS: dict[type[Any], dict[str, int | None]] = {}
 
 
 def map_records() -> None:
@@ -49,9 +49,10 @@ def map_records() -> None:
             record, table, properties={name: deferred(table.c[name]) for name in lazy}
         )
         _WIDTHS[record] = {
-            c.name: c.type.length
+            c.name: base.length if isinstance(base, String) else None
             for c in table.columns
-            if isinstance(c.type, String) and c.type.length
+            # SQLModel's strings are a TypeDecorator (AutoString) over String
+            if isinstance(base := getattr(c.type, "impl_instance", c.type), String | JSON)
         }
     event.listen(Session, "before_flush", _fit_strings)
 
@@ -63,12 +64,19 @@ def _fit_strings(session: Session, _context: Any, _instances: Any) -> None:
             continue
         for name, width in widths.items():
             value = getattr(obj, name)
-            if isinstance(value, str):
-                fitted = fit(value, width)
-                if fitted != value:
-                    setattr(obj, name, fitted)
+            fitted = fit(value, width)
+            if fitted is not value and fitted != value:
+                setattr(obj, name, fitted)
 
 
-def fit(value: str, width: int) -> str:
-    """`value` as a column of `width` characters holds it: no NULs, cut to the width."""
-    return value.replace("\x00", "")[:width]
+def fit(value: Any, width: int | None = None) -> Any:
+    """`value` as its column holds it: strings without NULs and cut to `width`; the strings
+    inside a JSON value (dicts and lists) without NULs."""
+    if isinstance(value, str):
+        clean = value.replace("\x00", "") if "\x00" in value else value
+        return clean[:width] if width is not None and len(clean) > width else clean
+    if isinstance(value, dict):
+        return {fit(k): fit(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fit(v) for v in value]
+    return value

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from typing import TYPE_CHECKING
 
 from intake_bot.store.store import Store
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where it is used: it costs most of a second, and most commands never
+# touch the schema.
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -22,6 +26,8 @@ def _config() -> Config:
 
 def upgrade(store: Store, revision: str = "head") -> None:
     """Bring the schema up to `revision` (creates it from empty)."""
+    from alembic import command
+
     cfg = _config()
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -29,16 +35,22 @@ def upgrade(store: Store, revision: str = "head") -> None:
 
 
 def current_revision(store: Store) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with store.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def revision(store: Store, message: str) -> None:
     """Autogenerate a new migration against `store` (a developer command)."""
+    from alembic import command
+
     cfg = _config()
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from intake_bot.domain.polls import PollStatus
 from intake_bot.ports import MessageRef
@@ -88,43 +88,45 @@ class SqlPolling:
             row.expires_at = now
 
     # -- attempts at messages -------------------------------------------------------------------
-    def record_attempt(self, ref: MessageRef, now: datetime) -> int:
+    # A row is made when a message is first taken in hand (attempts 0: the marker a restart
+    # ignores) and counts only the attempts that raised. Rows from before that rule counted
+    # kills too and carry no error: they count as no failure.
+    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> dict[MessageRef, int]:
+        if not refs:
+            return {}
+        mailboxes = {ref.mailbox for ref in refs}
+        if len(mailboxes) != 1:
+            raise ValueError("a batch comes from one mailbox")
+        by_key = {ref.key: ref for ref in refs}
+        rows = self.session.exec(
+            select(ProcessingAttempt).where(
+                col(ProcessingAttempt.mailbox) == refs[0].mailbox,
+                col(ProcessingAttempt.location).in_(list(by_key)),
+            )
+        ).all()
+        known = {row.location: row for row in rows}
+        for key, ref in by_key.items():
+            if key not in known:
+                self.session.add(
+                    ProcessingAttempt(mailbox=ref.mailbox, location=key, attempts=0, updated_at=now)
+                )
+        return {
+            by_key[row.location]: row.attempts for row in rows if row.attempts and row.last_error
+        }
+
+    def record_failure(self, ref: MessageRef, error: str, now: datetime) -> int:
         row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.key))
         if row is None:
             row = ProcessingAttempt(
                 mailbox=ref.mailbox, location=ref.key, attempts=0, updated_at=now
             )
             self.session.add(row)
+        elif not row.last_error:
+            row.attempts = 0  # a row from before kills stopped counting
         row.attempts += 1
+        row.last_error = fit(error, _ERROR) or "error"
         row.updated_at = now
         return row.attempts
-
-    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> bool:
-        if not refs:
-            return True
-        mailboxes = {ref.mailbox for ref in refs}
-        if len(mailboxes) != 1:
-            raise ValueError("a batch comes from one mailbox")
-        tried = self.session.exec(
-            select(func.count())
-            .select_from(ProcessingAttempt)
-            .where(
-                col(ProcessingAttempt.mailbox) == refs[0].mailbox,
-                col(ProcessingAttempt.location).in_([ref.key for ref in refs]),
-            )
-        ).one()
-        if tried:
-            return False
-        for ref in refs:
-            self.session.add(
-                ProcessingAttempt(mailbox=ref.mailbox, location=ref.key, attempts=1, updated_at=now)
-            )
-        return True
-
-    def note_attempt_error(self, ref: MessageRef, error: str) -> None:
-        row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.key))
-        if row is not None:
-            row.last_error = fit(error, _ERROR)
 
     def attempt_error(self, ref: MessageRef) -> str:
         row = self.session.get(ProcessingAttempt, (ref.mailbox, ref.key))

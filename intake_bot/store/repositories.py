@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, inspect, or_, update
+from sqlalchemy import and_, case, exists, func, inspect, or_, update
 from sqlalchemy.orm import undefer
 from sqlmodel import Session, col, select
 
@@ -23,7 +23,15 @@ from intake_bot.store.tables import (
     RequestRow,
 )
 
-AUTO_REPLY_KINDS = ("ack_valid", "ack_problems", "no_form", "unreadable")
+# Every automatic reply counts towards the per-sender hourly cap.
+AUTO_REPLY_KINDS = (
+    "ack_valid",
+    "ack_problems",
+    "no_form",
+    "unreadable",
+    "patient_data",
+    "reply_not_applied",
+)
 
 
 class _Repository:
@@ -34,14 +42,22 @@ class _Repository:
 
 class SqlMessages(_Repository):
     def find(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
+        """The message filed from `ref`, else the one filed under `dedupe_key`: one query, the
+        location first, so that a replay is always matched with itself (never with another
+        message that shares its Message-ID)."""
         at_location = and_(
             col(InboundMessageRow.mailbox) == ref.mailbox,
             col(InboundMessageRow.location) == ref.key,
         )
-        condition = at_location
-        if dedupe_key is not None:
-            condition = or_(at_location, col(InboundMessageRow.dedupe_key) == dedupe_key)
-        return self.session.exec(select(InboundMessage).where(condition).limit(1)).first()
+        if dedupe_key is None:
+            return self.session.exec(select(InboundMessage).where(at_location).limit(1)).first()
+        stmt = (
+            select(InboundMessage)
+            .where(or_(at_location, col(InboundMessageRow.dedupe_key) == dedupe_key))
+            .order_by(case((at_location, 0), else_=1))
+            .limit(1)
+        )
+        return self.session.exec(stmt).first()
 
     def get(self, inbound_id: int) -> InboundMessage | None:
         return self.session.get(InboundMessage, inbound_id)
@@ -81,6 +97,43 @@ class SqlMessages(_Repository):
             .order_by(col(AttachmentRow.id))
         )
         return list(self.session.exec(stmt))
+
+    def purgeable(self, hold: str, closed: Sequence[str], before: datetime) -> list[int]:
+        msg, req = InboundMessageRow, RequestRow
+        kept = func.length(msg.raw) > 0
+        reviewed_hold = and_(
+            col(msg.outcome) == "quarantined",
+            col(msg.queue).is_(None),
+            func.lower(col(msg.note)).contains(hold.lower()),
+        )
+        tied = or_(col(req.inbound_id) == col(msg.id), col(req.id) == col(msg.request_id))
+        still_open = or_(col(req.status).not_in(list(closed)), col(req.updated_at) >= before)
+        all_closed = and_(
+            exists(select(req.id).where(tied)), ~exists(select(req.id).where(tied, still_open))
+        )
+        stmt = select(msg.id).where(kept, or_(reviewed_hold, all_closed)).order_by(col(msg.id))
+        return [int(i) for i in self.session.exec(stmt) if i is not None]
+
+    def purge(self, inbound_id: int) -> int:
+        sizes = self.session.exec(
+            select(func.length(AttachmentRow.data)).where(
+                col(AttachmentRow.inbound_id) == inbound_id
+            )
+        ).all()
+        raw = self.session.exec(
+            select(func.length(InboundMessageRow.raw)).where(
+                col(InboundMessageRow.id) == inbound_id
+            )
+        ).one_or_none()
+        self.session.execute(
+            update(InboundMessageRow).where(col(InboundMessageRow.id) == inbound_id).values(raw=b"")
+        )
+        self.session.execute(
+            update(AttachmentRow)
+            .where(col(AttachmentRow.inbound_id) == inbound_id)
+            .values(data=b"")
+        )
+        return int(raw or 0) + sum(int(n or 0) for n in sizes)
 
 
 class SqlRequests(_Repository):

@@ -68,7 +68,7 @@ class Lease(SQLModel, table=True):
 
 
 class ProcessingAttempt(SQLModel, table=True):
-    """Attempts at one message, committed BEFORE processing so that a crash is counted."""
+    """Failures at one message: counted only when processing it raised (a kill is not one)."""
 
     __tablename__ = "processing_attempt"
     mailbox: str = Field(primary_key=True, max_length=400)

@@ -52,22 +52,16 @@ class FakePolling:
         if held is not None and held[0] == holder:
             self.leases[name] = (holder, now)
 
-    def record_attempt(self, ref: MessageRef, now: datetime) -> int:
+    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> dict[MessageRef, int]:
+        for ref in refs:
+            self.attempts.setdefault(_key(ref), _Attempt())
+        return {ref: a.attempts for ref in refs if (a := self.attempts[_key(ref)]).attempts}
+
+    def record_failure(self, ref: MessageRef, error: str, now: datetime) -> int:
         attempt = self.attempts.setdefault(_key(ref), _Attempt())
         attempt.attempts += 1
+        attempt.last_error = error
         return attempt.attempts
-
-    def start_batch(self, refs: Sequence[MessageRef], now: datetime) -> bool:
-        if any(_key(ref) in self.attempts for ref in refs):
-            return False
-        for ref in refs:
-            self.attempts[_key(ref)] = _Attempt(attempts=1)
-        return True
-
-    def note_attempt_error(self, ref: MessageRef, error: str) -> None:
-        attempt = self.attempts.get(_key(ref))
-        if attempt is not None:
-            attempt.last_error = error
 
     def attempt_error(self, ref: MessageRef) -> str:
         attempt = self.attempts.get(_key(ref))

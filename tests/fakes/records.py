@@ -16,12 +16,12 @@ class FakeMessages:
     def __init__(self, memory: Memory) -> None:
         self.rows = memory.all(InboundMessage)
         self.attached = memory.all(Attachment)
+        self.requests = memory.all(Request)  # for retention
 
     def find(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
-        for m in self.rows:
-            if (m.mailbox, m.location) == (ref.mailbox, ref.key) or m.dedupe_key == dedupe_key:
-                return m
-        return None
+        at = [m for m in self.rows if (m.mailbox, m.location) == (ref.mailbox, ref.key)]
+        keyed = [m for m in self.rows if dedupe_key is not None and m.dedupe_key == dedupe_key]
+        return next(iter(at + keyed), None)  # the location first, as the store does
 
     def get(self, inbound_id: int) -> InboundMessage | None:
         return next((m for m in self.rows if m.id == inbound_id), None)
@@ -40,6 +40,26 @@ class FakeMessages:
 
     def attachments(self, inbound_id: int) -> list[Attachment]:
         return [a for a in self.attached if a.inbound_id == inbound_id]
+
+    def purgeable(self, hold: str, closed: Sequence[str], before: datetime) -> list[int]:
+        def reviewed_hold(m: InboundMessage) -> bool:
+            return m.outcome == "quarantined" and m.queue is None and hold.lower() in m.note.lower()
+
+        def all_closed(m: InboundMessage) -> bool:
+            tied = [r for r in self.requests if r.inbound_id == m.id or r.id == m.request_id]
+            return bool(tied) and all(r.status in closed and r.updated_at < before for r in tied)
+
+        return [m.id for m in self.rows if m.id and m.raw and (reviewed_hold(m) or all_closed(m))]
+
+    def purge(self, inbound_id: int) -> int:
+        freed = 0
+        for m in self.rows:
+            if m.id == inbound_id:
+                freed, m.raw = freed + len(m.raw), b""
+        for a in self.attached:
+            if a.inbound_id == inbound_id:
+                freed, a.data = freed + len(a.data), b""
+        return freed
 
 
 class FakeRequests:

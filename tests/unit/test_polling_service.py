@@ -224,6 +224,64 @@ def test_a_crashing_message_is_retried_then_quarantined_and_never_holds_up_the_o
     assert "RuntimeError" in held.note
 
 
+class Killed(BaseException):
+    """The process dying mid-message: nothing after it runs, not even `except Exception`."""
+
+
+class KillOn(CrashOn):
+    """The intake, except that the worker dies while `marker`'s message is in hand."""
+
+    def ingest(
+        self,
+        raw: bytes,
+        ref: MessageRef,
+        *,
+        now: datetime | None = None,
+        default_office: str | None = None,
+    ) -> IngestResult:
+        if self.marker in raw:
+            raise Killed
+        return self.intake.ingest(raw, ref, now=now)
+
+
+def test_a_worker_killed_mid_message_is_not_an_attempt_however_often() -> None:
+    rig, source = make_rig(), FakeSource()
+    for i in range(3):
+        source.deliver(_form(i, sender=f"user{i}@nhs.net"))
+    killer = _poller(rig, source, intake=KillOn(rig.intake, b"user1@nhs.net"), max_attempts=3)
+
+    for _ in range(5):  # more kills than max_attempts, each with the whole batch in hand
+        with pytest.raises(Killed):
+            killer.poll()
+        with rig.store.unit() as unit:  # a dead worker's lease lapses
+            unit.polling.release_lease("poll:enquiries", "worker", rig.clock())
+    report = _poller(rig, source, max_attempts=3).poll()
+
+    assert report.outcomes == {"filed": 2, "duplicate": 1} and report.errors == 0
+    assert set(source.settled.values()) == {Settlement.FILED}
+    assert not [m for m in rig.store.memory.all(InboundMessage) if m.outcome == "quarantined"]
+
+
+def test_kills_between_failures_do_not_add_to_them() -> None:
+    rig, source = make_rig(), FakeSource()
+    source.deliver(_form(9, sender="poison@nhs.net"))
+    crash = _poller(rig, source, intake=CrashOn(rig.intake, b"poison@nhs.net"), max_attempts=3)
+    kill = _poller(rig, source, intake=KillOn(rig.intake, b"poison@nhs.net"), max_attempts=3)
+
+    crash.poll()
+    for _ in range(4):
+        with pytest.raises(Killed):
+            kill.poll()
+        with rig.store.unit() as unit:
+            unit.polling.release_lease("poll:enquiries", "worker", rig.clock())
+    reports = [crash.poll() for _ in range(3)]
+
+    assert [r.errors for r in reports] == [1, 1, 0]  # two more raises, then quarantined
+    assert reports[-1].outcomes == {"quarantined": 1}
+    (held,) = [m for m in rig.store.memory.all(InboundMessage) if m.outcome == "quarantined"]
+    assert "failed 3 times" in held.note and "RuntimeError" in held.note
+
+
 def test_a_failed_message_holds_the_cursor_back_until_it_is_settled() -> None:
     rig, source = make_rig(), FakeSource()
     source.deliver(_form(1))
@@ -295,7 +353,8 @@ def test_a_failing_mailbox_is_logged_once_and_never_stops_the_others(
     assert reports[0] is not None and reports[0].filed == 1
     assert good.settled == {"1": Settlement.FILED}
     assert broken.closed == 5 and good.closed == 5  # opened and closed on every poll
-    messages = [r.getMessage() for r in caplog.records]
+    # Only the mailbox fault log: other loggers' levels depend on what ran before.
+    messages = [r.getMessage() for r in caplog.records if r.name == "intake_bot.services.mailboxes"]
     assert messages == [
         "mailbox broken: scan failed on mail.example:993: LoginError: authentication failed",
         "mailbox broken: working again",

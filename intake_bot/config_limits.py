@@ -1,0 +1,29 @@
+"""The `[limits]` settings section: how much of one email and its files the bot reads.
+
+Its own module so that the readers (forms.limits) take their defaults from here without loading
+the whole of the settings machinery; config.Settings holds it as `limits`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LimitSettings(BaseModel):
+    """How much of one email and its files the bot reads. Bytes count as actually inflated;
+    what a limit cuts is named to the sender and staff; the fields are forms.limits.ReadLimits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attachment_seconds: float = Field(10.0, gt=0)  # then that file is refused, the poll goes on
+    message_seconds: float = Field(60.0, gt=0)  # for all of one email's files together
+    attachment_bytes: int = Field(20 * 1024 * 1024, ge=1024)  # a file as it arrives
+    inflated_bytes: int = Field(64 * 1024 * 1024, ge=1024)  # all parts read from one zip file
+    # One part of a zip file. A Word document's XML is parsed whole: 8 MB of the densest XML
+    # makes a tree of about 200 MB; a real form's is under 1 MB.
+    part_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    shared_strings: int = Field(100_000, ge=1)  # different texts in one workbook
+    rows_per_sheet: int = Field(5_000, ge=1)  # sheet or CSV rows, title and header included
+    columns_per_sheet: int = Field(64, ge=1)
+    parts_per_email: int = Field(1_000, ge=2)  # MIME parts, the email itself included
+    requests_per_email: int = Field(200, ge=1)  # more: the whole email goes to staff review

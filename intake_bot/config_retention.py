@@ -1,0 +1,28 @@
+"""The `[retention]` settings section: when the raw mail the bot archived is purged.
+
+Its own module, like `config_limits`, so that config.py stays one screenful of sections;
+config.Settings holds it as `retention`. What is purged is the raw message and its attachments;
+the request record and its audit trail stay, with an event saying what was purged.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class RetentionSettings(BaseModel):
+    """The daily purge (`intake-bot retention run`; the worker runs it on `cron`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    cron: str = "30 2 * * *"  # in `timezone`, daily
+    # Raw mail of a request closed (approved, rejected, withdrawn…) this many days ago.
+    closed_days: int = Field(730, ge=1)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_ok(cls, expression: str) -> str:
+        from intake_bot.config import _valid_cron  # the one cron rule; config imports us
+
+        return _valid_cron(expression)

@@ -1,0 +1,231 @@
+"""The emails intake sends by itself, and when it sends none.
+
+Acknowledgements, the how-to and cannot-read replies, the word to the sender of a reply that
+was not applied, and the patient-data warning (to the sender) and alert (to staff). Every
+automatic reply passes `may_reply`: none to a sender who asked for none, none past the
+per-mailbox hourly limit, and each one not sent is an audit event saying why. Used by intake
+inside its one transaction: nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from intake_bot.domain.records import InboundMessage, Request, saved_id
+from intake_bot.domain.status import Status
+from intake_bot.domain.triage import message_reference, request_reference
+from intake_bot.forms.readings import FileReading, ParsedMessage
+from intake_bot.ports import Unit
+from intake_bot.services import audit
+from intake_bot.services.notify import Notifier, summary_rows, type_label
+
+
+def auto_reply_address(msg: ParsedMessage) -> str:
+    """Where an automatic reply goes; "" when there is nowhere or the sender asked for none."""
+    if msg.wants_no_auto_reply:
+        return ""
+    return (msg.reply_to or msg.from_addr or "").strip()
+
+
+def may_reply(
+    unit: Unit,
+    notifier: Notifier,
+    msg: ParsedMessage,
+    now: datetime,
+    *,
+    request: Request | None,
+    inbound: InboundMessage,
+    to: str | None = None,
+) -> str:
+    """The address to answer (`to`, else the sender's), or "" and an audit event saying why
+    not."""
+    if to is None:
+        to = auto_reply_address(msg)
+    elif msg.wants_no_auto_reply:
+        to = ""
+    if to and notifier.may_auto_reply(unit, to, now):
+        return to
+    if msg.wants_no_auto_reply:
+        why = "the sender asked for no automatic replies (X-Auto-Response-Suppress)"
+    else:
+        why = "no address to reply to" if not to else "rate limit of automatic replies reached"
+    suppressed(unit, now, inbound=inbound, request=request, why=why)
+    return ""
+
+
+def suppressed(
+    unit: Unit,
+    now: datetime,
+    *,
+    inbound: InboundMessage,
+    why: str,
+    request: Request | None = None,
+) -> None:
+    """The audit event of an automatic reply not sent, and why."""
+    audit.record(
+        unit, action="reply_suppressed", at=now, request=request, inbound=inbound, note=why
+    )
+
+
+def acknowledge(
+    unit: Unit,
+    notifier: Notifier,
+    msg: ParsedMessage,
+    inbound: InboundMessage,
+    request: Request,
+    rejected: Sequence[FileReading],
+    now: datetime,
+    *,
+    to: str | None = None,
+) -> int:
+    """The acknowledgement of one request: what was filed, or every problem in one email.
+
+    `to`: where it goes when that is not the sender's own choice (a reply to a request is
+    answered only at an address recorded for it).
+    """
+    to = may_reply(unit, notifier, msg, now, request=request, inbound=inbound, to=to)
+    if not to:
+        return 0
+    context = notifier.base_context(msg.from_name)
+    context["request"] = request_context(request)
+    context["rejected_files"] = rejections(rejected)
+    context["not_read"] = list(msg.cut)
+    notifier.queue(
+        unit,
+        kind="ack_problems" if request.problems else "ack_valid",
+        to=[to],
+        context=context,
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+        request_id=request.id,
+        inbound_id=inbound.id,
+    )
+    return 1
+
+
+def request_context(request: Request) -> dict[str, Any]:
+    verifying = request.status == Status.VERIFICATION.value
+    return {
+        "reference": request_reference(saved_id(request)),
+        "type_label": type_label(request.request_type),
+        "source": request.source,
+        "office": request.dscro or "DSfC",
+        "due_on": request.due_on.strftime("%d/%m/%Y") if request.due_on else "",
+        "summary": summary_rows(request.values),
+        "problems": [p["message"] for p in request.problems],
+        "verification": (
+            "Because this request changes the register, we will first check that it comes "
+            "from a registered contact of the organisations involved."
+            if verifying
+            else ""
+        ),
+    }
+
+
+def rejections(rejected: Sequence[FileReading]) -> list[dict[str, str]]:
+    return [{"filename": r.filename, "reason": r.rejection.reason} for r in rejected if r.rejection]
+
+
+def reply_without_request(
+    unit: Unit,
+    notifier: Notifier,
+    msg: ParsedMessage,
+    inbound: InboundMessage,
+    kind: str,
+    rejected: Sequence[FileReading],
+    now: datetime,
+) -> int:
+    """The how-to reply (no form) or the cannot-read reply, with the blank forms attached."""
+    to = may_reply(unit, notifier, msg, now, request=None, inbound=inbound)
+    if not to:
+        return 0
+    context = notifier.base_context(msg.from_name)
+    context["rejected_files"] = rejections(rejected)
+    context["not_read"] = list(msg.cut)
+    context["form_filenames"] = [f.filename for f in notifier.blank_forms()]
+    notifier.queue(
+        unit,
+        kind=kind,
+        to=[to],
+        context=context,
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+        attach_blank_forms=True,
+        inbound_id=inbound.id,
+    )
+    return 1
+
+
+def reply_not_applied(
+    unit: Unit, notifier: Notifier, msg: ParsedMessage, inbound: InboundMessage, now: datetime
+) -> int:
+    """To the sender of a reply that may not change its request: passed to staff, nothing
+    more (no reference, no detail of the request)."""
+    to = may_reply(unit, notifier, msg, now, request=None, inbound=inbound)
+    if not to:
+        return 0
+    notifier.queue(
+        unit,
+        kind="reply_not_applied",
+        to=[to],
+        context=notifier.base_context(msg.from_name),
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+        inbound_id=inbound.id,
+    )
+    return 1
+
+
+def warn_patient_data(
+    unit: Unit, notifier: Notifier, msg: ParsedMessage, inbound: InboundMessage, now: datetime
+) -> int:
+    """Tell the sender, in plain words and without quoting anything, not to email patient
+    data. Never to a robot (it would not read it)."""
+    if msg.automated:
+        return 0
+    to = may_reply(unit, notifier, msg, now, request=None, inbound=inbound)
+    if not to:
+        return 0
+    notifier.queue(
+        unit,
+        kind="patient_data",
+        to=[to],
+        context=notifier.base_context(msg.from_name),
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+        inbound_id=inbound.id,
+    )
+    return 1
+
+
+def alert_staff_patient_data(
+    unit: Unit,
+    notifier: Notifier,
+    inbound: InboundMessage,
+    staff: Sequence[str],
+    where: Sequence[str],
+    now: datetime,
+) -> None:
+    """An email to staff: a message held in quarantine for patient data, where it was found
+    (never what), and what to do."""
+    if not staff:
+        return
+    context = notifier.base_context("")
+    context["message"] = message_reference(saved_id(inbound))
+    context["where"] = list(where)
+    context["received"] = now.strftime("%d/%m/%Y %H:%M")
+    notifier.queue(
+        unit,
+        kind="patient_data_staff",
+        to=list(staff),
+        context=context,
+        now=now,
+        inbound_id=inbound.id,
+        auto_submitted="auto-generated",
+    )
