@@ -30,7 +30,7 @@ from intake_bot.forms.docx_controls import (
 )
 from intake_bot.forms.docx_tables import header_table_rows, read_paragraphs, read_row
 from intake_bot.forms.docx_ticks import prepare
-from intake_bot.forms.docx_xml import W_BODY, W_SDT, W_STRICT, W_TBL, W_TR, W
+from intake_bot.forms.docx_xml import W_BODY, W_P, W_SDT, W_STRICT, W_TBL, W_TR, W
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import Budget
 from intake_bot.forms.ooxml import PackageError, main_document_part, parse_xml, read_part
@@ -67,6 +67,8 @@ def read_document_xml(xml: bytes, source: str, budget: Budget | None = None) -> 
     body = root.find(W_BODY)
     if body is None:
         raise DocxError("no document body")
+    for paragraph in body.iter(W_P):  # all of it, deleted text too: the patient-data check
+        budget.seen.add("".join(map(str, paragraph.itertext())))
     prepare(body)
     budget.check_time()
     collector = FormCollector(source)

@@ -29,6 +29,7 @@ from intake_bot.forms.limits import (
     TooLargeError,
     email_deadline,
 )
+from intake_bot.forms.mime import decode_text
 from intake_bot.forms.ole_files import read_ole
 from intake_bot.forms.readings import Attachment, FileReading
 from intake_bot.forms.rejections import Refusal, corrupt, found, reject, shown
@@ -41,6 +42,7 @@ MAX_FILE_BYTES = DEFAULT_LIMITS.attachment_bytes
 
 _LEGACY_EXTENSIONS = frozenset({".doc", ".dot", ".xls", ".xlt"})
 _EMAIL_EXTENSIONS = frozenset({".eml", ".msg"})
+_TEXT_EXTENSIONS = frozenset({".txt", ".text", ".htm", ".html", ".xml", ".json", ".tsv", ".md"})
 _CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values", "text/x-csv"})
 # Formats known by their first bytes that are never read.
 _UNSUPPORTED: dict[Magic, Refusal] = {
@@ -68,15 +70,16 @@ def read_file(
     budget = Budget.start(limits, email_deadline, clock)
     try:
         reading = _read(filename, media_type(content_type), data, budget)
+        reading.cut += [f"{shown(filename)}: {cut}" for cut in budget.cuts]
     except LimitError as exc:
         log.info("attachment refused at a limit: %s", type(exc).__name__)
-        return _over_limit(filename, exc, limits)
+        reading = _over_limit(filename, exc, limits)
     except Exception as exc:  # the file's fault, not ours: the sender hears it could not be read
-        # No file name or traceback at INFO: names can identify people; the type is enough.
+        # No file name or traceback, at any level: names can identify people; the type is enough.
         log.info("could not read an attachment: %s", type(exc).__name__)
-        log.debug("reader failure", exc_info=True)
-        return corrupt(filename, _claimed_app_safely(filename, content_type))
-    reading.cut += [f"{shown(filename)}: {cut}" for cut in budget.cuts]
+        reading = corrupt(filename, _claimed_app_safely(filename, content_type))
+    # What was seen before a reader stopped counts too: a refused file may still hold a number.
+    reading.patient_data = budget.seen.found()
     return reading
 
 
@@ -111,6 +114,9 @@ def _read(filename: str, content_type: str, data: bytes, budget: Budget) -> File
     extension = PurePath(filename).suffix.lower()
     magic = sniff(data)
     claimed = claimed_app(extension, content_type)
+    if magic is None and _is_text(extension, content_type):
+        # Read, refused or ignored (an HTML copy), any text is looked at for patient data.
+        budget.seen.add(decode_text(data[: budget.limits.attachment_bytes], None))
     if claimed is None and ignorable(magic, extension, content_type):
         return FileReading(filename, ignored=True)
     limit = budget.limits.attachment_bytes
@@ -131,6 +137,10 @@ def _read(filename: str, content_type: str, data: bytes, budget: Budget) -> File
         # A forwarded email: the message parser has already surfaced the forms inside it.
         return FileReading(filename, ignored=True)
     return _read_unknown(filename, extension, claimed)
+
+
+def _is_text(extension: str, content_type: str) -> bool:
+    return content_type.startswith("text/") or extension in _TEXT_EXTENSIONS
 
 
 def _read_unknown(filename: str, extension: str, claimed: App | None) -> FileReading:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from intake_bot.config_limits import LimitSettings
+from intake_bot.forms.seen_text import SeenText
 
 Clock = Callable[[], float]  # seconds, monotonic
 
@@ -76,6 +77,7 @@ class Budget:
     clock: Clock = time.monotonic
     cuts: list[str] = field(default_factory=list)
     inflated: int = 0
+    seen: SeenText = field(default_factory=SeenText)  # text passed over: the NHS number check
     _ticks: int = 0
 
     @classmethod

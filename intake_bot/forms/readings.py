@@ -80,3 +80,5 @@ class FileReading:
     rejection: Rejection | None = None
     ignored: bool = False
     cut: list[str] = field(default_factory=list)
+    # Whether any text seen in the file (not only the form's fields) passes the NHS number check.
+    patient_data: bool = False

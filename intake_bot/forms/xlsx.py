@@ -86,7 +86,9 @@ def shared_strings(stream: IO[bytes], budget: Budget) -> list[str]:
             if len(strings) >= limit:
                 raise TooMuchError(f"has more than {numbered(limit)} different texts")
             budget.tick()
-            strings.append(Text.from_tree(node).content.replace("x005F_", ""))
+            text = Text.from_tree(node).content.replace("x005F_", "")
+            budget.seen.add(text)  # every sheet's texts, read or not: the patient-data check
+            strings.append(text)
             node.clear()
     return strings
 
@@ -103,7 +105,21 @@ def _read_workbook(sheets: list[Any], source: str, budget: Budget) -> list[RawFo
         forms += forms_from_label_rows((row for _, row in rows), source)
     if bulk is not None:
         forms += forms_from_header_rows(_rows(bulk, wide, budget), _row_source(source, bulk))
+    for sheet in sheets:  # the others hold no form, but are looked at for patient data
+        if sheet is not request and sheet is not bulk:
+            _look_at(sheet, budget)
     return keep_filled(forms)
+
+
+def _look_at(sheet: Any, budget: Budget) -> None:
+    """Show the cells of a sheet that is not read to the patient-data check (within limits)."""
+    limits = budget.limits
+    sheet.reset_dimensions()  # as in _rows: the declared size may lie
+    rows = sheet.iter_rows(max_row=limits.rows_per_sheet, max_col=limits.columns_per_sheet)
+    for row in rows:
+        budget.tick()
+        for cell in row:
+            budget.seen.add(getattr(cell, "value", None))
 
 
 def _read_unnamed(sheets: list[Any], source: str, budget: Budget) -> list[RawForm]:
@@ -137,6 +153,8 @@ def _rows(sheet: Any, columns: int, budget: Budget, *, name_columns: bool = True
             past = (past[0] if past else number, number)
             continue
         wide = wide or (len(row) > columns and not is_empty_row(row[columns:]))
+        for value in row:  # numbers and inline texts too: the patient-data check
+            budget.seen.add(value)
         yield number, row[:columns]
     title = str(sheet.title).strip()
     if past is not None:

@@ -104,15 +104,18 @@ def read_message(
     # Whatever a limit left unread is named once, on the message: the reply and staff see it.
     cut = (*msg.cut, *(line for reading in readings for line in reading.cut), *filter(None, [held]))
     msg = replace(msg, cut=cut)
-    found = patient_data_in(msg, forms)
+    found = patient_data_in(msg, forms, readings)
     return Contents(msg, readings=readings, forms=tuple(forms), patient_data=found, held=held)
 
 
 def patient_data_in(
-    msg: ParsedMessage, forms: Sequence[tuple[int | None, RawForm]]
+    msg: ParsedMessage,
+    forms: Sequence[tuple[int | None, RawForm]],
+    readings: Sequence[FileReading] = (),
 ) -> tuple[str, ...]:
-    """Where `msg` holds what passes the NHS number check: its subject, body, form values.
-    Forms are named by position, not by file name (a name may hold the number itself)."""
+    """Where `msg` holds what passes the NHS number check: its subject, body, form values, and
+    any text seen in an attachment. Attachments are named by position, not by file name (a name
+    may hold the number itself)."""
     named = [
         (f"attachment {index + 1}" if index is not None else "the form in the body", form.values)
         for index, form in forms
@@ -120,6 +123,10 @@ def patient_data_in(
     found = where_nhs_numbers_are(
         nhs_number_valid, subject=msg.subject, body=msg.text_body, forms=named
     )
+    for index, reading in enumerate(readings):
+        named_already = any(where.startswith(f"attachment {index + 1}:") for where in found)
+        if reading.patient_data and not named_already:
+            found.append(f"attachment {index + 1}")
     return tuple(found)
 
 

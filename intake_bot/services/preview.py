@@ -179,9 +179,12 @@ def preview(name: str, data: bytes, ctx: ValidationContext, watched_subject: str
 
 
 def patient_data_in_file(reading: FileReading) -> str:
-    """Where the forms of one file hold an NHS number ("" if nowhere)."""
+    """Where one file holds an NHS number: its forms' fields, else its text ("" if nowhere)."""
     forms = [(f"form {n + 1}", form.values) for n, form in enumerate(reading.forms)]
-    return ", ".join(where_nhs_numbers_are(nhs_number_valid, subject="", body="", forms=forms))
+    found = where_nhs_numbers_are(nhs_number_valid, subject="", body="", forms=forms)
+    if reading.patient_data and not found:
+        found.append("the text of the file")
+    return ", ".join(found)
 
 
 def _withheld(kind: str, note: str, source: str, outcome: str | None = None) -> Preview:
