@@ -67,4 +67,5 @@ class Application:
             max_attempts=out.max_attempts,
             backoff=timedelta(seconds=out.backoff_seconds),
             claim_for=timedelta(seconds=out.claim_seconds),
+            send_limit=timedelta(seconds=out.timeout_seconds),
         )

@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from intake_bot.config_limits import LimitSettings
 from intake_bot.config_retention import RetentionSettings
+from intake_bot.config_schedules import DigestSettings, ReminderSettings
 from intake_bot.config_sources import (
     CONFIG_ENV,
     ENV_PREFIX,
@@ -112,11 +113,24 @@ class OutgoingSettings(_Section):
     backoff_seconds: int = Field(60, ge=1)  # doubled after each failure, capped at 6 hours
     # A sender claims a batch of the outbox for this long; a crashed sender's rows come back then.
     claim_seconds: int = Field(300, ge=1)
-    timeout_seconds: float = 60.0
+    # The most one email may take to send, every SMTP command of it together.
+    timeout_seconds: float = Field(60.0, gt=0)
     replies_per_sender_per_hour: int = Field(10, ge=1)
     password: SecretStr | None = None
     password_file: Path | None = None
     allow_plain_auth: bool = False  # only for a loopback test server
+
+    @model_validator(mode="after")
+    def _claim_outlasts_a_send(self) -> OutgoingSettings:
+        # Another sender takes an email once its claim lapses: were a send allowed to outlast
+        # the claim, that email would go out twice.
+        if self.claim_seconds < 2 * self.timeout_seconds:
+            raise ValueError(
+                f"outgoing.claim_seconds ({self.claim_seconds}) must be at least twice "
+                f"outgoing.timeout_seconds ({self.timeout_seconds:g}), the most one email may "
+                "take to send: another sender takes an email whose claim has lapsed"
+            )
+        return self
 
 
 class Dscro(_Section):
@@ -141,34 +155,6 @@ class TargetSettings(_Section):
     change: int = Field(10, ge=1)
     end: int = Field(5, ge=1)
     verification: int = Field(5, ge=1)
-
-
-def _valid_cron(expr: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger
-
-    try:
-        CronTrigger.from_crontab(expr)
-    except ValueError as exc:
-        raise ValueError(f"not a cron expression ({exc}); e.g. '0 8 * * mon-fri'") from exc
-    # APScheduler numbers weekdays from Monday=0, unlike cron: names avoid the surprise.
-    if any(ch.isdigit() for ch in expr.split()[-1]):
-        raise ValueError("name the days of the week (mon-fri), not numbers")
-    return expr
-
-
-class DigestSettings(_Section):
-    enabled: bool = True
-    cron: str = "0 8 * * mon-fri"  # in `timezone`
-
-    _cron_ok = field_validator("cron")(_valid_cron)
-
-
-class ReminderSettings(_Section):
-    enabled: bool = True
-    cron: str = "0 7 * * *"  # in `timezone`, daily
-    offsets_days: list[int] = Field(default_factory=lambda: [90, 60, 30, 14, 7, 1])
-
-    _cron_ok = field_validator("cron")(_valid_cron)
 
 
 class PathSettings(_Section):

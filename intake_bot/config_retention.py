@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from intake_bot.config_schedules import valid_cron
+
 
 class RetentionSettings(BaseModel):
     """The daily purge (`intake-bot retention run`; the worker runs it on `cron`)."""
@@ -23,6 +25,4 @@ class RetentionSettings(BaseModel):
     @field_validator("cron")
     @classmethod
     def _cron_ok(cls, expression: str) -> str:
-        from intake_bot.config import _valid_cron  # the one cron rule; config imports us
-
-        return _valid_cron(expression)
+        return valid_cron(expression)

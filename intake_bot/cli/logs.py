@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import TextIO
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 # Libraries that write what passes through them at DEBUG or INFO: imapclient every IMAP line
 # (whole messages), SQLAlchemy every statement with its parameters (raw mail), msal tokens.
@@ -15,7 +19,27 @@ from typing import TextIO
 QUIET = ("imapclient", "sqlalchemy", "alembic", "msal", "urllib3", "apscheduler")
 
 
-class JsonFormatter(logging.Formatter):
+def where_not_what(exc_info: ExcInfo) -> str:
+    """An exception as its type and the frames it passed through, never its text: a reader's
+    or a library's error message may quote the email it choked on."""
+    _, exc, tb = exc_info
+    frames = "".join(traceback.format_list(traceback.extract_tb(tb)))
+    name = type(exc).__qualname__ if exc is not None else "None"
+    return f"Traceback (most recent call last):\n{frames}{name} (its text is not logged)"
+
+
+class PlainFormatter(logging.Formatter):
+    """Plain lines for a terminal; exceptions as `where_not_what` shows them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None  # never reuse what another handler made of the exception
+        return super().format(record)
+
+    def formatException(self, ei: ExcInfo) -> str:  # noqa: N802  # logging's name
+        return where_not_what(ei)
+
+
+class JsonFormatter(PlainFormatter):
     """One JSON object a record: time (UTC, ISO 8601), level, logger, message [, exception]."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -42,7 +66,7 @@ def configure(level: str, *, stream: TextIO | None = None, as_json: bool | None 
     handler.setFormatter(
         JsonFormatter()
         if as_json
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        else PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
     ours = [h for h in root.handlers if getattr(h, "_intake_bot", False)]

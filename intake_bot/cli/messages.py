@@ -135,10 +135,25 @@ def close(
 
 
 @message_app.command("release")
-def release(ctx: typer.Context, message: MessageId, by: By = "") -> None:
+def release(
+    ctx: typer.Context,
+    message: MessageId,
+    by: By = "",
+    not_patient_data: Annotated[
+        bool,
+        typer.Option(
+            "--not-patient-data",
+            help="For a patient-data hold: you checked that the number is not an NHS number.",
+        ),
+    ] = False,
+) -> None:
     """Run a quarantined message through intake again, once its cause is fixed."""
     try:
-        done = state(ctx).app().messages.release(message, actor=actor(by))
+        done = (
+            state(ctx)
+            .app()
+            .messages.release(message, actor=actor(by), not_patient_data=not_patient_data)
+        )
     except WorkflowError as exc:
         refused(exc)
     made = f" as {done.result}" if done.result else ""

@@ -62,3 +62,17 @@ def _clean(text: str) -> str:
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(_clean(text).casefold())
+
+
+# Subjects of delivery failures (Postfix, Exim, qmail, Gmail, Exchange, Domino): such a report
+# of one of our emails rarely keeps our subject, yet must reach the request it is about.
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery\s+(?:status|fail|has\s+failed|report)|returned\s+mail|failure\s+notice"
+    r"|mail\s+delivery|non[\s-]?delivery|not\s+delivered",
+    re.IGNORECASE,
+)
+
+
+def looks_like_bounce(subject: str) -> bool:
+    """Whether the subject is a delivery failure's ("Undelivered Mail Returned to Sender")."""
+    return bool(_BOUNCE_SUBJECT.search(_clean(subject)))

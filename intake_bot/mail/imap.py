@@ -4,22 +4,20 @@ effects (`BODY.PEEK`, never `\\Seen`) and changes a message only when told."""
 from __future__ import annotations
 
 import imaplib
-import ipaddress
 import logging
 import ssl
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote
 
 from imapclient import IMAPClient, SocketTimeout
 
 from intake_bot.mail._headers import decode_subject
+from intake_bot.mail.imap_settings import check_settings, mailbox_name
 from intake_bot.ports import Candidate, Changes, MailboxError, MessageRef, Settlement
 
 log = logging.getLogger(__name__)
 
-TLS_MODES = ("ssl", "starttls", "none")
 _HEADER_ITEMS = [b"BODY.PEEK[HEADER.FIELDS (SUBJECT)]", b"RFC822.SIZE"]
 _BODY_ITEMS = [b"BODY.PEEK[]"]
 _DELETED = b"\\Deleted"
@@ -61,7 +59,7 @@ class ImapMailbox:
         address or `allow_plain_auth` is set. `name` (the mailbox's name in the settings) defaults
         to an imap:// URL of user, host, port and folder.
         """
-        _check_settings(tls, host, password, oauth2_token, flag_keyword, allow_plain_auth)
+        check_settings(tls, host, password, oauth2_token, flag_keyword, allow_plain_auth)
         if scan_batch < 1 or fetch_batch < 1:
             raise ValueError("scan_batch and fetch_batch must be at least 1")
         self._host = host
@@ -82,7 +80,7 @@ class ImapMailbox:
         self._uidvalidity: int | None = None  # of the folder selected on this connection
         self._keyword_allowed = True  # PERMANENTFLAGS of the selected folder lets us set it
         self._known_folders: set[str] = set()
-        self.name = name or _mailbox_name(username, host, self._port, folder)
+        self.name = name or mailbox_name(username, host, self._port, folder)
 
     # -- ports.MailSource ---------------------------------------------------------------------
 
@@ -128,6 +126,7 @@ class ImapMailbox:
                     uid for _, validity, uid in batch if self._addressable(validity, uid, current)
                 ]
                 response = client.fetch(wanted, _BODY_ITEMS) if wanted else {}
+                response = self._complete(client, wanted, response, _BODY_ITEMS, b"BODY[]")
             for ref, validity, uid in batch:
                 raw = response.get(uid, {}).get(b"BODY[]")
                 if isinstance(raw, bytes) and validity == current:
@@ -293,6 +292,7 @@ class ImapMailbox:
         for start in range(0, len(uids), self._scan_batch):
             batch = uids[start : start + self._scan_batch]
             response = client.fetch(batch, _HEADER_ITEMS)
+            response = self._complete(client, batch, response, _HEADER_ITEMS, b"RFC822.SIZE")
             for uid in batch:
                 data = response.get(uid)
                 if data is None:
@@ -307,6 +307,28 @@ class ImapMailbox:
                     )
                 )
         return found
+
+    def _complete(
+        self,
+        client: IMAPClient,
+        uids: Sequence[int],
+        response: dict[int, dict[bytes, Any]],
+        items: list[bytes],
+        item: bytes,
+    ) -> dict[int, dict[bytes, Any]]:
+        """`response` with what it left out fetched again. A UID left out of a FETCH answer is
+        passed over (and the cursor moves past it) only when a SEARCH agrees it is gone: one the
+        folder still holds is fetched once more, and if the server leaves it out again the poll
+        stops here, to try again next time, rather than lose the message."""
+        missing = [uid for uid in uids if item not in response.get(uid, {})]
+        if not missing:
+            return response
+        held = sorted(set(client.search(["UID", ",".join(map(str, missing))])) & set(missing))
+        again = client.fetch(held, items) if held else {}
+        if any(item not in again.get(uid, {}) for uid in held):
+            raise imaplib.IMAP4.error(f"the server left out {len(held)} message(s) it still holds")
+        log.debug("%s: %d expunged while being read", self.name, len(missing) - len(held))
+        return {**response, **again}
 
     def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
         self._ensure_folder(client, folder)
@@ -334,38 +356,6 @@ class ImapMailbox:
             except imaplib.IMAP4.error:
                 log.debug("%s: could not subscribe to %s", self.name, folder)
         self._known_folders.add(folder)
-
-
-def _check_settings(
-    tls: str,
-    host: str,
-    password: str | None,
-    oauth2_token: str | Callable[[], str] | None,
-    flag_keyword: str,
-    allow_plain_auth: bool,
-) -> None:
-    if tls not in TLS_MODES:
-        raise ValueError(f"tls must be one of {', '.join(TLS_MODES)}, not {tls!r}")
-    if not password and not oauth2_token:
-        raise ValueError("an IMAP password or an OAuth2 token is needed")
-    if tls == "none" and not (allow_plain_auth or _is_loopback(host)):
-        raise ValueError(f"refusing to log in to {host} without TLS (allow_plain_auth is off)")
-    if not flag_keyword or flag_keyword.startswith("\\") or set(flag_keyword) & set(' (){%*"]'):
-        raise ValueError(f"flag_keyword must be an IMAP keyword, not {flag_keyword!r}")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _mailbox_name(username: str, host: str, port: int, folder: str) -> str:
-    shown_host = f"[{host}]" if ":" in host else host
-    return f"imap://{quote(username, safe='')}@{shown_host}:{port}/{quote(folder, safe='/')}"
 
 
 def _position(uidvalidity: int, uid: int) -> str:

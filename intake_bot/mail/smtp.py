@@ -5,9 +5,14 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from intake_bot.ports import SendError
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 log = logging.getLogger(__name__)
 
@@ -16,11 +21,41 @@ _DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 _Refused = dict[str, tuple[int, bytes]]
 
 
+class _Client(smtplib.SMTP):
+    """smtplib's client under one deadline for a whole send: every command and every reply
+    gets only what is left of it, so one email never takes longer than `timeout` in all (the
+    outbox claim that keeps other senders off it is sized on that)."""
+
+    deadline: float | None = None  # on time.monotonic; None between sends
+    _host: str  # smtplib's own: the name TLS checks the server's certificate against
+
+    def send(self, s: Buffer | str) -> None:
+        self._arm()
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._arm()
+        return super().getreply()
+
+    def _arm(self) -> None:
+        if self.deadline is None or self.sock is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the email took longer to send than outgoing.timeout_seconds")
+        self.sock.settimeout(min(self.timeout, left))
+
+
+class _SslClient(_Client, smtplib.SMTP_SSL):
+    """The same over implicit TLS (port 465)."""
+
+
 class SmtpTransport:
     """An SMTP client that keeps one connection open across sends (`ports.MailTransport`).
 
     Errors before the message is offered (connecting, TLS, login) are never permanent: they say
     nothing about the message. Afterwards a 5xx reply is permanent and anything else is not.
+    One send, connecting and a retry on a fresh connection included, takes at most `timeout`.
     """
 
     def __init__(
@@ -53,7 +88,7 @@ class SmtpTransport:
         self._timeout = timeout
         self._ssl_context = ssl_context
         self._local_hostname = local_hostname
-        self._conn: smtplib.SMTP | None = None
+        self._conn: _Client | None = None
         self.name = f"smtp://{host}:{self._port}"
 
     def send(self, *, sender: str, recipients: Sequence[str], raw: bytes, message_id: str) -> None:
@@ -61,32 +96,38 @@ class SmtpTransport:
         if not recipients:
             raise SendError(f"{message_id}: no recipients", permanent=True)
         reused = self._conn is not None
+        deadline = time.monotonic() + self._timeout
         try:
-            self._send_once(sender, recipients, raw, message_id)
+            self._send_once(sender, recipients, raw, message_id, deadline)
         except (smtplib.SMTPServerDisconnected, _StaleConnectionError) as exc:
             if not reused:
                 raise SendError(f"{self.name}: {_describe(exc)}") from exc
             # A kept connection may have been closed by the server while idle: one fresh try.
             log.info("%s: connection was closed; reconnecting", self.name)
             try:
-                self._send_once(sender, recipients, raw, message_id)
+                self._send_once(sender, recipients, raw, message_id, deadline)
             except (smtplib.SMTPServerDisconnected, _StaleConnectionError) as again:
                 raise SendError(f"{self.name}: {_describe(again)}") from again
+        finally:
+            if self._conn is not None:
+                self._conn.deadline = None  # a kept connection is not timed between sends
 
     def close(self) -> None:
         """QUIT, or just close the socket if the server has gone."""
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        conn.deadline = None
         try:
             conn.quit()
         except (smtplib.SMTPException, OSError):
             conn.close()
 
     def _send_once(
-        self, sender: str, recipients: Sequence[str], raw: bytes, message_id: str
+        self, sender: str, recipients: Sequence[str], raw: bytes, message_id: str, deadline: float
     ) -> None:
-        conn = self._connection()
+        conn = self._connection(deadline)
+        conn.deadline = deadline
         try:
             refused = conn.sendmail(
                 sender,
@@ -108,30 +149,31 @@ class SmtpTransport:
         _log_partial(refused, message_id)
         log.info("sent %s to %d recipient(s) via %s", message_id, len(recipients), self.name)
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self, deadline: float) -> _Client:
         if self._conn is None:
             try:
-                self._conn = self._open()
+                self._conn = self._open(deadline)
             except (smtplib.SMTPException, OSError) as exc:
                 raise SendError(f"{self.name}: cannot connect: {_describe(exc)}") from exc
         return self._conn
 
-    def _open(self) -> smtplib.SMTP:
+    def _open(self, deadline: float) -> _Client:
         context = self._ssl_context or ssl.create_default_context()
-        conn: smtplib.SMTP
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no time left to connect within outgoing.timeout_seconds")
+        conn: _Client
         if self._security == "ssl":
-            conn = smtplib.SMTP_SSL(
-                self._host,
-                self._port,
-                local_hostname=self._local_hostname,
-                timeout=self._timeout,
-                context=context,
-            )
+            conn = _SslClient(local_hostname=self._local_hostname, timeout=left, context=context)
         else:
-            conn = smtplib.SMTP(
-                self._host, self._port, local_hostname=self._local_hostname, timeout=self._timeout
-            )
+            conn = _Client(local_hostname=self._local_hostname, timeout=left)
+        conn.deadline = deadline
+        conn._host = self._host  # what TLS checks the certificate against, as __init__ would set
         try:
+            code, greeting = conn.connect(self._host, self._port)
+            if code != 220:  # as smtplib's own constructor checks
+                raise smtplib.SMTPConnectError(code, greeting)
+            conn.timeout = self._timeout  # what each command may take; the deadline caps it
             conn.ehlo()
             if self._security == "starttls":
                 conn.starttls(context=context)  # refuses if the server does not offer it

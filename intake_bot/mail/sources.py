@@ -11,7 +11,8 @@ from pathlib import Path
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from intake_bot.config import ENV_PREFIX, ConfigError, MailboxSettings, Settings, url_password
-from intake_bot.mail.imap import TLS_MODES, ImapMailbox
+from intake_bot.mail.imap import ImapMailbox
+from intake_bot.mail.imap_settings import TLS_MODES
 from intake_bot.mail.maildir import MaildirMailbox
 from intake_bot.ports import MailboxError, MailSource
 

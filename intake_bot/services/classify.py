@@ -180,13 +180,15 @@ OUR_ID_TAG = "intake-bot@"
 
 def our_message_ids(msg: ParsedMessage, own_addresses: Sequence[str]) -> list[str]:
     """The Message-IDs among In-Reply-To/References that we made (by their form)."""
+    refs = (msg.in_reply_to, *msg.references)
+    return [mid for mid in refs if mid and is_our_message_id(mid, own_addresses)]
+
+
+def is_our_message_id(mid: str, own_addresses: Sequence[str]) -> bool:
+    """Whether `mid` has the form of the Message-IDs we make ("<…intake-bot@our domain>")."""
     domains = {a.rpartition("@")[2].strip().lower() for a in own_addresses if "@" in a}
-    ours = []
-    for mid in (msg.in_reply_to, *msg.references):
-        local, _, domain = (mid or "").strip("<> ").lower().rpartition("@")
-        if domain in domains and (local + "@").endswith(OUR_ID_TAG):
-            ours.append(mid or "")
-    return ours
+    local, _, domain = mid.strip("<> ").lower().rpartition("@")
+    return domain in domains and (local + "@").endswith(OUR_ID_TAG)
 
 
 def answers_our_mail(

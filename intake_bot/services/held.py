@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from intake_bot.domain.records import InboundMessage
+from intake_bot.domain.subject import looks_like_bounce
 from intake_bot.domain.triage import request_reference
 from intake_bot.forms.readings import ParsedMessage
 from intake_bot.ports import Unit
 from intake_bot.services import audit
 from intake_bot.services.answers import alert_staff_patient_data, warn_patient_data
+from intake_bot.services.classify import is_our_message_id
 from intake_bot.services.notify import Notifier
 
 # Message-IDs named in a report's returned headers (message/rfc822, text/rfc822-headers).
@@ -57,14 +59,26 @@ def hold_patient_data(
     return replies
 
 
+def returned_ids(raw: bytes) -> list[str]:
+    """The Message-IDs a report's returned headers name, each once, at most MAX_IDS."""
+    found = (m.decode("ascii") for m in _RETURNED_IDS.findall(raw[:SCANNED_BYTES]))
+    return list(dict.fromkeys(found))[:MAX_IDS]
+
+
+def returns_our_mail(raw: bytes, own_addresses: Sequence[str]) -> bool:
+    """Whether a delivery report (a bounce whose subject is not ours) returns one of our own
+    emails: one of its returned Message-IDs is of the form we make. Anyone else's bounce in the
+    shared mailbox is left where it is, for the people who sent that email."""
+    return any(is_our_message_id(mid, own_addresses) for mid in returned_ids(raw))
+
+
 def note_automatic_answer(
     unit: Unit, msg: ParsedMessage, raw: bytes, inbound: InboundMessage, now: datetime
 ) -> str | None:
     """If a robot's message answers or returns one of our emails about a request, record it on
     that request (a bounce: "delivery_failed"; anything else: "automatic_answer"); the request's
     reference, or None."""
-    ids = [i for i in (msg.in_reply_to, *msg.references) if i]
-    ids += [m.decode("ascii") for m in _RETURNED_IDS.findall(raw[:SCANNED_BYTES])]
+    ids = [i for i in (msg.in_reply_to, *msg.references) if i] + returned_ids(raw)
     ids = list(dict.fromkeys(ids))[:MAX_IDS]
     request_id = unit.requests.for_outgoing(ids) if ids else None
     request = unit.requests.get(request_id) if request_id is not None else None
@@ -86,18 +100,11 @@ def note_automatic_answer(
     return request_reference(request_id) if request_id is not None else None
 
 
-_BOUNCE_SUBJECT = re.compile(
-    r"undeliver|delivery\s+(?:status|fail|has\s+failed|report)|returned\s+mail|failure\s+notice"
-    r"|mail\s+delivery|non[\s-]?delivery|not\s+delivered",
-    re.IGNORECASE,
-)
-
-
 def _is_bounce(msg: ParsedMessage, head: bytes, reason: str) -> bool:
     """A delivery failure (not an out-of-office or a read receipt): a delivery-status report,
     a null return path, or a bounce's subject."""
     return (
         b"delivery-status" in head.lower()
         or "Return-Path" in reason
-        or bool(_BOUNCE_SUBJECT.search(msg.subject))
+        or looks_like_bounce(msg.subject)
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from intake_bot.domain.approvals import Approval as ApprovalInfo
@@ -48,7 +48,7 @@ from intake_bot.working_days import today_in_england
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IngestResult", "Intake", "dedupe_key", "ingest_message", "quarantine_poison"]
+__all__ = ["IngestResult", "Intake", "dedupe_key", "quarantine_poison"]
 
 Outcome = Kind  # the name polling knows
 ConfigReference = Callable[[], tuple[Sequence[Organisation], Sequence[Approval]]]
@@ -137,13 +137,17 @@ class Intake:
         *,
         now: datetime | None = None,
         default_office: str | None = None,
+        not_patient_data: bool = False,
     ) -> IngestResult:
         """File one email and queue its replies, all in one transaction. Never files twice.
 
         `default_office`: the regional office of the mailbox it came to, for forms naming none.
+        `not_patient_data`: staff have checked that what passed the NHS number check is not one.
         """
         now = now or self.clock()
         contents = read_message(raw, own_addresses=self.own_addresses, limits=self.limits)
+        if not_patient_data:
+            contents = replace(contents, patient_data=())
         message_id = contents.message.message_id if contents.message else None
         digest = hashlib.sha256(raw).hexdigest()
         try:
@@ -358,11 +362,6 @@ class _Filing:
             queue=decision.queue,
             note=decision.note,
         )
-
-
-def ingest_message(raw: bytes, ref: MessageRef, *, intake: Intake, now: datetime) -> IngestResult:
-    """`Intake.ingest`, for callers that hold the use case (polling)."""
-    return intake.ingest(raw, ref, now=now)
 
 
 def quarantine_poison(

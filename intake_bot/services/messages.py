@@ -9,7 +9,7 @@ event that names who did it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from typing import Protocol
 
 from intake_bot.domain.records import InboundMessage, saved_id
 from intake_bot.domain.triage import (
@@ -31,13 +31,26 @@ from intake_bot.forms.message import parse_message
 from intake_bot.forms.readings import MessageParseError, ParsedMessage
 from intake_bot.ports import Clock, MessageRef, Store, Unit
 from intake_bot.services import audit, history
+from intake_bot.services.classify import PATIENT_DATA
 from intake_bot.services.intake import IngestResult
 from intake_bot.services.notify import Notifier
 
-# Runs raw bytes through intake as a new message at `ref`, in its own transaction.
-Reingest = Callable[[bytes, MessageRef], IngestResult]
+
+class Reingest(Protocol):
+    """Runs raw bytes through intake as a new message at `ref`, in its own transaction."""
+
+    def __call__(
+        self, raw: bytes, ref: MessageRef, *, not_patient_data: bool = False
+    ) -> IngestResult: ...
+
 
 RELEASED = "released"  # the source name of a message released from quarantine
+_HELD_FOR_PATIENT_DATA = (
+    "{ref} is held because it seems to hold an NHS number: run again, it would be held again. "
+    "If you have checked that the number is not one (a reference that happens to pass the "
+    "check), release it with --not-patient-data; otherwise close it with a note, and the "
+    "retention job purges its raw mail"
+)
 BODY_CHARS = 20_000  # `show` prints at most this much of a body: a screenful or a few
 TEXT_ANSWER = "staff_answer"  # templates/email/staff_answer.*: the staff's own words
 # `message answer --template NAME`: the answers staff can send by name (templates/email/).
@@ -177,29 +190,37 @@ class Messages:
             audit.record(unit, action="close", at=now, actor=actor, inbound=message, note=note)
             return Closed(message_reference(saved_id(message)), before)
 
-    def release(self, reference: str, *, actor: str) -> Released:
+    def release(self, reference: str, *, actor: str, not_patient_data: bool = False) -> Released:
         """Run a quarantined message through intake again (after the cause was fixed).
 
         The archived bytes are filed as a new message; the quarantine entry is closed and
         names what came of it. Its Message-ID key is set aside first, or intake would take the
-        new filing for a duplicate of it.
+        new filing for a duplicate of it. A patient-data hold is released only when staff say
+        that what passed the NHS number check is not one (`not_patient_data`): run again, it
+        would only be held again.
         """
         with self.store.unit() as unit:
             message = _waiting(unit, reference)
             ref = message_reference(saved_id(message))
             if message.queue != QUARANTINE:
                 raise MessageError(f"{ref} is not in quarantine (it is in {message.queue})")
+            if message.note.lower().startswith(PATIENT_DATA) and not not_patient_data:
+                raise MessageError(_HELD_FOR_PATIENT_DATA.format(ref=ref))
             raw, key = unit.messages.raw(saved_id(message)), message.dedupe_key
             message.dedupe_key = _set_aside(ref, key)
         try:
-            result = self.reingest(raw, MessageRef(RELEASED, ref))
+            result = self.reingest(
+                raw, MessageRef(RELEASED, ref), not_patient_data=not_patient_data
+            )
         except Exception as exc:
             with self.store.unit() as unit:
                 find_message(unit, ref).dedupe_key = key  # as it was: still in quarantine
             raise MessageError(f"{ref} could not be processed again: {exc}") from exc
-        return self._settle_release(ref, result, actor)
+        return self._settle_release(ref, result, actor, not_patient_data)
 
-    def _settle_release(self, ref: str, result: IngestResult, actor: str) -> Released:
+    def _settle_release(
+        self, ref: str, result: IngestResult, actor: str, not_patient_data: bool
+    ) -> Released:
         now = self.clock()
         requests = tuple(result.references)
         made = message_reference(result.inbound_id) if result.inbound_id else None
@@ -210,6 +231,8 @@ class Messages:
             message.request_id = message.request_id or first
             outcome = f"{result.outcome}" + (f" as {made}" if made else "")
             outcome += f" ({', '.join(requests)})" if requests else ""
+            if not_patient_data:  # staff overrode the NHS number check: say who, in the trail
+                outcome += f"; {actor} confirmed it holds no NHS number"
             audit.record(unit, action="release", at=now, actor=actor, inbound=message, note=outcome)
             if result.inbound_id is not None:
                 note = f"released from quarantine ({ref}) by {actor}"

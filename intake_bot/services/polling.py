@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Protocol
 
 from intake_bot.domain.polls import PollReport, Progress
-from intake_bot.domain.subject import subject_matches
+from intake_bot.domain.subject import looks_like_bounce, subject_matches
 from intake_bot.ports import (
     Candidate,
     Clock,
@@ -28,6 +28,7 @@ from intake_bot.ports import (
     Store,
     StoreUnavailableError,
 )
+from intake_bot.services.held import returns_our_mail
 from intake_bot.services.intake import IngestResult
 
 __all__ = ["Filing", "PollReport", "Poller", "Progress", "ingest_message"]
@@ -39,6 +40,7 @@ class Filing(Protocol):
     """What a poll needs of intake (`services.intake.Intake`)."""
 
     store: Store
+    own_addresses: tuple[str, ...]  # whose Message-IDs are ours, to know our bounced emails
 
     def refresh_reference_data(self) -> None: ...
 
@@ -76,6 +78,7 @@ class Settled(Enum):
     FILED = "filed"  # in the database: settled with its batch
     QUARANTINED = "quarantined"  # moved to the quarantine folder already
     RETRY = "retry"  # failed: left where it is for the next poll
+    LEFT = "left"  # not ours after all (someone else's bounce): left as it is
 
 
 @dataclass
@@ -133,14 +136,17 @@ class Poller:
         report.examined = len(changes.candidates)
         ours: list[Candidate] = []
         others: list[MessageRef] = []
+        # A bounce keeps our subject only now and then: read it, to see whose email it returns.
+        bounces: set[MessageRef] = set()
         for candidate in changes.candidates:
             if subject_matches(candidate.subject, self.watched_subject):
                 ours.append(candidate)
+            elif looks_like_bounce(candidate.subject):
+                ours.append(candidate)
+                bounces.add(candidate.ref)
             else:
                 others.append(candidate.ref)
-        if others:
-            source.settle(others, Settlement.NOT_OURS)
-            report.not_ours = len(others)
+        self._leave(others, report)
         done, safe = 0, True  # safe: every message so far is settled, so the cursor may move
         for batch in _chunks(ours, self.fetch_batch):
             settled_to: str | None = None  # the cursor past the last message settled in order
@@ -152,7 +158,11 @@ class Poller:
                 if stop():
                     report.interrupted = True
                     break
-                settled = self._handle(ref, raw, report, failures.get(ref, 0))
+                if ref in bounces and not returns_our_mail(raw, self.intake.own_addresses):
+                    self._leave([ref], report)  # someone else's bounce: theirs to read
+                    settled = Settled.LEFT
+                else:
+                    settled = self._handle(ref, raw, report, failures.get(ref, 0))
                 if settled is Settled.FILED:
                     filed.append(ref)
                 safe = safe and settled is not Settled.RETRY
@@ -168,6 +178,12 @@ class Poller:
                 return
         if safe and changes.cursor not in (None, cursor):
             self._advance(changes.cursor)
+
+    def _leave(self, refs: list[MessageRef], report: PollReport) -> None:
+        """Messages that are not ours: left as they are (the cursor moves past them)."""
+        if refs:
+            self.mailbox.settle(refs, Settlement.NOT_OURS)
+            report.not_ours += len(refs)
 
     def _advance(self, cursor: str | None) -> None:
         """Move the cursor past what is settled, and hold on to the mailbox for another batch."""

@@ -3,8 +3,10 @@
 An email is sent at most once, except in one window: after the SMTP server accepted it and
 before its row is marked sent. A worker killed there (or a connection cut before the server's
 "250" reached us, or a database that refuses the mark even after a retry) sends it once more
-when its claim lapses. Nothing else resends: a claim is used for at most half its length, so
-that another worker never takes a row that this one is still sending.
+when its claim lapses. Nothing else resends: a send starts only while the claim has one and a
+half sends' worth of time left (`send_limit`, the transport's deadline for one email, with room
+to mark it sent), so another worker never takes a row that this one is still sending. Settings
+refuse a claim shorter than two sends.
 """
 
 from __future__ import annotations
@@ -49,9 +51,14 @@ class Sender:
     backoff: timedelta = timedelta(seconds=60)
     batch: int = 50
     claim_for: timedelta = timedelta(minutes=5)  # a crashed sender's rows come back after this
+    send_limit: timedelta = timedelta(seconds=60)  # the most one send takes (transport deadline)
     # Between tries at marking a sent email sent (the database restarting): then it is resent.
     mark_retry_pause: float = 1.0
     sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        if self.claim_for < self.send_limit * 1.5:  # no send could ever start: refuse to loop
+            raise ValueError("an outbox claim must last at least one and a half sends")
 
     def send_due(self, *, limit: int = 10_000) -> SendReport:
         """Send what is due, batch by batch, until nothing is due or `limit` were tried.
@@ -68,7 +75,8 @@ class Sender:
             if not claimed:
                 break
             for index, item in enumerate(claimed):
-                if self.clock() - claimed_at > self.claim_for / 2:  # a slow server: claim anew
+                # Not enough of the claim left for one more send: hand the rest back, claim anew.
+                if self.clock() - claimed_at + self.send_limit * 1.5 > self.claim_for:
                     self._release(claimed[index:])
                     break
                 tried += 1

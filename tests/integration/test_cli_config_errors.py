@@ -163,6 +163,15 @@ BROKEN = {
     "unknown time zone": Broken(
         lambda tmp: {"INTAKE_BOT_TIMEZONE": "Europe/Londn"}, "timezone", _settings_users
     ),
+    # One send could outlast its claim, and another sender would send that email again.
+    "outbox claim shorter than two sends": Broken(
+        lambda tmp: {
+            "INTAKE_BOT_OUTGOING_CLAIM_SECONDS": "2",
+            "INTAKE_BOT_OUTGOING_TIMEOUT_SECONDS": "30",
+        },
+        "outgoing.claim_seconds",
+        _settings_users,
+    ),
 }
 
 

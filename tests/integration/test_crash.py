@@ -51,7 +51,7 @@ def test_sigkill_at_random_points_loses_nothing_and_quarantines_nothing(
             cfg = write_config(tmp_path / "crash.toml", url, dovecot, smtp.port)
             env = worker_env(dovecot, smtp)
             kills = _kill_at_random_points(cfg, env, count, smtp, rng)
-            time.sleep(2.5)  # the killed sender's claims lapse (claim_seconds)
+            time.sleep(6.5)  # the killed sender's claims lapse (claim_seconds)
             for _ in range(3):  # let it finish: poll what is left, then send what is due
                 run_once(cfg, env)
             _assert_all_filed_once_and_answered(count, smtp, dovecot, kills, seed)

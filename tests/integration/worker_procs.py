@@ -79,8 +79,8 @@ url = "smtp://mailer@127.0.0.1:{smtp_port}?tls=none"
 allow_plain_auth = true
 send_interval_seconds = 1
 backoff_seconds = 1
-claim_seconds = 2
-timeout_seconds = 10
+claim_seconds = 6
+timeout_seconds = 3
 
 [digest]
 enabled = false

@@ -45,7 +45,7 @@ def _importers(prefix: str) -> set[str]:
         ("imapclient", {"mail/imap.py"}),
         ("smtplib", {"mail/smtp.py"}),
         ("jinja2", {"mail/render.py"}),
-        ("apscheduler", {"worker.py", "config.py"}),  # config checks cron expressions
+        ("apscheduler", {"worker.py", "config_schedules.py"}),  # settings check cron lines
         ("typer", {p for p in IMPORTS if p.startswith("cli/")}),
     ],
 )

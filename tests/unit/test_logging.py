@@ -76,3 +76,21 @@ def test_libraries_that_log_contents_stay_at_warning_even_at_debug(name: str) ->
 
     assert logging.getLogger("intake_bot.services.polling").isEnabledFor(logging.DEBUG)
     assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_an_exception_is_logged_by_type_and_place_never_by_its_text(as_json: bool) -> None:
+    _bare_root()
+    stream = io.StringIO()
+    configure("DEBUG", stream=stream, as_json=as_json)
+    quoted = "cell B7 holds 'Patient 943 476 5919, Leeds'"  # what a reader's error may say
+    try:
+        raise ValueError(quoted)
+    except ValueError:
+        logging.getLogger("intake_bot.test").exception("could not read an attachment")
+    text = stream.getvalue()
+    if as_json:
+        (line,) = text.splitlines()
+        text = json.loads(line)["exception"]
+    assert "ValueError" in text and "test_logging.py" in text
+    assert "943 476 5919" not in text and "Leeds" not in text

@@ -156,7 +156,7 @@ def test_a_release_that_fails_again_leaves_the_message_in_quarantine() -> None:
     staff = make_staff()
     ref = _quarantined(staff, ENQUIRY)
 
-    def broken(raw: bytes, where: MessageRef) -> object:
+    def broken(raw: bytes, where: MessageRef, **options: object) -> object:
         raise RuntimeError("still broken")
 
     staff.messages.reingest = broken  # type: ignore[assignment]
@@ -164,3 +164,19 @@ def test_a_release_that_fails_again_leaves_the_message_in_quarantine() -> None:
         staff.messages.release(ref, actor="Sam")
     (message,) = staff.rig.store.memory.all(InboundMessage)
     assert message.queue == "quarantine" and not message.dedupe_key.startswith("released")
+
+
+def test_a_patient_data_hold_is_released_only_when_staff_say_the_number_is_not_one() -> None:
+    staff = make_staff()
+    # Ten digits that pass the NHS number check but are the commissioner's contract reference.
+    values = new_request(0, contract_reference="9434765919")
+    result = staff.rig.ingest(email(attachments=[("form.docx", DOCX, docx_form(values))]))
+    ref = f"MSG-{result.inbound_id}"
+    with pytest.raises(MessageError, match="--not-patient-data") as refused:
+        staff.messages.release(ref, actor="Sam")
+    assert "9434765919" not in str(refused.value)
+    assert staff.rig.store.memory.all(Request) == []  # still held, nothing filed
+    done = staff.messages.release(ref, actor="Sam", not_patient_data=True)
+    assert done.outcome == "filed" and done.requests == ("LR-000001",)
+    (release,) = staff.events("release")
+    assert release.actor == "Sam" and "Sam confirmed it holds no NHS number" in release.note

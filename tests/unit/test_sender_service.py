@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import pytest
+
 from intake_bot.domain.records import Outbox
 from intake_bot.ports import SendError
 from intake_bot.services.outbox import OutboxAdmin
@@ -141,3 +143,49 @@ def test_outbox_retry_puts_failed_emails_back_due_now() -> None:
     transport.refuse.clear()
     assert _sender(store, clock, transport).send_due().sent == 1
     assert admin.status().failures == ()  # sent: its old error is no longer shown
+
+
+@dataclass
+class SlowTransport:
+    """Every send takes the whole `send_limit` on the fake clock; records whether each one
+    ended while its row's claim still held."""
+
+    store: FakeStore
+    clock: Clock
+    takes: timedelta
+    ended_within_claim: list[bool] = field(default_factory=list)
+
+    def send(self, *, sender: str, recipients: Sequence[str], raw: bytes, message_id: str) -> None:
+        (row,) = [r for r in self.store.memory.all(Outbox) if r.message_id == message_id]
+        self.clock.now += self.takes
+        self.ended_within_claim.append(self.clock.now <= row.next_attempt_at)
+
+    def close(self) -> None:
+        return None
+
+
+def test_no_send_outlasts_its_claim_however_slow_the_server() -> None:
+    store, clock = FakeStore(), Clock()
+    rows = _queued(store, clock, 12)
+    transport = SlowTransport(store, clock, timedelta(seconds=60))
+    sender = Sender(
+        store=store,
+        transport=transport,
+        clock=clock,
+        claim_for=timedelta(seconds=300),
+        send_limit=timedelta(seconds=60),
+    )
+    report = sender.send_due()
+    assert report.sent == 12 and {r.status for r in rows} == {"sent"}
+    assert transport.ended_within_claim == [True] * 12
+
+
+def test_a_claim_too_short_for_one_send_is_refused() -> None:
+    with pytest.raises(ValueError, match="claim"):
+        Sender(
+            store=FakeStore(),
+            transport=Transport(),
+            clock=Clock(),
+            claim_for=timedelta(seconds=60),
+            send_limit=timedelta(seconds=60),
+        )
