@@ -26,6 +26,7 @@ from intake_bot.services.register import Register
 from intake_bot.services.retention import Retention
 from intake_bot.services.s251 import S251
 from intake_bot.services.sending import Sender
+from intake_bot.services.staff import Staff
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Application:
     messages: Messages  # enquiries and quarantine: show, answer, link, close, release
     digests: Digests  # send (the daily job), preview one office's
     retention: Retention  # run (the daily job, or a dry run): purge raw mail that is due
+    staff: Staff  # the web console's accounts: add, list, disable, sign_in, current
     clock: Clock
     worker_id: str
     open_transport: Callable[[], MailTransport]  # opened per send run, closed by the caller

@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from argon2 import PasswordHasher
+
 from intake_bot.application import Application
 from intake_bot.config import ConfigError, Settings, url_password
 from intake_bot.domain.approvals import normalise_cag_refs
@@ -34,10 +36,11 @@ from intake_bot.services.mailboxes import Mailboxes
 from intake_bot.services.messages import Messages
 from intake_bot.services.notify import Letterhead, Notifier
 from intake_bot.services.outbox import OutboxAdmin
-from intake_bot.services.queues import Queues
+from intake_bot.services.queues import Queues, offices_of
 from intake_bot.services.register import Register
 from intake_bot.services.retention import Retention
 from intake_bot.services.s251 import S251
+from intake_bot.services.staff import Staff
 from intake_bot.store.migrate import AlembicSchema
 from intake_bot.store.store import Store
 
@@ -126,6 +129,9 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
             timezone=settings.timezone,
         ),
         retention=Retention(store=store, clock=clock, closed_days=settings.retention.closed_days),
+        staff=Staff(
+            store=store, clock=clock, offices=offices_of(settings.dscro), hasher=PasswordHasher()
+        ),
         clock=clock,
         worker_id=worker_id,
         open_transport=lambda: make_transport(settings),

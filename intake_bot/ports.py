@@ -24,6 +24,7 @@ from intake_bot.domain.records import (
     RelationshipVersion,
     ReminderSent,
     Request,
+    StaffAccount,
     StaffAlert,
 )
 from intake_bot.errors import DatabaseUnavailableError, OperatorError
@@ -322,6 +323,18 @@ class NoticeRepository(Protocol):
     def staff_alert(self, key: str) -> StaffAlert | None: ...
 
 
+class StaffRepository(Protocol):
+    """The web console's staff accounts (added with `Unit.add`)."""
+
+    def by_email(self, email: str) -> StaffAccount | None:
+        """The account signed in as `email` (lower-cased), disabled ones included."""
+        ...
+
+    def all(self) -> list[StaffAccount]:
+        """Every account, by email."""
+        ...
+
+
 class PollingRepository(Protocol):
     """Each mailbox's cursor, lease and last poll, and its messages' failures: `start_batch`
     marks a batch in hand (a kill counts nothing) and gives the failures of each so far."""
@@ -372,6 +385,9 @@ class Unit(Protocol):
 
     @property
     def polling(self) -> PollingRepository: ...
+
+    @property
+    def staff(self) -> StaffRepository: ...
 
     def add(self, record: R) -> R:
         """Stage a new record; it is written (and gets its id) at the next flush or commit."""

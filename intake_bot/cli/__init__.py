@@ -23,6 +23,7 @@ from intake_bot.cli import (
     retention,
     run,
     s251,
+    staff,
     status,
 )
 from intake_bot.cli.common import State, fail, operator_message, state, unreadable_setting
@@ -106,6 +107,7 @@ app.add_typer(digest.digest_app, name="digest")
 app.add_typer(messages.message_app, name="message")
 app.add_typer(s251.s251_app, name="s251")
 app.add_typer(retention.retention_app, name="retention")
+app.add_typer(staff.staff_app, name="staff")
 
 
 def main() -> None:

@@ -212,3 +212,21 @@ class StaffAlert:
     key: str
     sent_at: datetime
     outbox_id: int | None = None
+
+
+@dataclass(eq=False)
+class StaffAccount:
+    """A member of DSfC staff who signs in to the web console (`domain.staff` says what they may
+    do). Only a hash of the password is kept."""
+
+    email: str  # lower-cased: how they sign in
+    name: str
+    role: str  # domain.staff.Role
+    offices: list[str]  # the regional offices whose work they see, by name
+    password_hash: str
+    created_at: datetime
+    disabled: bool = False
+    failed_logins: int = 0  # wrong passwords in a row
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    id: int | None = None

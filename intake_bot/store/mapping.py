@@ -32,6 +32,7 @@ _MAPPED: list[tuple[type[Any], Any, tuple[str, ...]]] = [
     (r.DigestLog, t.DigestLogRow, ()),
     (r.ReminderSent, t.ReminderSentRow, ()),
     (r.StaffAlert, t.StaffAlertRow, ()),
+    (r.StaffAccount, t.StaffAccountRow, ()),
 ]
 
 _registry = registry()

@@ -20,6 +20,7 @@ from intake_bot.store.mapping import map_records
 from intake_bot.store.polling_state import SqlPolling
 from intake_bot.store.register_repos import SqlNotices, SqlReference, SqlRegister
 from intake_bot.store.repositories import SqlEvents, SqlMessages, SqlOutbox, SqlRequests
+from intake_bot.store.staff_repo import SqlStaff
 from intake_bot.store.urls import fail_fast_on_connect, prepare_database
 
 T = TypeVar("T")
@@ -106,6 +107,7 @@ class Unit:
         self.register = SqlRegister(session, is_postgres)
         self.notices = SqlNotices(session, is_postgres)
         self.polling = SqlPolling(session, is_postgres)
+        self.staff = SqlStaff(session, is_postgres)
 
     # -- generic -------------------------------------------------------------------------------
     def add(self, row: T) -> T:

@@ -287,3 +287,20 @@ class StaffAlertRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=300)  # e.g. "expired:CAG 7-04(a)/2013:2017-03-31"
     sent_at: datetime = Field(sa_column=_utc())
     outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+
+
+class StaffAccountRow(SQLModel, table=True):
+    """A member of staff who signs in to the web console; the password only as an argon2 hash."""
+
+    __tablename__ = "staff_account"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    offices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    password_hash: str = Field(max_length=300)
+    disabled: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=_utc_null())
+    last_login_at: datetime | None = Field(default=None, sa_column=_utc_null())
+    created_at: datetime = Field(sa_column=_utc())

@@ -57,6 +57,7 @@ class FakeUnit:
         from tests.fakes.polling import FakePolling
         from tests.fakes.records import FakeEvents, FakeMessages, FakeOutbox, FakeRequests
         from tests.fakes.register import FakeNotices, FakeReference, FakeRegister
+        from tests.fakes.staff import FakeStaff
 
         self.memory = memory
         self.messages = FakeMessages(memory)
@@ -67,6 +68,7 @@ class FakeUnit:
         self.register = FakeRegister(memory)
         self.notices = FakeNotices(memory)
         self.polling = FakePolling(memory)
+        self.staff = FakeStaff(memory)
 
     def add(self, record: R) -> R:
         return self.memory.stage(record)

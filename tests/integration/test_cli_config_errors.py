@@ -75,6 +75,12 @@ def invocations(tmp: Path) -> dict[str, list[str]]:
         "message link": ["message", "link", "MSG-1", "LR-000001"],
         "message close": ["message", "close", "MSG-1", "--note", "spam"],
         "message release": ["message", "release", "MSG-1"],
+        "staff add": [
+            *("staff", "add", "sam.smith@nhs.net", "--name", "Sam Smith"),
+            *("--office", "North", "--password-stdin"),
+        ],
+        "staff list": ["staff", "list"],
+        "staff disable": ["staff", "disable", "sam.smith@nhs.net"],
     }
 
 
@@ -200,6 +206,7 @@ def _leaf_commands() -> set[str]:
 def test_every_command_is_tried() -> None:
     """A new command must be added to `invocations`, so that the table above covers it."""
     groups = {"db", "outbox", "request", "register", "digest", "s251", "message", "retention"}
+    groups |= {"staff"}
     tried = {" ".join(a[: 2 if a[0] in groups else 1]) for a in invocations(Path()).values()}
     assert _leaf_commands() - tried == set()
 
