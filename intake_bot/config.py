@@ -46,6 +46,7 @@ from intake_bot.config_sources import (
     unknown_env_warnings,
     url_password,
 )
+from intake_bot.config_web import WebSettings
 
 __all__ = [
     "ENV_PREFIX",
@@ -212,6 +213,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     timezone: str = "Europe/London"
     dscro: list[Dscro] = Field(default_factory=_default_offices)
     purposes_needing_approval: list[str] = Field(

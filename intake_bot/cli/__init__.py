@@ -25,6 +25,7 @@ from intake_bot.cli import (
     s251,
     staff,
     status,
+    web,
 )
 from intake_bot.cli.common import State, fail, operator_message, state, unreadable_setting
 from intake_bot.errors import OperatorError
@@ -98,6 +99,7 @@ app.command("form")(parse.form)
 app.command("queue")(queues.queue)
 app.command("config")(admin.show_config)
 app.command("status")(status.status)
+app.command("web")(_checked_first(web.web))
 app.command("health")(health.health)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.outbox_app, name="outbox")

@@ -8,7 +8,7 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -25,6 +25,7 @@ from intake_bot.cli import logs
 from intake_bot.config import Settings, load_settings
 from intake_bot.domain.printable import clean_text
 from intake_bot.errors import OperatorError
+from intake_bot.jsonable import json_value
 
 
 class _CleanConsole(Console):
@@ -132,23 +133,12 @@ def setup_logging(level: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    text = json.dumps(data, indent=2, default=_json_value, ensure_ascii=False)
+    text = json.dumps(data, indent=2, default=json_value, ensure_ascii=False)
     # json escapes C0 controls itself; C1 controls and bidi marks are escaped here.
     sys.stdout.write(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 _INVISIBLE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-def _json_value(value: object) -> object:
-    """JSON for what `json` cannot write: ISO 8601 dates and times (with offsets), records."""
-    if isinstance(value, date):  # datetime too
-        return value.isoformat()
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    return str(value)
 
 
 # Tables show dates as dd/mm/yyyy and times as dd/mm/yyyy HH:MM in the default time zone; --json

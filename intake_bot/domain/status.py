@@ -88,6 +88,11 @@ def check_transition(current: Status, target: Status) -> Refused | None:
     )
 
 
+def next_statuses(current: Status) -> list[Status]:
+    """Where a request may go from `current`, in the order of the workflow."""
+    return [s for s in Status if s in _ALLOWED[current]]
+
+
 def parse_status(text: str) -> Status | None:
     key = text.strip().lower().replace("-", "_").replace(" ", "_")
     try:

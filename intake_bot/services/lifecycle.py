@@ -28,6 +28,8 @@ from intake_bot.services.register import RegisterError, apply_approved_request
 from intake_bot.services.request_view import request_detail
 from intake_bot.working_days import today_in_england
 
+NOTE_CHARS = 4000  # an internal note, as the audit trail keeps it
+
 
 class Requests:
     """The requests use case: what staff do to one request."""
@@ -77,6 +79,20 @@ class Requests:
             record_status(unit, request, current, target, now, actor, note)
             queued = target in TOLD and self._tell(unit, request, target, note, lcr, now)
             return StatusChange(ref, current.value, target.value, lcr, queued, basis)
+
+    def add_note(self, reference: str, text: str, *, actor: str) -> str:
+        """An internal note on a request: kept in its audit trail for staff, never emailed.
+        The request's reference."""
+        if not text.strip():
+            raise LifecycleError("the note is empty")
+        if len(text) > NOTE_CHARS:  # the audit trail keeps this much: refused, never cut
+            raise LifecycleError(f"the note is over {NOTE_CHARS:,} characters")
+        with self.store.unit() as unit:
+            request = find_request(unit, reference)
+            audit.record(
+                unit, action="note", at=self.clock(), actor=actor, request=request, note=text
+            )
+            return request_reference(saved_id(request))
 
     def assign(self, reference: str, name: str, *, actor: str) -> Assignment:
         """Give a request to a member of staff (an empty name: to nobody)."""

@@ -1,0 +1,22 @@
+"""The `[web]` settings section: the staff web console (`intake-bot web`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class WebSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"  # behind the trust's reverse proxy; 0.0.0.0 in a container
+    port: int = Field(8080, ge=1, le=65535)
+    # How staff reach the console, for links in digests and alerts ("" when there is none).
+    base_url: str = ""
+    # Signs session cookies: INTAKE_BOT_WEB_SECRET or a file. Without one, a random key per
+    # process: sessions end when it restarts, and several console processes cannot share them.
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    # Session cookies only over HTTPS; None: on unless the console listens on loopback.
+    secure_cookies: bool | None = None

@@ -1,0 +1,41 @@
+"""`/api/…`: the same reads as the pages, as JSON, under the same access rules; and `/healthz`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from intake_bot.domain.staff import StaffMember
+from intake_bot.jsonable import json_value
+from intake_bot.web.auth import application, staff_only
+from intake_bot.web.pages import visible_items, visible_request
+
+
+class _Json(JSONResponse):
+    """ISO 8601 dates and times with offsets, records as objects (`jsonable`)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, default=json_value, ensure_ascii=False).encode("utf-8")
+
+
+@staff_only
+async def queues(request: Request, member: StaffMember) -> Response:
+    return _Json({"items": visible_items(request, member)})
+
+
+@staff_only
+async def request_detail(request: Request, member: StaffMember) -> Response:
+    return _Json(visible_request(request, member, request.path_params["reference"]))
+
+
+async def healthz(request: Request) -> Response:
+    """For the load balancer and Docker: 200 when the database answers and no mailbox is
+    overdue for its poll, else 503 with the problems (no sign-in: it names no request)."""
+    health = application(request).operations.health()
+    return _Json(
+        {"ok": health.ok, "problems": list(health.problems)},
+        status_code=200 if health.ok else 503,
+    )

@@ -1,0 +1,107 @@
+"""The console as an ASGI app: routes, sessions, security headers, error pages, static files."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from intake_bot.application import Application
+from intake_bot.config import Settings
+from intake_bot.errors import OperatorError
+from intake_bot.web import api, auth, pages
+from intake_bot.web.security import SecurityHeaders
+from intake_bot.web.templating import render
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+SESSION_COOKIE = "intake_bot_session"
+
+
+def create_app(application: Application, *, secret: str, secure_cookies: bool) -> Starlette:
+    """The console over `application`; cookies signed with `secret`, and `Secure` when asked."""
+    routes = [
+        Route("/", lambda request: RedirectResponse("/queues", status_code=303)),
+        Route("/login", auth.login_page, methods=["GET"]),
+        Route("/login", auth.login, methods=["POST"]),
+        Route("/logout", auth.logout, methods=["POST"]),
+        Route("/queues", pages.queues),
+        Route("/queues/{office}/{kind}", pages.queue),
+        Route("/search", pages.search),
+        Route("/requests/{reference}", pages.request_page),
+        Route("/requests/{reference}/status", pages.change_status, methods=["POST"]),
+        Route("/requests/{reference}/note", pages.add_note, methods=["POST"]),
+        Route("/requests/{reference}/assign", pages.assign, methods=["POST"]),
+        Route("/register", pages.register),
+        Route("/api/queues", api.queues),
+        Route("/api/requests/{reference}", api.request_detail),
+        Route("/healthz", api.healthz),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret,
+            session_cookie=SESSION_COOKIE,
+            max_age=None,  # ends with the browser; idle sessions end in auth.signed_in
+            same_site="lax",
+            https_only=secure_cookies,
+        ),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: _error},  # type: ignore[dict-item]
+    )
+    app.state.application = application
+    app.state.zone = ZoneInfo(application.settings.timezone)
+    return app
+
+
+async def _error(request: Request, exc: HTTPException) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    context = {"status": exc.status_code, "detail": exc.detail, "member": None}
+    return render(request, "error.html", context, status_code=exc.status_code)
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs session cookies: the setting, its file, or a random one (then
+    sessions last only as long as this process)."""
+    web = settings.web
+    if web.secret is not None and web.secret.get_secret_value():
+        return web.secret.get_secret_value()
+    if web.secret_file is not None:
+        try:
+            text = web.secret_file.read_text().strip()
+        except OSError as exc:
+            raise OperatorError(f"web.secret_file: cannot read {web.secret_file}: {exc}") from exc
+        if len(text) < 32:
+            raise OperatorError(f"web.secret_file: {web.secret_file} holds under 32 characters")
+        return text
+    log.warning("no web.secret set: sessions end when the console restarts")
+    return secrets.token_urlsafe(48)
+
+
+def cookies_secure(settings: Settings) -> bool:
+    """`web.secure_cookies`, or by default: Secure unless the console listens on loopback."""
+    if settings.web.secure_cookies is not None:
+        return settings.web.secure_cookies
+    host = settings.web.host
+    try:
+        return not (host == "localhost" or ipaddress.ip_address(host).is_loopback)
+    except ValueError:
+        return True

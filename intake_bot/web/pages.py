@@ -1,0 +1,179 @@
+"""The console's pages: queues, one queue, one request (and what staff do to it), the register.
+
+Every page shows only the signed-in account's offices' work (admins see every office): a queue,
+request or file of another office answers 404, exactly as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from intake_bot.domain.staff import Role, StaffMember, may_set_status, sees_queue
+from intake_bot.domain.status import LABELS, Status, next_statuses, parse_status
+from intake_bot.domain.triage import KINDS
+from intake_bot.domain.workflow import NotFoundError, WorkflowError
+from intake_bot.domain.workflow_views import QueueItem, RequestDetail
+from intake_bot.web.auth import application, form_of, not_found, staff_only
+from intake_bot.web.templating import flash, render
+
+SEARCH_RESULTS = 200
+
+
+def visible(member: StaffMember, queue: str) -> bool:
+    """Whether `member` sees the work of `queue` ("north/new"): admins see every office's."""
+    return (member.role is Role.ADMIN and "/" in queue) or sees_queue(member.offices, queue)
+
+
+def visible_items(request: Request, member: StaffMember) -> list[QueueItem]:
+    """Every open request `member` may see, oldest first (messages are not any office's)."""
+    items = application(request).queues.items().items
+    return [i for i in items if i.reference.startswith("LR-") and visible(member, i.queue)]
+
+
+def visible_request(request: Request, member: StaffMember, reference: str) -> RequestDetail:
+    try:
+        detail = application(request).requests.show(reference)
+    except NotFoundError:
+        raise not_found() from None
+    if not visible(member, detail.queue):
+        raise not_found()
+    return detail
+
+
+@staff_only
+async def queues(request: Request, member: StaffMember) -> Response:
+    """Counts per office × kind, overdue first."""
+    items = visible_items(request, member)
+    counts = Counter(i.queue for i in items)
+    overdue = Counter(i.queue for i in items if i.overdue)
+    rows = sorted(counts, key=lambda q: (-overdue[q], q))
+    context = {"member": member, "rows": rows, "counts": counts, "overdue": overdue}
+    return render(request, "queues.html", context)
+
+
+@staff_only
+async def queue(request: Request, member: StaffMember) -> Response:
+    office, kind = request.path_params["office"], request.path_params["kind"]
+    name = f"{office}/{kind}".lower()
+    if kind.lower() not in (*KINDS, "verification") or not visible(member, name):
+        raise not_found()
+    wanted = request.query_params.get("q", "").strip()
+    items = [i for i in visible_items(request, member) if i.queue == name]
+    items = list(_matching(items, wanted))
+    order = request.query_params.get("sort", "received")
+    items.sort(key=_SORTS.get(order, _SORTS["received"]))
+    context = {"member": member, "queue": name, "items": items, "q": wanted, "sort": order}
+    return render(request, "queue.html", context)
+
+
+@staff_only
+async def search(request: Request, member: StaffMember) -> Response:
+    """Reference, organisation, ODS code or sender, across the account's offices."""
+    wanted = request.query_params.get("q", "").strip()
+    items = (
+        list(_matching(visible_items(request, member), wanted))[:SEARCH_RESULTS] if wanted else []
+    )
+    return render(request, "search.html", {"member": member, "items": items, "q": wanted})
+
+
+@staff_only
+async def request_page(request: Request, member: StaffMember) -> Response:
+    detail = visible_request(request, member, request.path_params["reference"])
+    current = Status(detail.status)
+    targets = [s for s in next_statuses(current) if may_set_status(member.role, s)]
+    colleagues = [
+        s for s in application(request).staff.list() if not s.disabled and _shares(s, detail)
+    ]
+    context = {
+        "member": member,
+        "r": detail,
+        "targets": [(s.value, LABELS[s]) for s in targets],
+        "colleagues": colleagues,
+    }
+    return render(request, "request.html", context)
+
+
+@staff_only
+async def change_status(request: Request, member: StaffMember) -> Response:
+    form = await form_of(request)
+    detail = visible_request(request, member, request.path_params["reference"])
+    target = parse_status(form.get("status", ""))
+    if target is None or not may_set_status(member.role, target):
+        flash(
+            request,
+            "Only a lead can approve or reject a request." if target else "Choose a status.",
+        )
+        return _back(detail)
+    try:
+        done = application(request).requests.change_status(
+            detail.reference, target, actor=member.email, note=form.get("message", "")
+        )
+    except WorkflowError as exc:
+        flash(request, str(exc))
+        return _back(detail)
+    told = " The requester has been emailed." if done.email_queued else ""
+    flash(request, f"{done.reference} is now {LABELS[Status(done.to_status)].lower()}.{told}")
+    return _back(detail)
+
+
+@staff_only
+async def add_note(request: Request, member: StaffMember) -> Response:
+    form = await form_of(request)
+    detail = visible_request(request, member, request.path_params["reference"])
+    try:
+        application(request).requests.add_note(
+            detail.reference, form.get("note", ""), actor=member.email
+        )
+    except WorkflowError as exc:
+        flash(request, str(exc))
+        return _back(detail)
+    flash(request, "Internal note added. It is not emailed to anyone.")
+    return _back(detail)
+
+
+@staff_only
+async def assign(request: Request, member: StaffMember) -> Response:
+    form = await form_of(request)
+    detail = visible_request(request, member, request.path_params["reference"])
+    name = form.get("assignee", "").strip()
+    staff = {s.email: s for s in application(request).staff.list() if _shares(s, detail)}
+    if name and name not in staff:
+        flash(request, "Choose a colleague who works this request's office.")
+        return _back(detail)
+    done = application(request).requests.assign(detail.reference, name, actor=member.email)
+    flash(request, f"{done.reference} is assigned to {done.after or 'nobody'}.")
+    return _back(detail)
+
+
+@staff_only
+async def register(request: Request, member: StaffMember) -> Response:
+    everything = request.query_params.get("all") == "1"
+    rows = application(request).register.rows(published_only=not everything)
+    return render(request, "register.html", {"member": member, "rows": rows, "all": everything})
+
+
+def _shares(staff: StaffMember, detail: RequestDetail) -> bool:
+    return visible(staff, detail.queue)
+
+
+def _back(detail: RequestDetail) -> Response:
+    return RedirectResponse(f"/requests/{detail.reference}", status_code=303)
+
+
+def _matching(items: Iterable[QueueItem], wanted: str) -> Iterable[QueueItem]:
+    needle = wanted.casefold()
+    for item in items:
+        if not needle or needle in " ".join((item.reference, item.summary, item.sender)).casefold():
+            yield item
+
+
+_SORTS = {
+    "received": lambda i: (i.received, i.reference),
+    "due": lambda i: (i.due_on is None, i.due_on or i.received.date(), i.reference),
+    "age": lambda i: (-i.age_days, i.reference),
+    "assignee": lambda i: (i.assigned_to == "", i.assigned_to, i.reference),
+}

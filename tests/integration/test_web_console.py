@@ -1,0 +1,184 @@
+"""The staff web console over HTTP (Starlette's test client on the real app), on SQLite and
+PostgreSQL: sign-in, lock-out, idle sessions, per-office access (404 outside one's offices, by
+page and API alike), CSRF, security headers, and the review-then-approve workflow."""
+
+from __future__ import annotations
+
+import re
+import time
+from email import message_from_bytes
+from email.policy import default
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from intake_bot.bootstrap import App
+from intake_bot.ports import MessageRef
+from intake_bot.samples import DOCX, docx_form, email, new_request
+from intake_bot.web import auth
+from intake_bot.web.app import create_app
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "a long enough password"
+NORTH_CASEWORKER = "casey.north@nhs.net"
+NORTH_LEAD = "lee.north@nhs.net"
+SECRET = "s" * 48
+
+
+def file_request(app: App, i: int) -> str:
+    """File sample form `i` as a poll would (0: a North CCG, 3: a London one)."""
+    raw = email(attachments=[("form.docx", DOCX, docx_form(new_request(i)))])
+    (reference,) = app.intake.ingest(raw, MessageRef("test", str(i))).references
+    return reference
+
+
+@pytest.fixture
+def console(app: App) -> Iterator[TestClient]:
+    app.staff.add(
+        NORTH_CASEWORKER,
+        name="Casey North",
+        offices=["North"],
+        role="caseworker",
+        password=PASSWORD,
+        actor="test",
+    )
+    app.staff.add(
+        NORTH_LEAD,
+        name="Lee North",
+        offices=["North"],
+        role="lead",
+        password=PASSWORD,
+        actor="test",
+    )
+    with TestClient(create_app(app, secret=SECRET, secure_cookies=False)) as client:
+        yield client
+
+
+def csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
+    """Sign in; the page it lands on."""
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"email": email, "password": password, "csrf": token})
+    return response.text
+
+
+def test_a_caseworker_sees_their_own_offices_work_and_nothing_else(
+    app: App, console: TestClient
+) -> None:
+    north, london = file_request(app, 0), file_request(app, 3)
+    page = sign_in(console, NORTH_CASEWORKER)
+    assert "north/new" in page and "london/new" not in page
+    assert north in console.get("/queues/north/new").text
+    for url in (
+        f"/requests/{london}",
+        f"/api/requests/{london}",
+        "/queues/london/new",
+        "/requests/LR-999999",
+    ):
+        assert console.get(url).status_code == 404, url
+    assert console.get(f"/api/requests/{north}").json()["reference"] == north
+    listed = [i["reference"] for i in console.get("/api/queues").json()["items"]]
+    assert listed == [north]
+    assert london not in console.get("/search", params={"q": "Islington"}).text
+
+
+def test_signed_out_pages_go_to_sign_in_and_the_api_answers_401(console: TestClient) -> None:
+    response = console.get("/queues", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert console.get("/api/queues").status_code == 401
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
+    app: App, console: TestClient
+) -> None:
+    north = file_request(app, 0)
+    sign_in(console, NORTH_CASEWORKER)
+    response = console.post(f"/requests/{north}/note", data={"note": "sneaky"})
+    assert response.status_code == 403
+    response = console.post(f"/requests/{north}/note", data={"note": "x", "csrf": "forged"})
+    assert response.status_code == 403
+    with app.store.unit() as unit:
+        assert "note" not in [e.action for e in unit.events.for_(request_id=1)]
+
+
+def test_five_wrong_passwords_lock_the_account(console: TestClient) -> None:
+    for _ in range(5):
+        page = sign_in(console, NORTH_CASEWORKER, "not the password")
+    assert "locked" in page
+    page = sign_in(console, NORTH_CASEWORKER)  # the right password, while locked
+    assert "locked" in page and "Sign out" not in page
+
+
+def test_an_idle_session_ends_after_30_minutes(
+    console: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(console, NORTH_CASEWORKER)
+    assert console.get("/queues").status_code == 200
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    response = console.get("/queues", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_a_disabled_account_is_signed_out_at_once(app: App, console: TestClient) -> None:
+    sign_in(console, NORTH_CASEWORKER)
+    app.staff.disable(NORTH_CASEWORKER, actor="test")
+    assert console.get("/queues", follow_redirects=False).status_code == 303
+
+
+def test_every_response_carries_the_security_headers_and_a_strict_cookie(
+    console: TestClient,
+) -> None:
+    login = console.get("/login")
+    for response in (login, console.get("/nowhere"), console.get("/static/app.css")):
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+    cookie = login.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert "<script" not in login.text and "style=" not in login.text
+
+
+def test_review_with_an_internal_note_then_a_lead_approves(app: App, console: TestClient) -> None:
+    north = file_request(app, 0)
+    sign_in(console, NORTH_CASEWORKER)
+    page = console.get(f"/requests/{north}").text
+    assert 'value="approved"' not in page  # a caseworker is not offered the decision
+    token = csrf_of(page)
+    note = "Checked the DSA with the CSU by phone"
+    console.post(f"/requests/{north}/note", data={"note": note, "csrf": token})
+    console.post(f"/requests/{north}/status", data={"status": "in_review", "csrf": token})
+    refused = console.post(f"/requests/{north}/status", data={"status": "approved", "csrf": token})
+    assert "Only a lead can approve" in refused.text
+    assert console.get(f"/api/requests/{north}").json()["status"] == "in_review"
+
+    console.post("/logout", data={"csrf": token})
+    sign_in(console, NORTH_LEAD)
+    token = csrf_of(console.get(f"/requests/{north}").text)
+    done = console.post(f"/requests/{north}/status", data={"status": "approved", "csrf": token})
+    assert "is now approved" in done.text
+
+    with app.store.unit() as unit:
+        events = unit.events.for_(request_id=1)
+        outbox = unit.outbox.for_(request_id=1)
+        raws = [unit.outbox.raw(o.id or 0) for o in outbox]
+        kinds = [o.kind for o in outbox]
+    (noted,) = [e for e in events if e.action == "note"]
+    assert noted.actor == NORTH_CASEWORKER and noted.note == note
+    assert [e.actor for e in events if e.to_status == "approved"] == [NORTH_LEAD]
+    assert all(note.encode() not in raw for raw in raws)  # internal: never emailed
+    assert kinds == ["ack_valid", "status_update", "status_update"], kinds
+    told = message_from_bytes(raws[-1], policy=default)
+    assert north in str(told["Subject"]) and told["In-Reply-To"]  # threaded on the request
+    assert "approved" in told.get_body(("plain",)).get_content().lower()  # type: ignore[union-attr]
+    register = console.get("/register").text
+    assert "NHS Leeds North CCG" in register and "LCR-" in register
+
