@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default
-from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
@@ -181,4 +181,3 @@ def test_review_with_an_internal_note_then_a_lead_approves(app: App, console: Te
     assert "approved" in told.get_body(("plain",)).get_content().lower()  # type: ignore[union-attr]
     register = console.get("/register").text
     assert "NHS Leeds North CCG" in register and "LCR-" in register
-
