@@ -21,6 +21,17 @@ from intake_bot.web.auth import application, form_of, not_found, staff_only
 from intake_bot.web.templating import flash, render
 
 SEARCH_RESULTS = 200
+# Each status change as staff choose it (LABELS are the requester's words).
+ACTIONS = {
+    Status.INCOMPLETE: "Ask the requester for more information",
+    Status.TRIAGED: "Back to triaged",
+    Status.VERIFICATION: "Verify the sender",
+    Status.IN_REVIEW: "Put in review",
+    Status.APPROVED: "Approve",
+    Status.REJECTED: "Reject",
+    Status.WITHDRAWN: "Withdraw",
+    Status.RECEIVED: "Received",
+}
 
 
 def visible(member: StaffMember, queue: str) -> bool:
@@ -91,7 +102,7 @@ async def request_page(request: Request, member: StaffMember) -> Response:
     context = {
         "member": member,
         "r": detail,
-        "targets": [(s.value, LABELS[s]) for s in targets],
+        "targets": [(s.value, ACTIONS[s]) for s in targets],
         "colleagues": colleagues,
     }
     return render(request, "request.html", context)

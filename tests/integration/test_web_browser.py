@@ -1,0 +1,198 @@
+"""The console in a real browser: Playwright driving Debian's Chromium (never a downloaded
+browser) against `intake-bot web`'s app served by uvicorn on loopback, with PostgreSQL and a
+real SMTP server. A caseworker reviews, a lead approves, the requester's email arrives threaded
+on their request, and the register lists the relationship; every page is screenshotted and
+checked with axe (no serious or critical violation)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from intake_bot.bootstrap import App, build, load_reference_data
+from intake_bot.samples import new_request
+from intake_bot.store import migrate
+from intake_bot.store.store import Store
+from intake_bot.web.app import create_app
+from intake_bot.worker import Worker
+from tests.conftest import make_settings
+from tests.integration.test_web_console import NORTH_CASEWORKER, NORTH_LEAD, PASSWORD, file_request
+from tests.servers import SmtpServer, free_port, require
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(os.environ.get("INTAKE_BOT_SCREENSHOTS", "test-artifacts/screenshots"))
+# As the machine's own probe starts it: no sandbox as root, and no calls home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def served(tmp_path: Path, postgres_url: str, smtp: SmtpServer) -> Iterator[tuple[App, str]]:
+    """The console over PostgreSQL and SMTP, on a loopback port; its application and base URL."""
+    settings = make_settings(
+        tmp_path,
+        postgres_url,
+        outgoing={
+            "url": f"smtp://{smtp.user}@{smtp.host}:{smtp.port}?tls=none",
+            "allow_plain_auth": "true",
+            "password": smtp.password or "",
+        },
+    )
+    store = Store.from_url(postgres_url)
+    app = build(settings, store=store)
+    migrate.upgrade(store)
+    _empty(store)
+    load_reference_data(app)
+    for email, role in ((NORTH_CASEWORKER, "caseworker"), (NORTH_LEAD, "lead")):
+        app.staff.add(
+            email,
+            name=email.split("@")[0],
+            offices=["North"],
+            role=role,
+            password=PASSWORD,
+            actor="test",
+        )
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(app, secret="k" * 48, secure_cookies=False),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the console did not start"
+    try:
+        yield app, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        store.dispose()
+
+
+def _empty(store: Store) -> None:
+    """The session's PostgreSQL database is shared: start from no requests and no staff."""
+    from sqlalchemy import text
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE request, event, outbox, inbound_message, attachment, "
+                "staff_account, relationship, relationship_version CASCADE"
+            )
+        )
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    require(
+        shutil.which(CHROMIUM) is not None or Path(CHROMIUM).exists(),
+        f"no {CHROMIUM}: apt-get install chromium",
+    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _check(page: Any, name: str) -> None:
+    """A screenshot of the page, and no serious or critical accessibility violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    violations = Axe().run(page).response["violations"]
+    bad = [(v["id"], v["impact"]) for v in violations if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"{name}: {bad}"
+
+
+def _sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/queues")
+
+
+def test_a_caseworker_reviews_and_a_lead_approves_in_the_browser(
+    served: tuple[App, str], browser: Any, smtp: SmtpServer
+) -> None:
+    app, base = served
+    north, london = file_request(app, 0), file_request(app, 3)
+    Worker(app).send()  # the acknowledgements
+    smtp.clear()
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    _check(page, "login")
+
+    _sign_in(page, base, NORTH_CASEWORKER)
+    _check(page, "queues")
+    page.get_by_role("link", name="north/new").click()
+    _check(page, "queue-north-new")
+    page.get_by_role("link", name=north).click()
+    page.wait_for_url(f"{base}/requests/{north}")
+    _check(page, "request")
+    page.get_by_label("Internal note").fill("Spoke to the CSU: the DSA is signed")
+    page.get_by_role("button", name="Add note").click()
+    page.get_by_label("New status").select_option("in_review")
+    page.get_by_role("button", name="Change status").click()
+    assert "is now in review" in page.text_content("main")
+    _check(page, "request-in-review")
+
+    for url in (f"/requests/{london}", f"/api/requests/{london}", "/queues/london/new"):
+        assert page.goto(f"{base}{url}").status == 404, url
+    _check(page, "not-found")
+    page.goto(f"{base}/queues")
+    page.get_by_role("button", name="Sign out").click()
+
+    _sign_in(page, base, NORTH_LEAD)
+    page.goto(f"{base}/requests/{north}")
+    page.get_by_label("New status").select_option("approved")
+    page.get_by_role("button", name="Change status").click()
+    assert "is now approved" in page.text_content("main")
+
+    Worker(app).send()
+    received = [(m, message_from_bytes(m.raw, policy=default)) for m in smtp.messages()]
+    (approval,) = [(m, e) for m, e in received if "approved" in str(e["Subject"]).lower()]
+    assert new_request(0)["requester_email"] in approval[0].rcpt_tos
+    assert north in str(approval[1]["Subject"]) and approval[1]["In-Reply-To"]  # threaded
+    internal = "Spoke to the CSU"
+    assert all(internal not in m.raw.decode("utf-8", "replace") for m, _ in received)
+
+    page.goto(f"{base}/register")
+    _check(page, "register")
+    assert "NHS Leeds North CCG" in page.text_content("main")
+    page.goto(f"{base}/search?q=Leeds")
+    _check(page, "search")
+    context.close()
