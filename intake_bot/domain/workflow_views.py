@@ -43,6 +43,16 @@ class AttachmentInfo:
     size: int  # bytes
     outcome: str  # form | rejected | ignored
     note: str
+    id: int | None = None  # to download it (`Requests.attachment`, `Messages.attachment`)
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """An attachment's bytes, to hand to staff as a download (never to open in the browser)."""
+
+    filename: str
+    content_type: str  # as the sender declared it: not to be trusted
+    data: bytes
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,15 @@ from collections.abc import Iterable
 
 from intake_bot.domain.records import Attachment, Event, InboundMessage, Outbox, saved_id
 from intake_bot.domain.triage import message_reference
-from intake_bot.domain.workflow_views import AttachmentInfo, AuditEntry, EmailIn, EmailOut
+from intake_bot.domain.workflow import NotFoundError
+from intake_bot.domain.workflow_views import (
+    AttachmentFile,
+    AttachmentInfo,
+    AuditEntry,
+    EmailIn,
+    EmailOut,
+)
+from intake_bot.ports import Unit
 
 
 def email_in(message: InboundMessage) -> EmailIn:
@@ -41,7 +49,7 @@ def emails_out(rows: Iterable[Outbox]) -> tuple[EmailOut, ...]:
 
 def attachments(rows: Iterable[Attachment]) -> tuple[AttachmentInfo, ...]:
     return tuple(
-        AttachmentInfo(a.filename, a.content_type, a.size, a.outcome, a.note) for a in rows
+        AttachmentInfo(a.filename, a.content_type, a.size, a.outcome, a.note, a.id) for a in rows
     )
 
 
@@ -51,3 +59,15 @@ def trail(events: Iterable[Event]) -> tuple[AuditEntry, ...]:
     return tuple(
         AuditEntry(e.at, e.actor, e.action, e.from_status, e.to_status, e.note) for e in ordered
     )
+
+
+def file_of(unit: Unit, inbound_ids: Iterable[int | None], attachment_id: int) -> AttachmentFile:
+    """Attachment `attachment_id`, when it came with one of these messages; NotFoundError if not
+    (an id of another request's file names nothing here)."""
+    for inbound_id in inbound_ids:
+        if inbound_id is None:
+            continue
+        for attachment in unit.messages.attachments(inbound_id):
+            if attachment.id == attachment_id:
+                return AttachmentFile(attachment.filename, attachment.content_type, attachment.data)
+    raise NotFoundError(f"no attachment {attachment_id} here")

@@ -15,6 +15,7 @@ from intake_bot.domain.triage import parse_request_reference, request_reference
 from intake_bot.domain.workflow import LifecycleError, UnknownRequestError
 from intake_bot.domain.workflow_views import (
     Assignment,
+    AttachmentFile,
     LegalBasis,
     RequestDetail,
     StatusChange,
@@ -23,6 +24,7 @@ from intake_bot.domain.workflow_views import (
 from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services import audit
 from intake_bot.services.filing import place, record_status
+from intake_bot.services.history import file_of
 from intake_bot.services.notify import Notifier, display_value, summary_rows, type_label
 from intake_bot.services.register import RegisterError, apply_approved_request
 from intake_bot.services.request_view import request_detail
@@ -93,6 +95,13 @@ class Requests:
                 unit, action="note", at=self.clock(), actor=actor, request=request, note=text
             )
             return request_reference(saved_id(request))
+
+    def attachment(self, reference: str, attachment_id: int) -> AttachmentFile:
+        """One file that came with the request (or a reply to it); NotFoundError otherwise."""
+        with self.store.unit() as unit:
+            request = find_request(unit, reference)
+            replies = unit.messages.replies_to(saved_id(request))
+            return file_of(unit, [request.inbound_id, *(m.id for m in replies)], attachment_id)
 
     def assign(self, reference: str, name: str, *, actor: str) -> Assignment:
         """Give a request to a member of staff (an empty name: to nobody)."""

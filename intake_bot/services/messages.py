@@ -22,6 +22,7 @@ from intake_bot.domain.triage import (
 from intake_bot.domain.workflow import MessageError, UnknownMessageError
 from intake_bot.domain.workflow_views import (
     Answered,
+    AttachmentFile,
     Closed,
     Linked,
     MessageDetail,
@@ -189,6 +190,11 @@ class Messages:
             message.queue = None
             audit.record(unit, action="close", at=now, actor=actor, inbound=message, note=note)
             return Closed(message_reference(saved_id(message)), before)
+
+    def attachment(self, reference: str, attachment_id: int) -> AttachmentFile:
+        """One file of an archived message; NotFoundError for any other."""
+        with self.store.unit() as unit:
+            return history.file_of(unit, [find_message(unit, reference).id], attachment_id)
 
     def release(self, reference: str, *, actor: str, not_patient_data: bool = False) -> Released:
         """Run a quarantined message through intake again (after the cause was fixed).

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from intake_bot.application import Application
 from intake_bot.config import Settings
 from intake_bot.errors import OperatorError
-from intake_bot.web import api, auth, pages
+from intake_bot.web import api, auth, messages, pages
 from intake_bot.web.security import SecurityHeaders
 from intake_bot.web.templating import render
 
@@ -38,12 +38,17 @@ def create_app(application: Application, *, secret: str, secure_cookies: bool) -
         Route("/login", auth.login, methods=["POST"]),
         Route("/logout", auth.logout, methods=["POST"]),
         Route("/queues", pages.queues),
+        Route("/queues/{name}", messages.shared_queue),
         Route("/queues/{office}/{kind}", pages.queue),
         Route("/search", pages.search),
         Route("/requests/{reference}", pages.request_page),
         Route("/requests/{reference}/status", pages.change_status, methods=["POST"]),
         Route("/requests/{reference}/note", pages.add_note, methods=["POST"]),
         Route("/requests/{reference}/assign", pages.assign, methods=["POST"]),
+        Route("/requests/{reference}/attachments/{id:int}", messages.request_file),
+        Route("/messages/{reference}", messages.message_page),
+        Route("/messages/{reference}/attachments/{id:int}", messages.message_file),
+        Route("/messages/{reference}/{action}", messages.act_on_message, methods=["POST"]),
         Route("/register", pages.register),
         Route("/api/queues", api.queues),
         Route("/api/requests/{reference}", api.request_detail),

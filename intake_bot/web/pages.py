@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from intake_bot.domain.staff import Role, StaffMember, may_set_status, sees_queue
 from intake_bot.domain.status import LABELS, Status, next_statuses, parse_status
-from intake_bot.domain.triage import KINDS
+from intake_bot.domain.triage import KINDS, SHARED_QUEUES
 from intake_bot.domain.workflow import NotFoundError, WorkflowError
 from intake_bot.domain.workflow_views import QueueItem, RequestDetail
 from intake_bot.web.auth import application, form_of, not_found, staff_only
@@ -58,11 +58,24 @@ def visible_request(request: Request, member: StaffMember, reference: str) -> Re
 @staff_only
 async def queues(request: Request, member: StaffMember) -> Response:
     """Counts per office × kind, overdue first."""
-    items = visible_items(request, member)
+    everything = application(request).queues.items().items
+    items = [i for i in everything if i.reference.startswith("LR-") and visible(member, i.queue)]
     counts = Counter(i.queue for i in items)
     overdue = Counter(i.queue for i in items if i.overdue)
     rows = sorted(counts, key=lambda q: (-overdue[q], q))
-    context = {"member": member, "rows": rows, "counts": counts, "overdue": overdue}
+    leads = member.role in (Role.LEAD, Role.ADMIN)
+    shared = Counter(
+        i.queue
+        for i in everything
+        if i.queue in SHARED_QUEUES and (leads or not i.summary.lower().startswith("patient data"))
+    )
+    context = {
+        "member": member,
+        "rows": rows,
+        "counts": counts,
+        "overdue": overdue,
+        "shared": [(q, shared[q]) for q in SHARED_QUEUES],
+    }
     return render(request, "queues.html", context)
 
 

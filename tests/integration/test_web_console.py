@@ -181,3 +181,62 @@ def test_review_with_an_internal_note_then_a_lead_approves(app: App, console: Te
     assert "approved" in told.get_body(("plain",)).get_content().lower()  # type: ignore[union-attr]
     register = console.get("/register").text
     assert "NHS Leeds North CCG" in register and "LCR-" in register
+
+
+def _attachment_id(client: TestClient, reference: str) -> int:
+    match = re.search(
+        rf"/requests/{reference}/attachments/(\d+)", client.get(f"/requests/{reference}").text
+    )
+    assert match, "no attachment link"
+    return int(match.group(1))
+
+
+def test_files_are_downloads_and_another_offices_file_is_404(app: App, console: TestClient) -> None:
+    north, london = file_request(app, 0), file_request(app, 3)
+    sign_in(console, NORTH_LEAD)
+    north_file = _attachment_id(console, north)
+    response = console.get(f"/requests/{north}/attachments/{north_file}")
+    assert response.status_code == 200 and response.content.startswith(b"PK")
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"].startswith('attachment; filename="form.docx"')
+    london_file = north_file + 1  # filed next
+    for url in (
+        f"/requests/{london}/attachments/{london_file}",
+        f"/requests/{north}/attachments/{london_file}",  # not this request's file
+        f"/messages/MSG-2/attachments/{london_file}",
+        "/messages/MSG-2",
+    ):
+        assert console.get(url).status_code == 404, url
+
+
+def test_an_enquiry_is_read_answered_and_closed(app: App, console: TestClient) -> None:
+    raw = email(
+        subject="Data Services for Commissioners - Legitimate Relationships",
+        body="How do I <b>ask</b> for a relationship?",
+    )
+    result = app.intake.ingest(raw, MessageRef("test", "q1"))
+    ref = f"MSG-{result.inbound_id}"
+    sign_in(console, NORTH_CASEWORKER)
+    assert ref in console.get("/queues/enquiries").text
+    page = console.get(f"/messages/{ref}").text
+    assert "How do I &lt;b&gt;ask&lt;/b&gt;" in page  # shown as text, never as HTML
+    token = csrf_of(page)
+    console.post(f"/messages/{ref}/answer", data={"text": "Use the form attached.", "csrf": token})
+    console.post(f"/messages/{ref}/close", data={"note": "answered", "csrf": token})
+    with app.store.unit() as unit:
+        actions = [e.action for e in unit.events.for_(inbound_id=result.inbound_id)]
+    assert "answer" in actions and "close" in actions
+    assert ref not in console.get("/queues/enquiries").text
+
+
+def test_a_patient_data_hold_is_for_leads_only(app: App, console: TestClient) -> None:
+    raw = email(body="About patient 943 476 5919, please advise.")
+    result = app.intake.ingest(raw, MessageRef("test", "p1"))
+    ref = f"MSG-{result.inbound_id}"
+    sign_in(console, NORTH_CASEWORKER)
+    assert console.get(f"/messages/{ref}").status_code == 404
+    assert ref not in console.get("/queues/quarantine").text
+    console.post("/logout", data={"csrf": csrf_of(console.get("/queues").text)})
+    sign_in(console, NORTH_LEAD)
+    assert console.get(f"/messages/{ref}").status_code == 200
+    assert ref in console.get("/queues/quarantine").text
