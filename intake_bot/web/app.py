@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from intake_bot.application import Application
 from intake_bot.config import Settings
 from intake_bot.errors import OperatorError
-from intake_bot.web import api, auth, messages, pages
+from intake_bot.web import admin, api, auth, messages, pages
 from intake_bot.web.security import SecurityHeaders
 from intake_bot.web.templating import render
 
@@ -50,6 +50,12 @@ def create_app(application: Application, *, secret: str, secure_cookies: bool) -
         Route("/messages/{reference}/attachments/{id:int}", messages.message_file),
         Route("/messages/{reference}/{action}", messages.act_on_message, methods=["POST"]),
         Route("/register", pages.register),
+        Route("/register/export", admin.register_export),
+        Route("/register/import", admin.register_import, methods=["POST"]),
+        Route("/s251", admin.approvals),
+        Route("/s251/extend", admin.extend_approval, methods=["POST"]),
+        Route("/outbox", admin.outbox),
+        Route("/outbox/retry", admin.outbox_retry, methods=["POST"]),
         Route("/api/queues", api.queues),
         Route("/api/requests/{reference}", api.request_detail),
         Route("/healthz", api.healthz),

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from urllib.parse import quote
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -57,10 +58,15 @@ def staff_only(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def form_of(request: Request) -> dict[str, str]:
-    """A posted form's fields, once its CSRF token is checked (403 without it)."""
+    """A posted form's text fields, once its CSRF token is checked (403 without it)."""
     form = await request.form()
-    check_csrf(request, form.get(CSRF_FIELD))
+    check_form(request, form)
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def check_form(request: Request, form: FormData) -> None:
+    """403 unless `form` carries this session's CSRF token."""
+    check_csrf(request, form.get(CSRF_FIELD))
 
 
 async def login_page(request: Request) -> Response:

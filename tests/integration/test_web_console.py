@@ -240,3 +240,55 @@ def test_a_patient_data_hold_is_for_leads_only(app: App, console: TestClient) ->
     sign_in(console, NORTH_LEAD)
     assert console.get(f"/messages/{ref}").status_code == 200
     assert ref in console.get("/queues/quarantine").text
+
+
+ADMIN = "ada.admin@nhs.net"
+
+
+def _admin(app: App) -> None:
+    app.staff.add(
+        ADMIN, name="Ada Admin", offices=["North"], role="admin", password=PASSWORD, actor="test"
+    )
+
+
+def test_the_register_downloads_and_only_an_admin_imports(app: App, console: TestClient) -> None:
+    _admin(app)
+    sign_in(console, NORTH_CASEWORKER)
+    xlsx = console.get("/register/export?format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    assert xlsx.headers["content-disposition"].startswith("attachment;")
+    csv_text = console.get("/register/export?format=csv").text
+    assert csv_text.lstrip("\ufeff").startswith("Relationship reference")  # BOM: for Excel
+    token = csrf_of(console.get("/register").text)
+    files = {"file": ("register.csv", csv_text.encode(), "text/csv")}
+    refused = console.post("/register/import", data={"csrf": token, "dry_run": "yes"}, files=files)
+    assert "Only an admin can import" in refused.text
+    console.post("/logout", data={"csrf": token})
+    sign_in(console, ADMIN)
+    token = csrf_of(console.get("/register").text)
+    done = console.post("/register/import", data={"csrf": token, "dry_run": "yes"}, files=files)
+    assert "What importing register.csv would do" in done.text
+
+
+def test_s251_and_outbox_pages_and_who_may_act_on_them(app: App, console: TestClient) -> None:
+    _admin(app)
+    (approval,) = app.s251.list()[:1]
+    sign_in(console, NORTH_CASEWORKER)
+    page = console.get("/s251").text
+    assert approval.reference in page and "Extend an approval" not in page
+    token = csrf_of(page)
+    refused = console.post(
+        "/s251/extend",
+        data={"csrf": token, "reference": approval.reference, "until": "2040-01-01"},
+    )
+    assert "Only an admin" in refused.text
+    assert "Only a lead" in console.post("/outbox/retry", data={"csrf": token}).text
+    console.post("/logout", data={"csrf": token})
+    sign_in(console, ADMIN)
+    token = csrf_of(console.get("/s251").text)
+    done = console.post(
+        "/s251/extend",
+        data={"csrf": token, "reference": approval.reference, "until": "2040-01-01", "note": "x"},
+    )
+    assert "Extended to 01/01/2040" in done.text
+    assert "No email has failed" in console.get("/outbox").text
