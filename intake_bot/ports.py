@@ -113,6 +113,10 @@ class MessageRepository(Protocol):
 
     def purge(self, inbound_id: int) -> int: ...  # bytes freed: the raw mail, the attachments
 
+    def outcome_counts(self) -> dict[str, int]:
+        """Every message ever taken, by outcome (filed, enquiry, quarantined…)."""
+        ...
+
 
 class RequestRepository(Protocol):
     def get(self, request_id: int) -> Request | None: ...

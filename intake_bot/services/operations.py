@@ -9,7 +9,7 @@ database reachable and has every mailbox been polled within three of its interva
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from intake_bot.domain.polls import MailboxState
 from intake_bot.domain.status import OPEN
@@ -32,6 +32,15 @@ class OperationsStatus:
     outbox_failures: tuple[OutboxFailure, ...]  # the newest, with their last error
     quarantine: int  # messages in the quarantine queue
     patient_data_holds: int  # of which held because they carried patient data
+
+
+@dataclass(frozen=True)
+class Metrics:
+    messages: dict[str, int]  # every message taken, by outcome
+    queues: dict[str, int]  # what waits now, by queue
+    outbox: dict[str, int]  # emails by status
+    mailboxes: tuple[MailboxState, ...]
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,20 @@ class Operations:
             outbox_failures=outbox.failures,
             quarantine=counts.get(QUARANTINE, 0),
             patient_data_holds=sum(PATIENT_DATA_NOTE in m.note.lower() for m in held),
+        )
+
+    def metrics(self) -> Metrics:
+        """The figures `/metrics` exposes, read from the database at each scrape."""
+        with self.store.unit() as unit:
+            messages = unit.messages.outcome_counts()
+            queues = dict(unit.requests.queue_counts(sorted(s.value for s in OPEN)))
+            outbox = unit.outbox.counts()
+        return Metrics(
+            messages=messages,
+            queues=queues,
+            outbox=outbox,
+            mailboxes=tuple(self.mailboxes.status()),
+            now=self.clock(),
         )
 
     def health(self) -> Health:

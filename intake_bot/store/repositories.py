@@ -90,6 +90,10 @@ class SqlMessages(_Repository):
         )
         return list(self.session.exec(stmt))
 
+    def outcome_counts(self) -> dict[str, int]:
+        stmt = select(InboundMessageRow.outcome, func.count()).group_by(InboundMessageRow.outcome)
+        return {outcome: int(n) for outcome, n in self.session.exec(stmt).all()}
+
     def attachments(self, inbound_id: int) -> list[Attachment]:
         stmt = (
             select(Attachment)

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from intake_bot.application import Application
 from intake_bot.config import Settings
 from intake_bot.errors import OperatorError
-from intake_bot.web import admin, api, auth, messages, pages
+from intake_bot.web import admin, api, auth, messages, metrics, pages
 from intake_bot.web.security import SecurityHeaders
 from intake_bot.web.templating import render
 
@@ -59,6 +59,7 @@ def create_app(application: Application, *, secret: str, secure_cookies: bool) -
         Route("/api/queues", api.queues),
         Route("/api/requests/{reference}", api.request_detail),
         Route("/healthz", api.healthz),
+        Route("/metrics", metrics.metrics),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

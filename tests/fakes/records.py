@@ -51,6 +51,12 @@ class FakeMessages:
 
         return [m.id for m in self.rows if m.id and m.raw and (reviewed_hold(m) or all_closed(m))]
 
+    def outcome_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for m in self.rows:
+            counts[m.outcome] = counts.get(m.outcome, 0) + 1
+        return counts
+
     def purge(self, inbound_id: int) -> int:
         freed = 0
         for m in self.rows:

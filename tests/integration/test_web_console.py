@@ -292,3 +292,14 @@ def test_s251_and_outbox_pages_and_who_may_act_on_them(app: App, console: TestCl
     )
     assert "Extended to 01/01/2040" in done.text
     assert "No email has failed" in console.get("/outbox").text
+
+
+def test_health_and_metrics_name_no_request(app: App, console: TestClient) -> None:
+    north = file_request(app, 0)
+    health = console.get("/healthz")
+    assert health.status_code in (200, 503) and "ok" in health.json()
+    text = console.get("/metrics").text
+    assert 'intake_bot_messages{outcome="filed"} 1.0' in text
+    assert 'intake_bot_queue_size{queue="north/new"} 1.0' in text
+    assert 'intake_bot_outbox_emails{status="pending"} 1.0' in text
+    assert north not in text and "nhs.net" not in text

@@ -89,3 +89,17 @@ def test_status_counts_the_quarantine_its_patient_data_holds_and_the_outbox() ->
     (failure,) = status.outbox_failures
     assert "550 5.1.1" in failure.last_error and failure.recipients == ("them@x",)
     assert [m.name for m in status.mailboxes] == ["a", "b"]
+
+
+def test_metrics_count_messages_by_outcome_queues_outbox_and_polls() -> None:
+    from intake_bot.samples import DOCX, docx_form, email, new_request
+
+    rig = make_rig()
+    ops = _operations(rig)
+    rig.ingest(email(attachments=[("form.docx", DOCX, docx_form(new_request(0)))]))
+    _polled(rig, "a", timedelta(seconds=30))
+    m = ops.metrics()
+    assert m.messages == {"filed": 1}
+    assert sum(m.queues.values()) == 1 and m.outbox == {"pending": 1}
+    (a,) = [box for box in m.mailboxes if box.name == "a"]
+    assert a.last is not None and (m.now - a.last.polled_at) == timedelta(seconds=30)

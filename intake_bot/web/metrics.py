@@ -1,0 +1,69 @@
+"""`/metrics` for Prometheus: figures read from the database at each scrape (the worker is
+another process), so any console process gives the same answer. Aggregates only: no
+reference, address or subject is ever a label."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+
+from intake_bot.services.operations import Metrics
+from intake_bot.web.auth import application
+
+
+def families(m: Metrics) -> Iterator[Metric]:
+    taken = GaugeMetricFamily(
+        "intake_bot_messages", "Messages taken from the mailboxes, by outcome", labels=["outcome"]
+    )
+    for outcome, n in sorted(m.messages.items()):
+        taken.add_metric([outcome], n)
+    yield taken
+    queues = GaugeMetricFamily(
+        "intake_bot_queue_size", "Open requests and messages waiting, by queue", labels=["queue"]
+    )
+    for queue, n in sorted(m.queues.items()):
+        queues.add_metric([queue], n)
+    yield queues
+    outbox = GaugeMetricFamily(
+        "intake_bot_outbox_emails",
+        "Outgoing emails by status (sent, pending, failed)",
+        labels=["status"],
+    )
+    for status, n in sorted(m.outbox.items()):
+        outbox.add_metric([status], n)
+    yield outbox
+    age = GaugeMetricFamily(
+        "intake_bot_last_poll_age_seconds",
+        "Seconds since each mailbox's last poll",
+        labels=["mailbox"],
+    )
+    ok = GaugeMetricFamily(
+        "intake_bot_last_poll_ok", "1 when a mailbox's last poll worked", labels=["mailbox"]
+    )
+    for box in m.mailboxes:
+        if box.last is not None:
+            age.add_metric([box.name], (m.now - box.last.polled_at).total_seconds())
+            ok.add_metric([box.name], 1.0 if box.last.ok else 0.0)
+    yield age
+    yield ok
+
+
+class _Scrape:
+    """A collector over one `Metrics` reading."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return families(self.metrics)
+
+
+async def metrics(request: Request) -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Scrape(application(request).operations.metrics()))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
