@@ -69,6 +69,7 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
             from_name=settings.outgoing.from_name,
             watched_subject=settings.mailbox.subject,
             replies_per_sender_per_hour=settings.outgoing.replies_per_sender_per_hour,
+            console_url=settings.web.base_url,
         ),
         blank_forms=lambda: blank_form_attachments(dscro_names),
     )

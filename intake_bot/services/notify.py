@@ -29,6 +29,7 @@ class Letterhead:
     from_name: str
     watched_subject: str
     replies_per_sender_per_hour: int = 10
+    console_url: str = ""  # the staff console (web.base_url), for links in staff emails
 
 
 @dataclass(kw_only=True)
@@ -47,6 +48,7 @@ class Notifier:
             "reply_address": lh.from_address,
             "watched_subject": lh.watched_subject,
             "sender_name": sender_name or "colleague",
+            "console": lh.console_url.rstrip("/"),
         }
 
     def may_auto_reply(self, unit: Unit, recipient: str, now: datetime) -> bool:

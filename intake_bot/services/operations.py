@@ -9,8 +9,9 @@ database reachable and has every mailbox been polled within three of its interva
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from intake_bot.domain.metrics import Metrics
 from intake_bot.domain.polls import MailboxState
 from intake_bot.domain.status import OPEN
 from intake_bot.errors import OperatorError
@@ -32,15 +33,6 @@ class OperationsStatus:
     outbox_failures: tuple[OutboxFailure, ...]  # the newest, with their last error
     quarantine: int  # messages in the quarantine queue
     patient_data_holds: int  # of which held because they carried patient data
-
-
-@dataclass(frozen=True)
-class Metrics:
-    messages: dict[str, int]  # every message taken, by outcome
-    queues: dict[str, int]  # what waits now, by queue
-    outbox: dict[str, int]  # emails by status
-    mailboxes: tuple[MailboxState, ...]
-    now: datetime
 
 
 @dataclass(frozen=True)

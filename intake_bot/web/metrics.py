@@ -12,7 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
-from intake_bot.services.operations import Metrics
+from intake_bot.domain.metrics import Metrics
 from intake_bot.web.auth import application
 
 
