@@ -1,4 +1,5 @@
-# intake-bot worker. Settings: mount config/ or set INTAKE_BOT_* variables; keep state in /app/var.
+# intake-bot: the worker (`run`, the default) or the staff console (`web`). Settings: mount config/
+# or set INTAKE_BOT_* variables; keep state in /app/var. compose.yaml runs both with PostgreSQL.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app

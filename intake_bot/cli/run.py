@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from intake_bot.application import Application
 from intake_bot.cli.common import console, err_line, fail, state, table
 from intake_bot.domain.outgoing import SendReport
 from intake_bot.domain.polls import PollReport
@@ -80,7 +82,19 @@ def _print_poll(report: PollReport) -> None:
     )
 
 
-def demo(ctx: typer.Context) -> None:
+DEMO_ACCOUNTS = (
+    ("caseworker@intake-bot-demo.nhs.uk", "Casey Worker", "caseworker", ("North",)),
+    ("lead@intake-bot-demo.nhs.uk", "Lee Lead", "lead", ("North",)),
+    ("admin@intake-bot-demo.nhs.uk", "Ada Admin", "admin", ("North", "London")),
+)
+
+
+def demo(
+    ctx: typer.Context,
+    web: Annotated[
+        bool, typer.Option("--web", help="Then serve the web console on the demo data.")
+    ] = False,
+) -> None:
     """Put sample emails in the local Maildir, run one cycle, and show the queues and replies."""
     settings = state(ctx).settings()
     logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own story
@@ -119,7 +133,29 @@ def demo(ctx: typer.Context) -> None:
     for path in newest[-send.sent :] if send.sent else []:
         to, subject = _to_and_subject(path)
         console.print(f"   to {to}: {subject}", highlight=False, markup=False)
+    _demo_accounts(app)
     console.print("Try: intake-bot queue, intake-bot parse FILE, intake-bot form -o blank.docx")
+    if web:
+        from intake_bot.cli.web import web as serve
+
+        serve(ctx)
+
+
+def _demo_accounts(app: Application) -> None:
+    """One web console account per role, with a new password each, printed once."""
+    web = app.settings.web
+    console.print(
+        f"[bold]5.[/bold] Web console accounts (start it with `intake-bot web`, then open"
+        f" http://{web.host}:{web.port}/login):"
+    )
+    known = {m.email for m in app.staff.list()}
+    for email, name, role, offices in DEMO_ACCOUNTS:
+        if email in known:
+            console.print(f"   {role:10} {email} (made by an earlier demo)", highlight=False)
+            continue
+        password = secrets.token_urlsafe(12)
+        app.staff.add(email, name=name, offices=offices, role=role, password=password, actor="demo")
+        console.print(f"   {role:10} {email}  password: {password}", highlight=False, markup=False)
 
 
 def _to_and_subject(path: Path) -> tuple[str, str]:

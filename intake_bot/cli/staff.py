@@ -40,13 +40,11 @@ def add(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass(f"Password for {email} (at least {MIN_PASSWORD} characters): ")
+    app = state(ctx).app()
+    app.database.ensure_ready()  # an account is often the first thing made on a new install
     try:
-        added = (
-            state(ctx)
-            .app()
-            .staff.add(
-                email, name=name, offices=office, role=role, password=password, actor=actor(by)
-            )
+        added = app.staff.add(
+            email, name=name, offices=office, role=role, password=password, actor=actor(by)
         )
     except WorkflowError as exc:
         refused(exc)
@@ -59,7 +57,9 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Every account: role, offices, and whether it may sign in."""
-    members = state(ctx).app().staff.list()
+    app = state(ctx).app()
+    app.database.ensure_ready()
+    members = app.staff.list()
     if as_json:
         print_json(members)
         return
@@ -70,7 +70,9 @@ def list_(
 def disable(ctx: typer.Context, email: Email, by: By = "") -> None:
     """The account can no longer sign in; its open sessions end."""
     try:
-        done = state(ctx).app().staff.disable(email, actor=actor(by))
+        app = state(ctx).app()
+        app.database.ensure_ready()
+        done = app.staff.disable(email, actor=actor(by))
     except WorkflowError as exc:
         refused(exc)
     typer.echo(f"{done.email}: disabled")

@@ -80,6 +80,8 @@ def invocations(tmp: Path) -> dict[str, list[str]]:
             *("--office", "North", "--password-stdin"),
         ],
         "staff list": ["staff", "list"],
+        # An address no server can listen on: were the setting not caught first, it still ends.
+        "web": ["web", "--host", "256.0.0.1", "--port", "1"],
         "staff disable": ["staff", "disable", "sam.smith@nhs.net"],
     }
 
