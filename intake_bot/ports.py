@@ -25,6 +25,7 @@ from intake_bot.domain.records import (
     StaffAccount,
     StaffAlert,
 )
+from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.errors import DatabaseUnavailableError, OperatorError
 
 # The mail side's ports live in ports_mail; named here too, where the services look for them.
@@ -130,6 +131,16 @@ class RequestRepository(Protocol):
     ) -> list[Request]: ...
 
     def for_inbound(self, inbound_id: int) -> list[Request]: ...
+
+    def queue_summary(
+        self, open_statuses: Sequence[str], today: date
+    ) -> list[tuple[str, int, int]]:
+        """(queue, open requests, of which overdue on `today`), by queue."""
+        ...
+
+    def browse(self, query: RequestQuery) -> tuple[list[Request], int]:
+        """One page of the requests `query` names, in its order, and how many match in all."""
+        ...
 
     def queue_counts(self, open_statuses: Sequence[str]) -> list[tuple[str, int]]:
         """(queue, number of open requests and of messages without one), by queue."""

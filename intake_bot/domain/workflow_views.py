@@ -262,3 +262,32 @@ class DigestReport:
     skipped_empty: tuple[str, ...] = ()
     skipped_already_sent: tuple[str, ...] = ()
     skipped_no_staff: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """Which open requests a page lists: one queue or some offices' queues, a text to look for
+    (reference, organisation, ODS code or sender), an order and a page of them."""
+
+    statuses: tuple[str, ...]
+    queue: str | None = None  # exactly this queue ("north/new")
+    offices: tuple[str, ...] | None = None  # queue prefixes ("north"); None: every queue
+    text: str = ""
+    order: str = "received"  # received | due | assignee
+    offset: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    queue: str
+    waiting: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: tuple[QueueItem, ...]
+    total: int  # how many match, over every page
+    offset: int
+    limit: int

@@ -8,6 +8,7 @@ lists the real ones, never an empty listing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from intake_bot.config import Dscro
@@ -24,7 +25,13 @@ from intake_bot.domain.triage import (
     resolve_queue,
 )
 from intake_bot.domain.workflow import UnknownQueueError
-from intake_bot.domain.workflow_views import QueueItem, QueueListing
+from intake_bot.domain.workflow_views import (
+    QueueCount,
+    QueueItem,
+    QueueListing,
+    QueuePage,
+    RequestQuery,
+)
 from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services.notify import type_label
 from intake_bot.working_days import today_in_england
@@ -69,6 +76,28 @@ class Queues:
                     items += [_message_item(m, queue, now) for m in unit.messages.in_queue(queue)]
         items.sort(key=lambda i: (i.queue, i.received, i.reference))
         return QueueListing(name, wanted, tuple(items))
+
+    def summary(self) -> list[QueueCount]:
+        """Open requests and how many are overdue, per queue (requests only; `items` of a shared
+        queue gives its messages)."""
+        today = today_in_england(self.clock())
+        open_statuses = sorted(s.value for s in OPEN)
+        with self.store.unit() as unit:
+            rows = unit.requests.queue_summary(open_statuses, today)
+        return [QueueCount(queue, n, late) for queue, n, late in rows]
+
+    def browse(self, query: RequestQuery) -> QueuePage:
+        """One page of open requests (`query.statuses` empty: the open ones), sorted, filtered
+        and counted by the store: a page costs the same with 100 requests or 50,000."""
+        now = self.clock()
+        today = today_in_england(now)
+        if not query.statuses:
+            query = replace(query, statuses=tuple(sorted(s.value for s in OPEN)))
+        with self.store.unit() as unit:
+            rows, total = unit.requests.browse(query)
+            approvals = unit.reference.approvals() if rows else []
+            items = tuple(_request_item(r, now, today, approvals) for r in rows)
+        return QueuePage(items, total, query.offset, query.limit)
 
     def _resolve(self, name: str, in_use: Sequence[str]) -> tuple[str, ...]:
         found = resolve_queue(name, self.offices, in_use)

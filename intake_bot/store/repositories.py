@@ -7,14 +7,16 @@ Register, reference data and notices are in `register_repos.py`; polling state i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, exists, func, inspect, or_, update
 from sqlalchemy.orm import undefer
 from sqlmodel import Session, col, select
 
 from intake_bot.domain.records import Attachment, Event, InboundMessage, Outbox, Request
+from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.ports import MessageRef, StoreError
+from intake_bot.store import request_queries
 from intake_bot.store.tables import (
     AttachmentRow,
     EventRow,
@@ -165,6 +167,14 @@ class SqlRequests(_Repository):
             .order_by(col(RequestRow.id))
         )
         return list(self.session.exec(stmt))
+
+    def queue_summary(
+        self, open_statuses: Sequence[str], today: date
+    ) -> list[tuple[str, int, int]]:
+        return request_queries.queue_summary(self.session, open_statuses, today)
+
+    def browse(self, query: RequestQuery) -> tuple[list[Request], int]:
+        return request_queries.browse(self.session, query)
 
     def queue_counts(self, open_statuses: Sequence[str]) -> list[tuple[str, int]]:
         req = self.session.exec(

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from intake_bot.domain.staff import StaffMember
 from intake_bot.jsonable import json_value
 from intake_bot.web.auth import application, staff_only
-from intake_bot.web.pages import visible_items, visible_request
+from intake_bot.web.pages import page_of, visible_request
 
 
 class _Json(JSONResponse):
@@ -23,7 +23,19 @@ class _Json(JSONResponse):
 
 @staff_only
 async def queues(request: Request, member: StaffMember) -> Response:
-    return _Json({"items": visible_items(request, member)})
+    """Open requests in the account's offices, a page at a time (`offset`, `limit` ≤ 500),
+    optionally of one `queue` or matching `q`."""
+    params = request.query_params
+    try:
+        offset = max(0, int(params.get("offset", "0")))
+        limit = min(500, max(1, int(params.get("limit", "100"))))
+    except ValueError:
+        return _Json({"error": "offset and limit are whole numbers"}, status_code=400)
+    queue = params.get("queue") or None
+    page = page_of(
+        request, member, queue=queue, text=params.get("q", ""), offset=offset, limit=limit
+    )
+    return _Json({"items": page.items, "total": page.total, "offset": offset, "limit": limit})
 
 
 @staff_only

@@ -6,17 +6,16 @@ request or file of another office answers 404, exactly as one that does not exis
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from intake_bot.domain.staff import Role, StaffMember, may_set_status, sees_queue
 from intake_bot.domain.status import LABELS, Status, next_statuses, parse_status
-from intake_bot.domain.triage import KINDS, SHARED_QUEUES
+from intake_bot.domain.triage import KINDS, SHARED_QUEUES, office_slug
 from intake_bot.domain.workflow import NotFoundError, WorkflowError
-from intake_bot.domain.workflow_views import QueueItem, RequestDetail
+from intake_bot.domain.workflow_views import QueuePage, RequestDetail, RequestQuery
 from intake_bot.web.auth import application, form_of, not_found, staff_only
 from intake_bot.web.templating import flash, render
 
@@ -39,10 +38,18 @@ def visible(member: StaffMember, queue: str) -> bool:
     return (member.role is Role.ADMIN and "/" in queue) or sees_queue(member.offices, queue)
 
 
-def visible_items(request: Request, member: StaffMember) -> list[QueueItem]:
-    """Every open request `member` may see, oldest first (messages are not any office's)."""
-    items = application(request).queues.items().items
-    return [i for i in items if i.reference.startswith("LR-") and visible(member, i.queue)]
+def offices_of(member: StaffMember) -> tuple[str, ...] | None:
+    """The queue prefixes of `member`'s offices; None for an admin (every office)."""
+    if member.role is Role.ADMIN:
+        return None
+    return tuple(office_slug(o) for o in member.offices)
+
+
+def page_of(request: Request, member: StaffMember, **query: Any) -> QueuePage:
+    """A page of the open requests `member` may see (see `RequestQuery`)."""
+    return application(request).queues.browse(
+        RequestQuery(statuses=(), offices=offices_of(member), **query)
+    )
 
 
 def visible_request(request: Request, member: StaffMember, reference: str) -> RequestDetail:
@@ -57,40 +64,29 @@ def visible_request(request: Request, member: StaffMember, reference: str) -> Re
 
 @staff_only
 async def queues(request: Request, member: StaffMember) -> Response:
-    """Counts per office × kind, overdue first."""
-    everything = application(request).queues.items().items
-    items = [i for i in everything if i.reference.startswith("LR-") and visible(member, i.queue)]
-    counts = Counter(i.queue for i in items)
-    overdue = Counter(i.queue for i in items if i.overdue)
-    rows = sorted(counts, key=lambda q: (-overdue[q], q))
+    """Counts per office × kind, overdue first, and the shared queues."""
+    app = application(request)
+    counts = [c for c in app.queues.summary() if visible(member, c.queue)]
+    counts.sort(key=lambda c: (-c.overdue, c.queue))
     leads = member.role in (Role.LEAD, Role.ADMIN)
-    shared = Counter(
-        i.queue
-        for i in everything
-        if i.queue in SHARED_QUEUES and (leads or not i.summary.lower().startswith("patient data"))
-    )
-    context = {
-        "member": member,
-        "rows": rows,
-        "counts": counts,
-        "overdue": overdue,
-        "shared": [(q, shared[q]) for q in SHARED_QUEUES],
-    }
-    return render(request, "queues.html", context)
+    shared = [
+        (name, sum(1 for i in app.queues.items(name).items if leads or not _held(i.summary)))
+        for name in SHARED_QUEUES
+    ]
+    return render(request, "queues.html", {"member": member, "rows": counts, "shared": shared})
 
 
 @staff_only
 async def queue(request: Request, member: StaffMember) -> Response:
     office, kind = request.path_params["office"], request.path_params["kind"]
     name = f"{office}/{kind}".lower()
-    if kind.lower() not in (*KINDS, "verification") or not visible(member, name):
+    if kind.lower() not in KINDS or not visible(member, name):
         raise not_found()
     wanted = request.query_params.get("q", "").strip()
-    items = [i for i in visible_items(request, member) if i.queue == name]
-    items = list(_matching(items, wanted))
     order = request.query_params.get("sort", "received")
-    items.sort(key=_SORTS.get(order, _SORTS["received"]))
-    context = {"member": member, "queue": name, "items": items, "q": wanted, "sort": order}
+    start = _offset(request)
+    page = page_of(request, member, queue=name, text=wanted, order=order, offset=start)
+    context = {"member": member, "queue": name, "page": page, "q": wanted, "sort": order}
     return render(request, "queue.html", context)
 
 
@@ -98,10 +94,8 @@ async def queue(request: Request, member: StaffMember) -> Response:
 async def search(request: Request, member: StaffMember) -> Response:
     """Reference, organisation, ODS code or sender, across the account's offices."""
     wanted = request.query_params.get("q", "").strip()
-    items = (
-        list(_matching(visible_items(request, member), wanted))[:SEARCH_RESULTS] if wanted else []
-    )
-    return render(request, "search.html", {"member": member, "items": items, "q": wanted})
+    page = page_of(request, member, text=wanted, limit=SEARCH_RESULTS) if wanted else None
+    return render(request, "search.html", {"member": member, "page": page, "q": wanted})
 
 
 @staff_only
@@ -188,16 +182,12 @@ def _back(detail: RequestDetail) -> Response:
     return RedirectResponse(f"/requests/{detail.reference}", status_code=303)
 
 
-def _matching(items: Iterable[QueueItem], wanted: str) -> Iterable[QueueItem]:
-    needle = wanted.casefold()
-    for item in items:
-        if not needle or needle in " ".join((item.reference, item.summary, item.sender)).casefold():
-            yield item
+def _held(summary: str) -> bool:
+    return summary.lower().startswith("patient data")
 
 
-_SORTS = {
-    "received": lambda i: (i.received, i.reference),
-    "due": lambda i: (i.due_on is None, i.due_on or i.received.date(), i.reference),
-    "age": lambda i: (-i.age_days, i.reference),
-    "assignee": lambda i: (i.assigned_to == "", i.assigned_to, i.reference),
-}
+def _offset(request: Request) -> int:
+    try:
+        return max(0, int(request.query_params.get("offset", "0")))
+    except ValueError:
+        return 0

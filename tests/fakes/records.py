@@ -4,9 +4,10 @@ trail and the outbox, each a few lines over `Memory`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from intake_bot.domain.records import Attachment, Event, InboundMessage, Outbox, Request
+from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.ports import MessageRef, StoreError
 from intake_bot.store.repositories import AUTO_REPLY_KINDS
 from tests.fakes import Memory
@@ -68,6 +69,10 @@ class FakeMessages:
         return freed
 
 
+def _received(r: Request) -> tuple[object, ...]:
+    return (r.created_at, r.id or 0)
+
+
 class FakeRequests:
     def __init__(self, memory: Memory) -> None:
         self.rows = memory.all(Request)
@@ -93,6 +98,34 @@ class FakeRequests:
 
     def for_inbound(self, inbound_id: int) -> list[Request]:
         return [r for r in self.rows if r.inbound_id == inbound_id]
+
+    def queue_summary(
+        self, open_statuses: Sequence[str], today: date
+    ) -> list[tuple[str, int, int]]:
+        found: dict[str, list[int]] = {}
+        for r in self.rows:
+            if r.status in open_statuses:
+                counts = found.setdefault(r.queue, [0, 0])
+                counts[0] += 1
+                counts[1] += bool(r.due_on and r.due_on < today)
+        return [(q, n, late) for q, (n, late) in sorted(found.items())]
+
+    def browse(self, query: RequestQuery) -> tuple[list[Request], int]:
+        def wanted(r: Request) -> bool:
+            if r.status not in query.statuses or (query.queue and r.queue != query.queue):
+                return False
+            if query.offices is not None and r.queue.split("/")[0] not in query.offices:
+                return False
+            text = query.text.strip().casefold()
+            haystack = " ".join([r.sender_email, str(r.commissioner_ods), str(r.values)])
+            return not text or text in haystack.casefold() or f"LR-{r.id:06d}".casefold() == text
+
+        orders = {
+            "due": lambda r: (r.due_on is None, r.due_on or date.min, r.id or 0),
+            "assignee": lambda r: (r.assigned_to is None, r.assigned_to or "", r.id or 0),
+        }
+        found = sorted(filter(wanted, self.rows), key=orders.get(query.order, _received))
+        return found[query.offset : query.offset + query.limit], len(found)
 
     def queue_counts(self, open_statuses: Sequence[str]) -> list[tuple[str, int]]:
         counts: dict[str, int] = {}

@@ -303,3 +303,22 @@ def test_health_and_metrics_name_no_request(app: App, console: TestClient) -> No
     assert 'intake_bot_queue_size{queue="north/new"} 1.0' in text
     assert 'intake_bot_outbox_emails{status="pending"} 1.0' in text
     assert north not in text and "nhs.net" not in text
+
+
+def test_search_finds_by_reference_ods_and_sender_and_takes_wildcards_literally(
+    app: App, console: TestClient
+) -> None:
+    north, darlington = file_request(app, 0), file_request(app, 1)
+    sign_in(console, NORTH_CASEWORKER)
+
+    def found(text: str) -> list[str]:
+        page = console.get("/api/queues", params={"q": text}).json()
+        return [i["reference"] for i in page["items"]]
+
+    assert found(north) == [north]
+    assert found("00C") == [darlington]  # Darlington's ODS code
+    assert found("Darlington") == [darlington]
+    assert found("%") == [] and found("_") == []
+    assert found("") == [north, darlington]
+    listed = console.get("/api/queues", params={"limit": "1", "offset": "1"}).json()
+    assert listed["total"] == 2 and [i["reference"] for i in listed["items"]] == [darlington]

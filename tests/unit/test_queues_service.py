@@ -10,6 +10,7 @@ from intake_bot.domain.records import InboundMessage
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import Office, parse_message_reference, resolve_queue
 from intake_bot.domain.workflow import UnknownQueueError
+from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.samples import email
 from tests.fakes.workflow import make_staff
 
@@ -129,3 +130,17 @@ def test_the_queue_shows_an_expired_legal_basis() -> None:
     assert staff.queues.items().items[0].legal_basis_expired == ()
     staff.rig.clock.now = datetime(2017, 3, 31, 9, tzinfo=UTC)
     assert staff.queues.items().items[0].legal_basis_expired == ("CAG 7-04(a)/2013",)
+
+
+def test_a_page_of_a_queue_is_sorted_filtered_and_counted_by_the_store() -> None:
+    staff = make_staff()
+    refs = [staff.file(i) for i in (0, 1, 0)]  # North, North, North (sample 1 is North too)
+    page = staff.queues.browse(RequestQuery(statuses=(), queue="north/new", limit=2))
+    assert page.total == 3 and [i.reference for i in page.items] == refs[:2]
+    rest = staff.queues.browse(RequestQuery(statuses=(), queue="north/new", offset=2, limit=2))
+    assert [i.reference for i in rest.items] == refs[2:]
+    found = staff.queues.browse(RequestQuery(statuses=(), offices=("north",), text="Darlington"))
+    assert [i.reference for i in found.items] == [refs[1]]
+    assert staff.queues.browse(RequestQuery(statuses=(), offices=("london",))).total == 0
+    (summary,) = staff.queues.summary()
+    assert (summary.queue, summary.waiting, summary.overdue) == ("north/new", 3, 0)

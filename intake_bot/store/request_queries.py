@@ -1,0 +1,81 @@
+"""The console's queries over open requests: counts per queue, and a page of one queue or of a
+search, sorted, filtered and counted in the database (50,000 requests must not be loaded for a
+page of 100)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlmodel import Session, col, select
+
+from intake_bot.domain.records import Request
+from intake_bot.domain.triage import parse_request_reference
+from intake_bot.domain.workflow_views import RequestQuery
+from intake_bot.store.tables import RequestRow
+
+# The form's values a search looks in, besides the sender and the commissioner's ODS code.
+_SEARCHED_FIELDS = ("commissioner_name", "processor_name", "processor_ods", "requester_email")
+_VALUES: Any = RequestRow.__table__.c["values"]  # type: ignore[attr-defined]  # SQLModel's table
+_ORDERS: dict[str, Sequence[Any]] = {
+    "received": (col(RequestRow.created_at), col(RequestRow.id)),
+    "due": (col(RequestRow.due_on).is_(None), col(RequestRow.due_on), col(RequestRow.id)),
+    "assignee": (
+        col(RequestRow.assigned_to).is_(None),
+        col(RequestRow.assigned_to),
+        col(RequestRow.id),
+    ),
+}
+
+
+def queue_summary(
+    session: Session, statuses: Sequence[str], today: date
+) -> list[tuple[str, int, int]]:
+    """(queue, open requests, of which overdue) for every queue that holds one."""
+    overdue = func.sum(case((col(RequestRow.due_on) < today, 1), else_=0))
+    stmt = (
+        select(RequestRow.queue, func.count(), overdue)
+        .where(col(RequestRow.status).in_(statuses))
+        .group_by(RequestRow.queue)
+        .order_by(RequestRow.queue)
+    )
+    return [(queue, int(n), int(late or 0)) for queue, n, late in session.exec(stmt).all()]
+
+
+def browse(session: Session, query: RequestQuery) -> tuple[list[Request], int]:
+    """One page of the requests `query` names, and how many there are in all."""
+    where: list[ColumnElement[bool]] = [col(RequestRow.status).in_(query.statuses)]
+    if query.queue is not None:
+        where.append(col(RequestRow.queue) == query.queue)
+    if query.offices is not None:
+        if not query.offices:
+            return [], 0
+        where.append(or_(*(col(RequestRow.queue).startswith(f"{o}/") for o in query.offices)))
+    if query.text.strip():
+        where.append(_matching(query.text.strip()))
+    condition = and_(*where)
+    total = session.exec(select(func.count()).select_from(RequestRow).where(condition)).one()
+    stmt = (
+        select(Request)
+        .where(condition)
+        .order_by(*_ORDERS.get(query.order, _ORDERS["received"]))
+        .offset(query.offset)
+        .limit(query.limit)
+    )
+    return list(session.exec(stmt)), int(total)
+
+
+def _matching(text: str) -> Any:
+    """A reference, or text within the sender, the ODS code or the organisations' names."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found: list[ColumnElement[bool]] = [
+        col(RequestRow.sender_email).ilike(like, escape="\\"),
+        col(RequestRow.commissioner_ods).ilike(like, escape="\\"),
+        *(_VALUES[key].as_string().ilike(like, escape="\\") for key in _SEARCHED_FIELDS),
+    ]
+    reference = parse_request_reference(text)
+    if reference is not None:
+        found.append(col(RequestRow.id) == reference)
+    return or_(*found)
