@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, deferred, registry
 
 from intake_bot.domain import records as r
 from intake_bot.store import tables as t
+from intake_bot.store.request_queries import search_text
 
 _MAPPED: list[tuple[type[Any], Any, tuple[str, ...]]] = [
     # (record, its table's row class, columns loaded only when read)
@@ -60,6 +61,8 @@ def map_records() -> None:
 
 def _fit_strings(session: Session, _context: Any, _instances: Any) -> None:
     for obj in (*session.new, *session.dirty):
+        if isinstance(obj, r.Request):  # the search column follows the form's values
+            obj.search_text = search_text(obj.values, obj.sender_email)  # type: ignore[attr-defined]
         widths = _WIDTHS.get(type(obj))
         if not widths:
             continue

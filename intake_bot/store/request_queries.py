@@ -17,8 +17,14 @@ from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.store.tables import RequestRow
 
 # The form's values a search looks in, besides the sender and the commissioner's ODS code.
-_SEARCHED_FIELDS = ("commissioner_name", "processor_name", "processor_ods", "requester_email")
-_VALUES: Any = RequestRow.__table__.c["values"]  # type: ignore[attr-defined]  # SQLModel's table
+# The form's values a search looks in, besides the sender.
+SEARCHED_FIELDS = (
+    "commissioner_name",
+    "commissioner_ods",
+    "processor_name",
+    "processor_ods",
+    "requester_email",
+)
 _ORDERS: dict[str, Sequence[Any]] = {
     "received": (col(RequestRow.created_at), col(RequestRow.id)),
     "due": (col(RequestRow.due_on).is_(None), col(RequestRow.due_on), col(RequestRow.id)),
@@ -67,13 +73,18 @@ def browse(session: Session, query: RequestQuery) -> tuple[list[Request], int]:
     return list(session.exec(stmt)), int(total)
 
 
+def search_text(values: dict[str, Any], sender: str) -> str:
+    """What a search looks in, for one request: its sender and named fields, lower-cased."""
+    found = [sender, *(str(values.get(key) or "") for key in SEARCHED_FIELDS)]
+    return " | ".join(found).lower()
+
+
 def _matching(text: str) -> Any:
-    """A reference, or text within the sender, the ODS code or the organisations' names."""
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    """A reference, or text within the sender, the ODS codes or the organisations' names: one
+    plain text column, so a search reads no JSON."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     found: list[ColumnElement[bool]] = [
-        col(RequestRow.sender_email).ilike(like, escape="\\"),
-        col(RequestRow.commissioner_ods).ilike(like, escape="\\"),
-        *(_VALUES[key].as_string().ilike(like, escape="\\") for key in _SEARCHED_FIELDS),
+        col(RequestRow.search_text).like(f"%{escaped}%", escape="\\"),
     ]
     reference = parse_request_reference(text)
     if reference is not None:

@@ -146,6 +146,8 @@ class RequestRow(SQLModel, table=True):
     relationship_id: int | None = Field(default=None, foreign_key="relationship.id", index=True)
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
+    # What the console's search looks in, lower-cased (store/request_queries.py keeps it).
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class EventRow(SQLModel, table=True):

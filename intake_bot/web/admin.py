@@ -11,6 +11,7 @@ import tempfile
 from datetime import date
 from pathlib import Path, PurePath
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -18,7 +19,14 @@ from starlette.responses import RedirectResponse, Response
 from intake_bot.domain.approvals import ApprovalError
 from intake_bot.domain.register import RegisterError
 from intake_bot.domain.staff import Role, StaffMember
-from intake_bot.web.auth import application, check_form, form_of, staff_only
+from intake_bot.web.auth import (
+    application,
+    check_form,
+    sign_in_first,
+    signed_in,
+    staff_form,
+    staff_only,
+)
 from intake_bot.web.templating import flash, render
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -29,7 +37,7 @@ _EXPORT_TYPES = {
 
 
 @staff_only
-async def register_export(request: Request, member: StaffMember) -> Response:
+def register_export(request: Request, member: StaffMember) -> Response:
     """Today's published register as a download, .xlsx or .csv."""
     fmt = request.query_params.get("format", "xlsx")
     if fmt not in _EXPORT_TYPES:
@@ -46,9 +54,11 @@ async def register_export(request: Request, member: StaffMember) -> Response:
     )
 
 
-@staff_only
-async def register_import(request: Request, member: StaffMember) -> Response:
+async def register_import(request: Request) -> Response:
     """Admins: load a register kept by hand; "dry_run" shows what would happen."""
+    member = await run_in_threadpool(signed_in, request)
+    if member is None:
+        return sign_in_first(request)
     if member.role is not Role.ADMIN:
         return _refused(request, "/register", "Only an admin can import a register.")
     form = await request.form()
@@ -56,13 +66,19 @@ async def register_import(request: Request, member: StaffMember) -> Response:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _refused(request, "/register", "Choose a .xlsx or .csv file to import.")
-    suffix = PurePath(upload.filename).suffix.lower()
     data = await upload.read(MAX_IMPORT_BYTES + 1)
+    suffix = PurePath(upload.filename).suffix.lower()
     if len(data) > MAX_IMPORT_BYTES or suffix not in (".xlsx", ".csv"):
         return _refused(request, "/register", "Import a .xlsx or .csv file of at most 20 MB.")
     dry_run = form.get("dry_run") == "yes"
+    return await run_in_threadpool(_import, request, member, upload.filename, data, dry_run=dry_run)
+
+
+def _import(
+    request: Request, member: StaffMember, filename: str, data: bytes, *, dry_run: bool
+) -> Response:
     with tempfile.TemporaryDirectory(prefix="intake-bot-import-") as folder:
-        path = Path(folder) / f"register{suffix}"
+        path = Path(folder) / f"register{PurePath(filename).suffix.lower()}"
         path.write_bytes(data)
         try:
             report = application(request).register.import_file(
@@ -70,19 +86,18 @@ async def register_import(request: Request, member: StaffMember) -> Response:
             )
         except RegisterError as exc:
             return _refused(request, "/register", str(exc))
-    context = {"member": member, "report": report, "filename": upload.filename}
+    context = {"member": member, "report": report, "filename": filename}
     return render(request, "import.html", context)
 
 
 @staff_only
-async def approvals(request: Request, member: StaffMember) -> Response:
+def approvals(request: Request, member: StaffMember) -> Response:
     listing = application(request).s251.list()
     return render(request, "s251.html", {"member": member, "approvals": listing})
 
 
-@staff_only
-async def extend_approval(request: Request, member: StaffMember) -> Response:
-    form = await form_of(request)
+@staff_form
+def extend_approval(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
     if member.role is not Role.ADMIN:
         return _refused(request, "/s251", "Only an admin can extend an approval.")
     try:
@@ -99,14 +114,13 @@ async def extend_approval(request: Request, member: StaffMember) -> Response:
 
 
 @staff_only
-async def outbox(request: Request, member: StaffMember) -> Response:
+def outbox(request: Request, member: StaffMember) -> Response:
     status = application(request).outbox.status(failures=50)
     return render(request, "outbox.html", {"member": member, "status": status})
 
 
-@staff_only
-async def outbox_retry(request: Request, member: StaffMember) -> Response:
-    await form_of(request)
+@staff_form
+def outbox_retry(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
     if member.role not in (Role.LEAD, Role.ADMIN):
         return _refused(request, "/outbox", "Only a lead can send failed emails again.")
     count = application(request).outbox.retry()

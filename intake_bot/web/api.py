@@ -22,7 +22,7 @@ class _Json(JSONResponse):
 
 
 @staff_only
-async def queues(request: Request, member: StaffMember) -> Response:
+def queues(request: Request, member: StaffMember) -> Response:
     """Open requests in the account's offices, a page at a time (`offset`, `limit` ≤ 500),
     optionally of one `queue` or matching `q`."""
     params = request.query_params
@@ -39,11 +39,11 @@ async def queues(request: Request, member: StaffMember) -> Response:
 
 
 @staff_only
-async def request_detail(request: Request, member: StaffMember) -> Response:
+def request_detail(request: Request, member: StaffMember) -> Response:
     return _Json(visible_request(request, member, request.path_params["reference"]))
 
 
-async def healthz(request: Request) -> Response:
+def healthz(request: Request) -> Response:  # sync: Starlette runs it in a thread
     """For the load balancer and Docker: 200 when the database answers and no mailbox is
     overdue for its poll, else 503 with the problems (no sign-in: it names no request)."""
     health = application(request).operations.health()

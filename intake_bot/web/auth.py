@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,7 +19,8 @@ from intake_bot.domain.staff import IDLE_FOR, SignInError, StaffMember
 from intake_bot.web.security import CSRF_FIELD, check_csrf, csrf_token
 from intake_bot.web.templating import render
 
-Handler = Callable[[Request, StaffMember], Awaitable[Response]]
+Handler = Callable[[Request, StaffMember], Response]
+FormHandler = Callable[[Request, StaffMember, dict[str, str]], Response]
 
 
 def application(request: Request) -> Application:
@@ -43,18 +45,37 @@ def signed_in(request: Request) -> StaffMember | None:
 
 
 def staff_only(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """A page for signed-in staff: anyone else goes to the sign-in page (the API answers 401)."""
+    """A page for signed-in staff: anyone else goes to the sign-in page (the API answers 401).
+    The handler runs in a worker thread, as it waits on the database: never the event loop."""
 
     @wraps(handler)
     async def guarded(request: Request) -> Response:
-        member = signed_in(request)
+        member = await run_in_threadpool(signed_in, request)
         if member is None:
-            if request.url.path.startswith("/api/"):
-                return JSONResponse({"error": "sign in first"}, status_code=401)
-            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-        return await handler(request, member)
+            return sign_in_first(request)
+        return await run_in_threadpool(handler, request, member)
 
     return guarded
+
+
+def staff_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A POST from signed-in staff: its form read and its CSRF token checked (403) first."""
+
+    @wraps(handler)
+    async def guarded(request: Request) -> Response:
+        member = await run_in_threadpool(signed_in, request)
+        if member is None:
+            return sign_in_first(request)
+        form = await form_of(request)
+        return await run_in_threadpool(handler, request, member, form)
+
+    return guarded
+
+
+def sign_in_first(request: Request) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "sign in first"}, status_code=401)
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
 
 async def form_of(request: Request) -> dict[str, str]:
@@ -70,15 +91,16 @@ def check_form(request: Request, form: FormData) -> None:
 
 
 async def login_page(request: Request) -> Response:
-    if signed_in(request) is not None:
+    if await run_in_threadpool(signed_in, request) is not None:
         return RedirectResponse("/queues", status_code=303)
     return render(request, "login.html", {"next": _next(request.query_params.get("next"))})
 
 
 async def login(request: Request) -> Response:
     form = await form_of(request)
+    sign_in = application(request).staff.sign_in  # argon2 takes its time: off the event loop
     try:
-        member = application(request).staff.sign_in(form.get("email", ""), form.get("password", ""))
+        member = await run_in_threadpool(sign_in, form.get("email", ""), form.get("password", ""))
     except SignInError as exc:
         context = {
             "error": str(exc),

@@ -17,7 +17,7 @@ from intake_bot.domain.staff import Role, StaffMember
 from intake_bot.domain.triage import SHARED_QUEUES
 from intake_bot.domain.workflow import NotFoundError, WorkflowError
 from intake_bot.domain.workflow_views import AttachmentFile, MessageDetail, QueueItem
-from intake_bot.web.auth import application, form_of, not_found, staff_only
+from intake_bot.web.auth import application, not_found, staff_form, staff_only
 from intake_bot.web.pages import visible, visible_request
 from intake_bot.web.templating import flash, render
 
@@ -47,7 +47,7 @@ def visible_message(request: Request, member: StaffMember, reference: str) -> Me
 
 
 @staff_only
-async def shared_queue(request: Request, member: StaffMember) -> Response:
+def shared_queue(request: Request, member: StaffMember) -> Response:
     name = request.path_params["name"].lower()
     if name not in SHARED_QUEUES:
         raise not_found()
@@ -60,7 +60,7 @@ async def shared_queue(request: Request, member: StaffMember) -> Response:
 
 
 @staff_only
-async def message_page(request: Request, member: StaffMember) -> Response:
+def message_page(request: Request, member: StaffMember) -> Response:
     detail = visible_message(request, member, request.path_params["reference"])
     context = {
         "member": member,
@@ -71,10 +71,9 @@ async def message_page(request: Request, member: StaffMember) -> Response:
     return render(request, "message.html", context)
 
 
-@staff_only
-async def act_on_message(request: Request, member: StaffMember) -> Response:
+@staff_form
+def act_on_message(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
     """answer, link, close or release: one form each on the message's page."""
-    form = await form_of(request)
     detail = visible_message(request, member, request.path_params["reference"])
     messages, action = application(request).messages, request.path_params["action"]
     try:
@@ -103,7 +102,7 @@ async def act_on_message(request: Request, member: StaffMember) -> Response:
 
 
 @staff_only
-async def message_file(request: Request, member: StaffMember) -> Response:
+def message_file(request: Request, member: StaffMember) -> Response:
     detail = visible_message(request, member, request.path_params["reference"])
     try:
         found = application(request).messages.attachment(
@@ -115,7 +114,7 @@ async def message_file(request: Request, member: StaffMember) -> Response:
 
 
 @staff_only
-async def request_file(request: Request, member: StaffMember) -> Response:
+def request_file(request: Request, member: StaffMember) -> Response:
     detail = visible_request(request, member, request.path_params["reference"])
     try:
         found = application(request).requests.attachment(

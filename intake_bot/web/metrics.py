@@ -63,7 +63,7 @@ class _Scrape:
         return families(self.metrics)
 
 
-async def metrics(request: Request) -> Response:
+def metrics(request: Request) -> Response:  # sync: Starlette runs it in a thread
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Scrape(application(request).operations.metrics()))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -13,10 +13,10 @@ from starlette.responses import RedirectResponse, Response
 
 from intake_bot.domain.staff import Role, StaffMember, may_set_status, sees_queue
 from intake_bot.domain.status import LABELS, Status, next_statuses, parse_status
-from intake_bot.domain.triage import KINDS, SHARED_QUEUES, office_slug
+from intake_bot.domain.triage import KINDS, office_slug
 from intake_bot.domain.workflow import NotFoundError, WorkflowError
 from intake_bot.domain.workflow_views import QueuePage, RequestDetail, RequestQuery
-from intake_bot.web.auth import application, form_of, not_found, staff_only
+from intake_bot.web.auth import application, not_found, staff_form, staff_only
 from intake_bot.web.templating import flash, render
 
 SEARCH_RESULTS = 200
@@ -63,21 +63,18 @@ def visible_request(request: Request, member: StaffMember, reference: str) -> Re
 
 
 @staff_only
-async def queues(request: Request, member: StaffMember) -> Response:
+def queues(request: Request, member: StaffMember) -> Response:
     """Counts per office × kind, overdue first, and the shared queues."""
     app = application(request)
     counts = [c for c in app.queues.summary() if visible(member, c.queue)]
     counts.sort(key=lambda c: (-c.overdue, c.queue))
     leads = member.role in (Role.LEAD, Role.ADMIN)
-    shared = [
-        (name, sum(1 for i in app.queues.items(name).items if leads or not _held(i.summary)))
-        for name in SHARED_QUEUES
-    ]
+    shared = [(q, n - (0 if leads else held)) for q, n, held in app.queues.messages_waiting()]
     return render(request, "queues.html", {"member": member, "rows": counts, "shared": shared})
 
 
 @staff_only
-async def queue(request: Request, member: StaffMember) -> Response:
+def queue(request: Request, member: StaffMember) -> Response:
     office, kind = request.path_params["office"], request.path_params["kind"]
     name = f"{office}/{kind}".lower()
     if kind.lower() not in KINDS or not visible(member, name):
@@ -91,7 +88,7 @@ async def queue(request: Request, member: StaffMember) -> Response:
 
 
 @staff_only
-async def search(request: Request, member: StaffMember) -> Response:
+def search(request: Request, member: StaffMember) -> Response:
     """Reference, organisation, ODS code or sender, across the account's offices."""
     wanted = request.query_params.get("q", "").strip()
     page = page_of(request, member, text=wanted, limit=SEARCH_RESULTS) if wanted else None
@@ -99,7 +96,7 @@ async def search(request: Request, member: StaffMember) -> Response:
 
 
 @staff_only
-async def request_page(request: Request, member: StaffMember) -> Response:
+def request_page(request: Request, member: StaffMember) -> Response:
     detail = visible_request(request, member, request.path_params["reference"])
     current = Status(detail.status)
     targets = [s for s in next_statuses(current) if may_set_status(member.role, s)]
@@ -115,9 +112,8 @@ async def request_page(request: Request, member: StaffMember) -> Response:
     return render(request, "request.html", context)
 
 
-@staff_only
-async def change_status(request: Request, member: StaffMember) -> Response:
-    form = await form_of(request)
+@staff_form
+def change_status(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
     detail = visible_request(request, member, request.path_params["reference"])
     target = parse_status(form.get("status", ""))
     if target is None or not may_set_status(member.role, target):
@@ -138,9 +134,8 @@ async def change_status(request: Request, member: StaffMember) -> Response:
     return _back(detail)
 
 
-@staff_only
-async def add_note(request: Request, member: StaffMember) -> Response:
-    form = await form_of(request)
+@staff_form
+def add_note(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
     detail = visible_request(request, member, request.path_params["reference"])
     try:
         application(request).requests.add_note(
@@ -153,9 +148,8 @@ async def add_note(request: Request, member: StaffMember) -> Response:
     return _back(detail)
 
 
-@staff_only
-async def assign(request: Request, member: StaffMember) -> Response:
-    form = await form_of(request)
+@staff_form
+def assign(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
     detail = visible_request(request, member, request.path_params["reference"])
     name = form.get("assignee", "").strip()
     staff = {s.email: s for s in application(request).staff.list() if _shares(s, detail)}
@@ -168,7 +162,7 @@ async def assign(request: Request, member: StaffMember) -> Response:
 
 
 @staff_only
-async def register(request: Request, member: StaffMember) -> Response:
+def register(request: Request, member: StaffMember) -> Response:
     everything = request.query_params.get("all") == "1"
     rows = application(request).register.rows(published_only=not everything)
     return render(request, "register.html", {"member": member, "rows": rows, "all": everything})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -29,7 +30,8 @@ CSRF_HEADER = "X-CSRF-Token"  # what htmx sends (hx-headers on the body)
 
 
 class SecurityHeaders:
-    """Adds `HEADERS` to every HTTP response, errors and static files included."""
+    """Adds `HEADERS` to every HTTP response, errors and static files included, and a
+    `Server-Timing` header with the time the console took."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,9 +41,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = time.perf_counter()
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                # How long the console took: for operators' dashboards and bench/web.py.
+                elapsed = (time.perf_counter() - started) * 1000
+                headers.setdefault("Server-Timing", f"app;dur={elapsed:.1f}")
                 for name, value in HEADERS.items():
                     headers.setdefault(name, value)
                 if scope["path"].startswith(("/api/", "/requests/", "/messages/")):

@@ -1,0 +1,56 @@
+"""request.search_text: what the console's search looks in, as one plain lower-case column
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-05
+
+Searching the form's JSON for an organisation's name read 50,000 JSON documents a search (about
+two seconds); one text column reads in a few milliseconds. Existing rows are filled here.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from intake_bot.store.request_queries import search_text
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_BATCH = 2000
+
+
+def upgrade() -> None:
+    op.add_column("request", sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
+    request = sa.table(
+        "request",
+        sa.column("id", sa.Integer),
+        sa.column("values", sa.JSON),
+        sa.column("sender_email", sa.String),
+        sa.column("search_text", sa.Text),
+    )
+    conn = op.get_bind()
+    last = 0
+    while True:
+        rows = conn.execute(
+            sa.select(request.c.id, request.c["values"], request.c.sender_email)
+            .where(request.c.id > last)
+            .order_by(request.c.id)
+            .limit(_BATCH)
+        ).all()
+        if not rows:
+            return
+        for row_id, values, sender in rows:
+            conn.execute(
+                request.update()
+                .where(request.c.id == row_id)
+                .values(search_text=search_text(values or {}, sender or ""))
+            )
+        last = rows[-1][0]
+
+
+def downgrade() -> None:
+    op.drop_column("request", "search_text")
