@@ -62,15 +62,21 @@ def browse(session: Session, query: RequestQuery) -> tuple[list[Request], int]:
     if query.text.strip():
         where.append(_matching(query.text.strip()))
     condition = and_(*where)
-    total = session.exec(select(func.count()).select_from(RequestRow).where(condition)).one()
+    # The page and the count in one pass over the rows (a search reads every one of them).
     stmt = (
-        select(Request)
+        select(Request, func.count().over())
         .where(condition)
         .order_by(*_ORDERS.get(query.order, _ORDERS["received"]))
         .offset(query.offset)
         .limit(query.limit)
     )
-    return list(session.exec(stmt)), int(total)
+    rows = session.exec(stmt).all()
+    if rows:
+        return [request for request, _ in rows], int(rows[0][1])
+    if query.offset == 0:
+        return [], 0
+    total = session.exec(select(func.count()).select_from(RequestRow).where(condition)).one()
+    return [], int(total)  # past the last page
 
 
 def search_text(values: dict[str, Any], sender: str) -> str:

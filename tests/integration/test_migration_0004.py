@@ -51,3 +51,22 @@ def test_upgrade_fills_the_search_column_of_existing_requests(database_url: str)
         assert total == 1 and found[0].id == 1
     finally:
         store.dispose()
+
+
+def test_downgrade_to_0003_drops_the_column_and_the_index(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    store = Store.from_url(database_url)
+    try:
+        migrate.upgrade(store)
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+        columns = {c["name"] for c in sa.inspect(store.engine).get_columns("request")}
+        indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("request")}
+        assert "search_text" not in columns and "ix_request_status_queue_due" not in indexes
+    finally:
+        store.dispose()

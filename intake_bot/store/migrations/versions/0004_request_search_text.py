@@ -1,4 +1,5 @@
-"""request.search_text: what the console's search looks in, as one plain lower-case column
+"""request.search_text: what the console's search looks in, as one plain lower-case column;
+an index for the counts per queue
 
 Revision ID: 0004
 Revises: 0003
@@ -24,6 +25,7 @@ _BATCH = 2000
 
 
 def upgrade() -> None:
+    op.create_index("ix_request_status_queue_due", "request", ["status", "queue", "due_on"])
     op.add_column("request", sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
     request = sa.table(
         "request",
@@ -54,3 +56,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("request", "search_text")
+    op.drop_index("ix_request_status_queue_due", table_name="request")
