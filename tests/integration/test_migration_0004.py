@@ -70,3 +70,18 @@ def test_downgrade_to_0003_drops_the_column_and_the_index(database_url: str) -> 
         assert "search_text" not in columns and "ix_request_status_queue_due" not in indexes
     finally:
         store.dispose()
+
+
+def test_a_request_with_huge_values_is_still_filed_and_found(app: object) -> None:
+    """The search column is cut, so a hostile form cannot overflow its index."""
+    from intake_bot.bootstrap import App
+    from intake_bot.ports import MessageRef
+    from intake_bot.samples import DOCX, docx_form, email
+
+    assert isinstance(app, App)
+    values = new_request(0, commissioner_name="NHS Leeds " + "x" * 20_000)
+    raw = email(attachments=[("form.docx", DOCX, docx_form(values))])
+    result = app.intake.ingest(raw, MessageRef("test", "huge"))
+    assert result.inbound_id is not None
+    page = app.queues.browse(RequestQuery(statuses=(), text="nhs leeds"))
+    assert page.total == len(result.references) == 1
