@@ -95,6 +95,7 @@ def fill(url: str, n: int) -> None:
                         "created_at": created,
                         "updated_at": created,
                         "search_text": search_text(values, values["requester_email"]),
+                        "office": office.lower().replace(" ", "-"),
                     }
                 )
             conn.execute(insert(RequestRow), rows)

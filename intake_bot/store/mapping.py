@@ -61,7 +61,8 @@ def map_records() -> None:
 
 def _fit_strings(session: Session, _context: Any, _instances: Any) -> None:
     for obj in (*session.new, *session.dirty):
-        if isinstance(obj, r.Request):  # the search column follows the form's values
+        if isinstance(obj, r.Request):  # the console's columns follow the queue and the form
+            obj.office = obj.queue.partition("/")[0]  # type: ignore[attr-defined]
             obj.search_text = search_text(obj.values, obj.sender_email)  # type: ignore[attr-defined]
         widths = _WIDTHS.get(type(obj))
         if not widths:

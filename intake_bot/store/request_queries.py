@@ -59,7 +59,7 @@ def browse(session: Session, query: RequestQuery) -> tuple[list[Request], int]:
     if query.offices is not None:
         if not query.offices:
             return [], 0
-        where.append(or_(*(col(RequestRow.queue).startswith(f"{o}/") for o in query.offices)))
+        where.append(col(RequestRow.office).in_(query.offices))
     if query.text.strip():
         where.append(_matching(query.text.strip()))
     condition = and_(*where)

@@ -127,7 +127,7 @@ class RequestRow(SQLModel, table=True):
         # The console's counts per queue read this index alone, not 50,000 rows.
         Index("ix_request_status_queue_due", "status", "queue", "due_on"),
         # A search reads this narrow index, not the rows with their forms (a tenth the bytes).
-        Index("ix_request_search", "search_text", "status", "queue", "id"),
+        Index("ix_request_search", "status", "office", "search_text", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     inbound_id: int = Field(foreign_key="inbound_message.id", index=True)
@@ -152,7 +152,9 @@ class RequestRow(SQLModel, table=True):
     relationship_id: int | None = Field(default=None, foreign_key="relationship.id", index=True)
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
-    # What the console's search looks in, lower-cased (store/request_queries.py keeps it).
+    # The office part of the queue ("north" of "north/new"), and what the console's search
+    # looks in, lower-cased: both kept by the store (store/request_queries.py), for its indexes.
+    office: str = Field(default="", max_length=200)
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 

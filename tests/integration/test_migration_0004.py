@@ -46,8 +46,11 @@ def test_upgrade_fills_the_search_column_of_existing_requests(database_url: str)
         with store.engine.connect() as conn:
             (text,) = conn.execute(sa.text("SELECT search_text FROM request")).one()
         assert "nhs darlington ccg" in text and "00c" in text and "sam@nhs.net" in text
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT office FROM request")).scalar_one() == "north"
         with Session(store.engine) as session:
-            found, total = browse(session, RequestQuery(statuses=("triaged",), text="Darlington"))
+            query = RequestQuery(statuses=("triaged",), offices=("north",), text="Darlington")
+            found, total = browse(session, query)
         assert total == 1 and found[0].id == 1
     finally:
         store.dispose()
@@ -67,7 +70,8 @@ def test_downgrade_to_0003_drops_the_column_and_the_index(database_url: str) -> 
             command.downgrade(cfg, "0003")
         columns = {c["name"] for c in sa.inspect(store.engine).get_columns("request")}
         indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("request")}
-        assert "search_text" not in columns and "ix_request_status_queue_due" not in indexes
+        assert "search_text" not in columns and "office" not in columns
+        assert "ix_request_status_queue_due" not in indexes and "ix_request_search" not in indexes
     finally:
         store.dispose()
 
