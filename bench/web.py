@@ -2,21 +2,26 @@
 
 A fresh PostgreSQL database gets --n requests (a realistic spread over the four regional
 offices, every kind, about a tenth overdue) written straight into its tables, one staff
-account per office, and the console served by uvicorn on loopback in a child process. Then
+account, and the console served on loopback as `intake-bot web --workers N` (--workers). Then
 --users threads, each signed in as a North caseworker, fetch in turn the queues page, a queue
-page, a filtered queue page, a search and a request page, --rounds times each. The figure is the
+page, a filtered queue page, a search and a request page, --rounds times each, pausing --think
+seconds on average after each page as a person reading it would (0: no pause, the console
+saturated: then the figures measure the queue for two CPUs, the load generator's share
+included, more than the console). The figure is the
 console's own time per response (its Server-Timing header), p50 and p95 per kind of page; the
 wall time seen by the client is shown beside it.
 
-Usage: python bench/web.py [--n 50000] [--users 10] [--rounds 30] [--json out.json]
+Usage: python bench/web.py [--n 50000] [--users 10] [--rounds 30] [--workers 2] [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -25,7 +30,6 @@ import urllib.request
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from http.cookiejar import CookieJar
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ from bench._common import machine, make_settings, new_app, print_table, sql_stor
 from intake_bot.samples import new_request
 from tests.servers import free_port, postgres_reachable, temporary_postgres_database
 
+REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "a benchmark password"
 USER = "casey.north@nhs.net"
 OFFICES = ("North", "Midlands and East", "London", "South")
@@ -116,18 +121,20 @@ def _settings(url: str) -> Any:
     )
 
 
-def serve(url: str, port: int) -> None:
-    """The console, as `intake-bot web` runs it (in a child process)."""
-    import logging
-
-    import uvicorn
-
-    from intake_bot.web.app import create_app
-
-    logging.disable(logging.WARNING)
-    app = new_app(_settings(url), migrate_schema=False)
-    console = create_app(app, secret="b" * 48, secure_cookies=False)
-    uvicorn.run(console, host="127.0.0.1", port=port, log_config=None, access_log=False)
+def serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """The console as an operator starts it: `intake-bot web --workers N`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_BOT_")}
+    env.update(
+        INTAKE_BOT_DATABASE_URL=url,
+        INTAKE_BOT_MAILBOX_URL="maildir:/tmp/intake-bot-bench-web",
+        INTAKE_BOT_OUTGOING_URL="file:/tmp/intake-bot-bench-web-outbox",
+        INTAKE_BOT_WEB_SECRET="b" * 48,
+        INTAKE_BOT_LOG_LEVEL="WARNING",
+    )
+    command = [sys.executable, "-m", "intake_bot", "web", "--port", str(port)]
+    return subprocess.Popen(
+        [*command, "--workers", str(workers)], cwd=REPO, env=env, stdout=subprocess.DEVNULL
+    )
 
 
 class Client:
@@ -153,7 +160,9 @@ class Client:
         self.opener.open(self.base + "/login", data.encode(), timeout=30).read()
 
 
-def run_users(base: str, users: int, rounds: int, references: list[str]) -> dict[str, Any]:
+def run_users(
+    base: str, users: int, rounds: int, references: list[str], think: float
+) -> dict[str, Any]:
     timings: dict[str, list[tuple[float, float]]] = defaultdict(list)
     lock = threading.Lock()
     clients = [Client(base) for _ in range(users)]
@@ -168,11 +177,14 @@ def run_users(base: str, users: int, rounds: int, references: list[str]) -> dict
     }
 
     def work(client: Client, seed: int) -> None:
+        pause = random.Random(seed)
         for r in range(rounds):
             for page in PAGES:
                 server, wall, _ = client.get(paths[page](seed * rounds + r))
                 with lock:
                     timings[page].append((server, wall))
+                if think:  # a person reads the page before the next click
+                    time.sleep(pause.uniform(0.5 * think, 1.5 * think))
 
     threads = [threading.Thread(target=work, args=(c, i)) for i, c in enumerate(clients)]
     started = time.perf_counter()
@@ -199,6 +211,13 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=50_000, help="requests (default 50000)")
     parser.add_argument("--users", type=int, default=10, help="staff at once (default 10)")
     parser.add_argument("--rounds", type=int, default=30, help="rounds of the five pages each")
+    parser.add_argument("--workers", type=int, default=2, help="console processes (default 2)")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="mean seconds each user reads a page before the next (0: no pause, saturation)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     reachable, why = postgres_reachable()
@@ -210,8 +229,7 @@ def main() -> int:
         fill(url, args.n)
         loaded = time.perf_counter() - started
         port = free_port()
-        server = get_context("spawn").Process(target=serve, args=(url, port), daemon=True)
-        server.start()
+        server = serve(url, port, args.workers)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -222,16 +240,17 @@ def main() -> int:
                 time.sleep(0.2)
         north = [f"LR-{i + 1:06d}" for i in range(0, args.n, 4)][:500]
         try:
-            figures = run_users(base, args.users, args.rounds, north)
+            figures = run_users(base, args.users, args.rounds, north, args.think)
         finally:
             server.terminate()
-            server.join(10)
+            server.wait(20)
     rows = [
         ("requests", f"{args.n:,} in PostgreSQL (loaded in {loaded:.1f} s)"),
         (
             "load",
-            f"{args.users} signed-in caseworkers at once, {args.rounds} rounds of the"
-            f" five pages each ({figures['seconds']} s)",
+            f"{args.users} signed-in caseworkers at once against {args.workers} console"
+            f" process(es), {args.rounds} rounds of the five pages each, reading each page"
+            f" {args.think:g} s on average ({figures['seconds']} s)",
         ),
     ]
     met = True
@@ -250,7 +269,8 @@ def main() -> int:
     title = f"intake-bot web benchmark, {date.today()}, {m['nproc']} CPUs, Python {m['python']}"
     print_table(title, rows)
     if args.json:
-        write_json(args.json, {"n": args.n, "users": args.users, "machine": machine(), **figures})
+        run = {"n": args.n, "users": args.users, "workers": args.workers, "think": args.think}
+        write_json(args.json, {**run, "machine": machine(), **figures})
     return 0 if met else 1
 
 

@@ -384,3 +384,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     for warning in settings._env_warnings:
         log.warning("%s", warning)
     return settings
+
+
+def share_with_workers(path: Path | None, web_secret: str) -> None:
+    """What the console's worker processes (started afresh by uvicorn) need to read the same
+    settings and sign the same session cookies: the settings file and the cookie key, through
+    this process's environment, which they inherit."""
+    if path is not None:
+        os.environ[CONFIG_ENV] = str(path.resolve())
+    os.environ["INTAKE_BOT_WEB_SECRET"] = web_secret

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,10 @@ def web(
     port: Annotated[
         int | None, typer.Option("--port", help="Port to listen on (default: web.port).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, help="Processes serving requests (one a CPU, say)."),
+    ] = 1,
     proxy_headers: Annotated[
         bool,
         typer.Option(
@@ -28,16 +32,23 @@ def web(
     """Serve the staff web console (sign in with an account made by `intake-bot staff add`)."""
     import uvicorn
 
+    from intake_bot.config import share_with_workers
     from intake_bot.web.app import cookies_secure, create_app, session_secret
 
     app = state(ctx).app()
     app.database.ensure_ready()
     settings = app.settings
-    console = create_app(
-        app, secret=session_secret(settings), secure_cookies=cookies_secure(settings)
-    )
+    secret = session_secret(settings)
+    served: Any
+    if workers > 1:  # each process builds its own console, with the same settings and key
+        share_with_workers(state(ctx).config, secret)
+        served = "intake_bot.web.app:from_environment"
+    else:
+        served = create_app(app, secret=secret, secure_cookies=cookies_secure(settings))
     uvicorn.run(
-        console,
+        served,
+        factory=workers > 1,
+        workers=workers,
         host=host or settings.web.host,
         port=port or settings.web.port,
         proxy_headers=proxy_headers,

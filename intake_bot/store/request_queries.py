@@ -57,9 +57,13 @@ def browse(session: Session, query: RequestQuery) -> tuple[list[Request], int]:
     if query.queue is not None:
         where.append(col(RequestRow.queue) == query.queue)
     if query.offices is not None:
-        if not query.offices:
+        if query.queue is not None:  # the queue names its office: one check, not a filter
+            if query.queue.partition("/")[0] not in query.offices:
+                return [], 0
+        elif not query.offices:
             return [], 0
-        where.append(col(RequestRow.office).in_(query.offices))
+        else:
+            where.append(col(RequestRow.office).in_(query.offices))
     if query.text.strip():
         where.append(_matching(query.text.strip()))
     condition = and_(*where)

@@ -117,3 +117,17 @@ def cookies_secure(settings: Settings) -> bool:
         return not (host == "localhost" or ipaddress.ip_address(host).is_loopback)
     except ValueError:
         return True
+
+
+def from_environment() -> Starlette:
+    """The console as each of `intake-bot web --workers N`'s processes builds it: settings from
+    the file and environment the CLI shared (`config.share_with_workers`)."""
+    from intake_bot.bootstrap import build
+    from intake_bot.cli.logs import configure
+    from intake_bot.config import load_settings
+
+    settings = load_settings()
+    configure(settings.log_level)
+    return create_app(
+        build(settings), secret=session_secret(settings), secure_cookies=cookies_secure(settings)
+    )
