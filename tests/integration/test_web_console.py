@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -144,7 +145,9 @@ def test_every_response_carries_the_security_headers_and_a_strict_cookie(
         assert response.headers["referrer-policy"] == "same-origin"
     cookie = login.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
-    assert "<script" not in login.text and "style=" not in login.text
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", login.text, re.S)
+    assert all("src=" in attrs and not body.strip() for attrs, body in scripts)  # no inline code
+    assert "style=" not in login.text
 
 
 def test_review_with_an_internal_note_then_a_lead_approves(app: App, console: TestClient) -> None:
@@ -322,3 +325,19 @@ def test_search_finds_by_reference_ods_and_sender_and_takes_wildcards_literally(
     assert found("") == [north, darlington]
     listed = console.get("/api/queues", params={"limit": "1", "offset": "1"}).json()
     assert listed["total"] == 2 and [i["reference"] for i in listed["items"]] == [darlington]
+
+
+def test_the_nhs_styles_and_htmx_are_served_by_the_console_itself(console: TestClient) -> None:
+    from tests.servers import require
+
+    vendor = Path(__file__).resolve().parents[2] / "intake_bot/web/static/vendor"
+    require((vendor / "htmx.min.js").is_file(), "front-end assets not built: scripts/build-assets")
+    css = console.get("/static/vendor/nhsuk-frontend.min.css")
+    assert css.status_code == 200 and ".nhsuk-button" in css.text
+    assert "assets.nhs.uk" not in css.text  # no font or image from a CDN
+    assert console.get("/static/vendor/htmx.min.js").status_code == 200
+    page = console.get("/login").text
+    assert 'href="/static/vendor/nhsuk-frontend.min.css"' in page
+    assert 'src="/static/vendor/htmx.min.js"' in page and "//" not in page.split("<body")[
+        0
+    ].replace("http-equiv", "")
