@@ -18,7 +18,6 @@ MODULES = REPO / "node_modules"
 VENDOR = REPO / "intake_bot" / "web" / "static" / "vendor"
 FILES = {
     "nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.css": "nhsuk-frontend.min.css",
-    "nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.js": "nhsuk-frontend.min.js",
     "htmx.org/dist/htmx.min.js": "htmx.min.js",
 }
 _REMOTE_FONTS = re.compile(r"@font-face\s*\{[^}]*https?://[^}]*\}")
