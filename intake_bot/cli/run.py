@@ -154,8 +154,16 @@ def _demo_accounts(app: Application) -> None:
             console.print(f"   {role:10} {email} (made by an earlier demo)", highlight=False)
             continue
         password = secrets.token_urlsafe(12)
-        app.staff.add(email, name=name, offices=offices, role=role, password=password, actor="demo")
+        added = app.staff.add(
+            email, name=name, offices=offices, role=role, password=password, actor="demo"
+        )
         console.print(f"   {role:10} {email}  password: {password}", highlight=False, markup=False)
+        if added.totp_uri:
+            console.print(
+                f"              and a code from an authenticator app set up with {added.totp_uri}",
+                highlight=False,
+                markup=False,
+            )
 
 
 def _to_and_subject(path: Path) -> tuple[str, str]:

@@ -49,6 +49,9 @@ def add(
     except WorkflowError as exc:
         refused(exc)
     typer.echo(f"{added.email}: added as {added.role} for {', '.join(added.offices)}")
+    if added.totp_uri:  # shown once: the admin adds it to their authenticator app now
+        typer.echo("Admins sign in with an authenticator app's code too. Add this to the app")
+        typer.echo(f"(or make a QR code of it), now: it is not shown again:\n{added.totp_uri}")
 
 
 @staff_app.command("list")

@@ -229,4 +229,5 @@ class StaffAccount:
     failed_logins: int = 0  # wrong passwords in a row
     locked_until: datetime | None = None
     last_login_at: datetime | None = None
+    totp_secret: str | None = None  # an admin's second factor (RFC 6238), base32
     id: int | None = None

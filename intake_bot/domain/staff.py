@@ -57,6 +57,10 @@ class SignInError(Exception):
     """Signing in failed. The message never says whether the email or the password was wrong."""
 
 
+class SecondFactorNeededError(SignInError):
+    """The password was right; the account (an admin's) also needs its authenticator's code."""
+
+
 @dataclass(frozen=True)
 class StaffMember:
     """A staff account as the console and the CLI show it (never its password hash)."""
@@ -68,3 +72,5 @@ class StaffMember:
     disabled: bool
     locked_until: datetime | None
     last_login_at: datetime | None
+    second_factor: bool = False  # signs in with an authenticator's code too
+    totp_uri: str = ""  # only when the account is made: for the admin's authenticator app

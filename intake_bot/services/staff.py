@@ -8,8 +8,10 @@ wrong. Adding and disabling accounts are audit events naming who did it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
@@ -20,15 +22,18 @@ from intake_bot.domain.staff import (
     LOCKED_FOR,
     MIN_PASSWORD,
     Role,
+    SecondFactorNeededError,
     SignInError,
     StaffError,
     StaffMember,
 )
 from intake_bot.domain.triage import Office
-from intake_bot.ports import Clock, Store
+from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services import audit
 
 _WRONG = "wrong email or password"
+TOTP_ISSUER = "DSfC legitimate relationships"
+_CODE_NEEDED = "enter the 6-digit code from your authenticator app"
 
 
 class Staff:
@@ -70,6 +75,8 @@ class Staff:
         if len(password) < MIN_PASSWORD:
             raise StaffError(f"the password must have at least {MIN_PASSWORD} characters")
         now = self.clock()
+        # Admins change who may do what: they sign in with an authenticator's code as well.
+        secret = pyotp.random_base32() if chosen is Role.ADMIN else None
         with self.store.unit() as unit:
             if unit.staff.by_email(address) is not None:  # added since: the unique index says too
                 raise StaffError(f"{address} has an account already")
@@ -81,11 +88,16 @@ class Staff:
                     offices=list(known),
                     password_hash=self.hasher.hash(password),
                     created_at=now,
+                    totp_secret=secret,
                 )
             )
             note = f"{address} added as {chosen} for {', '.join(known)}"
             audit.record(unit, action="staff_added", at=now, actor=actor, note=note)
-            return member(account)
+            added = member(account)
+        if secret is None:
+            return added
+        uri = pyotp.TOTP(secret).provisioning_uri(name=address, issuer_name=TOTP_ISSUER)
+        return replace(added, totp_uri=uri)
 
     def list(self) -> list[StaffMember]:
         with self.store.unit() as unit:
@@ -120,15 +132,40 @@ class Staff:
             if account.locked_until is not None and account.locked_until > now:
                 raise SignInError(_locked(account.locked_until))
             if self._verify(account.password_hash, password):
+                if account.totp_secret:  # nothing counted yet: the code decides (second_factor)
+                    raise SecondFactorNeededError(_CODE_NEEDED)
                 account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
                 return member(account)
-            account.failed_logins += 1
-            refused = SignInError(_WRONG)
-            if account.failed_logins >= LOCK_AFTER:
-                account.locked_until, account.failed_logins = now + LOCKED_FOR, 0
-                audit.record(unit, action="staff_locked", at=now, note=account.email)
-                refused = SignInError(_locked(account.locked_until))
+            refused = self._count_failure(unit, account, now, _WRONG)
         raise refused  # once the unit has committed the count
+
+    def second_factor(self, email: str, code: str) -> StaffMember:
+        """The account, once its password was right (`sign_in` said so) and `code` is its
+        authenticator's current one; a wrong code counts as a wrong password."""
+        now = self.clock()
+        with self.store.unit() as unit:
+            account = unit.staff.by_email(email)
+            if account is None or account.disabled or not account.totp_secret:
+                raise SignInError(_WRONG)
+            if account.locked_until is not None and account.locked_until > now:
+                raise SignInError(_locked(account.locked_until))
+            totp = pyotp.TOTP(account.totp_secret)
+            if totp.verify(code.strip().replace(" ", ""), for_time=now, valid_window=1):
+                account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
+                return member(account)
+            refused = self._count_failure(unit, account, now, "wrong code")
+        raise refused
+
+    def _count_failure(
+        self, unit: Unit, account: StaffAccount, now: datetime, why: str
+    ) -> SignInError:
+        """One more wrong password or code; the error to raise once the unit has committed."""
+        account.failed_logins += 1
+        if account.failed_logins < LOCK_AFTER:
+            return SignInError(why)
+        account.locked_until, account.failed_logins = now + LOCKED_FOR, 0
+        audit.record(unit, action="staff_locked", at=now, note=account.email)
+        return SignInError(_locked(account.locked_until))
 
     def _verify(self, hashed: str, password: str) -> bool:
         try:
@@ -158,6 +195,7 @@ def member(account: StaffAccount) -> StaffMember:
         disabled=account.disabled,
         locked_until=account.locked_until,
         last_login_at=account.last_login_at,
+        second_factor=bool(account.totp_secret),
     )
 
 

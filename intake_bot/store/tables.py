@@ -314,3 +314,4 @@ class StaffAccountRow(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_column=_utc_null())
     last_login_at: datetime | None = Field(default=None, sa_column=_utc_null())
     created_at: datetime = Field(sa_column=_utc())
+    totp_secret: str | None = Field(default=None, max_length=64)

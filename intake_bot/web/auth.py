@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from intake_bot.application import Application
-from intake_bot.domain.staff import IDLE_FOR, SignInError, StaffMember
+from intake_bot.domain.staff import IDLE_FOR, SecondFactorNeededError, SignInError, StaffMember
 from intake_bot.web.security import CSRF_FIELD, check_csrf, csrf_token
 from intake_bot.web.templating import render
 
@@ -97,21 +97,29 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    """The password; then, for an account with a second factor, its code (a second post, the
+    password never sent again: the session remembers, for five minutes, who got that far)."""
     form = await form_of(request)
-    sign_in = application(request).staff.sign_in  # argon2 takes its time: off the event loop
-    try:
-        member = await run_in_threadpool(sign_in, form.get("email", ""), form.get("password", ""))
+    staff, after = application(request).staff, _next(form.get("next"))
+    pending = request.session.get("pending")
+    try:  # argon2 takes its time: off the event loop
+        if "code" in form and isinstance(pending, dict) and time.time() - pending["at"] < 300:
+            member = await run_in_threadpool(staff.second_factor, pending["email"], form["code"])
+        else:
+            email, password = form.get("email", ""), form.get("password", "")
+            member = await run_in_threadpool(staff.sign_in, email, password)
+    except SecondFactorNeededError as exc:
+        request.session["pending"] = {"email": form.get("email", ""), "at": time.time()}
+        context = {"code_needed": True, "message": str(exc), "next": after}
+        return render(request, "login.html", context)
     except SignInError as exc:
-        context = {
-            "error": str(exc),
-            "email": form.get("email", ""),
-            "next": _next(form.get("next")),
-        }
+        request.session.pop("pending", None)
+        context = {"error": str(exc), "email": form.get("email", ""), "next": after}
         return render(request, "login.html", context, status_code=400)
     request.session.clear()  # a new session on sign-in: nothing carried over from before
     request.session.update({"email": member.email, "seen": int(time.time())})
     csrf_token(request)
-    return RedirectResponse(_next(form.get("next")), status_code=303)
+    return RedirectResponse(after, status_code=303)
 
 
 async def logout(request: Request) -> Response:

@@ -11,6 +11,7 @@ from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
+import pyotp
 import pytest
 from starlette.testclient import TestClient
 
@@ -63,10 +64,19 @@ def csrf_of(page: str) -> str:
     return match.group(1)
 
 
-def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
-    """Sign in; the page it lands on."""
+def sign_in(
+    client: TestClient, email: str, password: str = PASSWORD, *, app: App | None = None
+) -> str:
+    """Sign in (with the authenticator's code too, when the account has one and `app` is given
+    to read its secret); the page it lands on."""
     token = csrf_of(client.get("/login").text)
     response = client.post("/login", data={"email": email, "password": password, "csrf": token})
+    if app is not None and 'name="code"' in response.text:
+        with app.store.unit() as unit:
+            account = unit.staff.by_email(email)
+            assert account is not None and account.totp_secret
+            code = pyotp.TOTP(account.totp_secret).at(app.clock())  # the console's clock
+        response = client.post("/login", data={"code": code, "csrf": csrf_of(response.text)})
     return response.text
 
 
@@ -267,7 +277,7 @@ def test_the_register_downloads_and_only_an_admin_imports(app: App, console: Tes
     refused = console.post("/register/import", data={"csrf": token, "dry_run": "yes"}, files=files)
     assert "Only an admin can import" in refused.text
     console.post("/logout", data={"csrf": token})
-    sign_in(console, ADMIN)
+    sign_in(console, ADMIN, app=app)
     token = csrf_of(console.get("/register").text)
     done = console.post("/register/import", data={"csrf": token, "dry_run": "yes"}, files=files)
     assert "What importing register.csv would do" in done.text
@@ -287,7 +297,7 @@ def test_s251_and_outbox_pages_and_who_may_act_on_them(app: App, console: TestCl
     assert "Only an admin" in refused.text
     assert "Only a lead" in console.post("/outbox/retry", data={"csrf": token}).text
     console.post("/logout", data={"csrf": token})
-    sign_in(console, ADMIN)
+    sign_in(console, ADMIN, app=app)
     token = csrf_of(console.get("/s251").text)
     done = console.post(
         "/s251/extend",
@@ -341,3 +351,19 @@ def test_the_nhs_styles_and_htmx_are_served_by_the_console_itself(console: TestC
     assert 'src="/static/vendor/htmx.min.js"' in page and "//" not in page.split("<body")[
         0
     ].replace("http-equiv", "")
+
+
+def test_an_admin_signs_in_with_a_code_and_a_wrong_code_counts_as_a_wrong_password(
+    app: App, console: TestClient
+) -> None:
+    _admin(app)
+    token = csrf_of(console.get("/login").text)
+    asked = console.post("/login", data={"email": ADMIN, "password": PASSWORD, "csrf": token})
+    assert 'name="code"' in asked.text and "Sign out" not in asked.text
+    assert 'name="password"' not in asked.text  # the password is never asked for again
+    assert console.get("/queues", follow_redirects=False).status_code == 303  # not signed in
+    for _ in range(5):
+        page = console.post("/login", data={"code": "000000", "csrf": csrf_of(asked.text)}).text
+        console.post("/login", data={"email": ADMIN, "password": PASSWORD, "csrf": token})
+    assert "locked" in page or "locked" in sign_in(console, ADMIN, app=app)
+    assert "Sign out" not in sign_in(console, ADMIN, app=app)

@@ -132,3 +132,27 @@ def test_what_each_role_may_decide_and_which_offices_it_sees() -> None:
     assert not sees_queue(["North"], "enquiries")
     assert sees_office(["Midlands and East"], "Midlands and East")
     assert not sees_office(["North"], "London") and not sees_office(["North"], None)
+
+
+def test_an_admin_gets_a_second_factor_and_needs_its_code() -> None:
+    import pyotp
+
+    from intake_bot.domain.staff import SecondFactorNeededError
+
+    staff, store, clock = _staff()
+    added = staff.add(
+        "ada@nhs.net", name="Ada", offices=["North"], role="admin", password=PASSWORD, actor="x"
+    )
+    assert added.second_factor and added.totp_uri.startswith("otpauth://totp/")
+    (account,) = store.memory.all(StaffAccount)
+    assert account.totp_secret and account.totp_secret not in str(staff.list())
+    with pytest.raises(SecondFactorNeededError):
+        staff.sign_in("ada@nhs.net", PASSWORD)
+    right = pyotp.TOTP(account.totp_secret).at(clock.now)
+    with pytest.raises(SignInError, match="wrong code"):
+        staff.second_factor("ada@nhs.net", "000000" if right != "000000" else "111111")
+    (account,) = store.memory.all(StaffAccount)  # fetched again: a unit that raised rolled back
+    assert account.failed_logins == 1
+    assert staff.second_factor("ada@nhs.net", right).email == "ada@nhs.net"
+    (account,) = store.memory.all(StaffAccount)
+    assert account.failed_logins == 0 and account.last_login_at == clock.now

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("locked_until", UtcDateTime(), nullable=True),
         sa.Column("last_login_at", UtcDateTime(), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("totp_secret", sa.String(length=64), nullable=True),
     )
     op.create_index("ix_staff_account_email", "staff_account", ["email"], unique=True)
 
