@@ -8,6 +8,8 @@ type their sender claimed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -104,25 +106,25 @@ def act_on_message(request: Request, member: StaffMember, form: dict[str, str]) 
 @staff_only
 def message_file(request: Request, member: StaffMember) -> Response:
     detail = visible_message(request, member, request.path_params["reference"])
-    try:
-        found = application(request).messages.attachment(
-            detail.reference, request.path_params["id"]
-        )
-    except NotFoundError:
-        raise not_found() from None
-    return download(found)
+    return _file(lambda: application(request).messages, detail.reference, request)
 
 
 @staff_only
 def request_file(request: Request, member: StaffMember) -> Response:
     detail = visible_request(request, member, request.path_params["reference"])
+    return _file(lambda: application(request).requests, detail.reference, request)
+
+
+def _file(owner: Callable[[], HasFiles], reference: str, request: Request) -> Response:
+    """Attachment `id` of `reference` as a download; 404 when it is not one of its files."""
     try:
-        found = application(request).requests.attachment(
-            detail.reference, request.path_params["id"]
-        )
+        return download(owner().attachment(reference, request.path_params["id"]))
     except NotFoundError:
         raise not_found() from None
-    return download(found)
+
+
+class HasFiles(Protocol):
+    def attachment(self, reference: str, attachment_id: int) -> AttachmentFile: ...
 
 
 def download(found: AttachmentFile) -> Response:

@@ -17,26 +17,9 @@ from intake_bot.web.auth import application
 
 
 def families(m: Metrics) -> Iterator[Metric]:
-    taken = GaugeMetricFamily(
-        "intake_bot_messages", "Messages taken from the mailboxes, by outcome", labels=["outcome"]
-    )
-    for outcome, n in sorted(m.messages.items()):
-        taken.add_metric([outcome], n)
-    yield taken
-    queues = GaugeMetricFamily(
-        "intake_bot_queue_size", "Open requests and messages waiting, by queue", labels=["queue"]
-    )
-    for queue, n in sorted(m.queues.items()):
-        queues.add_metric([queue], n)
-    yield queues
-    outbox = GaugeMetricFamily(
-        "intake_bot_outbox_emails",
-        "Outgoing emails by status (sent, pending, failed)",
-        labels=["status"],
-    )
-    for status, n in sorted(m.outbox.items()):
-        outbox.add_metric([status], n)
-    yield outbox
+    yield _by(m.messages, "messages", "Messages taken from the mailboxes, by outcome", "outcome")
+    yield _by(m.queues, "queue_size", "Open requests and messages waiting, by queue", "queue")
+    yield _by(m.outbox, "outbox_emails", "Outgoing emails by status (sent, pending...)", "status")
     age = GaugeMetricFamily(
         "intake_bot_last_poll_age_seconds",
         "Seconds since each mailbox's last poll",
@@ -51,6 +34,13 @@ def families(m: Metrics) -> Iterator[Metric]:
             ok.add_metric([box.name], 1.0 if box.last.ok else 0.0)
     yield age
     yield ok
+
+
+def _by(counts: dict[str, int], name: str, help_text: str, label: str) -> Metric:
+    family = GaugeMetricFamily(f"intake_bot_{name}", help_text, labels=[label])
+    for key, n in sorted(counts.items()):
+        family.add_metric([key], n)
+    return family
 
 
 class _Scrape:
