@@ -177,9 +177,18 @@ def test_a_caseworker_reviews_and_a_lead_approves_in_the_browser(
     expect(page.locator("main")).to_contain_text("is now in review")
     _check(page, "request-in-review")
 
-    for url in (f"/requests/{london}", f"/api/requests/{london}", "/queues/london/new"):
+    london_file = _file_id(app, london)
+    for url in (
+        f"/requests/{london}",
+        f"/api/requests/{london}",
+        f"/requests/{london}/attachments/{london_file}",
+        f"/requests/{north}/attachments/{london_file}",
+        "/queues/london/new",
+    ):
         assert page.goto(f"{base}{url}").status == 404, url
     _check(page, "not-found")
+    forged = page.request.post(f"{base}/requests/{north}/note", form={"note": "no token"})
+    assert forged.status == 403  # the session cookie alone is not enough
     page.goto(f"{base}/queues")
     page.get_by_role("button", name="Sign out").click()
 
@@ -203,3 +212,28 @@ def test_a_caseworker_reviews_and_a_lead_approves_in_the_browser(
     page.goto(f"{base}/search?q=Leeds")
     _check(page, "search")
     context.close()
+
+
+def _file_id(app: App, reference: str) -> int:
+    detail = app.requests.show(reference)
+    (attachment,) = detail.attachments
+    assert attachment.id is not None
+    return attachment.id
+
+
+def test_five_wrong_passwords_lock_the_account_in_the_browser(
+    served: tuple[App, str], browser: Any
+) -> None:
+    _, base = served
+    page = browser.new_context().new_page()
+    for _ in range(5):
+        page.goto(f"{base}/login")
+        page.get_by_label("Email address").fill(NORTH_CASEWORKER)
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("main")).to_contain_text("locked")
+    _check(page, "login-locked")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("main")).to_contain_text("locked")  # the right password, still locked
+    assert page.url.endswith("/login")
