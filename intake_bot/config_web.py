@@ -20,3 +20,11 @@ class WebSettings(BaseModel):
     secret_file: Path | None = None
     # Session cookies only over HTTPS; None: on unless the console listens on loopback.
     secure_cookies: bool | None = None
+    # Single sign-on (OpenID Connect), e.g. Microsoft Entra ID for NHSmail accounts or NHS CIS2:
+    # the issuer (its /.well-known/openid-configuration is read) and this console's client.
+    # Accounts are still made with `intake-bot staff add`, and matched by email.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_file: Path | None = None
+    oidc_label: str = "Sign in with your NHSmail account"

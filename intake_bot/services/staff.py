@@ -139,6 +139,21 @@ class Staff:
             refused = self._count_failure(unit, account, now, _WRONG)
         raise refused  # once the unit has committed the count
 
+    def single_sign_on(self, email: str) -> StaffMember:
+        """The account of an address the identity provider vouched for (single sign-on): it
+        must have been made here, and not be disabled or locked; an admin still gives a code."""
+        now = self.clock()
+        with self.store.unit() as unit:
+            account = unit.staff.by_email(email)
+            if account is None or account.disabled:
+                raise SignInError(f"{email.strip().lower()} has no account here: ask an admin")
+            if account.locked_until is not None and account.locked_until > now:
+                raise SignInError(_locked(account.locked_until))
+            if account.totp_secret:
+                raise SecondFactorNeededError(_CODE_NEEDED)
+            account.failed_logins, account.last_login_at = 0, now
+            return member(account)
+
     def second_factor(self, email: str, code: str) -> StaffMember:
         """The account, once its password was right (`sign_in` said so) and `code` is its
         authenticator's current one; a wrong code counts as a wrong password."""

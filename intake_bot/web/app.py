@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from intake_bot.application import Application
 from intake_bot.config import Settings
 from intake_bot.errors import OperatorError
-from intake_bot.web import admin, api, auth, messages, metrics, pages
+from intake_bot.web import admin, api, auth, messages, metrics, pages, sso
 from intake_bot.web.security import SecurityHeaders
 from intake_bot.web.templating import render
 
@@ -37,6 +37,8 @@ def create_app(application: Application, *, secret: str, secure_cookies: bool) -
         Route("/login", auth.login_page, methods=["GET"]),
         Route("/login", auth.login, methods=["POST"]),
         Route("/logout", auth.logout, methods=["POST"]),
+        Route("/login/sso", sso.start),
+        Route("/login/sso/callback", sso.callback, name="sso_callback"),
         Route("/queues", pages.queues),
         Route("/queues/{name}", messages.shared_queue),
         Route("/queues/{office}/{kind}", pages.queue),
@@ -80,6 +82,8 @@ def create_app(application: Application, *, secret: str, secure_cookies: bool) -
     )
     app.state.application = application
     app.state.zone = ZoneInfo(application.settings.timezone)
+    app.state.sso = sso.sso_client(application.settings.web)
+    app.state.sso_label = application.settings.web.oidc_label
     return app
 
 
