@@ -295,7 +295,9 @@ class PollingRepository(Protocol):
 
     def attempt_error(self, ref: MessageRef) -> str: ...  # the last failure's, "" if none
 
-    def record_poll(self, mailbox: str, at: datetime, ok: bool, detail: str) -> None: ...
+    def record_poll(
+        self, mailbox: str, at: datetime, ok: bool, detail: str, seconds: float | None = None
+    ) -> None: ...
 
     def poll_status(self) -> list[PollStatus]: ...  # every mailbox polled so far, by name
 

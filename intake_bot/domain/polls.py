@@ -66,6 +66,7 @@ class PollStatus:
     ok: bool
     detail: str  # what the poll found, or the fault in one line
     failing_since: datetime | None = None  # the first failed poll of the current fault
+    seconds: float | None = None  # how long it took
 
 
 @dataclass(frozen=True)

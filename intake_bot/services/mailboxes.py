@@ -8,6 +8,7 @@ not on every poll, and the store keeps each mailbox's last poll for `intake-bot 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,6 +68,7 @@ class Mailboxes:
         StoreUnavailableError (the database is down) is not the mailbox's fault: it propagates.
         """
         box = self.box(name)
+        started = time.monotonic()
         try:
             source = self.open_source(box)
             try:
@@ -74,10 +76,10 @@ class Mailboxes:
             finally:
                 source.close()
         except (MailboxError, ConfigError) as exc:  # ConfigError: e.g. a password file gone
-            self._failed(name, exc)
+            self._failed(name, exc, time.monotonic() - started)
             return None
         if not report.skipped:
-            self._worked(name, report)
+            self._worked(name, report, time.monotonic() - started)
         return report
 
     def poll_all(
@@ -106,7 +108,7 @@ class Mailboxes:
             for box in self.boxes
         ]
 
-    def _failed(self, name: str, exc: Exception) -> None:
+    def _failed(self, name: str, exc: Exception, seconds: float) -> None:
         fault = " ".join(str(exc).split()) or type(exc).__name__  # one line
         if self._faults.get(name) != fault:
             log.warning("mailbox %s: %s", name, fault)
@@ -114,15 +116,15 @@ class Mailboxes:
             log.debug("mailbox %s: still %s", name, fault)
         self._faults[name] = fault
         try:
-            self._record(name, ok=False, detail=fault)
+            self._record(name, ok=False, detail=fault, seconds=seconds)
         except StoreUnavailableError as store_down:
             log.debug("mailbox %s: poll status not kept: %s", name, store_down)
 
-    def _worked(self, name: str, report: PollReport) -> None:
+    def _worked(self, name: str, report: PollReport, seconds: float) -> None:
         if self._faults.pop(name, None) is not None:
             log.info("mailbox %s: working again", name)
-        self._record(name, ok=True, detail=report.summary())
+        self._record(name, ok=True, detail=report.summary(), seconds=seconds)
 
-    def _record(self, name: str, *, ok: bool, detail: str) -> None:
+    def _record(self, name: str, *, ok: bool, detail: str, seconds: float) -> None:
         with self.intake.store.unit() as unit:
-            unit.polling.record_poll(name, self.clock(), ok, detail)
+            unit.polling.record_poll(name, self.clock(), ok, detail, round(seconds, 3))

@@ -36,8 +36,11 @@ class SqlPolling:
         if row.cursor != cursor:
             row.cursor, row.updated_at = cursor, now
 
-    def record_poll(self, mailbox: str, at: datetime, ok: bool, detail: str) -> None:
+    def record_poll(
+        self, mailbox: str, at: datetime, ok: bool, detail: str, seconds: float | None = None
+    ) -> None:
         row = self._state(mailbox, at)
+        row.poll_seconds = seconds
         if ok:
             row.failing_since = None
         elif row.poll_ok is not False or row.failing_since is None:
@@ -57,6 +60,7 @@ class SqlPolling:
                 ok=bool(row.poll_ok),
                 detail=row.poll_detail,
                 failing_since=row.failing_since,
+                seconds=row.poll_seconds,
             )
             for row in rows
             if row.polled_at is not None

@@ -53,6 +53,7 @@ class MailboxCursor(SQLModel, table=True):
     cursor: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     updated_at: datetime = Field(sa_column=_utc())  # when the cursor last moved
     polled_at: datetime | None = Field(default=None, sa_column=_utc_null())
+    poll_seconds: float | None = None  # how long the last poll took
     poll_ok: bool | None = None
     poll_detail: str = Field(default="", max_length=1000)
     failing_since: datetime | None = Field(default=None, sa_column=_utc_null())

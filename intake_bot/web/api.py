@@ -46,8 +46,13 @@ def request_detail(request: Request, member: StaffMember) -> Response:
 def healthz(request: Request) -> Response:  # sync: Starlette runs it in a thread
     """For the load balancer and Docker: 200 when the database answers and no mailbox is
     overdue for its poll, else 503 with the problems (no sign-in: it names no request)."""
-    health = application(request).operations.health()
-    return _Json(
-        {"ok": health.ok, "problems": list(health.problems)},
-        status_code=200 if health.ok else 503,
-    )
+    app = application(request)
+    health = app.operations.health()
+    ages: dict[str, float | None] = {}
+    if health.ok:  # the database answered: each mailbox's last poll, by age
+        now = app.clock()
+        for box in app.mailboxes.status():
+            last = box.last
+            ages[box.name] = round((now - last.polled_at).total_seconds(), 1) if last else None
+    body = {"ok": health.ok, "problems": list(health.problems), "last_poll_age_seconds": ages}
+    return _Json(body, status_code=200 if health.ok else 503)

@@ -28,12 +28,20 @@ def families(m: Metrics) -> Iterator[Metric]:
     ok = GaugeMetricFamily(
         "intake_bot_last_poll_ok", "1 when a mailbox's last poll worked", labels=["mailbox"]
     )
+    took = GaugeMetricFamily(
+        "intake_bot_last_poll_duration_seconds",
+        "How long each mailbox's last poll took",
+        labels=["mailbox"],
+    )
     for box in m.mailboxes:
         if box.last is not None:
             age.add_metric([box.name], (m.now - box.last.polled_at).total_seconds())
             ok.add_metric([box.name], 1.0 if box.last.ok else 0.0)
+            if box.last.seconds is not None:
+                took.add_metric([box.name], box.last.seconds)
     yield age
     yield ok
+    yield took
 
 
 def _by(counts: dict[str, int], name: str, help_text: str, label: str) -> Metric:

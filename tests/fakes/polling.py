@@ -32,10 +32,12 @@ class FakePolling:
     def set_cursor(self, mailbox: str, cursor: str, now: datetime) -> None:
         self.cursors[mailbox] = cursor
 
-    def record_poll(self, mailbox: str, at: datetime, ok: bool, detail: str) -> None:
+    def record_poll(
+        self, mailbox: str, at: datetime, ok: bool, detail: str, seconds: float | None = None
+    ) -> None:
         before = self.polls.get(mailbox)
         since = None if ok else (before.failing_since if before and not before.ok else at)
-        self.polls[mailbox] = PollStatus(mailbox, at, ok, detail, since)
+        self.polls[mailbox] = PollStatus(mailbox, at, ok, detail, since, seconds)
 
     def poll_status(self) -> list[PollStatus]:
         return [self.polls[name] for name in sorted(self.polls)]

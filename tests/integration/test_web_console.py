@@ -309,12 +309,16 @@ def test_s251_and_outbox_pages_and_who_may_act_on_them(app: App, console: TestCl
 
 def test_health_and_metrics_name_no_request(app: App, console: TestClient) -> None:
     north = file_request(app, 0)
+    assert console.get("/healthz").json()["problems"] == ["mailbox enquiries: never polled"]
+    app.mailboxes.poll("enquiries")
     health = console.get("/healthz")
-    assert health.status_code in (200, 503) and "ok" in health.json()
+    assert health.status_code == 200 and health.json()["last_poll_age_seconds"] == {"enquiries": 0}
     text = console.get("/metrics").text
     assert 'intake_bot_messages{outcome="filed"} 1.0' in text
     assert 'intake_bot_queue_size{queue="north/new"} 1.0' in text
     assert 'intake_bot_outbox_emails{status="pending"} 1.0' in text
+    assert 'intake_bot_last_poll_duration_seconds{mailbox="enquiries"}' in text
+    assert 'intake_bot_last_poll_ok{mailbox="enquiries"} 1.0' in text
     assert north not in text and "nhs.net" not in text
 
 
