@@ -113,6 +113,27 @@ def extend_approval(request: Request, member: StaffMember, form: dict[str, str])
     return RedirectResponse("/s251", status_code=303)
 
 
+@staff_form
+def add_approval(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
+    if member.role is not Role.ADMIN:
+        return _refused(request, "/s251", "Only an admin can add an approval.")
+    try:
+        expires = date.fromisoformat(form.get("expires", ""))
+        reference = application(request).s251.add(
+            reference=form.get("reference", ""),
+            title=form.get("title", ""),
+            purposes=[p.strip() for p in form.get("purposes", "").split(";") if p.strip()],
+            expires=expires,
+            by=member.email,
+        )
+    except ValueError:
+        return _refused(request, "/s251", "Give the expiry date as yyyy-mm-dd.")
+    except ApprovalError as exc:
+        return _refused(request, "/s251", str(exc))
+    flash(request, f"{reference} added, expiring {expires:%d/%m/%Y}.")
+    return RedirectResponse("/s251", status_code=303)
+
+
 @staff_only
 def outbox(request: Request, member: StaffMember) -> Response:
     status = application(request).outbox.status(failures=50)

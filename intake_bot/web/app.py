@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from intake_bot.application import Application
 from intake_bot.config import Settings
 from intake_bot.errors import OperatorError
-from intake_bot.web import admin, api, auth, messages, metrics, pages, sso
+from intake_bot.web import admin, api, auth, messages, metrics, pages, sso, staff_pages
 from intake_bot.web.security import SecurityHeaders
 from intake_bot.web.templating import render
 
@@ -56,6 +56,11 @@ def create_app(application: Application, *, secret: str, secure_cookies: bool) -
         Route("/register/import", admin.register_import, methods=["POST"]),
         Route("/s251", admin.approvals),
         Route("/s251/extend", admin.extend_approval, methods=["POST"]),
+        Route("/staff", staff_pages.staff_page),
+        Route("/staff/add", staff_pages.add_staff, methods=["POST"]),
+        Route("/staff/disable", staff_pages.disable_staff, methods=["POST"]),
+        Route("/s251/add", admin.add_approval, methods=["POST"]),
+        Route("/requests/{reference}/link", pages.link_message, methods=["POST"]),
         Route("/outbox", admin.outbox),
         Route("/outbox/retry", admin.outbox_retry, methods=["POST"]),
         Route("/api/queues", api.queues),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -145,6 +146,26 @@ def add_note(request: Request, member: StaffMember, form: dict[str, str]) -> Res
         flash(request, str(exc))
         return _back(detail)
     flash(request, "Internal note added. It is not emailed to anyone.")
+    return _back(detail)
+
+
+@staff_form
+def link_message(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
+    """An email that holds no request, attached to this one as its correspondence."""
+    from intake_bot.web.messages import visible_message  # messages builds on this module
+
+    detail = visible_request(request, member, request.path_params["reference"])
+    try:
+        message = visible_message(request, member, form.get("message", "").strip())
+        linked = application(request).messages.link(
+            message.reference, detail.reference, actor=member.email
+        )
+    except HTTPException:
+        flash(request, "No email you can see has that reference (e.g. MSG-12).")
+    except WorkflowError as exc:
+        flash(request, str(exc))
+    else:
+        flash(request, f"{linked.reference} is now correspondence on {linked.request}.")
     return _back(detail)
 
 

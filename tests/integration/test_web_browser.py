@@ -237,3 +237,29 @@ def test_five_wrong_passwords_lock_the_account_in_the_browser(
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("main")).to_contain_text("locked")  # the right password, still locked
     assert page.url.endswith("/login")
+
+
+def test_every_admin_page_passes_the_accessibility_check(
+    served: tuple[App, str], browser: Any
+) -> None:
+    import pyotp
+
+    app, base = served
+    file_request(app, 0)
+    admin = "ada.admin@nhs.net"
+    added = app.staff.add(
+        admin, name="Ada", offices=["North"], role="admin", password=PASSWORD, actor="test"
+    )
+    page = browser.new_context().new_page()
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill(admin)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    _check(page, "login-code")
+    secret = pyotp.parse_uri(added.totp_uri).secret
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{base}/queues")
+    for name in ("staff", "s251", "outbox", "queues/enquiries", "queues/quarantine"):
+        page.goto(f"{base}/{name}")
+        _check(page, name.replace("/", "-"))

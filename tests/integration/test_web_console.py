@@ -371,3 +371,56 @@ def test_an_admin_signs_in_with_a_code_and_a_wrong_code_counts_as_a_wrong_passwo
         console.post("/login", data={"email": ADMIN, "password": PASSWORD, "csrf": token})
     assert "locked" in page or "locked" in sign_in(console, ADMIN, app=app)
     assert "Sign out" not in sign_in(console, ADMIN, app=app)
+
+
+def test_an_admin_manages_accounts_and_approvals_and_no_one_else_can(
+    app: App, console: TestClient
+) -> None:
+    _admin(app)
+    sign_in(console, NORTH_LEAD)
+    assert console.get("/staff").status_code == 404  # not even shown to a lead
+    token = csrf_of(console.get("/queues").text)
+    assert console.post("/staff/add", data={"csrf": token, "email": "x@nhs.net"}).status_code == 404
+    console.post("/logout", data={"csrf": token})
+    sign_in(console, ADMIN, app=app)
+    token = csrf_of(console.get("/staff").text)
+    added = console.post(
+        "/staff/add",
+        data={
+            "csrf": token,
+            "email": "new.lead@nhs.net",
+            "name": "New Lead",
+            "role": "lead",
+            "office-1": "North",
+            "office-3": "London",
+            "password": PASSWORD,
+        },
+    )
+    assert "new.lead@nhs.net can sign in" in added.text and "North, London" in added.text
+    console.post("/staff/disable", data={"csrf": token, "email": "new.lead@nhs.net"})
+    assert "disabled" in console.get("/staff").text
+    done = console.post(
+        "/s251/add",
+        data={
+            "csrf": token,
+            "reference": "CAG 9-01(a)/2026",
+            "title": "A study",
+            "purposes": "Invoice validation; Risk stratification",
+            "expires": "2030-01-01",
+        },
+    )
+    assert "CAG 9-01(a)/2026 added" in done.text
+
+
+def test_an_enquiry_is_linked_to_a_request_from_the_request_page(
+    app: App, console: TestClient
+) -> None:
+    north = file_request(app, 0)
+    result = app.intake.ingest(email(body="About my request, a question."), MessageRef("t", "q"))
+    ref = f"MSG-{result.inbound_id}"
+    sign_in(console, NORTH_CASEWORKER)
+    token = csrf_of(console.get(f"/requests/{north}").text)
+    page = console.post(f"/requests/{north}/link", data={"csrf": token, "message": ref}).text
+    assert f"{ref} is now correspondence on {north}" in page
+    unknown = console.post(f"/requests/{north}/link", data={"csrf": token, "message": "MSG-999"})
+    assert "No email you can see" in unknown.text
