@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 
@@ -179,3 +179,29 @@ def _letters(group: str) -> list[str] | None:
 def _leftovers(text: str) -> list[str]:
     pieces = (p.strip() for p in _BETWEEN.split(text))
     return [" ".join(p.split()) for p in pieces if re.search(r"\w", p)]
+
+
+@dataclass(frozen=True)
+class ReminderLine:
+    """A reminder that went out before an approval's expiry."""
+
+    approval: str
+    relationship: str  # LCR-000123
+    expiry: date  # the expiry it was about (an extension starts a new schedule)
+    offset_days: int  # days before the expiry (0: the expiry alert)
+    sent_at: datetime
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reminders:
+    """What the approvals page shows of reminders: those sent lately, and each approval's next."""
+
+    sent: tuple[ReminderLine, ...]
+    next_due: dict[str, date | None]  # by approval reference; None: none left before expiry
+
+
+def next_reminder(expires: date, offsets_days: Sequence[int], today: date) -> date | None:
+    """The next day a reminder is due before `expires`, from `today` on; None if none is left."""
+    days = (expires - timedelta(days=offset) for offset in offsets_days)
+    return min((day for day in days if day >= today), default=None)

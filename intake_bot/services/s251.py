@@ -4,11 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from intake_bot.config import Dscro
-from intake_bot.domain.approvals import ApprovalListing, Extension
+from intake_bot.domain.approvals import (
+    ApprovalListing,
+    Extension,
+    ReminderLine,
+    Reminders,
+    next_reminder,
+)
 from intake_bot.domain.reminders import ReminderReport
 from intake_bot.ports import Clock, Store
 from intake_bot.services.approvals import add_approval, extend_approval, list_approvals
@@ -43,6 +49,29 @@ class S251:
     def list(self) -> list[ApprovalListing]:
         """Every approval, by reference: its expiry, days left, who relies on it, its history."""
         return list_approvals(self.store, today=self.today())
+
+    def reminders(self, *, days: int = 90) -> Reminders:
+        """The reminders sent in the last `days` days, and each approval's next one."""
+        today = self.today()
+        now = self.clock()
+        with self.store.unit() as unit:
+            since, until = now - timedelta(days=days), now + timedelta(seconds=1)  # now included
+            rows = unit.notices.reminders_sent_between(since, until)
+            sent = tuple(
+                ReminderLine(
+                    s.reference, rel.reference, s.expiry, s.offset_days, s.sent_at, tuple(to)
+                )
+                for s, rel, to in rows
+            )
+        listing = list_approvals(self.store, today=today)
+        due: dict[str, date | None] = {}
+        for a in listing:
+            done = {
+                r.offset_days for r in sent if (r.approval, r.expiry) == (a.reference, a.expires)
+            }
+            left = [offset for offset in self.offsets if offset not in done]
+            due[a.reference] = next_reminder(a.expires, left, today) if a.relationships else None
+        return Reminders(sent, due)
 
     def add(
         self, *, reference: str, title: str, purposes: Sequence[str], expires: date, by: str

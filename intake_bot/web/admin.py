@@ -92,8 +92,9 @@ def _import(
 
 @staff_only
 def approvals(request: Request, member: StaffMember) -> Response:
-    listing = application(request).s251.list()
-    return render(request, "s251.html", {"member": member, "approvals": listing})
+    s251 = application(request).s251
+    context = {"member": member, "approvals": s251.list(), "reminders": s251.reminders()}
+    return render(request, "s251.html", context)
 
 
 @staff_form

@@ -43,6 +43,32 @@ def request_detail(request: Request, member: StaffMember) -> Response:
     return _Json(visible_request(request, member, request.path_params["reference"]))
 
 
+@staff_only
+def message_detail(request: Request, member: StaffMember) -> Response:
+    from intake_bot.web.messages import visible_message  # messages builds on pages, as we do
+
+    return _Json(visible_message(request, member, request.path_params["reference"]))
+
+
+@staff_only
+def register(request: Request, member: StaffMember) -> Response:
+    published_only = request.query_params.get("all") != "1"
+    return _Json(
+        {"relationships": application(request).register.rows(published_only=published_only)}
+    )
+
+
+@staff_only
+def approvals(request: Request, member: StaffMember) -> Response:
+    s251 = application(request).s251
+    return _Json({"approvals": s251.list(), "reminders": s251.reminders()})
+
+
+@staff_only
+def outbox(request: Request, member: StaffMember) -> Response:
+    return _Json(application(request).outbox.status(failures=50))
+
+
 def healthz(request: Request) -> Response:  # sync: Starlette runs it in a thread
     """For the load balancer and Docker: 200 when the database answers and no mailbox is
     overdue for its poll, else 503 with the problems (no sign-in: it names no request)."""

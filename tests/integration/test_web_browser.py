@@ -260,6 +260,11 @@ def test_every_admin_page_passes_the_accessibility_check(
     page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{base}/queues")
-    for name in ("staff", "s251", "outbox", "queues/enquiries", "queues/quarantine"):
+    from intake_bot.ports import MessageRef
+    from intake_bot.samples import email
+
+    enquiry = app.intake.ingest(email(body="How do I ask?"), MessageRef("t", "1")).inbound_id
+    pages = ("staff", "s251", "outbox", "queues/enquiries", "queues/quarantine", "register?all=1")
+    for name in (*pages, f"messages/MSG-{enquiry}"):
         page.goto(f"{base}/{name}")
-        _check(page, name.replace("/", "-"))
+        _check(page, name.replace("/", "-").replace("?all=1", "-all"))

@@ -424,3 +424,16 @@ def test_an_enquiry_is_linked_to_a_request_from_the_request_page(
     assert f"{ref} is now correspondence on {north}" in page
     unknown = console.post(f"/requests/{north}/link", data={"csrf": token, "message": "MSG-999"})
     assert "No email you can see" in unknown.text
+
+
+def test_the_api_gives_the_same_reads_under_the_same_rules(app: App, console: TestClient) -> None:
+    file_request(app, 3)  # London: not this caseworker's
+    result = app.intake.ingest(email(body="A question, no form."), MessageRef("t", "e"))
+    sign_in(console, NORTH_CASEWORKER)
+    message = console.get(f"/api/messages/MSG-{result.inbound_id}").json()
+    assert message["outcome"] == "enquiry" and "A question" in message["body"]
+    assert console.get("/api/messages/MSG-1").status_code == 404  # the London request's email
+    assert console.get("/api/register").json() == {"relationships": []}
+    approvals = console.get("/api/s251").json()
+    assert approvals["approvals"] and "next_due" in approvals["reminders"]
+    assert "counts" in console.get("/api/outbox").json()

@@ -270,3 +270,23 @@ def test_the_report_says_what_was_sent_and_who_no_staff_heard_of(
     assert report.unrouted == ("LCR-000003",)
     assert report.summaries == {"North": 1}
     assert report.as_dict()["day"] == "2017-03-24"
+
+
+def test_the_reminders_view_lists_what_went_and_each_approvals_next_day(
+    app: Application, store: FakeStore, clock: FrozenClock
+) -> None:
+    relationship(store, 1, [RS])
+    remind_on(app, clock, EXPIRY - timedelta(days=90))
+    view = app.s251.reminders()
+    assert {(line.approval, line.offset_days) for line in view.sent} == {(RS, 90)}
+    assert view.next_due[RS] == EXPIRY - timedelta(days=60)  # the next offset to come
+    assert view.next_due[IV] is None  # nothing relies on it: nothing to remind of
+
+
+def test_next_reminder_is_the_first_offset_still_to_come() -> None:
+    from intake_bot.domain.approvals import next_reminder
+
+    offsets = [90, 60, 30, 14, 7, 1]
+    assert next_reminder(date(2030, 1, 31), offsets, date(2030, 1, 1)) == date(2030, 1, 1)
+    assert next_reminder(date(2030, 1, 31), offsets, date(2030, 1, 2)) == date(2030, 1, 17)
+    assert next_reminder(date(2030, 1, 31), offsets, date(2030, 1, 31)) is None
