@@ -13,6 +13,8 @@ from datetime import timedelta
 
 from intake_bot.config import Settings
 from intake_bot.ports import Clock, MailTransport, Store
+from intake_bot.services.connectivity import Connectivity
+from intake_bot.services.credentials import Credentials
 from intake_bot.services.database import Database
 from intake_bot.services.digests import Digests
 from intake_bot.services.intake import Intake
@@ -47,6 +49,8 @@ class Application:
     digests: Digests  # send (the daily job), preview one office's
     retention: Retention  # run (the daily job, or a dry run): purge raw mail that is due
     staff: Staff  # the web console's accounts: add, list, disable, sign_in, current
+    credentials: Credentials  # refused credentials stop a mailbox once; expiry warnings
+    connectivity: Connectivity  # check: connect to each mailbox and the outgoing server, report
     clock: Clock
     worker_id: str
     open_transport: Callable[[], MailTransport]  # opened per send run, closed by the caller

@@ -23,11 +23,16 @@ from intake_bot.forms.generate import blank_docx, blank_xlsx
 from intake_bot.forms.limits import ReadLimits
 from intake_bot.mail.compose import MimeComposer
 from intake_bot.mail.file_outbox import FileTransport
+from intake_bot.mail.graph_send import GraphTransport
 from intake_bot.mail.maildir import deliver
+from intake_bot.mail.oauth import known_credentials, provider_for, sign_in
+from intake_bot.mail.probes import probe_mailbox, probe_outgoing
 from intake_bot.mail.render import Renderer
 from intake_bot.mail.smtp import SmtpTransport
 from intake_bot.mail.sources import open_source
 from intake_bot.ports import Clock, MailTransport
+from intake_bot.services.connectivity import Connectivity
+from intake_bot.services.credentials import Credentials
 from intake_bot.services.database import Database
 from intake_bot.services.digests import Digests
 from intake_bot.services.intake import Intake
@@ -91,6 +96,14 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
         require_dmarc_pass=settings.senders.require_dmarc_pass,
     )
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    credentials = Credentials(
+        store=store,
+        notifier=notifier,
+        clock=clock,
+        recipients=alert_recipients(settings),
+        known=lambda: known_credentials(settings),
+        signer=lambda name, show: sign_in(settings, name, show),
+    )
     return Application(
         settings=settings,
         store=store,
@@ -106,6 +119,7 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
             worker_id=worker_id,
             boxes=settings.mailboxes,
             open_source=lambda box: open_source(settings, box),
+            credentials=credentials,
         ),
         outbox=OutboxAdmin(store=store, clock=clock),
         register=Register(store=store, clock=clock, dscros=dscro_names),
@@ -133,11 +147,24 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
         staff=Staff(
             store=store, clock=clock, offices=offices_of(settings.dscro), hasher=PasswordHasher()
         ),
+        credentials=credentials,
+        connectivity=Connectivity(
+            mailboxes=[box.name for box in settings.mailboxes],
+            probe_mailbox=lambda name: probe_mailbox(settings, name),
+            probe_outgoing=lambda: probe_outgoing(settings),
+        ),
         clock=clock,
         worker_id=worker_id,
         open_transport=lambda: make_transport(settings),
         deliver_sample=lambda raw: deliver_to_maildir(settings, raw),
     )
+
+
+def alert_recipients(settings: Settings) -> list[str]:
+    """Who hears of stopped mailboxes and expiring credentials: alert_addresses, else the
+    staff of every office (each address once)."""
+    chosen = settings.alert_addresses or [a for office in settings.dscro for a in office.staff]
+    return list(dict.fromkeys(chosen))
 
 
 def database_present(url: str) -> bool:
@@ -162,9 +189,11 @@ def make_transport(settings: Settings) -> MailTransport:
     parts = urlsplit(out.url)
     if parts.scheme == "file":
         return FileTransport(Path(unquote(out.url.split(":", 1)[1])))
+    if parts.scheme == "graph":
+        return _graph_transport(settings)
     if parts.scheme not in ("smtp", "smtps"):
         raise ConfigError(
-            f"outgoing.url: unknown scheme {parts.scheme!r} (file:, smtp:// or smtps://)"
+            f"outgoing.url: unknown scheme {parts.scheme!r} (file:, smtp://, smtps:// or graph://)"
         )
     if not parts.hostname:
         raise ConfigError("outgoing.url: needs a host, e.g. smtp://intake@smtp.example:587")
@@ -185,15 +214,46 @@ def _smtp(
     settings: Settings,
 ) -> SmtpTransport:
     out = settings.outgoing
+    tokens = provider_for(settings, "outgoing", out, "smtp")  # None: a password
+    if tokens is not None and not username:
+        raise ConfigError(
+            "outgoing.url: name the mailbox the OAuth 2.0 token sends as, "
+            "e.g. smtp://dsfc.enquiries%40nhs.net@smtp.office365.com:587"
+        )
     return SmtpTransport(
         host=host,
         port=port or (465 if scheme == "smtps" else 587),
         security=security,
         username=unquote(username) if username else None,
-        password=settings.outgoing_secret() or url_password(out.url),
+        password=None if tokens else settings.outgoing_secret() or url_password(out.url),
         timeout=out.timeout_seconds,
         allow_plain_auth=out.allow_plain_auth,
+        tokens=tokens,
     )
+
+
+def _graph_transport(settings: Settings) -> GraphTransport:
+    out = settings.outgoing
+    mailbox = unquote(urlsplit(out.url).netloc)
+    if not mailbox or ":" in mailbox or "/" in urlsplit(out.url).path.strip("/"):
+        raise ConfigError("outgoing.url: name the mailbox that sends, e.g. graph://dsfc@nhs.net")
+    tokens = provider_for(settings, "outgoing", out, "graph")
+    if tokens is None:
+        raise ConfigError(
+            "outgoing.auth: graph:// sends with OAuth 2.0: set it to oauth2-client-credentials "
+            "or oauth2-delegated (with outgoing.oauth2), or oauth2-token-file (with "
+            "outgoing.oauth2_token_file)"
+        )
+    try:
+        return GraphTransport(
+            mailbox=mailbox,
+            tokens=tokens,
+            api_url=out.graph_api_url,
+            timeout=out.timeout_seconds,
+            ca_file=out.ca_file,
+        )
+    except ValueError as exc:  # plain http to a host that is not loopback
+        raise ConfigError(f"outgoing.graph_api_url: {exc}") from exc
 
 
 def reference_data_from_config(settings: Settings) -> tuple[list[Organisation], list[Approval]]:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from intake_bot.bootstrap import make_transport
 from intake_bot.config import PACKAGED_TEMPLATES, ConfigError, Settings
 from intake_bot.mail.smtp import SECURITY_MODES
 from intake_bot.mail.sources import check_sources
@@ -102,11 +103,18 @@ def _outgoing(settings: Settings) -> Iterator[Problem]:
     if parts.scheme == "file":
         yield from _local_folder(out.url.split(":", 1)[1], "outgoing.url", "file:var/outbox")
         return
+    if parts.scheme == "graph":
+        try:
+            make_transport(settings).close()  # the worker's own build: mailbox, API URL, sign-in
+        except ConfigError as exc:
+            yield from _from_config_error(exc)
+        return
     example = "smtp://intake@smtp.example.nhs.uk:587"
     if parts.scheme not in ("smtp", "smtps"):
         yield Problem(
             "outgoing.url",
-            f"unknown scheme {parts.scheme!r}: use file:PATH, smtp:// or smtps://, e.g. {example}",
+            f"unknown scheme {parts.scheme!r}: use file:PATH, smtp://, smtps:// or graph://, "
+            f"e.g. {example}",
         )
         return
     if not parts.hostname:
@@ -120,7 +128,7 @@ def _outgoing(settings: Settings) -> Iterator[Problem]:
 
 def _addresses(settings: Settings) -> Iterator[Problem]:
     # With a file outbox nothing is delivered, so placeholder (.invalid) addresses are fine.
-    delivered = urlsplit(settings.outgoing.url).scheme in ("smtp", "smtps")
+    delivered = urlsplit(settings.outgoing.url).scheme in ("smtp", "smtps", "graph")
     found = [("outgoing.from_address", settings.outgoing.from_address)]
     for office in settings.dscro:
         found += [(f"dscro {office.name!r} staff", a) for a in office.staff]

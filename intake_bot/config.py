@@ -11,27 +11,33 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from intake_bot.config_limits import LimitSettings
+from intake_bot.config_mail import (
+    WATCHED_SUBJECT,
+    DatabaseSettings,
+    MailboxSettings,
+    OAuth2Settings,
+    OutgoingSettings,
+    _secret,
+    _Section,
+)
 from intake_bot.config_retention import RetentionSettings
 from intake_bot.config_schedules import DigestSettings, ReminderSettings
 from intake_bot.config_sources import (
@@ -50,8 +56,11 @@ from intake_bot.config_web import WebSettings
 
 __all__ = [
     "ENV_PREFIX",
+    "WATCHED_SUBJECT",
     "ConfigError",
     "MailboxSettings",
+    "OAuth2Settings",
+    "OutgoingSettings",
     "Settings",
     "load_settings",
     "mask_url",
@@ -59,79 +68,13 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_CONFIG = Path("config/intake-bot.toml")
 # Shipped inside the package, so that an installed bot run from any folder finds them.
 PACKAGED = Path(str(files("intake_bot")))
 PACKAGED_TEMPLATES = PACKAGED / "templates"
 PACKAGED_CONFIG = PACKAGED / "defaults"
-WATCHED_SUBJECT = "Data Services for Commissioners - Legitimate Relationships"
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
-        # `INTAKE_BOT_MAILBOX_PASSWORD_FILE=` in an env file means no file, not the current folder.
-        optional = info.field_name and cls.model_fields[info.field_name].default is None
-        return None if value == "" and optional else value
-
-
-class MailboxSettings(_Section):
-    """One watched mailbox. Several are `[[mailbox]]` entries; each is polled on its own."""
-
-    name: str = "enquiries"  # stable identity: its lease, cursor and status are keyed on it
-    default_office: str | None = None  # regional office for requests that name none
-    url: str = "maildir:var/mail"
-    subject: str = WATCHED_SUBJECT
-    processed_folder: str = "Processed"
-    quarantine_folder: str = "Quarantine"
-    poll_interval_seconds: int = Field(60, ge=5)
-    fetch_batch: int = Field(25, ge=1, le=500)
-    max_attempts: int = Field(3, ge=1)  # a message that crashes this often is quarantined
-    lease_seconds: int = Field(120, ge=1)  # one poller per mailbox; a dead one's turn lapses
-    timeout_seconds: float = 60.0
-    password: SecretStr | None = None  # from the environment only
-    password_file: Path | None = None
-    oauth2_token_file: Path | None = None
-    allow_plain_auth: bool = False  # only for a test server on loopback (?tls=none)
-
-
-class DatabaseSettings(_Section):
-    url: str = "sqlite:///var/intake-bot.db"
-    password: SecretStr | None = None
-    password_file: Path | None = None
-
-
-class OutgoingSettings(_Section):
-    url: str = "file:var/outbox"
-    from_address: str = "dsfc.enquiries@intake-bot.invalid"
-    from_name: str = "Data Services for Commissioners"
-    send_interval_seconds: int = Field(30, ge=1)
-    max_attempts: int = Field(10, ge=1)
-    backoff_seconds: int = Field(60, ge=1)  # doubled after each failure, capped at 6 hours
-    # A sender claims a batch of the outbox for this long; a crashed sender's rows come back then.
-    claim_seconds: int = Field(300, ge=1)
-    # The most one email may take to send, every SMTP command of it together.
-    timeout_seconds: float = Field(60.0, gt=0)
-    replies_per_sender_per_hour: int = Field(10, ge=1)
-    password: SecretStr | None = None
-    password_file: Path | None = None
-    allow_plain_auth: bool = False  # only for a loopback test server
-
-    @model_validator(mode="after")
-    def _claim_outlasts_a_send(self) -> OutgoingSettings:
-        # Another sender takes an email once its claim lapses: were a send allowed to outlast
-        # the claim, that email would go out twice.
-        if self.claim_seconds < 2 * self.timeout_seconds:
-            raise ValueError(
-                f"outgoing.claim_seconds ({self.claim_seconds}) must be at least twice "
-                f"outgoing.timeout_seconds ({self.timeout_seconds:g}), the most one email may "
-                "take to send: another sender takes an email whose claim has lapsed"
-            )
-        return self
 
 
 class Dscro(_Section):
@@ -219,9 +162,16 @@ class Settings(BaseSettings):
     purposes_needing_approval: list[str] = Field(
         default_factory=lambda: ["Invoice validation", "Risk stratification"]
     )
+    # Encrypts the OAuth 2.0 tokens kept on disk: INTAKE_BOT_TOKEN_KEY or a file (see mail/oauth).
+    token_key: SecretStr | None = None
+    token_key_file: Path | None = None
+    # Who hears of a mailbox that stopped (a revoked sign-in, an expired secret) and of
+    # credentials about to expire; empty: the staff of every regional office.
+    alert_addresses: list[str] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     source: str = "(built-in defaults)"  # which file these came from, for `intake-bot config`
     _env_warnings: list[str] = PrivateAttr(default_factory=list)
+    _shared: dict[object, object] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -240,6 +190,13 @@ class Settings(BaseSettings):
     def mailbox(self) -> MailboxSettings:
         """The first (in most deployments the only) mailbox."""
         return self.mailboxes[0]
+
+    def shared(self, key: object, make: Callable[[], T]) -> T:
+        """What is built from these settings once per process (token providers, whose caches
+        must outlive a poll): made on first use; a `make` that raises is tried again next time."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]  # type: ignore[return-value]
 
     @property
     def env_warnings(self) -> list[str]:
@@ -321,6 +278,10 @@ class Settings(BaseSettings):
         label = f"{self.mailbox_label(box)}.oauth2_token_file"
         return _secret(None, box.oauth2_token_file, label)
 
+    def token_key_secret(self) -> str | None:
+        """The key that encrypts stored tokens (INTAKE_BOT_TOKEN_KEY or token_key_file)."""
+        return _secret(self.token_key, self.token_key_file, "token_key_file")
+
     def outgoing_secret(self) -> str | None:
         out = self.outgoing
         return _secret(out.password, out.password_file, "outgoing.password_file")
@@ -347,18 +308,6 @@ class Settings(BaseSettings):
             block["url"] = mask_url(block["url"])
         data["paths"]["templates"] = str(self.paths.templates or PACKAGED_TEMPLATES)
         return data
-
-
-def _secret(value: SecretStr | None, path: Path | None, name: str) -> str | None:
-    if value is not None:
-        return value.get_secret_value()
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "not text"
-        raise ConfigError(f"{name}: cannot read {path}: {why}; fix the path or the file") from exc
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -11,10 +11,11 @@ import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, InitSettingsSource
 
 from intake_bot.errors import OperatorError
@@ -72,14 +73,32 @@ def known_env_names(settings_cls: type[BaseModel]) -> dict[str, bool]:
     names = {CONFIG_ENV: False}
     for name, info in settings_cls.model_fields.items():
         if name not in LOADER_SET:
-            scalar = info.annotation is str or get_origin(info.annotation) is Literal
-            names[ENV_PREFIX + name.upper()] = not scalar
+            names[ENV_PREFIX + name.upper()] = not _is_scalar(info.annotation)
     for table, model in _tables(settings_cls).items():
         names[ENV_PREFIX + table.upper()] = True
         for key, info in model.model_fields.items():
-            is_json = get_origin(info.annotation) in (list, dict)
-            names[f"{ENV_PREFIX}{table.upper()}_{key.upper()}"] = is_json
+            names[f"{ENV_PREFIX}{table.upper()}_{key.upper()}"] = _is_json(info.annotation)
     return names
+
+
+def _without_none(annotation: Any) -> Any:
+    """`X | None` → X (an optional setting is read as its type)."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    optional = get_origin(annotation) in (Union, UnionType) and len(args) == 1
+    return args[0] if optional else annotation
+
+
+def _is_scalar(annotation: Any) -> bool:
+    """Read as written (a word, a path, a secret), not as JSON."""
+    bare = _without_none(annotation)
+    return bare in (str, SecretStr, Path) or get_origin(bare) is Literal
+
+
+def _is_json(annotation: Any) -> bool:
+    """A list, a table or a sub-section: JSON in the environment."""
+    bare = _without_none(annotation)
+    is_model = isinstance(bare, type) and issubclass(bare, BaseModel)
+    return get_origin(bare) in (list, dict) or is_model
 
 
 def unknown_env_warnings(settings_cls: type[BaseModel], env: Mapping[str, str]) -> list[str]:

@@ -32,23 +32,29 @@ from intake_bot.errors import DatabaseUnavailableError, OperatorError
 from intake_bot.ports_mail import (
     Candidate,
     Changes,
+    Credential,
+    CredentialsError,
     MailboxError,
     MailSource,
     MailTransport,
     MessageRef,
     SendError,
     Settlement,
+    TokenProvider,
 )
 
 __all__ = [
     "Candidate",
     "Changes",
+    "Credential",
+    "CredentialsError",
     "MailSource",
     "MailTransport",
     "MailboxError",
     "MessageRef",
     "SendError",
     "Settlement",
+    "TokenProvider",
 ]
 
 R = TypeVar("R")

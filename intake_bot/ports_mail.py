@@ -6,8 +6,9 @@ that gave them reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
@@ -80,6 +81,15 @@ class MailSource(Protocol):
         """
         ...
 
+    @property
+    def push(self) -> bool:
+        """Whether `wait` can tell news as it comes (then a watcher waits on a source of its own).
+
+        A source may learn only once connected that it cannot (a server without push): from
+        then on this is False and `wait` returns False at once.
+        """
+        ...
+
     def wait(self, timeout: float) -> bool:
         """Block up to `timeout` seconds for news (push sources). True: poll now.
 
@@ -88,6 +98,44 @@ class MailSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class CredentialsError(MailboxError):
+    """No token could be had. `permanent`: the operator must act (`fix` says how)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, fix: str = "") -> None:
+        super().__init__(f"{message}: {fix}" if fix else message)
+        self.permanent = permanent
+        self.fix = fix
+
+
+class TokenProvider(Protocol):
+    """Access tokens for one mailbox or the outgoing server."""
+
+    name: str  # what it is for, as the settings name it ("mailbox", "mailbox[1]", "outgoing")
+
+    def token(self) -> str:
+        """A current access token (cached, renewed ahead of its expiry). CredentialsError."""
+        ...
+
+    def invalidate(self) -> None:
+        """The server refused the last token: the next `token()` gets a new one."""
+        ...
+
+    def fingerprint(self) -> str:
+        """Changes when the operator changes the credentials (a new secret, a new sign-in), so
+        that a mailbox stopped on a permanent fault starts again once it is fixed."""
+        ...
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One mailbox's or the outgoing server's OAuth 2.0 credentials, as far as they are known."""
+
+    name: str  # the mailbox's name, or "outgoing"
+    setting: str  # where it is set: "mailbox", "mailbox[1]", "outgoing"
+    fingerprint: Callable[[], str]  # changes when the operator changes the credentials
+    expires: date | None = None  # the secret's or certificate's end, when known
 
 
 class SendError(OperatorError):

@@ -1,7 +1,9 @@
 """The recurring jobs (APScheduler). Each job is one use-case call that logs and carries on.
 
 Every mailbox is its own job, on its own interval, so one that hangs or fails never delays
-another; a thread each keeps them apart.
+another; a thread each keeps them apart. A mailbox whose source can tell news as it comes (IMAP
+IDLE) also has a watcher thread that polls it at once on news; the interval poll stays as the
+safety net.
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ from intake_bot.ports import StoreUnavailableError
 log = logging.getLogger(__name__)
 
 OTHER_JOBS = 5  # send, digests, reminders, retention, and one spare
+WATCHER_STOP_SECONDS = 60.0  # a watcher's poll in hand finishes its message, then it ends
+
+
+@dataclass
+class _Turn:
+    """One mailbox's polls: one at a time, and a wish for another made while one runs."""
+
+    wanted: threading.Event = field(default_factory=threading.Event)
+    polling: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -38,6 +49,8 @@ class Worker:
     stopping: threading.Event = field(default_factory=threading.Event)
     _send_wanted: threading.Event = field(default_factory=threading.Event, init=False)
     _sending: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _turns: dict[str, _Turn] = field(default_factory=dict, init=False)
+    _turns_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def check(self) -> None:
         """Every mailbox can be built from the settings (nothing is connected). ConfigError."""
@@ -64,6 +77,32 @@ class Worker:
         if report is not None and (report.examined or report.errors):
             log.info("mailbox %s: %s, %d replies queued", name, report.summary(), report.replies)
         return report
+
+    def poll_soon(self, name: str) -> None:
+        """Poll mailbox `name` now, then send what it queued, unless it is being polled: that
+        poll then goes once more. The interval job and the watcher both come through here, so
+        news is never lost to a poll that had already looked, and no two polls of a mailbox
+        run side by side in this worker (the database lease keeps other workers out)."""
+        with self._turns_lock:
+            turn = self._turns.setdefault(name, _Turn())
+        turn.wanted.set()
+        # As in send_soon: the holder looks for a wish only after letting go.
+        while (
+            turn.wanted.is_set()
+            and not self.stopping.is_set()
+            and turn.polling.acquire(blocking=False)
+        ):
+            try:
+                turn.wanted.clear()
+                report = self.poll_mailbox(name)
+                if report is not None and report.replies and not self.stopping.is_set():
+                    self.send_soon()  # acknowledgements go out now, not at the next tick
+            finally:
+                turn.polling.release()
+
+    def watch(self, name: str) -> None:
+        """Poll mailbox `name` whenever its source tells news, until stopping (a thread's job)."""
+        self.app.mailboxes.watch(name, on_news=lambda: self.poll_soon(name), stop=self.stopping)
 
     def send(self) -> SendReport | None:
         try:
@@ -153,9 +192,7 @@ class Worker:
 
         def poll_then_wake_sender(name: str) -> None:
             try:
-                report = self.poll_mailbox(name)
-                if report is not None and report.replies and not self.stopping.is_set():
-                    self.send_soon()  # acknowledgements go out now, not at the next tick
+                self.poll_soon(name)
             finally:
                 schedule_poll(name, intervals[name])
 
@@ -216,9 +253,18 @@ class Worker:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        watchers = [
+            threading.Thread(target=self.watch, args=[name], name=f"watch:{name}", daemon=True)
+            for name in intervals
+            if self.app.mailboxes.pushes(name)
+        ]
+        for watcher in watchers:
+            watcher.start()
         names = ", ".join(box.name for box in settings.mailboxes)
         log.info("worker %s started; mailboxes: %s", self.app.worker_id, names)
         scheduler.start()
+        for watcher in watchers:
+            watcher.join(WATCHER_STOP_SECONDS)
         log.info("worker stopped")
 
 

@@ -163,11 +163,13 @@ def private_dovecot(
     *,
     tls: bool = False,
     startup_timeout: float = 20.0,
+    extra_config: str = "",
 ) -> Iterator[DovecotServer]:
     """Start a Dovecot of our own on a free loopback port; stop it (and clean up) on exit.
 
     With `tls`, a self-signed certificate (made with `openssl`) enables STARTTLS on the plain
-    port and implicit TLS on `tls_port`; plaintext logins stay allowed.
+    port and implicit TLS on `tls_port`; plaintext logins stay allowed. `extra_config` is appended
+    to the configuration (e.g. `imap_capability = ...`).
 
     Everything (config, sockets, state, log, mail) lives under `tmpdir`, or under a new temporary
     folder that is removed afterwards. Run as root, mail is stored as `nobody`, because Dovecot
@@ -181,7 +183,9 @@ def private_dovecot(
     if os.geteuid() == 0:
         root.chmod(0o755)  # Dovecot's unprivileged processes read their files below it
     try:
-        server = _start_dovecot(binary, root, dict(users or DEFAULT_USERS), tls, startup_timeout)
+        server = _start_dovecot(
+            binary, root, dict(users or DEFAULT_USERS), tls, startup_timeout, extra_config
+        )
         try:
             yield server
         finally:
@@ -192,10 +196,10 @@ def private_dovecot(
 
 
 def _start_dovecot(
-    binary: str, root: Path, users: dict[str, str], tls: bool, timeout: float
+    binary: str, root: Path, users: dict[str, str], tls: bool, timeout: float, extra: str = ""
 ) -> DovecotServer:
     for attempt in range(3):  # the free port may be taken between choosing and binding it
-        server = _launch_dovecot(binary, root / f"instance-{attempt}", users, tls)
+        server = _launch_dovecot(binary, root / f"instance-{attempt}", users, tls, extra)
         try:
             _wait_until_ready(server, timeout)
         except DovecotError:
@@ -207,7 +211,9 @@ def _start_dovecot(
     raise AssertionError("unreachable")
 
 
-def _launch_dovecot(binary: str, root: Path, users: dict[str, str], tls: bool) -> DovecotServer:
+def _launch_dovecot(
+    binary: str, root: Path, users: dict[str, str], tls: bool, extra: str = ""
+) -> DovecotServer:
     uid, gid, identity = _identities()
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -237,7 +243,7 @@ def _launch_dovecot(binary: str, root: Path, users: dict[str, str], tls: bool) -
     config = root / "dovecot.conf"
     log = root / "dovecot.log"
     config.write_text(
-        _dovecot_config(root, passwd, log, (port, tls_port or 0), identity + tls_settings)
+        _dovecot_config(root, passwd, log, (port, tls_port or 0), identity + tls_settings) + extra
     )
     with log.open("ab") as stderr:
         process = subprocess.Popen(

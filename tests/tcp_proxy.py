@@ -106,6 +106,14 @@ class TcpProxy:
         with self._lock:
             self._cut = None
 
+    def cut_all(self) -> int:
+        """Cut every open connection now, wherever it is (new ones still pass); how many."""
+        with self._lock:
+            links = list(self._links)
+        for link in links:
+            self._cut_link(link)
+        return len(links)
+
     # -- connections ----------------------------------------------------------------------------
 
     def _accept(self) -> None:

@@ -13,6 +13,8 @@ from typer.core import TyperGroup
 from intake_bot import __version__
 from intake_bot.cli import (
     admin,
+    auth,
+    check,
     digest,
     health,
     messages,
@@ -101,6 +103,7 @@ app.command("config")(admin.show_config)
 app.command("status")(status.status)
 app.command("web")(_checked_first(web.web))
 app.command("health")(health.health)
+app.command("check")(check.check)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.outbox_app, name="outbox")
 app.add_typer(requests.request_app, name="request")
@@ -110,6 +113,7 @@ app.add_typer(messages.message_app, name="message")
 app.add_typer(s251.s251_app, name="s251")
 app.add_typer(retention.retention_app, name="retention")
 app.add_typer(staff.staff_app, name="staff")
+app.add_typer(auth.auth_app, name="auth")
 
 
 def main() -> None:

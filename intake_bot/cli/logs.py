@@ -14,9 +14,19 @@ from typing import TextIO
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 # Libraries that write what passes through them at DEBUG or INFO: imapclient every IMAP line
-# (whole messages), SQLAlchemy every statement with its parameters (raw mail), msal tokens.
+# (whole messages), SQLAlchemy every statement with its parameters (raw mail), msal tokens,
+# httpx and httpcore every request's URL (Graph's name mailboxes and messages).
 # They stay at WARNING whatever the bot's own level.
-QUIET = ("imapclient", "sqlalchemy", "alembic", "msal", "urllib3", "apscheduler")
+QUIET = (
+    "imapclient",
+    "sqlalchemy",
+    "alembic",
+    "msal",
+    "urllib3",
+    "apscheduler",
+    "httpx",
+    "httpcore",
+)
 
 
 def where_not_what(exc_info: ExcInfo) -> str:

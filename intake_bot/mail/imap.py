@@ -6,13 +6,15 @@ from __future__ import annotations
 import imaplib
 import logging
 import ssl
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from imapclient import IMAPClient, SocketTimeout
 
 from intake_bot.mail._headers import decode_subject
+from intake_bot.mail.imap_idle import Idle
+from intake_bot.mail.imap_login import Credential, log_in
 from intake_bot.mail.imap_settings import check_settings, mailbox_name
 from intake_bot.ports import Candidate, Changes, MailboxError, MessageRef, Settlement
 
@@ -39,7 +41,7 @@ class ImapMailbox:
         port: int | None = None,
         username: str,
         password: str | None = None,
-        oauth2_token: str | Callable[[], str] | None = None,
+        oauth2_token: Credential | None = None,
         folder: str = "INBOX",
         tls: str = "ssl",
         processed_folder: str | None = None,
@@ -53,7 +55,7 @@ class ImapMailbox:
         name: str | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
-        """`oauth2_token` (a token, or a callable returning a fresh one) wins over `password`.
+        """`oauth2_token` (a token, or a TokenProvider: see `imap_login`) wins over `password`.
 
         `tls="none"` sends the password in clear, so it is refused unless the host is a loopback
         address or `allow_plain_auth` is set. `name` (the mailbox's name in the settings) defaults
@@ -81,6 +83,7 @@ class ImapMailbox:
         self._keyword_allowed = True  # PERMANENTFLAGS of the selected folder lets us set it
         self._known_folders: set[str] = set()
         self.name = name or mailbox_name(username, host, self._port, folder)
+        self._idle = Idle(self._open, folder, name=self.name)  # a connection of its own
 
     # -- ports.MailSource ---------------------------------------------------------------------
 
@@ -156,12 +159,19 @@ class ImapMailbox:
             if self._processed_folder:
                 self._move(client, uids, self._processed_folder)
 
+    @property
+    def push(self) -> bool:
+        """IDLE, until the server shows it has none."""
+        return self._idle.offered
+
     def wait(self, timeout: float) -> bool:
-        """No push here yet: poll on the interval."""
-        return False
+        """IDLE where the server offers it (see `imap_idle`); False at once where not."""
+        with self._guard("idle"):
+            return self._idle.wait(timeout)
 
     def close(self) -> None:
         """Log out; a connection that is already dead is simply dropped."""
+        self._idle.close()
         client, self._client = self._client, None
         self._uidvalidity = None
         if client is None:
@@ -213,11 +223,7 @@ class ImapMailbox:
         return client
 
     def _login(self, client: IMAPClient) -> None:
-        token = self._oauth2_token
-        if token is not None:
-            client.oauth2_login(self._username, token() if callable(token) else token)
-        else:
-            client.login(self._username, self._password or "")
+        log_in(client, self._username, self._password, self._oauth2_token, self.name)
 
     def _drop(self) -> None:
         client, self._client = self._client, None

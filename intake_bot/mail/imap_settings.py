@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from urllib.parse import quote
+
+from intake_bot.mail.imap_login import Credential
 
 TLS_MODES = ("ssl", "starttls", "none")
 
@@ -13,7 +14,7 @@ def check_settings(
     tls: str,
     host: str,
     password: str | None,
-    oauth2_token: str | Callable[[], str] | None,
+    oauth2_token: Credential | None,
     flag_keyword: str,
     allow_plain_auth: bool,
 ) -> None:

@@ -85,6 +85,8 @@ class MaildirMailbox:
             else:
                 self._move_to_folder(ref, folder)
 
+    push = False  # nothing tells news: polled on its interval
+
     def wait(self, timeout: float) -> bool:
         """No push: poll on the interval."""
         return False

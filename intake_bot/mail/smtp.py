@@ -1,4 +1,5 @@
-"""Sending by SMTP: the one module that uses smtplib."""
+"""Sending by SMTP: the one module that uses smtplib. Logs in with a password, or with an
+OAuth 2.0 access token (SASL XOAUTH2) from a `TokenProvider`."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import logging
 import smtplib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from intake_bot.ports import SendError
+from intake_bot.ports import CredentialsError, SendError, TokenProvider
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -70,13 +71,15 @@ class SmtpTransport:
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
         allow_plain_auth: bool = False,
+        tokens: TokenProvider | None = None,
     ) -> None:
-        """Logs in only if `username` is given; never over plain text unless `allow_plain_auth`."""
+        """Logs in only if `username` is given: with a token from `tokens` (XOAUTH2) if set,
+        else with `password`; never over plain text unless `allow_plain_auth`."""
         if security not in SECURITY_MODES:
             raise ValueError(
                 f"security must be one of {', '.join(SECURITY_MODES)}, not {security!r}"
             )
-        if username and not password:
+        if username and not (password or tokens):
             raise ValueError(f"no SMTP password for {username!r}")
         if username and security == "none" and not allow_plain_auth:
             raise ValueError(f"refusing to send a password to {host} without TLS")
@@ -85,6 +88,7 @@ class SmtpTransport:
         self._security = security
         self._username = username or None
         self._password = password or ""
+        self._tokens = tokens
         self._timeout = timeout
         self._ssl_context = ssl_context
         self._local_hostname = local_hostname
@@ -155,6 +159,8 @@ class SmtpTransport:
                 self._conn = self._open(deadline)
             except (smtplib.SMTPException, OSError) as exc:
                 raise SendError(f"{self.name}: cannot connect: {_describe(exc)}") from exc
+            except CredentialsError as exc:  # no token: says nothing about the message
+                raise SendError(f"{self.name}: {exc}") from exc
         return self._conn
 
     def _open(self, deadline: float) -> _Client:
@@ -179,16 +185,57 @@ class SmtpTransport:
                 conn.starttls(context=context)  # refuses if the server does not offer it
                 conn.ehlo()
             if self._username:
-                conn.login(self._username, self._password)
+                self._log_in(conn, self._username)
         except BaseException:
             conn.close()
             raise
         return conn
 
+    def _log_in(self, conn: _Client, username: str) -> None:
+        """The password, or XOAUTH2. A token refused (535) is given back and, if the provider has
+        another, that one is tried on the same connection: a token can stop working before the
+        expiry its cache knows (revoked, expired early), and that should cost no failed send."""
+        if self._tokens is None:
+            conn.login(username, self._password)
+            return
+        token = self._tokens.token()
+        try:
+            conn.auth("XOAUTH2", _xoauth2(username, token))
+            return
+        except smtplib.SMTPAuthenticationError as exc:
+            if exc.smtp_code != 535:
+                raise
+            refused = exc
+        self._tokens.invalidate()
+        fresh = self._tokens.token()
+        if fresh != token:
+            log.info("%s: the server refused the OAuth 2.0 token; trying a new one", self.name)
+            try:
+                conn.auth("XOAUTH2", _xoauth2(username, fresh))
+                return
+            except smtplib.SMTPAuthenticationError as exc:
+                refused = exc
+        raise SendError(
+            f"{self.name}: the server refused the OAuth 2.0 token for {username} "
+            f"({_describe(refused)}): check outgoing.auth and outgoing.oauth2, and that the app "
+            "registration may send as this mailbox over SMTP"
+        ) from refused
+
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+def _xoauth2(username: str, token: str) -> Callable[..., str]:
+    """smtplib's answer for AUTH XOAUTH2 (it base64-encodes it)."""
+
+    def answer(challenge: bytes | None = None) -> str:
+        # A challenge after the first answer carries the server's error (JSON): an empty
+        # answer ends the exchange, and the server then replies 535.
+        return f"user={username}\x01auth=Bearer {token}\x01\x01" if challenge is None else ""
+
+    return answer
 
 
 class _StaleConnectionError(Exception):

@@ -11,9 +11,12 @@ from pathlib import Path
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from intake_bot.config import ENV_PREFIX, ConfigError, MailboxSettings, Settings, url_password
+from intake_bot.mail.graph import GraphMailbox
+from intake_bot.mail.graph import parse_url as parse_graph_url
 from intake_bot.mail.imap import ImapMailbox
 from intake_bot.mail.imap_settings import TLS_MODES
 from intake_bot.mail.maildir import MaildirMailbox
+from intake_bot.mail.oauth import auth_kind, provider_for
 from intake_bot.ports import MailboxError, MailSource
 
 EXAMPLE = "imaps://intake@mail.example.nhs.uk:993/INBOX"
@@ -25,10 +28,12 @@ def open_source(settings: Settings, box: MailboxSettings) -> MailSource:
     parts = urlsplit(box.url)
     if parts.scheme == "maildir":
         return _maildir(box, label)
+    if parts.scheme == "graph":
+        return _graph(settings, box, label)
     if parts.scheme not in ("imap", "imaps"):
         raise ConfigError(
-            f"{label}.url: unknown scheme {parts.scheme!r}: use maildir:PATH, imap:// or "
-            f"imaps://, e.g. {EXAMPLE}"
+            f"{label}.url: unknown scheme {parts.scheme!r}: use maildir:PATH, imap://, "
+            f"imaps:// or graph://, e.g. {EXAMPLE}"
         )
     return _imap(settings, box, label, parts)
 
@@ -69,13 +74,15 @@ def _imap(settings: Settings, box: MailboxSettings, label: str, parts: SplitResu
         port = parts.port or (993 if parts.scheme == "imaps" else 143)
     except ValueError as exc:  # a port that is not a number
         raise ConfigError(f"{label}.url: {exc}, e.g. {EXAMPLE}") from exc
-    password = settings.mailbox_secret(box) or url_password(box.url)
-    token = settings.mailbox_token(box)
-    if not password and not token:
+    if auth_kind(box) == "oauth2-token-file":
+        settings.mailbox_token(box)  # a file that cannot be read is said now, not at each poll
+    tokens = provider_for(settings, label, box, "imap")  # None: a password
+    password = None if tokens else settings.mailbox_secret(box) or url_password(box.url)
+    if not password and not tokens:
         env = f"{ENV_PREFIX}MAILBOX_PASSWORD or " if label == "mailbox" else ""
         raise ConfigError(
             f"{label}: an IMAP mailbox needs a password: set {env}{label}.password_file "
-            f"(or {label}.oauth2_token_file)"
+            f"(or {label}.auth to log in with OAuth 2.0)"
         )
     try:
         return ImapMailbox(
@@ -83,7 +90,7 @@ def _imap(settings: Settings, box: MailboxSettings, label: str, parts: SplitResu
             port=port,
             username=unquote(parts.username),
             password=password,
-            oauth2_token=token,
+            oauth2_token=tokens,
             folder=unquote(parts.path.lstrip("/")) or "INBOX",
             tls=tls,
             processed_folder=box.processed_folder or None,
@@ -94,3 +101,31 @@ def _imap(settings: Settings, box: MailboxSettings, label: str, parts: SplitResu
         )
     except ValueError as exc:  # e.g. a password without TLS to a host that is not loopback
         raise ConfigError(f"{label}.url: {exc}") from exc
+
+
+def _graph(settings: Settings, box: MailboxSettings, label: str) -> GraphMailbox:
+    try:
+        mailbox, folder = parse_graph_url(box.url)
+    except ValueError as exc:
+        raise ConfigError(f"{label}.url: {exc}") from exc
+    tokens = provider_for(settings, label, box, "graph")
+    if tokens is None:
+        raise ConfigError(
+            f"{label}.auth: a graph:// mailbox signs in with OAuth 2.0: set it to "
+            f"oauth2-client-credentials or oauth2-delegated (with {label}.oauth2), or "
+            f"oauth2-token-file (with {label}.oauth2_token_file)"
+        )
+    try:
+        return GraphMailbox(
+            mailbox=mailbox,
+            folder=folder,
+            tokens=tokens,
+            api_url=box.graph_api_url,
+            processed_folder=box.processed_folder or None,
+            quarantine_folder=box.quarantine_folder,
+            timeout=box.timeout_seconds,
+            ca_file=box.ca_file,
+            name=box.name,
+        )
+    except ValueError as exc:  # plain http to a host that is not loopback
+        raise ConfigError(f"{label}.graph_api_url: {exc}") from exc

@@ -8,6 +8,7 @@ not on every poll, and the store keeps each mailbox's last poll for `intake-bot 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,16 @@ from datetime import timedelta
 
 from intake_bot.config import ConfigError, MailboxSettings
 from intake_bot.domain.polls import MailboxState, PollReport, Progress
-from intake_bot.ports import Clock, MailboxError, MailSource, StoreUnavailableError
+from intake_bot.ports import (
+    Clock,
+    CredentialsError,
+    MailboxError,
+    MailSource,
+    StoreUnavailableError,
+)
+from intake_bot.services.credentials import Credentials
 from intake_bot.services.polling import Filing, Poller
+from intake_bot.services.watching import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,8 @@ class Mailboxes:
     worker_id: str
     boxes: Sequence[MailboxSettings]
     open_source: Callable[[MailboxSettings], MailSource]  # not yet connected
+    # Credentials refused for good stop a mailbox until they change (services/credentials).
+    credentials: Credentials | None = None
     # The fault each failing mailbox is in, as last logged; shared by the worker's jobs.
     _faults: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
@@ -69,6 +80,10 @@ class Mailboxes:
         """
         box = self.box(name)
         started = time.monotonic()
+        held = self.credentials.stopped(name) if self.credentials else None
+        if held is not None:  # no token requests until the operator changes the credentials
+            log.debug("mailbox %s: still stopped: %s", name, held)
+            return None
         try:
             source = self.open_source(box)
             try:
@@ -76,6 +91,9 @@ class Mailboxes:
             finally:
                 source.close()
         except (MailboxError, ConfigError) as exc:  # ConfigError: e.g. a password file gone
+            if isinstance(exc, CredentialsError) and exc.permanent and self.credentials:
+                self.credentials.refused(name, exc)  # says it, once: not said again below
+                self._faults[name] = " ".join(str(exc).split())
             self._failed(name, exc, time.monotonic() - started)
             return None
         if not report.skipped:
@@ -98,6 +116,20 @@ class Mailboxes:
             else:
                 total.add(report)
         return total
+
+    def pushes(self, name: str) -> bool:
+        """Whether mailbox `name` can tell news as it comes (nothing is connected to find out)."""
+        source = self.open_source(self.box(name))
+        try:
+            return source.push
+        finally:
+            source.close()
+
+    def watch(self, name: str, *, on_news: Callable[[], None], stop: threading.Event) -> None:
+        """Wait for news of mailbox `name` on a connection of its own, calling `on_news` on each,
+        until `stop` is set (or at once, for a source without push). Faults are logged once."""
+        box = self.box(name)
+        Watcher(name, lambda: self.open_source(box), on_news, stop).run()
 
     def status(self) -> list[MailboxState]:
         """Every configured mailbox with its last poll, in the order of the settings."""

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from intake_bot.domain.outgoing import SendReport
-from intake_bot.ports import Clock, MailTransport, SendError, Store, StoreUnavailableError
+from intake_bot.ports import (
+    Clock,
+    CredentialsError,
+    MailTransport,
+    SendError,
+    Store,
+    StoreUnavailableError,
+)
 from intake_bot.services.audit import record
 
 log = logging.getLogger(__name__)
@@ -65,7 +72,8 @@ class Sender:
 
         A temporary failure (the server is down or busy) stops the run and hands the rest of
         the batch back, due now; a permanent one (the server refused the message) gives up on
-        that email and goes on with the next.
+        that email and goes on with the next. Credentials that fail (CredentialsError) are no
+        email's fault: the batch goes back untouched, no attempt counted, and the error rises.
         """
         report = SendReport()
         tried = 0
@@ -87,6 +95,10 @@ class Sender:
                         raw=item.raw,
                         message_id=item.message_id,
                     )
+                except CredentialsError:
+                    # The sign-in failed, not this email: all of it goes back untouched.
+                    self._release(claimed[index:])
+                    raise
                 except SendError as exc:
                     self._failed(item, exc, report)
                     if not exc.permanent:

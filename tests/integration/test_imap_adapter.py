@@ -401,10 +401,27 @@ def test_not_ours_changes_nothing(imap: DovecotServer, make_mailbox: MakeMailbox
     assert flags_of(imap, new) == set()
 
 
-def test_wait_says_poll_on_the_interval(make_mailbox: MakeMailbox) -> None:
-    started = time.monotonic()
-    assert make_mailbox().wait(5.0) is False
-    assert time.monotonic() - started < 1.0
+def test_wait_idles_until_new_mail_and_ignores_its_own_moves(
+    imap: DovecotServer, make_mailbox: MakeMailbox
+) -> None:
+    append(imap, message(SUBJECT.encode(), b"first"))
+    watcher, poller = make_mailbox(), make_mailbox(processed_folder="Processed")
+    try:
+        assert watcher.push is True
+        assert watcher.wait(5.0) is True  # a new connection: mail may have come meanwhile
+        started = time.monotonic()
+        assert watcher.wait(0.3) is False  # nothing new
+        assert time.monotonic() - started >= 0.3
+        ref = poller.changes(None).candidates[0].ref
+        poller.settle([ref], Settlement.FILED)  # moved out: the folder shrank, no news
+        assert watcher.wait(0.5) is False
+        append(imap, message(SUBJECT.encode(), b"second"))
+        started = time.monotonic()
+        assert watcher.wait(5.0) is True
+        assert time.monotonic() - started < 2.0
+    finally:
+        watcher.close()
+        poller.close()
 
 
 def test_dropped_connection_raises_mailbox_error_and_recovers(

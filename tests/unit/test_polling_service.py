@@ -80,6 +80,8 @@ class FakeSource:
         for ref in refs:
             self.settled[ref.key] = outcome
 
+    push = False
+
     def wait(self, timeout: float) -> bool:
         return False
 

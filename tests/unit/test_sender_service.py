@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from intake_bot.domain.records import Outbox
-from intake_bot.ports import SendError
+from intake_bot.ports import CredentialsError, SendError
 from intake_bot.services.outbox import OutboxAdmin
 from intake_bot.services.sending import Sender
 from tests.fakes import FakeStore
@@ -21,7 +21,7 @@ from tests.fakes.intake import Clock
 class Transport:
     """Accepts everything, except what `refuse` says: a SendError (permanent or not)."""
 
-    refuse: dict[str, SendError] = field(default_factory=dict)
+    refuse: dict[str, SendError | CredentialsError] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
 
     def send(self, *, sender: str, recipients: Sequence[str], raw: bytes, message_id: str) -> None:
@@ -97,6 +97,19 @@ def test_the_back_off_doubles_and_the_sender_gives_up_after_max_attempts() -> No
         clock.now = row.next_attempt_at
     assert waits[:2] == [timedelta(seconds=60), timedelta(seconds=120)]
     assert row.status == "failed" and row.attempts == 3
+
+
+def test_failed_credentials_hand_everything_back_and_count_no_attempt() -> None:
+    store, clock = FakeStore(), Clock()
+    refused = CredentialsError("outgoing: the token was refused", permanent=True, fix="sign in")
+    transport = Transport(refuse={"<2@test>": refused})
+    first, second, third = _queued(store, clock, 3)
+    with pytest.raises(CredentialsError):
+        _sender(store, clock, transport).send_due()
+    assert first.status == "sent"
+    for row in (second, third):  # not the emails' fault: due now, no attempt, no error
+        assert row.status == "pending" and row.attempts == 0 and not row.last_error
+        assert row.next_attempt_at == clock.now
 
 
 def test_a_permanent_failure_gives_up_at_once_and_the_next_email_still_goes() -> None:
