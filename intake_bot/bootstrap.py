@@ -29,7 +29,7 @@ from intake_bot.mail.oauth import known_credentials, provider_for, sign_in
 from intake_bot.mail.probes import probe_mailbox, probe_outgoing
 from intake_bot.mail.render import Renderer
 from intake_bot.mail.smtp import SmtpTransport
-from intake_bot.mail.sources import open_source
+from intake_bot.mail.sources import open_source, trusting
 from intake_bot.ports import Clock, MailTransport
 from intake_bot.services.connectivity import Connectivity
 from intake_bot.services.credentials import Credentials
@@ -227,6 +227,7 @@ def _smtp(
         username=unquote(username) if username else None,
         password=None if tokens else settings.outgoing_secret() or url_password(out.url),
         timeout=out.timeout_seconds,
+        ssl_context=trusting(out.ca_file),
         allow_plain_auth=out.allow_plain_auth,
         tokens=tokens,
     )

@@ -96,8 +96,6 @@ class GraphSim:
     def __post_init__(self) -> None:
         self._add_folder("Inbox", None, "inbox")
 
-    # -- for tests ------------------------------------------------------------------------------
-
     def add_message(self, raw: bytes, folder: str = "Inbox") -> str:
         """Deliver `raw` into `folder` (a display name); returns its id."""
         with self.lock:
@@ -150,8 +148,6 @@ class GraphSim:
 
     def calls(self, method: str, contains: str = "") -> list[Recorded]:
         return [r for r in self.requests if r.method == method and contains in r.path]
-
-    # -- serving -------------------------------------------------------------------------------
 
     def handle(self, rec: Recorded) -> Answer | None:
         """The answer (status, headers, body) to one request; None: drop the connection."""
@@ -388,7 +384,9 @@ def running_graph_sim(**options: Any) -> Iterator[GraphSim]:
     sim = GraphSim(**options)
     sim.base_url = f"http://{LOOPBACK}:{server.server_address[1]}/v1.0"
     server.sim = sim
-    thread = threading.Thread(target=server.serve_forever, name="graph-sim", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="graph-sim", daemon=True
+    )
     thread.start()
     try:
         yield sim

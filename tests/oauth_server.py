@@ -319,7 +319,9 @@ def make_certificate(directory: Path, name: str = "client") -> tuple[Path, bytes
 
 
 def _serve(app: Starlette, port: int, **tls: Any) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=1, **tls)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=1, **tls
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

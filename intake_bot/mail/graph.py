@@ -102,16 +102,16 @@ class GraphMailbox:
         folder_id = self._folder_id(self._folder, create=False)
         start = self._read_cursor(cursor, folder_id)
         try:
-            items, link = self._delta(folder_id, start)
-        except _ExpiredError:
-            if start is None:
-                raise GraphError(f"{self.name}: Graph refused a new delta query") from None
-            # Nothing is filed twice: what was filed and is still here is recognised by its key.
-            log.warning("%s: the delta token has expired; reading the whole folder", self.name)
             try:
-                items, link = self._delta(folder_id, None)
+                items, link = self._delta(folder_id, start)
             except _ExpiredError:
-                raise GraphError(f"{self.name}: Graph refused a new delta query") from None
+                if start is None:
+                    raise
+                # Nothing is filed twice: what was filed and is still here is known by its key.
+                log.warning("%s: the delta token has expired; reading the whole folder", self.name)
+                items, link = self._delta(folder_id, None)
+        except _ExpiredError:
+            raise GraphError(f"{self.name}: Graph refused even a new delta query (410)") from None
         found = candidates(items, self.name)
         log.debug("%s: %d new or changed message(s)", self.name, len(found))
         return Changes(candidates=found, cursor=f"{folder_id} {link}")

@@ -17,7 +17,7 @@ import httpx
 
 from intake_bot.config_mail import GRAPH_API
 from intake_bot.mail.graph_http import GraphClient, GraphError, segment
-from intake_bot.mail.tokens import CredentialsError, TokenProvider
+from intake_bot.mail.tokens import TokenProvider
 from intake_bot.ports import SendError
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ class GraphTransport:
                 content_type="text/plain",
                 deadline=deadline,
             )
-        except (GraphError, CredentialsError) as exc:  # the network, throttling or the token
+        except GraphError as exc:  # the network or throttling; CredentialsError goes up as it
+            # is: the sign-in failed, not this email (the sender hands the batch back untouched)
             raise SendError(str(exc), permanent=False) from exc
         if reply.ok:
             log.info("sent %s by %s to %d recipient(s)", message_id, self.name, len(recipients))

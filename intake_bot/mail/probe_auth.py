@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from intake_bot.config import ENV_PREFIX, ConfigError, MailboxSettings, OutgoingSettings, Settings
 from intake_bot.domain.connectivity import Finding
+from intake_bot.mail.oauth import auth_kind, provider_for
 from intake_bot.mail.probe_net import Server
 from intake_bot.mail.tokens import TokenProvider
 from intake_bot.ports import MailboxError
@@ -45,20 +46,13 @@ class Login:
         return f"password ({self.source}) as {self.username}"
 
 
-def auth_kind(block: Block) -> str:
-    """How `block` logs in: as set, else a token file if one is named, else a password."""
-    if block.auth:
-        return block.auth
-    return "oauth2-token-file" if block.oauth2_token_file else "password"
-
-
 def login_for(
     settings: Settings, label: str, block: Block, kind: Kind, username: str, password: str | None
 ) -> Login:
     """The block's login; ConfigError names what is missing. `password` is what the settings
     give (a file, the environment or the URL); it is used only for password login."""
     method = auth_kind(block)
-    provider = _provider(settings, label, block, kind, method)
+    provider = provider_for(settings, label, block, kind)
     if provider is not None:
         return Login(username, method, provider=provider)
     if not password:
@@ -72,21 +66,6 @@ def password_source(label: str, block: Block) -> str:
     if block.password_file is not None:
         return f"{label}.password_file"
     return f"the password in {label}.url"
-
-
-def _provider(
-    settings: Settings, label: str, block: Block, kind: Kind, method: str
-) -> TokenProvider | None:
-    try:
-        from intake_bot.mail.oauth import provider_for
-    except ImportError as exc:  # msal missing, or a build without OAuth 2.0
-        if method == "password":
-            return None
-        raise ConfigError(
-            f"{label}.auth: {method} is not available in this installation ({exc.name} is "
-            "missing): reinstall intake-bot, or log in with a password"
-        ) from exc
-    return provider_for(settings, label, block, kind)
 
 
 def token_step(

@@ -12,7 +12,8 @@ from intake_bot.config import ConfigError, MailboxSettings, Settings, mask_url, 
 from intake_bot.domain.connectivity import OUTGOING, Finding, mailbox_subject
 from intake_bot.mail.imap_probe import ImapCheck, probe_imap
 from intake_bot.mail.local_probe import MaildirCheck, probe_file_outbox, probe_maildir
-from intake_bot.mail.probe_auth import Login, auth_kind, login_for
+from intake_bot.mail.oauth import auth_kind
+from intake_bot.mail.probe_auth import Login, login_for
 from intake_bot.mail.probe_net import Server
 from intake_bot.mail.smtp import SECURITY_MODES
 from intake_bot.mail.smtp_probe import probe_smtp

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from intake_bot.ports import CredentialsError, SendError, TokenProvider
+from intake_bot.ports import SendError, TokenProvider
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -159,8 +159,6 @@ class SmtpTransport:
                 self._conn = self._open(deadline)
             except (smtplib.SMTPException, OSError) as exc:
                 raise SendError(f"{self.name}: cannot connect: {_describe(exc)}") from exc
-            except CredentialsError as exc:  # no token: says nothing about the message
-                raise SendError(f"{self.name}: {exc}") from exc
         return self._conn
 
     def _open(self, deadline: float) -> _Client:

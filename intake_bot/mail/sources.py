@@ -7,6 +7,7 @@ on every poll. A new kind of source is one more branch in `open_source`.
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
@@ -96,11 +97,17 @@ def _imap(settings: Settings, box: MailboxSettings, label: str, parts: SplitResu
             processed_folder=box.processed_folder or None,
             quarantine_folder=box.quarantine_folder,
             timeout=box.timeout_seconds,
+            ssl_context=trusting(box.ca_file),
             allow_plain_auth=box.allow_plain_auth,
             name=box.name,
         )
     except ValueError as exc:  # e.g. a password without TLS to a host that is not loopback
         raise ConfigError(f"{label}.url: {exc}") from exc
+
+
+def trusting(ca_file: Path | None) -> ssl.SSLContext | None:
+    """A TLS context that also trusts a private CA (`ca_file`); None: the system's store."""
+    return ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
 
 
 def _graph(settings: Settings, box: MailboxSettings, label: str) -> GraphMailbox:

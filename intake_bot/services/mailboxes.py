@@ -43,6 +43,8 @@ class Mailboxes:
     credentials: Credentials | None = None
     # The fault each failing mailbox is in, as last logged; shared by the worker's jobs.
     _faults: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    # When (monotonic) each mailbox's last poll got through; gone while its polls fail.
+    _worked_at: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def names(self) -> list[str]:
@@ -129,7 +131,13 @@ class Mailboxes:
         """Wait for news of mailbox `name` on a connection of its own, calling `on_news` on each,
         until `stop` is set (or at once, for a source without push). Faults are logged once."""
         box = self.box(name)
-        Watcher(name, lambda: self.open_source(box), on_news, stop).run()
+        Watcher(
+            name,
+            lambda: self.open_source(box),
+            on_news,
+            stop,
+            polled_at=lambda: self._worked_at.get(name),
+        ).run()
 
     def status(self) -> list[MailboxState]:
         """Every configured mailbox with its last poll, in the order of the settings."""
@@ -142,6 +150,7 @@ class Mailboxes:
 
     def _failed(self, name: str, exc: Exception, seconds: float) -> None:
         fault = " ".join(str(exc).split()) or type(exc).__name__  # one line
+        self._worked_at.pop(name, None)
         if self._faults.get(name) != fault:
             log.warning("mailbox %s: %s", name, fault)
         else:
@@ -153,6 +162,7 @@ class Mailboxes:
             log.debug("mailbox %s: poll status not kept: %s", name, store_down)
 
     def _worked(self, name: str, report: PollReport, seconds: float) -> None:
+        self._worked_at[name] = time.monotonic()
         if self._faults.pop(name, None) is not None:
             log.info("mailbox %s: working again", name)
         self._record(name, ok=True, detail=report.summary(), seconds=seconds)

@@ -2,13 +2,17 @@
 
 The watcher keeps a source of its own (one connection that does nothing but wait) and calls
 `on_news` whenever the source says so; the interval poll goes on regardless, as a safety net.
-A dropped connection is opened again with back-off, its fault logged once per outage.
+A dropped connection is opened again with back-off, its fault logged once per outage: as news
+(INFO), since most faults also stop the polls, which warn of them; with a warning only when a
+poll got through after the outage began and the watch still fails (a fault of its own: new mail
+then waits for the interval poll).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,8 +38,12 @@ class Watcher:
     slice_seconds: float = SLICE_SECONDS
     first_backoff: float = FIRST_BACKOFF_SECONDS
     max_backoff: float = MAX_BACKOFF_SECONDS
+    # When (time.monotonic) the mailbox's last poll got through; None while its polls fail.
+    polled_at: Callable[[], float | None] = lambda: None
     _backoff: float = field(default=0.0, init=False)
     _fault: str | None = field(default=None, init=False)  # the outage in progress, as logged
+    _since: float = field(default=0.0, init=False)  # when it began
+    _warned: bool = field(default=False, init=False)
 
     def run(self) -> None:
         """Until stopping; returns at once for a source without push."""
@@ -75,13 +83,24 @@ class Watcher:
 
     def _failed(self, exc: Exception) -> None:
         fault = " ".join(str(exc).split()) or type(exc).__name__
+        polled = self.polled_at()
         if self._fault is None:
-            log.warning(
+            self._since = time.monotonic()
+            log.info(
                 "mailbox %s: watching for news failed (%s); trying again with back-off, "
                 "polled on its interval meanwhile",
                 self.name,
                 fault,
             )
+        elif not self._warned and polled is not None and polled > self._since:
+            log.warning(
+                "mailbox %s: its polls work but watching for news keeps failing (%s), so new "
+                "mail waits for the interval poll: check that the server allows one more "
+                "connection for this user",
+                self.name,
+                fault,
+            )
+            self._warned = True
         else:
             log.debug("mailbox %s: still cannot watch: %s", self.name, fault)
         self._fault = fault
@@ -90,5 +109,5 @@ class Watcher:
         """A wait went through: the outage (if any) is over and the next starts afresh."""
         self._backoff = self.first_backoff
         if self._fault is not None:
-            self._fault = None
+            self._fault, self._warned = None, False
             log.info("mailbox %s: watching for news again", self.name)

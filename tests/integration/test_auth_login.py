@@ -100,10 +100,10 @@ def test_login_of_a_mailbox_that_does_not_sign_in_on_a_persons_behalf(
     config = _config(tmp_path, oauth, auth="oauth2-client-credentials")
     (tmp_path / "secret").write_text("s")
     config.write_text(config.read_text() + f'client_secret_file = "{tmp_path}/secret"\n')
-    out, err = _login(config, tmp_path).communicate(timeout=60)
+    _, err = _login(config, tmp_path).communicate(timeout=60)
     assert "mailbox.auth" in err and "oauth2-client-credentials" in err
     assert "Traceback" not in err
-    out, err = _login(config, tmp_path, "nonesuch").communicate(timeout=60)
+    _out, err = _login(config, tmp_path, "nonesuch").communicate(timeout=60)
     assert "no mailbox named 'nonesuch'" in err and "enquiries" in err
 
 

@@ -83,6 +83,8 @@ def invocations(tmp: Path) -> dict[str, list[str]]:
         # An address no server can listen on: were the setting not caught first, it still ends.
         "web": ["web", "--host", "256.0.0.1", "--port", "1"],
         "staff disable": ["staff", "disable", "sam.smith@nhs.net"],
+        "check": ["check"],
+        "auth login": ["auth", "login", "enquiries"],
     }
 
 
@@ -137,7 +139,8 @@ BROKEN = {
     "database unreachable": Broken(
         lambda tmp: {"INTAKE_BOT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
         "database.url",
-        lambda c: _database_users(c) - {"config --check"},  # checks do not connect
+        # Checks do not connect to the database; `check` and `auth login` reach mail servers only.
+        lambda c: _database_users(c) - {"config --check", "check", "auth login"},
     ),
     "unknown kind of database": Broken(
         lambda tmp: {"INTAKE_BOT_DATABASE_URL": "nosuchdb://x"}, "database.url", _database_users
@@ -208,7 +211,7 @@ def _leaf_commands() -> set[str]:
 def test_every_command_is_tried() -> None:
     """A new command must be added to `invocations`, so that the table above covers it."""
     groups = {"db", "outbox", "request", "register", "digest", "s251", "message", "retention"}
-    groups |= {"staff"}
+    groups |= {"staff", "auth"}
     tried = {" ".join(a[: 2 if a[0] in groups else 1]) for a in invocations(Path()).values()}
     assert _leaf_commands() - tried == set()
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -31,8 +32,20 @@ def sim() -> Iterator[GraphSim]:
         yield graph
 
 
+@pytest.fixture
+def stores() -> Iterator[list[Store]]:
+    made: list[Store] = []
+    yield made
+    for store in made:
+        store.dispose()
+
+
 def _app(
-    tmp_path: Path, sim: GraphSim, clock: FrozenClock, database_url: str = "", **mailbox: object
+    tmp_path: Path,
+    sim: GraphSim,
+    stores: list[Store],
+    database_url: str = "",
+    **mailbox: object,
 ) -> App:
     token = tmp_path / "graph-token"
     token.write_text(TOKEN + "\n")
@@ -48,8 +61,10 @@ def _app(
         mailbox={"url": f"graph://{sim.mailbox}/Inbox", "timeout_seconds": 10, **common, **mailbox},
         outgoing={"url": f"graph://{sim.mailbox}", "from_address": sim.mailbox, **common},
     )
-    app = build(settings, clock=clock, store=Store.from_url(database_url))
-    migrate.upgrade(app.store)
+    store = Store.from_url(database_url)
+    stores.append(store)
+    app = build(settings, clock=FrozenClock(), store=store)
+    migrate.upgrade(store)
     load_reference_data(app)
     return app
 
@@ -84,9 +99,9 @@ def _value_reads(rec: Recorded) -> bool:
 
 
 def test_one_poll_files_each_request_once_moves_it_and_answers_through_sendmail(
-    tmp_path: Path, sim: GraphSim, clock: FrozenClock, database_url: str
+    tmp_path: Path, sim: GraphSim, stores: list[Store], database_url: str
 ) -> None:
-    app = _app(tmp_path, sim, clock, database_url)
+    app = _app(tmp_path, sim, stores, database_url)
     ours = [sim.add_message(raw) for raw in requests(5)]
     theirs = [sim.add_message(email(subject=s)) for s in ("Team lunch", "RE: Invoice 4471")]
 
@@ -102,7 +117,8 @@ def test_one_poll_files_each_request_once_moves_it_and_answers_through_sendmail(
     try:
         assert {r[0] for r in counter.rows("SELECT location FROM inbound_message")} == set(ours)
         outbox = {
-            str(r[0]): bytes(r[1]) for r in counter.rows("SELECT message_id, raw FROM outbox")
+            str(r[0]): cast("bytes", r[1])
+            for r in counter.rows("SELECT message_id, raw FROM outbox")
         }
     finally:
         counter.close()
@@ -123,13 +139,12 @@ def test_one_poll_files_each_request_once_moves_it_and_answers_through_sendmail(
     # It asked only for what changed since (the five moved away, reported removed).
     assert "$deltatoken" in sim.calls("GET", "/messages/delta")[4].query
     _assert_nothing_but_moves_changed_mail(sim)
-    app.store.dispose()
 
 
 def test_throttling_is_waited_out_as_retry_after_asks(
-    tmp_path: Path, sim: GraphSim, clock: FrozenClock, counts: Counter
+    tmp_path: Path, sim: GraphSim, stores: list[Store], counts: Counter
 ) -> None:
-    app = _app(tmp_path, sim, clock)
+    app = _app(tmp_path, sim, stores)
     ours = [sim.add_message(raw) for raw in requests(3)]
     sim.fail(429, retry_after="1", when=_value_reads, after=1)  # the second message's read
 
@@ -145,9 +160,9 @@ def test_throttling_is_waited_out_as_retry_after_asks(
 
 
 def test_throttling_past_the_timeout_fails_the_poll_naming_it_and_files_nothing(
-    tmp_path: Path, sim: GraphSim, clock: FrozenClock, counts: Counter
+    tmp_path: Path, sim: GraphSim, stores: list[Store], counts: Counter
 ) -> None:
-    app = _app(tmp_path, sim, clock, timeout_seconds=1)
+    app = _app(tmp_path, sim, stores, timeout_seconds=1)
     sim.add_message(requests(1)[0])
     sim.fail(429, retry_after="30", when=lambda r: "/messages/delta" in r.path)
 
@@ -163,10 +178,10 @@ def test_throttling_past_the_timeout_fails_the_poll_naming_it_and_files_nothing(
 
 
 def test_an_expired_delta_token_reads_the_folder_again_and_files_nothing_twice(
-    tmp_path: Path, sim: GraphSim, clock: FrozenClock, counts: Counter
+    tmp_path: Path, sim: GraphSim, stores: list[Store], counts: Counter
 ) -> None:
     # No processed folder: what is filed stays in the Inbox, so a full read sees it again.
-    app = _app(tmp_path, sim, clock, processed_folder="")
+    app = _app(tmp_path, sim, stores, processed_folder="")
     first = [sim.add_message(raw) for raw in requests(3)]
     poll, _ = Worker(app).run_once()
     assert poll is not None and poll.filed == 3
@@ -187,9 +202,9 @@ def test_an_expired_delta_token_reads_the_folder_again_and_files_nothing_twice(
 
 
 def test_a_connection_dropped_mid_batch_files_nothing_twice_on_the_next_poll(
-    tmp_path: Path, sim: GraphSim, clock: FrozenClock, counts: Counter
+    tmp_path: Path, sim: GraphSim, stores: list[Store], counts: Counter
 ) -> None:
-    app = _app(tmp_path, sim, clock)
+    app = _app(tmp_path, sim, stores)
     ours = [sim.add_message(raw) for raw in requests(5)]
     sim.drop(when=_value_reads, after=2)  # the third message's read
 
@@ -207,9 +222,9 @@ def test_a_connection_dropped_mid_batch_files_nothing_twice_on_the_next_poll(
 
 
 def test_a_poll_that_dies_between_filing_and_moving_files_nothing_twice(
-    tmp_path: Path, sim: GraphSim, clock: FrozenClock, counts: Counter
+    tmp_path: Path, sim: GraphSim, stores: list[Store], counts: Counter
 ) -> None:
-    app = _app(tmp_path, sim, clock)
+    app = _app(tmp_path, sim, stores)
     sim.add_message(requests(1)[0])
     poll, _ = Worker(app).run_once()  # a cursor to resume from
     assert poll is not None and poll.filed == 1

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from intake_bot.mail.graph import GraphMailbox
 from intake_bot.mail.graph_send import GraphTransport
-from intake_bot.mail.tokens import CredentialsError, StaticToken
+from intake_bot.mail.tokens import CredentialsError, StaticToken, TokenProvider
 from intake_bot.ports import MailboxError, SendError, Settlement
 from intake_bot.samples import email
 from tests.graph_sim import TOKEN, GraphSim, running_graph_sim
@@ -24,12 +25,19 @@ def sim() -> Iterator[GraphSim]:
         yield graph
 
 
-def _box(sim: GraphSim, folder: str = "Inbox", **options: object) -> GraphMailbox:
-    tokens = options.pop("tokens", StaticToken(TOKEN))
+def _box(
+    sim: GraphSim, folder: str = "Inbox", tokens: TokenProvider | None = None, **options: Any
+) -> GraphMailbox:
+    tokens = tokens or StaticToken(TOKEN)
     return GraphMailbox(
-        mailbox=sim.mailbox, folder=folder, tokens=tokens, api_url=sim.base_url, name="box",
-        timeout=5, **options,  # type: ignore[arg-type]
-    )  # fmt: skip
+        mailbox=sim.mailbox,
+        folder=folder,
+        tokens=tokens,
+        api_url=sim.base_url,
+        name="box",
+        timeout=5,
+        **options,
+    )
 
 
 class Renewing:
@@ -144,12 +152,11 @@ def test_a_token_the_service_refuses_is_renewed_once_then_reported(sim: GraphSim
     assert len(_box(sim, tokens=Renewing()).changes(None).candidates) == 1
 
 
-def _transport(sim: GraphSim, **options: object) -> GraphTransport:
-    tokens = options.pop("tokens", StaticToken(TOKEN))
-    return GraphTransport(
-        mailbox=sim.mailbox, tokens=tokens, api_url=sim.base_url,  # type: ignore[arg-type]
-        **options,  # type: ignore[arg-type]
-    )  # fmt: skip
+def _transport(
+    sim: GraphSim, tokens: TokenProvider | None = None, **options: Any
+) -> GraphTransport:
+    tokens = tokens or StaticToken(TOKEN)
+    return GraphTransport(mailbox=sim.mailbox, tokens=tokens, api_url=sim.base_url, **options)
 
 
 def _send(transport: GraphTransport, raw: bytes) -> None:
@@ -183,3 +190,14 @@ def test_sendmail_dropped_or_throttled_past_the_timeout_is_tried_again_later(
     _send(transport, raw)  # the connection is made again
     assert sim.sent == [raw]
     assert TOKEN not in caplog.text
+
+
+def test_a_delta_query_refused_even_when_new_fails_the_poll(sim: GraphSim) -> None:
+    sim.add_message(email())
+    box = _box(sim)
+    cursor = box.changes(None).cursor
+    sim.fail(410, retry_after=None, when=lambda r: "/messages/delta" in r.path, times=2)
+    with pytest.raises(MailboxError, match=r"refused even a new delta query"):
+        box.changes(cursor)
+    delta = sim.calls("GET", "/messages/delta")
+    assert "$deltatoken" in delta[-2].query and "$select" in delta[-1].query

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from intake_bot.config import OAuth2Settings, load_settings
-from intake_bot.mail.oauth import ClientCredentials, Delegated, provider_for
+from intake_bot.mail.oauth import provider_for
+from intake_bot.mail.oauth_providers import ClientCredentials, Delegated
 from intake_bot.mail.token_store import EncryptedFile
 from intake_bot.mail.tokens import CredentialsError
 from tests.oauth_server import OAuthServer, make_certificate, running_oauth_server

@@ -99,7 +99,7 @@ def test_a_revoked_sign_in_stops_the_mailbox_with_one_log_line_and_one_alert(
     assert source.attempts == 2
     assert len(_alerts(rig)) == 2
     # A restart (a new service over the same store) alerts no one again for the same fault.
-    again, boxes, _ = _setup(rig, fingerprint)
+    _again, boxes, _ = _setup(rig, fingerprint)
     boxes.poll("enquiries")
     assert len(_alerts(rig)) == 2
 

@@ -18,7 +18,7 @@ from intake_bot.mail.graph import GraphMailbox, candidates, parse_url
 from intake_bot.mail.graph_send import GraphTransport, not_addressed
 from intake_bot.mail.sources import open_source
 from intake_bot.mail.tokens import StaticToken
-from intake_bot.ports import MessageRef, SendError
+from intake_bot.ports import CredentialsError, MessageRef, SendError
 from intake_bot.samples import email
 
 
@@ -90,7 +90,7 @@ def _transport(status: int, seen: list[httpx.Request] | None = None) -> GraphTra
     ("status", "permanent"),
     [
         *[(status, True) for status in (400, 403, 404, 413)],
-        *[(status, False) for status in (401, 429, 500, 503)],
+        *[(status, False) for status in (429, 500, 503)],
     ],
 )
 def test_sendmail_refusals_are_permanent_and_the_rest_temporary(
@@ -102,6 +102,16 @@ def test_sendmail_refusals_are_permanent_and_the_rest_temporary(
             sender="a@nhs.net", recipients=["b@nhs.net"], raw=raw, message_id="<m>"
         )
     assert caught.value.permanent is permanent
+
+
+def test_a_token_refused_twice_is_a_credentials_fault_not_the_emails() -> None:
+    with pytest.raises(CredentialsError, match="refused the access token"):
+        _transport(401).send(
+            sender="a@nhs.net",
+            recipients=["b@nhs.net"],
+            raw=email(to="b@nhs.net"),
+            message_id="<m>",
+        )
 
 
 def test_sendmail_accepted_is_sent_and_an_unnamed_recipient_is_never_tried() -> None:

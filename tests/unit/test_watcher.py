@@ -55,7 +55,12 @@ class FakeSource:
 class Rig:
     """A watcher over a series of fake sources (one per connection), in a thread of its own."""
 
-    def __init__(self, sources: list[FakeSource], max_backoff: float = 0.08) -> None:
+    def __init__(
+        self,
+        sources: list[FakeSource],
+        max_backoff: float = 0.08,
+        polled_at: Callable[[], float | None] = lambda: None,  # the last poll that got through
+    ) -> None:
         self.sources = sources
         self.opened: list[float] = []  # when each connection was opened (monotonic)
         self.news = 0
@@ -68,6 +73,7 @@ class Rig:
             slice_seconds=QUICK,
             first_backoff=QUICK,
             max_backoff=max_backoff,
+            polled_at=polled_at,
         )
         self.thread = threading.Thread(target=self.watcher.run, daemon=True)
 
@@ -103,7 +109,7 @@ def test_news_runs_the_poll_and_quiet_waits_do_not() -> None:
     assert len(rig.opened) == 1 and source.closed
 
 
-def test_a_drop_is_retried_with_doubling_back_off_logged_once(
+def test_a_drop_is_retried_with_doubling_back_off_told_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     drop = MailboxError("idle failed on 127.0.0.1:143: ConnectionResetError")
@@ -120,9 +126,33 @@ def test_a_drop_is_retried_with_doubling_back_off_logged_once(
     for gap, least in zip(gaps, [0.01, 0.02, 0.04, 0.04, 0.04], strict=True):
         assert gap >= least * 0.9, gaps
     assert all(source.closed for source in failing)
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "watching for news failed" in warnings[0].getMessage()
-    assert any("watching for news again" in r.getMessage() for r in caplog.records)
+    told = [r for r in caplog.records if r.levelno >= logging.INFO]
+    # Polls failing too warn of the fault themselves: no warning here, just the news.
+    assert [(r.levelname, r.getMessage().split(" (")[0]) for r in told] == [
+        ("INFO", "mailbox box: watching for news failed"),
+        ("INFO", "mailbox box: watching for news again"),
+    ]
+
+
+@pytest.mark.parametrize("poll_after_the_drop", [True, False])
+def test_a_fault_of_the_watch_alone_is_warned_of_once(
+    caplog: pytest.LogCaptureFixture, poll_after_the_drop: bool
+) -> None:
+    """A warning once a poll got through after the outage began (a poll from before it proves
+    nothing: the server may have gone since)."""
+    drop = MailboxError("idle failed on 127.0.0.1:143: too many connections")
+    before = time.monotonic()
+    rig = Rig(
+        [*[FakeSource([drop]) for _ in range(5)], FakeSource([True])],
+        polled_at=time.monotonic if poll_after_the_drop else lambda: before,
+    )
+    with caplog.at_level(logging.INFO, logger="intake_bot.services.watching"):
+        rig.thread.start()
+        rig.until(lambda: rig.news == 1)
+        rig.stop_and_join()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == (1 if poll_after_the_drop else 0)
+    assert all("its polls work but watching for news keeps failing" in w for w in warnings)
 
 
 def test_back_off_starts_over_after_a_wait_that_worked() -> None:
