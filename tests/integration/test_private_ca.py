@@ -75,7 +75,7 @@ def test_a_private_ca_is_trusted_when_named_and_refused_when_not(
 
         untrusted = _settings(tls_dovecot, smtp, None)
         source = open_source(untrusted, untrusted.mailbox)
-        with pytest.raises(MailboxError, match="CERTIFICATE_VERIFY_FAILED|certificate verify"):
+        with pytest.raises(MailboxError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"):
             source.changes(None)
         source.close()
         transport = make_transport(untrusted)
