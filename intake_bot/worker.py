@@ -27,11 +27,12 @@ from intake_bot.domain.reminders import ReminderReport
 from intake_bot.domain.retention import RetentionReport
 from intake_bot.domain.workflow_views import DigestReport
 from intake_bot.mail.sources import check_sources
-from intake_bot.ports import StoreUnavailableError
+from intake_bot.ports import CredentialsError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
-OTHER_JOBS = 5  # send, digests, reminders, retention, and one spare
+OTHER_JOBS = 6  # send, digests, reminders, credentials, retention, and one spare
+OUTGOING = "outgoing"  # the outgoing server's name, where credentials are concerned
 WATCHER_STOP_SECONDS = 60.0  # a watcher's poll in hand finishes its message, then it ends
 
 
@@ -49,6 +50,7 @@ class Worker:
     stopping: threading.Event = field(default_factory=threading.Event)
     _send_wanted: threading.Event = field(default_factory=threading.Event, init=False)
     _sending: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _send_fault: str = field(default="", init=False)  # as last logged
     _turns: dict[str, _Turn] = field(default_factory=dict, init=False)
     _turns_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -105,6 +107,8 @@ class Worker:
         self.app.mailboxes.watch(name, on_news=lambda: self.poll_soon(name), stop=self.stopping)
 
     def send(self) -> SendReport | None:
+        if self.app.credentials.stopped(OUTGOING) is not None:
+            return None  # no token requests until the operator changes the credentials
         try:
             transport = self.app.open_transport()
             try:
@@ -114,6 +118,14 @@ class Worker:
         except StoreUnavailableError as exc:
             log.warning("send failed, will retry: %s", exc)
             return None
+        except CredentialsError as exc:  # the outbox is untouched: no email lost an attempt
+            if exc.permanent:
+                self.app.credentials.refused(OUTGOING, exc)  # logged and alerted, once
+            elif self._send_fault != str(exc):
+                log.warning("send: no token, will retry: %s", exc)
+            self._send_fault = str(exc)
+            return None
+        self._send_fault = ""
         if report.sent or report.deferred or report.failed:
             log.info(
                 "send: %d sent, %d deferred, %d failed", report.sent, report.deferred, report.failed
@@ -149,6 +161,14 @@ class Worker:
             len(report.skipped_empty),
         )
         return report
+
+    def credentials(self) -> list[str] | None:
+        """Warn of secrets and certificates that expire within 30 or 7 days (each once)."""
+        try:
+            return self.app.credentials.warn_expiring()
+        except StoreUnavailableError as exc:
+            log.warning("credential expiry check failed, will run again tomorrow: %s", exc)
+            return None
 
     def reminders(self) -> ReminderReport | None:
         """Today's s251 reminders and staff alerts; the database keeps each to once."""
@@ -238,6 +258,13 @@ class Worker:
                 next_run_time=_now(),
                 **common,
             )
+        scheduler.add_job(
+            self.credentials,
+            _cron(settings.reminders.cron, settings.timezone, "reminders.cron"),
+            id="credentials",
+            next_run_time=_now(),  # and at start
+            **common,
+        )
         if settings.retention.enabled:
             scheduler.add_job(
                 self.retention,

@@ -42,6 +42,10 @@ RESYNC_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinval
 EXAMPLE = "graph://dsfc.enquiries@nhs.net/Inbox"
 
 
+class FolderMissingError(MailboxError):
+    """The folder the settings name is not in the mailbox (and is not to be created)."""
+
+
 def parse_url(url: str) -> tuple[str, str]:
     """(mailbox address, folder path) of `graph://MAILBOX/FOLDER`; the folder defaults to
     Inbox, `Inbox/Requests` is a sub-folder. ValueError if the mailbox is missing."""
@@ -167,6 +171,20 @@ class GraphMailbox:
         """No push: poll on the interval."""
         return False
 
+    # -- for `intake-bot check`, which reads only ---------------------------------------------
+
+    @property
+    def client(self) -> GraphClient:
+        return self._http
+
+    def find_folder(self, path: str) -> str | None:
+        """The id of the folder at `path` (display names, a well-known name first), or None
+        when there is none; creates nothing."""
+        try:
+            return self._folder_id(path, create=False)
+        except FolderMissingError:
+            return None
+
     def close(self) -> None:
         self._http.close()
 
@@ -237,7 +255,7 @@ class GraphMailbox:
         if found is not None:
             return found
         if not create:
-            raise MailboxError(
+            raise FolderMissingError(
                 f"the folder {path!r} does not exist in {self._mailbox}: create it, or name an "
                 f"existing folder in the mailbox's url, e.g. {EXAMPLE}"
             )

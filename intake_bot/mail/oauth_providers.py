@@ -131,11 +131,12 @@ class ClientCredentials(_MsalProvider):
         self._credential, self._fingerprint, self._expires = client_credential(name, oauth)
         self._fix = (
             f"make a new client secret or certificate in the app registration and put it in "
-            f"{name}.oauth2.client_secret_file (or certificate_file), then restart"
+            f"the file {name}.oauth2.client_secret_file (or certificate_file) names"
         )
 
     def token(self) -> str:
         with self._lock:
+            self._reread()
             app = self._build(self._make)
             if self._stale:
                 app.remove_tokens_for_client()
@@ -143,10 +144,24 @@ class ClientCredentials(_MsalProvider):
             return self._token_from(result, self._fix)
 
     def fingerprint(self) -> str:
-        return self._fingerprint
+        with self._lock:
+            self._reread()
+            return self._fingerprint
 
     def expires(self) -> date | None:
         return self._expires
+
+    def _reread(self) -> None:
+        """A new secret or certificate in the file is taken up without a restart: the operator
+        replaces the file, and the next token request (or a stopped mailbox's check) uses it."""
+        try:
+            credential, fingerprint, expires = client_credential(self.name, self._oauth)
+        except ConfigError:  # the file is being replaced, or gone: keep what worked
+            return
+        if fingerprint != self._fingerprint:
+            self._credential, self._fingerprint, self._expires = credential, fingerprint, expires
+            self._app = None  # a new msal application, with no token of the old credential
+            log.info("%s: new client credentials read", self.name)
 
     def _make(self) -> Any:
         return msal.ConfidentialClientApplication(

@@ -27,7 +27,12 @@ MICROSOFT_GRANTS = {
     "smtp": ("SMTP.SendAsApp", "SMTP.Send"),
     "graph": ("Mail.ReadWrite", "Mail.Send"),
 }
-MICROSOFT_AUDIENCES = ("outlook.office", "graph.microsoft.com")
+# Graph's audience is its URL or, in some tokens, its application id.
+MICROSOFT_AUDIENCES = (
+    "outlook.office",
+    "graph.microsoft.com",
+    "00000003-0000-0000-c000-000000000000",
+)
 
 
 @dataclass(frozen=True)
@@ -69,9 +74,15 @@ def password_source(label: str, block: Block) -> str:
 
 
 def token_step(
-    server: Server, login: Login, kind: Kind, now: datetime | None = None
+    server: Server,
+    login: Login,
+    kind: Kind,
+    now: datetime | None = None,
+    wanted: tuple[str, ...] = (),
 ) -> tuple[Finding, str | None]:
-    """Get a token from the login's provider: what it carries, or why there is none."""
+    """Get a token from the login's provider: what it carries, or why there is none.
+    `wanted`: the grants this use needs, one of which the token must carry (default: the
+    kind's, MICROSOFT_GRANTS)."""
     assert login.provider is not None
     try:
         token = login.provider.token()
@@ -81,7 +92,7 @@ def token_step(
         if not fix:
             fix = f"check {server.label}.oauth2 and that the token authority can be reached"
         return server.finding("token", False, f"no token: {detail}", fix), None
-    what, lacking, expired = describe_token(token, kind, now)
+    what, lacking, expired = describe_token(token, kind, now, wanted)
     detail = f"obtained ({login.method}): {what}"
     if expired:
         fix = f"the token has expired: whatever renews {server.label}.oauth2_token_file has stopped"
@@ -90,7 +101,7 @@ def token_step(
 
 
 def describe_token(
-    token: str, kind: Kind, now: datetime | None = None
+    token: str, kind: Kind, now: datetime | None = None, wanted: tuple[str, ...] = ()
 ) -> tuple[str, str | None, bool]:
     """(what the token carries, a fix if it lacks what the server will want, expired?)."""
     claims = jwt_claims(token)
@@ -117,7 +128,8 @@ def describe_token(
         parts.append(
             f"expired {_minutes(-left)} ago" if expired else f"expires in {_minutes(left)}"
         )
-    return ", ".join(parts), _missing_grant(audience, scopes + roles, kind), expired
+    lacking = _missing_grant(audience, scopes + roles, wanted or MICROSOFT_GRANTS[kind])
+    return ", ".join(parts), lacking, expired
 
 
 def jwt_claims(token: str) -> dict[str, Any] | None:
@@ -133,11 +145,10 @@ def jwt_claims(token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def _missing_grant(audience: object, granted: list[str], kind: Kind) -> str | None:
+def _missing_grant(audience: object, granted: list[str], wanted: tuple[str, ...]) -> str | None:
     """Microsoft 365 refuses a token without the grant for the protocol: say which one."""
     if not isinstance(audience, str) or not any(m in audience for m in MICROSOFT_AUDIENCES):
         return None
-    wanted = MICROSOFT_GRANTS[kind]
     if any(g in wanted for g in granted):
         return None
     return (

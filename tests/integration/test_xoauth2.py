@@ -354,3 +354,56 @@ def test_smtp_names_a_refused_token_and_does_not_retry_the_same_one(
     assert "535" in str(caught.value)
     assert smtp_server.refused == refused + 1
     assert smtp_server.messages() == []
+
+
+def test_an_expired_secret_stops_reading_and_sending_once_and_a_new_secret_resumes_both(
+    tmp_path: Path,
+    oauth: OAuthServer,
+    imap_server: DovecotServer,
+    smtp_server: XOAuth2SmtpServer,
+    make_app: Callable[[Settings], App],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    imap_server.reset()
+    client = oauth.add_client("expiring-app", secret=SECRET, user=USER, secret_expired=True)
+    secret = tmp_path / "expiring-secret"
+    secret.write_text(SECRET)
+    app_only = _oauth2(oauth, client.client_id, client_secret_file=str(secret))
+    settings = _settings(tmp_path, oauth, imap_server, smtp_server, oauth2=app_only)
+    settings.outgoing.oauth2 = settings.mailbox.oauth2
+    settings.alert_addresses = ["dsfc.ops@example.nhs.uk"]
+    app = make_app(settings)
+    _deliver(imap_server, 1)
+
+    def refused() -> int:
+        return oauth.grants("client_credentials", "invalid_client")
+
+    before = refused()
+    with caplog.at_level("INFO"):
+        for _ in range(3):  # three rounds of the worker: poll, then send
+            Worker(app).run_once()
+    assert refused() == before + 2  # one token request each for IMAP and SMTP, then none
+    said = [r for r in caplog.records if "AADSTS7000222" in r.getMessage()]
+    assert len(said) == 2 and all(r.levelname == "ERROR" for r in said)  # one line each
+    with app.store.unit() as unit:
+        alerts = [o for o in unit.outbox.for_() if o.kind == "credentials_alert"]
+    assert len(alerts) == 2  # the mailbox's and outgoing's, waiting: sending is what stopped
+    assert all(a.attempts == 0 for a in alerts)  # a sign-in fault is no email's failed attempt
+    assert smtp_server.messages() == []
+    [state] = app.mailboxes.status()
+    assert state.last is not None and "client_secret_file" in state.last.detail  # what to do
+
+    # The operator puts a new secret in the file (Entra's old one has expired): both resume
+    # without a restart, the request is filed and everything waiting goes out.
+    client.secret, client.secret_expired = "the new secret", False
+    secret.write_text("the new secret")
+    poll, send = Worker(app).run_once()
+    assert poll is not None and poll.filed == 1
+    assert send is not None and send.sent == 3  # the acknowledgement and both alerts
+    recipients = sorted(m.rcpt_tos for m in smtp_server.messages())
+    assert recipients == [
+        ("dsfc.ops@example.nhs.uk",),
+        ("dsfc.ops@example.nhs.uk",),
+        ("requester1@nhs.net",),
+    ]
+    assert app.credentials.stopped(settings.mailbox.name) is None
