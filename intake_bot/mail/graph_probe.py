@@ -12,7 +12,6 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Generator, Iterator
-from contextlib import closing
 from dataclasses import dataclass
 
 from intake_bot.domain.connectivity import Finding
