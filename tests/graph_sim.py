@@ -6,8 +6,9 @@ well-known name or `$filter=displayName eq '…'` and created with POST, a delta
 `@removed`, raw MIME at `$value`, and moves that keep a message's id only when the client sent
 `Prefer: IdType="ImmutableId"` (a new id otherwise, as Exchange gives). sendMail takes base64
 MIME as text/plain and keeps it, decoded, exactly as given. Faults to inject: an error status
-(429 with Retry-After, …) on the Nth matching request, a dropped connection, expired delta
-tokens (410 syncStateNotFound). Every request is recorded, for the tests to read.
+(429 with Retry-After, 403 ErrorAccessDenied, …) on the Nth matching request, a dropped
+connection, expired delta tokens (410 syncStateNotFound). Every request is recorded, for the tests
+to read. A folder's GET gives its totalItemCount; its messages list newest first (`$top` of them).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class _Fault:
 
 
 _CODES = {429: "TooManyRequests", 503: "ServiceUnavailable", 500: "InternalServerError"}
+_CODES |= {403: "ErrorAccessDenied"}  # what an Exchange application access policy answers
 
 
 @dataclass
@@ -184,7 +186,10 @@ class GraphSim:
                     return (self._list_folders if listing else self._create_folder)(rec, parent)
             elif folder is not None and method == "GET":
                 if n == 2:
-                    return _ok(_folder_json(folder))
+                    return _ok({**_folder_json(folder), "totalItemCount": len(self._in(folder))})
+                if parts[2:] == ["messages"]:
+                    top = self._in(folder)[: int(rec.query.get("$top", "10"))]
+                    return _ok({"value": [_delta_json(m) for m in top]})
                 if parts[2:] == ["messages", "delta"]:
                     return self._delta(rec, folder)
         if parts[0] == "messages" and n >= 2:
@@ -196,6 +201,11 @@ class GraphSim:
             if parts[2:] == ["move"] and method == "POST":
                 return self._move(rec, message)
         return _error(405, "ErrorInvalidRequest", "The OData request is not supported.")
+
+    def _in(self, folder: Folder) -> list[Message]:
+        """The folder's messages, newest first."""
+        here = [m for m in self.messages.values() if m.folder == folder.id]
+        return sorted(here, key=lambda m: m.received, reverse=True)
 
     def _fault_for(self, rec: Recorded) -> _Fault | None:
         for fault in self._faults:

@@ -132,9 +132,12 @@ def _tls(server: Server) -> Finding:
 
 
 def _handshake(server: Server, context: ssl.SSLContext) -> tuple[bytes | None, str | None]:
-    with socket.create_connection((server.host, server.port), server.connect_timeout) as raw:
-        with context.wrap_socket(raw, server_hostname=server.host) as tls:
-            return tls.getpeercert(binary_form=True), tls.version()
+    address = (server.host, server.port)
+    with (
+        socket.create_connection(address, server.connect_timeout) as raw,
+        context.wrap_socket(raw, server_hostname=server.host) as tls,
+    ):
+        return tls.getpeercert(binary_form=True), tls.version()
 
 
 def _peek_certificate(server: Server) -> bytes | None:
@@ -151,7 +154,7 @@ def _mailbox(
 ) -> Generator[Finding, None, bool]:
     """Graph takes the token (login) and lets the app into the mailbox; whether it does."""
     server, who = check.server, check.mailbox
-    path = f"/users/{segment(who)}/mailFolders/inbox?$select=id,totalItemCount"
+    path = f"/users/{segment(who)}/mailFolders/inbox?$select=id"
     try:
         reply = client.request("GET", client.url(path), what=f"reading {who}")
     except CredentialsError as exc:

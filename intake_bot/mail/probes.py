@@ -1,18 +1,29 @@
 """Which check each mailbox and the outgoing server get (`intake-bot check`), by URL scheme,
 read from the settings as the worker reads them. A new kind of source is one more entry in
-MAILBOX_PROBES (a graph:// mailbox: a function that yields its findings, like `_imap`)."""
+MAILBOX_PROBES: a function that yields its findings, like `_imap`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
-from intake_bot.config import ConfigError, MailboxSettings, Settings, mask_url, url_password
+from intake_bot.config import (
+    ConfigError,
+    MailboxSettings,
+    OutgoingSettings,
+    Settings,
+    mask_url,
+    url_password,
+)
 from intake_bot.domain.connectivity import OUTGOING, Finding, mailbox_subject
+from intake_bot.mail.graph import parse_url as parse_graph_url
+from intake_bot.mail.graph_http import check_api_url
+from intake_bot.mail.graph_probe import GraphCheck, probe_graph_mailbox, probe_graph_outgoing
 from intake_bot.mail.imap_probe import ImapCheck, probe_imap
 from intake_bot.mail.local_probe import MaildirCheck, probe_file_outbox, probe_maildir
-from intake_bot.mail.oauth import auth_kind
+from intake_bot.mail.oauth import auth_kind, provider_for
 from intake_bot.mail.probe_auth import Login, login_for
 from intake_bot.mail.probe_net import Server
 from intake_bot.mail.smtp import SECURITY_MODES
@@ -31,7 +42,7 @@ def probe_mailbox(settings: Settings, name: str) -> Iterator[Finding]:
     if probe is None:
         label = settings.mailbox_label(box)
         detail = f"{label}.url: unknown scheme {scheme!r}"
-        fix = "use maildir:PATH, imap:// or imaps://"
+        fix = "use maildir:PATH, imap://, imaps:// or graph://"
         yield Finding(mailbox_subject(box.name), "settings", False, detail, fix)
         return
     yield from probe(settings, box)
@@ -46,7 +57,7 @@ def probe_outgoing(settings: Settings) -> Iterator[Finding]:
         yield from probe_file_outbox(OUTGOING, "outgoing.url", Path(unquote(url.split(":", 1)[1])))
         return
     if parts.scheme == "graph":
-        yield Finding(OUTGOING, "settings", True, _GRAPH_NOT_YET, warning=True)
+        yield from _graph_outgoing(settings)
         return
     try:
         server, login = _smtp_settings(settings, parts)
@@ -89,16 +100,32 @@ def _imap(settings: Settings, box: MailboxSettings) -> Iterator[Finding]:
     yield from probe_imap(check, login)
 
 
-def _not_checked_yet(settings: Settings, box: MailboxSettings) -> Iterator[Finding]:
-    yield Finding(mailbox_subject(box.name), "settings", True, _GRAPH_NOT_YET, warning=True)
+def _graph(settings: Settings, box: MailboxSettings) -> Iterator[Finding]:
+    subject = mailbox_subject(box.name)
+    try:
+        check = _graph_mailbox_settings(settings, box)
+    except ConfigError as exc:
+        yield Finding(subject, "settings", False, _one_line(exc), SETTINGS_FIX)
+        return
+    yield Finding(subject, "settings", True, _graph_said(box.url, check))
+    yield from probe_graph_mailbox(check)
 
 
-_GRAPH_NOT_YET = "a Microsoft Graph (graph://) connection: this version does not check it yet"
+def _graph_outgoing(settings: Settings) -> Iterator[Finding]:
+    try:
+        check = _graph_outgoing_settings(settings)
+    except ConfigError as exc:
+        yield Finding(OUTGOING, "settings", False, _one_line(exc), SETTINGS_FIX)
+        return
+    yield Finding(OUTGOING, "settings", True, _graph_said(settings.outgoing.url, check))
+    yield from probe_graph_outgoing(check)
+
+
 MAILBOX_PROBES: dict[str, MailboxProbe] = {
     "maildir": _maildir,
     "imap": _imap,
     "imaps": _imap,
-    "graph": _not_checked_yet,
+    "graph": _graph,
 }
 
 
@@ -130,6 +157,67 @@ def _imap_settings(settings: Settings, box: MailboxSettings) -> tuple[ImapCheck,
         poll_interval=box.poll_interval_seconds,
     )
     return check, login
+
+
+def _graph_mailbox_settings(settings: Settings, box: MailboxSettings) -> GraphCheck:
+    """What the check needs, read as `sources.open_source` reads it; ConfigError if it cannot."""
+    open_source(settings, box).close()  # the worker's own reading: no connection is made
+    label = settings.mailbox_label(box)
+    mailbox, folder = parse_graph_url(box.url)
+    check = _graph_check(settings, mailbox_subject(box.name), label, box, mailbox)
+    return replace(
+        check,
+        folder=folder,
+        processed_folder=box.processed_folder or None,
+        quarantine_folder=box.quarantine_folder or None,
+        watched_subject=box.subject,
+    )
+
+
+def _graph_outgoing_settings(settings: Settings) -> GraphCheck:
+    """What the check needs, read as `bootstrap.make_transport` reads a graph:// URL."""
+    parts = urlsplit(settings.outgoing.url)
+    mailbox = unquote(parts.netloc)
+    if not mailbox or ":" in mailbox or parts.path.strip("/"):
+        raise ConfigError("outgoing.url: name the mailbox that sends, e.g. graph://dsfc@nhs.net")
+    return _graph_check(settings, OUTGOING, OUTGOING, settings.outgoing, mailbox)
+
+
+def _graph_check(
+    settings: Settings,
+    subject: str,
+    label: str,
+    block: MailboxSettings | OutgoingSettings,
+    mailbox: str,
+) -> GraphCheck:
+    provider = provider_for(settings, label, block, "graph")
+    if provider is None:
+        raise ConfigError(
+            f"{label}.auth: graph:// signs in with OAuth 2.0: set it to "
+            f"oauth2-client-credentials or oauth2-delegated (with {label}.oauth2), or "
+            f"oauth2-token-file (with {label}.oauth2_token_file)"
+        )
+    try:
+        api_url = check_api_url(block.graph_api_url)
+    except ValueError as exc:
+        raise ConfigError(f"{label}.graph_api_url: {exc}") from exc
+    api = urlsplit(api_url)
+    server = Server(
+        subject=subject,
+        setting=f"{label}.graph_api_url",
+        label=label,
+        host=api.hostname or "",
+        port=api.port or (443 if api.scheme == "https" else 80),
+        tls="ssl" if api.scheme == "https" else "none",
+        timeout=block.timeout_seconds,
+        ca_file=block.ca_file,
+    )
+    login = Login(mailbox, auth_kind(block), provider=provider)
+    return GraphCheck(server, login, api_url, mailbox, url_setting=f"{label}.url")
+
+
+def _graph_said(url: str, check: GraphCheck) -> str:
+    return f"{url} through {check.api_url}: {check.login.describe()}"
 
 
 def _smtp_settings(settings: Settings, parts: SplitResult) -> tuple[Server, Login | None]:
