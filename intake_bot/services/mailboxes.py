@@ -137,6 +137,8 @@ class Mailboxes:
             on_news,
             stop,
             polled_at=lambda: self._worked_at.get(name),
+            # Refused credentials: no token requests from the watcher either, until they change.
+            paused=lambda: bool(self.credentials and self.credentials.stopped(name)),
         ).run()
 
     def status(self) -> list[MailboxState]:

@@ -40,6 +40,8 @@ class Watcher:
     max_backoff: float = MAX_BACKOFF_SECONDS
     # When (time.monotonic) the mailbox's last poll got through; None while its polls fail.
     polled_at: Callable[[], float | None] = lambda: None
+    # True while the mailbox is stopped (refused credentials): no connection is tried.
+    paused: Callable[[], bool] = lambda: False
     _backoff: float = field(default=0.0, init=False)
     _fault: str | None = field(default=None, init=False)  # the outage in progress, as logged
     _since: float = field(default=0.0, init=False)  # when it began
@@ -49,6 +51,10 @@ class Watcher:
         """Until stopping; returns at once for a source without push."""
         self._backoff = self.first_backoff
         while not self.stop.is_set():
+            if self.paused():
+                if self.stop.wait(self.max_backoff):
+                    return
+                continue
             try:
                 source = self.open_source()
                 try:

@@ -178,6 +178,19 @@ def test_stop_ends_the_watcher_promptly_even_during_back_off() -> None:
     assert len(rig.opened) == 1
 
 
+def test_a_stopped_mailbox_is_not_connected_to_until_its_credentials_change() -> None:
+    paused = [True]
+    rig = Rig([FakeSource([True])])
+    rig.watcher.paused = lambda: paused[0]
+    rig.thread.start()
+    time.sleep(0.3)  # several back-off periods: no connection, so no token request
+    assert rig.opened == [] and rig.news == 0
+    paused[0] = False  # new credentials
+    rig.until(lambda: rig.news == 1)
+    assert len(rig.opened) == 1
+    rig.stop_and_join()
+
+
 def test_a_source_that_turns_out_to_have_no_push_ends_the_watcher() -> None:
     source = FakeSource([False], push=False)
     rig = Rig([source])
