@@ -8,7 +8,6 @@ past that, and for any network fault, a `GraphError` (a MailboxError) says what 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import ssl
@@ -23,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from intake_bot.mail.imap_settings import is_loopback
 from intake_bot.mail.tokens import CredentialsError, TokenProvider
 from intake_bot.ports import MailboxError
 
@@ -97,7 +97,7 @@ def check_api_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"{url!r} is not an https:// URL, e.g. https://graph.microsoft.com/v1.0")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(f"{url!r}: plain http only to a loopback host; use https://")
     return url.rstrip("/")
 
@@ -291,15 +291,6 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     except ValueError:  # not a number: matches nothing
         port = -1
     return scheme, (parts.hostname or "").lower(), port
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _describe(exc: BaseException) -> str:

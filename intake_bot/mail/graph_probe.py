@@ -22,9 +22,8 @@ from intake_bot.mail.probe_auth import Login, jwt_claims, token_step
 from intake_bot.mail.probe_net import (
     Server,
     certificate_finding,
-    connect,
     describe_error,
-    resolve,
+    reach,
     untrusted_finding,
     unverified_context,
 )
@@ -98,13 +97,7 @@ def probe_graph_outgoing(check: GraphCheck) -> Iterator[Finding]:
 def _reached(check: GraphCheck, wanted: tuple[str, ...]) -> Generator[Finding, None, str | None]:
     """DNS, TCP, TLS and the token; the token when every step worked."""
     server = check.server
-    found, addresses = resolve(server)
-    yield found
-    if not addresses:
-        return None
-    found = connect(server, addresses)
-    yield found
-    if not found.ok:
+    if not (yield from reach(server)):
         return None
     found = _tls(server)
     yield found

@@ -25,10 +25,9 @@ from intake_bot.mail.probe_auth import Login, token_step
 from intake_bot.mail.probe_net import (
     Server,
     certificate_finding,
-    connect,
     describe_error,
     plain_finding,
-    resolve,
+    reach,
     tls_fault,
     untrusted_finding,
     unverified_context,
@@ -56,13 +55,7 @@ class ImapCheck:
 def probe_imap(check: ImapCheck, login: Login) -> Iterator[Finding]:
     """Each step's finding in turn; a step that fails ends the check of this mailbox."""
     server = check.server
-    found, addresses = resolve(server)
-    yield found
-    if not addresses:
-        return
-    found = connect(server, addresses)
-    yield found
-    if not found.ok:
+    if not (yield from reach(server)):
         return
     client, found = _open(server)
     yield found

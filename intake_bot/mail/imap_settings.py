@@ -23,13 +23,14 @@ def check_settings(
         raise ValueError(f"tls must be one of {', '.join(TLS_MODES)}, not {tls!r}")
     if not password and not oauth2_token:
         raise ValueError("an IMAP password or an OAuth2 token is needed")
-    if tls == "none" and not (allow_plain_auth or _is_loopback(host)):
+    if tls == "none" and not (allow_plain_auth or is_loopback(host)):
         raise ValueError(f"refusing to log in to {host} without TLS (allow_plain_auth is off)")
     if not flag_keyword or flag_keyword.startswith("\\") or set(flag_keyword) & set(' (){%*"]'):
         raise ValueError(f"flag_keyword must be an IMAP keyword, not {flag_keyword!r}")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """localhost or a loopback address: where a test server may go without TLS."""
     if host == "localhost":
         return True
     try:

@@ -8,6 +8,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from cryptography import x509
 
 from intake_bot.domain.connectivity import Finding
+from intake_bot.mail.imap_settings import is_loopback
 
 CONNECT_CAP = 15.0  # seconds: an unreachable host is reported soon, whatever the timeout says
 EXPIRY_WARNING_DAYS = 30
@@ -75,6 +77,17 @@ def resolve(server: Server) -> tuple[Finding, list[str]]:
     assert isinstance(result, list)
     addresses = list(dict.fromkeys(str(info[4][0]) for info in result))
     return server.finding("DNS", True, f"{host} resolves to {', '.join(addresses)}"), addresses
+
+
+def reach(server: Server) -> Generator[Finding, None, bool]:
+    """DNS, then TCP: each finding in turn; whether the server was reached."""
+    found, addresses = resolve(server)
+    yield found
+    if not addresses:
+        return False
+    found = connect(server, addresses)
+    yield found
+    return found.ok
 
 
 def connect(server: Server, addresses: list[str]) -> Finding:
@@ -172,7 +185,7 @@ def tls_fault(server: Server, exc: BaseException, how: str) -> Finding:
 
 def plain_finding(server: Server) -> Finding:
     """No TLS at all: fine on loopback (a test server), a warning anywhere else."""
-    if _is_loopback(server.host):
+    if is_loopback(server.host):
         return server.finding("TLS", True, "none (tls=none), on this machine only")
     return server.finding(
         "TLS",
@@ -220,12 +233,3 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

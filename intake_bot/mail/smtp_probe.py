@@ -17,10 +17,9 @@ from intake_bot.mail.probe_auth import Login, token_step
 from intake_bot.mail.probe_net import (
     Server,
     certificate_finding,
-    connect,
     describe_error,
     plain_finding,
-    resolve,
+    reach,
     tls_fault,
     untrusted_finding,
     unverified_context,
@@ -32,13 +31,7 @@ _SHOWN = ("size", "8bitmime", "smtputf8", "pipelining", "starttls", "auth")
 
 def probe_smtp(server: Server, login: Login | None) -> Iterator[Finding]:
     """Each step's finding in turn; `login` None: the settings name no user (no AUTH)."""
-    found, addresses = resolve(server)
-    yield found
-    if not addresses:
-        return
-    found = connect(server, addresses)
-    yield found
-    if not found.ok:
+    if not (yield from reach(server)):
         return
     conn, found = _open(server)
     yield found
