@@ -25,7 +25,7 @@ from intake_bot.mail.compose import MimeComposer
 from intake_bot.mail.file_outbox import FileTransport
 from intake_bot.mail.graph_send import GraphTransport
 from intake_bot.mail.maildir import deliver
-from intake_bot.mail.oauth import known_credentials, provider_for, sign_in
+from intake_bot.mail.oauth import graph_tokens, known_credentials, provider_for, sign_in
 from intake_bot.mail.probes import probe_mailbox, probe_outgoing
 from intake_bot.mail.render import Renderer
 from intake_bot.mail.smtp import SmtpTransport
@@ -238,13 +238,7 @@ def _graph_transport(settings: Settings) -> GraphTransport:
     mailbox = unquote(urlsplit(out.url).netloc)
     if not mailbox or ":" in mailbox or "/" in urlsplit(out.url).path.strip("/"):
         raise ConfigError("outgoing.url: name the mailbox that sends, e.g. graph://dsfc@nhs.net")
-    tokens = provider_for(settings, "outgoing", out, "graph")
-    if tokens is None:
-        raise ConfigError(
-            "outgoing.auth: graph:// sends with OAuth 2.0: set it to oauth2-client-credentials "
-            "or oauth2-delegated (with outgoing.oauth2), or oauth2-token-file (with "
-            "outgoing.oauth2_token_file)"
-        )
+    tokens = graph_tokens(settings, "outgoing", out)
     try:
         return GraphTransport(
             mailbox=mailbox,

@@ -307,7 +307,7 @@ class ImapMailbox:
                 found.append(
                     Candidate(
                         ref=MessageRef(self.name, position),
-                        subject=decode_subject(_header_block(data)),
+                        subject=decode_subject(header_block(data)),
                         size=int(data.get(b"RFC822.SIZE", 0)),
                         cursor_after=position,
                     )
@@ -376,7 +376,7 @@ def _parse_pair(text: str) -> tuple[int, int] | None:
     return int(head), int(tail)
 
 
-def _header_block(data: dict[bytes, Any]) -> bytes:
+def header_block(data: dict[bytes, Any]) -> bytes:
     """The `BODY[HEADER.FIELDS (SUBJECT)]` item, whatever spelling the server echoes back."""
     for key, value in data.items():
         if key.startswith(b"BODY[HEADER") and isinstance(value, bytes):

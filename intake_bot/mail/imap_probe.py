@@ -13,7 +13,6 @@ import ssl
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import CapabilityError, LoginError
@@ -21,6 +20,7 @@ from imapclient.exceptions import CapabilityError, LoginError
 from intake_bot.domain.connectivity import Finding
 from intake_bot.domain.subject import subject_matches
 from intake_bot.mail._headers import decode_subject
+from intake_bot.mail.imap import header_block
 from intake_bot.mail.probe_auth import Login, token_step
 from intake_bot.mail.probe_net import (
     Server,
@@ -285,14 +285,7 @@ def _subjects(client: IMAPClient, uids: list[int]) -> Iterator[str]:
     for start in range(0, len(uids), _BATCH):
         response = client.fetch(uids[start : start + _BATCH], [_SUBJECT])
         for data in response.values():
-            yield decode_subject(_header_block(data))
-
-
-def _header_block(data: dict[bytes, Any]) -> bytes:
-    for key, value in data.items():
-        if key.startswith(b"BODY[HEADER") and isinstance(value, bytes):
-            return value
-    return b""
+            yield decode_subject(header_block(data))
 
 
 def _server_said(exc: BaseException) -> str:

@@ -55,6 +55,19 @@ def provider_for(settings: Settings, label: str, block: Block, kind: Kind) -> To
     return settings.shared(("token", label, kind), lambda: _build(settings, label, block, kind))
 
 
+def graph_tokens(settings: Settings, label: str, block: Block) -> TokenProvider:
+    """The provider of a graph:// mailbox or sender; ConfigError when it has none (Graph takes
+    no password)."""
+    provider = provider_for(settings, label, block, "graph")
+    if provider is None:
+        raise ConfigError(
+            f"{label}.auth: graph:// signs in with OAuth 2.0: set it to "
+            f"oauth2-client-credentials or oauth2-delegated (with {label}.oauth2), or "
+            f"oauth2-token-file (with {label}.oauth2_token_file)"
+        )
+    return provider
+
+
 def _build(settings: Settings, label: str, block: Block, kind: Kind) -> TokenProvider:
     # Imported here: msal and httpx take a tenth of a second that commands without OAuth skip.
     from intake_bot.mail.oauth_providers import ClientCredentials, Delegated, FileToken

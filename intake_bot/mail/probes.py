@@ -23,7 +23,7 @@ from intake_bot.mail.graph_http import check_api_url
 from intake_bot.mail.graph_probe import GraphCheck, probe_graph_mailbox, probe_graph_outgoing
 from intake_bot.mail.imap_probe import ImapCheck, probe_imap
 from intake_bot.mail.local_probe import MaildirCheck, probe_file_outbox, probe_maildir
-from intake_bot.mail.oauth import auth_kind, provider_for
+from intake_bot.mail.oauth import auth_kind, graph_tokens
 from intake_bot.mail.probe_auth import Login, login_for
 from intake_bot.mail.probe_net import Server
 from intake_bot.mail.smtp import SECURITY_MODES
@@ -190,13 +190,7 @@ def _graph_check(
     block: MailboxSettings | OutgoingSettings,
     mailbox: str,
 ) -> GraphCheck:
-    provider = provider_for(settings, label, block, "graph")
-    if provider is None:
-        raise ConfigError(
-            f"{label}.auth: graph:// signs in with OAuth 2.0: set it to "
-            f"oauth2-client-credentials or oauth2-delegated (with {label}.oauth2), or "
-            f"oauth2-token-file (with {label}.oauth2_token_file)"
-        )
+    provider = graph_tokens(settings, label, block)
     try:
         api_url = check_api_url(block.graph_api_url)
     except ValueError as exc:

@@ -17,7 +17,7 @@ from intake_bot.mail.graph import parse_url as parse_graph_url
 from intake_bot.mail.imap import ImapMailbox
 from intake_bot.mail.imap_settings import TLS_MODES
 from intake_bot.mail.maildir import MaildirMailbox
-from intake_bot.mail.oauth import auth_kind, provider_for
+from intake_bot.mail.oauth import auth_kind, graph_tokens, provider_for
 from intake_bot.ports import MailboxError, MailSource
 
 EXAMPLE = "imaps://intake@mail.example.nhs.uk:993/INBOX"
@@ -115,13 +115,7 @@ def _graph(settings: Settings, box: MailboxSettings, label: str) -> GraphMailbox
         mailbox, folder = parse_graph_url(box.url)
     except ValueError as exc:
         raise ConfigError(f"{label}.url: {exc}") from exc
-    tokens = provider_for(settings, label, box, "graph")
-    if tokens is None:
-        raise ConfigError(
-            f"{label}.auth: a graph:// mailbox signs in with OAuth 2.0: set it to "
-            f"oauth2-client-credentials or oauth2-delegated (with {label}.oauth2), or "
-            f"oauth2-token-file (with {label}.oauth2_token_file)"
-        )
+    tokens = graph_tokens(settings, label, box)
     try:
         return GraphMailbox(
             mailbox=mailbox,

@@ -157,7 +157,7 @@ def test_a_graph_mailbox_with_a_token_file_is_built_without_connecting(tmp_path:
     [
         (
             'url = "graph://dsfc@nhs.net/Inbox"',
-            "mailbox.auth: a graph:// mailbox signs in with OAuth",
+            "mailbox.auth: graph:// signs in with OAuth",
         ),
         ('url = "graph:///Inbox"\nauth = "oauth2-token-file"', "mailbox.url: name the mailbox"),
         (
@@ -178,7 +178,7 @@ def test_a_graph_mailbox_that_cannot_work_names_the_setting(
 def test_a_graph_transport_that_cannot_work_names_the_setting(tmp_path: Path) -> None:
     mailbox = f'url = "maildir:{tmp_path / "mail"}"'
     settings = _settings(tmp_path, mailbox, 'url = "graph://dsfc@nhs.net"')
-    with pytest.raises(ConfigError, match=r"^outgoing\.auth: graph:// sends with OAuth"):
+    with pytest.raises(ConfigError, match=r"^outgoing\.auth: graph:// signs in with OAuth"):
         make_transport(settings)
     problems = [str(p) for p in check_settings(settings) if p.setting.startswith("outgoing")]
     assert problems and problems[0].startswith("outgoing.auth:")
