@@ -35,8 +35,12 @@ from intake_bot.store.store import Store  # noqa: E402
 
 T = TypeVar("T")
 
-# The sample forms were written for spring 2016 (contracts from 01/04/2016), as in the tests.
-FIXED_NOW = datetime(2016, 3, 1, 9, 0, tzinfo=UTC)
+# The sample forms were written for spring 2016 (signed 15/03/2016, contracts from 01/04/2016):
+# the tests' clock, after the signing, so that a complete form takes the valid path (triage,
+# the "received" acknowledgement) and is timed as such.
+FIXED_NOW = datetime(2016, 3, 21, 9, 0, tzinfo=UTC)
+# As real mail has: one form in INCOMPLETE_EVERY lacks its contract's signing date.
+INCOMPLETE_EVERY = 5
 FILED_FLAG = "$IntakeBotFiled"
 
 SUBJECT = samples.SUBJECT
@@ -134,8 +138,8 @@ def build_corpus(
     Making a Word form costs ~50 ms, so a pool of distinct forms is shared between emails; every
     email is still distinct (sender, Message-ID, date, subject spelling).
     """
-    docx_pool = [samples.docx_form(samples.new_request(i)) for i in range(pool)]
-    xlsx_single_pool = [samples.xlsx_request(samples.new_request(i)) for i in range(pool // 4)]
+    docx_pool = [samples.docx_form(_request(i)) for i in range(pool)]
+    xlsx_single_pool = [samples.xlsx_request(_request(i)) for i in range(pool // 4)]
     bulk_rows = 3
     xlsx_bulk_pool = [
         samples.xlsx_bulk([samples.new_request(i * bulk_rows + j) for j in range(bulk_rows)])
@@ -210,6 +214,13 @@ def build_corpus(
             mixed.append(noise_mail.pop())
     corpus.messages = mixed + noise_mail
     return corpus
+
+
+def _request(i: int) -> dict[str, str]:
+    """Sample request `i`: complete, or (one in INCOMPLETE_EVERY) without its signing date."""
+    if i % INCOMPLETE_EVERY == INCOMPLETE_EVERY - 1:
+        return samples.new_request(i, contract_signed_date="")
+    return samples.new_request(i)
 
 
 def _email(
@@ -365,6 +376,12 @@ def table_counts(app: App) -> dict[str, Any]:
             ),
             "outcomes": outcomes,
             "requests": one("SELECT count(*) FROM request"),
+            "statuses": {
+                str(k): int(v)
+                for k, v in conn.execute(
+                    text("SELECT status, count(*) FROM request GROUP BY status")
+                ).all()
+            },
             "outbox": one("SELECT count(*) FROM outbox"),
             "outbox_sent": one("SELECT count(*) FROM outbox WHERE status = 'sent'"),
         }
@@ -381,6 +398,10 @@ def check_filed(counts: dict[str, Any], corpus: Corpus) -> list[str]:
         problems.append(f"{counts['requests']} requests, expected {corpus.requests}")
     if counts["outbox"] != corpus.replies:
         problems.append(f"{counts['outbox']} replies queued, expected {corpus.replies}")
+    statuses = counts.get("statuses", {})
+    valid = sum(v for k, v in statuses.items() if k != "incomplete")
+    if corpus.requests and not (valid and statuses.get("incomplete")):
+        problems.append(f"not both the valid and the incomplete path were taken: {statuses}")
     return problems
 
 

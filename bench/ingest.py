@@ -415,6 +415,10 @@ def _report(f: dict[str, Any], size_mb: float) -> None:
                 f"{bot['counts']['outbox']} replies queued; expected {c['matching']}, "
                 f"{c['requests']}, {c['replies']}",
             ),
+            (
+                "requests by status",
+                ", ".join(f"{k} {v}" for k, v in sorted(bot["counts"]["statuses"].items())),
+            ),
             ("database after the poll", f"{bot['database_mb']:.0f} MB"),
             ("check", "; ".join(f["problems"]) or "every matching message filed once"),
         ],
