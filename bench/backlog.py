@@ -152,7 +152,7 @@ def poll_worker(servers: Servers, name: str, ready: Queue[Any], go: Event, out: 
 def send_worker(servers: Servers, name: str, ready: Queue[Any], go: Event, out: Queue[Any]) -> None:
     """Send what is due, as the sender job does on each tick, until a run finds nothing due.
 
-    One run (`send_due`) stops after 10,000 emails, so a large outbox takes several.
+    One run (`send_due`) drains the outbox; the loop is for the senders that found it taken.
     """
     quiet_logging(Path(servers.workdir) / f"{name}.log")
     app = servers.app(name)

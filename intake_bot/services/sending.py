@@ -67,8 +67,9 @@ class Sender:
         if self.claim_for < self.send_limit * 1.5:  # no send could ever start: refuse to loop
             raise ValueError("an outbox claim must last at least one and a half sends")
 
-    def send_due(self, *, limit: int = 10_000) -> SendReport:
-        """Send what is due, batch by batch, until nothing is due or `limit` were tried.
+    def send_due(self, *, limit: int | None = None) -> SendReport:
+        """Send what is due, batch by batch, until nothing is due (however many that is: one
+        `run --once` drains any outbox) or `limit` were tried.
 
         A temporary failure (the server is down or busy) stops the run and hands the rest of
         the batch back, due now; a permanent one (the server refused the message) gives up on
@@ -77,7 +78,7 @@ class Sender:
         """
         report = SendReport()
         tried = 0
-        while tried < limit:
+        while limit is None or tried < limit:
             claimed_at = self.clock()
             claimed = self._claim()
             if not claimed:

@@ -3,6 +3,7 @@ and what staff see of it."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -202,3 +203,15 @@ def test_a_claim_too_short_for_one_send_is_refused() -> None:
             claim_for=timedelta(seconds=60),
             send_limit=timedelta(seconds=60),
         )
+
+
+def test_one_run_drains_the_outbox_batch_after_batch_with_no_cap_unless_asked() -> None:
+    store, clock, transport = FakeStore(), Clock(), Transport()
+    rows = _queued(store, clock, 125)
+    sender = _sender(store, clock, transport)
+    sender.batch = 10
+    assert sender.send_due(limit=15).sent == 20  # a limit stops the run between batches
+    assert sender.send_due().sent == 105  # eleven more batches in the one run
+    assert {r.status for r in rows} == {"sent"} and len(transport.sent) == 125
+    # No cap by default (a run once stopped at 10,000, leaving the rest for the next tick).
+    assert inspect.signature(Sender.send_due).parameters["limit"].default is None
