@@ -1,0 +1,114 @@
+"""Start-up benchmark: how long `intake-bot --help`, `parse FILE` and `queue` take from the shell.
+
+Each command runs as its own process (the installed `intake-bot` script next to this Python),
+several times, and the wall time from start to exit is taken: Python's own start-up, the
+imports the command needs, reading the settings and, for `queue`, the database. `queue` and
+`parse` run against a fresh SQLite database in a temporary folder that `intake-bot demo` has
+filled (sample requests and enquiries), with settings pointing there, as an operator's are.
+
+Goal: each command under --limit (0.25 s) at the median. The first run of each command is a
+warm-up (the page cache) and is not counted.
+
+Usage: python bench/startup.py [--runs 9] [--limit 0.25] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import REPO, machine, median, print_table, write_json
+
+from intake_bot import samples
+
+SCRIPT = Path(sys.executable).with_name("intake-bot")
+
+
+def environment(folder: Path) -> dict[str, str]:
+    """The settings a deployment would have, all in `folder`: the embedded defaults."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_BOT_")}
+    env.update(
+        {
+            "INTAKE_BOT_CONFIG": str(REPO / "config/intake-bot.toml"),
+            "INTAKE_BOT_DATABASE_URL": f"sqlite:///{folder / 'intake-bot.db'}",
+            "INTAKE_BOT_MAILBOX_URL": f"maildir:{folder / 'maildir'}",
+            "INTAKE_BOT_OUTGOING_URL": f"file:{folder / 'outbox'}",
+            "INTAKE_BOT_PATHS_S251": str(REPO / "config/s251.toml"),
+            "INTAKE_BOT_PATHS_ORGANISATIONS": str(REPO / "config/organisations.toml"),
+            "INTAKE_BOT_LOG_LEVEL": "WARNING",
+            "NO_COLOR": "1",
+        }
+    )
+    return env
+
+
+def prepare(folder: Path) -> dict[str, list[str]]:
+    """The sample forms and a filled database in `folder`; the commands to time."""
+    docx = folder / "request.docx"
+    docx.write_bytes(samples.docx_form(samples.new_request(0)))
+    xlsx = folder / "request.xlsx"
+    xlsx.write_bytes(samples.xlsx_request(samples.new_request(1)))
+    demo = subprocess.run(
+        [str(SCRIPT), "demo"], cwd=folder, env=environment(folder), capture_output=True, text=True
+    )
+    if demo.returncode != 0:
+        raise SystemExit(f"intake-bot demo failed:\n{demo.stdout}\n{demo.stderr}")
+    return {
+        "--help": ["--help"],
+        "parse request.docx": ["parse", str(docx)],
+        "parse request.xlsx": ["parse", str(xlsx)],
+        "queue": ["queue"],
+    }
+
+
+def time_command(args: list[str], folder: Path, runs: int) -> list[float]:
+    """Wall times of `runs` runs (after one warm-up), in seconds."""
+    env = environment(folder)
+    times: list[float] = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        done = subprocess.run([str(SCRIPT), *args], cwd=folder, env=env, capture_output=True)
+        elapsed = time.perf_counter() - start
+        if done.returncode not in (0, 1):  # parse: 0 accepted, 1 rejected
+            err = done.stderr.decode(errors="replace")
+            raise SystemExit(f"intake-bot {' '.join(args)} exited {done.returncode}:\n{err}")
+        if i:
+            times.append(elapsed)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=9, help="timed runs per command (default 9)")
+    parser.add_argument("--limit", type=float, default=0.25, help="seconds (default 0.25)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    opts = parser.parse_args()
+    results: dict[str, Any] = {"machine": machine(), "limit_s": opts.limit, "commands": {}}
+    rows: list[tuple[str, str]] = []
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="intake-bot-startup-") as tmp:
+        folder = Path(tmp)
+        for label, args in prepare(folder).items():
+            times = time_command(args, folder, opts.runs)
+            mid, worst = median(times), max(times)
+            ok = mid < opts.limit
+            failed |= not ok
+            results["commands"][label] = {"median_s": mid, "max_s": worst, "times_s": times}
+            verdict = "met" if ok else "NOT MET"
+            rows.append(
+                (f"intake-bot {label}", f"median {mid:.3f} s, max {worst:.3f} s: {verdict}")
+            )
+    print_table(f"Start-up, {opts.runs} runs each (goal: median < {opts.limit} s)", rows)
+    if opts.json:
+        write_json(opts.json, results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
