@@ -42,6 +42,7 @@ from intake_bot.ports_mail import (
     Settlement,
     TokenProvider,
 )
+from intake_bot.ports_ods import OrganisationRepository
 
 __all__ = [
     "Candidate",
@@ -338,6 +339,9 @@ class Unit(Protocol):
 
     @property
     def staff(self) -> StaffRepository: ...
+
+    @property
+    def organisations(self) -> OrganisationRepository: ...
 
     def add(self, record: R) -> R:
         """Stage a new record; it is written (and gets its id) at the next flush or commit."""

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from intake_bot.domain import values as v
 from intake_bot.domain.approvals import Approval, parse_cag_refs
 from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY, Field, Kind, RequestType, Required
+from intake_bot.domain.organisation_rules import ods_listed, organisation_findings
 from intake_bot.domain.rawform import RawForm, RawValue
 
 
@@ -153,6 +154,7 @@ def validate(form: RawForm, ctx: ValidationContext) -> Validation:
     _check_declaration(check)
     _check_contract_dates(check)
     _check_approvals(check)
+    _check_organisations(check)
     if form.unknown_labels:
         check.flag(None, "Labels that name no field: " + "; ".join(form.unknown_labels))
     check.problems.sort(key=lambda p: _ORDER.get(p.field_key or "", len(_ORDER)))
@@ -233,7 +235,8 @@ def _read_date(check: _Check, f: Field, raw: RawValue) -> object:
 
 def _read_ods(check: _Check, f: Field, raw: RawValue) -> object:
     code = v.parse_ods(raw)
-    if check.ctx.known_ods and code not in check.ctx.known_ods:
+    known = check.ctx.known_ods  # with an ODS list, _check_organisations judges codes
+    if known and code not in known and not ods_listed(known):
         check.flag(f, f"{f.label}: {code} is not in the organisation list.")
     return code
 
@@ -356,6 +359,12 @@ def _check_purposes_covered(check: _Check, f: Field, named: list[Approval]) -> N
             f", e.g. {' or '.join(sorted(covering))}" if covering else ""
         )
         check.problem(f, ", ".join(a.reference for a in named) or None, expected)
+
+
+def _check_organisations(check: _Check) -> None:
+    found = organisation_findings(check.values, check.ctx.known_ods, check.ctx.today)
+    check.problems += [Problem(k, FIELDS_BY_KEY[k].label, s, e) for k, s, e in found.problems]
+    check.flags += [Flag(k, f"{FIELDS_BY_KEY[k].label}: {m}") for k, m in found.flags]
 
 
 def _check_approvals(check: _Check) -> None:

@@ -86,8 +86,8 @@ class ReferenceData:
 
 
 def _from_database(unit: Unit) -> ReferenceData:
-    reference = unit.reference
-    return ReferenceData.of(reference.organisations(), reference.approvals(), "database")
+    data = ReferenceData.of(unit.reference.organisations(), unit.reference.approvals(), "database")
+    return replace(data, known_ods=unit.organisations.index(data.known_ods))  # and ODS's list
 
 
 def approval_info(row: Approval) -> ApprovalInfo:

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import JSON, String, Table, event
 from sqlalchemy.orm import Session, deferred, registry
 
+from intake_bot.domain import organisations as o
 from intake_bot.domain import records as r
+from intake_bot.store import ods_tables as ot
 from intake_bot.store import tables as t
 from intake_bot.store.request_queries import search_text
 
@@ -34,6 +36,9 @@ _MAPPED: list[tuple[type[Any], Any, tuple[str, ...]]] = [
     (r.ReminderSent, t.ReminderSentRow, ()),
     (r.StaffAlert, t.StaffAlertRow, ()),
     (r.StaffAccount, t.StaffAccountRow, ()),
+    (o.OdsOrganisation, ot.OdsOrganisationRow, ()),
+    (o.Succession, ot.OdsSuccessionRow, ()),
+    (o.SuccessionReview, ot.OdsReviewRow, ()),
 ]
 
 _registry = registry()

@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from intake_bot.ports import DuplicateError, StoreError, StoreUnavailableError
 from intake_bot.store.mapping import map_records
+from intake_bot.store.ods_repo import SqlOrganisations
 from intake_bot.store.polling_state import SqlPolling
 from intake_bot.store.register_repos import SqlNotices, SqlReference, SqlRegister
 from intake_bot.store.repositories import SqlEvents, SqlMessages, SqlOutbox, SqlRequests
@@ -108,6 +109,7 @@ class Unit:
         self.notices = SqlNotices(session, is_postgres)
         self.polling = SqlPolling(session, is_postgres)
         self.staff = SqlStaff(session, is_postgres)
+        self.organisations = SqlOrganisations(session, is_postgres)
 
     # -- generic -------------------------------------------------------------------------------
     def add(self, row: T) -> T:

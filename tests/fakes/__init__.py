@@ -54,6 +54,7 @@ class FakeUnit:
     when the unit ends, not at `add`: a service that reads an id too early fails here too."""
 
     def __init__(self, memory: Memory) -> None:
+        from tests.fakes.ods import FakeOrganisations
         from tests.fakes.polling import FakePolling
         from tests.fakes.records import FakeEvents, FakeMessages, FakeOutbox, FakeRequests
         from tests.fakes.register import FakeNotices, FakeReference, FakeRegister
@@ -69,6 +70,7 @@ class FakeUnit:
         self.notices = FakeNotices(memory)
         self.polling = FakePolling(memory)
         self.staff = FakeStaff(memory)
+        self.organisations = FakeOrganisations(memory)
 
     def add(self, record: R) -> R:
         return self.memory.stage(record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import intake_bot.store.ods_tables
 import intake_bot.store.tables  # noqa: F401  (registers the tables on the metadata)
 
 config = context.config

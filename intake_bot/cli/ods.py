@@ -1,0 +1,144 @@
+"""`intake-bot ods import | reviews | decide`: organisations from the Organisation Data Service,
+and the review items their closures open on the register."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from intake_bot.cli.common import console, default_actor, fail, fmt_date, print_json, state, table
+from intake_bot.domain.ods_views import ImportReport, ReviewItem
+from intake_bot.domain.organisations import OdsError
+
+ods_app = typer.Typer(
+    help="Organisations from ODS: import its published files; review closed organisations.",
+    no_args_is_help=True,
+)
+
+By = Annotated[str | None, typer.Option("--by", help="Who, for the audit trail (default: you).")]
+SHOWN_PER_KIND = 50  # a first import opens every organisation: the counts say the rest
+
+
+class Decision(StrEnum):
+    carry = "carry"
+    end = "end"
+
+
+@ods_app.command("import")
+def ods_import(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="ODS files as downloaded: CSV reports (eccg, ecsu, etr...), succ.csv, FHIR JSON."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    by: By = None,
+) -> None:
+    """Load ODS's published files and print what changed.
+
+    Changes are opened, closed, renamed, updated and succeeded; a review item is opened for each
+    relationship whose organisation closed. Importing the same files again changes nothing."""
+    try:
+        report = state(ctx).app().organisations.import_files(files, actor=by or default_actor())
+    except OdsError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(report.as_dict())
+        return
+    _print_report(report)
+
+
+def _print_report(report: ImportReport) -> None:
+    for f in report.files:
+        what = f"{f.organisations} organisations" if f.organisations else ""
+        what += ", " if f.organisations and f.successions else ""
+        what += f"{f.successions} successions" if f.successions else ""
+        console.print(f"read {f.name}: {f.format}, {what or 'nothing'}", highlight=False)
+    if report.unchanged:
+        console.print("no changes: the list already says what these files say")
+        return
+    shown: dict[str, int] = {}
+    for change in report.changes:
+        shown[change.what] = shown.get(change.what, 0) + 1
+        if shown[change.what] <= SHOWN_PER_KIND:
+            console.print(f"{change.what:<10} {change.code:<6} {change.detail}", highlight=False)
+    for what, n in shown.items():
+        if n > SHOWN_PER_KIND:
+            console.print(f"{what:<10} … and {n - SHOWN_PER_KIND} more", highlight=False)
+    for item in report.reviews:
+        console.print(f"review     {item.label:<6} {_review_line(item)}", highlight=False)
+    console.print(f"in all: {report.summary()}", highlight=False)
+
+
+def _review_line(item: ReviewItem) -> str:
+    successors = " and ".join(code for code, _ in item.successors) or "no successor"
+    return (
+        f"{item.reference}: {item.party} {item.closed_code} closes on "
+        f"{fmt_date(item.closed_on)}; successor {successors}"
+    )
+
+
+@ods_app.command("reviews")
+def ods_reviews(
+    ctx: typer.Context,
+    show_all: Annotated[bool, typer.Option("--all", help="Decided items too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Relationships whose organisation closed, waiting for staff: carry over, or end."""
+    items = state(ctx).app().organisations.reviews(include_decided=show_all)
+    if as_json:
+        print_json([item.as_dict() for item in items])
+        return
+    if not items:
+        console.print("no review items" if show_all else "no open review items")
+        return
+    columns = ["item", "relationship", "office", "closed", "on", "successor", "status"]
+    table("Succession reviews", columns, [_row(item) for item in items])
+
+
+def _row(item: ReviewItem) -> list[str]:
+    closed = f"{item.party}: {item.closed_code} {item.closed_name}".strip()
+    successors = "; ".join(f"{c} {n}".strip() for c, n in item.successors) or "none named"
+    status = item.status if item.status == "open" else f"{item.status} by {item.decided_by}"
+    return [
+        item.label,
+        item.reference,
+        item.dscro or "-",
+        closed,
+        fmt_date(item.closed_on),
+        successors,
+        status,
+    ]
+
+
+@ods_app.command("decide")
+def ods_decide(
+    ctx: typer.Context,
+    item: Annotated[str, typer.Argument(help="The review item: ODS-3 or 3.")],
+    decision: Annotated[Decision, typer.Argument(help="carry (to the successor) or end.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="The successor's code, when ODS names several.")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="Why, for the audit trail.")] = "",
+    by: By = None,
+) -> None:
+    """Carry a relationship over to the successor, or end it.
+
+    Carrying over adds a version naming the successor; ending ends it on the day after its
+    organisation closed. The register changes only here."""
+    number = item.strip().upper().removeprefix("ODS-").removeprefix("ODS")
+    if not number.isdigit():
+        fail(f"{item!r} is not a review item (ODS-3, or 3)")
+    organisations = state(ctx).app().organisations
+    try:
+        done = organisations.decide(
+            int(number), decision.value, actor=by or default_actor(), to=to, note=note
+        )
+    except OdsError as exc:
+        fail(str(exc))
+    console.print(f"{done.label} {done.reference}: {done.status}", highlight=False)

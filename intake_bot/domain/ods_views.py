@@ -1,0 +1,89 @@
+"""What the ODS use cases hand back to entry points: an import's report and review items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from intake_bot.domain.organisations import Change
+
+
+@dataclass(frozen=True)
+class FileRead:
+    name: str
+    format: str
+    organisations: int
+    successions: int
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One succession review, as staff see it."""
+
+    id: int
+    reference: str  # the relationship's
+    party: str  # commissioner | processor
+    closed_code: str
+    closed_name: str
+    closed_on: date | None
+    successors: tuple[tuple[str, str], ...]  # (code, name)
+    status: str
+    dscro: str = ""
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"ODS-{self.id}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "reference": self.reference,
+            "party": self.party,
+            "closed_code": self.closed_code,
+            "closed_name": self.closed_name,
+            "closed_on": self.closed_on.isoformat() if self.closed_on else None,
+            "successors": [{"code": c, "name": n} for c, n in self.successors],
+            "status": self.status,
+            "dscro": self.dscro,
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one `ods import` read and changed, and the review items it opened."""
+
+    files: tuple[FileRead, ...]
+    changes: tuple[Change, ...]
+    reviews: tuple[ReviewItem, ...]
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.changes and not self.reviews
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for change in self.changes:
+            found[change.what] = found.get(change.what, 0) + 1
+        return found
+
+    def summary(self) -> str:
+        """ "2 opened, 1 closed, 1 succeeded; 1 review item", or "no changes"."""
+        if self.unchanged:
+            return "no changes"
+        parts = ", ".join(f"{n} {what}" for what, n in self.counts().items()) or "no changes"
+        n = len(self.reviews)
+        return parts + (f"; {n} review item{'s' if n != 1 else ''}" if n else "")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "files": [f.__dict__ for f in self.files],
+            "changes": [c.as_dict() for c in self.changes],
+            "reviews": [r.as_dict() for r in self.reviews],
+            "unchanged": self.unchanged,
+        }

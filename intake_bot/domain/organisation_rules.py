@@ -1,0 +1,128 @@
+"""The form's organisations checked against the ODS list: a code ODS does not know, a code that
+has closed (naming its successor), a name that is not the code's, a kind that does not fit the role.
+
+Pure: no I/O. Used by `validation.validate` only once an ODS list has been imported; with
+none, a code missing from config/'s list is flagged for staff as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from intake_bot.domain.organisations import (
+    OdsOrganisation,
+    OrganisationIndex,
+    OrgKind,
+    former_name,
+    ods_listed,
+    same_name,
+    successor_phrase,
+    uk,
+)
+
+
+@dataclass(frozen=True)
+class _Role:
+    ods_key: str
+    name_key: str
+    type_key: str
+    what: str  # "a commissioning organisation"
+
+
+_ROLES = (
+    _Role(
+        "commissioner_ods", "commissioner_name", "commissioner_type", "commissioning organisation"
+    ),
+    _Role("processor_ods", "processor_name", "processor_type", "data processor"),
+)
+
+# The kinds each answer to "Type of ..." admits; "Other" admits any.
+_FITS: dict[str, frozenset[OrgKind]] = {
+    "CCG": frozenset({OrgKind.SUB_ICB, OrgKind.CCG, OrgKind.ICB}),
+    "NHS England Local Area Team": frozenset({OrgKind.REGION}),
+    "CSU": frozenset({OrgKind.CSU}),
+}
+
+
+@dataclass
+class Findings:
+    """(field key, value found, what is expected) problems; (field key, message) flags."""
+
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    flags: list[tuple[str, str]] = field(default_factory=list)
+
+
+def organisation_findings(
+    values: Mapping[str, object], known: frozenset[str], today: date
+) -> Findings:
+    """What the ODS list says about the organisations a form names (nothing without a list)."""
+    found = Findings()
+    if not isinstance(known, OrganisationIndex) or not ods_listed(known):
+        return found
+    for role in _ROLES:
+        code = values.get(role.ods_key)
+        if isinstance(code, str) and code:
+            _check_code(found, role, code, values, known, today)
+    return found
+
+
+def _check_code(
+    found: Findings,
+    role: _Role,
+    code: str,
+    values: Mapping[str, object],
+    index: OrganisationIndex,
+    today: date,
+) -> None:
+    if code not in index:
+        expected = f"an ODS code the Organisation Data Service lists; {code} is not in its list"
+        found.problems.append((role.ods_key, code, expected))
+        return
+    org = index.records.get(code)
+    if org is None:  # listed in config/ only: known, as before an ODS list existed
+        return
+    if org.closed_by(today):
+        closed = f"{code} closed on {uk(org.closed_on)}; {successor_phrase(index, code, today)}"
+        found.problems.append((role.ods_key, code, f"the code of an open organisation: {closed}"))
+    given = values.get(role.name_key)
+    if isinstance(given, str) and given.strip():
+        _check_name(found, role, given.strip(), org)
+    _check_kind(found, role, org, values.get(role.type_key))
+
+
+def _check_name(found: Findings, role: _Role, given: str, org: OdsOrganisation) -> None:
+    if same_name(given, org):
+        return
+    former = former_name(given, org)
+    if former is not None:
+        message = f'"{given}" is a former name of {org.code}; ODS now calls it {org.name}.'
+    else:
+        message = f'"{given}" does not match the name ODS gives {org.code}: {org.name}.'
+    found.flags.append((role.name_key, message))
+
+
+def _check_kind(found: Findings, role: _Role, org: OdsOrganisation, given: object) -> None:
+    kind = OrgKind(org.kind) if org.kind in OrgKind._value2member_map_ else OrgKind.OTHER
+    stated = given if isinstance(given, str) else ""
+    if kind is OrgKind.OTHER or stated == "Other":
+        return
+    if role.ods_key == "commissioner_ods" and kind is OrgKind.TRUST:
+        expected = (
+            f"the code of a commissioning organisation; {org.code} ({org.name}) is a trust: "
+            'if a trust really is the commissioner, choose "Other" as the type'
+        )
+        found.problems.append((role.ods_key, org.code, expected))
+        return
+    fits = _FITS.get(stated)
+    if fits is not None and kind not in fits:
+        found.flags.append(
+            (
+                role.type_key,
+                f"{role.what.capitalize()} {org.code} is a {kind} in ODS, not a {stated}.",
+            )
+        )
+
+
+__all__ = ["Findings", "ods_listed", "organisation_findings"]

@@ -1,0 +1,301 @@
+"""Organisations as the Organisation Data Service (ODS) publishes them, and their successions.
+
+Pure: no I/O. The readers in `intake_bot/ods/` turn published files into `OrgEntry` and
+`SuccessionEntry` values; `merge_entry` says how one entry changes what is kept; `OrganisationIndex`
+is what validation reads (every known code, with ODS's record and successors of each).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class OrgKind(StrEnum):
+    """What an organisation is, as far as a relationship cares."""
+
+    SUB_ICB = "sub-ICB location"
+    CCG = "CCG"
+    ICB = "ICB"
+    CSU = "CSU"
+    REGION = "NHS England region"
+    TRUST = "trust"
+    OTHER = "other"
+
+
+COMMISSIONING_KINDS = frozenset({OrgKind.SUB_ICB, OrgKind.CCG, OrgKind.ICB, OrgKind.REGION})
+
+
+class OdsError(Exception):
+    """An ODS file or decision cannot be used; the message tells the operator why."""
+
+
+# --- what is kept (records, mapped onto tables by the store) ---------------------------------
+
+
+@dataclass(eq=False)
+class OdsOrganisation:
+    """One organisation as ODS last published it. Codes are never reused, only closed."""
+
+    code: str
+    name: str
+    kind: str = OrgKind.OTHER.value
+    role: str = ""  # the ODS role code when the file gives one (RO98, RO318...)
+    opened_on: date | None = None
+    closed_on: date | None = None  # the last day it was open
+    parent: str | None = None  # the ICB or region above it
+    postcode: str = ""
+    former_names: list[dict[str, str]] = field(default_factory=list)  # {"name", "until"}
+    updated_at: datetime | None = None
+
+    def closed_by(self, today: date) -> bool:
+        """Whether it had closed before `today`."""
+        return self.closed_on is not None and self.closed_on < today
+
+
+@dataclass(eq=False)
+class Succession:
+    """ODS's word that `new_code` took over from `old_code` (a merger, a reconfiguration...)."""
+
+    old_code: str
+    new_code: str
+    effective_on: date | None = None
+    reason: str = ""
+    id: int | None = None
+
+
+@dataclass(eq=False)
+class SuccessionReview:
+    """For staff: a relationship names an organisation that has closed. Carry it over to the
+    successor, or end it; the register changes only when staff decide."""
+
+    relationship_id: int
+    reference: str  # the relationship's, LCR-000123
+    party: str  # "commissioner" or "processor"
+    closed_code: str
+    created_at: datetime
+    closed_on: date | None = None
+    successors: list[str] = field(default_factory=list)
+    status: str = "open"  # open | carried | ended
+    decided_at: datetime | None = None
+    decided_by: str = ""
+    note: str = ""
+    id: int | None = None
+
+
+OPEN, CARRIED, ENDED = "open", "carried", "ended"
+PARTIES = ("commissioner", "processor")
+
+
+# --- what a published file says --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgEntry:
+    code: str
+    name: str
+    kind: OrgKind
+    opened_on: date | None = None
+    closed_on: date | None = None
+    parent: str | None = None
+    postcode: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class SuccessionEntry:
+    old_code: str
+    new_code: str
+    effective_on: date | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OdsFile:
+    """One file read: what it was (its format) and what it holds."""
+
+    name: str
+    format: str  # "ODS report (CSV)", "successions (CSV)", "FHIR Organization (JSON)"
+    organisations: tuple[OrgEntry, ...] = ()
+    successions: tuple[SuccessionEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing an import changed: opened, closed, reopened, renamed, updated or succeeded."""
+
+    what: str
+    code: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"change": self.what, "code": self.code, "detail": self.detail}
+
+
+def uk(day: date | None) -> str:
+    return "" if day is None else f"{day:%d/%m/%Y}"
+
+
+def new_organisation(entry: OrgEntry, now: datetime) -> tuple[OdsOrganisation, Change]:
+    """The record for a code not seen before, and how the import reports it."""
+    org = OdsOrganisation(code=entry.code, name=entry.name, updated_at=now)
+    _copy(org, entry)
+    if entry.closed_on is not None:
+        return org, Change("closed", entry.code, f"{entry.name}, closed on {uk(entry.closed_on)}")
+    opened = f", opened on {uk(entry.opened_on)}" if entry.opened_on else ""
+    return org, Change("opened", entry.code, f"{entry.name} ({entry.kind}){opened}")
+
+
+def merge_entry(org: OdsOrganisation, entry: OrgEntry, now: datetime) -> list[Change]:
+    """Bring `org` up to what `entry` says; what changed, for the report (nothing: [])."""
+    changes: list[Change] = []
+    if entry.name != org.name:
+        changes.append(Change("renamed", org.code, f"{org.name} → {entry.name}"))
+        org.former_names = [*org.former_names, {"name": org.name, "until": now.date().isoformat()}]
+        org.name = entry.name
+    if entry.closed_on != org.closed_on:
+        if entry.closed_on is None:
+            changes.append(Change("reopened", org.code, f"{entry.name} (was closed)"))
+        else:
+            changes.append(Change("closed", org.code, f"{entry.name}, on {uk(entry.closed_on)}"))
+    others = [
+        name
+        for name, old, new in (
+            ("kind", org.kind, entry.kind.value),
+            ("opened", org.opened_on, entry.opened_on),
+            ("parent", org.parent, entry.parent),
+            ("postcode", org.postcode, entry.postcode),
+            ("role", org.role, entry.role or org.role),
+        )
+        if old != new
+    ]
+    if others:
+        changes.append(Change("updated", org.code, f"{entry.name}: {', '.join(others)}"))
+    if changes:
+        _copy(org, entry)
+        org.updated_at = now
+    return changes
+
+
+def _copy(org: OdsOrganisation, entry: OrgEntry) -> None:
+    org.kind = entry.kind.value
+    org.opened_on, org.closed_on = entry.opened_on, entry.closed_on
+    org.parent, org.postcode = entry.parent, entry.postcode
+    org.role = entry.role or org.role
+
+
+def succession_change(entry: SuccessionEntry) -> Change:
+    when = f" from {uk(entry.effective_on)}" if entry.effective_on else ""
+    return Change("succeeded", entry.old_code, f"{entry.old_code} → {entry.new_code}{when}")
+
+
+def last_entries(files: Iterable[OdsFile]) -> tuple[list[OrgEntry], list[SuccessionEntry]]:
+    """Every organisation once (a later file wins) and every succession once."""
+    orgs: dict[str, OrgEntry] = {}
+    successions: dict[tuple[str, str], SuccessionEntry] = {}
+    for f in files:
+        orgs.update((e.code, e) for e in f.organisations)
+        successions.update(((s.old_code, s.new_code), s) for s in f.successions)
+    return list(orgs.values()), list(successions.values())
+
+
+# --- what validation reads --------------------------------------------------------------------
+
+
+class OrganisationIndex(frozenset[str]):
+    """The codes validation knows (config's and ODS's); once an ODS list has been imported it
+    also holds ODS's record of each of its codes and their successions."""
+
+    records: Mapping[str, OdsOrganisation]
+    successions: Mapping[str, tuple[Succession, ...]]
+
+    def __new__(
+        cls,
+        codes: Iterable[str],
+        records: Sequence[OdsOrganisation] = (),
+        successions: Sequence[Succession] = (),
+    ) -> OrganisationIndex:
+        index = super().__new__(cls, [*codes, *(r.code for r in records)])
+        index.records = {r.code: r for r in records}
+        by_old: dict[str, list[Succession]] = {}
+        for s in successions:
+            by_old.setdefault(s.old_code, []).append(s)
+        index.successions = {k: tuple(v) for k, v in by_old.items()}
+        return index
+
+    def current_successors(self, code: str, today: date) -> list[str]:
+        """Where a closed code's work went, following successions until an open organisation
+        (or one with no successor), without going round in circles."""
+        found: list[str] = []
+        seen = {code}
+        todo = [s.new_code for s in self._latest(code)]
+        while todo:
+            nxt = todo.pop(0)
+            if nxt in seen:
+                continue
+            seen.add(nxt)
+            org = self.records.get(nxt)
+            onward = [s.new_code for s in self._latest(nxt)]
+            if org is not None and org.closed_by(today) and onward:
+                todo.extend(onward)
+            elif nxt not in found:
+                found.append(nxt)
+        return found
+
+    def _latest(self, code: str) -> list[Succession]:
+        # A code merged twice over the years: its newest succession is the one that counts.
+        mine = self.successions.get(code, ())
+        newest = max((s.effective_on or date.min for s in mine), default=None)
+        return [s for s in mine if (s.effective_on or date.min) == newest]
+
+    def describe(self, code: str) -> str:
+        org = self.records.get(code)
+        return f"{code} ({org.name})" if org is not None else code
+
+
+def ods_listed(known: frozenset[str]) -> bool:
+    """Whether `known` comes with an imported ODS list (else: config/'s codes only)."""
+    return isinstance(known, OrganisationIndex) and bool(known.records)
+
+
+def successor_phrase(index: OrganisationIndex, code: str, today: date) -> str:
+    """ "its successor is 15F (NHS West Yorkshire ICB - 15F)", or "ODS names no successor"."""
+    successors = index.current_successors(code, today)
+    if not successors:
+        return "ODS names no successor"
+    named = " and ".join(index.describe(s) for s in successors)
+    return f"its successor{'s are' if len(successors) > 1 else ' is'} {named}"
+
+
+# --- names ------------------------------------------------------------------------------------
+
+_ABBREVIATIONS = (
+    (r"\bccg\b", "clinical commissioning group"),
+    (r"\bicb\b", "integrated care board"),
+    (r"\bcsu\b", "commissioning support unit"),
+    (r"\bft\b", "foundation trust"),
+    (r"\buhb\b", "university health board"),
+    (r"&", " and "),
+)
+_NOISE = re.compile(r"\b(nhs|the|limited|ltd)\b|[^a-z0-9 ]")
+
+
+def name_key(name: str) -> str:
+    """A name as compared: case, punctuation, "NHS", "the" and common abbreviations aside."""
+    text = name.casefold()
+    for pattern, full in _ABBREVIATIONS:
+        text = re.sub(pattern, full, text)
+    return " ".join(_NOISE.sub(" ", text).split())
+
+
+def same_name(given: str, org: OdsOrganisation) -> bool:
+    return name_key(given) == name_key(org.name)
+
+
+def former_name(given: str, org: OdsOrganisation) -> str | None:
+    """The former name `given` matches, if any."""
+    key = name_key(given)
+    return next((n["name"] for n in org.former_names if name_key(n["name"]) == key), None)

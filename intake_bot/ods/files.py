@@ -1,0 +1,44 @@
+"""One downloaded ODS file in, what it holds out: the format is told by the content (JSON is
+FHIR; a CSV by its columns), the file's name only hints at the kind of organisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from intake_bot.domain.organisations import OdsError, OdsFile
+from intake_bot.ods.csv_reports import read_csv
+from intake_bot.ods.fhir import read_fhir
+
+MAX_BYTES = 64 * 1024 * 1024  # the whole of ODS's largest report is a few MB
+
+
+def read_ods_file(path: Path) -> OdsFile:
+    """Read one file; raises OdsError (naming the file, the line and the problem)."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise OdsError(f"{name}: {size:,} bytes; an ODS file is at most {MAX_BYTES:,}")
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise OdsError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    return read_ods_bytes(name, data)
+
+
+def read_ods_bytes(name: str, data: bytes) -> OdsFile:
+    if len(data) > MAX_BYTES:
+        raise OdsError(f"{name}: more than {MAX_BYTES:,} bytes")
+    if b"\x00" in data[:4096]:
+        raise OdsError(f"{name}: a binary file (a zip? unpack it first); expected CSV or JSON")
+    text = _decode(data)
+    if text.lstrip()[:1] in ("{", "["):
+        return read_fhir(name, text)
+    return read_csv(name, text, hint=Path(name).stem.split("_")[0].split("-")[0])
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")  # ODS's older files are Windows-1252

@@ -1,0 +1,32 @@
+"""The port of the ODS organisation list: its organisations, successions and succession reviews
+(`Unit.organisations`). New records are added with `Unit.add`; a record read in a unit and
+changed is written when the unit commits."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from intake_bot.domain.organisations import OdsOrganisation, Succession, SuccessionReview
+
+
+class OrganisationRepository(Protocol):
+    def all(self) -> list[OdsOrganisation]:
+        """Every organisation ODS has listed, by code."""
+        ...
+
+    def successions(self) -> list[Succession]: ...
+
+    def index(self, config_codes: frozenset[str]) -> frozenset[str]:
+        """The codes validation knows: config/'s, plus (once an ODS list has been imported)
+        ODS's, as a `domain.organisations.OrganisationIndex` with their records."""
+        ...
+
+    def reviews(self, status: str | None = None) -> list[SuccessionReview]:
+        """Succession reviews by id, all or those in `status` (open, carried, ended)."""
+        ...
+
+    def review(self, review_id: int) -> SuccessionReview | None: ...
+
+    def reviewed(self) -> set[tuple[int, str]]:
+        """(relationship id, closed code) of every review ever made: none is made twice."""
+        ...

@@ -1,0 +1,114 @@
+"""The ODS organisation list: `ods import` (published files in, what changed out), and the staff's
+succession reviews (`ods reviews`, `ods decide`).
+
+An import reads every file first (a bad one changes nothing), then in one transaction brings the
+list up to date, records the successions, opens a review item for each relationship in force
+whose organisation has closed (and tells its requester and authoriser), and records one audit
+event. Importing the same files again changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from intake_bot.domain.ods_views import FileRead, ImportReport, ReviewItem
+from intake_bot.domain.organisations import (
+    Change,
+    OdsFile,
+    OrgEntry,
+    Succession,
+    SuccessionEntry,
+    last_entries,
+    merge_entry,
+    new_organisation,
+    succession_change,
+)
+from intake_bot.ports import Clock, Store, Unit
+from intake_bot.services import audit
+from intake_bot.services.notify import Notifier
+from intake_bot.services.ods_reviews import decide_review, open_reviews, review_items
+from intake_bot.working_days import today_in_england
+
+log = logging.getLogger(__name__)
+
+IMPORT_ACTION = "ods_import"
+
+
+@dataclass(kw_only=True)
+class Organisations:
+    """The ODS organisation list and the succession reviews, as operators and staff use them."""
+
+    store: Store
+    notifier: Notifier
+    clock: Clock
+    read_file: Callable[[Path], OdsFile]  # raises OdsError naming the file, line and problem
+
+    def import_files(self, paths: Sequence[Path], *, actor: str) -> ImportReport:
+        """Load ODS's published files; what changed (opened, closed, renamed, succeeded...)
+        and the review items opened. Raises OdsError, before writing anything, for a bad file."""
+        files = [self.read_file(path) for path in paths]
+        orgs, successions = last_entries(files)
+        now = self.clock()
+        with self.store.unit() as unit:
+            changes = _apply_organisations(unit, orgs, now)
+            changes += _apply_successions(unit, successions)
+            reviews = open_reviews(unit, self.notifier, now, today_in_england(now))
+            report = ImportReport(tuple(_file_read(f) for f in files), tuple(changes), reviews)
+            names = ", ".join(f.name for f in files)
+            audit.record(
+                unit, action=IMPORT_ACTION, at=now, actor=actor, note=f"{names}: {report.summary()}"
+            )
+        log.info("ods import: %d files, %s", len(files), report.summary())
+        return report
+
+    def reviews(self, *, include_decided: bool = False) -> list[ReviewItem]:
+        """The open review items (or every one), oldest first."""
+        with self.store.unit() as unit:
+            return review_items(unit, None if include_decided else "open")
+
+    def decide(
+        self, review_id: int, decision: str, *, actor: str, to: str | None = None, note: str = ""
+    ) -> ReviewItem:
+        """Staff's decision on a review item: "carry" the relationship over to the successor (a
+        new version naming it; `to` picks one of several) or "end" it. Raises OdsError when the
+        decision cannot be made (an unknown or decided item, no single successor)."""
+        now = self.clock()
+        with self.store.unit() as unit:
+            return decide_review(unit, review_id, decision, now=now, actor=actor, to=to, note=note)
+
+
+def _file_read(f: OdsFile) -> FileRead:
+    return FileRead(f.name, f.format, len(f.organisations), len(f.successions))
+
+
+def _apply_organisations(unit: Unit, entries: Sequence[OrgEntry], now: datetime) -> list[Change]:
+    kept = {org.code: org for org in unit.organisations.all()}
+    changes: list[Change] = []
+    for entry in sorted(entries, key=lambda e: e.code):
+        org = kept.get(entry.code)
+        if org is None:
+            org, change = new_organisation(entry, now)
+            unit.add(org)
+            changes.append(change)
+        else:
+            changes += merge_entry(org, entry, now)
+    return changes
+
+
+def _apply_successions(unit: Unit, entries: Sequence[SuccessionEntry]) -> list[Change]:
+    kept = {(s.old_code, s.new_code): s for s in unit.organisations.successions()}
+    changes: list[Change] = []
+    for entry in sorted(entries, key=lambda e: (e.old_code, e.new_code)):
+        found = kept.get((entry.old_code, entry.new_code))
+        if found is None:
+            unit.add(Succession(entry.old_code, entry.new_code, entry.effective_on, entry.reason))
+            changes.append(succession_change(entry))
+        elif (found.effective_on, found.reason) != (entry.effective_on, entry.reason):
+            found.effective_on, found.reason = entry.effective_on, entry.reason
+            changes.append(Change("updated", entry.old_code, f"succession → {entry.new_code}"))
+    unit.flush()
+    return changes

@@ -1,0 +1,46 @@
+"""The SQL repository of the ODS organisation list (`ports_ods.OrganisationRepository`)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from intake_bot.domain.organisations import (
+    OdsOrganisation,
+    OrganisationIndex,
+    Succession,
+    SuccessionReview,
+)
+from intake_bot.store.ods_tables import OdsOrganisationRow, OdsReviewRow, OdsSuccessionRow
+
+
+class SqlOrganisations:
+    def __init__(self, session: Session, is_postgres: bool) -> None:
+        self.session = session
+        self.is_postgres = is_postgres
+
+    def all(self) -> list[OdsOrganisation]:
+        stmt = select(OdsOrganisation).order_by(col(OdsOrganisationRow.code))
+        return list(self.session.exec(stmt))
+
+    def successions(self) -> list[Succession]:
+        stmt = select(Succession).order_by(col(OdsSuccessionRow.id))
+        return list(self.session.exec(stmt))
+
+    def index(self, config_codes: frozenset[str]) -> frozenset[str]:
+        records = self.all()
+        if not records:
+            return config_codes
+        return OrganisationIndex(config_codes, records, self.successions())
+
+    def reviews(self, status: str | None = None) -> list[SuccessionReview]:
+        stmt = select(SuccessionReview).order_by(col(OdsReviewRow.id))
+        if status is not None:
+            stmt = stmt.where(col(OdsReviewRow.status) == status)
+        return list(self.session.exec(stmt))
+
+    def review(self, review_id: int) -> SuccessionReview | None:
+        return self.session.get(SuccessionReview, review_id)
+
+    def reviewed(self) -> set[tuple[int, str]]:
+        stmt = select(OdsReviewRow.relationship_id, OdsReviewRow.closed_code)
+        return {(int(rel), str(code)) for rel, code in self.session.exec(stmt)}
