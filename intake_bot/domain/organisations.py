@@ -292,7 +292,12 @@ def name_key(name: str) -> str:
 
 
 def same_name(given: str, org: OdsOrganisation) -> bool:
-    return name_key(given) == name_key(org.name)
+    """Whether `given` names `org`: its name, give or take one word of ODS's ("unit", the
+    sub-ICB location's code...), as people shorten names."""
+    mine, theirs = name_key(given).split(), name_key(org.name).split()
+    return mine == theirs or (
+        len(mine) >= 2 and set(mine) <= set(theirs) and len(set(theirs) - set(mine)) <= 1
+    )
 
 
 def former_name(given: str, org: OdsOrganisation) -> str | None:

@@ -1,0 +1,178 @@
+"""The ODS use case on the in-memory fakes: an import's changes, idempotence, review items for
+relationships whose organisation closed, and the staff decisions that alone change the register."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from intake_bot.domain.organisations import OdsError, OdsOrganisation, SuccessionReview
+from intake_bot.domain.outgoing import FileToAttach
+from intake_bot.domain.records import Event, Outbox, Relationship, RelationshipVersion
+from intake_bot.ods import read_ods_file
+from intake_bot.services.notify import Letterhead, Notifier
+from intake_bot.services.ods import Organisations
+from tests.fakes import FakeStore
+from tests.fakes.outgoing import FakeComposer, FakeRenderer
+from tests.ods_files import icb_merger_file, sub_icb_files, trust_file
+from tests.unit.test_register_service import approve
+
+NOW = datetime(2026, 5, 1, 9, tzinfo=UTC)
+
+
+class Rig:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.store = FakeStore()
+        self.renderer = FakeRenderer()
+        notifier = Notifier(
+            renderer=self.renderer,
+            composer=FakeComposer(),
+            letterhead=Letterhead("dsfc@nhs.net", "DSfC", "Legitimate Relationships"),
+            blank_forms=lambda: tuple[FileToAttach, ...](),
+        )
+        self.ods = Organisations(
+            store=self.store, notifier=notifier, clock=lambda: NOW, read_file=read_ods_file
+        )
+
+    def events(self, action: str) -> list[Event]:
+        return [e for e in self.store.memory.all(Event) if e.action == action]
+
+    def emails(self) -> list[Outbox]:
+        return [o for o in self.store.memory.all(Outbox) if o.kind == "ods_succession"]
+
+    def versions(self, rel: Relationship) -> list[RelationshipVersion]:
+        return [
+            v for v in self.store.memory.all(RelationshipVersion) if v.relationship_id == rel.id
+        ]
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return Rig(tmp_path)
+
+
+def files(rig: Rig) -> list[Path]:
+    return [*sub_icb_files(rig.folder), icb_merger_file(rig.folder)]
+
+
+def test_an_import_reports_what_opened_closed_and_succeeded(rig: Rig) -> None:
+    report = rig.ods.import_files(files(rig), actor="op")
+    changes = {(c.what, c.code) for c in report.changes}
+    assert {("closed", "03G"), ("opened", "15F"), ("closed", "QJG"), ("opened", "QZE")} <= changes
+    assert {("succeeded", "03G"), ("succeeded", "QJG"), ("succeeded", "QH8")} <= changes
+    assert report.counts() == {"closed": 4, "opened": 4, "succeeded": 4}
+    assert [f.format for f in report.files] == [
+        "ODS report (CSV)",
+        "successions (CSV)",
+        "FHIR Organization (JSON)",
+    ]
+    (event,) = rig.events("ods_import")
+    assert event.actor == "op" and "eccg.csv, succ.csv, icbs.json: 4 closed" in event.note
+
+
+def test_importing_the_same_files_again_changes_nothing_and_says_so(rig: Rig) -> None:
+    approve(rig.store, commissioner_ods="03G")
+    rig.ods.import_files(files(rig), actor="op")
+    before = len(rig.store.memory.all(OdsOrganisation)), len(rig.emails())
+    again = rig.ods.import_files(files(rig), actor="op")
+    assert again.unchanged and again.summary() == "no changes"
+    assert (len(rig.store.memory.all(OdsOrganisation)), len(rig.emails())) == before
+    assert len(rig.store.memory.all(SuccessionReview)) == 1
+    assert [e.note.endswith("no changes") for e in rig.events("ods_import")] == [False, True]
+
+
+def test_a_renamed_trust_is_reported_and_keeps_its_former_name(rig: Rig) -> None:
+    rig.ods.import_files([trust_file(rig.folder)], actor="op")
+    report = rig.ods.import_files([trust_file(rig.folder, renamed=True)], actor="op")
+    assert [(c.what, c.code, c.detail) for c in report.changes] == [
+        (
+            "renamed",
+            "RXF",
+            "MID YORKSHIRE HOSPITALS NHS TRUST → MID YORKSHIRE TEACHING NHS TRUST",
+        )
+    ]
+    (rxf,) = [o for o in rig.store.memory.all(OdsOrganisation) if o.code == "RXF"]
+    assert rxf.former_names == [
+        {"name": "MID YORKSHIRE HOSPITALS NHS TRUST", "until": "2026-05-01"}
+    ]
+
+
+def test_a_closed_commissioner_opens_a_review_and_tells_people_but_changes_no_register(
+    rig: Rig,
+) -> None:
+    rel = approve(
+        rig.store, commissioner_ods="03G", commissioner_name="NHS Leeds South and East CCG"
+    )
+    report = rig.ods.import_files(files(rig), actor="op")
+    (item,) = report.reviews
+    assert (item.reference, item.party, item.closed_code) == (rel.reference, "commissioner", "03G")
+    assert item.closed_on == date(2022, 6, 30)
+    assert item.successors == (("15F", "NHS WEST YORKSHIRE ICB - 15F"),)
+    (email,) = rig.emails()
+    assert email.recipients == ["priya.shah@nhs.net", "tom.oneill@nhs.net"]
+    context = next(c for k, c in rig.renderer.rendered if k == "ods_succession")
+    assert context["successors"] == [{"code": "15F", "name": "NHS WEST YORKSHIRE ICB - 15F"}]
+    assert context["closed_already"] is True
+    assert len(rig.versions(rel)) == 1 and rel.status == "active" and rel.ended_on is None
+    assert rel.commissioner_ods == "03G"
+    assert [e.to_status for e in rig.events("ods_review")] == ["open"]
+    assert [i.id for i in rig.ods.reviews()] == [item.id]
+
+
+def test_carrying_over_adds_a_version_naming_the_successor_and_is_audited(rig: Rig) -> None:
+    rel = approve(
+        rig.store, commissioner_ods="03G", commissioner_name="NHS Leeds South and East CCG"
+    )
+    (item,) = rig.ods.import_files(files(rig), actor="op").reviews
+    done = rig.ods.decide(item.id, "carry", actor="jo", note="agreed with the ICB")
+    assert done.status == "carried" and done.decided_by == "jo"
+    latest = rig.versions(rel)[-1]
+    assert latest.version == 2 and latest.effective_from == date(2022, 7, 1)
+    assert latest.values["commissioner_ods"] == "15F"
+    assert latest.values["commissioner_name"] == "NHS WEST YORKSHIRE ICB - 15F"
+    assert rel.commissioner_ods == "15F" and rel.status == "active"
+    (decision,) = [e for e in rig.events("ods_review") if e.to_status == "carried"]
+    assert decision.actor == "jo" and decision.from_status == "open"
+    assert "carried over: commissioner 03G → 15F from 01/07/2022" in decision.note
+    assert any("03G → 15F" in e.note for e in rig.events("register"))
+    assert rig.ods.reviews() == []
+    with pytest.raises(OdsError, match="decided already"):
+        rig.ods.decide(item.id, "end", actor="jo")
+
+
+def test_ending_ends_the_relationship_the_day_after_the_icb_closed(rig: Rig) -> None:
+    rel = approve(
+        rig.store, commissioner_ods="QJG", commissioner_name="NHS Suffolk and NE Essex ICB"
+    )
+    (item,) = rig.ods.import_files(files(rig), actor="op").reviews
+    assert item.successors == (("QZE", "NHS ESSEX INTEGRATED CARE BOARD"),)
+    rig.ods.decide(item.id, "end", actor="jo")
+    assert rel.ended_on == date(2026, 4, 1) and rel.status == "ended"
+    assert len(rig.versions(rel)) == 1
+    (decision,) = [e for e in rig.events("ods_review") if e.to_status == "ended"]
+    assert "ended: ends on 01/04/2026: its commissioner QJG closed" in decision.note
+    register_event = [e for e in rig.events("register") if "QJG" in e.note][-1]
+    assert (register_event.from_status, register_event.to_status) == ("active", "ended")
+
+
+def test_carrying_over_needs_a_successor_when_ods_names_none(rig: Rig) -> None:
+    approve(rig.store, commissioner_ods="00C")
+    eccg, _succ = sub_icb_files(rig.folder)
+    (item,) = rig.ods.import_files([eccg], actor="op").reviews  # no successions file
+    assert item.successors == ()
+    with pytest.raises(OdsError, match="name the successor with --to"):
+        rig.ods.decide(item.id, "carry", actor="jo")
+    with pytest.raises(OdsError, match="ZZZ is not an organisation ODS lists"):
+        rig.ods.decide(item.id, "carry", actor="jo", to="ZZZ")
+    assert rig.ods.decide(item.id, "carry", actor="jo", to="16C").status == "carried"
+
+
+def test_a_bad_file_changes_nothing(rig: Rig) -> None:
+    bad = rig.folder / "broken.csv"
+    bad.write_text('"03G","NHS X CCG","Y63","QWO","","","","","","LS1","2013-04-01","",\n')
+    with pytest.raises(OdsError, match=r"broken\.csv: line 1"):
+        rig.ods.import_files([*files(rig), bad], actor="op")
+    assert rig.store.memory.all(OdsOrganisation) == [] and rig.events("ods_import") == []
