@@ -21,6 +21,7 @@ from intake_bot.domain.outgoing import FileToAttach
 from intake_bot.domain.records import Approval, Organisation
 from intake_bot.forms.generate import blank_docx, blank_xlsx
 from intake_bot.forms.limits import ReadLimits
+from intake_bot.forms.version_files import load_form_versions
 from intake_bot.mail.compose import MimeComposer
 from intake_bot.mail.file_outbox import FileTransport
 from intake_bot.mail.graph_send import GraphTransport
@@ -79,7 +80,10 @@ def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = N
         blank_forms=lambda: blank_form_attachments(dscro_names),
     )
     intake = Intake(
-        limits=ReadLimits(**settings.limits.model_dump()),
+        limits=ReadLimits(
+            **settings.limits.model_dump(),
+            form_versions=load_form_versions(settings.paths.forms),
+        ),
         office_staff={d.name: tuple(d.staff) for d in settings.dscro},
         store=store,
         notifier=notifier,

@@ -105,12 +105,13 @@ class PathSettings(_Section):
     templates: Path | None = None  # None: the templates shipped in the package
     s251: Path = Path("config/s251.toml")
     organisations: Path = Path("config/organisations.toml")
+    forms: Path = Path("config/forms")  # one <version>.toml a version of the request form
 
     @model_validator(mode="after")
     def _packaged_copies(self) -> PathSettings:
         # A default file that is not in the working folder is the copy shipped in the package;
         # a path someone wrote is kept as written, so that a typo is reported, not hidden.
-        for name in ("s251", "organisations"):
+        for name in ("s251", "organisations", "forms"):
             value: Path = getattr(self, name)
             if value == PathSettings.model_fields[name].default and not value.exists():
                 setattr(self, name, PACKAGED_CONFIG / value.name)

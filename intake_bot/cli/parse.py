@@ -46,6 +46,8 @@ def parse(
     for r in result.requests:
         state_text = "complete" if r.complete else f"{len(r.problems)} problem(s)"
         lines.append(f"  request from {r.source}: {r.request_type or 'type unknown'}, {state_text}")
+        if r.how_read:
+            lines.append(f"    form: {r.how_read}")
         lines += [f"    - {p}" for p in r.problems]
         lines += [f"    ! {f}" for f in r.flags]
     for line in lines:

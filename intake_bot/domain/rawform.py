@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 # A value as a reader found it: text as typed, a ticked/unticked checkbox, a real Excel/Word date,
 # or nothing at all.
 RawValue = str | bool | date | datetime | None
+
+
+class Versioning(StrEnum):
+    """What a form file said of its version, and so how it was read (domain/form_versions.py)."""
+
+    CURRENT = "current"  # the current form: read by today's keys and labels
+    OLDER = "older"  # an older version: read through its mapping
+    MISSING = "missing"  # a .docx or .xlsx naming no version: read by its labels, flagged
+    UNMAPPED = "unmapped"  # a version no mapping covers: not read
+    NOT_CARRIED = "not_carried"  # an email body or a .csv: nowhere to carry a version
 
 
 @dataclass
@@ -19,6 +30,8 @@ class RawForm:
     )
     values: dict[str, RawValue] = field(default_factory=dict)
     unknown_labels: list[str] = field(default_factory=list)  # labels that name no field
+    version: str | None = None  # the form version the file declared, when well formed
+    versioning: Versioning = Versioning.NOT_CARRIED
 
     def filled(self) -> int:
         """How many fields carry something."""

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from intake_bot.domain import values as v
 from intake_bot.domain.approvals import Approval, parse_cag_refs
 from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY, Field, Kind, RequestType, Required
+from intake_bot.domain.form_versions import version_note
 from intake_bot.domain.organisation_rules import ods_listed, organisation_findings
 from intake_bot.domain.rawform import RawForm, RawValue
 
@@ -157,6 +158,7 @@ def validate(form: RawForm, ctx: ValidationContext) -> Validation:
     _check_organisations(check)
     if form.unknown_labels:
         check.flag(None, "Labels that name no field: " + "; ".join(form.unknown_labels))
+    check.flags += [Flag(None, note) for note in filter(None, [version_note(form)])]
     check.problems.sort(key=lambda p: _ORDER.get(p.field_key or "", len(_ORDER)))
     return Validation(check.request_type, check.values, check.problems, check.flags, form.source)
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
 from itertools import chain, islice
 
-from intake_bot.domain.fields import FIELDS_BY_KEY, Field, field_for_label
+from intake_bot.domain.fields import Field
+from intake_bot.domain.form_versions import CURRENT_NAMES, FieldNames
 from intake_bot.domain.rawform import RawForm, RawValue
 
 # A file needs this many labels in a row or a column before a sheet we were not told about is
@@ -25,29 +26,29 @@ _ENUMERATION = re.compile(r"^\s*(?:q(?:uestion)?\s*)?(?:\d+(?:\.\d+)*|[a-z])[.):
 _TRAILING_NOTE = re.compile(r"\s*\([^()]*\)[\s:*]*$")
 
 
-def match_label(text: str) -> Field | None:
-    """The field a label names, allowing a question number, a second line or a note in brackets."""
+def match_label(text: str, names: FieldNames = CURRENT_NAMES) -> Field | None:
+    """The field a label names, allowing a question number, a second line or a note in brackets.
+
+    `names`: the labels of the form's version (today's by default)."""
     text = text.strip()
     if not text or len(text) > MAX_LABEL_CHARS:
         return None
-    found = field_for_label(text)
+    found = names.by_label(text)
     if found is not None:
         return found
     first_line = text.splitlines()[0]
     unnumbered = _ENUMERATION.sub("", first_line, count=1)
     for candidate in (first_line, unnumbered, _TRAILING_NOTE.sub("", unnumbered)):
         if candidate and candidate != text:
-            found = field_for_label(candidate)
+            found = names.by_label(candidate)
             if found is not None:
                 return found
     return None
 
 
-def key_for(text: object) -> str | None:
-    """The field key when `text` is exactly a key (a hidden key column), else None."""
-    if isinstance(text, str) and text.strip() in FIELDS_BY_KEY:
-        return text.strip()
-    return None
+def key_for(text: object, names: FieldNames = CURRENT_NAMES) -> Field | None:
+    """The field when `text` is exactly a key of the form's version (a hidden key column)."""
+    return names.by_key(text) if isinstance(text, str) else None
 
 
 def raw_value(value: object) -> RawValue:
@@ -71,9 +72,9 @@ def cell_text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def count_labels(cells: Iterable[object]) -> int:
+def count_labels(cells: Iterable[object], names: FieldNames = CURRENT_NAMES) -> int:
     """How many of `cells` name a field."""
-    return sum(1 for cell in cells if match_label(cell_text(cell)) is not None)
+    return sum(1 for cell in cells if match_label(cell_text(cell), names) is not None)
 
 
 def is_empty_row(cells: Sequence[object]) -> bool:
@@ -130,14 +131,16 @@ class FormCollector:
         return forms
 
 
-def forms_from_label_rows(rows: Iterable[Sequence[object]], source: str) -> list[RawForm]:
+def forms_from_label_rows(
+    rows: Iterable[Sequence[object]], source: str, names: FieldNames = CURRENT_NAMES
+) -> list[RawForm]:
     """Rows of label | value (| key): the `Request` sheet, or a form saved as two-column CSV."""
     collector = FormCollector(source)
     for row in rows:
         label = cell_text(row[0]) if row else ""
         value = raw_value(row[1]) if len(row) > 1 else None
-        key = key_for(row[2]) if len(row) > 2 else None
-        field = FIELDS_BY_KEY[key] if key else match_label(label)
+        keyed = key_for(row[2], names) if len(row) > 2 else None
+        field = keyed or match_label(label, names)
         if field is not None:
             collector.add(field.key, value)
         elif label and value is not None and len(label) <= MAX_UNKNOWN_LABEL_CHARS:
@@ -155,7 +158,9 @@ def rows_not_read(first: int, last: int, where: str, limit: int) -> str:
 
 
 def forms_from_header_rows(
-    rows: Iterable[tuple[int, Sequence[object]]], source_of_row: Callable[[int], str]
+    rows: Iterable[tuple[int, Sequence[object]]],
+    source_of_row: Callable[[int], str],
+    names: FieldNames = CURRENT_NAMES,
 ) -> list[RawForm]:
     """Numbered rows under a header of labels or keys: one form a row.
 
@@ -163,11 +168,13 @@ def forms_from_header_rows(
     """
     remaining = (numbered for numbered in rows if not is_empty_row(numbered[1]))
     leading = list(islice(remaining, HEADER_SEARCH_ROWS))
-    counts = [count_labels(row) for _, row in leading]
+    counts = [count_labels(row, names) for _, row in leading]
     if not counts or max(counts) == 0:
         return []
     at = counts.index(max(counts))
-    header = [(i, match_label(cell_text(c)), cell_text(c)) for i, c in enumerate(leading[at][1])]
+    header = [
+        (i, match_label(cell_text(c), names), cell_text(c)) for i, c in enumerate(leading[at][1])
+    ]
     return [
         _form_from_row(header, row, source_of_row(number))
         for number, row in chain(leading[at + 1 :], remaining)
@@ -193,13 +200,14 @@ def forms_from_grid(
     source: str,
     source_of_row: Callable[[int], str],
     min_labels: int = MIN_LABELS,
+    names: FieldNames = CURRENT_NAMES,
 ) -> list[RawForm]:
     """Rows of unknown layout: a header row of labels (bulk) or a column of labels (one form)."""
     top = [row for _, row in rows[:HEADER_SEARCH_ROWS]]
-    across = max((count_labels(row) for row in top), default=0)
-    down = count_labels(row[0] for _, row in rows if row)
+    across = max((count_labels(row, names) for row in top), default=0)
+    down = count_labels((row[0] for _, row in rows if row), names)
     if across >= max(down, min_labels):
-        return forms_from_header_rows(rows, source_of_row)
+        return forms_from_header_rows(rows, source_of_row, names)
     if down >= min_labels:
-        return forms_from_label_rows((row for _, row in rows), source)
+        return forms_from_label_rows((row for _, row in rows), source, names)
     return []

@@ -15,7 +15,8 @@ import zipfile
 
 from lxml import etree
 
-from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions, stamp
+from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import (
     MIN_LABELS,
     FormCollector,
@@ -34,16 +35,26 @@ from intake_bot.forms.docx_xml import W_BODY, W_P, W_SDT, W_STRICT, W_TBL, W_TR,
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import Budget
 from intake_bot.forms.ooxml import PackageError, main_document_part, parse_xml, read_part
+from intake_bot.forms.versions import (
+    UnmappedVersionError,
+    declared_in_body,
+    declared_in_properties,
+)
 
 # The name the Word reader's callers catch; package-level problems raise it too.
 DocxError = PackageError
 
 
-def read_docx(data: bytes, source: str, budget: Budget | None = None) -> list[RawForm]:
+def read_docx(
+    data: bytes,
+    source: str,
+    budget: Budget | None = None,
+    versions: FormVersions = CURRENT_ONLY,
+) -> list[RawForm]:
     """The forms in a .docx file's bytes; [] when it holds nothing that looks like the form."""
     budget = budget or Budget.start()
     with BoundedZip(data, budget) as archive:
-        return read_docx_archive(archive, source, budget=budget)
+        return read_docx_archive(archive, source, budget=budget, versions=versions)
 
 
 def read_docx_archive(
@@ -51,15 +62,27 @@ def read_docx_archive(
     source: str,
     part: str | None = None,
     budget: Budget | None = None,
+    versions: FormVersions = CURRENT_ONLY,
 ) -> list[RawForm]:
-    """The forms in an opened .docx; `part` is the main document when the caller knows it."""
+    """The forms in an opened .docx; `part` is the main document when the caller knows it.
+
+    Read by the names of the form version it declares (`versions`); UnmappedVersionError when
+    it declares one that none of them covers."""
     budget = budget or Budget.start()
     name = part or main_document_part(archive)
-    return read_document_xml(read_part(archive, name, budget.limits.part_bytes), source, budget)
+    xml = read_part(archive, name, budget.limits.part_bytes)
+    return read_document_xml(xml, source, budget, versions, declared_in_properties(archive))
 
 
-def read_document_xml(xml: bytes, source: str, budget: Budget | None = None) -> list[RawForm]:
-    """The forms in the XML of a Word main document part."""
+def read_document_xml(
+    xml: bytes,
+    source: str,
+    budget: Budget | None = None,
+    versions: FormVersions = CURRENT_ONLY,
+    declared: str | None = None,
+) -> list[RawForm]:
+    """The forms in the XML of a Word main document part; `declared`: the version its
+    package's properties name, if any (a version control in the body wins over it)."""
     budget = budget or Budget.start()
     root = parse_xml(xml)
     if root.tag == f"{{{W_STRICT}}}document":  # ISO strict: same tags, another namespace
@@ -71,22 +94,33 @@ def read_document_xml(xml: bytes, source: str, budget: Budget | None = None) -> 
         budget.seen.add("".join(map(str, paragraph.itertext())))
     prepare(body)
     budget.check_time()
+    declared = declared_in_body(body) or declared
+    resolution = versions.resolve(declared)
+    if resolution.names is None:
+        raise UnmappedVersionError(resolution, declared or "")
+    names = resolution.names
     collector = FormCollector(source)
-    bulk = _read_body(body, collector, source, budget)
+    bulk = _read_body(body, collector, source, budget, names)
     forms = collector.forms() + bulk
     if not forms:
-        read_paragraphs(body, collector, budget)
+        read_paragraphs(body, collector, budget, names)
         forms = collector.forms()
-    if not has_keyed_control(body) and distinct_fields(forms) < MIN_LABELS:
+    if not has_keyed_control(body, names) and distinct_fields(forms) < MIN_LABELS:
+        if resolution.versioning is Versioning.OLDER:  # its mapping found none of its fields
+            raise UnmappedVersionError(resolution, declared or "")
         return []  # a stray "Name" or "Email" is not a request form
-    return forms
+    return stamp(forms, resolution)
 
 
 def _read_body(
-    body: etree._Element, collector: FormCollector, source: str, budget: Budget
+    body: etree._Element,
+    collector: FormCollector,
+    source: str,
+    budget: Budget,
+    names: FieldNames,
 ) -> list[RawForm]:
     """Feed controls and label | value rows to `collector` in document order; return bulk forms."""
-    controls = field_controls(body)
+    controls = field_controls(body, names)
     budget.check_time()
     bulk_tables: set[etree._Element] = set()
     bulk_forms: list[RawForm] = []
@@ -101,13 +135,15 @@ def _read_body(
         if table in bulk_tables:
             continue
         if table is not None and table.tag == W_TBL and table.find(W_TR) is element:
-            rows = header_table_rows(table, budget)
+            rows = header_table_rows(table, budget, names)
             if rows is not None:
                 bulk_tables.add(table)
-                bulk_forms += forms_from_header_rows(rows, lambda n: f"{source}, table row {n}")
+                bulk_forms += forms_from_header_rows(
+                    rows, lambda n: f"{source}, table row {n}", names
+                )
                 continue
         if not _has_field_control(element, controls):
-            read_row(element, collector)
+            read_row(element, collector, names)
     return bulk_forms
 
 

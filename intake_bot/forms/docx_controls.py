@@ -11,6 +11,7 @@ from datetime import date
 from lxml import etree
 
 from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY, Field, field_for_label, normalise_label
+from intake_bot.domain.form_versions import CURRENT_NAMES, FieldNames
 from intake_bot.domain.rawform import RawValue
 from intake_bot.forms.docx_ticks import checkbox_ticked, value_from_text
 from intake_bot.forms.docx_xml import (
@@ -35,11 +36,12 @@ _FOLDED_KEY = {field.key: normalise_label(field.key) for field in FIELDS}
 _FOLDED_LABEL = {field.key: normalise_label(field.label) for field in FIELDS}
 
 
-def field_controls(body: etree._Element) -> Controls:
+def field_controls(body: etree._Element, names: FieldNames = CURRENT_NAMES) -> Controls:
     """The content controls that are for a field, by their tag (the key) or else their title.
 
     Only a key or a full label counts: controls titled "Name" or "Email" are common in other
-    templates (CVs, letters), and a loose alias would take them for the form.
+    templates (CVs, letters), and a loose alias would take them for the form. `names`: the keys
+    and labels of the form's version, over today's.
     """
     found: Controls = {}
     for name in (W_TAG, W_ALIAS):  # tags first: they win over titles
@@ -50,15 +52,18 @@ def field_controls(body: etree._Element) -> Controls:
             sdt = properties.getparent()
             if sdt is None or sdt in found:
                 continue
-            field = _field_named(element.get(W_VAL))
+            field = _field_named(element.get(W_VAL), names)
             if field is not None:
                 found[sdt] = field
     return found
 
 
-def _field_named(name: str | None) -> Field | None:
+def _field_named(name: str | None, names: FieldNames) -> Field | None:
     if not name:
         return None
+    field = names.renamed(name) if names is not CURRENT_NAMES else None
+    if field is not None:
+        return field
     field = FIELDS_BY_KEY.get(name) or field_for_label(name)
     if field is None or FIELDS_BY_KEY.get(name) is field:
         return field
@@ -66,11 +71,11 @@ def _field_named(name: str | None) -> Field | None:
     return field if folded in (_FOLDED_KEY[field.key], _FOLDED_LABEL[field.key]) else None
 
 
-def has_keyed_control(body: etree._Element) -> bool:
+def has_keyed_control(body: etree._Element, names: FieldNames = CURRENT_NAMES) -> bool:
     """Whether a content control is tagged with a field key, as in the generated form."""
     for tag in body.iter(W_TAG):
         parent = tag.getparent()
-        if parent is not None and parent.tag == W_SDTPR and tag.get(W_VAL) in FIELDS_BY_KEY:
+        if parent is not None and parent.tag == W_SDTPR and names.by_key(tag.get(W_VAL) or ""):
             return True
     return False
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from intake_bot.domain.form_versions import CURRENT_NAMES, FieldNames
 from intake_bot.forms._tables import (
     MAX_UNKNOWN_LABEL_CHARS,
     MIN_LABELS,
@@ -19,13 +20,15 @@ from intake_bot.forms.docx_xml import W_CUSTOMXML, W_P, W_SDT, W_TBL, W_TC, W_TR
 from intake_bot.forms.limits import Budget
 
 
-def read_row(row: etree._Element, collector: FormCollector) -> None:
+def read_row(
+    row: etree._Element, collector: FormCollector, names: FieldNames = CURRENT_NAMES
+) -> None:
     """A row of label | value cells (or label | value | label | value)."""
     texts = [text_of(cell) for cell in _cells(row)]
     matched = False
     index = 0
     while index < len(texts) - 1:
-        field = match_label(texts[index]) if texts[index] else None
+        field = match_label(texts[index], names) if texts[index] else None
         if field is None:
             index += 1
             continue
@@ -53,14 +56,14 @@ def _looks_like_label(text: str) -> bool:
 
 
 def header_table_rows(
-    table: etree._Element, budget: Budget | None = None
+    table: etree._Element, budget: Budget | None = None, names: FieldNames = CURRENT_NAMES
 ) -> list[tuple[int, list[str]]] | None:
     """A table whose first row is a header of field labels, as numbered rows of text; else None."""
     rows = [row for row in table if row.tag == W_TR]
     if len(rows) < 2:
         return None
     header = [text_of(cell) for cell in _cells(rows[0])]
-    labels = count_labels(header)
+    labels = count_labels(header, names)
     if labels < MIN_LABELS or labels * 2 <= sum(1 for text in header if text):
         return None  # label | value | label | value ... is one form, not a header
     numbered: list[tuple[int, list[str]]] = []
@@ -72,11 +75,14 @@ def header_table_rows(
 
 
 def read_paragraphs(
-    body: etree._Element, collector: FormCollector, budget: Budget | None = None
+    body: etree._Element,
+    collector: FormCollector,
+    budget: Budget | None = None,
+    names: FieldNames = CURRENT_NAMES,
 ) -> None:
     """`Label: value` lines typed as plain paragraphs (no table, no controls)."""
     for label, value in _label_lines(body, budget or Budget.start()):
-        field = match_label(label)
+        field = match_label(label, names)
         if field is not None:
             collector.add(field.key, value_from_text(field, value))
 

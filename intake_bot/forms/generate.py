@@ -1,8 +1,10 @@
 """The blank request form, as .docx and .xlsx, made from the field definitions alone.
 
 The readers rely on what is made here: a Word content control per field tagged with its key,
-and workbook sheets named `Request` and `Bulk`. Both blanks are cached, since every reply that
-asks for a form attaches one.
+and workbook sheets named `Request` and `Bulk`. Both carry the form's version (FORM_VERSION):
+in Word a custom document property and a hidden, locked content control; in Excel a defined
+name (forms/versions.py reads them back). Both blanks are cached, since every reply that asks
+for a form attaches one.
 """
 
 from __future__ import annotations
@@ -12,17 +14,29 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
+from xml.sax.saxutils import escape, quoteattr
 
 from docx import Document
+from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from intake_bot.domain.fields import FIELDS, Choice, Field, Kind, Required
+from intake_bot.domain.form_versions import (
+    CURRENT_VERSION,
+    DOCX_CONTROL_TAG,
+    DOCX_PROPERTY,
+    XLSX_DEFINED_NAME,
+    valid_version,
+)
 from intake_bot.forms.docx_ticks import placeholder_text
 from intake_bot.forms.docx_xml import TICKED, UNTICKED
 
@@ -39,6 +53,15 @@ BULK_GUIDANCE = "To send several requests at once, use the Bulk sheet: one row f
 YES, NO = "Yes", "No"
 BOX_FONT = "MS Gothic"  # the font Word itself uses for checkbox controls
 FIRST_CONTROL_ID = 100001
+VERSION_CONTROL_ID = 100000
+FORM_VERSION = CURRENT_VERSION
+CUSTOM_PROPERTIES_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"'
+    ' xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+    '<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="2" name={name}>'
+    "<vt:lpwstr>{version}</vt:lpwstr></property></Properties>"
+)
 LABEL_WIDTH, VALUE_WIDTH = Cm(6.5), Cm(10.5)
 BULK_ROWS = 500  # rows given data validation on the Bulk sheet
 Format = Literal["docx", "xlsx"]
@@ -84,6 +107,7 @@ def _blank_docx(dscro_names: tuple[str, ...]) -> bytes:
     document.core_properties.title = TITLE
     document.core_properties.author = ""
     document.add_heading(TITLE, level=1)
+    mark_docx_version(document, FORM_VERSION)
     for line in GUIDANCE:
         document.add_paragraph(line)
     table = document.add_table(rows=0, cols=2)
@@ -98,6 +122,31 @@ def _blank_docx(dscro_names: tuple[str, ...]) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def mark_docx_version(document: Any, version: str) -> None:
+    """Give a python-docx document the form version: a custom document property and, after
+    what is already in the body, a hidden paragraph holding a locked control tagged with it."""
+    if valid_version(version) != version:
+        raise ValueError(f"not a form version: {version!r}")
+    xml = CUSTOM_PROPERTIES_XML.format(name=quoteattr(DOCX_PROPERTY), version=escape(version))
+    package = document.part.package
+    uri = PackURI("/docProps/custom.xml")
+    part = Part(uri, CONTENT_TYPE.OFC_CUSTOM_PROPERTIES, xml.encode(), package)
+    package.relate_to(part, RELATIONSHIP_TYPE.CUSTOM_PROPERTIES)
+    hidden = _element("w:rPr", None, _element("w:vanish", None))
+    control = _sdt(
+        [
+            _element("w:alias", {"w:val": DOCX_PROPERTY}),
+            _element("w:tag", {"w:val": DOCX_CONTROL_TAG}),
+            _element("w:id", {"w:val": str(VERSION_CONTROL_ID)}),
+            _element("w:lock", {"w:val": "sdtContentLocked"}),
+        ],
+        [_run(version, _element("w:vanish", None))],
+    )
+    paragraph = document.add_paragraph()._p
+    paragraph.get_or_add_pPr().append(hidden)  # the paragraph mark hidden too: no blank line
+    paragraph.append(control)
 
 
 def _page_setup(document: Any) -> None:
@@ -213,9 +262,18 @@ def _blank_xlsx(dscro_names: tuple[str, ...]) -> bytes:
     validations = _list_validations(lists, dscro_names)
     _fill_request_sheet(request, validations)
     _fill_bulk_sheet(bulk, validations)
+    mark_xlsx_version(workbook, FORM_VERSION)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def mark_xlsx_version(workbook: Any, version: str) -> None:
+    """Give an openpyxl workbook the form version: a defined name holding it as text."""
+    if valid_version(version) != version:
+        raise ValueError(f"not a form version: {version!r}")
+    defined = DefinedName(XLSX_DEFINED_NAME, attr_text=f'"{version}"', hidden=True)
+    workbook.defined_names[XLSX_DEFINED_NAME] = defined
 
 
 def _list_validations(lists: Any, dscro_names: tuple[str, ...]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from intake_bot.config_limits import LimitSettings
+from intake_bot.domain.form_versions import CURRENT_ONLY, FormVersions
 from intake_bot.forms.seen_text import SeenText
 
 Clock = Callable[[], float]  # seconds, monotonic
@@ -37,6 +38,10 @@ class ReadLimits:
     columns_per_sheet: int
     parts_per_email: int
     requests_per_email: int
+    # Not a [limits] setting: the form versions a file may declare and be read as (from
+    # config/forms/, domain/form_versions.py); carried here so that every reader of a message,
+    # in whatever process, reads by the same ones.
+    form_versions: FormVersions = CURRENT_ONLY
 
 
 # For callers without settings (`intake-bot parse` on a file, tests): the settings' defaults.

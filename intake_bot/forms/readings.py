@@ -56,6 +56,7 @@ class RejectCode(StrEnum):
     NO_FIELDS = "no_fields"  # a readable file with nothing that looks like the form
     TOO_LARGE = "too_large"  # over a byte, row or count limit
     TOO_SLOW = "too_slow"  # over the time budget of the file or of its email
+    FORM_VERSION = "form_version"  # a version of the form that no mapping covers
 
 
 @dataclass(frozen=True)

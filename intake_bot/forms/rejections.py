@@ -42,6 +42,7 @@ class Refusal(StrEnum):
     OPENDOCUMENT = "opendocument"
     ZIP = "zip"
     OTHER = "other"
+    FORM_VERSION = "form_version"
 
 
 # {name} is the file as quoted to the sender; {app}, {kind} and {extension} the Office program.
@@ -148,6 +149,12 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
         "{name} is not a kind of file we can read: "
         "please send the form as Word (.docx), Excel (.xlsx) or CSV, {blank}.",
     ),
+    Refusal.FORM_VERSION: (
+        RejectCode.FORM_VERSION,
+        "{name} is on {version} of the request form, which we cannot read automatically: "
+        "please copy your answers into the current form (version {current}), attached, and "
+        "send that; our staff will also look at the form you sent.",
+    ),
 }
 _APP_WORDS: dict[App | None, dict[str, str]] = {
     "Word": {"app": "Word", "kind": "document", "extension": ".docx"},
@@ -165,9 +172,12 @@ def reason(
     *,
     detail: str = "",
     seconds: float = 0,
+    version: str = "",
+    current: str = "",
 ) -> str:
     """The sentence the sender is told about `filename`; `detail` completes "it ..." with the
-    limit it went over, `seconds` is the time budget that ran out."""
+    limit it went over, `seconds` is the time budget that ran out; `version` the form version
+    it declared ("version 2030.1"), `current` the one we read."""
     return _REASONS[refusal][1].format(
         name=shown(filename),
         blank=_BLANK,
@@ -177,6 +187,8 @@ def reason(
         limit_mb=limit_mb,
         detail=f" (it {detail})" if detail else "",
         seconds=f"{seconds:g}",
+        version=version,
+        current=current,
         **_APP_WORDS[app],
     )
 
@@ -189,10 +201,21 @@ def reject(
     limit_mb: int = 0,
     detail: str = "",
     seconds: float = 0,
+    version: str = "",
+    current: str = "",
 ) -> FileReading:
     """`filename` refused, with the code and the sentence for `refusal`."""
     code = _REASONS[refusal][0]
-    text = reason(refusal, filename, app, limit_mb, detail=detail, seconds=seconds)
+    text = reason(
+        refusal,
+        filename,
+        app,
+        limit_mb,
+        detail=detail,
+        seconds=seconds,
+        version=version,
+        current=current,
+    )
     return FileReading(filename, rejection=Rejection(code, text))
 
 

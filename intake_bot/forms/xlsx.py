@@ -20,7 +20,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
-from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions, stamp
+from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import (
     forms_from_grid,
     forms_from_header_rows,
@@ -31,6 +32,7 @@ from intake_bot.forms._tables import (
 )
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import Budget, TooMuchError, numbered
+from intake_bot.forms.versions import UnmappedVersionError, declared_in_workbook
 
 REQUEST_SHEET = "request"
 BULK_SHEET = "bulk"
@@ -40,20 +42,38 @@ Row = tuple[int, Sequence[object]]
 _STRING = f"{{{SHEET_MAIN_NS}}}si"
 
 
-def read_xlsx(data: bytes, source: str, budget: Budget | None = None) -> list[RawForm]:
+def read_xlsx(
+    data: bytes,
+    source: str,
+    budget: Budget | None = None,
+    versions: FormVersions = CURRENT_ONLY,
+) -> list[RawForm]:
     """The forms in an .xlsx file's bytes; [] when no sheet looks like the form."""
     budget = budget or Budget.start()
     with BoundedZip(data, budget) as archive:
-        return read_xlsx_archive(archive, source, budget)
+        return read_xlsx_archive(archive, source, budget, versions)
 
 
-def read_xlsx_archive(archive: zipfile.ZipFile, source: str, budget: Budget) -> list[RawForm]:
-    """The forms in an opened workbook whose parts `archive` inflates within `budget`."""
+def read_xlsx_archive(
+    archive: zipfile.ZipFile,
+    source: str,
+    budget: Budget,
+    versions: FormVersions = CURRENT_ONLY,
+) -> list[RawForm]:
+    """The forms in an opened workbook whose parts `archive` inflates within `budget`, read by
+    the names of the form version it declares; UnmappedVersionError when none covers it."""
     reader = _BoundedReader(archive, budget)
     reader.read()
     workbook = reader.wb
     try:
-        return _read_workbook(list(workbook.worksheets), source, budget)
+        declared = declared_in_workbook(workbook)
+        resolution = versions.resolve(declared)
+        if resolution.names is None:
+            raise UnmappedVersionError(resolution, declared or "")
+        forms = _read_workbook(list(workbook.worksheets), source, budget, resolution.names)
+        if not forms and resolution.versioning is Versioning.OLDER:
+            raise UnmappedVersionError(resolution, declared or "")
+        return stamp(forms, resolution)
     finally:
         workbook.close()
 
@@ -93,18 +113,21 @@ def shared_strings(stream: IO[bytes], budget: Budget) -> list[str]:
     return strings
 
 
-def _read_workbook(sheets: list[Any], source: str, budget: Budget) -> list[RawForm]:
+def _read_workbook(
+    sheets: list[Any], source: str, budget: Budget, names: FieldNames
+) -> list[RawForm]:
     named = {sheet.title.strip().casefold(): sheet for sheet in sheets}
     request, bulk = named.get(REQUEST_SHEET), named.get(BULK_SHEET)
     if request is None and bulk is None:
-        return _read_unnamed(sheets, source, budget)
+        return _read_unnamed(sheets, source, budget, names)
     forms: list[RawForm] = []
     wide = budget.limits.columns_per_sheet
     if request is not None:
         rows = _rows(request, REQUEST_COLUMNS, budget, name_columns=False)
-        forms += forms_from_label_rows((row for _, row in rows), source)
+        forms += forms_from_label_rows((row for _, row in rows), source, names)
     if bulk is not None:
-        forms += forms_from_header_rows(_rows(bulk, wide, budget), _row_source(source, bulk))
+        rows = _rows(bulk, wide, budget)
+        forms += forms_from_header_rows(rows, _row_source(source, bulk), names)
     for sheet in sheets:  # the others hold no form, but are looked at for patient data
         if sheet is not request and sheet is not bulk:
             _look_at(sheet, budget)
@@ -122,12 +145,15 @@ def _look_at(sheet: Any, budget: Budget) -> None:
             budget.seen.add(getattr(cell, "value", None))
 
 
-def _read_unnamed(sheets: list[Any], source: str, budget: Budget) -> list[RawForm]:
+def _read_unnamed(
+    sheets: list[Any], source: str, budget: Budget, names: FieldNames
+) -> list[RawForm]:
     """Sheets we were not told about: each read by its layout, blank ones dropped."""
     forms: list[RawForm] = []
     for sheet in sheets:
         rows = list(_rows(sheet, budget.limits.columns_per_sheet, budget))
-        forms += forms_from_grid(rows, f"{source}, {sheet.title} sheet", _row_source(source, sheet))
+        title = f"{source}, {sheet.title} sheet"
+        forms += forms_from_grid(rows, title, _row_source(source, sheet), names=names)
     return keep_filled(forms)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zipfile
 
+from intake_bot.domain.form_versions import FormVersions, valid_version
 from intake_bot.forms.docx import read_docx_archive
 from intake_bot.forms.inflate import BoundedZip, read_capped
 from intake_bot.forms.limits import Budget, ReadLimits, megabytes
@@ -21,6 +22,7 @@ from intake_bot.forms.ooxml import (
 from intake_bot.forms.readings import FileReading
 from intake_bot.forms.rejections import Refusal, corrupt, found, reject
 from intake_bot.forms.sniff import App
+from intake_bot.forms.versions import UnmappedVersionError
 from intake_bot.forms.xlsx import read_xlsx_archive
 
 MAX_ZIP_ENTRIES = 5000
@@ -28,7 +30,10 @@ _MIMETYPE_BYTES = 200
 
 
 def read_zip(filename: str, data: bytes, claimed: App | None, budget: Budget) -> FileReading:
-    """The forms in a zip file, or why it is refused; `claimed` as the name or type says."""
+    """The forms in a zip file, or why it is refused; `claimed` as the name or type says.
+    A Word or Excel form is read by the names of the form version it declares, among those
+    the budget's limits know (`ReadLimits.form_versions`)."""
+    versions = budget.limits.form_versions
     with BoundedZip(data, budget) as archive:
         infos = archive.infolist()
         problem = _archive_problem(filename, infos, budget.limits)
@@ -42,7 +47,17 @@ def read_zip(filename: str, data: bytes, claimed: App | None, budget: Budget) ->
             return reject(filename, Refusal.XLSB)
         if _has_macros(types, names):
             return reject(filename, Refusal.MACRO, _app_of_types(types) or claimed or "Word")
-        return _read_package(filename, archive, types, claimed)
+        try:
+            return _read_package(filename, archive, types, claimed, versions)
+        except UnmappedVersionError as exc:
+            return _unmapped(filename, exc, versions)
+
+
+def _unmapped(filename: str, exc: UnmappedVersionError, versions: FormVersions) -> FileReading:
+    """A form on a version we cannot read: the sender is told which, and sent the current one."""
+    well_formed = valid_version(exc.shown) is not None
+    version = f"version {exc.shown}" if well_formed else exc.shown
+    return reject(filename, Refusal.FORM_VERSION, version=version, current=versions.current)
 
 
 def _archive_problem(
@@ -80,19 +95,23 @@ def _read_package(
     archive: BoundedZip,
     types: dict[str, str],
     claimed: App | None,
+    versions: FormVersions,
 ) -> FileReading:
     """An Office Open XML package without macros: a Word or an Excel form, or something else."""
+    budget = archive.budget
     if not WORD_MAIN_TYPES.isdisjoint(types.values()):
-        return found(filename, read_docx_archive(archive, filename, budget=archive.budget))
+        forms = read_docx_archive(archive, filename, budget=budget, versions=versions)
+        return found(filename, forms)
     if any("spreadsheetml" in t for t in types.values()):
-        return found(filename, read_xlsx_archive(archive, filename, archive.budget))
+        return found(filename, read_xlsx_archive(archive, filename, budget, versions))
     if any("presentationml" in t for t in types.values()):
         return reject(filename, Refusal.POWERPOINT)
     names = set(archive.namelist())
     if DEFAULT_PART in names:
-        return found(filename, read_docx_archive(archive, filename, DEFAULT_PART, archive.budget))
+        forms = read_docx_archive(archive, filename, DEFAULT_PART, budget, versions)
+        return found(filename, forms)
     if "xl/workbook.xml" in names:
-        return found(filename, read_xlsx_archive(archive, filename, archive.budget))
+        return found(filename, read_xlsx_archive(archive, filename, budget, versions))
     if claimed is not None:
         return corrupt(filename, claimed)
     return reject(filename, Refusal.OTHER)

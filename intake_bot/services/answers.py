@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from intake_bot.domain.form_versions import CURRENT_VERSION
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import message_reference, request_reference
@@ -79,11 +80,13 @@ def acknowledge(
     now: datetime,
     *,
     to: str | None = None,
+    older_form: str | None = None,
 ) -> int:
     """The acknowledgement of one request: what was filed, or every problem in one email.
 
     `to`: where it goes when that is not the sender's own choice (a reply to a request is
-    answered only at an address recorded for it).
+    answered only at an address recorded for it). `older_form`: the version of the form it
+    came on, when that is an older one: the reply says so and attaches the current form.
     """
     to = may_reply(unit, notifier, msg, now, request=request, inbound=inbound, to=to)
     if not to:
@@ -92,6 +95,15 @@ def acknowledge(
     context["request"] = request_context(request)
     context["rejected_files"] = rejections(rejected)
     context["not_read"] = list(msg.cut)
+    context["older_form"] = (
+        {
+            "version": older_form,
+            "current": CURRENT_VERSION,
+            "filenames": [f.filename for f in notifier.blank_forms()],
+        }
+        if older_form
+        else None
+    )
     notifier.queue(
         unit,
         kind="ack_problems" if request.problems else "ack_valid",
@@ -100,6 +112,7 @@ def acknowledge(
         now=now,
         in_reply_to=msg.message_id,
         references=msg.references,
+        attach_blank_forms=bool(older_form),
         request_id=request.id,
         inbound_id=inbound.id,
     )

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from intake_bot.domain.fields import FIELDS_BY_KEY, RequestType
+from intake_bot.domain.form_versions import older_version
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern, domain_of
@@ -93,7 +94,16 @@ def file_forms(
         settle(unit, request, checked, rules, now, actor=audit.BOT)
         filed.references.append(request_reference(saved_id(request)))
         filed.first_id = filed.first_id or request.id
-        filed.replies += acknowledge(unit, rules.notifier, msg, inbound, request, rejected, now)
+        filed.replies += acknowledge(
+            unit,
+            rules.notifier,
+            msg,
+            inbound,
+            request,
+            rejected,
+            now,
+            older_form=older_version(form),
+        )
     return filed
 
 

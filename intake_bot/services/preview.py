@@ -12,7 +12,9 @@ from enum import IntEnum
 
 from stdnum.gb.nhs import is_valid as nhs_number_valid
 
+from intake_bot.domain.form_versions import how_read
 from intake_bot.domain.patient_data import where_nhs_numbers_are
+from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.subject import subject_matches
 from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.files import read_file
@@ -63,6 +65,9 @@ class FormJudgement:
     values: Mapping[str, object]
     problems: tuple[str, ...]
     flags: tuple[str, ...]
+    form_version: str | None = None  # the version the file declared
+    read_as: str = ""  # domain.rawform.Versioning: how the version had it read
+    how_read: str = ""  # the same, for people
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,8 @@ class Preview:
                     "values": dict(r.values),
                     "problems": list(r.problems),
                     "flags": list(r.flags),
+                    "form_version": r.form_version,
+                    "read_as": r.read_as,
                 }
                 for r in self.requests
             ],
@@ -163,13 +170,13 @@ def judge(
         where = patient_data_in_file(reading)
         if where:
             return _withheld("file", f"{PATIENT_DATA}: NHS number in {where}", reference_data)
-        checks = [check(form, None, rules, register) for form in reading.forms]
+        checks = [(form, check(form, None, rules, register)) for form in reading.forms]
         return _of_file(name, reading, checks, reference_data)
     contents = read_message(data, own_addresses=own_addresses, limits=limits)
     decision, _ = examine(contents, requests)
     if contents.patient_data:
         return _withheld("email", decision.note, reference_data, decision.kind)
-    checks = [check(form, contents.message, rules, register) for _, form in contents.forms]
+    checks = [(form, check(form, contents.message, rules, register)) for _, form in contents.forms]
     return _of_email(contents, decision, checks, watched_subject, reference_data)
 
 
@@ -194,7 +201,7 @@ def _withheld(kind: str, note: str, source: str, outcome: str | None = None) -> 
     return Preview(Verdict.REJECTED, kind, summary, source, outcome=outcome)
 
 
-def _judgement(checked: Checked) -> FormJudgement:
+def _judgement(form: RawForm, checked: Checked) -> FormJudgement:
     v = checked.validation
     flags = [f.message for f in v.flags]
     if checked.verification:
@@ -206,6 +213,9 @@ def _judgement(checked: Checked) -> FormJudgement:
         values=v.values_json(),
         problems=tuple(p.message for p in v.problems),
         flags=tuple(flags),
+        form_version=form.version,
+        read_as=form.versioning.value,
+        how_read=how_read(form),
     )
 
 
@@ -228,8 +238,10 @@ def _count(requests: Sequence[FormJudgement]) -> str:
     return f"{len(requests)} request(s): {ok} complete, {len(requests) - ok} with problems"
 
 
-def _of_file(name: str, reading: FileReading, checks: list[Checked], source: str) -> Preview:
-    requests = tuple(_judgement(c) for c in checks)
+def _of_file(
+    name: str, reading: FileReading, checks: list[tuple[RawForm, Checked]], source: str
+) -> Preview:
+    requests = tuple(_judgement(form, c) for form, c in checks)
     rejections = _problems([reading])
     if reading.rejection and reading.rejection.code is RejectCode.CORRUPT:
         summary = reading.rejection.reason
@@ -247,7 +259,7 @@ def _of_file(name: str, reading: FileReading, checks: list[Checked], source: str
 def _of_email(
     contents: Contents,
     decision: Decision,
-    checks: list[Checked],
+    checks: list[tuple[RawForm, Checked]],
     watched_subject: str,
     source: str,
 ) -> Preview:
@@ -265,7 +277,7 @@ def _of_email(
         ),
         defects=tuple(msg.defects),
     )
-    requests = tuple(_judgement(c) for c in checks)
+    requests = tuple(_judgement(form, c) for form, c in checks)
     rejections = _problems(contents.rejected)
     verdict, summary = _email_verdict(decision, seen, requests, rejections)
     return Preview(verdict, "email", summary, source, decision.kind, seen, requests, rejections)

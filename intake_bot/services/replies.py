@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from intake_bot.domain.form_versions import older_version
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern, domain_of
@@ -81,7 +82,15 @@ def file_reply(
             request.attachment_id = attachment_ids.get(index)
         to = _recorded_address(unit.reference, request, msg)
         result.replies += acknowledge(
-            unit, rules.notifier, msg, inbound, request, rejected, now, to=to
+            unit,
+            rules.notifier,
+            msg,
+            inbound,
+            request,
+            rejected,
+            now,
+            to=to,
+            older_form=older_version(form),
         )
     else:
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")

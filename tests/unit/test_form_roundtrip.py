@@ -17,6 +17,7 @@ from docx.oxml.ns import nsmap, qn
 from openpyxl import load_workbook
 
 from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY, Kind
+from intake_bot.domain.form_versions import CURRENT_VERSION, DOCX_CONTROL_TAG
 from intake_bot.domain.rawform import RawValue
 from intake_bot.forms.files import read_file
 from intake_bot.forms.generate import blank_docx, blank_xlsx, write_blank
@@ -237,6 +238,8 @@ def test_blank_word_form_has_a_control_of_the_right_kind_for_each_field() -> Non
     document = Document(io.BytesIO(blank_docx(DSCROS)))
     by_tag = controls(document)
 
+    version = by_tag.pop(DOCX_CONTROL_TAG)  # the hidden control that carries the form's version
+    assert "".join(xpath(version, ".//w:t/text()")) == CURRENT_VERSION
     assert set(by_tag) == set(FIELDS_BY_KEY)
     for key, sdt in by_tag.items():
         kind = FIELDS_BY_KEY[key].kind

@@ -1,0 +1,187 @@
+"""The request form's versions: which one is current, and how an older one's names map to
+today's fields.
+
+The blank form carries its version (forms/generate.py). A form that declares the current
+version is read by today's keys and labels; an older version is read through its mapping (one
+`config/forms/<version>.toml` each: the labels and keys it used, each naming today's field);
+a version with no mapping cannot be read safely; a .docx or .xlsx that declares none (made by
+hand, or another organisation's template) is read by its labels and flagged for staff.
+
+A declared version comes from the sender's file: it is checked against a strict pattern and
+only ever looked up among the versions loaded, never used to find a file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from intake_bot.domain.fields import FIELDS_BY_KEY, Field, field_for_label, normalise_label
+from intake_bot.domain.rawform import RawForm, Versioning
+
+CURRENT_VERSION = "2026.1"  # the version `intake-bot form` writes; bump it when FIELDS change
+# The name of the version's carriers: a Word document property and an Excel defined name.
+DOCX_PROPERTY = "DSfC form version"
+XLSX_DEFINED_NAME = "DSfC_form_version"
+DOCX_CONTROL_TAG = "dsfc_form_version"  # the hidden content control that repeats it in Word
+MAX_VERSION_CHARS = 20
+_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,19}")
+
+
+def valid_version(text: str | None) -> str | None:
+    """`text` trimmed when it is a well-formed version ("2016.1"), else None."""
+    if text is None:
+        return None
+    text = text.strip()
+    return text if _VERSION.fullmatch(text) else None
+
+
+def shown_version(declared: str) -> str:
+    """A declared version as a person is told it: itself when well formed, else a description
+    (it came from the sender's file and may be anything)."""
+    return valid_version(declared) or "a version we do not recognise"
+
+
+class MappingError(ValueError):
+    """A version's mapping names something that is not one of today's fields."""
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    """The names one version of the form gives today's fields, over today's own names.
+
+    `labels` are folded (normalise_label) and `keys` exact, each to today's key; a name the
+    version did not rename is read as today's form reads it.
+    """
+
+    version: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)
+
+    def renamed(self, name: str) -> Field | None:
+        """The field `name` means in this version when it is one of its own labels or keys."""
+        key = self.keys.get(name.strip()) or self.labels.get(normalise_label(name))
+        return FIELDS_BY_KEY[key] if key else None
+
+    def by_label(self, text: str) -> Field | None:
+        """The field a label (or key, or today's alias) names in this version."""
+        if not self.labels and not self.keys:
+            return field_for_label(text)
+        return self.renamed(text) or field_for_label(text)
+
+    def by_key(self, text: str) -> Field | None:
+        """The field a key (a control's tag, a hidden key column) names in this version."""
+        text = text.strip()
+        key = self.keys.get(text)
+        return FIELDS_BY_KEY[key] if key else FIELDS_BY_KEY.get(text)
+
+
+CURRENT_NAMES = FieldNames(CURRENT_VERSION)
+
+
+def field_names(
+    version: str, labels: Mapping[str, str], keys: Mapping[str, str], where: str
+) -> FieldNames:
+    """A version's names from its mapping (old label or key → today's key), checked: every
+    target must be one of today's keys. `where` names the mapping in the error."""
+    if valid_version(version) != version:
+        raise MappingError(f"{where}: {version!r} is not a version like 2016.1")
+    wrong = sorted({k for k in (*labels.values(), *keys.values()) if k not in FIELDS_BY_KEY})
+    if wrong:
+        raise MappingError(f"{where}: not fields of today's form: {', '.join(wrong)}")
+    folded = {normalise_label(label): key for label, key in labels.items()}
+    if "" in folded:
+        raise MappingError(f"{where}: a label with no letters or digits")
+    exact = {name.strip(): key for name, key in keys.items()}
+    return FieldNames(version, folded, exact)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a file that declared `declared` is read: with `names`, or not at all."""
+
+    versioning: Versioning
+    version: str | None  # as declared, when well formed
+    names: FieldNames | None  # None: a version no mapping covers
+
+    @property
+    def readable(self) -> bool:
+        return self.names is not None
+
+
+@dataclass(frozen=True)
+class FormVersions:
+    """The versions the bot can read: the current one always, older ones by their mappings."""
+
+    mappings: Mapping[str, FieldNames] = field(default_factory=dict)
+    current: str = CURRENT_VERSION
+
+    def resolve(self, declared: str | None) -> Resolution:
+        """How to read a file that declared `declared` (None: it declared nothing)."""
+        if declared is None:
+            return Resolution(Versioning.MISSING, None, self.names_of(self.current))
+        version = valid_version(declared)
+        if version is None:
+            return Resolution(Versioning.UNMAPPED, None, None)
+        if version == self.current:
+            return Resolution(Versioning.CURRENT, version, self.names_of(version))
+        names = self.mappings.get(version)
+        if names is None:
+            return Resolution(Versioning.UNMAPPED, version, None)
+        return Resolution(Versioning.OLDER, version, names)
+
+    def names_of(self, version: str) -> FieldNames:
+        return self.mappings.get(version) or FieldNames(version)
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        """Every version that can be read, the current one first."""
+        return (self.current, *sorted(v for v in self.mappings if v != self.current))
+
+
+CURRENT_ONLY = FormVersions()
+
+
+def stamp(forms: list[RawForm], resolution: Resolution) -> list[RawForm]:
+    """Mark each form read from one file with the version it declared and how it was read."""
+    for form in forms:
+        form.version = resolution.version
+        form.versioning = resolution.versioning
+    return forms
+
+
+def version_note(form: RawForm) -> str | None:
+    """For staff: what the form's version says about how it was read (None: nothing to say)."""
+    if form.versioning is Versioning.OLDER:
+        return (
+            f"the form is version {form.version}, not the current {CURRENT_VERSION}: read "
+            f"through the mapping for {form.version} (config/forms/); the sender was sent the "
+            "current form"
+        )
+    if form.versioning is Versioning.MISSING:
+        return (
+            "the form carries no version (made by hand, or another organisation's template): "
+            "read by its labels; check that every value landed in the right field"
+        )
+    return None
+
+
+_HOW_READ = {
+    Versioning.CURRENT: "the current form (version {version}): read by its keys and labels",
+    Versioning.OLDER: "an older version of the form ({version}): read through its mapping",
+    Versioning.MISSING: "no form version (made by hand, or another template): read by labels",
+    Versioning.NOT_CARRIED: "no form version to carry (an email body or a .csv): read by labels",
+}
+
+
+def how_read(form: RawForm) -> str:
+    """One line for `intake-bot parse`: the version a form declared and how it was read."""
+    text = _HOW_READ.get(form.versioning, "")
+    return text.format(version=form.version or "")
+
+
+def older_version(form: RawForm) -> str | None:
+    """The version of a form on an older version of the form (its sender is sent the current
+    one), else None."""
+    return form.version if form.versioning is Versioning.OLDER else None

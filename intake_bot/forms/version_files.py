@@ -1,0 +1,83 @@
+"""The request form's versions as the operator describes them: one TOML file a version in
+`config/forms/` (`paths.forms`), each mapping that version's labels and keys to today's fields.
+
+```toml
+version = "2016.1"                          # the file is named after it: 2016.1.toml
+title = "Legitimate relationship request"   # optional, for people
+[labels]                                    # as printed on that version: today's key
+"CCG name" = "commissioner_name"
+[keys]                                      # its content-control tags / hidden key column
+ccg_name = "commissioner_name"
+```
+
+Only what changed needs a line: a name a version shares with today's form reads as today's.
+A new version of the form needs a file here, not code. Every problem in every file is
+reported at once, as a ConfigError naming the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from intake_bot.config_sources import ConfigError
+from intake_bot.domain.form_versions import (
+    CURRENT_VERSION,
+    FieldNames,
+    FormVersions,
+    MappingError,
+    field_names,
+)
+
+SETTING = "paths.forms"
+_ALLOWED = frozenset({"version", "title", "labels", "keys"})
+MAX_FILE_BYTES = 256 * 1024
+MAX_FILES = 200
+
+
+def load_form_versions(folder: Path) -> FormVersions:
+    """Every version described in `folder`, checked; the current version is always readable."""
+    if not folder.is_dir():
+        raise ConfigError(f"{SETTING}: no folder {folder}: it holds one <version>.toml a version")
+    mappings: dict[str, FieldNames] = {}
+    problems: list[str] = []
+    files = sorted(folder.glob("*.toml"))
+    if len(files) > MAX_FILES:
+        raise ConfigError(f"{SETTING}: more than {MAX_FILES} files in {folder}")
+    for path in files:
+        try:
+            names = _read(path)
+        except (ConfigError, MappingError) as exc:
+            problems.append(str(exc))
+            continue
+        mappings[names.version] = names
+    if problems:
+        raise ConfigError(problems[0], problems)
+    return FormVersions(mappings, CURRENT_VERSION)
+
+
+def _read(path: Path) -> FieldNames:
+    where = f"{SETTING}: {path.name}"
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_FILE_BYTES // 1024} KB")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+    unknown = sorted(set(data) - _ALLOWED)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {', '.join(unknown)} (use {sorted(_ALLOWED)})")
+    version = data.get("version")
+    if not isinstance(version, str) or version != path.stem:
+        raise ConfigError(f"{where}: version must be the file's name ({path.stem!r})")
+    labels, keys = _table(data, "labels", where), _table(data, "keys", where)
+    return field_names(version, labels, keys, where)
+
+
+def _table(data: dict[str, object], name: str, where: str) -> dict[str, str]:
+    table = data.get(name, {})
+    if not isinstance(table, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in table.items()
+    ):
+        raise ConfigError(f"{where}: [{name}] maps each old {name[:-1]} to today's key, as text")
+    return table

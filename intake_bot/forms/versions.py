@@ -1,0 +1,82 @@
+"""The form version a .docx or .xlsx declares, read from the package the reader has open.
+
+Word: a hidden content control tagged `dsfc_form_version` in the body (it travels with the
+form's content when someone copies it into another document), else the custom document
+property "DSfC form version" (docProps/custom.xml). Excel: the workbook's defined name
+`DSfC_form_version`. What is found is the sender's text: it is cut short here and judged by
+domain/form_versions.py, never used as a name of anything.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from typing import Any
+
+from lxml import etree
+
+from intake_bot.domain.form_versions import (
+    DOCX_CONTROL_TAG,
+    DOCX_PROPERTY,
+    MAX_VERSION_CHARS,
+    XLSX_DEFINED_NAME,
+    Resolution,
+    shown_version,
+)
+from intake_bot.forms.docx_xml import W_SDTCONTENT, W_SDTPR, W_TAG, W_VAL, text_of
+from intake_bot.forms.ooxml import PackageError, parse_xml, read_part
+
+CUSTOM_PROPERTIES_PART = "docprops/custom.xml"  # lower-cased, as looked up
+CUSTOM_PROPERTIES = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+MAX_PROPERTIES_BYTES = 256 * 1024
+_KEEP = MAX_VERSION_CHARS + 1  # enough to tell a well-formed version from one that is too long
+
+
+class UnmappedVersionError(Exception):
+    """A form declares a version that no mapping covers, or that its mapping could not read."""
+
+    def __init__(self, resolution: Resolution, declared: str) -> None:
+        super().__init__("form version not readable")
+        self.resolution = resolution
+        self.shown = shown_version(declared)
+
+
+def declared_in_body(body: etree._Element) -> str | None:
+    """The text of the hidden version control in a Word body, if there is one."""
+    for tag in body.iter(W_TAG):
+        properties = tag.getparent()
+        if tag.get(W_VAL) != DOCX_CONTROL_TAG or properties is None or properties.tag != W_SDTPR:
+            continue
+        content = properties.getnext()
+        while content is not None and content.tag != W_SDTCONTENT:
+            content = content.getnext()
+        text = text_of(content).strip() if content is not None else ""
+        return text[:_KEEP] or None  # emptied: the document property may still say
+    return None
+
+
+def declared_in_properties(archive: zipfile.ZipFile) -> str | None:
+    """The "DSfC form version" custom document property of a Word package, if it has one."""
+    names = {name.lower(): name for name in archive.namelist()}
+    if CUSTOM_PROPERTIES_PART not in names:
+        return None
+    data = read_part(archive, names[CUSTOM_PROPERTIES_PART], MAX_PROPERTIES_BYTES)
+    try:
+        root = parse_xml(data)
+    except (PackageError, etree.XMLSyntaxError):
+        return None  # a damaged properties part says nothing; the form itself may be fine
+    wanted = DOCX_PROPERTY.casefold()
+    for prop in root.iter(f"{{{CUSTOM_PROPERTIES}}}property"):
+        if (prop.get("name") or "").strip().casefold() == wanted:
+            return "".join(map(str, prop.itertext())).strip()[:_KEEP]
+    return None
+
+
+def declared_in_workbook(workbook: Any) -> str | None:
+    """The `DSfC_form_version` defined name of an openpyxl workbook, if it has one: a quoted
+    text constant such as "2026.1"."""
+    wanted = XLSX_DEFINED_NAME.casefold()
+    for name, defined in workbook.defined_names.items():
+        if str(name).casefold() == wanted:
+            text = str(getattr(defined, "attr_text", "") or "").strip()
+            return text.removeprefix("=").strip().strip('"')[:_KEEP]
+    return None

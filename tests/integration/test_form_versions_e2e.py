@@ -1,0 +1,159 @@
+"""The request form's versions through the real pipeline (Maildir in, the real templates, `.eml`
+files out, SQLite and PostgreSQL): the current form, an older version that maps, a version
+that does not, and a form made by hand."""
+
+from __future__ import annotations
+
+import io
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+from intake_bot.bootstrap import App
+from intake_bot.domain.form_versions import CURRENT_VERSION
+from intake_bot.domain.rawform import Versioning
+from intake_bot.forms.files import read_file
+from intake_bot.mail.maildir import deliver
+from intake_bot.samples import DOCX, XLSX, docx_form, email, new_request
+from intake_bot.worker import Worker
+from tests.old_forms import word_form, workbook_form
+
+FORMS = ("legitimate-relationship-request.docx", "legitimate-relationship-request.xlsx")
+
+
+def _sent(app: App) -> list[EmailMessage]:
+    folder = Path(app.settings.outgoing.url.split(":", 1)[1])
+    files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    return [message_from_bytes(p.read_bytes(), policy=default) for p in files]  # type: ignore[misc]
+
+
+def _text(msg: EmailMessage) -> str:
+    body = msg.get_body(("plain",))
+    assert body is not None
+    return " ".join(str(body.get_content()).split())  # type: ignore[attr-defined]
+
+
+def _attached(msg: EmailMessage) -> dict[str, bytes]:
+    return {
+        str(part.get_filename()): part.get_content()  # type: ignore[attr-defined]
+        for part in msg.iter_attachments()
+    }
+
+
+def _poll(app: App, filename: str, content_type: str, data: bytes) -> EmailMessage:
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    deliver(maildir, email(attachments=[(filename, content_type, data)]))
+    Worker(app).run_once()
+    (reply,) = _sent(app)
+    assert reply["To"] == "aisha.khan@nhs.net"
+    return reply
+
+
+def _flags(app: App) -> list[str]:
+    with app.store.unit() as unit:
+        (request,) = unit.requests.matching()
+        return [f["message"] for f in request.flags]
+
+
+def _filled_current_form(app: App) -> bytes:
+    from tests.unit.test_form_roundtrip import TYPED, fill_docx
+
+    return fill_docx(app.intake.blank_form("docx"), {**TYPED, "dscro": "North"})
+
+
+def test_the_current_form_is_filed_with_no_version_flag_and_no_form_attached(app: App) -> None:
+    reply = _poll(app, "request.docx", DOCX, _filled_current_form(app))
+
+    assert "newer request form" not in _text(reply)
+    assert _attached(reply) == {}
+    assert not any("version" in flag for flag in _flags(app))
+
+
+def test_an_older_form_is_read_through_its_mapping_and_the_reply_sends_the_newer_one(
+    app: App,
+) -> None:
+    values = new_request(0)
+    reply = _poll(app, "our-2016-form.docx", DOCX, word_form(values))
+
+    with app.store.unit() as unit:
+        (request,) = unit.requests.matching()
+        assert request.values["commissioner_name"] == values["commissioner_name"]  # "CCG name"
+        assert request.values["contract_reference"] == values["contract_reference"]  # "DSA ref"
+        assert request.values["authoriser_email"] == values["authoriser_email"]  # "SIRO email"
+        assert request.status == "triaged" and request.queue == "north/new"
+    assert "Request received" in str(reply["Subject"])
+    text = _text(reply)
+    assert "A newer request form exists" in text
+    assert "version 2016.1" in text and f"version {CURRENT_VERSION}" in text
+    attached = _attached(reply)
+    assert sorted(attached) == sorted(FORMS)  # the current blank, in both formats
+    for name, data in attached.items():
+        (blank,) = read_file(name, "", data).forms
+        assert (blank.version, blank.versioning) == (CURRENT_VERSION, Versioning.CURRENT)
+    assert any("version 2016.1" in flag for flag in _flags(app))
+
+
+def test_an_older_workbook_with_mistakes_asks_for_the_correction_on_the_newer_form(
+    app: App,
+) -> None:
+    values = new_request(2, contract_signed_date="31/13/2016")
+    reply = _poll(app, "bulk-2016.xlsx", XLSX, workbook_form(values))
+
+    text = _text(reply)
+    assert "Action needed" in str(reply["Subject"])
+    assert "Date the contract was signed" in text and '"31/13/2016"' in text  # today's label
+    assert "for the correction, please use the current form, attached" in text
+    assert sorted(_attached(reply)) == sorted(FORMS)
+
+
+def test_a_version_we_cannot_map_is_not_filed_the_sender_is_told_and_staff_see_it(
+    app: App,
+) -> None:
+    reply = _poll(app, "next-year.docx", DOCX, word_form(new_request(0), version="2031.1"))
+
+    with app.store.unit() as unit:
+        assert list(unit.requests.matching()) == []
+    text = _text(reply)
+    assert "next-year.docx" in text and "version 2031.1 of the request form" in text
+    assert f"current form (version {CURRENT_VERSION}), attached" in text
+    assert sorted(_attached(reply)) == sorted(FORMS)
+    (item,) = app.queues.items("quarantine").items
+    message = app.messages.show(item.reference)
+    assert message.outcome == "unreadable" and message.awaiting_staff
+    assert "form_version" in message.note
+    assert message.attachments[0].outcome == "rejected"
+
+
+def test_a_hostile_version_is_neither_echoed_nor_used_as_a_path(app: App) -> None:
+    hostile = word_form(new_request(0), version="2016.1")
+    hostile = hostile.replace(b"<vt:lpwstr>2016.1<", b"<vt:lpwstr>../../../etc/passwd<")
+    hostile = _retagged_control(hostile, "../../../etc/passwd")
+    reply = _poll(app, "odd.docx", DOCX, hostile)
+
+    text = _text(reply)
+    assert "passwd" not in text and "a version we do not recognise" in text
+
+
+def _retagged_control(data: bytes, text: str) -> bytes:
+    """The same .docx with the hidden version control's text replaced."""
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    document = Document(io.BytesIO(data))
+    for sdt in document.element.body.iter(qn("w:sdt")):
+        tag = sdt.find(f"{qn('w:sdtPr')}/{qn('w:tag')}")
+        if tag is not None and tag.get(qn("w:val")) == "dsfc_form_version":
+            next(sdt.iter(qn("w:t"))).text = text
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_hand_made_form_is_read_by_its_labels_and_flagged_for_staff(app: App) -> None:
+    reply = _poll(app, "typed.docx", DOCX, docx_form(new_request(0)))
+
+    assert "Request received" in str(reply["Subject"])
+    assert "newer request form" not in _text(reply) and _attached(reply) == {}
+    (flag,) = [f for f in _flags(app) if "version" in f]
+    assert "carries no version" in flag and "read by its labels" in flag
