@@ -8,47 +8,41 @@ import socket
 import tomllib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
-
-from argon2 import PasswordHasher
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from intake_bot.application import Application
-from intake_bot.config import ConfigError, Settings, url_password
+from intake_bot.config import ConfigError, Settings
 from intake_bot.domain.approvals import normalise_cag_refs
 from intake_bot.domain.outgoing import FileToAttach
 from intake_bot.domain.records import Approval, Organisation
-from intake_bot.forms.generate import blank_docx, blank_xlsx
-from intake_bot.forms.limits import ReadLimits
-from intake_bot.forms.version_files import load_form_versions
-from intake_bot.mail.compose import MimeComposer
-from intake_bot.mail.file_outbox import FileTransport
-from intake_bot.mail.graph_send import GraphTransport
-from intake_bot.mail.maildir import deliver
-from intake_bot.mail.oauth import graph_tokens, known_credentials, provider_for, sign_in
-from intake_bot.mail.probes import probe_mailbox, probe_outgoing
-from intake_bot.mail.render import Renderer
-from intake_bot.mail.smtp import SmtpTransport
-from intake_bot.mail.sources import open_source, trusting
-from intake_bot.ports import Clock, MailTransport
-from intake_bot.services.connectivity import Connectivity
-from intake_bot.services.credentials import Credentials
-from intake_bot.services.database import Database
-from intake_bot.services.digests import Digests
-from intake_bot.services.intake import Intake
-from intake_bot.services.lifecycle import Requests
-from intake_bot.services.mailboxes import Mailboxes
-from intake_bot.services.messages import Messages
-from intake_bot.services.notify import Letterhead, Notifier
-from intake_bot.services.outbox import OutboxAdmin
-from intake_bot.services.queues import Queues, offices_of
-from intake_bot.services.register import Register
-from intake_bot.services.retention import Retention
-from intake_bot.services.s251 import S251
-from intake_bot.services.staff import Staff
-from intake_bot.store.migrate import AlembicSchema
-from intake_bot.store.store import Store
+from intake_bot.mail.outgoing import make_transport as make_transport  # checks and tests use it
+
+if TYPE_CHECKING:
+    from intake_bot.ports import Clock, MailTransport
+    from intake_bot.services.connectivity import Connectivity
+    from intake_bot.services.credentials import Credentials
+    from intake_bot.services.database import Database
+    from intake_bot.services.digests import Digests
+    from intake_bot.services.intake import Intake
+    from intake_bot.services.lifecycle import Requests
+    from intake_bot.services.mailboxes import Mailboxes
+    from intake_bot.services.messages import Messages
+    from intake_bot.services.notify import Notifier
+    from intake_bot.services.ods import Organisations
+    from intake_bot.services.outbox import OutboxAdmin
+    from intake_bot.services.queues import Queues
+    from intake_bot.services.register import Register
+    from intake_bot.services.retention import Retention
+    from intake_bot.services.s251 import S251
+    from intake_bot.services.staff import Staff
+    from intake_bot.store.store import Store
+
+# Each use case, and each adapter under it, is imported when it is first made (`Wired`): a command
+# pays only for what it uses (SQLAlchemy alone costs ~0.2 s to import; the mail stack, Jinja2,
+# openpyxl and argon2 as much again), so `intake-bot parse` and `queue` start quickly.
 
 log = logging.getLogger(__name__)
 
@@ -65,103 +59,212 @@ App = Application  # the name the tests and benchmarks know
 
 def build(settings: Settings, *, clock: Clock = utc_now, store: Store | None = None) -> Application:
     """Wire the application. Makes no network connection; opens the database lazily."""
-    store = store or Store.from_url(settings.database_url())
-    dscro_names = tuple(d.name for d in settings.dscro)
-    notifier = Notifier(
-        renderer=Renderer(settings.templates_dir()),
-        composer=MimeComposer(),
-        letterhead=Letterhead(
-            from_address=settings.outgoing.from_address,
-            from_name=settings.outgoing.from_name,
+    return Wired(settings, clock=clock, store=store)
+
+
+class Wired(Application):
+    """The application on the real adapters: each part made (and imported) on first use."""
+
+    def __init__(self, settings: Settings, *, clock: Clock, store: Store | None) -> None:
+        super().__init__(settings, clock=clock, worker_id=f"{socket.gethostname()}:{os.getpid()}")
+        self._store = store
+        self._dscro_names = tuple(d.name for d in settings.dscro)
+
+    @cached_property
+    def store(self) -> Store:
+        from intake_bot.store.store import Store
+
+        return self._store or Store.from_url(self.settings.database_url())
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from intake_bot.mail.compose import MimeComposer
+        from intake_bot.mail.render import Renderer
+        from intake_bot.services.notify import Letterhead, Notifier
+
+        settings, names = self.settings, self._dscro_names
+        return Notifier(
+            renderer=Renderer(settings.templates_dir()),
+            composer=MimeComposer(),
+            letterhead=Letterhead(
+                from_address=settings.outgoing.from_address,
+                from_name=settings.outgoing.from_name,
+                watched_subject=settings.mailbox.subject,
+                replies_per_sender_per_hour=settings.outgoing.replies_per_sender_per_hour,
+                console_url=settings.web.base_url,
+            ),
+            blank_forms=lambda: blank_form_attachments(names),
+        )
+
+    @cached_property
+    def database(self) -> Database:
+        from intake_bot.services.database import Database
+        from intake_bot.store.migrate import AlembicSchema
+
+        return Database(
+            store=self.store,
+            schema=AlembicSchema(self.store),
+            config_reference=lambda: reference_data_from_config(self.settings),
+        )
+
+    @cached_property
+    def intake(self) -> Intake:
+        from intake_bot.forms.limits import ReadLimits
+        from intake_bot.services.intake import Intake
+
+        settings = self.settings
+        return Intake(
+            limits=ReadLimits(**settings.limits.model_dump()),
+            office_staff={d.name: tuple(d.staff) for d in settings.dscro},
+            store=self.store,
+            notifier=self.notifier,
+            clock=self.clock,
+            dscros=self._dscro_names,
             watched_subject=settings.mailbox.subject,
-            replies_per_sender_per_hour=settings.outgoing.replies_per_sender_per_hour,
-            console_url=settings.web.base_url,
-        ),
-        blank_forms=lambda: blank_form_attachments(dscro_names),
-    )
-    intake = Intake(
-        limits=ReadLimits(
-            **settings.limits.model_dump(),
-            form_versions=load_form_versions(settings.paths.forms),
-        ),
-        office_staff={d.name: tuple(d.staff) for d in settings.dscro},
-        store=store,
-        notifier=notifier,
-        clock=clock,
-        dscros=dscro_names,
-        watched_subject=settings.mailbox.subject,
-        config_reference=lambda: reference_data_from_config(settings),
-        database_present=lambda: database_present(settings.database_url()),
-        allowed_domains=tuple(settings.senders.allowed_domains),
-        purposes_needing_approval=frozenset(settings.purposes_needing_approval),
-        own_addresses=(settings.outgoing.from_address.lower(),),
-        targets=settings.targets.model_dump(),
-        authserv_id=settings.senders.authserv_id,
-        require_dmarc_pass=settings.senders.require_dmarc_pass,
-    )
-    worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    credentials = Credentials(
-        store=store,
-        notifier=notifier,
-        clock=clock,
-        recipients=alert_recipients(settings),
-        known=lambda: known_credentials(settings),
-        signer=lambda name, show: sign_in(settings, name, show),
-    )
-    return Application(
-        settings=settings,
-        store=store,
-        database=Database(
-            store=store,
-            schema=AlembicSchema(store),
             config_reference=lambda: reference_data_from_config(settings),
-        ),
-        intake=intake,
-        mailboxes=Mailboxes(
+            database_present=lambda: database_present(settings.database_url()),
+            allowed_domains=tuple(settings.senders.allowed_domains),
+            purposes_needing_approval=frozenset(settings.purposes_needing_approval),
+            own_addresses=(settings.outgoing.from_address.lower(),),
+            targets=settings.targets.model_dump(),
+            authserv_id=settings.senders.authserv_id,
+            require_dmarc_pass=settings.senders.require_dmarc_pass,
+        )
+
+    @cached_property
+    def mailboxes(self) -> Mailboxes:
+        from intake_bot.mail.sources import open_source
+        from intake_bot.services.mailboxes import Mailboxes
+
+        settings, intake = self.settings, self.intake
+        return Mailboxes(
             intake=intake,
-            clock=clock,
-            worker_id=worker_id,
+            clock=self.clock,
+            worker_id=self.worker_id,
             boxes=settings.mailboxes,
             open_source=lambda box: open_source(settings, box),
-            credentials=credentials,
-        ),
-        outbox=OutboxAdmin(store=store, clock=clock),
-        register=Register(store=store, clock=clock, dscros=dscro_names),
-        s251=S251(
-            store=store,
-            notifier=notifier,
-            clock=clock,
+            credentials=self.credentials,
+        )
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        from intake_bot.mail.oauth import known_credentials, sign_in
+        from intake_bot.services.credentials import Credentials
+
+        settings = self.settings
+        return Credentials(
+            store=self.store,
+            notifier=self.notifier,
+            clock=self.clock,
+            recipients=alert_recipients(settings),
+            known=lambda: known_credentials(settings),
+            signer=lambda name, show: sign_in(settings, name, show),
+        )
+
+    @cached_property
+    def outbox(self) -> OutboxAdmin:
+        from intake_bot.services.outbox import OutboxAdmin
+
+        return OutboxAdmin(store=self.store, clock=self.clock)
+
+    @cached_property
+    def register(self) -> Register:
+        from intake_bot.services.register import Register
+
+        return Register(store=self.store, clock=self.clock, dscros=self._dscro_names)
+
+    @cached_property
+    def s251(self) -> S251:
+        from intake_bot.services.s251 import S251
+
+        settings = self.settings
+        return S251(
+            store=self.store,
+            notifier=self.notifier,
+            clock=self.clock,
             offices=settings.dscro,
             offsets=settings.reminders.offsets_days,
             timezone=settings.timezone,
-        ),
-        requests=Requests(
-            store=store, notifier=notifier, clock=clock, targets=settings.targets.model_dump()
-        ),
-        queues=Queues(store=store, clock=clock, offices=settings.dscro),
-        messages=Messages(store=store, notifier=notifier, clock=clock, reingest=intake.ingest),
-        digests=Digests(
-            store=store,
-            notifier=notifier,
-            clock=clock,
+        )
+
+    @cached_property
+    def requests(self) -> Requests:
+        from intake_bot.services.lifecycle import Requests
+
+        targets = self.settings.targets.model_dump()
+        return Requests(store=self.store, notifier=self.notifier, clock=self.clock, targets=targets)
+
+    @cached_property
+    def queues(self) -> Queues:
+        from intake_bot.services.queues import Queues
+
+        return Queues(store=self.store, clock=self.clock, offices=self.settings.dscro)
+
+    @cached_property
+    def messages(self) -> Messages:
+        from intake_bot.services.messages import Messages
+
+        return Messages(
+            store=self.store, notifier=self.notifier, clock=self.clock, reingest=self.intake.ingest
+        )
+
+    @cached_property
+    def digests(self) -> Digests:
+        from intake_bot.services.digests import Digests
+
+        settings = self.settings
+        return Digests(
+            store=self.store,
+            notifier=self.notifier,
+            clock=self.clock,
             offices=settings.dscro,
             timezone=settings.timezone,
-        ),
-        retention=Retention(store=store, clock=clock, closed_days=settings.retention.closed_days),
-        staff=Staff(
-            store=store, clock=clock, offices=offices_of(settings.dscro), hasher=PasswordHasher()
-        ),
-        credentials=credentials,
-        connectivity=Connectivity(
+        )
+
+    @cached_property
+    def retention(self) -> Retention:
+        from intake_bot.services.retention import Retention
+
+        closed_days = self.settings.retention.closed_days
+        return Retention(store=self.store, clock=self.clock, closed_days=closed_days)
+
+    @cached_property
+    def staff(self) -> Staff:
+        from argon2 import PasswordHasher
+
+        from intake_bot.services.queues import offices_of
+        from intake_bot.services.staff import Staff
+
+        offices = offices_of(self.settings.dscro)
+        return Staff(store=self.store, clock=self.clock, offices=offices, hasher=PasswordHasher())
+
+    @cached_property
+    def connectivity(self) -> Connectivity:
+        from intake_bot.mail.probes import probe_mailbox, probe_outgoing
+        from intake_bot.services.connectivity import Connectivity
+
+        _ = self.store  # a database.url that cannot work is named before any mailbox is tried
+        settings = self.settings
+        return Connectivity(
             mailboxes=[box.name for box in settings.mailboxes],
             probe_mailbox=lambda name: probe_mailbox(settings, name),
             probe_outgoing=lambda: probe_outgoing(settings),
-        ),
-        clock=clock,
-        worker_id=worker_id,
-        open_transport=lambda: make_transport(settings),
-        deliver_sample=lambda raw: deliver_to_maildir(settings, raw),
-    )
+        )
+
+    @cached_property
+    def organisations(self) -> Organisations:
+        from intake_bot.ods import read_ods_file
+        from intake_bot.services.ods import Organisations
+
+        return Organisations(
+            store=self.store, notifier=self.notifier, clock=self.clock, read_file=read_ods_file
+        )
+
+    def open_transport(self) -> MailTransport:
+        return make_transport(self.settings)
+
+    def deliver_sample(self, raw: bytes) -> None:
+        deliver_to_maildir(self.settings, raw)
 
 
 def alert_recipients(settings: Settings) -> list[str]:
@@ -182,77 +285,12 @@ def database_present(url: str) -> bool:
 
 @cache
 def blank_form_attachments(dscro_names: tuple[str, ...]) -> tuple[FileToAttach, ...]:
+    from intake_bot.forms.generate import blank_docx, blank_xlsx
+
     return (
         FileToAttach("legitimate-relationship-request.docx", DOCX, blank_docx(dscro_names)),
         FileToAttach("legitimate-relationship-request.xlsx", XLSX, blank_xlsx(dscro_names)),
     )
-
-
-def make_transport(settings: Settings) -> MailTransport:
-    out = settings.outgoing
-    parts = urlsplit(out.url)
-    if parts.scheme == "file":
-        return FileTransport(Path(unquote(out.url.split(":", 1)[1])))
-    if parts.scheme == "graph":
-        return _graph_transport(settings)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ConfigError(
-            f"outgoing.url: unknown scheme {parts.scheme!r} (file:, smtp://, smtps:// or graph://)"
-        )
-    if not parts.hostname:
-        raise ConfigError("outgoing.url: needs a host, e.g. smtp://intake@smtp.example:587")
-    query = parse_qs(parts.query)
-    security = query.get("tls", ["ssl" if parts.scheme == "smtps" else "starttls"])[0]
-    try:
-        return _smtp(parts.hostname, parts.port, parts.scheme, parts.username, security, settings)
-    except ValueError as exc:
-        raise ConfigError(f"outgoing: {exc}") from exc
-
-
-def _smtp(
-    host: str,
-    port: int | None,
-    scheme: str,
-    username: str | None,
-    security: str,
-    settings: Settings,
-) -> SmtpTransport:
-    out = settings.outgoing
-    tokens = provider_for(settings, "outgoing", out, "smtp")  # None: a password
-    if tokens is not None and not username:
-        raise ConfigError(
-            "outgoing.url: name the mailbox the OAuth 2.0 token sends as, "
-            "e.g. smtp://dsfc.enquiries%40nhs.net@smtp.office365.com:587"
-        )
-    return SmtpTransport(
-        host=host,
-        port=port or (465 if scheme == "smtps" else 587),
-        security=security,
-        username=unquote(username) if username else None,
-        password=None if tokens else settings.outgoing_secret() or url_password(out.url),
-        timeout=out.timeout_seconds,
-        ssl_context=trusting(out.ca_file),
-        allow_plain_auth=out.allow_plain_auth,
-        tokens=tokens,
-    )
-
-
-def _graph_transport(settings: Settings) -> GraphTransport:
-    out = settings.outgoing
-    mailbox = unquote(urlsplit(out.url).netloc)
-    if not mailbox or ":" in mailbox or "/" in urlsplit(out.url).path.strip("/"):
-        raise ConfigError("outgoing.url: name the mailbox that sends, e.g. graph://dsfc@nhs.net")
-    tokens = graph_tokens(settings, "outgoing", out)
-    try:
-        return GraphTransport(
-            mailbox=mailbox,
-            tokens=tokens,
-            api_url=out.graph_api_url,
-            timeout=out.timeout_seconds,
-            ca_file=out.ca_file,
-        )
-    except ValueError as exc:  # plain http to a host that is not loopback
-        raise ConfigError(f"outgoing.graph_api_url: {exc}") from exc
 
 
 def reference_data_from_config(settings: Settings) -> tuple[list[Organisation], list[Approval]]:
@@ -273,6 +311,8 @@ def deliver_to_maildir(settings: Settings, raw: bytes) -> None:
     url = settings.mailbox.url
     if not url.startswith("maildir:"):
         raise ConfigError("mailbox.url: the demo writes into a local Maildir: use maildir:PATH")
+    from intake_bot.mail.maildir import deliver
+
     deliver(Path(unquote(url.split(":", 1)[1])), raw)
 
 

@@ -10,22 +10,26 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from intake_bot.bootstrap import App, build
-from intake_bot.checks import check_settings
 from intake_bot.cli import logs
-from intake_bot.config import Settings, load_settings
 from intake_bot.domain.printable import clean_text
 from intake_bot.errors import OperatorError
 from intake_bot.jsonable import json_value
+
+if TYPE_CHECKING:
+    from intake_bot.application import Application
+    from intake_bot.config import Settings
+
+# The settings, the application and the checks are imported when a command first asks for them
+# (`State`): `intake-bot --help` needs none of them, and each costs tens of milliseconds.
 
 
 class _CleanConsole(Console):
@@ -48,16 +52,22 @@ class State:
     def settings(self) -> Settings:
         """The settings, loaded once; a ConfigError reaches `main`, which prints one line."""
         if self._settings is None:
+            from intake_bot.config import load_settings
+
             self._settings = load_settings(self.config)
             setup_logging(self._settings.log_level)
         return self._settings
 
-    def app(self) -> App:
+    def app(self) -> Application:
+        from intake_bot.bootstrap import build
+
         return build(self.settings())
 
     def check_before_start(self) -> None:
         """Refuse to start the worker on settings it cannot work with, rather than log a
         traceback every minute."""
+        from intake_bot.checks import check_settings
+
         found = check_settings(self.settings())
         for problem in found:
             if not problem.stops_worker:
@@ -143,7 +153,11 @@ _INVISIBLE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff
 
 # Tables show dates as dd/mm/yyyy and times as dd/mm/yyyy HH:MM in the default time zone; --json
 # output keeps ISO 8601 (print_json).
-_LONDON = ZoneInfo(Settings.model_fields["timezone"].default)
+@cache
+def _london() -> ZoneInfo:
+    from intake_bot.config import Settings
+
+    return ZoneInfo(Settings.model_fields["timezone"].default)
 
 
 def fmt_date(value: date | None) -> str:
@@ -153,7 +167,7 @@ def fmt_date(value: date | None) -> str:
 
 def fmt_time(value: datetime | None) -> str:
     """dd/mm/yyyy HH:MM in the default time zone (England), or "" for no time."""
-    return value.astimezone(_LONDON).strftime("%d/%m/%Y %H:%M") if value is not None else ""
+    return value.astimezone(_london()).strftime("%d/%m/%Y %H:%M") if value is not None else ""
 
 
 def output_format(path: Path, allowed: Sequence[str], given: str | None = None) -> str:
@@ -190,6 +204,8 @@ def actor(by: str) -> str:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    from rich.table import Table
+
     t = Table(title=escape(title), title_justify="left")
     for c in columns:
         t.add_column(c)

@@ -12,9 +12,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer.main
+from typer.core import TyperGroup
 from typer.testing import CliRunner, Result
 
 from intake_bot.cli import app
@@ -196,11 +198,11 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str | None]:
 def _leaf_commands() -> set[str]:
     found: set[str] = set()
 
-    def walk(command: object, path: list[str]) -> None:
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, sub in subcommands.items():
-                walk(sub, [*path, name])
+    def walk(command: Any, path: list[str]) -> None:
+        if isinstance(command, TyperGroup):  # commands are imported as they are asked for
+            ctx = typer.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), [*path, name])
         else:
             found.add(" ".join(path))
 

@@ -1,0 +1,87 @@
+"""`intake-bot` imports a command only when it runs, and what a command needs only when it needs it.
+
+The start-up times themselves are measured by `bench/startup.py`, not here: what is checked is
+which modules a command leaves unimported, in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+
+from intake_bot import samples
+from intake_bot.cli import COMMANDS, app
+
+# Run as `intake-bot ARGS...`; print the top-level packages and the intake_bot modules imported.
+_PROBE = """
+import json, sys
+sys.argv = ["intake-bot", *sys.argv[1:]]
+from intake_bot.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "openpyxl", "jinja2", "starlette", "apscheduler")
+
+
+def _imported(*args: str, cwd: Path) -> set[str]:
+    env = {"PATH": "/usr/bin:/bin", "INTAKE_BOT_LOG_LEVEL": "WARNING"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "[]"
+    modules: list[str] = json.loads(last)
+    return set(modules)
+
+
+def _loaded(modules: set[str], packages: tuple[str, ...]) -> set[str]:
+    return {p for p in packages if p in modules}
+
+
+def test_help_imports_no_command_and_no_heavy_library(tmp_path: Path) -> None:
+    modules = _imported("--help", cwd=tmp_path)
+    assert _loaded(modules, (*HEAVY, "pydantic", "intake_bot.bootstrap")) == set()
+    commands = {m for m in modules if m.startswith("intake_bot.cli.")}
+    assert commands <= {"intake_bot.cli.common", "intake_bot.cli.logs"}
+
+
+def test_parse_of_a_word_form_needs_no_workbook_reader_nor_migrations(tmp_path: Path) -> None:
+    form = tmp_path / "request.docx"
+    form.write_bytes(samples.docx_form(samples.new_request()))
+    modules = _imported("parse", str(form), cwd=tmp_path)
+    assert "intake_bot.services.intake" in modules  # it did parse
+    unneeded = ("openpyxl", "alembic", "jinja2", "starlette", "msal", "httpx", "argon2")
+    assert _loaded(modules, unneeded) == set()
+
+
+def test_help_lists_every_command_with_the_line_its_own_help_starts_with() -> None:
+    group = get_command(app)
+    ctx = group.make_context("intake-bot", ["--version"], resilient_parsing=True)
+    for name, entry in COMMANDS.items():
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        own = " ".join((command.help or "").split("\n\n")[0].split())
+        assert entry.help == own, f"COMMANDS[{name!r}].help differs from the command's help"
+
+
+@pytest.mark.parametrize("name", ["queue", "db", "parse"])
+def test_a_registered_command_resolves_to_its_implementation(name: str) -> None:
+    group = get_command(app)
+    ctx = group.make_context("intake-bot", ["--version"], resilient_parsing=True)
+    command = group.get_command(ctx, name)
+    assert command is not None and command.name == name
+    assert command.params or getattr(command, "commands", None)
