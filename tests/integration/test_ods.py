@@ -1,0 +1,186 @@
+"""ODS organisations on real databases (SQLite and PostgreSQL): migration 0006 both ways, an
+import and a re-import, a review item with no register change until staff decide, validation
+naming the successor, and `intake-bot ods` as an operator runs it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from intake_bot.bootstrap import App
+from intake_bot.domain.records import Relationship
+from intake_bot.domain.triage import parse_request_reference
+from intake_bot.ports import MessageRef
+from intake_bot.samples import DOCX, docx_form, email, new_request
+from intake_bot.services.register import apply_approved_request
+from intake_bot.store import migrate
+from intake_bot.store.store import Store
+from tests.conftest import FrozenClock
+from tests.ods_files import icb_merger_file, sub_icb_files, trust_file
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+APRIL_2016 = datetime(2016, 4, 1, 9, tzinfo=UTC)
+MAY_2026 = datetime(2026, 5, 1, 9, tzinfo=UTC)
+LEEDS = {"commissioner_ods": "03G", "commissioner_name": "NHS Leeds South and East CCG"}
+_uids = itertools.count(1)
+ODS_TABLES = {"ods_organisation", "ods_succession", "ods_review"}
+
+
+def test_migration_0006_adds_the_ods_tables_and_downgrade_drops_them(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    store = Store.from_url(database_url)
+    try:
+        migrate.upgrade(store, "0005")
+        assert not ODS_TABLES & set(sa.inspect(store.engine).get_table_names())
+        migrate.upgrade(store)
+        assert set(sa.inspect(store.engine).get_table_names()) >= ODS_TABLES
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+        assert not ODS_TABLES & set(sa.inspect(store.engine).get_table_names())
+    finally:
+        store.dispose()
+
+
+def _relationship(app: App, **values: str) -> Relationship:
+    """A request filed from an emailed form and approved: a relationship in the register."""
+    raw = email(attachments=[("form.docx", DOCX, docx_form(new_request(0, **values)))])
+    result = app.intake.ingest(raw, MessageRef("INBOX", str(next(_uids))), now=app.clock())
+    request_id = parse_request_reference(result.references[0])
+    assert request_id is not None
+    with app.store.unit() as unit:
+        request = unit.requests.get(request_id)
+        assert request is not None
+        request.status = "approved"
+        return apply_approved_request(unit, request, now=app.clock(), actor="jo")
+
+
+def _outbox_kinds(app: App) -> list[str]:
+    with app.store.engine.connect() as conn:  # the real store: count rows directly
+        return list(conn.execute(sa.text("SELECT kind FROM outbox ORDER BY id")).scalars())
+
+
+def _events(app: App, action: str) -> list[tuple[str, str | None, str]]:
+    with app.store.engine.connect() as conn:  # the real store: count rows directly
+        rows = conn.execute(
+            sa.text("SELECT actor, to_status, note FROM event WHERE action = :a ORDER BY id"),
+            {"a": action},
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _commissioner(app: App, reference: str) -> tuple[str, str]:
+    (row,) = [r for r in app.register.rows(published_only=False) if r.reference == reference]
+    return row.commissioner_ods, row.status
+
+
+def test_import_review_and_carry_over_on_the_database(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = APRIL_2016
+    rel = _relationship(app, **LEEDS)
+    clock.now = MAY_2026
+    files = [*sub_icb_files(tmp_path), icb_merger_file(tmp_path), trust_file(tmp_path)]
+    report = app.organisations.import_files(files, actor="operator")
+    assert report.counts() == {"closed": 4, "opened": 6, "succeeded": 4}
+    (item,) = report.reviews
+    assert (item.reference, item.closed_code, item.successors[0][0]) == (
+        rel.reference,
+        "03G",
+        "15F",
+    )
+    assert _outbox_kinds(app).count("ods_succession") == 1
+    assert _commissioner(app, rel.reference) == ("03G", "active")  # nothing changed yet
+
+    again = app.organisations.import_files(files, actor="operator")
+    assert again.unchanged and again.reviews == ()
+    renamed = app.organisations.import_files([trust_file(tmp_path, renamed=True)], actor="op")
+    assert [(c.what, c.code) for c in renamed.changes] == [("renamed", "RXF")]
+    assert [note.split(": ", 1)[1] for _, _, note in _events(app, "ods_import")] == [
+        report.summary(),
+        "no changes",
+        "1 renamed",
+    ]
+    assert _outbox_kinds(app).count("ods_succession") == 1
+    assert [i.id for i in app.organisations.reviews()] == [item.id]
+
+    app.organisations.decide(item.id, "carry", actor="jo", note="ICB agreed")
+    assert _commissioner(app, rel.reference) == ("15F", "active")
+    decided = [e for e in _events(app, "ods_review") if e[1] == "carried"]
+    assert decided and decided[0][0] == "jo" and "03G → 15F" in decided[0][2]
+    assert app.organisations.reviews() == []
+    assert [i.status for i in app.organisations.reviews(include_decided=True)] == ["carried"]
+
+
+def test_ending_on_review_ends_the_relationship(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = APRIL_2016
+    rel = _relationship(app, commissioner_ods="QJG", commissioner_name="NHS Suffolk ICB")
+    clock.now = MAY_2026
+    (item,) = app.organisations.import_files([icb_merger_file(tmp_path)], actor="op").reviews
+    app.organisations.decide(item.id, "end", actor="jo")
+    assert _commissioner(app, rel.reference)[1] == "ended"
+    assert [e[1] for e in _events(app, "ods_review")] == ["open", "ended"]
+
+
+def test_a_form_naming_a_closed_code_is_told_its_successor(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = MAY_2026
+    app.organisations.import_files(sub_icb_files(tmp_path), actor="op")
+    preview = app.intake.parse("form.docx", docx_form(new_request(0, **LEEDS)))
+    (judged,) = preview.requests
+    assert any("03G closed on 30/06/2022; its successor is 15F" in p for p in judged.problems)
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_BOT_")}
+    full_env.update(env, COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "intake_bot", *args],
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_ods_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
+    env = {
+        "INTAKE_BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'intake.db'}",
+        "INTAKE_BOT_MAILBOX_URL": f"maildir:{tmp_path / 'mail'}",
+        "INTAKE_BOT_OUTGOING_URL": f"file:{tmp_path / 'outbox'}",
+    }
+    assert _cli("db", "upgrade", env=env).returncode == 0
+    files = [str(p) for p in [*sub_icb_files(tmp_path), icb_merger_file(tmp_path)]]
+    first = _cli("ods", "import", *files, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "closed     03G    NHS LEEDS SOUTH AND EAST CCG, closed on 30/06/2022" in first.stdout
+    assert "succeeded  03G    03G → 15F from 01/07/2022" in first.stdout
+    second = _cli("ods", "import", *files, "--json", env=env)
+    assert json.loads(second.stdout)["unchanged"] is True
+    assert "no changes" in _cli("ods", "import", *files, env=env).stdout
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"\x00\x01binary")
+    broken = _cli("ods", "import", str(bad), env=env)
+    assert broken.returncode == 2 and "broken.csv: a binary file" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    assert "no open review items" in _cli("ods", "reviews", env=env).stdout
+    refused = _cli("ods", "decide", "ODS-9", "carry", env=env)
+    assert refused.returncode == 2 and "ODS-9: no such review item" in refused.stderr
