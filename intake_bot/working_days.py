@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 
 @cache
 def _bank_holidays(year: int) -> frozenset[date]:
+    import holidays  # ~30 ms to import: only what counts working days pays for it
+
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import zipfile
 
 from intake_bot.domain.form_versions import FormVersions, valid_version
+from intake_bot.domain.rawform import RawForm
 from intake_bot.forms.docx import read_docx_archive
 from intake_bot.forms.inflate import BoundedZip, read_capped
 from intake_bot.forms.limits import Budget, ReadLimits, megabytes
@@ -23,7 +24,6 @@ from intake_bot.forms.readings import FileReading
 from intake_bot.forms.rejections import Refusal, corrupt, found, reject
 from intake_bot.forms.sniff import App
 from intake_bot.forms.versions import UnmappedVersionError
-from intake_bot.forms.xlsx import read_xlsx_archive
 
 MAX_ZIP_ENTRIES = 5000
 _MIMETYPE_BYTES = 200
@@ -103,7 +103,7 @@ def _read_package(
         forms = read_docx_archive(archive, filename, budget=budget, versions=versions)
         return found(filename, forms)
     if any("spreadsheetml" in t for t in types.values()):
-        return found(filename, read_xlsx_archive(archive, filename, budget, versions))
+        return found(filename, _read_xlsx(archive, filename, budget, versions))
     if any("presentationml" in t for t in types.values()):
         return reject(filename, Refusal.POWERPOINT)
     names = set(archive.namelist())
@@ -111,7 +111,7 @@ def _read_package(
         forms = read_docx_archive(archive, filename, DEFAULT_PART, budget, versions)
         return found(filename, forms)
     if "xl/workbook.xml" in names:
-        return found(filename, read_xlsx_archive(archive, filename, budget, versions))
+        return found(filename, _read_xlsx(archive, filename, budget, versions))
     if claimed is not None:
         return corrupt(filename, claimed)
     return reject(filename, Refusal.OTHER)
@@ -126,3 +126,12 @@ def _read_other_zip(
     if claimed is not None:
         return corrupt(filename, claimed)
     return reject(filename, Refusal.ZIP)
+
+
+def _read_xlsx(
+    archive: zipfile.ZipFile, filename: str, budget: Budget, versions: FormVersions
+) -> list[RawForm]:
+    # Imported here: openpyxl takes ~0.1 s to import, which only a workbook should cost.
+    from intake_bot.forms.xlsx import read_xlsx_archive
+
+    return read_xlsx_archive(archive, filename, budget, versions)

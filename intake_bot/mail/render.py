@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from intake_bot.domain.outgoing import Rendered
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 __all__ = ["Rendered", "Renderer"]
 
@@ -17,8 +19,15 @@ class Renderer:
     """Renders `<kind>.subject.txt`, `<kind>.txt` and `<kind>.html` with one context."""
 
     def __init__(self, templates_dir: Path) -> None:
-        self.env = Environment(
-            loader=FileSystemLoader(templates_dir / "email"),
+        self.templates_dir = templates_dir
+
+    @cached_property
+    def env(self) -> Environment:
+        # Made on the first letter: a command that writes none (parse, queue) skips Jinja2's import.
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+        return Environment(
+            loader=FileSystemLoader(self.templates_dir / "email"),
             autoescape=select_autoescape(enabled_extensions=("html",), default=False),
             undefined=StrictUndefined,  # a missing value is a bug, not a blank in a letter
             trim_blocks=True,
