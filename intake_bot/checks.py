@@ -17,6 +17,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 
 from intake_bot.bootstrap import make_transport
 from intake_bot.config import PACKAGED_TEMPLATES, ConfigError, Settings
+from intake_bot.forms.version_files import load_form_versions
 from intake_bot.mail.smtp import SECURITY_MODES
 from intake_bot.mail.sources import check_sources
 from intake_bot.store.urls import check_database_url
@@ -45,6 +46,7 @@ def check_settings(settings: Settings) -> list[Problem]:
         *_reference_file(
             settings.paths.organisations, "paths.organisations", "organisation", ("ods", "name")
         ),
+        *_form_versions(settings.paths.forms),
     ]
 
 
@@ -169,6 +171,14 @@ def _templates(settings: Settings) -> Iterator[Problem]:
             "paths.templates",
             f"{folder} lacks {', '.join(missing)}: copy them from {PACKAGED_TEMPLATES / 'email'}",
         )
+
+
+def _form_versions(folder: Path) -> Iterator[Problem]:
+    """Every mapping in config/forms/, as the worker will load it."""
+    try:
+        load_form_versions(folder)
+    except ConfigError as exc:
+        yield from _from_config_error(exc)
 
 
 def _reference_file(

@@ -9,6 +9,8 @@ so that the tests prove the mapping, not restate it.
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from collections.abc import Mapping
 
 from docx import Document
@@ -118,3 +120,33 @@ def workbook_form(
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def with_declared_version(
+    data: bytes, *, control: str | None = None, prop: str | None = None
+) -> bytes:
+    """A Word form whose hidden version control (`control`) or document property (`prop`)
+    says something else: what a sender may put there by hand, or on purpose."""
+    from xml.sax.saxutils import escape
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if control is not None and info.filename == "word/document.xml":
+                part = re.sub(
+                    rb'(<w:tag w:val="dsfc_form_version"/>.*?<w:t[^>]*>)[^<]*(<)',
+                    lambda m: m.group(1) + escape(control).encode() + m.group(2),
+                    part,
+                    count=1,
+                    flags=re.S,
+                )
+            if prop is not None and info.filename == "docProps/custom.xml":
+                part = re.sub(
+                    rb"<vt:lpwstr>[^<]*</vt:lpwstr>",
+                    f"<vt:lpwstr>{escape(prop)}</vt:lpwstr>".encode(),
+                    part,
+                )
+            target.writestr(info, part)
+    return out.getvalue()

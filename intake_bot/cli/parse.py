@@ -83,6 +83,9 @@ def form(
     if output is None:
         output = Path(f"legitimate-relationship-request.{(fmt or FormFormat.docx).value}")
     suffix = output_format(output, [f.value for f in FormFormat], fmt.value if fmt else None)
+    from intake_bot.domain.form_versions import CURRENT_VERSION
+
     data = state(ctx).app().intake.blank_form(suffix)
     output.write_bytes(data)
-    console.print(f"wrote {output} ({len(data):,} bytes)", highlight=False, markup=False)
+    shown = f"wrote {output} ({len(data):,} bytes), form version {CURRENT_VERSION}"
+    console.print(shown, highlight=False, markup=False)
