@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from intake_bot.application import Application
 from intake_bot.config import Settings
 from intake_bot.errors import OperatorError
-from intake_bot.web import admin, api, auth, messages, metrics, pages, sso, staff_pages
+from intake_bot.web import admin, api, auth, messages, metrics, ods, pages, sso, staff_pages
 from intake_bot.web.security import SecurityHeaders
 from intake_bot.web.templating import render
 
@@ -54,6 +54,7 @@ def create_app(application: Application, *, secret: str, secure_cookies: bool) -
         Route("/register", pages.register),
         Route("/register/export", admin.register_export),
         Route("/register/import", admin.register_import, methods=["POST"]),
+        Route("/register/reviews", ods.decide_review, methods=["POST"]),
         Route("/s251", admin.approvals),
         Route("/s251/extend", admin.extend_approval, methods=["POST"]),
         Route("/staff", staff_pages.staff_page),

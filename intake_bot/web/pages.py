@@ -185,8 +185,11 @@ def assign(request: Request, member: StaffMember, form: dict[str, str]) -> Respo
 @staff_only
 def register(request: Request, member: StaffMember) -> Response:
     everything = request.query_params.get("all") == "1"
-    rows = application(request).register.rows(published_only=not everything)
-    return render(request, "register.html", {"member": member, "rows": rows, "all": everything})
+    app = application(request)
+    rows = app.register.rows(published_only=not everything)
+    reviews = app.organisations.reviews()  # relationships whose organisation closed (ODS)
+    context = {"member": member, "rows": rows, "all": everything, "reviews": reviews}
+    return render(request, "register.html", context)
 
 
 def _shares(staff: StaffMember, detail: RequestDetail) -> bool:

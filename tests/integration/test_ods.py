@@ -184,3 +184,43 @@ def test_the_ods_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
     assert "no open review items" in _cli("ods", "reviews", env=env).stdout
     refused = _cli("ods", "decide", "ODS-9", "carry", env=env)
     assert refused.returncode == 2 and "ODS-9: no such review item" in refused.stderr
+
+
+def test_the_register_page_shows_review_items_and_a_lead_decides(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    from starlette.testclient import TestClient
+
+    from intake_bot.web.app import create_app
+    from tests.integration.test_web_console import (
+        NORTH_CASEWORKER,
+        NORTH_LEAD,
+        PASSWORD,
+        csrf_of,
+        sign_in,
+    )
+
+    clock.now = APRIL_2016
+    rel = _relationship(app, **LEEDS)
+    clock.now = MAY_2026
+    (item,) = app.organisations.import_files(sub_icb_files(tmp_path), actor="op").reviews
+    for email_, role in ((NORTH_CASEWORKER, "caseworker"), (NORTH_LEAD, "lead")):
+        app.staff.add(email_, name=role, offices=["North"], role=role, password=PASSWORD, actor="t")
+    with TestClient(create_app(app, secret="s" * 48, secure_cookies=False)) as console:
+        sign_in(console, NORTH_CASEWORKER)
+        page = console.get("/register").text
+        assert f"ODS-{item.id}" in page and "NHS WEST YORKSHIRE ICB - 15F (15F)" in page
+        assert "Carry over to 15F" not in page  # a caseworker sees, a lead decides
+        form = {"csrf": csrf_of(page), "review": str(item.id), "decision": "carry"}
+        refused = console.post("/register/reviews", data=form)
+        assert "Only a lead or an admin" in refused.text
+        assert _commissioner(app, rel.reference)[0] == "03G"
+        console.post("/logout", data={"csrf": form["csrf"]})
+        sign_in(console, NORTH_LEAD)
+        page = console.get("/register").text
+        assert "Carry over to 15F" in page
+        form["csrf"] = csrf_of(page)
+        done = console.post("/register/reviews", data=form)
+        assert f"ODS-{item.id} {rel.reference}: carried." in done.text
+    assert _commissioner(app, rel.reference)[0] == "15F"
+    assert [e[0] for e in _events(app, "ods_review") if e[1] == "carried"] == [NORTH_LEAD]

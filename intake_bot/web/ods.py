@@ -1,0 +1,34 @@
+"""The register page's succession reviews: a lead or an admin carries a relationship over to the
+successor of its closed organisation, or ends it. Each decision names the account in the audit
+trail, as `intake-bot ods decide --by` does."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from intake_bot.domain.organisations import OdsError
+from intake_bot.domain.staff import Role, StaffMember
+from intake_bot.web.auth import application, staff_form
+from intake_bot.web.templating import flash
+
+
+@staff_form
+def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -> Response:
+    if member.role not in (Role.LEAD, Role.ADMIN):
+        return _back(request, "Only a lead or an admin can decide a succession review.")
+    decision, number = form.get("decision", ""), form.get("review", "")
+    if decision not in ("carry", "end") or not number.isdigit():
+        return _back(request, "Choose a review item and carry it over or end it.")
+    try:
+        done = application(request).organisations.decide(
+            int(number), decision, actor=member.email, note=form.get("note", "")
+        )
+    except OdsError as exc:
+        return _back(request, str(exc))
+    return _back(request, f"{done.label} {done.reference}: {done.status}.")
+
+
+def _back(request: Request, message: str) -> Response:
+    flash(request, message)
+    return RedirectResponse("/register", status_code=303)
