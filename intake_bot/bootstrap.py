@@ -7,6 +7,7 @@ import os
 import socket
 import tomllib
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from pathlib import Path
@@ -21,7 +22,7 @@ from intake_bot.domain.records import Approval, Organisation
 from intake_bot.mail.outgoing import make_transport as make_transport  # checks and tests use it
 
 if TYPE_CHECKING:
-    from intake_bot.ports import Clock, MailTransport
+    from intake_bot.ports import Clock, MailTransport, Unit
     from intake_bot.services.connectivity import Connectivity
     from intake_bot.services.credentials import Credentials
     from intake_bot.services.database import Database
@@ -116,7 +117,7 @@ class Wired(Application):
         return Intake(
             limits=ReadLimits(**settings.limits.model_dump()),
             office_staff={d.name: tuple(d.staff) for d in settings.dscro},
-            store=self.store,
+            store=_StoreOnFirstUnit(self),  # a parse with no database to read needs none
             notifier=self.notifier,
             clock=self.clock,
             dscros=self._dscro_names,
@@ -265,6 +266,17 @@ class Wired(Application):
 
     def deliver_sample(self, raw: bytes) -> None:
         deliver_to_maildir(self.settings, raw)
+
+
+class _StoreOnFirstUnit:
+    """The store port, the application's store made when a unit is first asked for: opening it
+    imports SQLAlchemy (~0.25 s), which `intake-bot parse` with no database to read never needs."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    def unit(self) -> AbstractContextManager[Unit]:
+        return self._app.store.unit()
 
 
 def alert_recipients(settings: Settings) -> list[str]:
