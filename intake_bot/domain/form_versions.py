@@ -61,6 +61,8 @@ class FieldNames:
 
     def renamed(self, name: str) -> Field | None:
         """The field `name` means in this version when it is one of its own labels or keys."""
+        if not self.labels and not self.keys:
+            return None
         key = self.keys.get(name.strip()) or self.labels.get(normalise_label(name))
         return FIELDS_BY_KEY[key] if key else None
 

@@ -61,7 +61,7 @@ def field_controls(body: etree._Element, names: FieldNames = CURRENT_NAMES) -> C
 def _field_named(name: str | None, names: FieldNames) -> Field | None:
     if not name:
         return None
-    field = names.renamed(name) if names is not CURRENT_NAMES else None
+    field = names.renamed(name)
     if field is not None:
         return field
     field = FIELDS_BY_KEY.get(name) or field_for_label(name)

@@ -142,3 +142,26 @@ def test_a_hand_made_form_is_read_by_its_labels_and_flagged_for_staff(app: App) 
     assert "newer request form" not in _text(reply) and _attached(reply) == {}
     (flag,) = [f for f in _flags(app) if "version" in f]
     assert "carries no version" in flag and "read by its labels" in flag
+
+
+def test_a_correction_sent_on_the_older_form_is_applied_and_again_sent_the_newer_one(
+    app: App,
+) -> None:
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    first = _poll(app, "2016.xlsx", XLSX, workbook_form(new_request(1, declaration="")))
+    assert "Action needed" in str(first["Subject"])
+
+    fixed = email(
+        subject="RE: " + str(first["Subject"]),
+        attachments=[("2016-fixed.xlsx", XLSX, workbook_form(new_request(1)))],
+        headers={"In-Reply-To": str(first["Message-ID"])},
+    )
+    deliver(maildir, fixed)
+    Worker(app).run_once()
+    second = next(m for m in _sent(app) if m["Message-ID"] != first["Message-ID"])
+    assert "[LR-000001] Request received" in str(second["Subject"])
+    assert "A newer request form exists" in _text(second)
+    assert sorted(_attached(second)) == sorted(FORMS)
+    with app.store.unit() as unit:
+        request = unit.requests.get(1)
+        assert request is not None and request.status == "triaged"
