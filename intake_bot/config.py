@@ -1,4 +1,4 @@
-"""Settings: a TOML file plus `INTAKE_BOT_*` environment overrides, on pydantic-settings.
+"""Settings: a TOML file plus `INTAKE_BOT_*` environment overrides, validated by pydantic.
 
 This is the only module that reads the environment, and the only place where defaults live.
 `INTAKE_BOT_<SECTION>_<KEY>` sets one key of a section (INTAKE_BOT_OUTGOING_FROM_ADDRESS),
@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -26,7 +27,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from intake_bot.config_limits import LimitSettings
 from intake_bot.config_mail import (
@@ -45,10 +45,11 @@ from intake_bot.config_sources import (
     ENV_PREFIX,
     MASK,
     ConfigError,
-    EnvSource,
-    TomlSource,
     describe,
+    env_values,
     mask_url,
+    merged,
+    read_settings_file,
     unknown_env_warnings,
     url_password,
 )
@@ -131,21 +132,10 @@ def _default_offices() -> list[Dscro]:
     ]
 
 
-# The file and environment of the load in progress. pydantic-settings builds its sources in a
-# class method, so `load_settings` hands them over here rather than through module globals.
-_LOADING: ContextVar[tuple[Path | None, Mapping[str, str]] | None] = ContextVar(
-    "intake_bot_settings_loading", default=None
-)
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter="_",  # INTAKE_BOT_OUTGOING_FROM_ADDRESS: section, then key
-        env_nested_max_split=1,
-        case_sensitive=False,
-        extra="forbid",
-    )
+class Settings(BaseModel):
+    # Sources (the file, then the environment on top) are merged by `load_settings`: plain
+    # pydantic, as pydantic-settings costs ~0.1 s to import on every command.
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     mailboxes: list[MailboxSettings] = Field(default_factory=lambda: [MailboxSettings()])
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -173,19 +163,6 @@ class Settings(BaseSettings):
     source: str = "(built-in defaults)"  # which file these came from, for `intake-bot config`
     _env_warnings: list[str] = PrivateAttr(default_factory=list)
     _shared: dict[object, object] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path, env = _LOADING.get() or (None, os.environ)
-        # Highest first: the environment overrides the file, which overrides the defaults.
-        return init_settings, EnvSource(settings_cls, env), TomlSource(settings_cls, path)
 
     @property
     def mailbox(self) -> MailboxSettings:
@@ -322,14 +299,13 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         )
     if path is None and DEFAULT_CONFIG.is_file():
         path = DEFAULT_CONFIG
-    token = _LOADING.set((path, env))
+    # The environment overrides the file key by key, which overrides the defaults.
+    data = merged(read_settings_file(path) if path else {}, env_values(Settings, env))
     try:
-        settings = Settings()
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         problems = describe(Settings, exc)
         raise ConfigError("invalid settings: " + "; ".join(problems), problems) from exc
-    finally:
-        _LOADING.reset(token)
     settings._env_warnings = unknown_env_warnings(Settings, env)
     for warning in settings._env_warnings:
         log.warning("%s", warning)

@@ -1,4 +1,4 @@
-"""Where settings come from: the TOML file and `INTAKE_BOT_*` names (pydantic-settings sources).
+"""Where settings come from: the TOML file and `INTAKE_BOT_*` names, merged key by key.
 
 Generic over the settings class, so that `config.py` keeps the settings and their defaults.
 The environment arrives as a mapping: only config.py reads the process environment.
@@ -16,7 +16,6 @@ from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, EnvSettingsSource, InitSettingsSource
 
 from intake_bot.errors import OperatorError
 
@@ -117,36 +116,45 @@ def unknown_env_warnings(settings_cls: type[BaseModel], env: Mapping[str, str]) 
     return out
 
 
-class EnvSource(EnvSettingsSource):
-    """INTAKE_BOT_* names from `env`; INTAKE_BOT_MAILBOX_<KEY> become the `mailbox` key.
+def env_values(settings_cls: type[BaseModel], env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings that INTAKE_BOT_* names in `env` give, as the file's tables would hold them:
+    `INTAKE_BOT_<SETTING>` a top-level setting or a whole section (JSON for lists and tables),
+    `INTAKE_BOT_<SECTION>_<KEY>` one key of a section, INTAKE_BOT_MAILBOX_* the `mailbox` key.
 
     Unknown names are left out here (and warned about by the loader), so that a typo is a
     warning naming the closest setting rather than an error deep inside a section.
     """
+    known = known_env_names(settings_cls)
+    given = {k.upper(): v for k, v in env.items() if k.upper() in known}
 
-    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
-        self._known = known = known_env_names(settings_cls)
-        self._env = {k.lower(): v for k, v in env.items() if k.upper() in known}
-        for name, value in self._env.items():
-            if known[name.upper()]:
-                _json(name.upper(), value)  # a clear error before pydantic-settings' vague one
-        super().__init__(settings_cls)
+    def value(name: str) -> Any:
+        return _json(name, given[name]) if known[name] else given[name]
 
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return dict(self._env)
+    data: dict[str, Any] = {}
+    for name in settings_cls.model_fields:
+        if name not in LOADER_SET and ENV_PREFIX + name.upper() in given:
+            data[name] = value(ENV_PREFIX + name.upper())
+    for table, model in _tables(settings_cls).items():
+        whole = ENV_PREFIX + table.upper()
+        section = value(whole) if whole in given else {}
+        names = {key: f"{whole}_{key.upper()}" for key in model.model_fields}
+        keys = {key: value(name) for key, name in names.items() if name in given}
+        section = {**section, **keys} if isinstance(section, dict) else section
+        if section:
+            data[table] = section
+    return data
 
-    def __call__(self) -> dict[str, Any]:
-        data = super().__call__()
-        whole = self._env.get((ENV_PREFIX + FIRST_MAILBOX).lower())
-        first: dict[str, Any] = _json(ENV_PREFIX + "MAILBOX", whole) if whole else {}
-        prefix = (ENV_PREFIX + FIRST_MAILBOX + "_").lower()
-        for name, value in self._env.items():
-            if name.startswith(prefix):
-                is_json = self._known[name.upper()]
-                first[name[len(prefix) :]] = _json(name.upper(), value) if is_json else value
-        if first:
-            data[FIRST_MAILBOX] = first
-        return data
+
+def merged(low: dict[str, Any], high: Mapping[str, Any]) -> dict[str, Any]:
+    """`low` with `high` on top, table by table: the environment sets one key of a section and
+    the file's other keys stay (lists are replaced whole)."""
+    out = dict(low)
+    for key, value in high.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _json(name: str, value: str) -> Any:
@@ -156,13 +164,6 @@ def _json(name: str, value: str) -> Any:
         raise ConfigError(
             f'{name}: not valid JSON ({exc.msg}); lists and tables are JSON, e.g. ["nhs.net"]'
         ) from exc
-
-
-class TomlSource(InitSettingsSource):
-    """The settings file: `[mailbox]` (one) or `[[mailbox]]` (several) become the list."""
-
-    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
-        super().__init__(settings_cls, read_settings_file(path) if path else {})
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:

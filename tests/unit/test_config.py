@@ -119,7 +119,7 @@ def test_database_password_from_a_file_is_put_into_the_url(tmp_path: Path) -> No
     assert url == "postgresql+psycopg://intake:p%40ss%3Aword%2F1@db.example:5432/intake_bot"
 
 
-# -- pydantic-settings: every kind of value from the environment ---------------------------
+# -- the environment: every kind of value ---------------------------------------------------
 
 
 def test_environment_sets_every_kind_of_value() -> None:
