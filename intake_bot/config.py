@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -73,7 +72,7 @@ T = TypeVar("T")
 
 DEFAULT_CONFIG = Path("config/intake-bot.toml")
 # Shipped inside the package, so that an installed bot run from any folder finds them.
-PACKAGED = Path(str(files("intake_bot")))
+PACKAGED = Path(__file__).resolve().parent  # not importlib.resources: ~7 ms to import
 PACKAGED_TEMPLATES = PACKAGED / "templates"
 PACKAGED_CONFIG = PACKAGED / "defaults"
 
