@@ -58,7 +58,9 @@ def _print_report(report: ImportReport) -> None:
         what = f"{f.organisations} organisations" if f.organisations else ""
         what += ", " if f.organisations and f.successions else ""
         what += f"{f.successions} successions" if f.successions else ""
-        console.print(f"read {f.name}: {f.format}, {what or 'nothing'}", highlight=False)
+        console.print(
+            f"read {f.name}: {f.format}, {what or 'nothing'}", highlight=False, markup=False
+        )
     if report.unchanged:
         console.print("no changes: the list already says what these files say")
         return
@@ -66,13 +68,19 @@ def _print_report(report: ImportReport) -> None:
     for change in report.changes:
         shown[change.what] = shown.get(change.what, 0) + 1
         if shown[change.what] <= SHOWN_PER_KIND:
-            console.print(f"{change.what:<10} {change.code:<6} {change.detail}", highlight=False)
+            console.print(
+                f"{change.what:<10} {change.code:<6} {change.detail}", highlight=False, markup=False
+            )
     for what, n in shown.items():
         if n > SHOWN_PER_KIND:
-            console.print(f"{what:<10} … and {n - SHOWN_PER_KIND} more", highlight=False)
+            console.print(
+                f"{what:<10} … and {n - SHOWN_PER_KIND} more", highlight=False, markup=False
+            )
     for item in report.reviews:
-        console.print(f"review     {item.label:<6} {_review_line(item)}", highlight=False)
-    console.print(f"in all: {report.summary()}", highlight=False)
+        console.print(
+            f"review     {item.label:<6} {_review_line(item)}", highlight=False, markup=False
+        )
+    console.print(f"in all: {report.summary()}", highlight=False, markup=False)
 
 
 def _review_line(item: ReviewItem) -> str:
@@ -141,4 +149,4 @@ def ods_decide(
         )
     except OdsError as exc:
         fail(str(exc))
-    console.print(f"{done.label} {done.reference}: {done.status}", highlight=False)
+    console.print(f"{done.label} {done.reference}: {done.status}", highlight=False, markup=False)

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 
 from intake_bot.domain.organisations import OdsError, OdsFile, OrgEntry, SuccessionEntry
+from intake_bot.domain.printable import clean_line
 from intake_bot.ods.kinds import kind_of
 
 MAX_ROWS = 200_000
@@ -91,7 +92,7 @@ def read_csv(name: str, text: str, hint: str) -> OdsFile:
 def _organisation(cells: list[str], hint: str) -> OrgEntry:
     if len(cells) < 12:
         raise ValueError(f"{len(cells)} columns; an ODS report row has at least 12")
-    code, name = _code(cells[0], "organisation code"), cells[1]
+    code, name = _code(cells[0], "organisation code"), clean_line(cells[1]).strip()
     if not name:
         raise ValueError(f"{code} has no name")
     opened, closed = _date(cells[10], "open date"), _date(cells[11], "close date")

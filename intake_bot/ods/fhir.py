@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from intake_bot.domain.organisations import OdsError, OdsFile, OrgEntry, SuccessionEntry
+from intake_bot.domain.printable import clean_line
 from intake_bot.ods.kinds import kind_of, kind_of_roles
 
 FHIR = "FHIR Organization (JSON)"
@@ -52,7 +53,8 @@ def _resources(name: str, document: object) -> Iterator[Json]:
             raise OdsError(f"{name}: expected FHIR resources (JSON objects)")
         kind = item.get("resourceType")
         if kind == "Bundle":
-            for entry in item.get("entry") or []:
+            entries = item.get("entry")
+            for entry in entries if isinstance(entries, list) else []:
                 resource = entry.get("resource") if isinstance(entry, dict) else None
                 if isinstance(resource, dict) and resource.get("resourceType") == "Organization":
                     yield resource
@@ -64,7 +66,7 @@ def _resources(name: str, document: object) -> Iterator[Json]:
 
 def _organisation(resource: Json) -> OrgEntry:
     code = _ods_code(resource.get("identifier"))
-    name = str(resource.get("name") or "").strip()
+    name = clean_line(str(resource.get("name") or "")).strip()
     if not name:
         raise ValueError(f"{code} has no name")
     extensions = _list(resource.get("extension"))

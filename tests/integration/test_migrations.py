@@ -24,3 +24,24 @@ def test_upgrade_from_empty_matches_the_models(database_url: str) -> None:
         migrate.upgrade(store)  # running it again changes nothing
     finally:
         store.dispose()
+
+
+def test_the_newest_migration_goes_down_and_up_again_to_the_models(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    store = Store.from_url(database_url)
+    try:
+        migrate.upgrade(store)
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "-1")
+        assert migrate.current_revision(store) != migrate.head_revision()
+        migrate.upgrade(store)
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        assert diff == [], f"the models differ from the migrations: {diff}"
+    finally:
+        store.dispose()

@@ -112,3 +112,18 @@ def test_a_bad_file_is_one_clear_error_naming_the_file_and_where(
 def test_a_missing_file_is_named() -> None:
     with pytest.raises(OdsError, match=r"nope\.csv: cannot be read"):
         read_ods_file(Path("/nonexistent/nope.csv"))
+
+
+def test_names_lose_control_characters_and_odd_bundles_are_not_a_crash(tmp_path: Path) -> None:
+    hostile = report_row("RR8", "LEEDS \x1b[31mTEACHING\x07 NHS TRUST")
+    (org,) = read_ods_bytes("etr.csv", hostile.encode()).organisations
+    assert org.name == "LEEDS TEACHING NHS TRUST"
+    with pytest.raises(OdsError, match="no FHIR Organization"):
+        read_ods_bytes("b.json", b'{"resourceType": "Bundle", "entry": 7}')
+    odd = {
+        "resourceType": "Organization",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RR8"}],
+        "name": "X NHS TRUST",
+        "extension": [{"url": "x/Extension-England-TypedPeriod", "extension": "not a list"}],
+    }
+    assert read_ods_bytes("o.json", json.dumps(odd).encode()).organisations[0].code == "RR8"
