@@ -86,6 +86,9 @@ def _check_code(
     if org.closed_by(today):
         closed = f"{code} closed on {uk(org.closed_on)}; {successor_phrase(index, code, today)}"
         found.problems.append((role.ods_key, code, f"the code of an open organisation: {closed}"))
+    elif org.closed_on is not None:  # ODS publishes a closure ahead (the 2026 ICB mergers)
+        after = f"{successor_phrase(index, code, org.closed_on)}"
+        found.flags.append((role.ods_key, f"{code} closes on {uk(org.closed_on)}; {after}."))
     given = values.get(role.name_key)
     if isinstance(given, str) and given.strip():
         _check_name(found, role, given.strip(), org)

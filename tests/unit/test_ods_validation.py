@@ -155,3 +155,15 @@ def test_a_processor_said_to_be_a_csu_that_ods_calls_a_trust_is_flagged() -> Non
     assert flags(result) == [
         "Type of data processor: Data processor RR8 is a trust in ODS, not a CSU."
     ]
+
+
+def test_a_closure_ods_publishes_ahead_is_flagged_for_staff_with_the_successor() -> None:
+    ctx = ValidationContext(today=date(2026, 1, 5), dscros=("North",), known_ods=INDEX)
+    result = check(
+        ctx, commissioner_ods="QJG", commissioner_name="NHS Suffolk and North East Essex ICB"
+    )
+    assert result.problems == []
+    assert flags(result) == [
+        "Commissioning organisation ODS code: QJG closes on 31/03/2026; its successor is QZE "
+        "(NHS ESSEX INTEGRATED CARE BOARD)."
+    ]
