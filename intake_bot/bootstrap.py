@@ -198,8 +198,12 @@ class Wired(Application):
     @cached_property
     def queues(self) -> Queues:
         from intake_bot.services.queues import Queues
+        from intake_bot.store.sqlite_reads import queue_reads
 
-        return Queues(store=self.store, clock=self.clock, offices=self.settings.dscro)
+        store = _StoreOnFirstUnit(self)
+        # On SQLite the listing is read with the standard library's driver: no ORM to import.
+        reads = queue_reads(self.settings.database_url(), otherwise=store.unit)
+        return Queues(store=store, clock=self.clock, offices=self.settings.dscro, reads=reads)
 
     @cached_property
     def messages(self) -> Messages:

@@ -32,7 +32,8 @@ from intake_bot.domain.workflow_views import (
     QueuePage,
     RequestQuery,
 )
-from intake_bot.ports import Clock, Store, Unit
+from intake_bot.ports import Clock, Store
+from intake_bot.ports_reads import OpenQueueReads, QueueReads
 from intake_bot.services.notify import type_label
 from intake_bot.working_days import today_in_england
 
@@ -47,8 +48,17 @@ def offices_of(dscros: Sequence[Dscro]) -> tuple[Office, ...]:
 class Queues:
     """The staff queues, across every regional office."""
 
-    def __init__(self, *, store: Store, clock: Clock, offices: Sequence[Dscro]) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        offices: Sequence[Dscro],
+        reads: OpenQueueReads | None = None,
+    ) -> None:
         self.store = store
+        # What `items` reads: the store's unit, or a lighter read-only adapter (bootstrap.py).
+        self.reads: OpenQueueReads = reads or store.unit
         self.clock = clock
         self.offices = offices_of(offices)
 
@@ -60,7 +70,7 @@ class Queues:
         """
         now = self.clock()
         today = today_in_england(now)
-        with self.store.unit() as unit:
+        with self.reads() as unit:
             in_use = _in_use(unit)
             wanted = self._resolve(name, in_use) if name is not None else ()
             approvals = unit.reference.approvals()
@@ -121,7 +131,7 @@ class Queues:
         return tuple(found)
 
 
-def _in_use(unit: Unit) -> list[str]:
+def _in_use(unit: QueueReads) -> list[str]:
     """The queues that hold an open request or a message awaiting staff now."""
     open_statuses = sorted(s.value for s in OPEN)
     return [queue for queue, _count in unit.requests.queue_counts(open_statuses)]
