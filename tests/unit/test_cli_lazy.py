@@ -16,6 +16,8 @@ from typer.main import get_command
 
 from intake_bot import samples
 from intake_bot.cli import COMMANDS, app
+from intake_bot.store import migrate
+from intake_bot.store.store import Store
 
 # Run as `intake-bot ARGS...`; print the top-level packages and the intake_bot modules imported.
 _PROBE = """
@@ -30,10 +32,11 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "openpyxl", "jinja2", "starlette", "apscheduler")
+ORM_AND_MIGRATIONS = ("sqlalchemy", "sqlmodel", "alembic")
 
 
-def _imported(*args: str, cwd: Path) -> set[str]:
-    env = {"PATH": "/usr/bin:/bin", "INTAKE_BOT_LOG_LEVEL": "WARNING"}
+def _imported(*args: str, cwd: Path, **settings: str) -> set[str]:
+    env = {"PATH": "/usr/bin:/bin", "INTAKE_BOT_LOG_LEVEL": "WARNING", **settings}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, *args],
         cwd=cwd,
@@ -66,6 +69,17 @@ def test_parse_of_a_word_form_needs_no_workbook_reader_nor_migrations(tmp_path: 
     assert "intake_bot.services.intake" in modules  # it did parse
     unneeded = ("openpyxl", "alembic", "jinja2", "starlette", "msal", "httpx", "argon2")
     assert _loaded(modules, unneeded) == set()
+    assert _loaded(modules, ("sqlalchemy", "sqlmodel")) == set()  # no database to read here
+
+
+def test_queue_on_sqlite_needs_no_orm_nor_the_mail_stack(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    store = Store.from_url(url)
+    migrate.upgrade(store)
+    store.dispose()
+    modules = _imported("queue", "--json", cwd=tmp_path, INTAKE_BOT_DATABASE_URL=url)
+    assert "intake_bot.services.queues" in modules  # it did list the queues
+    assert _loaded(modules, (*ORM_AND_MIGRATIONS, "jinja2", "msal", "httpx", "openpyxl")) == set()
 
 
 def test_help_lists_every_command_with_the_line_its_own_help_starts_with() -> None:
