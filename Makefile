@@ -14,3 +14,4 @@ run:         ## the worker, on config/intake-bot.toml
 	.venv/bin/intake-bot run
 bench:       ## the benchmarks (a private Dovecot; takes a few minutes)
 	.venv/bin/python bench/ingest.py
+	.venv/bin/python bench/startup.py
