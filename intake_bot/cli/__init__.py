@@ -153,7 +153,8 @@ class LazyCommands(OneLineErrors):
     _listing = False  # while help is written: commands are described from the registry
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+        # The registry's order, whichever commands have been imported so far.
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = COMMANDS.get(cmd_name)

@@ -7,6 +7,7 @@ which modules a command leaves unimported, in a fresh interpreter.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,15 @@ def test_a_registered_command_resolves_to_its_implementation(name: str) -> None:
     command = group.get_command(ctx, name)
     assert command is not None and command.name == name
     assert command.params or getattr(command, "commands", None)
+
+
+def test_help_lists_the_commands_in_the_registrys_order_once_some_are_imported(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    group = get_command(app)
+    ctx = group.make_context("intake-bot", ["--version"], resilient_parsing=True)
+    group.get_command(ctx, "queue")  # imported first: still listed where the registry puts it
+    text = group.get_help(ctx) + capsys.readouterr().out  # Rich prints it; plain click returns it
+    listed = re.findall(r"^│ (\S+) ", text, flags=re.MULTILINE)
+    assert [n for n in listed if not n.startswith("-")] == list(COMMANDS)
