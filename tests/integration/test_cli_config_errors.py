@@ -22,6 +22,7 @@ from typer.testing import CliRunner, Result
 from intake_bot.cli import app
 from intake_bot.cli.common import unreadable_setting
 from intake_bot.config import load_settings
+from tests.ods_files import trust_file
 
 RUNNER = CliRunner()
 EXE = Path(sys.executable).with_name("intake-bot")
@@ -38,6 +39,7 @@ def write_inputs(tmp: Path) -> None:
         "Relationship reference,Commissioning organisation,Commissioning organisation ODS code\n"
         "LR-000001,NHS Leeds CCG,02V\n"
     )
+    trust_file(tmp)
 
 
 def invocations(tmp: Path) -> dict[str, list[str]]:
@@ -87,6 +89,9 @@ def invocations(tmp: Path) -> dict[str, list[str]]:
         "staff disable": ["staff", "disable", "sam.smith@nhs.net"],
         "check": ["check"],
         "auth login": ["auth", "login", "enquiries"],
+        "ods import": ["ods", "import", str(tmp / "etr.csv")],
+        "ods reviews": ["ods", "reviews"],
+        "ods decide": ["ods", "decide", "ODS-1", "end", "--note", "closed"],
     }
 
 
@@ -213,7 +218,7 @@ def _leaf_commands() -> set[str]:
 def test_every_command_is_tried() -> None:
     """A new command must be added to `invocations`, so that the table above covers it."""
     groups = {"db", "outbox", "request", "register", "digest", "s251", "message", "retention"}
-    groups |= {"staff", "auth"}
+    groups |= {"staff", "auth", "ods"}
     tried = {" ".join(a[: 2 if a[0] in groups else 1]) for a in invocations(Path()).values()}
     assert _leaf_commands() - tried == set()
 
