@@ -26,7 +26,7 @@ DOCX_PROPERTY = "DSfC form version"
 XLSX_DEFINED_NAME = "DSfC_form_version"
 DOCX_CONTROL_TAG = "dsfc_form_version"  # the hidden content control that repeats it in Word
 MAX_VERSION_CHARS = 20
-_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,19}")
+_VERSION = re.compile(rf"[0-9A-Za-z][0-9A-Za-z._-]{{0,{MAX_VERSION_CHARS - 1}}}")
 
 
 def valid_version(text: str | None) -> str | None:

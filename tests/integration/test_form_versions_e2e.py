@@ -4,6 +4,9 @@ that does not, and a form made by hand."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -165,3 +168,38 @@ def test_a_correction_sent_on_the_older_form_is_applied_and_again_sent_the_newer
     with app.store.unit() as unit:
         request = unit.requests.get(1)
         assert request is not None and request.status == "triaged"
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_BOT_")}
+    env["COLUMNS"] = "200"
+    run = [sys.executable, "-m", "intake_bot", *args]
+    return subprocess.run(run, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_cli_writes_the_current_form_and_parse_says_how_each_form_was_read(
+    tmp_path: Path,
+) -> None:
+    # From a folder with no config/: the mappings shipped in the package are the ones read.
+    written = _cli("form", "-o", "blank.xlsx", cwd=tmp_path)
+    assert written.returncode == 0 and f"form version {CURRENT_VERSION}" in written.stdout
+    files = {
+        "blank.xlsx": (tmp_path / "blank.xlsx").read_bytes(),
+        "old.docx": word_form(new_request(0)),
+        "typed.docx": docx_form(new_request(0)),
+        "next.docx": word_form(new_request(0), version="2031.1"),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+
+    shown = {name: _cli("parse", name, cwd=tmp_path) for name in files}
+
+    assert f"form: the current form (version {CURRENT_VERSION})" in shown["blank.xlsx"].stdout
+    assert "form: an older version of the form (2016.1): read through its mapping" in (
+        shown["old.docx"].stdout
+    )
+    assert shown["old.docx"].returncode == 0, shown["old.docx"].stdout  # complete and accepted
+    assert "form: no form version (made by hand" in shown["typed.docx"].stdout
+    assert "! the form carries no version" in shown["typed.docx"].stdout
+    assert shown["next.docx"].returncode == 1
+    assert "version 2031.1 of the request form" in shown["next.docx"].stdout
