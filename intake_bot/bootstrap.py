@@ -136,6 +136,7 @@ class Wired(Application):
     def mailboxes(self) -> Mailboxes:
         from intake_bot.mail.sources import open_source
         from intake_bot.services.mailboxes import Mailboxes
+        from intake_bot.services.reading import reader
 
         settings, intake = self.settings, self.intake
         return Mailboxes(
@@ -145,6 +146,11 @@ class Wired(Application):
             boxes=settings.mailboxes,
             open_source=lambda box: open_source(settings, box),
             credentials=self.credentials,
+            reader=reader(
+                settings.limits.parse_workers,
+                own_addresses=intake.own_addresses,
+                limits=intake.limits,
+            ),
         )
 
     @cached_property

@@ -38,6 +38,7 @@ class ReadLimits:
     columns_per_sheet: int
     parts_per_email: int
     requests_per_email: int
+    parse_workers: int = 0  # for the poll (services/reading.py), not the readers
     # Not a [limits] setting: the form versions a file may declare and be read as (from
     # config/forms/, domain/form_versions.py); carried here so that every reader of a message,
     # in whatever process, reads by the same ones.

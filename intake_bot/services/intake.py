@@ -47,10 +47,8 @@ from intake_bot.services.replies import file_reply
 from intake_bot.working_days import today_in_england
 
 log = logging.getLogger(__name__)
-
 __all__ = ["IngestResult", "Intake", "dedupe_key", "quarantine_poison"]
 
-Outcome = Kind  # the name polling knows
 ConfigReference = Callable[[], tuple[Sequence[Organisation], Sequence[Approval]]]
 
 
@@ -138,14 +136,17 @@ class Intake:
         now: datetime | None = None,
         default_office: str | None = None,
         not_patient_data: bool = False,
+        contents: Contents | None = None,
     ) -> IngestResult:
         """File one email and queue its replies, all in one transaction. Never files twice.
 
         `default_office`: the regional office of the mailbox it came to, for forms naming none.
         `not_patient_data`: staff have checked that what passed the NHS number check is not one.
+        `contents`: `raw` as a poll's reader process read it already (else it is read here).
         """
         now = now or self.clock()
-        contents = read_message(raw, own_addresses=self.own_addresses, limits=self.limits)
+        own, limits = self.own_addresses, self.limits
+        contents = contents or read_message(raw, own_addresses=own, limits=limits)
         if not_patient_data:
             contents = replace(contents, patient_data=())
         message_id = contents.message.message_id if contents.message else None

@@ -25,6 +25,7 @@ from intake_bot.ports import (
 )
 from intake_bot.services.credentials import Credentials
 from intake_bot.services.polling import Filing, Poller
+from intake_bot.services.reading import Reader
 from intake_bot.services.watching import Watcher
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class Mailboxes:
     open_source: Callable[[MailboxSettings], MailSource]  # not yet connected
     # Credentials refused for good stop a mailbox until they change (services/credentials).
     credentials: Credentials | None = None
+    # Reads each batch ahead of filing (a pool of processes, kept from one poll to the next).
+    reader: Reader | None = None
     # The fault each failing mailbox is in, as last logged; shared by the worker's jobs.
     _faults: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     # When (monotonic) each mailbox's last poll got through; gone while its polls fail.
@@ -67,6 +70,7 @@ class Mailboxes:
             worker_id=self.worker_id,
             lease_ttl=timedelta(seconds=box.lease_seconds),
             default_office=box.default_office,
+            reader=self.reader,
         )
 
     def poll(

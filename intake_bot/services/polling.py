@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import partial
 from itertools import islice
 from typing import Protocol
 
@@ -28,8 +29,10 @@ from intake_bot.ports import (
     Store,
     StoreUnavailableError,
 )
+from intake_bot.services.classify import Contents
 from intake_bot.services.held import returns_our_mail
 from intake_bot.services.intake import IngestResult
+from intake_bot.services.reading import Reader, Reading
 
 __all__ = ["Filing", "PollReport", "Poller", "Progress", "ingest_message"]
 
@@ -51,8 +54,10 @@ class Filing(Protocol):
         *,
         now: datetime | None = None,
         default_office: str | None = None,
+        contents: Contents | None = None,
     ) -> IngestResult:
-        """File one email, all in one transaction; a message filed before is a DUPLICATE."""
+        """File one email, all in one transaction; a message filed before is a DUPLICATE.
+        `contents`: the email as read already (by a reader process), else it is read here."""
         ...
 
     def quarantine(
@@ -69,9 +74,12 @@ def ingest_message(
     intake: Filing,
     now: datetime,
     default_office: str | None = None,
+    contents: Contents | None = None,
 ) -> IngestResult:
     """File one email. The one call a poll makes per message (tests make it fail here)."""
-    return intake.ingest(raw, ref, now=now, default_office=default_office)
+    if contents is None:
+        return intake.ingest(raw, ref, now=now, default_office=default_office)
+    return intake.ingest(raw, ref, now=now, default_office=default_office, contents=contents)
 
 
 class Settled(Enum):
@@ -97,6 +105,9 @@ class Poller:
     # The regional office for a request from this mailbox that names none; intake does not
     # take it yet (`Intake.ingest` has no such argument), so it is carried here and unused.
     default_office: str | None = None
+    # Reads each batch ahead of filing it (services/reading.py: a pool of processes); None:
+    # each message is read as it is filed.
+    reader: Reader | None = None
 
     @property
     def lease(self) -> str:
@@ -154,15 +165,19 @@ class Poller:
             after = {c.ref: c.cursor_after for c in batch}
             with self.intake.store.unit() as unit:  # in hand: a marker, not an attempt
                 failures = unit.polling.start_batch(list(after), self.clock())
-            for ref, raw in source.fetch(list(after)):
+            fetched = list(source.fetch(list(after)))
+            theirs = {r for r, raw in fetched if r in bounces and not self._ours(raw)}
+            reading = self._read_ahead(fetched, theirs, failures)
+            for index, (ref, raw) in enumerate(fetched):
                 if stop():
                     report.interrupted = True
                     break
-                if ref in bounces and not returns_our_mail(raw, self.intake.own_addresses):
+                if ref in theirs:
                     self._leave([ref], report)  # someone else's bounce: theirs to read
                     settled = Settled.LEFT
                 else:
-                    settled = self._handle(ref, raw, report, failures.get(ref, 0))
+                    read = partial(reading.contents, index) if reading else None
+                    settled = self._handle(ref, raw, report, failures.get(ref, 0), read)
                 if settled is Settled.FILED:
                     filed.append(ref)
                 safe = safe and settled is not Settled.RETRY
@@ -171,6 +186,8 @@ class Poller:
                 done += 1
                 if progress:
                     progress(done, len(ours))
+            if reading is not None:
+                reading.close()
             # Settle the batch only now, every message in it already committed (invariant 1).
             source.settle(filed, Settlement.FILED)
             self._advance(settled_to)
@@ -178,6 +195,26 @@ class Poller:
                 return
         if safe and changes.cursor not in (None, cursor):
             self._advance(changes.cursor)
+
+    def _ours(self, bounce: bytes) -> bool:
+        return returns_our_mail(bounce, self.intake.own_addresses)
+
+    def _read_ahead(
+        self,
+        fetched: list[tuple[MessageRef, bytes]],
+        theirs: set[MessageRef],
+        failures: dict[MessageRef, int],
+    ) -> Reading | None:
+        """Begin reading the batch (None: each message is read as it is filed). Not read: a
+        bounce of someone else's mail, and a message to quarantine for failing too often."""
+        if self.reader is None:
+            return None
+        return self.reader.start(
+            [
+                None if ref in theirs or failures.get(ref, 0) >= self.max_attempts else raw
+                for ref, raw in fetched
+            ]
+        )
 
     def _leave(self, refs: list[MessageRef], report: PollReport) -> None:
         """Messages that are not ours: left as they are (the cursor moves past them)."""
@@ -193,17 +230,30 @@ class Poller:
             if cursor is not None:
                 unit.polling.set_cursor(self.mailbox.name, cursor, now)
 
-    def _handle(self, ref: MessageRef, raw: bytes, report: PollReport, failures: int) -> Settled:
+    def _handle(
+        self,
+        ref: MessageRef,
+        raw: bytes,
+        report: PollReport,
+        failures: int,
+        read: Callable[[], Contents] | None = None,
+    ) -> Settled:
         """File one message (it is settled with its batch), or quarantine it, or say retry.
 
         `failures`: how often processing it raised before. Only a raise counts: a worker killed
         while the message was in hand leaves no count, so a kill never quarantines anything.
+        `read`: its contents as read ahead (a reader's error is raised here, and counts).
         """
         if failures >= self.max_attempts:
             return self._quarantine_poison(ref, raw, failures, report)
         try:
             result = ingest_message(
-                raw, ref, intake=self.intake, now=self.clock(), default_office=self.default_office
+                raw,
+                ref,
+                intake=self.intake,
+                now=self.clock(),
+                default_office=self.default_office,
+                contents=read() if read is not None else None,
             )
         except Exception as exc:  # a bug in a reader or the store: count it, move on
             if isinstance(exc, StoreUnavailableError):
