@@ -278,3 +278,15 @@ def test_a_wrong_mapping_is_refused_naming_the_file(
 def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no folder"):
         load_form_versions(tmp_path / "nowhere")
+
+
+def test_config_check_names_a_wrong_mapping(tmp_path: Path) -> None:
+    from intake_bot.checks import check_settings
+    from intake_bot.config import load_settings
+
+    folder = _folder(tmp_path, **{"2020.2": 'version = "2020.2"\n[keys]\norg = "organisation"\n'})
+    settings = load_settings(env={"INTAKE_BOT_PATHS_FORMS": str(folder)})
+    problems = [str(p) for p in check_settings(settings) if p.setting == "paths.forms"]
+    assert problems == [
+        "paths.forms: 2020.2.toml: not fields of today's form: organisation",
+    ]
