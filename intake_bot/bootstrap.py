@@ -111,11 +111,15 @@ class Wired(Application):
     @cached_property
     def intake(self) -> Intake:
         from intake_bot.forms.limits import ReadLimits
+        from intake_bot.forms.version_files import load_form_versions
         from intake_bot.services.intake import Intake
 
         settings = self.settings
         return Intake(
-            limits=ReadLimits(**settings.limits.model_dump()),
+            limits=ReadLimits(
+                **settings.limits.model_dump(),
+                form_versions=load_form_versions(settings.paths.forms),
+            ),
             office_staff={d.name: tuple(d.staff) for d in settings.dscro},
             store=_StoreOnFirstUnit(self),  # a parse with no database to read needs none
             notifier=self.notifier,
