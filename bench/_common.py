@@ -320,8 +320,12 @@ def make_settings(
     outgoing_url: str,
     outgoing_password: str | None = None,
     processed_folder: str = "",
+    parse_workers: int | None = None,
 ) -> Settings:
-    """Settings as a deployment gets them: the repository's TOML plus environment overrides."""
+    """Settings as a deployment gets them: the repository's TOML plus environment overrides.
+
+    `parse_workers`: `[limits] parse_workers` (None: the default, one reader process per CPU).
+    """
     env = {
         "INTAKE_BOT_DATABASE_URL": database_url,
         "INTAKE_BOT_MAILBOX_URL": mailbox_url,
@@ -336,6 +340,8 @@ def make_settings(
     }
     if outgoing_password:
         env["INTAKE_BOT_OUTGOING_PASSWORD"] = outgoing_password
+    if parse_workers is not None:
+        env["INTAKE_BOT_LIMITS_PARSE_WORKERS"] = str(parse_workers)
     return load_settings(REPO / "config/intake-bot.toml", env=env)
 
 
@@ -443,6 +449,18 @@ def peak_rss_mb() -> float:
 def rss_mb() -> float:
     """This process's resident set size now, in MiB (0 where /proc is missing)."""
     return _proc_status("VmRSS") or 0.0
+
+
+def peak_rss_of(pid: int) -> float | None:
+    """Another process's peak resident set size so far, in MiB (None if it cannot be read)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 def reset_peak_rss() -> bool:

@@ -12,12 +12,19 @@ One run, one private Dovecot on loopback:
 4. The idle poll: a mailbox of --idle already-filed messages (the cursor past them) against an
    empty mailbox, each poll on its own connection as the worker does, and on an open one.
 
-Usage: python bench/ingest.py [--n 2000] [--idle 20000] [--polls 20] [--json out.json]
+Each bot pass runs with `--workers` reader processes (`[limits] parse_workers`; 1 = one process)
+on each `--db` (SQLite, or a fresh PostgreSQL database), for each `--n`; `--matrix` runs them
+all (N = 2,000 and 10,000, 1 and 2 processes, SQLite and PostgreSQL) and prints msg/s, the
+ratio to the limit, ms a message and each process's peak memory.
+
+Usage: python bench/ingest.py [--n 2000[,10000]] [--workers 1,2] [--db sqlite[,postgres]]
+                              [--matrix] [--idle 20000] [--polls 20] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import email
 import email.policy
@@ -27,6 +34,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +54,7 @@ from _common import (
     median,
     new_app,
     peak_rss_mb,
+    peak_rss_of,
     print_table,
     quiet_logging,
     reset_peak_rss,
@@ -57,8 +66,9 @@ from _common import (
 from imapclient import IMAPClient
 
 from intake_bot.bootstrap import App
+from intake_bot.services.reading import Pooled
 from intake_bot.worker import Worker
-from tests.servers import private_dovecot
+from tests.servers import postgres_reachable, private_dovecot, temporary_postgres_database
 
 USERS = {"intake": "intake-secret", "archive": "archive-secret", "empty": "empty-secret"}
 IDLE_GOAL = 2.0  # an idle poll of a big mailbox may cost at most this many empty ones
@@ -137,13 +147,20 @@ def reference_pass(target: ImapTarget, batch: int) -> dict[str, Any]:
 
 
 def bot_pass(
-    target: ImapTarget, workdir: str, profile_lines: int, profile_out: str | None = None
+    target: ImapTarget,
+    workdir: str,
+    profile_lines: int,
+    profile_out: str | None = None,
+    *,
+    workers: int | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
-    """One full poll into a fresh SQLite database. Runs in a child process."""
+    """One full poll into a fresh database (SQLite in `workdir`, or `database_url`), with
+    `workers` reader processes (`[limits] parse_workers`). Runs in a child process."""
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     quiet_logging(work / "bot.log")
-    app = _app(target, work, "intake.db")
+    app = _app(target, work, "intake.db", workers=workers, database_url=database_url)
     box = app.settings.mailbox
     mailbox = app.mailboxes.open_source(box)
     poller = app.mailboxes.poller(box, mailbox)
@@ -163,6 +180,11 @@ def bot_pass(
     elapsed = time.perf_counter() - start
     busy = machine_busy(jiffies, cpu_jiffies())
     peak = peak_rss_mb()
+    reader = app.mailboxes.reader
+    pids = reader.process_ids() if isinstance(reader, Pooled) else []
+    reader_peaks = [mb for mb in map(peak_rss_of, pids) if mb is not None]
+    if isinstance(reader, Pooled):
+        reader.close()
     counts = table_counts(app)
     app.store.dispose()
     result: dict[str, Any] = {
@@ -175,8 +197,11 @@ def bot_pass(
         "errors": report.errors,
         "replies": report.replies,
         "counts": counts,
-        "database_mb": (work / "intake.db").stat().st_size / 2**20,
+        "database_mb": (work / "intake.db").stat().st_size / 2**20 if not database_url else None,
         "peak_rss_mb": peak,
+        "reader_peak_rss_mb": reader_peaks,
+        "workers": workers,
+        "database": "postgres" if database_url else "sqlite",
         "rss_before_mb": rss_before,
     }
     if profiler is not None:
@@ -194,9 +219,18 @@ def _hotspots(profiler: cProfile.Profile, lines: int) -> str:
     return out.getvalue()
 
 
-def _app(target: ImapTarget, work: Path, database: str, *, migrate_schema: bool = True) -> App:
+def _app(
+    target: ImapTarget,
+    work: Path,
+    database: str,
+    *,
+    migrate_schema: bool = True,
+    workers: int | None = None,
+    database_url: str | None = None,
+) -> App:
     settings = make_settings(
-        database_url=f"sqlite:///{work / database}",
+        database_url=database_url or f"sqlite:///{work / database}",
+        parse_workers=workers,
         mailbox_url=imap_url(target.host, target.port, target.user),
         mailbox_password=target.password,
         outgoing_url=f"file:{work / 'outbox'}",  # only queued here, never sent
@@ -290,9 +324,27 @@ def idle_pass(full: ImapTarget, empty: ImapTarget, workdir: str, polls: int) -> 
 # -- the run ---------------------------------------------------------------------------------
 
 
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=2000, help="request emails (default 2000)")
+    parser.add_argument("--n", type=_ints, default=[2000], help="request emails, e.g. 2000,10000")
+    parser.add_argument(
+        "--workers",
+        type=_ints,
+        default=[1, 2],
+        help="reader processes ([limits] parse_workers), e.g. 1,2: 1 = one process",
+    )
+    parser.add_argument(
+        "--db", default="sqlite", help="sqlite, postgres or sqlite,postgres (a fresh one a pass)"
+    )
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="the whole matrix: --n 2000,10000 --workers 1,2 --db sqlite,postgres",
+    )
     parser.add_argument("--idle", type=int, default=20_000, help="messages in the idle mailbox")
     parser.add_argument("--polls", type=int, default=20, help="idle polls to take the median of")
     parser.add_argument("--batch", type=int, default=25, help="reference FETCH batch (the bot's)")
@@ -305,17 +357,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-out", type=Path, help="write the raw profile (pstats) here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    if args.matrix:
+        args.n, args.workers, args.db = [2000, 10_000], [1, 2], "sqlite,postgres"
+    databases = [d for d in args.db.split(",") if d]
+    if "postgres" in databases and not (why := postgres_reachable())[0]:
+        parser.error(why[1])
 
-    figures: dict[str, Any] = {"machine": machine(), "n": args.n, "idle": args.idle}
+    figures: dict[str, Any] = {"machine": machine(), "idle": args.idle, "sizes": []}
     with (
         tempfile.TemporaryDirectory(prefix="intake-bench-") as tmp,
         private_dovecot(users=USERS) as dc,
     ):
         targets = {user: ImapTarget(dc.host, dc.port, user, pw) for user, pw in USERS.items()}
+        for n in args.n:
+            figures["sizes"].append(_size(n, args, databases, targets, f"{tmp}/{n}"))
+        if args.idle:
+            with targets["archive"].client() as client:
+                append_all(client, "INBOX", small_messages(args.idle))
+            idle = in_child(
+                idle_pass, targets["archive"], targets["empty"], f"{tmp}/idle", args.polls
+            )
+            for key in IDLE_ROWS:
+                idle[key]["ratio"] = idle[key]["full"] / idle[key]["empty"]
+            figures["idle_poll"] = idle
 
-        start = time.perf_counter()
-        corpus = build_corpus(args.n)
-        figures["corpus"] = {
+    _report(figures)
+    if args.json:
+        write_json(args.json, figures)
+    return 1 if any(size["problems"] for size in figures["sizes"]) else 0
+
+
+def _size(
+    n: int,
+    args: argparse.Namespace,
+    databases: list[str],
+    targets: dict[str, ImapTarget],
+    tmp: str,
+) -> dict[str, Any]:
+    """One mailbox of `n` requests: the limit, then a poll for each database and worker count,
+    then the limit again (the faster limit counts, so a warmer cache favours neither)."""
+    start = time.perf_counter()
+    corpus = build_corpus(n)
+    figures: dict[str, Any] = {
+        "n": n,
+        "corpus": {
             **corpus.expected(),
             "docx": corpus.docx,
             "xlsx_single": corpus.xlsx_single,
@@ -324,105 +409,115 @@ def main(argv: list[str] | None = None) -> int:
             "no_form": corpus.no_form,
             "megabytes": corpus.size_bytes / 2**20,
             "build_s": time.perf_counter() - start,
-        }
-        print(f"built {corpus.total} emails ({corpus.size_bytes / 2**20:.0f} MB)", file=sys.stderr)
-        with targets["intake"].client() as client:
-            load_s = append_all(client, "INBOX", corpus.messages)
-        with targets["archive"].client() as client:
-            idle_load_s = append_all(client, "INBOX", small_messages(args.idle))
-        figures["load"] = {"mailbox_s": load_s, "idle_mailbox_s": idle_load_s}
-        size_mb = corpus.size_bytes / 2**20
-        print(f"loaded in {load_s:.1f} s and {idle_load_s:.1f} s", file=sys.stderr)
-        total = corpus.total
-        corpus.messages.clear()  # the counts stay; the bytes are in Dovecot now
+        },
+        "problems": [],
+        "bots": [],
+    }
+    print(f"built {corpus.total} emails ({corpus.size_bytes / 2**20:.0f} MB)", file=sys.stderr)
+    with targets["intake"].client() as client:
+        client.select_folder("INBOX")
+        old = client.search("ALL")
+        if old:  # the previous size's mailbox
+            client.delete_messages(old)
+            client.expunge()
+        figures["load_s"] = append_all(client, "INBOX", corpus.messages)
+    total = corpus.total
+    corpus.messages.clear()  # the counts stay; the bytes are in Dovecot now
 
-        # The limit before and after the bot (the faster one counts), so that a warmer
-        # server or page cache does not favour either side.
-        references = [in_child(reference_pass, targets["intake"], args.batch)]
-        print(f"reference: {references[0]['rate']:.0f} msg/s", file=sys.stderr)
-        bot = in_child(bot_pass, targets["intake"], f"{tmp}/bot", 0)
-        print(f"bot: {bot['rate']:.0f} msg/s", file=sys.stderr)
-        references.append(in_child(reference_pass, targets["intake"], args.batch))
-        reference = min(references, key=lambda r: r["seconds"])
-        problems = check_filed(bot["counts"], corpus)
-        if bot["messages"] != total or bot["not_ours"] != corpus.other or bot["errors"]:
-            problems.append(f"poll report {bot['messages']} examined, {bot['not_ours']} not ours")
-        figures["reference"] = {"runs": references, "best": reference}
-        figures["bot"] = bot
-        figures["bot_vs_reference"] = bot["rate"] / reference["rate"]
-        figures["problems"] = problems
+    references = [in_child(reference_pass, targets["intake"], args.batch)]
+    print(f"N={n} reference: {references[0]['rate']:.0f} msg/s", file=sys.stderr)
+    for database in databases:
+        for workers in args.workers:
+            with contextlib.ExitStack() as stack:
+                url = None
+                if database == "postgres":
+                    url = stack.enter_context(temporary_postgres_database())
+                work = f"{tmp}/bot-{database}-{workers}"
+                bot = in_child(
+                    partial(bot_pass, workers=workers, database_url=url),
+                    targets["intake"],
+                    work,
+                    0,
+                )
+            print(f"N={n} {database} x{workers}: {bot['rate']:.0f} msg/s", file=sys.stderr)
+            problems = check_filed(bot["counts"], corpus)
+            if bot["messages"] != total or bot["not_ours"] != corpus.other or bot["errors"]:
+                problems.append(
+                    f"poll report {bot['messages']} examined, {bot['not_ours']} not ours, "
+                    f"{bot['errors']} errors"
+                )
+            figures["problems"] += [f"N={n} {database} x{workers}: {p}" for p in problems]
+            figures["bots"].append(bot)
+    references.append(in_child(reference_pass, targets["intake"], args.batch))
+    reference = min(references, key=lambda r: r["seconds"])
+    figures["reference"] = {"runs": references, "best": reference}
+    for bot in figures["bots"]:
+        bot["ratio"] = bot["rate"] / reference["rate"]
+    slowest = min(figures["bots"], key=lambda b: b["rate"])
+    if args.profile == "always" or (args.profile == "auto" and slowest["ratio"] < 1):
+        out = str(args.profile_out.resolve()) if args.profile_out else None
+        profiled = in_child(
+            partial(bot_pass, workers=args.workers[0]), targets["intake"], f"{tmp}/prof", 30, out
+        )
+        figures["profile"] = profiled.pop("profile")
+        figures["profiled_poll_s"] = profiled["seconds"]
+    return figures
 
-        slower = bot["rate"] < reference["rate"]
-        if args.profile == "always" or (args.profile == "auto" and slower):
-            out = str(args.profile_out.resolve()) if args.profile_out else None
-            profiled = in_child(bot_pass, targets["intake"], f"{tmp}/profiled", 30, out)
-            figures["profile"] = profiled.pop("profile")
-            figures["profiled_poll_s"] = profiled["seconds"]
 
-        idle = in_child(idle_pass, targets["archive"], targets["empty"], f"{tmp}/idle", args.polls)
-        figures["idle_poll"] = idle
-        for key in IDLE_ROWS:
-            idle[key]["ratio"] = idle[key]["full"] / idle[key]["empty"]
-
-    _report(figures, size_mb)
-    if args.json:
-        write_json(args.json, figures)
-    return 1 if figures["problems"] else 0
-
-
-def _report(f: dict[str, Any], size_mb: float) -> None:
-    m, c, bot, ref, idle = (
-        f["machine"],
-        f["corpus"],
-        f["bot"],
-        f["reference"]["best"],
-        f["idle_poll"],
+def _report(f: dict[str, Any]) -> None:
+    m = f["machine"]
+    print(
+        f"\nintake-bot ingest benchmark, {m['date']}, {m['cpu_count']} CPUs (nproc {m['nproc']}, "
+        f"load {m['load_average_at_start']:.1f}), Python {m['python']}"
     )
-    print_table(
-        f"intake-bot ingest benchmark, {m['date']}, {m['cpu_count']} CPUs (nproc {m['nproc']}, "
-        f"load {m['load_average_at_start']:.1f}), Python {m['python']}",
-        [
-            (
-                "mailbox",
-                f"{c['messages']} emails, {size_mb:.0f} MB: {c['docx']} Word, "
-                f"{c['xlsx_single']} + {c['xlsx_bulk']} bulk workbooks, "
-                f"{c['other']} other subjects, {c['automated']} auto-replies, "
-                f"{c['no_form']} without a form",
-            ),
-            ("loading (not counted)", f"{f['load']['mailbox_s']:.1f} s MULTIAPPEND"),
-        ],
+    for size in f["sizes"]:
+        c, ref = size["corpus"], size["reference"]["best"]
+        print_table(
+            f"N = {size['n']}: {c['messages']} emails, {c['megabytes']:.0f} MB ({c['docx']} Word, "
+            f"{c['xlsx_single']} + {c['xlsx_bulk']} bulk workbooks, {c['other']} other subjects, "
+            f"{c['automated']} auto-replies, {c['no_form']} without a form)",
+            [
+                (
+                    "limit: imapclient + email + python-docx/openpyxl",
+                    f"{ref['rate']:7.1f} msg/s  {1000 / ref['rate']:6.2f} ms/msg  (runs "
+                    + ", ".join(f"{r['seconds']:.1f}" for r in size["reference"]["runs"])
+                    + f" s; peak RSS {ref['peak_rss_mb']:.0f} MB; {_busy(ref)})",
+                ),
+                *[_bot_row(bot) for bot in size["bots"]],
+                (
+                    "filed (counted in the database)",
+                    f"expected {c['matching']} messages, {c['requests']} requests, "
+                    f"{c['replies']} replies; statuses "
+                    + ", ".join(
+                        f"{k} {v}" for k, v in sorted(size["bots"][0]["counts"]["statuses"].items())
+                    ),
+                ),
+                ("check", "; ".join(size["problems"]) or "every matching message filed once"),
+            ],
+        )
+        if "profile" in size:
+            print(f"\nProfile of a bot poll ({size['profiled_poll_s']:.1f} s under cProfile):")
+            print(size["profile"])
+    if "idle_poll" in f:
+        _report_idle(f["idle_poll"])
+
+
+def _bot_row(bot: dict[str, Any]) -> tuple[str, str]:
+    label = f"bot: {bot['database']}, " + (
+        "one process" if bot["workers"] == 1 else f"{bot['workers']} reader processes"
     )
-    ratio = f["bot_vs_reference"]
-    print_table(
-        "Full poll against the limit (messages/s over the whole mailbox)",
-        [
-            (
-                "limit: imapclient + email + python-docx/openpyxl",
-                f"{ref['rate']:7.1f} msg/s  ({ref['seconds']:.1f} s; runs "
-                + ", ".join(f"{r['seconds']:.1f}" for r in f["reference"]["runs"])
-                + f" s; peak RSS {ref['peak_rss_mb']:.0f} MB; {_busy(ref)})",
-            ),
-            (
-                "bot: one poll, filed into SQLite",
-                f"{bot['rate']:7.1f} msg/s  ({bot['seconds']:.1f} s; peak RSS "
-                f"{bot['peak_rss_mb']:.0f} MB, {bot['rss_before_mb']:.0f} MB before the poll; "
-                f"{_busy(bot)})",
-            ),
-            ("bot / limit (rate)", f"{ratio:.2f}x  ({'faster' if ratio >= 1 else 'SLOWER'})"),
-            (
-                "filed (counted in the database)",
-                f"{bot['counts']['inbound']} messages, {bot['counts']['requests']} requests, "
-                f"{bot['counts']['outbox']} replies queued; expected {c['matching']}, "
-                f"{c['requests']}, {c['replies']}",
-            ),
-            (
-                "requests by status",
-                ", ".join(f"{k} {v}" for k, v in sorted(bot["counts"]["statuses"].items())),
-            ),
-            ("database after the poll", f"{bot['database_mb']:.0f} MB"),
-            ("check", "; ".join(f["problems"]) or "every matching message filed once"),
-        ],
+    readers = bot["reader_peak_rss_mb"]
+    memory = f"peak RSS {bot['peak_rss_mb']:.0f} MB" + (
+        f" + readers {', '.join(f'{mb:.0f}' for mb in readers)} MB" if readers else ""
     )
+    return (
+        label,
+        f"{bot['rate']:7.1f} msg/s  {1000 / bot['rate']:6.2f} ms/msg  {bot['ratio']:.2f}x "
+        f"({bot['seconds']:.1f} s; {memory}; {_busy(bot)})",
+    )
+
+
+def _report_idle(idle: dict[str, Any]) -> None:
     rows = []
     for key, label in IDLE_ROWS.items():
         v = idle[key]
@@ -449,9 +544,6 @@ def _report(f: dict[str, Any], size_mb: float) -> None:
         f"(median of {idle['polls']})",
         rows,
     )
-    if "profile" in f:
-        print(f"\nProfile of a second bot poll ({f['profiled_poll_s']:.1f} s under cProfile):")
-        print(f["profile"])
 
 
 def _busy(run: dict[str, Any]) -> str:
