@@ -203,3 +203,19 @@ def test_the_cli_writes_the_current_form_and_parse_says_how_each_form_was_read(
     assert "! the form carries no version" in shown["typed.docx"].stdout
     assert shown["next.docx"].returncode == 1
     assert "version 2031.1 of the request form" in shown["next.docx"].stdout
+
+
+def test_forms_read_ahead_in_reader_processes_keep_their_versions(app: App) -> None:
+    # Several emails in one poll are read by a pool of reader processes (parse_workers 0: one
+    # a CPU): the mappings travel with the limits to each of them.
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    for number, version in enumerate(("2016.1", "2031.1", "2016.1")):
+        data = word_form(new_request(number), version=version)
+        sender = f"person{number}@nhs.net"
+        deliver(maildir, email(sender=sender, attachments=[(f"{number}.docx", DOCX, data)]))
+    Worker(app).run_once()
+
+    by_sender = {str(m["To"]): _text(m) for m in _sent(app)}
+    assert "A newer request form exists" in by_sender["person0@nhs.net"]
+    assert "version 2031.1 of the request form" in by_sender["person1@nhs.net"]
+    assert "A newer request form exists" in by_sender["person2@nhs.net"]
