@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from email.charset import Charset
 from email.encoders import encode_base64
+from email.generator import Generator
 from email.header import Header
+from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -85,8 +88,58 @@ def compose(
     msg["Auto-Submitted"] = auto_submitted
     msg["X-Auto-Response-Suppress"] = "All"
     msg[BOT_HEADER] = "1"
-    raw = msg.as_bytes(policy=_WIRE)
+    raw = None if attachments else _plain_bytes(msg)
+    if raw is None:
+        raw = msg.as_bytes(policy=_WIRE)
     return Composed(message_id=message_id, subject=rendered.subject, raw=raw)
+
+
+# A header the generator would write as it is: printable ASCII, single spaces, one short line.
+_PLAIN_HEADER = re.compile(r"[!-~]+(?: [!-~]+)*")
+
+
+def _plain_bytes(msg: MIMEBase) -> bytes | None:
+    """What `msg.as_bytes(policy=_WIRE)` gives for text + HTML with plain headers, written
+    directly: the generator folds every header through `email.header`, a third of the cost of
+    an acknowledgement. None when anything needs folding or encoding: then the generator."""
+    parts: list[Message] = []
+    bodies: list[str] = []
+    for part in msg.get_payload() if msg.is_multipart() else ():
+        body = part.get_payload() if isinstance(part, Message) else None
+        if not isinstance(part, Message) or not isinstance(body, str) or not body.isascii():
+            return None
+        parts.append(part)
+        bodies.append(body)
+    if not parts:
+        return None
+    if msg.get_boundary() is None:  # as the generator picks one: not found in the bodies
+        msg.set_boundary(Generator._make_boundary("\n".join(bodies)))  # type: ignore[attr-defined]
+    boundary = msg.get_boundary()
+    head = _header_lines(msg)
+    if head is None:
+        return None
+    out = [head, "\r\n"]
+    for part, body in zip(parts, bodies, strict=True):
+        part_head = _header_lines(part)
+        if part_head is None:
+            return None
+        out += [f"--{boundary}\r\n", part_head, "\r\n", _CRLF.sub("\r\n", body), "\r\n"]
+    out.append(f"--{boundary}--\r\n")
+    return "".join(out).encode("ascii")
+
+
+def _header_lines(msg: Message) -> str | None:
+    out = []
+    for name, value in msg.items():
+        if not isinstance(value, str) or not _PLAIN_HEADER.fullmatch(value):
+            return None
+        if len(name) + 2 + len(value) > _WIRE.max_line_length:  # type: ignore[operator]
+            return None
+        out.append(f"{name}: {value}\r\n")
+    return "".join(out)
+
+
+_CRLF = re.compile(r"\r\n|\r|\n")
 
 
 class MimeComposer:

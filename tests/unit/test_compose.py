@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
+
+import pytest
 
 from intake_bot.mail.compose import FileToAttach, compose
 from intake_bot.mail.render import Rendered
@@ -55,3 +58,50 @@ def test_non_ascii_and_very_long_lines_survive_the_trip() -> None:
     assert _text(msg, "plain") == f"Dear Zoë\n{long_line}\n"
     (attached,) = list(msg.iter_attachments())
     assert attached.get_filename() == "blank.docx" and attached.get_content() == b"PK\x03\x04"
+
+
+_LETTERS = [
+    # (subject, text, html, sender name, references)
+    ("[LR-000001] Request received", "Hello\n\nThanks\n", "<p>Hello</p>\n", "DSfC", ()),
+    ("Re: x", "no newline at the end", "<p>a</p>", "Team, DSfC", ("<a@b>",) * 20),
+    ("Re: x", "CRLF\r\nand CR\rand LF\n", "<p>caf\u00e9</p>\n", "DSfC", ()),  # base64 HTML
+    ("Re: x", "--===============1==\n", "<p>x</p>", "DSfC", ()),  # a boundary-like line
+    ("Caf\u00e9 request", "Hello\n", "<p>Hello</p>", "DSfC", ()),  # encoded subject
+    ("Two  spaces", "Hello\n", "<p>Hello</p>", "S\u00f8ren", ()),  # encoded name
+    ("Re: x", "x" * 1200 + "\n", "<p>x</p>", "DSfC", ()),  # a line over 998: base64
+]
+
+
+def test_an_email_written_directly_is_byte_for_byte_what_the_generator_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The direct writer (`_plain_bytes`) stands in for `as_bytes` on plain acknowledgements;
+    anything it cannot write exactly it leaves to the generator."""
+    from intake_bot.mail import compose as composing
+
+    monkeypatch.setattr(composing, "make_msgid", lambda **_: "<1.intake-bot@example.nhs.uk>")
+    direct = composing._plain_bytes
+    written: list[bool] = []
+
+    def counting(msg):  # type: ignore[no-untyped-def]
+        raw = direct(msg)
+        written.append(raw is not None)
+        return raw
+
+    for subject, text, html, name, refs in _LETTERS:
+        outputs = []
+        for writer in (counting, lambda msg: None):
+            monkeypatch.setattr(composing, "_plain_bytes", writer)
+            random.seed(12)  # the same MIME boundary for both
+            out = composing.compose(
+                Rendered(subject, text, html),
+                sender="dsfc@example.nhs.uk",
+                sender_name=name,
+                to=["a@nhs.net", "b@nhs.net"],
+                now=NOW,
+                in_reply_to="<orig@nhs.net>",
+                references=refs,
+            )
+            outputs.append(out.raw)
+        assert outputs[0] == outputs[1], subject
+    assert written[:4] == [True] * 4 and not all(written)  # both ways taken
