@@ -240,7 +240,18 @@ class SqlOutbox(_Repository):
             col(OutboxRow.kind).in_(AUTO_REPLY_KINDS),
             col(OutboxRow.created_at) >= since,
         )
-        return int(self.session.exec(stmt).one())
+        # The unit's own replies not yet written are counted here rather than flushed first:
+        # one flush fewer a message, and the unit's rows go in together when it commits.
+        pending = sum(
+            1
+            for row in self.session.new
+            if isinstance(row, Outbox)
+            and row.first_recipient == recipient
+            and row.kind in AUTO_REPLY_KINDS
+            and row.created_at >= since
+        )
+        with self.session.no_autoflush:
+            return int(self.session.exec(stmt).one()) + pending
 
     def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
         stmt = (
