@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 GRACE_SECONDS = 30.0
 
 
+# Imported once in the server that forks the readers, so that no reader pays for an import
+# out of an email's time budget (some readers import what they need only when first needed).
+_PRELOAD = ["intake_bot.services.classify", "intake_bot.forms.xlsx", "intake_bot.forms.docx"]
+
+
 class ReaderDiedError(Exception):
     """The process reading one email died or hung while reading it, twice running."""
 
@@ -198,7 +203,7 @@ def _context() -> multiprocessing.context.BaseContext:
     of the poller's threads, locks and database connections. Spawn elsewhere."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["intake_bot.services.classify"])
+        context.set_forkserver_preload(_PRELOAD)
         return context
     return multiprocessing.get_context("spawn")
 
