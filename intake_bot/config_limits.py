@@ -28,5 +28,5 @@ class LimitSettings(BaseModel):
     parts_per_email: int = Field(1_000, ge=2)  # MIME parts, the email itself included
     requests_per_email: int = Field(200, ge=1)  # more: the whole email goes to staff review
     # Processes that read emails (parse, forms, NHS number check) while a poll files them in
-    # order: 0, one per CPU; 1, none (read in the poller's own process).
-    parse_workers: int = Field(0, ge=0)
+    # order: 1, none (read in the poller's own process, the default); 0, one per CPU.
+    parse_workers: int = Field(1, ge=0)
