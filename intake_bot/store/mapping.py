@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import JSON, String, Table, event
-from sqlalchemy.orm import Session, deferred, registry
+from sqlalchemy.orm import Session, configure_mappers, deferred, registry
 
 from intake_bot.domain import organisations as o
 from intake_bot.domain import records as r
@@ -62,6 +62,9 @@ def map_records() -> None:
             if isinstance(base := getattr(c.type, "impl_instance", c.type), String | JSON)
         }
     event.listen(Session, "before_flush", _fit_strings)
+    # Configured now, not on the first query: a record built before any session exists (by a
+    # service on in-memory fakes, in the same process) must find its attributes set up.
+    configure_mappers()
 
 
 def _fit_strings(session: Session, _context: Any, _instances: Any) -> None:
