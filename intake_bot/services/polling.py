@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -165,14 +165,20 @@ class Poller:
             after = {c.ref: c.cursor_after for c in batch}
             with self.intake.store.unit() as unit:  # in hand: a marker, not an attempt
                 failures = unit.polling.start_batch(list(after), self.clock())
-            fetched = list(source.fetch(list(after)))
-            theirs = {r for r, raw in fetched if r in bounces and not self._ours(raw)}
-            reading = self._read_ahead(fetched, theirs, failures)
+            fetched: Iterable[tuple[MessageRef, bytes]] = source.fetch(list(after))
+            reading = None
+            if self.reader is not None and self.reader.ahead:  # the whole batch in hand
+                in_hand = list(fetched)
+                theirs = {r for r, raw in in_hand if r in bounces and not self._ours(raw)}
+                reading = self._read_ahead(in_hand, theirs, failures)
+                fetched = in_hand
+            # Else streamed: one message in memory at a time, and a fetch that fails part way
+            # leaves the messages before it filed.
             for index, (ref, raw) in enumerate(fetched):
                 if stop():
                     report.interrupted = True
                     break
-                if ref in theirs:
+                if ref in bounces and not self._ours(raw):
                     self._leave([ref], report)  # someone else's bounce: theirs to read
                     settled = Settled.LEFT
                 else:

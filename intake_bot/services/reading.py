@@ -60,6 +60,10 @@ class Reading(Protocol):
 class Reader(Protocol):
     """What the poller reads a batch with: `InProcess`, or `Pooled` over several processes."""
 
+    # True: the whole batch must be in hand before reading starts. False: the poller streams
+    # the fetch and reads each email as it files it (one email in memory at a time).
+    ahead: bool
+
     def start(self, raws: Sequence[bytes | None]) -> Reading:
         """Begin reading each email of a batch; None: one the poller will not read."""
         ...
@@ -82,6 +86,7 @@ class InProcess:
 
     own_addresses: tuple[str, ...] = ()
     limits: ReadLimits = DEFAULT_LIMITS
+    ahead: bool = False
 
     def start(self, raws: Sequence[bytes | None]) -> Reading:
         return _Lazy(ReadOptions(self.own_addresses, self.limits), list(raws))
@@ -120,6 +125,7 @@ class Pooled:
     own_addresses: tuple[str, ...] = ()
     limits: ReadLimits = DEFAULT_LIMITS
     work: ReadInWorker = read_in_worker  # tests crash a reader process with their own
+    ahead: bool = True
     _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def start(self, raws: Sequence[bytes | None]) -> Reading:
