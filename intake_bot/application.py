@@ -58,6 +58,10 @@ class Application:
         raise NotImplementedError
 
     @property
+    def previews(self) -> Intake:  # parse alone, reading the database read-only where it can
+        raise NotImplementedError
+
+    @property
     def mailboxes(self) -> Mailboxes:  # poll one or every watched mailbox; each one's last poll
         raise NotImplementedError
 

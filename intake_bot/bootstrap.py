@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import unquote, urlsplit
 
 from intake_bot.application import Application
@@ -23,6 +23,7 @@ from intake_bot.mail.outgoing import make_transport as make_transport  # checks 
 
 if TYPE_CHECKING:
     from intake_bot.ports import Clock, MailTransport, Unit
+    from intake_bot.ports import Store as StorePort
     from intake_bot.services.connectivity import Connectivity
     from intake_bot.services.credentials import Credentials
     from intake_bot.services.database import Database
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from intake_bot.services.retention import Retention
     from intake_bot.services.s251 import S251
     from intake_bot.services.staff import Staff
+    from intake_bot.sqlite_parse_reads import OpenParseReads
     from intake_bot.store.store import Store
 
 # Each use case, and each adapter under it, is imported when it is first made (`Wired`): a command
@@ -110,6 +112,18 @@ class Wired(Application):
 
     @cached_property
     def intake(self) -> Intake:
+        return self._intake(_StoreOnFirstUnit(self))
+
+    @cached_property
+    def previews(self) -> Intake:
+        from intake_bot.sqlite_parse_reads import parse_reads
+
+        store = _StoreOnFirstUnit(self)
+        # On SQLite a preview reads with the standard library's driver: no ORM to import.
+        reads = parse_reads(self.settings.database_url(), otherwise=store.unit)
+        return self._intake(cast("StorePort", _ReadsAsStore(reads)))
+
+    def _intake(self, store: StorePort) -> Intake:
         from intake_bot.forms.limits import ReadLimits
         from intake_bot.forms.version_files import load_form_versions
         from intake_bot.services.intake import Intake
@@ -121,7 +135,7 @@ class Wired(Application):
                 form_versions=load_form_versions(settings.paths.forms),
             ),
             office_staff={d.name: tuple(d.staff) for d in settings.dscro},
-            store=_StoreOnFirstUnit(self),  # a parse with no database to read needs none
+            store=store,
             notifier=self.notifier,
             clock=self.clock,
             dscros=self._dscro_names,
@@ -291,6 +305,14 @@ class _StoreOnFirstUnit:
 
     def unit(self) -> AbstractContextManager[Unit]:
         return self._app.store.unit()
+
+
+class _ReadsAsStore:
+    """A store whose units only read what a preview reads (`Intake.parse` asks a unit for no
+    more than `ports_reads.ParseReads`); typed as a store for `Intake`, which takes one."""
+
+    def __init__(self, reads: OpenParseReads) -> None:
+        self.unit = reads
 
 
 def alert_recipients(settings: Settings) -> list[str]:

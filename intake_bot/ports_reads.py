@@ -1,8 +1,10 @@
-"""What the queue listing reads, as a port of its own (`Queues.items`).
+"""What the queue listing (`Queues.items`) and a preview (`Intake.parse`) read, as ports of
+their own.
 
 Every `ports.Unit` has all of it. It is named apart so that a light read-only adapter can serve
-it alone: on SQLite, `store/sqlite_reads.py` reads it with the standard library's driver, and
-`intake-bot queue` starts without importing SQLAlchemy and the ORM mapping (~0.3 s).
+it alone: on SQLite, `store/sqlite_reads.py` and `sqlite_parse_reads.py` read it with the
+standard library's driver, and `intake-bot queue` and `parse` start without importing
+SQLAlchemy and the ORM mapping (~0.3 s).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from intake_bot.domain.records import Approval, InboundMessage, Request
+from intake_bot.domain.records import Approval, InboundMessage, Organisation, Relationship, Request
 
 
 class OpenRequestReads(Protocol):
@@ -53,3 +55,48 @@ class QueueReads(Protocol):
 
 # Opens one read-only transaction (`Store.unit` is one).
 OpenQueueReads = Callable[[], AbstractContextManager[QueueReads]]
+
+
+# --- what `intake-bot parse` reads (`Intake.parse`): reference data, threads, the register ---
+
+
+class ReferenceReads(Protocol):
+    def organisations(self) -> list[Organisation]: ...
+
+    def approvals(self) -> list[Approval]: ...
+
+
+class OrganisationIndexReads(Protocol):
+    def index(self, config_codes: frozenset[str]) -> frozenset[str]: ...
+
+
+class ThreadReads(Protocol):
+    """What `classify.examine` looks up to thread a reply onto its request."""
+
+    def get(self, request_id: int) -> Request | None: ...
+
+    def for_outgoing(self, message_ids: Sequence[str]) -> int | None: ...
+
+
+class RelationshipReads(Protocol):
+    """What `filing.check` looks up for a change or an end of a relationship."""
+
+    def by_reference(self, reference: str) -> Relationship | None: ...
+
+    def contacts_for(self, relationship: Relationship) -> set[str]: ...
+
+
+class ParseReads(Protocol):
+    """One read-only transaction's view of what a preview reads; every `ports.Unit` has it."""
+
+    @property
+    def reference(self) -> ReferenceReads: ...
+
+    @property
+    def organisations(self) -> OrganisationIndexReads: ...
+
+    @property
+    def requests(self) -> ThreadReads: ...
+
+    @property
+    def register(self) -> RelationshipReads: ...

@@ -26,7 +26,7 @@ def parse(
         data = file.read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
-    result = app.intake.parse(file.name, data)
+    result = app.previews.parse(file.name, data)
     if as_json:
         print_json(result.as_dict())
         raise typer.Exit(int(result.verdict))

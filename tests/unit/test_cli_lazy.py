@@ -73,6 +73,18 @@ def test_parse_of_a_word_form_needs_no_workbook_reader_nor_migrations(tmp_path: 
     assert _loaded(modules, ("sqlalchemy", "sqlmodel")) == set()  # no database to read here
 
 
+def test_parse_with_a_sqlite_database_reads_it_without_the_orm(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    store = Store.from_url(url)
+    migrate.upgrade(store)
+    store.dispose()
+    form = tmp_path / "request.docx"
+    form.write_bytes(samples.docx_form(samples.new_request()))
+    modules = _imported("parse", str(form), cwd=tmp_path, INTAKE_BOT_DATABASE_URL=url)
+    assert "intake_bot.sqlite_parse_reads" in modules  # it did read the database
+    assert _loaded(modules, (*ORM_AND_MIGRATIONS, "openpyxl", "jinja2")) == set()
+
+
 def test_queue_on_sqlite_needs_no_orm_nor_the_mail_stack(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'intake.db'}"
     store = Store.from_url(url)
