@@ -79,19 +79,20 @@ def file_forms(
     filed = Filed()
     for att_index, form in forms:
         checked = check(form, msg, rules.checks, unit.register)
-        request = unit.add(
-            Request(
-                inbound_id=saved_id(inbound),
-                attachment_id=attachment_ids.get(att_index) if att_index is not None else None,
-                source=checked.validation.source,
-                status=Status.RECEIVED.value,
-                queue="",
-                sender_email=msg.from_addr,
-                created_at=now,
-                updated_at=now,
-            )
+        request = Request(
+            inbound_id=saved_id(inbound),
+            attachment_id=attachment_ids.get(att_index) if att_index is not None else None,
+            source=checked.validation.source,
+            status=Status.RECEIVED.value,
+            queue="",
+            sender_email=msg.from_addr,
+            created_at=now,
+            updated_at=now,
         )
-        settle(unit, request, checked, rules, now, actor=audit.BOT)
+        # Settled before it is added, so that the store writes it once, as filed.
+        status, note = apply_checked(request, checked, rules, now)
+        unit.add(request)
+        record_status(unit, request, Status.RECEIVED, status, now, audit.BOT, note)
         filed.references.append(request_reference(saved_id(request)))
         filed.first_id = filed.first_id or request.id
         filed.replies += acknowledge(
@@ -191,8 +192,16 @@ def settle(
 ) -> None:
     """Put a checked form (its values and the file it came from) on `request`, and move it to
     its status and queue."""
-    v = checked.validation
     before = Status(request.status)
+    status, note = apply_checked(request, checked, rules, now)
+    record_status(unit, request, before, status, now, actor, note)
+
+
+def apply_checked(
+    request: Request, checked: Checked, rules: FilingRules, now: datetime
+) -> tuple[Status, str]:
+    """`settle` without its audit event: the request's new status, and the event's note."""
+    v = checked.validation
     values = v.values_json()
     dscro = values.get("dscro")
     request.source = v.source  # a corrected form replaces the first one: its file is named now
@@ -216,8 +225,7 @@ def settle(
     else:
         status = Status.TRIAGED
     place(request, status, now, rules.targets)
-    note = f"{len(v.problems)} problem(s), {len(request.flags)} flag(s)"
-    record_status(unit, request, before, status, now, actor, note)
+    return status, f"{len(v.problems)} problem(s), {len(request.flags)} flag(s)"
 
 
 def place(request: Request, status: Status, now: datetime, targets: Mapping[str, int]) -> None:

@@ -69,17 +69,22 @@ def map_records() -> None:
 
 def _fit_strings(session: Session, _context: Any, _instances: Any) -> None:
     for obj in (*session.new, *session.dirty):
-        if isinstance(obj, r.Request):  # the console's columns follow the queue and the form
-            obj.office = obj.queue.partition("/")[0]  # type: ignore[attr-defined]
-            obj.search_text = search_text(obj.values, obj.sender_email)  # type: ignore[attr-defined]
-        widths = _WIDTHS.get(type(obj))
-        if not widths:
-            continue
-        for name, width in widths.items():
-            value = getattr(obj, name)
-            fitted = fit(value, width)
-            if fitted is not value and fitted != value:
-                setattr(obj, name, fitted)
+        fit_record(obj)
+
+
+def fit_record(obj: Any) -> None:
+    """Make `obj` fit its table before it is written (also used by `direct_insert`)."""
+    if isinstance(obj, r.Request):  # the console's columns follow the queue and the form
+        obj.office = obj.queue.partition("/")[0]  # type: ignore[attr-defined]
+        obj.search_text = search_text(obj.values, obj.sender_email)  # type: ignore[attr-defined]
+    widths = _WIDTHS.get(type(obj))
+    if not widths:
+        return
+    for name, width in widths.items():
+        value = getattr(obj, name)
+        fitted = fit(value, width)
+        if fitted is not value and fitted != value:
+            setattr(obj, name, fitted)
 
 
 def fit(value: Any, width: int | None = None) -> Any:

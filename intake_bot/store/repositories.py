@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, inspect, or_, update
+from sqlalchemy import and_, bindparam, case, exists, func, inspect, or_, update
 from sqlalchemy.orm import undefer
 from sqlmodel import Session, col, select
 
@@ -42,24 +42,32 @@ class _Repository:
         self.is_postgres = is_postgres
 
 
+# Recognising a filed message is asked once an email, so its query is built once, in Core,
+# and only a message found is loaded through the ORM (a Core query costs a tenth of an ORM one).
+_MSG = InboundMessageRow.__table__  # type: ignore[attr-defined]
+_AT_LOCATION = and_(_MSG.c.mailbox == bindparam("mailbox"), _MSG.c.location == bindparam("key"))
+_FIND_AT = select(_MSG.c.id).where(_AT_LOCATION).limit(1)
+_FIND_AT_OR_KEY = (
+    select(_MSG.c.id)
+    .where(or_(_AT_LOCATION, _MSG.c.dedupe_key == bindparam("dedupe_key")))
+    .order_by(case((_AT_LOCATION, 0), else_=1))
+    .limit(1)
+)
+
+
 class SqlMessages(_Repository):
     def find(self, ref: MessageRef, dedupe_key: str | None = None) -> InboundMessage | None:
         """The message filed from `ref`, else the one filed under `dedupe_key`: one query, the
         location first, so that a replay is always matched with itself (never with another
         message that shares its Message-ID)."""
-        at_location = and_(
-            col(InboundMessageRow.mailbox) == ref.mailbox,
-            col(InboundMessageRow.location) == ref.key,
-        )
+        params = {"mailbox": ref.mailbox, "key": ref.key}
         if dedupe_key is None:
-            return self.session.exec(select(InboundMessage).where(at_location).limit(1)).first()
-        stmt = (
-            select(InboundMessage)
-            .where(or_(at_location, col(InboundMessageRow.dedupe_key) == dedupe_key))
-            .order_by(case((at_location, 0), else_=1))
-            .limit(1)
-        )
-        return self.session.exec(stmt).first()
+            stmt = _FIND_AT
+        else:
+            stmt, params["dedupe_key"] = _FIND_AT_OR_KEY, dedupe_key
+        self.session.flush()  # as the ORM's own query would (nothing to do in the common case)
+        found = self.session.connection().execute(stmt, params).scalar()
+        return None if found is None else self.session.get(InboundMessage, found)
 
     def get(self, inbound_id: int) -> InboundMessage | None:
         return self.session.get(InboundMessage, inbound_id)
@@ -222,6 +230,15 @@ class SqlEvents(_Repository):
         return list(self.session.exec(stmt.order_by(col(EventRow.id))))
 
 
+_OUT = OutboxRow.__table__  # type: ignore[attr-defined]
+# Asked for every automatic reply (the per-sender cap): built once, in Core.
+_AUTO_REPLIES = select(func.count()).where(
+    _OUT.c.first_recipient == bindparam("recipient"),
+    _OUT.c.kind.in_(AUTO_REPLY_KINDS),
+    _OUT.c.created_at >= bindparam("since"),
+)
+
+
 class SqlOutbox(_Repository):
     def for_(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Outbox]:
         stmt = select(Outbox)
@@ -235,13 +252,10 @@ class SqlOutbox(_Repository):
         return self.session.get(Outbox, outbox_id)
 
     def auto_replies_since(self, recipient: str, since: datetime) -> int:
-        stmt = select(func.count()).where(
-            col(OutboxRow.first_recipient) == recipient,
-            col(OutboxRow.kind).in_(AUTO_REPLY_KINDS),
-            col(OutboxRow.created_at) >= since,
-        )
-        # The unit's own replies not yet written are counted here rather than flushed first:
-        # one flush fewer a message, and the unit's rows go in together when it commits.
+        params = {"recipient": recipient, "since": since}
+        stored = self.session.connection().execute(_AUTO_REPLIES, params).scalar_one()
+        # The unit's own replies not yet written are counted here rather than flushed first
+        # (most are written already: see direct_insert.py).
         pending = sum(
             1
             for row in self.session.new
@@ -250,8 +264,7 @@ class SqlOutbox(_Repository):
             and row.kind in AUTO_REPLY_KINDS
             and row.created_at >= since
         )
-        with self.session.no_autoflush:
-            return int(self.session.exec(stmt).one()) + pending
+        return int(stored) + pending
 
     def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
         stmt = (

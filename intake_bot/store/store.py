@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from intake_bot.ports import DuplicateError, StoreError, StoreUnavailableError
+from intake_bot.store.direct_insert import insert_now
 from intake_bot.store.mapping import map_records
 from intake_bot.store.ods_repo import SqlOrganisations
 from intake_bot.store.polling_state import SqlPolling
@@ -113,7 +114,8 @@ class Unit:
 
     # -- generic -------------------------------------------------------------------------------
     def add(self, row: T) -> T:
-        self.session.add(row)
+        if not insert_now(self.session, row):  # the busiest tables: written now, with their id
+            self.session.add(row)
         return row
 
     def flush(self) -> None:
