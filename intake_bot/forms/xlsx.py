@@ -3,9 +3,10 @@
 A workbook that renamed its sheets is read by what they hold: a column of field labels is a
 request, a header row of field labels is a bulk sheet.
 
-openpyxl reads the package through our `BoundedZip`, so every part it opens is inflated within
-the byte limits; its shared strings are read here, counted and timed; rows are timed as they
-come. Rows past the limit of a sheet, and columns past the last one read, are named as cuts.
+The package is read through our `BoundedZip` (`xlsx_package.py`, openpyxl's read-only rules
+without importing openpyxl), so every part is inflated within the byte limits; the shared strings
+are read here, counted and timed; rows are timed as they come. Rows past the limit of a sheet,
+and columns past the last one read, are named as cuts.
 """
 
 from __future__ import annotations
@@ -13,12 +14,6 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
-
-from openpyxl.cell.text import Text
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.utils import get_column_letter
-from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
-from openpyxl.xml.functions import iterparse
 
 from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions, stamp
 from intake_bot.domain.rawform import RawForm, Versioning
@@ -33,13 +28,20 @@ from intake_bot.forms._tables import (
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import Budget, TooMuchError, numbered
 from intake_bot.forms.versions import UnmappedVersionError, declared_in_workbook
+from intake_bot.forms.xlsx_package import (
+    MAIN,
+    Workbook,
+    column_letter,
+    iterparse,
+    shared_strings_part,
+    text_content,
+)
 
 REQUEST_SHEET = "request"
 BULK_SHEET = "bulk"
 MAX_COLUMNS = 64  # the default of limits.columns_per_sheet: one column a field
 REQUEST_COLUMNS = 3  # label | value | key; further columns of the Request sheet are notes
 Row = tuple[int, Sequence[object]]
-_STRING = f"{{{SHEET_MAIN_NS}}}si"
 
 
 def read_xlsx(
@@ -62,9 +64,12 @@ def read_xlsx_archive(
 ) -> list[RawForm]:
     """The forms in an opened workbook whose parts `archive` inflates within `budget`, read by
     the names of the form version it declares; UnmappedVersionError when none covers it."""
-    reader = _BoundedReader(archive, budget)
-    reader.read()
-    workbook = reader.wb
+    strings: list[str] = []
+    part = shared_strings_part(archive)
+    if part is not None:
+        with archive.open(part) as stream:
+            strings = shared_strings(stream, budget)
+    workbook = Workbook(archive, strings)
     try:
         declared = declared_in_workbook(workbook)
         resolution = versions.resolve(declared)
@@ -78,38 +83,18 @@ def read_xlsx_archive(
         workbook.close()
 
 
-class _BoundedReader(ExcelReader):  # type: ignore[misc]  # openpyxl has no type hints
-    """openpyxl's reader in read-only mode on an archive we opened, with our shared strings."""
-
-    def __init__(self, archive: zipfile.ZipFile, budget: Budget) -> None:
-        # What ExcelReader.__init__ sets, without opening the file a second time.
-        self.archive = archive
-        self.valid_files = archive.namelist()
-        self.read_only, self.keep_vba, self.data_only = True, False, True
-        self.keep_links, self.rich_text = False, False
-        self.shared_strings: list[str] = []
-        self._budget = budget
-
-    def read_strings(self) -> None:
-        part = self.package.find(SHARED_STRINGS)
-        if part is not None:
-            with self.archive.open(part.PartName[1:]) as stream:
-                self.shared_strings = shared_strings(stream, self._budget)
-
-
 def shared_strings(stream: IO[bytes], budget: Budget) -> list[str]:
     """The workbook's table of texts, refused past `limits.shared_strings` entries."""
     limit = budget.limits.shared_strings
     strings: list[str] = []
-    for _, node in iterparse(stream):
-        if node.tag == _STRING:
-            if len(strings) >= limit:
-                raise TooMuchError(f"has more than {numbered(limit)} different texts")
-            budget.tick()
-            text = Text.from_tree(node).content.replace("x005F_", "")
-            budget.seen.add(text)  # every sheet's texts, read or not: the patient-data check
-            strings.append(text)
-            node.clear()
+    for _, node in iterparse(stream, f"{MAIN}si"):
+        if len(strings) >= limit:
+            raise TooMuchError(f"has more than {numbered(limit)} different texts")
+        budget.tick()
+        text = text_content(node).replace("x005F_", "")
+        budget.seen.add(text)  # every sheet's texts, read or not: the patient-data check
+        strings.append(text)
+        node.clear()
     return strings
 
 
@@ -141,8 +126,8 @@ def _look_at(sheet: Any, budget: Budget) -> None:
     rows = sheet.iter_rows(max_row=limits.rows_per_sheet, max_col=limits.columns_per_sheet)
     for row in rows:
         budget.tick()
-        for cell in row:
-            budget.seen.add(getattr(cell, "value", None))
+        for value in row:
+            budget.seen.add(value)
 
 
 def _read_unnamed(
@@ -187,6 +172,6 @@ def _rows(sheet: Any, columns: int, budget: Budget, *, name_columns: bool = True
         budget.cut(rows_not_read(*past, f"the {title} sheet", limit))
     if wide and name_columns:
         budget.cut(
-            f"columns after {get_column_letter(columns)} of the {title} sheet were not read "
+            f"columns after {column_letter(columns)} of the {title} sheet were not read "
             f"(we read at most {numbered(columns)} columns a sheet)"
         )

@@ -73,6 +73,14 @@ def test_parse_of_a_word_form_needs_no_workbook_reader_nor_migrations(tmp_path: 
     assert _loaded(modules, ("sqlalchemy", "sqlmodel")) == set()  # no database to read here
 
 
+def test_parse_of_a_workbook_reads_it_without_openpyxl(tmp_path: Path) -> None:
+    form = tmp_path / "request.xlsx"
+    form.write_bytes(samples.xlsx_request(samples.new_request()))
+    modules = _imported("parse", str(form), cwd=tmp_path)
+    assert "intake_bot.forms.xlsx_package" in modules  # it did read the workbook
+    assert _loaded(modules, ("openpyxl", "sqlalchemy", "jinja2")) == set()
+
+
 def test_parse_with_a_sqlite_database_reads_it_without_the_orm(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'intake.db'}"
     store = Store.from_url(url)
