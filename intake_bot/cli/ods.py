@@ -110,8 +110,8 @@ def ods_reviews(
 
 
 def _row(item: ReviewItem) -> list[str]:
-    closed = f"{item.party}: {item.closed_code} {item.closed_name}".strip()
-    successors = "; ".join(f"{c} {n}".strip() for c, n in item.successors) or "none named"
+    closed = f"{item.party}: {item.closed_label}"
+    successors = "; ".join(item.successor_labels) or "none named"
     status = item.status if item.status == "open" else f"{item.status} by {item.decided_by}"
     return [
         item.label,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from intake_bot.domain.organisations import Change
 
@@ -14,6 +15,23 @@ class FileRead:
     format: str
     organisations: int
     successions: int
+
+
+def organisation_name(name: str, code: str) -> str:
+    """The name without its code: ODS names a sub-ICB location "NHS WEST YORKSHIRE ICB - 15F",
+    so a name shown next to its code would say the code twice."""
+    if not code:
+        return name.strip()
+    pattern = rf"\s*(?:[-\u2013\u2014:]\s*{re.escape(code)}|\(\s*{re.escape(code)}\s*\))\s*$"
+    short = re.sub(pattern, "", name, flags=re.IGNORECASE).strip()
+    return "" if short.upper() == code.upper() else short
+
+
+def organisation_label(name: str, code: str) -> str:
+    """ "NHS WEST YORKSHIRE ICB (15F)": each organisation's name and code once; the code alone
+    when ODS gives no name."""
+    short = organisation_name(name, code)
+    return f"{short} ({code})" if short and code else short or code
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,19 @@ class ReviewItem:
     @property
     def label(self) -> str:
         return f"ODS-{self.id}"
+
+    @property
+    def changes_on(self) -> date | None:
+        """The day a decision takes effect: a successor named, or the relationship ended."""
+        return self.closed_on + timedelta(days=1) if self.closed_on else None
+
+    @property
+    def closed_label(self) -> str:
+        return organisation_label(self.closed_name, self.closed_code)
+
+    @property
+    def successor_labels(self) -> tuple[str, ...]:
+        return tuple(organisation_label(name, code) for code, name in self.successors)
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -74,11 +74,14 @@ class Organisations:
         self, review_id: int, decision: str, *, actor: str, to: str | None = None, note: str = ""
     ) -> ReviewItem:
         """Staff's decision on a review item: "carry" the relationship over to the successor (a
-        new version naming it; `to` picks one of several) or "end" it. Raises OdsError when the
-        decision cannot be made (an unknown or decided item, no single successor)."""
+        new version naming it; `to` picks one of several) or "end" it, and tell the relationship's
+        requester and authoriser. Raises OdsError when the decision cannot be made (an unknown
+        or decided item, no single successor)."""
         now = self.clock()
         with self.store.unit() as unit:
-            return decide_review(unit, review_id, decision, now=now, actor=actor, to=to, note=note)
+            return decide_review(
+                unit, self.notifier, review_id, decision, now=now, actor=actor, to=to, note=note
+            )
 
 
 def _file_read(f: OdsFile) -> FileRead:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from intake_bot.domain.ods_views import ReviewItem
+from intake_bot.domain.ods_views import ReviewItem, organisation_name
 from intake_bot.domain.organisations import (
     CARRIED,
     ENDED,
@@ -34,6 +34,7 @@ from intake_bot.working_days import today_in_england
 
 REVIEW_ACTION = "ods_review"
 EMAIL_KIND = "ods_succession"
+DECISION_KIND = "ods_decision"  # templates/email/ods_decision.*
 _PARTY_LABELS = {"commissioner": "commissioning organisation", "processor": "data processor"}
 
 
@@ -87,21 +88,60 @@ def _tell(
     unit: Unit, notifier: Notifier, item: ReviewItem, values: Mapping[str, object], now: datetime
 ) -> None:
     to = recipients(values)
-    if not to:
-        return
+    if to:
+        context = _context(notifier, item, values, now)
+        notifier.queue(
+            unit, kind=EMAIL_KIND, to=to, context=context, now=now, auto_submitted="auto-generated"
+        )
+
+
+def _context(
+    notifier: Notifier, item: ReviewItem, values: Mapping[str, object], now: datetime
+) -> dict[str, Any]:
+    """What both emails say of the item: names without their codes, as each code is shown
+    beside its name (ODS names a sub-ICB location "<ICB> - <code>")."""
     names = [stored_text(values.get(name)) for _, name in CONTACTS]
-    context: dict[str, Any] = {
+    return {
         **notifier.base_context(" and ".join(dict.fromkeys(n for n in names if n))),
         "reference": item.reference,
         "party": _PARTY_LABELS[item.party],
         "closed_code": item.closed_code,
-        "closed_name": item.closed_name,
+        "closed_name": organisation_name(item.closed_name, item.closed_code),
         "closed_on": uk(item.closed_on),
         "closed_already": item.closed_on is not None and item.closed_on < today_in_england(now),
-        "successors": [{"code": c, "name": n} for c, n in item.successors],
+        "successors": [{"code": c, "name": organisation_name(n, c)} for c, n in item.successors],
     }
+
+
+def _tell_decided(
+    unit: Unit,
+    notifier: Notifier,
+    item: ReviewItem,
+    values: Mapping[str, object],
+    now: datetime,
+    *,
+    carried_to: tuple[str, str] | None,
+    ends_on: date | None,
+) -> None:
+    """The requester and authoriser, told of the review when it opened, are told how it ended:
+    carried over to which successor from which day, or ended on which day. Staff's note stays
+    in the audit trail: it was written for colleagues."""
+    to = recipients(values)
+    if not to:
+        return
+    context = _context(notifier, item, values, now)
+    today = today_in_england(now)
+    if carried_to is not None:
+        code, name = carried_to
+        context["decision"] = "carried"
+        context["successor"] = {"code": code, "name": organisation_name(name, code)}
+        context["from_date"] = uk(item.changes_on)
+    else:
+        context["decision"] = "ended"
+        context["ends_on"] = uk(ends_on)
+        context["ended_already"] = ends_on is not None and ends_on <= today
     notifier.queue(
-        unit, kind=EMAIL_KIND, to=to, context=context, now=now, auto_submitted="auto-generated"
+        unit, kind=DECISION_KIND, to=to, context=context, now=now, auto_submitted="auto-generated"
     )
 
 
@@ -140,6 +180,7 @@ def _name(index: OrganisationIndex, code: str) -> str:
 
 def decide_review(
     unit: Unit,
+    notifier: Notifier,
     review_id: int,
     decision: str,
     *,
@@ -148,7 +189,8 @@ def decide_review(
     to: str | None,
     note: str,
 ) -> ReviewItem:
-    """Carry the relationship over to the successor, or end it; then the item is decided."""
+    """Carry the relationship over to the successor, or end it; then the item is decided and
+    the relationship's requester and authoriser are told."""
     review = unit.organisations.review(review_id)
     if review is None:
         raise OdsError(f"ODS-{review_id}: no such review item (see `intake-bot ods reviews`)")
@@ -159,10 +201,14 @@ def decide_review(
     if rel is None or not is_active(rel.ended_on, today):
         raise OdsError(f"ODS-{review_id}: {review.reference} is no longer in force; nothing to do")
     index = _index(unit)
+    values = dict(unit.register.current_version(rel).values)  # the contacts, before any change
+    carried_to: tuple[str, str] | None = None
+    ends_on: date | None = None
     if decision == "carry":
-        what = _carry(unit, review, rel, index, to, now, actor)
+        what, chosen = _carry(unit, review, rel, index, to, now, actor)
+        carried_to = (chosen, _name(index, chosen))
     elif decision == "end":
-        what = _end(unit, review, rel, now, actor, today)
+        what, ends_on = _end(unit, review, rel, now, actor, today)
     else:
         raise OdsError(f'decision {decision!r}: expected "carry" or "end"')
     review.status = CARRIED if decision == "carry" else ENDED
@@ -176,7 +222,9 @@ def decide_review(
         to_status=review.status,
         note=f"ODS-{review_id} {review.reference}: {what}" + (f" ({note})" if note else ""),
     )
-    return _item(review, index, rel)
+    item = _item(review, index, rel)
+    _tell_decided(unit, notifier, item, values, now, carried_to=carried_to, ends_on=ends_on)
+    return item
 
 
 def _carry(
@@ -187,7 +235,8 @@ def _carry(
     to: str | None,
     now: datetime,
     actor: str,
-) -> str:
+) -> tuple[str, str]:
+    """What was done, for the audit trail, and the successor's code."""
     successors = index.current_successors(review.closed_code, today_in_england(now))
     chosen = (to or "").strip().upper() or (successors[0] if len(successors) == 1 else "")
     if not chosen:
@@ -206,7 +255,7 @@ def _carry(
     )
     what = f"{review.party} {review.closed_code} → {chosen} from {uk(effective)}"
     record_event(unit, now, actor, f"{rel.reference}: {what} (ODS-{review.id})")
-    return f"carried over: {what}"
+    return f"carried over: {what}", chosen
 
 
 def _end(
@@ -216,7 +265,8 @@ def _end(
     now: datetime,
     actor: str,
     today: date,
-) -> str:
+) -> tuple[str, date]:
+    """What was done, for the audit trail, and the relationship's end date."""
     ends = review.closed_on + timedelta(days=1) if review.closed_on else today
     before = status_on(rel.ended_on, today)
     rel.ended_on, rel.updated_at = ends, now
@@ -225,4 +275,4 @@ def _end(
     record_event(
         unit, now, actor, f"{rel.reference} {what} (ODS-{review.id})", statuses=(before, rel.status)
     )
-    return f"ended: {what}"
+    return f"ended: {what}", ends

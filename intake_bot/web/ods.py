@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from intake_bot.domain.organisations import OdsError
+from intake_bot.domain.organisations import OdsError, uk
 from intake_bot.domain.staff import Role, StaffMember
 from intake_bot.web.auth import application, staff_form
 from intake_bot.web.templating import flash
@@ -18,15 +18,23 @@ def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -
     if member.role not in (Role.LEAD, Role.ADMIN):
         return _back(request, "Only a lead or an admin can decide a succession review.")
     decision, number = form.get("decision", ""), form.get("review", "")
+    to = form.get("to", "").strip()  # a successor's code, when ODS names several or none
     if decision not in ("carry", "end") or not number.isdigit():
         return _back(request, "Choose a review item and carry it over or end it.")
     try:
         done = application(request).organisations.decide(
-            int(number), decision, actor=member.email, note=form.get("note", "")
+            int(number), decision, actor=member.email, to=to or None, note=form.get("note", "")
         )
     except OdsError as exc:
         return _back(request, str(exc))
-    return _back(request, f"{done.label} {done.reference}: {done.status}.")
+    if done.status == "carried":
+        names = dict(zip((c for c, _ in done.successors), done.successor_labels, strict=True))
+        chosen = to.upper() or done.successors[0][0]
+        what = f"carried over to {names.get(chosen, chosen)} from {uk(done.changes_on)}"
+    else:
+        what = f"ended: not in force from {uk(done.changes_on)}"
+    told = "its requester and authoriser are told by email"
+    return _back(request, f"{done.label}: {done.reference} {what}; {told}.")
 
 
 def _back(request: Request, message: str) -> Response:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from intake_bot.domain.ods_views import organisation_label
 from intake_bot.domain.staff import Role, StaffMember, may_set_status, sees_queue
 from intake_bot.domain.status import LABELS, Status, next_statuses, parse_status
 from intake_bot.domain.triage import KINDS, office_slug
@@ -188,7 +189,13 @@ def register(request: Request, member: StaffMember) -> Response:
     app = application(request)
     rows = app.register.rows(published_only=not everything)
     reviews = app.organisations.reviews()  # relationships whose organisation closed (ODS)
-    context = {"member": member, "rows": rows, "all": everything, "reviews": reviews}
+    context = {
+        "member": member,
+        "rows": rows,
+        "all": everything,
+        "reviews": reviews,
+        "organisation": organisation_label,  # ODS names may end in their code: show it once
+    }
     return render(request, "register.html", context)
 
 

@@ -9,7 +9,10 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -73,6 +76,31 @@ def _outbox_kinds(app: App) -> list[str]:
         return list(conn.execute(sa.text("SELECT kind FROM outbox ORDER BY id")).scalars())
 
 
+@dataclass(frozen=True)
+class _Sent:
+    recipients: list[str]
+    subject: str
+    raw: bytes
+
+
+def _outbox(app: App, kind: str) -> list[_Sent]:
+    with app.store.engine.connect() as conn:  # the real store: read rows directly
+        rows = conn.execute(
+            sa.text("SELECT recipients, subject, raw FROM outbox WHERE kind = :k ORDER BY id"),
+            {"k": kind},
+        )
+        return [
+            _Sent(r[0] if isinstance(r[0], list) else json.loads(r[0]), r[1], bytes(r[2]))
+            for r in rows
+        ]
+
+
+def _text(raw: bytes) -> str:
+    body = message_from_bytes(raw, policy=default).get_body(("plain",))
+    assert body is not None
+    return " ".join(body.get_content().split(" "))
+
+
 def _events(app: App, action: str) -> list[tuple[str, str | None, str]]:
     with app.store.engine.connect() as conn:  # the real store: count rows directly
         rows = conn.execute(
@@ -119,6 +147,16 @@ def test_import_review_and_carry_over_on_the_database(
 
     app.organisations.decide(item.id, "carry", actor="jo", note="ICB agreed")
     assert _commissioner(app, rel.reference) == ("15F", "active")
+    (told,) = _outbox(app, "ods_decision")
+    (opened,) = _outbox(app, "ods_succession")  # told of the decision as of the review
+    assert told.recipients == opened.recipients and len(told.recipients) == 2
+    assert told.subject.startswith(f"[{rel.reference}] carried over to 15F: 03G has closed")
+    text = _text(told.raw)
+    assert (
+        "Decision: carried over to the successor" in text and "15F  NHS WEST YORKSHIRE ICB" in text
+    )
+    assert "From 01/07/2022 the register names NHS WEST YORKSHIRE ICB (15F)" in text
+    assert "ICB agreed" not in text  # staff's note is for the audit trail
     decided = [e for e in _events(app, "ods_review") if e[1] == "carried"]
     assert decided and decided[0][0] == "jo" and "03G → 15F" in decided[0][2]
     assert app.organisations.reviews() == []
@@ -134,6 +172,11 @@ def test_ending_on_review_ends_the_relationship(
     (item,) = app.organisations.import_files([icb_merger_file(tmp_path)], actor="op").reviews
     app.organisations.decide(item.id, "end", actor="jo")
     assert _commissioner(app, rel.reference)[1] == "ended"
+    (told,) = _outbox(app, "ods_decision")
+    (opened,) = _outbox(app, "ods_succession")  # told of the decision as of the review
+    assert told.recipients == opened.recipients and len(told.recipients) == 2
+    assert told.subject.startswith(f"[{rel.reference}] ended: QJG has closed")
+    assert "The relationship has ended: it is not in force from 01/04/2026" in _text(told.raw)
     assert [e[1] for e in _events(app, "ods_review")] == ["open", "ended"]
 
 
@@ -209,7 +252,8 @@ def test_the_register_page_shows_review_items_and_a_lead_decides(
     with TestClient(create_app(app, secret="s" * 48, secure_cookies=False)) as console:
         sign_in(console, NORTH_CASEWORKER)
         page = console.get("/register").text
-        assert f"ODS-{item.id}" in page and "NHS WEST YORKSHIRE ICB - 15F (15F)" in page
+        assert f"ODS-{item.id}" in page and "NHS WEST YORKSHIRE ICB (15F)" in page
+        assert "15F (15F)" not in page  # ODS's name ends in the code: shown once
         assert "Carry over to 15F" not in page  # a caseworker sees, a lead decides
         form = {"csrf": csrf_of(page), "review": str(item.id), "decision": "carry"}
         refused = console.post("/register/reviews", data=form)
@@ -221,6 +265,8 @@ def test_the_register_page_shows_review_items_and_a_lead_decides(
         assert "Carry over to 15F" in page
         form["csrf"] = csrf_of(page)
         done = console.post("/register/reviews", data=form)
-        assert f"ODS-{item.id} {rel.reference}: carried." in done.text
+        told = f"{rel.reference} carried over to NHS WEST YORKSHIRE ICB (15F) from 01/07/2022"
+        assert told in done.text
+        assert "15F (15F)" not in done.text  # the register row names the successor once too
     assert _commissioner(app, rel.reference)[0] == "15F"
     assert [e[0] for e in _events(app, "ods_review") if e[1] == "carried"] == [NORTH_LEAD]

@@ -268,3 +268,60 @@ def test_every_admin_page_passes_the_accessibility_check(
     for name in (*pages, f"messages/MSG-{enquiry}"):
         page.goto(f"{base}/{name}")
         _check(page, name.replace("/", "-").replace("?all=1", "-all"))
+
+
+def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
+    served: tuple[App, str], browser: Any, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    from tests.integration.test_ods import LEEDS, _relationship
+    from tests.ods_files import icb_merger_file, sub_icb_files
+
+    app, base = served
+    with app.store.engine.begin() as conn:  # shared database: no organisations or reviews left
+        conn.execute(text("TRUNCATE ods_organisation, ods_succession, ods_review"))
+    leeds = _relationship(app, **LEEDS)
+    suffolk = _relationship(app, commissioner_ods="QJG", commissioner_name="NHS Suffolk ICB")
+    files = [*sub_icb_files(tmp_path), icb_merger_file(tmp_path)]
+    reviews = app.organisations.import_files(files, actor="test").reviews
+    assert {r.reference for r in reviews} == {leeds.reference, suffolk.reference}
+    Worker(app).send()  # the acknowledgements and the review-opened emails
+    smtp.clear()
+    page = browser.new_context().new_page()
+
+    _sign_in(page, base, NORTH_CASEWORKER)
+    page.goto(f"{base}/register")
+    _check(page, "register-reviews-caseworker")
+    reviews_section = page.get_by_role("region", name="Organisations that closed")
+    expect(reviews_section).to_contain_text("NHS WEST YORKSHIRE ICB (15F)")
+    assert "15F (15F)" not in page.text_content("main")  # each organisation's code once
+    expect(reviews_section.get_by_role("button")).to_have_count(0)  # a caseworker only sees
+    expect(reviews_section).to_contain_text("Waiting for a lead or an admin to decide")
+    page.get_by_role("button", name="Sign out").click()
+
+    _sign_in(page, base, NORTH_LEAD)
+    page.goto(f"{base}/register")
+    _check(page, "register-reviews-lead")
+    page.screenshot(path="/tmp/register-reviews-lead.png", full_page=True)
+    leeds_form = page.get_by_role("form", name=leeds.reference)
+    expect(leeds_form.get_by_role("button", name="Carry over to 15F")).to_be_visible()
+    expect(reviews_section.get_by_role("button", name="End the relationship")).to_have_count(2)
+    leeds_form.get_by_label("Why").fill("The ICB agreed to take it over")
+    leeds_form.get_by_role("button", name="Carry over to 15F").click()
+    expect(page.locator("main")).to_contain_text(
+        f"{leeds.reference} carried over to NHS WEST YORKSHIRE ICB (15F) from 01/07/2022"
+    )
+    _check(page, "register-reviews-decided")
+    page.screenshot(path="/tmp/register-reviews-decided.png", full_page=True)
+    expect(page.get_by_role("form", name=leeds.reference)).to_have_count(0)
+    expect(page.get_by_role("form", name=suffolk.reference)).to_be_visible()  # still open
+    assert "15F (15F)" not in page.text_content("main")  # the register row names it once too
+    row = app.register.rows(published_only=False)
+    assert [r.commissioner_ods for r in row if r.reference == leeds.reference] == ["15F"]
+
+    Worker(app).send()
+    received = [message_from_bytes(m.raw, policy=default) for m in smtp.messages()]
+    (told,) = [e for e in received if leeds.reference in str(e["Subject"])]
+    assert "carried over to 15F" in str(told["Subject"])
+    assert "NHS WEST YORKSHIRE ICB (15F)" in told.get_body(("plain",)).get_content()

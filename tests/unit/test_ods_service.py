@@ -40,8 +40,8 @@ class Rig:
     def events(self, action: str) -> list[Event]:
         return [e for e in self.store.memory.all(Event) if e.action == action]
 
-    def emails(self) -> list[Outbox]:
-        return [o for o in self.store.memory.all(Outbox) if o.kind == "ods_succession"]
+    def emails(self, kind: str = "ods_succession") -> list[Outbox]:
+        return [o for o in self.store.memory.all(Outbox) if o.kind == kind]
 
     def versions(self, rel: Relationship) -> list[RelationshipVersion]:
         return [
@@ -114,7 +114,8 @@ def test_a_closed_commissioner_opens_a_review_and_tells_people_but_changes_no_re
     (email,) = rig.emails()
     assert email.recipients == ["priya.shah@nhs.net", "tom.oneill@nhs.net"]
     context = next(c for k, c in rig.renderer.rendered if k == "ods_succession")
-    assert context["successors"] == [{"code": "15F", "name": "NHS WEST YORKSHIRE ICB - 15F"}]
+    # ODS's name ends in the code; the email shows the code beside the name, so once is enough
+    assert context["successors"] == [{"code": "15F", "name": "NHS WEST YORKSHIRE ICB"}]
     assert context["closed_already"] is True
     assert len(rig.versions(rel)) == 1 and rel.status == "active" and rel.ended_on is None
     assert rel.commissioner_ods == "03G"
@@ -139,8 +140,16 @@ def test_carrying_over_adds_a_version_naming_the_successor_and_is_audited(rig: R
     assert "carried over: commissioner 03G → 15F from 01/07/2022" in decision.note
     assert any("03G → 15F" in e.note for e in rig.events("register"))
     assert rig.ods.reviews() == []
+    (told,) = rig.emails("ods_decision")
+    assert told.recipients == ["priya.shah@nhs.net", "tom.oneill@nhs.net"]
+    context = next(c for k, c in rig.renderer.rendered if k == "ods_decision")
+    assert context["decision"] == "carried" and context["reference"] == rel.reference
+    assert context["successor"] == {"code": "15F", "name": "NHS WEST YORKSHIRE ICB"}
+    assert context["from_date"] == "01/07/2022" and context["closed_code"] == "03G"
+    assert "agreed with the ICB" not in str(context)  # staff's note stays in the audit trail
     with pytest.raises(OdsError, match="decided already"):
         rig.ods.decide(item.id, "end", actor="jo")
+    assert len(rig.emails("ods_decision")) == 1
 
 
 def test_ending_ends_the_relationship_the_day_after_the_icb_closed(rig: Rig) -> None:
@@ -151,6 +160,12 @@ def test_ending_ends_the_relationship_the_day_after_the_icb_closed(rig: Rig) -> 
     assert item.successors == (("QZE", "NHS ESSEX INTEGRATED CARE BOARD"),)
     rig.ods.decide(item.id, "end", actor="jo")
     assert rel.ended_on == date(2026, 4, 1) and rel.status == "ended"
+    (told,) = rig.emails("ods_decision")
+    assert told.recipients == ["priya.shah@nhs.net", "tom.oneill@nhs.net"]
+    context = next(c for k, c in rig.renderer.rendered if k == "ods_decision")
+    assert context["decision"] == "ended" and context["reference"] == rel.reference
+    assert (context["ends_on"], context["ended_already"]) == ("01/04/2026", True)
+    assert "successor" not in context
     assert len(rig.versions(rel)) == 1
     (decision,) = [e for e in rig.events("ods_review") if e.to_status == "ended"]
     assert "ended: ends on 01/04/2026: its commissioner QJG closed" in decision.note
@@ -167,6 +182,7 @@ def test_carrying_over_needs_a_successor_when_ods_names_none(rig: Rig) -> None:
         rig.ods.decide(item.id, "carry", actor="jo")
     with pytest.raises(OdsError, match="ZZZ is not an organisation ODS lists"):
         rig.ods.decide(item.id, "carry", actor="jo", to="ZZZ")
+    assert rig.emails("ods_decision") == []  # a refused decision tells nobody
     assert rig.ods.decide(item.id, "carry", actor="jo", to="16C").status == "carried"
 
 
@@ -176,3 +192,15 @@ def test_a_bad_file_changes_nothing(rig: Rig) -> None:
     with pytest.raises(OdsError, match=r"broken\.csv: line 1"):
         rig.ods.import_files([*files(rig), bad], actor="op")
     assert rig.store.memory.all(OdsOrganisation) == [] and rig.events("ods_import") == []
+
+
+def test_a_name_is_shown_once_with_its_code() -> None:
+    from intake_bot.domain.ods_views import organisation_label
+
+    assert (
+        organisation_label("NHS WEST YORKSHIRE ICB - 15F", "15F") == "NHS WEST YORKSHIRE ICB (15F)"
+    )
+    assert organisation_label("NHS Leeds CCG (03G)", "03G") == "NHS Leeds CCG (03G)"
+    assert organisation_label("NHS ESSEX ICB", "QZE") == "NHS ESSEX ICB (QZE)"
+    assert organisation_label("", "15F") == "15F" and organisation_label("15F", "15F") == "15F"
+    assert organisation_label("A - 15FX", "15F") == "A - 15FX (15F)"
