@@ -270,3 +270,34 @@ def test_the_register_page_shows_review_items_and_a_lead_decides(
         assert "15F (15F)" not in done.text  # the register row names the successor once too
     assert _commissioner(app, rel.reference)[0] == "15F"
     assert [e[0] for e in _events(app, "ods_review") if e[1] == "carried"] == [NORTH_LEAD]
+
+
+def test_a_lead_names_the_successor_on_the_page_when_ods_names_none(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    from starlette.testclient import TestClient
+
+    from intake_bot.web.app import create_app
+    from tests.integration.test_web_console import NORTH_LEAD, PASSWORD, csrf_of, sign_in
+
+    clock.now = APRIL_2016
+    rel = _relationship(app, commissioner_ods="00C", commissioner_name="NHS Darlington CCG")
+    clock.now = MAY_2026
+    eccg, _succ = sub_icb_files(tmp_path)
+    (item,) = app.organisations.import_files([eccg], actor="op").reviews  # no successions file
+    app.staff.add(
+        NORTH_LEAD, name="lead", offices=["North"], role="lead", password=PASSWORD, actor="t"
+    )
+    with TestClient(create_app(app, secret="s" * 48, secure_cookies=False)) as console:
+        sign_in(console, NORTH_LEAD)
+        page = console.get("/register").text
+        assert "the successor's ODS code" in page and "Carry over to" not in page
+        form = {"csrf": csrf_of(page), "review": str(item.id), "decision": "carry", "to": "zzz"}
+        assert (
+            "ZZZ is not an organisation ODS lists"
+            in console.post("/register/reviews", data=form).text
+        )
+        form["to"] = "16c"
+        done = console.post("/register/reviews", data=form).text
+        assert f"{rel.reference} carried over to 16C from 01/07/2022" in done
+    assert _commissioner(app, rel.reference)[0] == "16C"
