@@ -71,6 +71,7 @@ def test_parse_of_a_word_form_needs_no_workbook_reader_nor_migrations(tmp_path: 
     unneeded = ("openpyxl", "alembic", "jinja2", "starlette", "msal", "httpx", "argon2")
     assert _loaded(modules, unneeded) == set()
     assert _loaded(modules, ("sqlalchemy", "sqlmodel")) == set()  # no database to read here
+    assert "intake_bot.domain.workflow_views" not in modules  # the staff's views: not a preview's
 
 
 def test_parse_of_a_workbook_reads_it_without_openpyxl(tmp_path: Path) -> None:
