@@ -15,6 +15,7 @@ from imapclient import IMAPClient, SocketTimeout
 from intake_bot.mail._headers import decode_subject
 from intake_bot.mail.imap_idle import Idle
 from intake_bot.mail.imap_login import Credential, log_in
+from intake_bot.mail.imap_quiet import noop_says_nothing_new, status_says_nothing_new
 from intake_bot.mail.imap_settings import check_settings, mailbox_name
 from intake_bot.ports import Candidate, Changes, MailboxError, MessageRef, Settlement
 
@@ -82,6 +83,8 @@ class ImapMailbox:
         self._uidvalidity: int | None = None  # of the folder selected on this connection
         self._keyword_allowed = True  # PERMANENTFLAGS of the selected folder lets us set it
         self._known_folders: set[str] = set()
+        # UIDNEXT of the selected folder while no command but SELECT or a quiet NOOP ran since
+        self._quiet_uidnext: int | None = None
         self.name = name or mailbox_name(username, host, self._port, folder)
         self._idle = Idle(self._open, folder, name=self.name)  # a connection of its own
 
@@ -90,26 +93,31 @@ class ImapMailbox:
     def changes(self, cursor: str | None) -> Changes:
         """Messages above the cursor's UID; everything if UIDVALIDITY changed or no cursor.
 
-        The cursor is "uidvalidity:last_uid". An idle poll costs one STATUS: when UIDNEXT shows
-        nothing newer, there is no SELECT (whose cost grows with the folder on a fresh
-        connection) and no SEARCH.
+        Cursor "uidvalidity:last_uid". An idle poll is one command of a cost the folder's size
+        does not change: STATUS on a new connection, NOOP on the folder an open one keeps selected.
         """
-        uidvalidity, after_uid = self._read_cursor(cursor)
+        uidvalidity, after = self._read_cursor(cursor)
+        folder, quiet = self._folder, self._quiet_uidnext
+        self._quiet_uidnext = None  # any command below may carry an EXISTS the NOOP won't repeat
         with self._guard("scan"):
-            client = self._connection()
-            # STATUS only before a SELECT: on the selected folder it may answer from a stale view.
-            fresh = self._uidvalidity is None
-            if (
-                fresh
-                and uidvalidity is not None
-                and self._nothing_new(client, uidvalidity, after_uid)
+            new_connection, client = self._client is None, self._connection()
+            if uidvalidity is not None and (
+                (new_connection and status_says_nothing_new(client, folder, uidvalidity, after))
+                or (
+                    quiet is not None
+                    and uidvalidity == self._uidvalidity
+                    and quiet <= after + 1
+                    and noop_says_nothing_new(client)
+                )
             ):
-                return Changes(candidates=[], cursor=_position(uidvalidity, after_uid))
+                self._quiet_uidnext = quiet
+                return Changes(candidates=[], cursor=_position(uidvalidity, after))
             current, uidnext = self._select(client)
-            floor = after_uid if current == uidvalidity else 0
+            floor = after if current == uidvalidity else 0
             # Everything below UIDNEXT existed at SELECT time, so a SEARCH covers it all.
             seen_up_to = max(floor, uidnext - 1 if uidnext else 0)
             if uidnext is not None and uidnext <= floor + 1:
+                self._quiet_uidnext = uidnext  # nothing sent since: the next NOOP tells all
                 return Changes(candidates=[], cursor=_position(current, floor))
             # `UID SEARCH UID n:*` also returns the newest UID when nothing is newer than n.
             uids = sorted(uid for uid in client.search(["UID", f"{floor + 1}:*"]) if uid > floor)
@@ -174,6 +182,7 @@ class ImapMailbox:
         self._idle.close()
         client, self._client = self._client, None
         self._uidvalidity = None
+        self._quiet_uidnext = None
         if client is None:
             return
         try:
@@ -228,18 +237,12 @@ class ImapMailbox:
     def _drop(self) -> None:
         client, self._client = self._client, None
         self._uidvalidity = None
+        self._quiet_uidnext = None
         self._known_folders.clear()  # a failed MOVE may mean someone deleted the folder
         if client is not None:
             _shut(client)
 
     # -- folder state -------------------------------------------------------------------------
-
-    def _nothing_new(self, client: IMAPClient, uidvalidity: int, after_uid: int) -> bool:
-        status = client.folder_status(self._folder, [b"UIDVALIDITY", b"UIDNEXT"])
-        current, uidnext = status.get(b"UIDVALIDITY"), status.get(b"UIDNEXT")
-        if current is None or uidnext is None:
-            return False
-        return int(current) == uidvalidity and int(uidnext) <= after_uid + 1
 
     def _select(self, client: IMAPClient) -> tuple[int, int | None]:
         """SELECT read-write (flags and moves need it) and return (UIDVALIDITY, UIDNEXT)."""
@@ -258,6 +261,7 @@ class ImapMailbox:
         return False
 
     def _ensure_selected(self, client: IMAPClient) -> int:
+        self._quiet_uidnext = None  # what follows may carry an EXISTS the next NOOP won't repeat
         if self._uidvalidity is None:
             return self._select(client)[0]
         return self._uidvalidity
