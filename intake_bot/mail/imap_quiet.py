@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from imapclient import IMAPClient
+from typing import Any, Protocol
+
+
+class QuietClient(Protocol):
+    """The two commands used here; imap.py stays the one module that imports imapclient."""
+
+    def folder_status(self, folder: str, what: list[bytes]) -> dict[bytes, Any]: ...
+
+    def noop(self) -> tuple[bytes, list[Any]]: ...
 
 # Untagged updates that cannot mean a new message: flag changes, expunges, the \Recent count.
 # New mail shows as EXISTS, a rebuilt folder as UIDVALIDITY (or a BYE, which raises).
@@ -10,7 +18,7 @@ _NOT_NEW = frozenset({b"FETCH", b"EXPUNGE", b"RECENT"})
 
 
 def status_says_nothing_new(
-    client: IMAPClient, folder: str, uidvalidity: int, after_uid: int
+    client: QuietClient, folder: str, uidvalidity: int, after_uid: int
 ) -> bool:
     """One STATUS; for a folder that is not selected (on the selected one it may be stale)."""
     status = client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"])
@@ -20,7 +28,7 @@ def status_says_nothing_new(
     return int(current) == uidvalidity and int(uidnext) <= after_uid + 1
 
 
-def noop_says_nothing_new(client: IMAPClient) -> bool:
+def noop_says_nothing_new(client: QuietClient) -> bool:
     """One NOOP on the selected folder, whose view is then known to be quiet: True if it reports
     nothing that may be a new message. Only sound if no other command ran since that view was
     taken (SELECT or the last NOOP): imaplib keeps the EXISTS of other commands to itself."""
