@@ -12,6 +12,7 @@ class QuietClient(Protocol):
 
     def noop(self) -> tuple[bytes, list[Any]]: ...
 
+
 # Untagged updates that cannot mean a new message: flag changes, expunges, the \Recent count.
 # New mail shows as EXISTS, a rebuilt folder as UIDVALIDITY (or a BYE, which raises).
 _NOT_NEW = frozenset({b"FETCH", b"EXPUNGE", b"RECENT"})
