@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from intake_bot.cli.common import console, fail, output_format, print_json, state
+from intake_bot.domain.printable import clean_text
 
 
 def parse(
@@ -31,12 +31,11 @@ def parse(
         print_json(result.as_dict())
         raise typer.Exit(int(result.verdict))
     verdict = result.verdict.name.lower()
-    colour = _COLOURS[verdict]
-    console.print(
-        f"[bold]{escape(file.name)}[/bold] ({result.kind}): [{colour}]{verdict}[/{colour}]"
-        f" - {escape(result.summary)}",
-        highlight=False,
-    )
+    # Plain lines (click strips the colour when stdout is not a terminal): rich is not needed
+    # here, and its import is a twentieth of a second the command would otherwise pay.
+    name, summary = clean_text(file.name), clean_text(result.summary)
+    styled = typer.style(verdict, fg=_COLOURS[verdict])
+    typer.echo(f"{typer.style(name, bold=True)} ({result.kind}): {styled} - {summary}")
     lines = [f"  approvals and organisations from {_SOURCES[result.reference_data]}"]
     if result.email is not None:
         lines.append(f"  subject: {result.email.subject}")
@@ -51,7 +50,7 @@ def parse(
         lines += [f"    - {p}" for p in r.problems]
         lines += [f"    ! {f}" for f in r.flags]
     for line in lines:
-        console.print(line, highlight=False, markup=False)
+        typer.echo(clean_text(line))
     raise typer.Exit(int(result.verdict))
 
 

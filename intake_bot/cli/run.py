@@ -52,7 +52,7 @@ def _once_with_progress(worker: Worker) -> tuple[PollReport | None, SendReport |
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=console,
+        console=console.rich,
         transient=True,
     ) as bar:
         task = bar.add_task("filing", total=None)

@@ -8,9 +8,8 @@ chunks and then dropped, so only the verdict is kept (never the number, never th
 
 from __future__ import annotations
 
-from stdnum.gb.nhs import is_valid as nhs_number_valid
-
 from intake_bot.domain.patient_data import MAX_SCANNED_CHARS, holds_nhs_number
+from intake_bot.nhs_number import nhs_number_valid
 
 _CHUNK_CHARS = 64 * 1024  # checked a chunk at a time: one regex pass, not one per cell
 

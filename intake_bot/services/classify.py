@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from stdnum.gb.nhs import is_valid as nhs_number_valid
-
 from intake_bot.domain.patient_data import where_nhs_numbers_are
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import Request, saved_id
@@ -24,6 +22,7 @@ from intake_bot.forms.message import parse_message
 from intake_bot.forms.readings import FileReading, MessageParseError, ParsedMessage
 from intake_bot.forms.robots import subject_only
 from intake_bot.forms.text import read_body
+from intake_bot.nhs_number import nhs_number_valid
 from intake_bot.ports import RequestRepository
 
 PATIENT_DATA = "patient data"  # how a decision's note begins when an NHS number was found

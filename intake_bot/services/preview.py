@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from stdnum.gb.nhs import is_valid as nhs_number_valid
-
 from intake_bot.domain.form_versions import how_read
 from intake_bot.domain.patient_data import where_nhs_numbers_are
 from intake_bot.domain.rawform import RawForm
@@ -20,6 +18,7 @@ from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.files import read_file
 from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
 from intake_bot.forms.readings import FileReading, RejectCode
+from intake_bot.nhs_number import nhs_number_valid
 from intake_bot.ports import RegisterRepository, RequestRepository
 from intake_bot.services.classify import (
     PATIENT_DATA,
