@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from intake_bot.application import Application
@@ -24,6 +24,7 @@ from intake_bot.mail.outgoing import make_transport as make_transport  # checks 
 if TYPE_CHECKING:
     from intake_bot.ports import Clock, MailTransport, Unit
     from intake_bot.ports import Store as StorePort
+    from intake_bot.ports_reads import OpenParseReads
     from intake_bot.services.connectivity import Connectivity
     from intake_bot.services.credentials import Credentials
     from intake_bot.services.database import Database
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from intake_bot.services.retention import Retention
     from intake_bot.services.s251 import S251
     from intake_bot.services.staff import Staff
-    from intake_bot.sqlite_parse_reads import OpenParseReads
     from intake_bot.store.store import Store
 
 # Each use case, and each adapter under it, is imported when it is first made (`Wired`): a command
@@ -116,14 +116,14 @@ class Wired(Application):
 
     @cached_property
     def previews(self) -> Intake:
-        from intake_bot.sqlite_parse_reads import parse_reads
+        from intake_bot.store.sqlite_parse_reads import parse_reads
 
         store = _StoreOnFirstUnit(self)
         # On SQLite a preview reads with the standard library's driver: no ORM to import.
         reads = parse_reads(self.settings.database_url(), otherwise=store.unit)
-        return self._intake(cast("StorePort", _ReadsAsStore(reads)))
+        return self._intake(store, reads=reads)
 
-    def _intake(self, store: StorePort) -> Intake:
+    def _intake(self, store: StorePort, reads: OpenParseReads | None = None) -> Intake:
         from intake_bot.forms.limits import ReadLimits
         from intake_bot.forms.version_files import load_form_versions
         from intake_bot.services.intake import Intake
@@ -136,6 +136,7 @@ class Wired(Application):
             ),
             office_staff={d.name: tuple(d.staff) for d in settings.dscro},
             store=store,
+            parse_reads=reads,
             notifier=self.notifier,
             clock=self.clock,
             dscros=self._dscro_names,
@@ -305,14 +306,6 @@ class _StoreOnFirstUnit:
 
     def unit(self) -> AbstractContextManager[Unit]:
         return self._app.store.unit()
-
-
-class _ReadsAsStore:
-    """A store whose units only read what a preview reads (`Intake.parse` asks a unit for no
-    more than `ports_reads.ParseReads`); typed as a store for `Intake`, which takes one."""
-
-    def __init__(self, reads: OpenParseReads) -> None:
-        self.unit = reads
 
 
 def alert_recipients(settings: Settings) -> list[str]:

@@ -2,7 +2,7 @@
 their own.
 
 Every `ports.Unit` has all of it. It is named apart so that a light read-only adapter can serve
-it alone: on SQLite, `store/sqlite_reads.py` and `sqlite_parse_reads.py` read it with the
+it alone: on SQLite, `store/sqlite_reads.py` and `store/sqlite_parse_reads.py` read it with the
 standard library's driver, and `intake-bot queue` and `parse` start without importing
 SQLAlchemy and the ORM mapping (~0.3 s).
 """
@@ -100,3 +100,6 @@ class ParseReads(Protocol):
 
     @property
     def register(self) -> RelationshipReads: ...
+
+
+OpenParseReads = Callable[[], AbstractContextManager[ParseReads]]

@@ -23,7 +23,7 @@ from intake_bot.forms.readings import FileReading, MessageParseError, ParsedMess
 from intake_bot.forms.robots import subject_only
 from intake_bot.forms.text import read_body
 from intake_bot.nhs_number import nhs_number_valid
-from intake_bot.ports import RequestRepository
+from intake_bot.ports_reads import ThreadReads
 
 PATIENT_DATA = "patient data"  # how a decision's note begins when an NHS number was found
 
@@ -160,7 +160,7 @@ def _decide(contents: Contents, reply_to: str | None) -> Decision:
     return Decision(Kind.ENQUIRY, ENQUIRIES, "no form found")
 
 
-def find_thread(requests: RequestRepository, msg: ParsedMessage) -> Request | None:
+def find_thread(requests: ThreadReads, msg: ParsedMessage) -> Request | None:
     """The request this email answers, if it answers one of ours: In-Reply-To/References name
     one of our emails, or its subject names a request reference."""
     request_id = requests.for_outgoing([r for r in (msg.in_reply_to, *msg.references) if r])
@@ -191,7 +191,7 @@ def is_our_message_id(mid: str, own_addresses: Sequence[str]) -> bool:
 
 
 def answers_our_mail(
-    msg: ParsedMessage, own_addresses: Sequence[str], requests: RequestRepository | None
+    msg: ParsedMessage, own_addresses: Sequence[str], requests: ThreadReads | None
 ) -> bool:
     """Whether `msg` answers any email of ours: one about a request (found in the outbox by
     Message-ID) or any other (how-to, cannot-read: known by the Message-IDs we make)."""
@@ -201,9 +201,7 @@ def answers_our_mail(
     return bool(ids) and requests is not None and requests.for_outgoing(ids) is not None
 
 
-def examine(
-    contents: Contents, requests: RequestRepository | None
-) -> tuple[Decision, Request | None]:
+def examine(contents: Contents, requests: ThreadReads | None) -> tuple[Decision, Request | None]:
     """`classify`, having looked up the request the message answers (when there are requests
     to look in: `intake-bot parse` may run without a database)."""
     msg = contents.message

@@ -27,7 +27,8 @@ from intake_bot.domain.validation import Flag, Problem, Validation, ValidationCo
 from intake_bot.domain.values import email_domain_allowed
 from intake_bot.forms.headers import unverified_from
 from intake_bot.forms.readings import FileReading, ParsedMessage
-from intake_bot.ports import RegisterRepository, Unit
+from intake_bot.ports import Unit
+from intake_bot.ports_reads import RelationshipReads
 from intake_bot.services import audit
 from intake_bot.services.answers import acknowledge
 from intake_bot.services.notify import Notifier
@@ -118,7 +119,7 @@ def check(
     form: RawForm,
     msg: ParsedMessage | None,
     rules: CheckRules,
-    register: RegisterRepository | None,
+    register: RelationshipReads | None,
 ) -> Checked:
     """Validate a form, then the rules about its sender and the relationship it names.
 
@@ -159,7 +160,7 @@ def check(
 
 
 def _check_relationship(
-    register: RegisterRepository, checked: Validation, sender: str, today: date
+    register: RelationshipReads, checked: Validation, sender: str, today: date
 ) -> str:
     reference = str(checked.values.get("existing_reference") or "")
     relationship = register.by_reference(reference)

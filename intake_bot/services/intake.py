@@ -1,9 +1,8 @@
 """Intake: one raw email in, everything derived from it filed in ONE transaction.
 
 The archived message, its attachments, the requests, the audit events and the replies (outbox
-rows) commit together or not at all (DESIGN invariant 1). A message already filed — recognised by
-its mailbox location or by its Message-ID/hash — is reported as such and filed nothing again.
-What a message is, is decided by `classify`, which `intake-bot parse` (`Intake.parse`) uses too.
+rows) commit together or not at all (DESIGN invariant 1). A message already filed (mailbox place
+or Message-ID/hash known) files nothing again; `classify` decides what it is, for `parse` too.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
 from intake_bot.forms.readings import ParsedMessage
 from intake_bot.ports import Clock, DuplicateError, MessageRef, Store, StoreError, Unit
+from intake_bot.ports_reads import OpenParseReads, ParseReads
 from intake_bot.services import audit
 from intake_bot.services.answers import reply_without_request, suppressed
 from intake_bot.services.archive import (
@@ -83,7 +83,7 @@ class ReferenceData:
         )
 
 
-def _from_database(unit: Unit) -> ReferenceData:
+def _from_database(unit: ParseReads) -> ReferenceData:
     data = ReferenceData.of(unit.reference.organisations(), unit.reference.approvals(), "database")
     return replace(data, known_ods=unit.organisations.index(data.known_ods))  # and ODS's list
 
@@ -100,6 +100,7 @@ class Intake:
     """Files emails (`ingest`, `quarantine`) and previews them (`parse`) by the same rules."""
 
     store: Store
+    parse_reads: OpenParseReads | None = None  # `parse` reads through it, if not store.unit
     notifier: Notifier
     clock: Clock
     dscros: tuple[str, ...]
@@ -113,9 +114,8 @@ class Intake:
     targets: Mapping[str, int] = field(default_factory=lambda: {"new": 10, "change": 10, "end": 5})
     authserv_id: str = ""
     require_dmarc_pass: bool = False
-    # Reference data from config/, for `parse` when there is no database to read it from.
+    # `parse` takes reference data from config/ when no database is present (no SQLite file yet).
     config_reference: ConfigReference = field(default=lambda: ((), ()))
-    # Whether a database is there to be read (a SQLite file that does not exist is not).
     database_present: Callable[[], bool] = field(default=lambda: True)
     # Who is alerted to patient data, by regional office; the enquiries mailbox (our own
     # address, which staff read) for an office with nobody named, or no office.
@@ -181,7 +181,7 @@ class Intake:
         try:
             if not self.database_present():
                 raise StoreError("no database")
-            with self.store.unit() as unit:
+            with (self.parse_reads or self.store.unit)() as unit:
                 reference = _from_database(unit)
                 return judge(
                     name,

@@ -19,7 +19,7 @@ from intake_bot.forms.files import read_file
 from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
 from intake_bot.forms.readings import FileReading, RejectCode
 from intake_bot.nhs_number import nhs_number_valid
-from intake_bot.ports import RegisterRepository, RequestRepository
+from intake_bot.ports_reads import RelationshipReads, ThreadReads
 from intake_bot.services.classify import (
     PATIENT_DATA,
     Contents,
@@ -154,8 +154,8 @@ def judge(
     rules: CheckRules,
     watched_subject: str,
     own_addresses: tuple[str, ...] = (),
-    requests: RequestRepository | None = None,
-    register: RegisterRepository | None = None,
+    requests: ThreadReads | None = None,
+    register: RelationshipReads | None = None,
     reference_data: str = "config",
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Preview:

@@ -1,5 +1,6 @@
-"""On SQLite `intake-bot parse` reads with the standard library's driver (`sqlite_parse_reads.py`):
-it must read exactly what the store's repositories read, and so preview exactly the same."""
+"""On SQLite `intake-bot parse` reads with the standard library's driver
+(`store/sqlite_parse_reads.py`): it must read exactly what the store's repositories read, and so
+preview exactly the same."""
 
 from __future__ import annotations
 
@@ -69,8 +70,9 @@ def test_each_read_gives_the_records_the_repositories_give(
 ) -> None:
     rel, message_ids = _filled(app, clock, tmp_path)
     assert message_ids
-    with app.previews.store.unit() as light, app.store.unit() as unit:
-        assert type(light).__module__ == "intake_bot.sqlite_parse_reads"
+    assert app.previews.parse_reads is not None
+    with app.previews.parse_reads() as light, app.store.unit() as unit:
+        assert type(light).__module__ == "intake_bot.store.sqlite_parse_reads"
         ref, full = light.reference, unit.reference
         assert _plain(ref.organisations()) == _plain(full.organisations())
         assert _plain(ref.approvals()) == _plain(full.approvals())
@@ -131,7 +133,7 @@ def test_a_preview_read_without_the_orm_is_the_same(
 
 
 def test_a_database_file_not_made_yet_is_left_to_the_store(tmp_path: Path) -> None:
-    from intake_bot.sqlite_parse_reads import parse_reads
+    from intake_bot.store.sqlite_parse_reads import parse_reads
 
     used: list[str] = []
 

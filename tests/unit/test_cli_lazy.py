@@ -90,7 +90,7 @@ def test_parse_with_a_sqlite_database_reads_it_without_the_orm(tmp_path: Path) -
     form = tmp_path / "request.docx"
     form.write_bytes(samples.docx_form(samples.new_request()))
     modules = _imported("parse", str(form), cwd=tmp_path, INTAKE_BOT_DATABASE_URL=url)
-    assert "intake_bot.sqlite_parse_reads" in modules  # it did read the database
+    assert "intake_bot.store.sqlite_parse_reads" in modules  # it did read the database
     assert _loaded(modules, (*ORM_AND_MIGRATIONS, "openpyxl", "jinja2")) == set()
 
 

@@ -13,7 +13,7 @@ other database, or a file that is not there yet, goes through the store as usual
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -28,10 +28,9 @@ from intake_bot.domain.records import (
 )
 from intake_bot.domain.status import Status
 from intake_bot.ports import StoreError, StoreUnavailableError
-from intake_bot.ports_reads import ParseReads
+from intake_bot.ports_reads import OpenParseReads, ParseReads
 from intake_bot.store.sqlite_reads import _records, _select
 
-OpenParseReads = Callable[[], AbstractContextManager[ParseReads]]
 _CONTACT_KEYS = ("requester_email", "authoriser_email")
 
 
