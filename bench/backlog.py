@@ -166,14 +166,14 @@ def send_worker(servers: Servers, name: str, ready: Queue[Any], go: Event, out: 
         report = worker.send()
         if report is None:
             raise RuntimeError(f"{name}: sending failed (see {name}.log)")
+        if not (report.sent or report.deferred or report.failed):
+            break  # the outbox is empty: this run is not counted
         runs += 1
         sent, deferred, failed = (
             sent + report.sent,
             deferred + report.deferred,
             failed + report.failed,
         )
-        if not (report.sent or report.deferred or report.failed):
-            break
     sql_store(app).dispose()
     out.put(
         {
@@ -403,8 +403,8 @@ def _report(f: dict[str, Any]) -> None:
             rows.append(
                 (
                     f"  {w['name']}",
-                    f"{w['sent']} sent in {w['runs']} send runs; CPU {w['cpu_s']:.1f} s; "
-                    f"peak RSS {w['peak_rss_mb']:.0f} MB",
+                    f"{w['sent']} sent in {w['runs']} send run(s) that found mail due; "
+                    f"CPU {w['cpu_s']:.1f} s; peak RSS {w['peak_rss_mb']:.0f} MB",
                 )
             )
     print_table("Send: the outbox over SMTP, rows claimed with FOR UPDATE SKIP LOCKED", rows)
