@@ -157,6 +157,29 @@ def sub_icb_files(folder: Path) -> list[Path]:
     return [eccg, succ]
 
 
+def split_files(folder: Path) -> list[Path]:
+    """30/06/2022: a CCG split between two ICBs' sub-ICB locations, so the successions file lists
+    its code twice (the CCG and its code 0ZX are made up; 36J and 42D are real)."""
+    eccg = report(
+        folder / "eccg.csv",
+        [
+            report_row("0ZX", "NHS CRAVEN AND HARROGATE CCG", closed="20220630"),
+            report_row("36J", "NHS WEST YORKSHIRE ICB - 36J", opened="20220701"),
+            report_row(
+                "42D",
+                "NHS HUMBER AND NORTH YORKSHIRE ICB - 42D",
+                geography="QOQ",
+                opened="20220701",
+            ),
+        ],
+    )
+    succ = report(
+        folder / "succ.csv",
+        [succ_row("0ZX", "36J", "20220701"), succ_row("0ZX", "42D", "20220701")],
+    )
+    return [eccg, succ]
+
+
 def icb_merger_file(folder: Path) -> Path:
     """1 April 2026: two ICBs abolished into one new one (the new ICB's code QZE is made up)."""
     return bundle(

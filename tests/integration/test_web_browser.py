@@ -325,3 +325,70 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
     (told,) = [e for e in received if leeds.reference in str(e["Subject"])]
     assert "carried over to 15F" in str(told["Subject"])
     assert "NHS WEST YORKSHIRE ICB (15F)" in told.get_body(("plain",)).get_content()
+
+
+def test_on_the_register_page_a_lead_carries_over_to_the_second_of_two_successors(
+    served: tuple[App, str], browser: Any, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """ODS splits a commissioner between two successors: the review offers both, and the one
+    chosen (not the first) reaches the register, the audit trail and the email. A caseworker's
+    view of a review is the test above's."""
+    from sqlalchemy import text
+
+    from tests.integration.test_ods import _events, _relationship
+    from tests.ods_files import split_files
+
+    app, base = served
+    with app.store.engine.begin() as conn:  # shared database: no organisations or reviews left
+        conn.execute(text("TRUNCATE ods_organisation, ods_succession, ods_review"))
+    rel = _relationship(app, commissioner_ods="0ZX", commissioner_name="NHS Craven CCG")
+    (item,) = app.organisations.import_files(split_files(tmp_path), actor="test").reviews
+    Worker(app).send()  # the acknowledgement and the review-opened email
+    smtp.clear()
+    west, humber = "NHS WEST YORKSHIRE ICB (36J)", "NHS HUMBER AND NORTH YORKSHIRE ICB (42D)"
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    _sign_in(page, base, NORTH_LEAD)
+    page.goto(f"{base}/register")
+    assert _lines(page.get_by_role("rowheader", name=rel.reference)) == 1  # LCR-000001, unbroken
+
+    reviews = page.get_by_role("region", name="Organisations that closed")
+    expect(reviews.get_by_role("heading", level=2)).to_contain_text("1 relationship to review")
+    expect(reviews.get_by_role("form")).to_have_count(1)
+    form = page.get_by_role("form", name=f"{item.label}: {rel.reference}")
+    expect(reviews).to_contain_text(f"Successors named by ODS{west}; {humber}")
+    choice = form.get_by_label("Carry over to")
+    expect(choice.locator("option")).to_have_text([west, humber])
+    assert choice.locator("option").evaluate_all("os => os.map(o => o.value)") == ["36J", "42D"]
+    _check(page, "register-reviews-split")
+    choice.select_option(label=humber)
+    form.get_by_role("button", name="Carry over").click()
+    expect(page.locator("main")).to_contain_text(
+        f"{rel.reference} carried over to {humber} from 01/07/2022"
+    )
+    expect(page.get_by_role("form", name=f"{item.label}: {rel.reference}")).to_have_count(0)
+    row = page.get_by_role("row", name=rel.reference)
+    expect(row).to_contain_text(humber)
+    expect(row).not_to_contain_text("36J")
+    assert _lines(page.get_by_role("rowheader", name=rel.reference)) == 1
+
+    carried = [(actor, note) for actor, to, note in _events(app, "ods_review") if to == "carried"]
+    assert [a for a, _ in carried] == [NORTH_LEAD] and "0ZX → 42D" in carried[0][1]
+    Worker(app).send()
+    received = [message_from_bytes(m.raw, policy=default) for m in smtp.messages()]
+    (told,) = [e for e in received if rel.reference in str(e["Subject"])]
+    assert f"[{rel.reference}] carried over to 42D" in str(told["Subject"])
+    body = told.get_body(("plain",)).get_content()
+    assert f"the register names {humber}" in body and "36J" not in body
+
+
+def _lines(cell: Any) -> int:
+    """How many lines a table cell's text takes: its text's boxes at distinct heights."""
+    return int(
+        cell.evaluate(
+            """cell => {
+                const range = document.createRange();
+                range.selectNodeContents(cell);
+                return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+            }"""
+        )
+    )
