@@ -45,3 +45,28 @@ def test_the_newest_migration_goes_down_and_up_again_to_the_models(database_url:
         assert diff == [], f"the models differ from the migrations: {diff}"
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has no such setting
+def test_on_postgresql_the_bytes_columns_are_stored_without_compression(database_url: str) -> None:
+    """pglz spends the server's time on base64 and zip data it cannot shrink (migration 0007)."""
+    from sqlalchemy import text
+
+    store = Store.from_url(database_url)
+    try:
+        migrate.upgrade(store)
+        query = text(
+            "SELECT c.relname, a.attname, a.attstorage FROM pg_attribute a"
+            " JOIN pg_class c ON c.oid = a.attrelid"
+            " WHERE (c.relname, a.attname) IN"
+            " (('inbound_message', 'raw'), ('attachment', 'data'), ('outbox', 'raw'))"
+        )
+        with store.engine.connect() as conn:
+            storage = {(t, c): s for t, c, s in conn.execute(query)}
+        assert storage == {
+            ("inbound_message", "raw"): "e",
+            ("attachment", "data"): "e",
+            ("outbox", "raw"): "e",
+        }
+    finally:
+        store.dispose()
