@@ -5,18 +5,15 @@ A preview reads the organisations, the s251 approvals, ODS's list and, for a rep
 a relationship, a few requests and the register; it writes nothing. Through SQLAlchemy and the
 ORM mapping it would spend ~0.3 s importing them first. These are the repositories' queries
 (`store/repositories.py`, `store/register_repos.py`, `store/ods_repo.py`), rows made into the
-same records, as `store/sqlite_reads.py` does for the queue listing (whose row helpers are used
-here); `tests/integration/test_sqlite_parse_reads.py` checks that both ways read the same. Any
+same records (`store/sqlite_direct.py`), as `store/sqlite_reads.py` does for the queue listing;
+`tests/integration/test_sqlite_parse_reads.py` checks that both ways read the same. Any
 other database, or a file that is not there yet, goes through the store as usual.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from collections.abc import Iterable, Sequence
 
 from intake_bot.domain.organisations import OdsOrganisation, OrganisationIndex, Succession
 from intake_bot.domain.records import (
@@ -27,49 +24,17 @@ from intake_bot.domain.records import (
     Request,
 )
 from intake_bot.domain.status import Status
-from intake_bot.ports import StoreError, StoreUnavailableError
-from intake_bot.ports_reads import OpenParseReads, ParseReads
-from intake_bot.store.sqlite_reads import _records, _select
+from intake_bot.ports import StoreError
+from intake_bot.ports_reads import OpenParseReads
+from intake_bot.store.sqlite_direct import as_records, from_file_or, select_sql
 
 _CONTACT_KEYS = ("requester_email", "authoriser_email")
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file `url` names when it is a plain SQLite file URL (else None: the store's way)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("sqlite", "sqlite+pysqlite") or parts.query or parts.netloc:
-        return None
-    path = Path(unquote(parts.path)[1:])  # sqlite:///var/x.db -> var/x.db
-    return None if str(path) in ("", ".", ":memory:") else path
 
 
 def parse_reads(url: str, otherwise: OpenParseReads) -> OpenParseReads:
     """Reads straight from the file when `url` names an SQLite file that exists, else
     `otherwise` (the store's unit)."""
-    path = sqlite_file(url)
-    if path is None:
-        return otherwise
-
-    def open_reads() -> AbstractContextManager[ParseReads]:
-        return _reading(path) if path.is_file() else otherwise()
-
-    return open_reads
-
-
-@contextmanager
-def _reading(path: Path) -> Iterator[ParseReads]:
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise StoreUnavailableError(str(exc)) from exc
-    try:
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("BEGIN")  # one snapshot for every query, as a unit's transaction is
-        yield _Reads(conn)
-    except sqlite3.DatabaseError as exc:  # locked, no such table, not a database: as the store
-        raise StoreUnavailableError(str(exc)) from exc
-    finally:
-        conn.close()
+    return from_file_or(url, otherwise, _Reads)
 
 
 class _Reads:
@@ -85,14 +50,14 @@ class _Reference:
         self.conn = conn
 
     def organisations(self, codes: Sequence[str] | None = None) -> list[Organisation]:
-        sql, params = _select(Organisation, "organisation"), list(codes or ())
+        sql, params = select_sql(Organisation, "organisation"), list(codes or ())
         if codes is not None:
             sql += f" WHERE ods IN ({', '.join('?' * len(params))})"
-        return _records(Organisation, self.conn.execute(sql + " ORDER BY ods", params))
+        return as_records(Organisation, self.conn.execute(sql + " ORDER BY ods", params))
 
     def approvals(self) -> list[Approval]:
-        rows = self.conn.execute(f"{_select(Approval, 'approval')} ORDER BY reference")
-        return _records(Approval, rows)
+        rows = self.conn.execute(f"{select_sql(Approval, 'approval')} ORDER BY reference")
+        return as_records(Approval, rows)
 
 
 class _Organisations:
@@ -100,13 +65,13 @@ class _Organisations:
         self.conn = conn
 
     def index(self, config_codes: frozenset[str]) -> frozenset[str]:
-        sql = f"{_select(OdsOrganisation, 'ods_organisation')} ORDER BY code"
-        records = _records(OdsOrganisation, self.conn.execute(sql))
+        sql = f"{select_sql(OdsOrganisation, 'ods_organisation')} ORDER BY code"
+        records = as_records(OdsOrganisation, self.conn.execute(sql))
         if not records:
             return config_codes
-        sql = f"{_select(Succession, 'ods_succession')} ORDER BY id"
+        sql = f"{select_sql(Succession, 'ods_succession')} ORDER BY id"
         return OrganisationIndex(
-            config_codes, records, _records(Succession, self.conn.execute(sql))
+            config_codes, records, as_records(Succession, self.conn.execute(sql))
         )
 
 
@@ -115,8 +80,8 @@ class _Requests:
         self.conn = conn
 
     def get(self, request_id: int) -> Request | None:
-        sql = f"{_select(Request, 'request')} WHERE id = ?"
-        found = _records(Request, self.conn.execute(sql, (request_id,)))
+        sql = f"{select_sql(Request, 'request')} WHERE id = ?"
+        found = as_records(Request, self.conn.execute(sql, (request_id,)))
         return found[0] if found else None
 
     def for_outgoing(self, message_ids: Sequence[str]) -> int | None:
@@ -142,23 +107,23 @@ class _Register:
         self._reference = reference
 
     def by_reference(self, reference: str) -> Relationship | None:
-        sql = f"{_select(Relationship, 'relationship')} WHERE reference = ? LIMIT 1"
-        found = _records(Relationship, self.conn.execute(sql, (reference,)))
+        sql = f"{select_sql(Relationship, 'relationship')} WHERE reference = ? LIMIT 1"
+        found = as_records(Relationship, self.conn.execute(sql, (reference,)))
         return found[0] if found else None
 
     def contacts_for(self, relationship: Relationship) -> set[str]:
         # As `SqlRegister.contacts_for`: the requester and authoriser of every version and of
         # every approved request linked to it, and the contacts of the current one's organisations.
         assert relationship.id is not None
-        sql = f"{_select(RelationshipVersion, 'relationship_version')} WHERE relationship_id = ?"
+        sql = f"{select_sql(RelationshipVersion, 'relationship_version')} WHERE relationship_id = ?"
         rows = self.conn.execute(sql + " ORDER BY version", (relationship.id,))
-        versions = _records(RelationshipVersion, rows)
+        versions = as_records(RelationshipVersion, rows)
         found: set[str] = set()
         for version in versions:
             found |= _addresses(version.values)
-        sql = f"{_select(Request, 'request')} WHERE relationship_id = ? AND status = ?"
+        sql = f"{select_sql(Request, 'request')} WHERE relationship_id = ? AND status = ?"
         rows = self.conn.execute(sql, (relationship.id, Status.APPROVED.value))
-        for request in _records(Request, rows):
+        for request in as_records(Request, rows):
             found |= _addresses({**request.values, "requester_email": request.requester_email})
         current = [v for v in versions if v.version == relationship.current_version]
         if not current:

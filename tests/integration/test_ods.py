@@ -19,15 +19,12 @@ import pytest
 import sqlalchemy as sa
 
 from intake_bot.bootstrap import App
-from intake_bot.domain.records import Relationship
-from intake_bot.domain.triage import parse_request_reference
-from intake_bot.ports import MessageRef
-from intake_bot.samples import DOCX, docx_form, email, new_request
-from intake_bot.services.register import apply_approved_request
+from intake_bot.samples import docx_form, new_request
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
 from tests.conftest import FrozenClock
 from tests.ods_files import icb_merger_file, sub_icb_files, trust_file
+from tests.register_cases import approved_relationship
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -56,19 +53,6 @@ def test_migration_0006_adds_the_ods_tables_and_downgrade_drops_them(database_ur
         assert not ODS_TABLES & set(sa.inspect(store.engine).get_table_names())
     finally:
         store.dispose()
-
-
-def _relationship(app: App, **values: str) -> Relationship:
-    """A request filed from an emailed form and approved: a relationship in the register."""
-    raw = email(attachments=[("form.docx", DOCX, docx_form(new_request(0, **values)))])
-    result = app.intake.ingest(raw, MessageRef("INBOX", str(next(_uids))), now=app.clock())
-    request_id = parse_request_reference(result.references[0])
-    assert request_id is not None
-    with app.store.unit() as unit:
-        request = unit.requests.get(request_id)
-        assert request is not None
-        request.status = "approved"
-        return apply_approved_request(unit, request, now=app.clock(), actor="jo")
 
 
 def _outbox_kinds(app: App) -> list[str]:
@@ -119,7 +103,7 @@ def test_import_review_and_carry_over_on_the_database(
     app: App, clock: FrozenClock, tmp_path: Path
 ) -> None:
     clock.now = APRIL_2016
-    rel = _relationship(app, **LEEDS)
+    rel = approved_relationship(app, _uids, **LEEDS)
     clock.now = MAY_2026
     files = [*sub_icb_files(tmp_path), icb_merger_file(tmp_path), trust_file(tmp_path)]
     report = app.organisations.import_files(files, actor="operator")
@@ -167,7 +151,9 @@ def test_ending_on_review_ends_the_relationship(
     app: App, clock: FrozenClock, tmp_path: Path
 ) -> None:
     clock.now = APRIL_2016
-    rel = _relationship(app, commissioner_ods="QJG", commissioner_name="NHS Suffolk ICB")
+    rel = approved_relationship(
+        app, _uids, commissioner_ods="QJG", commissioner_name="NHS Suffolk ICB"
+    )
     clock.now = MAY_2026
     (item,) = app.organisations.import_files([icb_merger_file(tmp_path)], actor="op").reviews
     app.organisations.decide(item.id, "end", actor="jo")
@@ -244,7 +230,7 @@ def test_the_register_page_shows_review_items_and_a_lead_decides(
     )
 
     clock.now = APRIL_2016
-    rel = _relationship(app, **LEEDS)
+    rel = approved_relationship(app, _uids, **LEEDS)
     clock.now = MAY_2026
     (item,) = app.organisations.import_files(sub_icb_files(tmp_path), actor="op").reviews
     for email_, role in ((NORTH_CASEWORKER, "caseworker"), (NORTH_LEAD, "lead")):
@@ -281,7 +267,9 @@ def test_a_lead_names_the_successor_on_the_page_when_ods_names_none(
     from tests.integration.test_web_console import NORTH_LEAD, PASSWORD, csrf_of, sign_in
 
     clock.now = APRIL_2016
-    rel = _relationship(app, commissioner_ods="00C", commissioner_name="NHS Darlington CCG")
+    rel = approved_relationship(
+        app, _uids, commissioner_ods="00C", commissioner_name="NHS Darlington CCG"
+    )
     clock.now = MAY_2026
     eccg, _succ = sub_icb_files(tmp_path)
     (item,) = app.organisations.import_files([eccg], actor="op").reviews  # no successions file

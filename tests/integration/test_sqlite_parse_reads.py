@@ -16,12 +16,11 @@ import pytest
 from intake_bot.bootstrap import App
 from intake_bot.domain.organisations import OrganisationIndex
 from intake_bot.domain.records import Relationship
-from intake_bot.domain.triage import parse_request_reference
-from intake_bot.ports import MessageRef, StoreError
+from intake_bot.ports import StoreError
 from intake_bot.samples import DOCX, docx_form, email, new_request, xlsx_request
-from intake_bot.services.register import apply_approved_request
 from tests.conftest import FrozenClock
 from tests.ods_files import sub_icb_files
+from tests.register_cases import approved_relationship
 
 pytestmark = pytest.mark.integration
 APRIL_2016 = datetime(2016, 4, 1, 9, tzinfo=UTC)
@@ -35,24 +34,11 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'intake.db'}"
 
 
-def _relationship(app: App) -> Relationship:
-    """A request filed from an emailed form and approved: a relationship in the register."""
-    raw = email(attachments=[("form.docx", DOCX, docx_form(new_request(0, **LEEDS)))])
-    result = app.intake.ingest(raw, MessageRef("INBOX", str(next(_uids))), now=app.clock())
-    request_id = parse_request_reference(result.references[0])
-    assert request_id is not None
-    with app.store.unit() as unit:
-        request = unit.requests.get(request_id)
-        assert request is not None
-        request.status = "approved"
-        return apply_approved_request(unit, request, now=app.clock(), actor="jo")
-
-
 def _filled(app: App, clock: FrozenClock, tmp_path: Path) -> tuple[Relationship, list[str]]:
     """A register with a relationship, ODS's list with a succession, and the outbox's
     Message-IDs (to reply to)."""
     clock.now = APRIL_2016
-    rel = _relationship(app)
+    rel = approved_relationship(app, _uids, **LEEDS)
     clock.now = MAY_2026
     app.organisations.import_files(sub_icb_files(tmp_path), actor="op")
     database = app.settings.database_url().removeprefix("sqlite:///")
@@ -132,21 +118,24 @@ def test_a_preview_read_without_the_orm_is_the_same(
     assert any("successor is 15F" in p for p in previews["form.docx"].requests[0].problems)
 
 
-def test_a_database_file_not_made_yet_is_left_to_the_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["parse", "queue"])
+def test_a_database_file_not_made_yet_is_left_to_the_store(command: str, tmp_path: Path) -> None:
     from intake_bot.store.sqlite_parse_reads import parse_reads
+    from intake_bot.store.sqlite_reads import queue_reads
 
+    reads_of = parse_reads if command == "parse" else queue_reads
     used: list[str] = []
 
     def otherwise() -> Any:
         used.append("store")
         raise RuntimeError("the store's unit")
 
-    reads = parse_reads(f"sqlite:///{tmp_path / 'none-yet.db'}", otherwise)
+    reads = reads_of(f"sqlite:///{tmp_path / 'none-yet.db'}", otherwise)
     with pytest.raises(RuntimeError):
         reads()
     assert used == ["store"]
-    assert parse_reads("postgresql+psycopg://intake@db/x", otherwise) is otherwise
+    assert reads_of("postgresql+psycopg://intake@db/x", otherwise) is otherwise
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database " * 100)
-    with pytest.raises(StoreError), parse_reads(f"sqlite:///{garbage}", otherwise)() as reads:
-        reads.reference.approvals()  # the preview then reads config/, as through the store
+    with pytest.raises(StoreError), reads_of(f"sqlite:///{garbage}", otherwise)() as opened:
+        opened.reference.approvals()  # then config/ (parse) or an error (queue), as the store

@@ -60,19 +60,3 @@ def test_each_read_gives_the_records_the_repositories_give(app: App) -> None:
         assert _plain(light.reference.approvals()) == _plain(unit.reference.approvals())
         for queue, _count in unit.requests.queue_counts(statuses):
             assert _plain(light.messages.in_queue(queue)) == _plain(unit.messages.in_queue(queue))
-
-
-def test_a_database_file_not_made_yet_is_reported_by_the_store(tmp_path: Path) -> None:
-    from intake_bot.store.sqlite_reads import queue_reads
-
-    used: list[str] = []
-
-    def otherwise() -> Any:
-        used.append("store")
-        raise RuntimeError("the store's unit")
-
-    reads = queue_reads(f"sqlite:///{tmp_path / 'none-yet.db'}", otherwise)
-    with pytest.raises(RuntimeError):
-        reads()
-    assert used == ["store"]
-    assert queue_reads("postgresql+psycopg://intake@db/x", otherwise) is otherwise
