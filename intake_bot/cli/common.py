@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -98,7 +99,13 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def err_line(message: str) -> None:
     """`error: …` on one line of stderr."""
     # Plain text: a message may hold "[mailbox]", which rich would take as markup.
-    typer.echo(typer.style("error:", fg="red") + " " + " ".join(message.split()), err=True)
+    typer.echo(style("error:", fg="red") + " " + " ".join(message.split()), err=True)
+
+
+def style(text: str, **how: Any) -> str:
+    """`text` in colour or bold, as rich's output is, except where NO_COLOR asks for none (click
+    leaves colour out by itself only when the output is not a terminal)."""
+    return text if os.environ.get("NO_COLOR") else typer.style(text, **how)
 
 
 def operator_message(exc: OperatorError) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from intake_bot.cli.common import console, fail, output_format, print_json, state
+from intake_bot.cli.common import console, fail, output_format, print_json, state, style
 from intake_bot.domain.printable import clean_text
 
 
@@ -34,8 +34,8 @@ def parse(
     # Plain lines (click strips the colour when stdout is not a terminal): rich is not needed
     # here, and its import is a twentieth of a second the command would otherwise pay.
     name, summary = clean_text(file.name), clean_text(result.summary)
-    styled = typer.style(verdict, fg=_COLOURS[verdict])
-    typer.echo(f"{typer.style(name, bold=True)} ({result.kind}): {styled} - {summary}")
+    shown = style(verdict, fg=_COLOURS[verdict])
+    typer.echo(f"{style(name, bold=True)} ({result.kind}): {shown} - {summary}")
     lines = [f"  approvals and organisations from {_SOURCES[result.reference_data]}"]
     if result.email is not None:
         lines.append(f"  subject: {result.email.subject}")

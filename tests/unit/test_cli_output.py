@@ -26,3 +26,13 @@ def test_json_output_escapes_what_json_leaves_raw(capsys: pytest.CaptureFixture[
     for bad in ("\x1b", "\x07", "\x9b", "\u202e"):
         assert bad not in out
     assert json.loads(out)["about"] == HOSTILE  # escaped, not lost: staff can still see it
+
+
+def test_plain_styled_text_follows_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`parse` and error lines print without rich; they honour NO_COLOR as rich's output does."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert common.style("rejected", fg="yellow") == "\x1b[33mrejected\x1b[0m"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert common.style("rejected", fg="yellow") == "rejected"
+    monkeypatch.setenv("NO_COLOR", "")  # an empty NO_COLOR asks for nothing (no-color.org)
+    assert common.style("rejected", fg="yellow") != "rejected"
