@@ -318,3 +318,9 @@ def share_with_workers(path: Path | None, web_secret: str) -> None:
     if path is not None:
         os.environ[CONFIG_ENV] = str(path.resolve())
     os.environ["INTAKE_BOT_WEB_SECRET"] = web_secret
+
+
+def no_colour_wanted() -> bool:
+    """NO_COLOR set and not empty (no-color.org): what a terminal's user asks of every program;
+    the CLI's plain lines follow it as rich's output does."""
+    return bool(os.environ.get("NO_COLOR"))

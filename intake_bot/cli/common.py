@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -105,7 +104,9 @@ def err_line(message: str) -> None:
 def style(text: str, **how: Any) -> str:
     """`text` in colour or bold, as rich's output is, except where NO_COLOR asks for none (click
     leaves colour out by itself only when the output is not a terminal)."""
-    return text if os.environ.get("NO_COLOR") else typer.style(text, **how)
+    from intake_bot.config import no_colour_wanted
+
+    return text if no_colour_wanted() else typer.style(text, **how)
 
 
 def operator_message(exc: OperatorError) -> str:
