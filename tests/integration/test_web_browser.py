@@ -6,6 +6,7 @@ checked with axe (no serious or critical violation)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import threading
@@ -28,9 +29,12 @@ from intake_bot.web.app import create_app
 from intake_bot.worker import Worker
 from tests.conftest import make_settings
 from tests.integration.test_web_console import NORTH_CASEWORKER, NORTH_LEAD, PASSWORD, file_request
+from tests.register_cases import approved_relationship
 from tests.servers import SmtpServer, free_port, require
 
 pytestmark = pytest.mark.integration
+# Mailbox places of the emails filed here: the served database is shared by the module's tests.
+_uids = itertools.count(1)
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("INTAKE_BOT_SCREENSHOTS", "test-artifacts/screenshots"))
@@ -275,14 +279,16 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
 ) -> None:
     from sqlalchemy import text
 
-    from tests.integration.test_ods import LEEDS, _relationship
+    from tests.integration.test_ods import LEEDS
     from tests.ods_files import icb_merger_file, sub_icb_files
 
     app, base = served
     with app.store.engine.begin() as conn:  # shared database: no organisations or reviews left
         conn.execute(text("TRUNCATE ods_organisation, ods_succession, ods_review"))
-    leeds = _relationship(app, **LEEDS)
-    suffolk = _relationship(app, commissioner_ods="QJG", commissioner_name="NHS Suffolk ICB")
+    leeds = approved_relationship(app, _uids, **LEEDS)
+    suffolk = approved_relationship(
+        app, _uids, commissioner_ods="QJG", commissioner_name="NHS Suffolk ICB"
+    )
     files = [*sub_icb_files(tmp_path), icb_merger_file(tmp_path)]
     reviews = app.organisations.import_files(files, actor="test").reviews
     assert {r.reference for r in reviews} == {leeds.reference, suffolk.reference}
@@ -335,13 +341,15 @@ def test_on_the_register_page_a_lead_carries_over_to_the_second_of_two_successor
     view of a review is the test above's."""
     from sqlalchemy import text
 
-    from tests.integration.test_ods import _events, _relationship
+    from tests.integration.test_ods import _events
     from tests.ods_files import split_files
 
     app, base = served
     with app.store.engine.begin() as conn:  # shared database: no organisations or reviews left
         conn.execute(text("TRUNCATE ods_organisation, ods_succession, ods_review"))
-    rel = _relationship(app, commissioner_ods="0ZX", commissioner_name="NHS Craven CCG")
+    rel = approved_relationship(
+        app, _uids, commissioner_ods="0ZX", commissioner_name="NHS Craven CCG"
+    )
     (item,) = app.organisations.import_files(split_files(tmp_path), actor="test").reviews
     Worker(app).send()  # the acknowledgement and the review-opened email
     smtp.clear()
