@@ -47,7 +47,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")  # durable with WAL across a process crash
+    # FULL: a commit is on disk before the message is moved or flagged in the mailbox and before
+    # an email is marked sent. NORMAL (WAL) survives a process crash but may roll back the last
+    # commits on a power loss, leaving a moved message never filed or a sent email to send again.
+    cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MB: every message adds ~100 KB of archive

@@ -138,3 +138,21 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     text = (tmp_path / "worker.log").read_text()
     assert "stopping after the message in hand" in text and "worker stopped" in text
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 5
+
+
+def test_a_sqlite_commit_is_on_disk_before_the_mailbox_is_told(tmp_path: Path) -> None:
+    """synchronous=FULL on every connection: with NORMAL a power loss may roll back commits
+    whose messages were already moved to the processed folder (never filed) or whose emails
+    were marked sent (sent twice). PostgreSQL's default (synchronous_commit on) is the same."""
+    from sqlalchemy import text
+
+    from intake_bot.store.store import Store
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'intake.db'}")
+    try:
+        with store.engine.connect() as first, store.engine.connect() as second:
+            for conn in (first, second):
+                assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+                assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+    finally:
+        store.dispose()
