@@ -83,6 +83,7 @@ class SuccessionReview:
     decided_at: datetime | None = None
     decided_by: str = ""
     note: str = ""
+    notice_message_id: str | None = None  # the notice to the contacts; the decision replies to it
     id: int | None = None
 
 

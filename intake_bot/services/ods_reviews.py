@@ -71,7 +71,7 @@ def open_reviews(
             unit.flush()
             item = _item(review, index, rel)
             audit.record(unit, action=REVIEW_ACTION, at=now, to_status=OPEN, note=_opened(item))
-            _tell(unit, notifier, item, version.values, now)
+            review.notice_message_id = _tell(unit, notifier, item, version.values, now)
             opened.append(item)
     return tuple(opened)
 
@@ -86,13 +86,15 @@ def _opened(item: ReviewItem) -> str:
 
 def _tell(
     unit: Unit, notifier: Notifier, item: ReviewItem, values: Mapping[str, object], now: datetime
-) -> None:
+) -> str | None:
+    """The notice to the relationship's contacts; its Message-ID, for the decision to thread on."""
     to = recipients(values)
-    if to:
-        context = _context(notifier, item, values, now)
-        notifier.queue(
-            unit, kind=EMAIL_KIND, to=to, context=context, now=now, auto_submitted="auto-generated"
-        )
+    if not to:
+        return None
+    context = _context(notifier, item, values, now)
+    return notifier.queue(
+        unit, kind=EMAIL_KIND, to=to, context=context, now=now, auto_submitted="auto-generated"
+    ).message_id
 
 
 def _context(
@@ -122,6 +124,7 @@ def _tell_decided(
     *,
     carried_to: tuple[str, str] | None,
     ends_on: date | None,
+    thread_on: str | None,
 ) -> None:
     """The requester and authoriser, told of the review when it opened, are told how it ended:
     carried over to which successor from which day, or ended on which day. Staff's note stays
@@ -141,7 +144,14 @@ def _tell_decided(
         context["ends_on"] = uk(ends_on)
         context["ended_already"] = ends_on is not None and ends_on <= today
     notifier.queue(
-        unit, kind=DECISION_KIND, to=to, context=context, now=now, auto_submitted="auto-generated"
+        unit,
+        kind=DECISION_KIND,
+        to=to,
+        context=context,
+        now=now,
+        in_reply_to=thread_on,
+        references=(thread_on,) if thread_on else (),
+        auto_submitted="auto-generated",
     )
 
 
@@ -223,7 +233,16 @@ def decide_review(
         note=f"ODS-{review_id} {review.reference}: {what}" + (f" ({note})" if note else ""),
     )
     item = _item(review, index, rel)
-    _tell_decided(unit, notifier, item, values, now, carried_to=carried_to, ends_on=ends_on)
+    _tell_decided(
+        unit,
+        notifier,
+        item,
+        values,
+        now,
+        carried_to=carried_to,
+        ends_on=ends_on,
+        thread_on=review.notice_message_id,
+    )
     return item
 
 

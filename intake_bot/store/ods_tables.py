@@ -58,3 +58,4 @@ class OdsReviewRow(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=_utc_null())
     decided_by: str = Field(default="", max_length=200)
     note: str = Field(default="", max_length=2000)
+    notice_message_id: str | None = Field(default=None, max_length=500)

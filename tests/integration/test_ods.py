@@ -65,16 +65,20 @@ class _Sent:
     recipients: list[str]
     subject: str
     raw: bytes
+    message_id: str
 
 
 def _outbox(app: App, kind: str) -> list[_Sent]:
     with app.store.engine.connect() as conn:  # the real store: read rows directly
         rows = conn.execute(
-            sa.text("SELECT recipients, subject, raw FROM outbox WHERE kind = :k ORDER BY id"),
+            sa.text(
+                "SELECT recipients, subject, raw, message_id FROM outbox WHERE kind = :k"
+                " ORDER BY id"
+            ),
             {"k": kind},
         )
         return [
-            _Sent(r[0] if isinstance(r[0], list) else json.loads(r[0]), r[1], bytes(r[2]))
+            _Sent(r[0] if isinstance(r[0], list) else json.loads(r[0]), r[1], bytes(r[2]), r[3])
             for r in rows
         ]
 
@@ -83,6 +87,13 @@ def _text(raw: bytes) -> str:
     body = message_from_bytes(raw, policy=default).get_body(("plain",))
     assert body is not None
     return " ".join(body.get_content().split(" "))
+
+
+def _assert_threaded(raw: bytes, *, on: str) -> None:
+    """The decision is a reply to the notice, so a mail client shows the two together."""
+    headers = message_from_bytes(raw, policy=default)
+    assert on and headers["In-Reply-To"] == on
+    assert on in str(headers["References"]).split()
 
 
 def _events(app: App, action: str) -> list[tuple[str, str | None, str]]:
@@ -134,6 +145,7 @@ def test_import_review_and_carry_over_on_the_database(
     (told,) = _outbox(app, "ods_decision")
     (opened,) = _outbox(app, "ods_succession")  # told of the decision as of the review
     assert told.recipients == opened.recipients and len(told.recipients) == 2
+    _assert_threaded(told.raw, on=opened.message_id)
     assert told.subject.startswith(f"[{rel.reference}] carried over to 15F: 03G has closed")
     text = _text(told.raw)
     assert (
@@ -161,6 +173,7 @@ def test_ending_on_review_ends_the_relationship(
     (told,) = _outbox(app, "ods_decision")
     (opened,) = _outbox(app, "ods_succession")  # told of the decision as of the review
     assert told.recipients == opened.recipients and len(told.recipients) == 2
+    _assert_threaded(told.raw, on=opened.message_id)
     assert told.subject.startswith(f"[{rel.reference}] ended: QJG has closed")
     assert "The relationship has ended: it is not in force from 01/04/2026" in _text(told.raw)
     assert [e[1] for e in _events(app, "ods_review")] == ["open", "ended"]

@@ -27,9 +27,10 @@ class Rig:
         self.folder = folder
         self.store = FakeStore()
         self.renderer = FakeRenderer()
+        self.composer = FakeComposer()
         notifier = Notifier(
             renderer=self.renderer,
-            composer=FakeComposer(),
+            composer=self.composer,
             letterhead=Letterhead("dsfc@nhs.net", "DSfC", "Legitimate Relationships"),
             blank_forms=lambda: tuple[FileToAttach, ...](),
         )
@@ -142,6 +143,9 @@ def test_carrying_over_adds_a_version_naming_the_successor_and_is_audited(rig: R
     assert rig.ods.reviews() == []
     (told,) = rig.emails("ods_decision")
     assert told.recipients == ["priya.shah@nhs.net", "tom.oneill@nhs.net"]
+    (notice,) = rig.emails("ods_succession")
+    letter = rig.composer.letters[-1]  # the decision, threaded on the notice
+    assert letter.in_reply_to == notice.message_id and letter.references == (notice.message_id,)
     context = next(c for k, c in rig.renderer.rendered if k == "ods_decision")
     assert context["decision"] == "carried" and context["reference"] == rel.reference
     assert context["successor"] == {"code": "15F", "name": "NHS WEST YORKSHIRE ICB"}
