@@ -358,6 +358,10 @@ def test_on_the_register_page_a_lead_carries_over_to_the_second_of_two_successor
     _sign_in(page, base, NORTH_LEAD)
     page.goto(f"{base}/register")
     assert _lines(page.get_by_role("rowheader", name=rel.reference)) == 1  # LCR-000001, unbroken
+    (contract,) = [
+        r.contract_reference for r in app.register.rows() if r.reference == rel.reference
+    ]
+    assert _lines(page.get_by_role("cell", name=contract, exact=True)) == 1  # CSU-SLA-2016-100
 
     reviews = page.get_by_role("region", name="Organisations that closed")
     expect(reviews.get_by_role("heading", level=2)).to_contain_text("1 relationship to review")
