@@ -41,6 +41,33 @@ def report(path: Path, rows: Sequence[str]) -> Path:
     return path
 
 
+def as_workbook(csv_file: Path, *, header: Sequence[str] = (), dates: bool = True) -> Path:
+    """The same rows as ODS Data Search and Export's "excel" download: an .xlsx beside the CSV
+    file, with a header row if given, empty cells left out, and YYYYMMDD dates as real dates
+    (`dates`) or as text."""
+    import csv
+    from datetime import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = csv_file.stem
+    if header:
+        sheet.append(list(header))
+    for row in csv.reader(csv_file.read_text(encoding="utf-8").splitlines()):
+        cells: list[object] = [c or None for c in row]
+        for index in (3, 10, 11) if dates else ():
+            text = cells[index] if index < len(cells) else None
+            if isinstance(text, str) and len(text) == 8 and text.isdigit():
+                cells[index] = datetime.strptime(text, "%Y%m%d")
+        sheet.append(cells)
+    path = csv_file.with_suffix(".xlsx")
+    book.save(path)
+    return path
+
+
 def succ_row(old: str, new: str, date: str, reason: str = "R", indicator: str = "") -> str:
     return f'"{old}","{new}","{reason}","{date}","{indicator}"'
 

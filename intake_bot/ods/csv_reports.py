@@ -1,6 +1,7 @@
 """The CSV files of ODS Data Search and Export: organisation reports and successions.
 
-Both are published without a header row (a header, if someone added one, is passed over).
+Both are published without a header row (ODS Data Search and Export can add one; it is passed
+over). The same rows downloaded as a workbook come here through ods/workbook.py.
 An organisation report (eccg, eccgsite, ecsu, etr, enhsro... in the standard layout) has
   0 organisation code, 1 name, 2 national grouping, 3 high level health geography,
   4-8 address lines 1-5, 9 postcode, 10 open date, 11 close date (YYYYMMDD), 12 status or
@@ -24,7 +25,7 @@ MAX_ROWS = 200_000
 MAX_ERRORS = 10
 REPORT, SUCCESSIONS = "ODS report (CSV)", "successions (CSV)"
 _CODE = re.compile(r"[0-9A-Z]{3,10}")
-_DATE = re.compile(r"\d{8}")
+_DATE = re.compile(r"\d{8}|\d{4}-\d{2}-\d{2}")  # ODS's YYYYMMDD, or as a spreadsheet saved it
 _REASONS = {"R": "reconfiguration", "M": "merger", "S": "split", "T": "transfer"}
 
 
@@ -61,7 +62,11 @@ def csv_layout(rows: Sequence[list[str]]) -> str | None:
 
 def read_csv(name: str, text: str, hint: str) -> OdsFile:
     """An organisation report or the successions file, whichever the content shows it is."""
-    rows = list(_rows(name, text))
+    return read_rows(name, list(_rows(name, text)), hint)
+
+
+def read_rows(name: str, rows: list[tuple[int, list[str]]], hint: str) -> OdsFile:
+    """The (line number, cells) of a report or successions file, in either published layout."""
     layout = csv_layout([cells for _, cells in rows[:5]])
     if layout is None:
         raise OdsError(
@@ -143,7 +148,8 @@ def _date(text: str, what: str) -> date | None:
         return None
     if not _DATE.fullmatch(text):
         raise ValueError(f"{what} {text[:40]!r} is not a date as YYYYMMDD")
+    digits = text.replace("-", "")
     try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
         raise ValueError(f"{what} {text!r} is not a real date") from None

@@ -1,5 +1,6 @@
 """One downloaded ODS file in, what it holds out: the format is told by the content (JSON is
-FHIR; a CSV by its columns), the file's name only hints at the kind of organisation."""
+FHIR; a CSV or a workbook by its columns), the file's name only hints at the kind of
+organisation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from intake_bot.domain.organisations import OdsError, OdsFile
 from intake_bot.ods.csv_reports import read_csv
 from intake_bot.ods.fhir import read_fhir
+from intake_bot.ods.workbook import is_workbook, read_workbook
 
 MAX_BYTES = 64 * 1024 * 1024  # the whole of ODS's largest report is a few MB
 
@@ -29,12 +31,19 @@ def read_ods_file(path: Path) -> OdsFile:
 def read_ods_bytes(name: str, data: bytes) -> OdsFile:
     if len(data) > MAX_BYTES:
         raise OdsError(f"{name}: more than {MAX_BYTES:,} bytes")
+    if data[:4] == b"PK\x03\x04" and is_workbook(data):
+        return read_workbook(name, data, hint=_hint(name))
     if b"\x00" in data[:4096]:
         raise OdsError(f"{name}: a binary file (a zip? unpack it first); expected CSV or JSON")
     text = _decode(data)
     if text.lstrip()[:1] in ("{", "["):
         return read_fhir(name, text)
-    return read_csv(name, text, hint=Path(name).stem.split("_")[0].split("-")[0])
+    return read_csv(name, text, hint=_hint(name))
+
+
+def _hint(name: str) -> str:
+    """The report's name as ODS gives it (eccg, etr...), if the operator kept it."""
+    return Path(name).stem.split("_")[0].split("-")[0]
 
 
 def _decode(data: bytes) -> str:

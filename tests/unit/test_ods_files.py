@@ -11,7 +11,14 @@ import pytest
 from intake_bot.domain.organisations import OdsError, OrgKind
 from intake_bot.ods import read_ods_file
 from intake_bot.ods.files import read_ods_bytes
-from tests.ods_files import icb_merger_file, report, report_row, sub_icb_files, trust_file
+from tests.ods_files import (
+    as_workbook,
+    icb_merger_file,
+    report,
+    report_row,
+    sub_icb_files,
+    trust_file,
+)
 
 
 def test_an_eccg_report_gives_ccgs_closed_in_2022_and_their_sub_icb_locations(
@@ -51,6 +58,64 @@ def test_a_header_row_added_by_hand_is_passed_over(tmp_path: Path) -> None:
     assert [o.code for o in read_ods_file(path).organisations] == ["RR8"]
 
 
+def test_a_report_downloaded_as_a_workbook_reads_as_its_csv_with_or_without_a_header(
+    tmp_path: Path,
+) -> None:
+    eccg, succ = sub_icb_files(tmp_path)
+    from_csv = read_ods_file(eccg)
+    headed = as_workbook(eccg, header=["Organisation Code", "Name", "National Grouping"])
+    read = read_ods_file(headed)
+    assert read.format == "ODS report (CSV)" and read.name == "eccg.xlsx (eccg)"
+    assert read.organisations == from_csv.organisations  # dates, parents and kinds alike
+    plain = read_ods_file(as_workbook(succ, dates=False))  # no header, dates kept as text
+    assert plain.successions == read_ods_file(succ).successions
+
+
+def test_a_workbook_without_an_ods_sheet_or_past_its_limits_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import zipfile
+    from dataclasses import replace
+
+    import openpyxl
+
+    from intake_bot.ods import workbook
+
+    book = openpyxl.Workbook()
+    book.active.append(["Month", "Total"])  # type: ignore[union-attr]
+    book.save(tmp_path / "notes.xlsx")
+    with pytest.raises(OdsError, match=r"^notes\.xlsx: no sheet holds an ODS report"):
+        read_ods_file(tmp_path / "notes.xlsx")
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("eccg.csv", report_row("RR8", "LEEDS TEACHING NHS TRUST"))
+    with pytest.raises(OdsError, match=r"^reports\.zip: a binary file \(a zip\? unpack it"):
+        read_ods_bytes("reports.zip", bundle.getvalue())
+    monkeypatch.setattr(workbook, "LIMITS", replace(workbook.LIMITS, inflated_bytes=1024 * 1024))
+    as_xml = zipfile.ZipFile(tmp_path / "notes.xlsx")
+    sheet = "xl/worksheets/sheet1.xml"
+    bomb = io.BytesIO()  # the same workbook, its sheet inflating past the limit
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part in as_xml.namelist():
+            if part != sheet:
+                archive.writestr(part, as_xml.read(part))
+        main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        padding = " " * (2 * 1024 * 1024)
+        xml = f'<worksheet xmlns="{main}"><sheetData>{padding}</sheetData></worksheet>'
+        archive.writestr(sheet, xml)
+    with pytest.raises(OdsError, match=r"^big\.xlsx: the workbook unpacks to more than 1 MB"):
+        read_ods_bytes("big.xlsx", bomb.getvalue())
+
+
+def test_dates_as_a_spreadsheet_saved_them_are_read(tmp_path: Path) -> None:
+    row = report_row("RR8", "LEEDS TEACHING NHS TRUST", opened="1998-04-01", closed="2030-03-31")
+    (org,) = read_ods_bytes("etr.csv", row.encode()).organisations
+    assert (org.opened_on, org.closed_on) == (date(1998, 4, 1), date(2030, 3, 31))
+    with pytest.raises(OdsError, match="close date '2030-02-30' is not a real date"):
+        read_ods_bytes("etr.csv", row.replace("2030-03-31", "2030-02-30").encode())
+
+
 def test_a_fhir_bundle_gives_the_icbs_dates_roles_and_successors_of_the_2026_merger(
     tmp_path: Path,
 ) -> None:
@@ -80,7 +145,7 @@ def test_a_single_organization_resource_is_read_too() -> None:
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("eccg.csv", report_row("03G", "NHS LEEDS CCG", opened="2013-04-01").encode(), "line 1"),
+        ("eccg.csv", report_row("03G", "NHS LEEDS CCG", opened="01/04/2013").encode(), "line 1"),
         (
             "eccg.csv",
             (

@@ -16,7 +16,7 @@ from intake_bot.services.notify import Letterhead, Notifier
 from intake_bot.services.ods import Organisations
 from tests.fakes import FakeStore
 from tests.fakes.outgoing import FakeComposer, FakeRenderer
-from tests.ods_files import icb_merger_file, sub_icb_files, trust_file
+from tests.ods_files import as_workbook, icb_merger_file, sub_icb_files, trust_file
 from tests.unit.test_register_service import approve
 
 NOW = datetime(2026, 5, 1, 9, tzinfo=UTC)
@@ -83,6 +83,9 @@ def test_importing_the_same_files_again_changes_nothing_and_says_so(rig: Rig) ->
     assert (len(rig.store.memory.all(OdsOrganisation)), len(rig.emails())) == before
     assert len(rig.store.memory.all(SuccessionReview)) == 1
     assert [e.note.endswith("no changes") for e in rig.events("ods_import")] == [False, True]
+
+    as_workbooks = [as_workbook(f) for f in sub_icb_files(rig.folder)]  # the "excel" download
+    assert rig.ods.import_files(as_workbooks, actor="op").unchanged
 
 
 def test_a_renamed_trust_is_reported_and_keeps_its_former_name(rig: Rig) -> None:
@@ -192,7 +195,7 @@ def test_carrying_over_needs_a_successor_when_ods_names_none(rig: Rig) -> None:
 
 def test_a_bad_file_changes_nothing(rig: Rig) -> None:
     bad = rig.folder / "broken.csv"
-    bad.write_text('"03G","NHS X CCG","Y63","QWO","","","","","","LS1","2013-04-01","",\n')
+    bad.write_text('"03G","NHS X CCG","Y63","QWO","","","","","","LS1","01/04/2013","",\n')
     with pytest.raises(OdsError, match=r"broken\.csv: line 1"):
         rig.ods.import_files([*files(rig), bad], actor="op")
     assert rig.store.memory.all(OdsOrganisation) == [] and rig.events("ods_import") == []

@@ -1,0 +1,97 @@
+"""An ODS report or successions file downloaded from ODS Data Search and Export as a workbook
+(.xlsx, "excel, with or without headers"): the rows of its first sheet that hold one of the
+published layouts, as text, for the CSV reader's rules (ods/csv_reports.py).
+
+The workbook is read with the form reader's own package reader, every part inflated within
+bytes and time limits sized for the largest report ODS publishes (a few MB of CSV)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import replace
+from datetime import date, datetime
+
+from lxml import etree
+
+from intake_bot.domain.organisations import OdsError, OdsFile
+from intake_bot.forms.inflate import BoundedZip
+from intake_bot.forms.limits import DEFAULT_LIMITS, Budget, LimitError
+from intake_bot.forms.xlsx import shared_strings
+from intake_bot.forms.xlsx_package import Workbook, Worksheet, shared_strings_part
+from intake_bot.ods.csv_reports import MAX_ROWS, csv_layout, read_rows
+
+WORKBOOK_PART = "xl/workbook.xml"
+COLUMNS = 40  # a standard report has 27
+LIMITS = replace(
+    DEFAULT_LIMITS,
+    attachment_seconds=120.0,
+    message_seconds=120.0,
+    inflated_bytes=512 * 1024 * 1024,
+    part_bytes=512 * 1024 * 1024,
+    shared_strings=2_000_000,
+    rows_per_sheet=MAX_ROWS,
+    columns_per_sheet=COLUMNS,
+)
+Rows = list[tuple[int, list[str]]]
+
+
+def is_workbook(data: bytes) -> bool:
+    """A zip that holds a workbook (another zip, such as a bundle of CSVs, is not one)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return WORKBOOK_PART in archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
+    """The first sheet in a published layout, read as the CSV file would be."""
+    budget = Budget.start(LIMITS)
+    try:
+        with BoundedZip(data, budget) as archive:
+            part = shared_strings_part(archive)
+            strings: list[str] = []
+            if part is not None:
+                with archive.open(part) as stream:
+                    strings = shared_strings(stream, budget)
+            for sheet in Workbook(archive, strings).worksheets:
+                rows = _sheet_rows(name, sheet, budget)
+                if csv_layout([cells for _, cells in rows[:5]]) is not None:
+                    return read_rows(f"{name} ({sheet.title[:40]})", rows, hint)
+    except LimitError as exc:
+        raise OdsError(f"{name}: the workbook {exc.what}") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, etree.LxmlError) as exc:
+        raise OdsError(f"{name}: not a workbook that can be read ({exc})") from None
+    raise OdsError(
+        f"{name}: no sheet holds an ODS report (code, name, ..., open date in column 11) or "
+        "the successions file (old code, new code, reason, date)"
+    )
+
+
+def _sheet_rows(name: str, sheet: Worksheet, budget: Budget) -> Rows:
+    """The rows that hold a value, all as wide as the widest (a workbook leaves empty cells
+    out where a CSV file keeps its commas)."""
+    rows: Rows = []
+    for number, values in enumerate(sheet.iter_rows(max_col=COLUMNS), start=1):
+        if number > MAX_ROWS:
+            raise OdsError(f"{name}: more than {MAX_ROWS:,} rows; is this an ODS file?")
+        budget.tick()
+        cells = [_text(v) for v in values]
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
+            rows.append((number, cells))
+    width = max((len(cells) for _, cells in rows), default=0)
+    return [(number, cells + [""] * (width - len(cells))) for number, cells in rows]
+
+
+def _text(value: object) -> str:
+    """A cell as ODS's CSV would have it: dates as YYYYMMDD, whole numbers without ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y%m%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
