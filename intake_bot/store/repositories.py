@@ -9,8 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, exists, func, inspect, or_, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    exists,
+    func,
+    inspect,
+    literal_column,
+    or_,
+    union_all,
+    update,
+)
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import undefer
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
 from intake_bot.domain.records import Attachment, Event, InboundMessage, Outbox, Request
@@ -47,10 +59,19 @@ class _Repository:
 _MSG = InboundMessageRow.__table__  # type: ignore[attr-defined]
 _AT_LOCATION = and_(_MSG.c.mailbox == bindparam("mailbox"), _MSG.c.location == bindparam("key"))
 _FIND_AT = select(_MSG.c.id).where(_AT_LOCATION).limit(1)
+# Two lookups, each on its unique index, rather than one query with OR: PostgreSQL keeps one
+# generic plan for a statement psycopg has prepared, and for the OR form a plan made while the
+# table was small is a scan of the whole table (0.45 ms a message at 1,000 emails, 4.6 ms at
+# 10,000, until the next ANALYZE). An equality on a unique index is planned as an index scan
+# at any size.
 _FIND_AT_OR_KEY = (
-    select(_MSG.c.id)
-    .where(or_(_AT_LOCATION, _MSG.c.dedupe_key == bindparam("dedupe_key")))
-    .order_by(case((_AT_LOCATION, 0), else_=1))
+    union_all(
+        sa_select(_MSG.c.id, literal_column("0").label("rank")).where(_AT_LOCATION),
+        sa_select(_MSG.c.id, literal_column("1").label("rank")).where(
+            _MSG.c.dedupe_key == bindparam("dedupe_key")
+        ),
+    )
+    .order_by(literal_column("rank"))
     .limit(1)
 )
 
@@ -61,9 +82,8 @@ class SqlMessages(_Repository):
         location first, so that a replay is always matched with itself (never with another
         message that shares its Message-ID)."""
         params = {"mailbox": ref.mailbox, "key": ref.key}
-        if dedupe_key is None:
-            stmt = _FIND_AT
-        else:
+        stmt: Executable = _FIND_AT
+        if dedupe_key is not None:
             stmt, params["dedupe_key"] = _FIND_AT_OR_KEY, dedupe_key
         self.session.flush()  # as the ORM's own query would (nothing to do in the common case)
         found = self.session.connection().execute(stmt, params).scalar()
