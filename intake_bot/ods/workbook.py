@@ -15,6 +15,7 @@ from datetime import date, datetime
 from lxml import etree
 
 from intake_bot.domain.organisations import OdsError, OdsFile
+from intake_bot.domain.printable import clean_line
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import DEFAULT_LIMITS, Budget, LimitError
 from intake_bot.forms.xlsx import shared_strings
@@ -58,7 +59,8 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
             for sheet in Workbook(archive, strings).worksheets:
                 rows = _sheet_rows(name, sheet, budget)
                 if csv_layout([cells for _, cells in rows[:5]]) is not None:
-                    return read_rows(f"{name} ({sheet.title[:40]})", rows, hint)
+                    title = clean_line(sheet.title)[:40]  # the file's words, printed to a terminal
+                    return read_rows(f"{name} ({title})", rows, hint)
     except LimitError as exc:
         raise OdsError(f"{name}: the workbook {exc.what}") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, etree.LxmlError) as exc:
