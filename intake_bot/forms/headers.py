@@ -36,6 +36,19 @@ class _SafeHeaderRegistry(HeaderRegistry):
     not be given because of its length, becomes plain text (thousands of nested comments raise
     RecursionError, for one)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[type, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        # The stdlib builds a new class at every look-up (a sixth of parsing an address);
+        # there is one per kind of header, so each is made once.
+        kind = self.registry.get(name.lower(), self.default_class)
+        made = self._classes.get(kind)
+        if made is None:
+            made = self._classes[kind] = super().__getitem__(name)
+        return made
+
     def __call__(self, name: str, value: str) -> BaseHeader:
         if len(value) > MAX_HEADER_CHARS:
             return _plain_header(name, value[:MAX_HEADER_CHARS])
@@ -68,6 +81,8 @@ class Headers:
         self._from_headers = 0
         # Whether the structured parser found an address header malformed (absent: unread).
         self._malformed: dict[str, bool] = {}
+        # Each address header is parsed once (From is read by the reader and the robot check).
+        self._addresses: dict[str, list[tuple[str, str]]] = {}
         for name, value in msg.raw_items():
             lower = name.lower()
             self._raw.setdefault(lower, str(value))
@@ -101,6 +116,13 @@ class Headers:
 
     def addresses(self, name: str) -> list[tuple[str, str]]:
         """(bare address lower-cased, display name) for each address in the first such header."""
+        key = name.lower()
+        found = self._addresses.get(key)
+        if found is None:
+            found = self._addresses[key] = self._read_addresses(name)
+        return list(found)
+
+    def _read_addresses(self, name: str) -> list[tuple[str, str]]:
         value = self._raw.get(name.lower())
         if value is None:
             return []

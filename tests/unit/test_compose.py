@@ -105,3 +105,22 @@ def test_an_email_written_directly_is_byte_for_byte_what_the_generator_writes(
             outputs.append(out.raw)
         assert outputs[0] == outputs[1], subject
     assert written[:4] == [True] * 4 and not all(written)  # both ways taken
+
+
+def test_the_boundary_is_drawn_again_when_a_body_holds_it() -> None:
+    random.seed(7)
+    first = f"{'=' * 15}{random.randrange(2**63 - 1):019d}=="
+    text = f"A value that happens to hold {first} mid-line\n"
+
+    random.seed(7)
+    out = compose(
+        Rendered("[LR-000001] Request received", text, "<p>Hello</p>"),
+        sender="dsfc@example.nhs.uk",
+        sender_name="DSfC",
+        to=["a@nhs.net"],
+        now=NOW,
+    )
+
+    boundary = _parse(out.raw).get_boundary()
+    assert boundary and boundary != first and boundary not in text
+    assert _text(_parse(out.raw), "plain") == text

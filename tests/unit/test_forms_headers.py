@@ -85,3 +85,36 @@ def test_each_defect_is_noted_once_and_the_list_is_bounded() -> None:
 
     assert defects.count("same") == 1
     assert len(defects) == MAX_DEFECTS
+
+
+def test_an_address_header_is_parsed_once_however_often_it_is_read(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    parsed: list[str] = []
+    structured = Headers._structured
+
+    def counting(name: str, value: str):  # type: ignore[no-untyped-def]
+        parsed.append(name.lower())
+        return structured(name, value)
+
+    monkeypatch.setattr(Headers, "_structured", staticmethod(counting))
+    headers = Headers(_message("From: Alex <alex@example.org>\nTo: b@example.org"), [])
+
+    first = headers.addresses("from")
+    first.append(("changed@example.org", ""))  # a caller's list is its own
+    assert headers.first_address("From") == ("alex@example.org", "Alex")
+    assert headers.addresses("FROM") == [("alex@example.org", "Alex")]
+    assert headers.addresses("to") == [("b@example.org", "")]
+    assert parsed == ["from", "to"]
+
+
+def test_header_objects_are_what_policy_default_builds() -> None:
+    head = (
+        'From: "Smith, Alex" <alex@example.org>\nTo: a@x.org, "B" <b@y.org>\n'
+        "Subject: =?utf-8?q?Caf=C3=A9?=\nReply-To: <r@z.org>"
+    )
+    raw = head.replace("\n", "\r\n").encode() + b"\r\n\r\nbody\r\n"
+    modern = BytesParser(policy=policy.default).parsebytes(raw)
+
+    for name in ("from", "to", "reply-to", "subject", "from"):  # twice: a kept class
+        ours = Headers._structured(name, str(_message(head)[name]))
+        assert str(ours) == str(modern[name])
+        assert type(ours).__mro__[1:] == type(modern[name]).__mro__[1:]

@@ -47,3 +47,18 @@ def test_a_message_over_the_byte_limit_keeps_only_its_headers() -> None:
 
     assert not complete and msg["subject"] == "big"
     assert defects == [f"message over {MAX_MESSAGE_BYTES} bytes: body and attachments not read"]
+
+
+def test_a_body_that_only_mentions_content_type_often_is_still_read() -> None:
+    # The quick count finds more than the limit, the line-start scan only two part headers.
+    text = b"see content-type: and Content-Type: here " * MAX_PART_HEADERS
+    raw = (
+        b"Subject: chatty\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+        b"--XX\r\nContent-Type: text/plain\r\n\r\n" + text + b"\r\n--XX--\r\n"
+    )
+    defects: list[str] = []
+
+    msg, complete = parse_mime(raw, defects)
+
+    assert complete and defects == []
+    assert [p.content_type for p in walk(msg, defects)] == ["multipart/mixed", "text/plain"]
