@@ -105,6 +105,11 @@ class MessageRepository(Protocol):
 
     def get(self, inbound_id: int) -> InboundMessage | None: ...
 
+    def link_request(self, message: InboundMessage, request_id: int | None) -> None:
+        """Set `message.request_id` (the first request filed from it), written at once; None
+        (nothing was filed) leaves it as it is."""
+        ...
+
     def raw(self, inbound_id: int) -> bytes: ...
 
     def in_queue(self, queue: str, limit: int = 1000) -> list[InboundMessage]:

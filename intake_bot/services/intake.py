@@ -293,7 +293,7 @@ class Intake:
                 rules=rules,
                 now=now,
             )
-            inbound.request_id = filed.first_id
+            unit.messages.link_request(inbound, filed.first_id)
             if f.collided is not None:
                 flag_collision(unit, inbound, f.collided)
             return IngestResult(decision.kind, inbound.id, tuple(filed.references), filed.replies)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import undefer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
@@ -74,6 +75,7 @@ _FIND_AT_OR_KEY = (
     .order_by(literal_column("rank"))
     .limit(1)
 )
+_LINK = update(_MSG).where(_MSG.c.id == bindparam("mid")).values(request_id=bindparam("rid"))
 
 
 class SqlMessages(_Repository):
@@ -91,6 +93,17 @@ class SqlMessages(_Repository):
 
     def get(self, inbound_id: int) -> InboundMessage | None:
         return self.session.get(InboundMessage, inbound_id)
+
+    def link_request(self, message: InboundMessage, request_id: int | None) -> None:
+        """One Core UPDATE now, instead of the unit of work's flush at commit (about 0.3 ms of
+        Python a filed email); the session then holds the value as written."""
+        if request_id is None:
+            return
+        if message.id is None:  # not written yet: its INSERT will carry the value
+            message.request_id = request_id
+            return
+        self.session.connection().execute(_LINK, {"mid": message.id, "rid": request_id})
+        set_committed_value(message, "request_id", request_id)
 
     def raw(self, inbound_id: int) -> bytes:
         row = self.session.get(InboundMessage, inbound_id)

@@ -27,6 +27,10 @@ class FakeMessages:
     def get(self, inbound_id: int) -> InboundMessage | None:
         return next((m for m in self.rows if m.id == inbound_id), None)
 
+    def link_request(self, message: InboundMessage, request_id: int | None) -> None:
+        if request_id is not None:
+            message.request_id = request_id
+
     def raw(self, inbound_id: int) -> bytes:
         found = self.get(inbound_id)
         if found is None:
