@@ -134,7 +134,14 @@ class Pooled:
     def submit(self, options: ReadOptions, raw: bytes) -> Future[Contents]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=_context())
-        return self._pool.submit(self.work, options, raw)
+        try:
+            return self._pool.submit(self.work, options, raw)
+        except BrokenProcessPool as exc:
+            # A reader died since the pool was last asked (often the email just handed to it,
+            # killing its reader at once): this one is read again when its turn comes.
+            failed: Future[Contents] = Future()
+            failed.set_exception(exc)
+            return failed
 
     def restart(self) -> None:
         """Kill the pool's processes (one may hang) and begin again at the next submit."""
