@@ -351,7 +351,8 @@ class Unit(Protocol):
     def organisations(self) -> OrganisationRepository: ...
 
     def add(self, record: R) -> R:
-        """Stage a new record; it is written (and gets its id) at the next flush or commit."""
+        """Stage a new record; it is written (and gets its id) at the next flush or commit. An
+        audit event's id is never read: an adapter may leave it unset."""
         ...
 
     def flush(self) -> None: ...

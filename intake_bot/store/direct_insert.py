@@ -9,14 +9,19 @@ been loaded, so that a later change to it is still written by the unit of work, 
 Only records whose id the database gives (`id` None) of the tables below take this path;
 anything else is added to the session as before. The transaction is the unit's, so a unit
 that rolls back leaves none of these rows behind.
+
+Audit events go one step further (`LaterEvents`): nothing reads an event's id, so they wait
+and are written together, in the order they were added, when the unit next needs the database
+to hold them: a query through the ORM, a flush, the commit. An email's two or three events are
+then one statement, and on PostgreSQL every statement is a round trip to the server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Insert, Table
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import Insert, Table, event
+from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 
 from intake_bot.domain import records as r
 from intake_bot.ports import StoreError
@@ -68,3 +73,42 @@ def insert_now(session: Session, record: Any) -> bool:
     if expire:
         session.expire(record, expire)
     return True
+
+
+_EVENTS: Table = t.EventRow.__table__  # type: ignore[attr-defined]
+_INSERT_EVENTS = _EVENTS.insert()
+_EVENT_COLUMNS = [c.key for c in _EVENTS.columns if not c.primary_key]
+_LATER = "intake_bot.later_events"  # the key of a session's LaterEvents in `session.info`
+
+
+class LaterEvents:
+    """The audit events a unit has added and not yet written (see the module's docstring)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.events: list[r.Event] = []
+        session.info[_LATER] = self
+
+    def add(self, record: Any) -> bool:
+        """Keep `record` to write later; False if it is not a new event."""
+        if type(record) is not r.Event or record.id is not None:
+            return False
+        fit_record(record)
+        self.events.append(record)
+        return True
+
+    def write(self) -> None:
+        if not self.events:
+            return
+        events, self.events = self.events, []
+        # Every column in every row: one statement needs the same keys in each (executemany).
+        rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
+        self.session.connection().execute(_INSERT_EVENTS, rows)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _events_before_orm_queries(state: ORMExecuteState) -> None:
+    """An ORM query in a unit sees the events it added, as it would see any row it flushed."""
+    later = state.session.info.get(_LATER)
+    if later is not None:
+        later.write()

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from intake_bot.ports import DuplicateError, StoreError, StoreUnavailableError
-from intake_bot.store.direct_insert import insert_now
+from intake_bot.store.direct_insert import LaterEvents, insert_now
 from intake_bot.store.mapping import map_records
 from intake_bot.store.ods_repo import SqlOrganisations
 from intake_bot.store.polling_state import SqlPolling
@@ -78,6 +78,7 @@ class Store:
             unit = Unit(session, self.is_postgres)
             try:
                 yield unit
+                unit.flush()
                 session.commit()
             except IntegrityError as exc:
                 session.rollback()
@@ -104,6 +105,7 @@ class Unit:
     def __init__(self, session: Session, is_postgres: bool) -> None:
         self.session = session
         self.is_postgres = is_postgres
+        self.later = LaterEvents(session)
         self.messages = SqlMessages(session, is_postgres)
         self.requests = SqlRequests(session, is_postgres)
         self.events = SqlEvents(session, is_postgres)
@@ -117,9 +119,12 @@ class Unit:
 
     # -- generic -------------------------------------------------------------------------------
     def add(self, row: T) -> T:
-        if not insert_now(self.session, row):  # the busiest tables: written now, with their id
+        # The busiest tables are written now, with their id; audit events just before they
+        # are needed (see direct_insert.py); anything else at the next flush.
+        if not self.later.add(row) and not insert_now(self.session, row):
             self.session.add(row)
         return row
 
     def flush(self) -> None:
+        self.later.write()
         self.session.flush()
