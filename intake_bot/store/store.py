@@ -7,12 +7,15 @@ A unit implements `ports.Unit`: the repositories (`repositories.py`, `register_r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidatePoolError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from intake_bot.ports import DuplicateError, StoreError, StoreUnavailableError
@@ -41,7 +44,34 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, echo=echo, pool_size=5, max_overflow=5)
+    event.listen(engine, "checkin", _idle_from_now)
+    event.listen(engine, "checkout", _pinger(engine.dialect))
+    return engine
+
+
+# A pooled connection is pinged before use only if it sat idle for this long: `pool_pre_ping`
+# pings at every checkout, a round trip for each email filed. One handed back a moment ago that
+# has died since fails its unit with StoreUnavailableError, as a connection cut mid-unit does
+# (the poll stops and runs again; marking an email sent is tried again), and the pool drops it.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _idle_from_now(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _pinger(dialect: Dialect) -> Callable[[Any, ConnectionPoolEntry, Any], None]:
+    def ping_if_idle(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or back a moment ago
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # as pool_pre_ping: this and every older connection go
+            raise InvalidatePoolError(f"a pooled connection did not answer: {exc}") from exc
+
+    return ping_if_idle
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
