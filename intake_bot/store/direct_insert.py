@@ -10,10 +10,10 @@ Only records whose id the database gives (`id` None) of the tables below take th
 anything else is added to the session as before. The transaction is the unit's, so a unit
 that rolls back leaves none of these rows behind.
 
-Audit events go one step further (`LaterEvents`): nothing reads an event's id, so they wait
-and are written together, in the order they were added, when the unit next needs the database
-to hold them: a query through the ORM, a flush, the commit. An email's two or three events are
-then one statement, and on PostgreSQL every statement is a round trip to the server.
+Audit events are not among those tables: they go further (`LaterEvents`). Nothing reads an
+event's id, so they wait and are written together, in the order they were added, when the unit
+next needs the database to hold them: a query through the ORM, a flush, the commit. An email's
+two or three events are then one statement, and on PostgreSQL every statement is a round trip.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ _ROWS: dict[type[Any], Any] = {
     r.InboundMessage: t.InboundMessageRow,
     r.Attachment: t.AttachmentRow,
     r.Request: t.RequestRow,
-    r.Event: t.EventRow,
     r.Outbox: t.OutboxRow,
 }
 # record class -> its table and one INSERT statement (built once: building one costs more
