@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,8 +242,4 @@ def _checked_first(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def main() -> None:
-    # The bot uses no pydantic plugin, and looking for one scans every installed package's entry
-    # points when the first settings model is built (several ms of every start). An
-    # operator who sets the variable keeps their value.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app()
