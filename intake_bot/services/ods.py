@@ -62,7 +62,12 @@ class Organisations:
             audit.record(
                 unit, action=IMPORT_ACTION, at=now, actor=actor, note=f"{names}: {report.summary()}"
             )
-        log.info("ods import: %d files, %s", len(files), report.summary())
+        log.info(
+            "ods import: %d file%s, %s",
+            len(files),
+            "" if len(files) == 1 else "s",
+            report.summary(),
+        )
         return report
 
     def reviews(self, *, include_decided: bool = False) -> list[ReviewItem]:
