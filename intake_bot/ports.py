@@ -7,24 +7,6 @@ from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from intake_bot.domain.outgoing import Composed, Letter, Rendered
-from intake_bot.domain.polls import PollStatus
-from intake_bot.domain.records import (
-    Approval,
-    ApprovalExtension,
-    Attachment,
-    DigestLog,
-    Event,
-    InboundMessage,
-    Organisation,
-    Outbox,
-    Relationship,
-    RelationshipVersion,
-    ReminderSent,
-    Request,
-    StaffAccount,
-    StaffAlert,
-)
 from intake_bot.errors import DatabaseUnavailableError, OperatorError
 
 # The mail side's ports live in ports_mail; named here too, where the services look for them.
@@ -41,10 +23,30 @@ from intake_bot.ports_mail import (
     Settlement,
     TokenProvider,
 )
-from intake_bot.ports_ods import OrganisationRepository
 
-if TYPE_CHECKING:  # the staff's views (~15 ms to import) only name a type here
-    from intake_bot.domain.workflow_views import RequestQuery
+# The records and views only name types here: importing them would make every command that
+# needs a port build their classes too (about half a millisecond each at start-up).
+if TYPE_CHECKING:
+    from intake_bot.domain.outgoing import Composed, Letter, Rendered
+    from intake_bot.domain.polls import PollStatus
+    from intake_bot.domain.queue_views import RequestQuery
+    from intake_bot.domain.records import (
+        Approval,
+        ApprovalExtension,
+        Attachment,
+        DigestLog,
+        Event,
+        InboundMessage,
+        Organisation,
+        Outbox,
+        Relationship,
+        RelationshipVersion,
+        ReminderSent,
+        Request,
+        StaffAccount,
+        StaffAlert,
+    )
+    from intake_bot.ports_ods import OrganisationRepository
 
 __all__ = [
     "Candidate",

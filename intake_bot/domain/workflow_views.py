@@ -1,6 +1,6 @@
 """What staff see as they move requests and messages along: one request, one archived email,
-the queues, and what each action did. Pure: no I/O; the use cases build these, entry points
-show them (tables as dd/mm/yyyy, JSON as ISO 8601).
+and what each action did (the queues themselves are `queue_views`). Pure: no I/O; the use cases
+build these, entry points show them (tables as dd/mm/yyyy, JSON as ISO 8601).
 """
 
 from __future__ import annotations
@@ -160,36 +160,6 @@ class Assignment:
     after: str | None
 
 
-# -- queues --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    queue: str
-    reference: str  # LR-000123, or MSG-123 for a message that holds no request
-    kind: str
-    status: str
-    summary: str  # who it is about; never message content
-    sender: str
-    received: datetime
-    age_days: int
-    problems: int = 0
-    flags: int = 0
-    due_on: date | None = None
-    overdue: bool = False
-    assigned_to: str = ""
-    legal_basis_expired: tuple[str, ...] = ()  # s251 approvals past expiry
-
-
-@dataclass(frozen=True)
-class QueueListing:
-    """The items waiting in the queues asked for (every queue when `asked` is None)."""
-
-    asked: str | None
-    queues: tuple[str, ...]  # the queues the name matched; () for every queue
-    items: tuple[QueueItem, ...]
-
-
 # -- messages that hold no request -----------------------------------------------------------
 
 
@@ -262,32 +232,3 @@ class DigestReport:
     skipped_empty: tuple[str, ...] = ()
     skipped_already_sent: tuple[str, ...] = ()
     skipped_no_staff: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RequestQuery:
-    """Which open requests a page lists: one queue or some offices' queues, a text to look for
-    (reference, organisation, ODS code or sender), an order and a page of them."""
-
-    statuses: tuple[str, ...]
-    queue: str | None = None  # exactly this queue ("north/new")
-    offices: tuple[str, ...] | None = None  # queue prefixes ("north"); None: every queue
-    text: str = ""
-    order: str = "received"  # received | due | assignee
-    offset: int = 0
-    limit: int = 100
-
-
-@dataclass(frozen=True)
-class QueueCount:
-    queue: str
-    waiting: int
-    overdue: int
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    items: tuple[QueueItem, ...]
-    total: int  # how many match, over every page
-    offset: int
-    limit: int

@@ -13,6 +13,13 @@ from datetime import date, datetime
 
 from intake_bot.config import Dscro
 from intake_bot.domain.legal_basis import approvals_relied_on, legal_basis_expired
+from intake_bot.domain.queue_views import (
+    QueueCount,
+    QueueItem,
+    QueueListing,
+    QueuePage,
+    RequestQuery,
+)
 from intake_bot.domain.records import Approval, InboundMessage, Request, saved_id
 from intake_bot.domain.status import OPEN
 from intake_bot.domain.triage import (
@@ -25,13 +32,6 @@ from intake_bot.domain.triage import (
     resolve_queue,
 )
 from intake_bot.domain.workflow import UnknownQueueError
-from intake_bot.domain.workflow_views import (
-    QueueCount,
-    QueueItem,
-    QueueListing,
-    QueuePage,
-    RequestQuery,
-)
 from intake_bot.ports import Clock, Store
 from intake_bot.ports_reads import OpenQueueReads, QueueReads
 from intake_bot.services.notify import type_label

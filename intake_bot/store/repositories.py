@@ -26,8 +26,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
+from intake_bot.domain.queue_views import RequestQuery
 from intake_bot.domain.records import Attachment, Event, InboundMessage, Outbox, Request
-from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.ports import MessageRef, StoreError
 from intake_bot.store import request_queries
 from intake_bot.store.tables import (

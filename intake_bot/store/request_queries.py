@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlmodel import Session, col, select
 
+from intake_bot.domain.queue_views import RequestQuery
 from intake_bot.domain.records import Request
 from intake_bot.domain.triage import parse_request_reference
-from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.store.tables import RequestRow
 
 # The form's values a search looks in, besides the sender and the commissioner's ODS code.

@@ -15,10 +15,11 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from intake_bot.domain.queue_views import QueueItem
 from intake_bot.domain.staff import Role, StaffMember
 from intake_bot.domain.triage import SHARED_QUEUES
 from intake_bot.domain.workflow import NotFoundError, WorkflowError
-from intake_bot.domain.workflow_views import AttachmentFile, MessageDetail, QueueItem
+from intake_bot.domain.workflow_views import AttachmentFile, MessageDetail
 from intake_bot.web.auth import application, not_found, staff_form, staff_only
 from intake_bot.web.pages import visible, visible_request
 from intake_bot.web.templating import flash, render

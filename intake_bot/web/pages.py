@@ -13,11 +13,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from intake_bot.domain.ods_views import organisation_label
+from intake_bot.domain.queue_views import QueuePage, RequestQuery
 from intake_bot.domain.staff import Role, StaffMember, may_set_status, sees_queue
 from intake_bot.domain.status import LABELS, Status, next_statuses, parse_status
 from intake_bot.domain.triage import KINDS, office_slug
 from intake_bot.domain.workflow import NotFoundError, WorkflowError
-from intake_bot.domain.workflow_views import QueuePage, RequestDetail, RequestQuery
+from intake_bot.domain.workflow_views import RequestDetail
 from intake_bot.web.auth import application, not_found, staff_form, staff_only
 from intake_bot.web.templating import flash, render
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from intake_bot.domain.queue_views import RequestQuery
 from intake_bot.domain.records import Attachment, Event, InboundMessage, Outbox, Request
-from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.ports import MessageRef, StoreError
 from intake_bot.store.repositories import AUTO_REPLY_KINDS
 from tests.fakes import Memory

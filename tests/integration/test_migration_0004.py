@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from intake_bot.domain.workflow_views import RequestQuery
+from intake_bot.domain.queue_views import RequestQuery
 from intake_bot.samples import new_request
 from intake_bot.store import migrate
 from intake_bot.store.request_queries import browse

@@ -103,6 +103,26 @@ def test_queue_on_sqlite_needs_no_orm_nor_the_mail_stack(tmp_path: Path) -> None
     assert "intake_bot.services.queues" in modules  # it did list the queues
     unneeded = ("jinja2", "msal", "httpx", "openpyxl", "starlette", "apscheduler", "argon2")
     assert _loaded(modules, (*ORM_AND_MIGRATIONS, *unneeded)) == set()
+    # Only the queue's own views: the request, message and audit views are classes to make too.
+    views = ("intake_bot.domain.workflow_views", "intake_bot.domain.polls")
+    assert _loaded(modules, views) == set()
+
+
+def test_the_ports_name_the_records_and_views_without_importing_them() -> None:
+    probe = "import json, sys, intake_bot.ports; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    modules = set(json.loads(done.stdout))
+    assert "intake_bot.ports" in modules
+    typed_only = (
+        "intake_bot.domain.records",
+        "intake_bot.domain.outgoing",
+        "intake_bot.domain.polls",
+        "intake_bot.domain.queue_views",
+        "intake_bot.ports_ods",
+    )
+    assert _loaded(modules, typed_only) == set()
 
 
 def test_help_lists_every_command_with_the_line_its_own_help_starts_with() -> None:

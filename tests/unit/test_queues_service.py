@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from intake_bot.domain.queue_views import RequestQuery
 from intake_bot.domain.records import InboundMessage
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import Office, parse_message_reference, resolve_queue
 from intake_bot.domain.workflow import UnknownQueueError
-from intake_bot.domain.workflow_views import RequestQuery
 from intake_bot.samples import email
 from tests.fakes.workflow import make_staff
 
