@@ -107,14 +107,21 @@ def _url_is(ext: Json, name: str) -> bool:
 
 
 def _period(extensions: list[Json]) -> tuple[date | None, date | None]:
+    """Open and close dates: the Operational period's, each date the Legal one's where the
+    Operational period lacks it (an organisation closed in law is closed, whatever its operational
+    end says), else an older ActivePeriod extension's."""
     periods: dict[str, Json] = {}
     for ext in extensions:
         if _url_is(ext, "Extension-England-TypedPeriod"):
             parts = {str(p.get("url")): p for p in _list(ext.get("extension"))}
             kind = str((parts.get("dateType") or {}).get("valueCoding", {}).get("code", ""))
             periods[kind] = (parts.get("period") or {}).get("valuePeriod") or {}
-    chosen = periods.get("Operational") or periods.get("Legal") or {}
-    return _date(chosen.get("start")), _date(chosen.get("end"))
+        elif "ActivePeriod" in str(ext.get("url", "")):
+            periods.setdefault("Active", ext.get("valuePeriod") or {})
+    order = [periods[k] for k in ("Operational", "Legal", "Active") if k in periods]
+    start = next((p["start"] for p in order if p.get("start") is not None), None)
+    end = next((p["end"] for p in order if p.get("end") is not None), None)
+    return _date(start), _date(end)
 
 
 def _date(value: object) -> date | None:

@@ -131,6 +131,49 @@ def test_a_fhir_bundle_gives_the_icbs_dates_roles_and_successors_of_the_2026_mer
     }
 
 
+def test_a_legal_close_date_closes_an_organisation_whose_operational_period_is_open() -> None:
+    ods = "https://fhir.nhs.uk/Id/ods-organization-code"
+
+    def typed(kind: str, period: dict[str, str]) -> dict[str, object]:
+        return {
+            "url": "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-TypedPeriod",
+            "extension": [
+                {"url": "dateType", "valueCoding": {"code": kind}},
+                {"url": "period", "valuePeriod": period},
+            ],
+        }
+
+    closed_in_law = {
+        "resourceType": "Organization",
+        "identifier": [{"system": ods, "value": "03G"}],
+        "name": "NHS OLD CCG",
+        "active": False,
+        "extension": [
+            typed("Operational", {"start": "2013-04-01"}),
+            typed("Legal", {"start": "2013-04-01", "end": "2022-06-30"}),
+        ],
+    }
+    older_layout = {
+        "resourceType": "Organization",
+        "identifier": [{"system": ods, "value": "RR8"}],
+        "name": "LEEDS TEACHING HOSPITALS NHS TRUST",
+        "active": False,
+        "extension": [
+            {
+                "url": "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-ODSAPI-ActivePeriod-1",
+                "valuePeriod": {"start": "1998-04-01", "end": "2030-03-31"},
+            }
+        ],
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": closed_in_law}, {"resource": older_layout}],
+    }
+    orgs = {o.code: o for o in read_ods_bytes("b.json", json.dumps(bundle).encode()).organisations}
+    assert (orgs["03G"].opened_on, orgs["03G"].closed_on) == (date(2013, 4, 1), date(2022, 6, 30))
+    assert (orgs["RR8"].opened_on, orgs["RR8"].closed_on) == (date(1998, 4, 1), date(2030, 3, 31))
+
+
 def test_a_single_organization_resource_is_read_too() -> None:
     resource = {
         "resourceType": "Organization",
