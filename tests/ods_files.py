@@ -85,8 +85,8 @@ def fhir_organisation(
 ) -> dict[str, object]:
     period: dict[str, str] = {"start": start, **({"end": end} if end else {})}
     extensions: list[dict[str, object]] = [
-        _typed_period("Legal", period),
-        _typed_period("Operational", period),
+        typed_period("Legal", period),
+        typed_period("Operational", period),
         _role(primary_role, primary=True),
         _role(role, primary=False),
     ]
@@ -118,7 +118,7 @@ def fhir_organisation(
     return resource
 
 
-def _typed_period(kind: str, period: dict[str, str]) -> dict[str, object]:
+def typed_period(kind: str, period: dict[str, str]) -> dict[str, object]:
     return {
         "url": EXT + "Extension-England-TypedPeriod",
         "extension": [

@@ -12,12 +12,14 @@ from intake_bot.domain.organisations import OdsError, OrgKind
 from intake_bot.ods import read_ods_file
 from intake_bot.ods.files import read_ods_bytes
 from tests.ods_files import (
+    ODS_SYSTEM,
     as_workbook,
     icb_merger_file,
     report,
     report_row,
     sub_icb_files,
     trust_file,
+    typed_period,
 )
 
 
@@ -132,39 +134,25 @@ def test_a_fhir_bundle_gives_the_icbs_dates_roles_and_successors_of_the_2026_mer
 
 
 def test_a_legal_close_date_closes_an_organisation_whose_operational_period_is_open() -> None:
-    ods = "https://fhir.nhs.uk/Id/ods-organization-code"
+    def inactive(code: str, name: str, *extensions: dict[str, object]) -> dict[str, object]:
+        identifier = {"system": ODS_SYSTEM, "value": code}
+        return {"resourceType": "Organization", "identifier": [identifier], "name": name,
+                "active": False, "extension": list(extensions)}  # fmt: skip
 
-    def typed(kind: str, period: dict[str, str]) -> dict[str, object]:
-        return {
-            "url": "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-TypedPeriod",
-            "extension": [
-                {"url": "dateType", "valueCoding": {"code": kind}},
-                {"url": "period", "valuePeriod": period},
-            ],
-        }
-
-    closed_in_law = {
-        "resourceType": "Organization",
-        "identifier": [{"system": ods, "value": "03G"}],
-        "name": "NHS OLD CCG",
-        "active": False,
-        "extension": [
-            typed("Operational", {"start": "2013-04-01"}),
-            typed("Legal", {"start": "2013-04-01", "end": "2022-06-30"}),
-        ],
-    }
-    older_layout = {
-        "resourceType": "Organization",
-        "identifier": [{"system": ods, "value": "RR8"}],
-        "name": "LEEDS TEACHING HOSPITALS NHS TRUST",
-        "active": False,
-        "extension": [
-            {
-                "url": "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-ODSAPI-ActivePeriod-1",
-                "valuePeriod": {"start": "1998-04-01", "end": "2030-03-31"},
-            }
-        ],
-    }
+    closed_in_law = inactive(
+        "03G",
+        "NHS OLD CCG",
+        typed_period("Operational", {"start": "2013-04-01"}),
+        typed_period("Legal", {"start": "2013-04-01", "end": "2022-06-30"}),
+    )
+    older_layout = inactive(
+        "RR8",
+        "LEEDS TEACHING HOSPITALS NHS TRUST",
+        {
+            "url": "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-ODSAPI-ActivePeriod-1",
+            "valuePeriod": {"start": "1998-04-01", "end": "2030-03-31"},
+        },
+    )
     bundle = {
         "resourceType": "Bundle",
         "entry": [{"resource": closed_in_law}, {"resource": older_layout}],
