@@ -30,6 +30,9 @@ class RawForm:
     )
     values: dict[str, RawValue] = field(default_factory=dict)
     unknown_labels: list[str] = field(default_factory=list)  # labels that name no field
+    # Values given for a field after its first, in form order: a label filled in twice, or an
+    # older label and today's both present. Validation settles them (domain/repeated_fields.py).
+    repeats: dict[str, list[RawValue]] = field(default_factory=dict)
     version: str | None = None  # the form version the file declared, when well formed
     versioning: Versioning = Versioning.NOT_CARRIED
 

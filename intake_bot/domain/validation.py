@@ -18,6 +18,7 @@ from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY, Field, Kind, Request
 from intake_bot.domain.form_versions import version_note
 from intake_bot.domain.organisation_rules import ods_listed, organisation_findings
 from intake_bot.domain.rawform import RawForm, RawValue
+from intake_bot.domain.repeated_fields import one_value_expected, settle_repeats
 
 
 @dataclass(frozen=True)
@@ -146,11 +147,15 @@ def validate(form: RawForm, ctx: ValidationContext) -> Validation:
     the fields every request needs are required. Values in fields that do not apply to the request
     type are left out and flagged for staff.
     """
+    form, clashes = settle_repeats(form)
     check = _Check(form, ctx)
     _read_field(check, FIELDS_BY_KEY["request_type"])
     request_type = check.values.get("request_type")
     check.request_type = request_type if isinstance(request_type, RequestType) else None
     _read_fields(check)
+    for key, shown in clashes.items():  # two different answers: the sender says which
+        if _applies(f := FIELDS_BY_KEY[key], check.request_type):
+            check.problem(f, "; ".join(shown), one_value_expected(len(shown)))
     _check_required(check)
     _check_declaration(check)
     _check_contract_dates(check)
@@ -227,14 +232,6 @@ def _read_choice(check: _Check, f: Field, raw: RawValue) -> object:
     return RequestType(value) if f.key == "request_type" else value
 
 
-def _read_yes_no(check: _Check, f: Field, raw: RawValue) -> object:
-    return v.parse_yes_no(raw)
-
-
-def _read_date(check: _Check, f: Field, raw: RawValue) -> object:
-    return v.parse_date(raw)
-
-
 def _read_ods(check: _Check, f: Field, raw: RawValue) -> object:
     code = v.parse_ods(raw)
     known = check.ctx.known_ods  # with an ODS list, _check_organisations judges codes
@@ -253,14 +250,6 @@ def _read_email(check: _Check, f: Field, raw: RawValue) -> object:
     return address
 
 
-def _read_list(check: _Check, f: Field, raw: RawValue) -> object:
-    return v.parse_list(raw, f.hint)
-
-
-def _read_purposes(check: _Check, f: Field, raw: RawValue) -> object:
-    return v.parse_purposes(raw)
-
-
 def _read_cag_refs(check: _Check, f: Field, raw: RawValue) -> object:
     """The references that could be read; each piece that could not is a problem of its own."""
     parsed = parse_cag_refs(v.parse_long_text(raw, f.hint))
@@ -274,12 +263,12 @@ _READERS: dict[Kind, _Reader] = {
     Kind.TEXT: _read_text,
     Kind.LONG_TEXT: _read_long_text,
     Kind.CHOICE: _read_choice,
-    Kind.YES_NO: _read_yes_no,
-    Kind.DATE: _read_date,
+    Kind.YES_NO: lambda _check, _f, raw: v.parse_yes_no(raw),
+    Kind.DATE: lambda _check, _f, raw: v.parse_date(raw),
     Kind.ODS: _read_ods,
     Kind.EMAIL: _read_email,
-    Kind.LIST: _read_list,
-    Kind.PURPOSES: _read_purposes,
+    Kind.LIST: lambda _check, f, raw: v.parse_list(raw, f.hint),
+    Kind.PURPOSES: lambda _check, _f, raw: v.parse_purposes(raw),
     Kind.CAG_REFS: _read_cag_refs,
 }
 

@@ -97,6 +97,15 @@ def keep_filled(forms: list[RawForm]) -> list[RawForm]:
     return filled or forms[:1]
 
 
+def add_value(form: RawForm, key: str, value: RawValue) -> None:
+    """The first value given for a field is its value; any later one is kept as a repeat, so
+    that two different answers to one question are put to the sender, not silently dropped."""
+    if form.values.get(key) in (None, ""):
+        form.values[key] = value
+    elif value not in (None, ""):
+        form.repeats.setdefault(key, []).append(value)
+
+
 class FormCollector:
     """Gathers field values in document order; a second request type starts a new form."""
 
@@ -104,16 +113,32 @@ class FormCollector:
         self._source = source
         self._forms: list[RawForm] = []
         self._pending_unknown: list[str] = []
+        self._last_key: str | None = None  # the field a value was last given for
 
     def add(self, key: str, value: RawValue) -> None:
-        """Record one field's value; a repeated field keeps its first non-empty value."""
+        """Record one field's value; a later value for the same field is kept as a repeat."""
         current = self._forms[-1] if self._forms else None
         if current is None or (key == "request_type" and key in current.values):
             current = RawForm(source=self._source, unknown_labels=self._pending_unknown)
             self._pending_unknown = []
             self._forms.append(current)
-        if current.values.get(key) in (None, ""):
-            current.values[key] = value
+        add_value(current, key, value)
+        self._last_key = key
+
+    def continue_last(self, text: str) -> None:
+        """More of the value last given: a row under a label cell merged down over it."""
+        key = self._last_key
+        if not self._forms or key is None:
+            return
+        form = self._forms[-1]
+        later = form.repeats.get(key)
+        before = later[-1] if later else form.values.get(key)
+        if not isinstance(before, str | None):  # a tick or a date: one more value, not more text
+            self.add(key, text)
+        elif later:
+            later[-1] = f"{before}\n{text}"
+        else:
+            form.values[key] = f"{before}\n{text}" if before else text
 
     def add_unknown(self, label: str) -> None:
         """Record a label that names no field (kept only when some field was found)."""
@@ -188,8 +213,7 @@ def _form_from_row(
     for index, field, label in header:
         value = raw_value(row[index]) if index < len(row) else None
         if field is not None:
-            if form.values.get(field.key) in (None, ""):
-                form.values[field.key] = value
+            add_value(form, field.key, value)
         elif label and value is not None and label not in form.unknown_labels:
             form.unknown_labels.append(label)
     return form

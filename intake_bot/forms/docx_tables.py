@@ -16,7 +16,18 @@ from intake_bot.forms._tables import (
     match_label,
 )
 from intake_bot.forms.docx_ticks import value_from_text
-from intake_bot.forms.docx_xml import W_CUSTOMXML, W_P, W_SDT, W_TBL, W_TC, W_TR, text_of
+from intake_bot.forms.docx_xml import (
+    W_CUSTOMXML,
+    W_P,
+    W_SDT,
+    W_TBL,
+    W_TC,
+    W_TCPR,
+    W_TR,
+    W_VAL,
+    W_VMERGE,
+    text_of,
+)
 from intake_bot.forms.limits import Budget
 
 
@@ -24,7 +35,8 @@ def read_row(
     row: etree._Element, collector: FormCollector, names: FieldNames = CURRENT_NAMES
 ) -> None:
     """A row of label | value cells (or label | value | label | value)."""
-    texts = [text_of(cell) for cell in _cells(row)]
+    cells = _cells(row)
+    texts = [text_of(cell) for cell in cells]
     matched = False
     index = 0
     while index < len(texts) - 1:
@@ -35,6 +47,9 @@ def read_row(
         collector.add(field.key, value_from_text(field, texts[index + 1]))
         matched = True
         index += 2
+    if not matched and len(texts) == 2 and texts[1] and _merged_from_above(cells[0], texts[0]):
+        collector.continue_last(texts[1])
+        return
     nested = next(row.iter(W_TBL), None) is not None
     if not matched and len(texts) == 2 and texts[1] and _looks_like_label(texts[0]) and not nested:
         collector.add_unknown(texts[0])
@@ -49,6 +64,12 @@ def _cells(row: etree._Element) -> list[etree._Element]:
         elif child.tag in (W_SDT, W_CUSTOMXML):
             cells.extend(c for c in child.iter(W_TC) if next(c.iterancestors(W_TR)) is row)
     return cells
+
+
+def _merged_from_above(cell: etree._Element, text: str) -> bool:
+    """An empty cell that Word merged into the one above it (vertical merge, continued)."""
+    merge = cell.find(f"{W_TCPR}/{W_VMERGE}")
+    return not text and merge is not None and merge.get(W_VAL, "continue") == "continue"
 
 
 def _looks_like_label(text: str) -> bool:

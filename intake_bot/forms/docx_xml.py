@@ -17,6 +17,7 @@ def _w(name: str) -> str:
 
 W_BODY, W_P, W_R, W_T, W_TAB, W_BR, W_CR = map(_w, ("body", "p", "r", "t", "tab", "br", "cr"))
 W_SYM, W_NBHY, W_TBL, W_TR, W_TC = map(_w, ("sym", "noBreakHyphen", "tbl", "tr", "tc"))
+W_TCPR, W_VMERGE = _w("tcPr"), _w("vMerge")
 W_SDT, W_SDTPR, W_SDTCONTENT = map(_w, ("sdt", "sdtPr", "sdtContent"))
 W_TAG, W_ALIAS, W_VAL, W_DATE = map(_w, ("tag", "alias", "val", "date"))
 W_FULLDATE, W_PLACEHOLDER_SHOWN = _w("fullDate"), _w("showingPlcHdr")

@@ -75,6 +75,7 @@ class _Entry:
 @dataclass
 class _Reader:
     entries: dict[str, _Entry] = field(default_factory=dict)
+    repeats: list[_Entry] = field(default_factory=list)  # a field's label given again, in order
     current: _Entry | None = None
     unknown: list[tuple[int, str]] = field(default_factory=list)  # (fields before it, label)
 
@@ -99,11 +100,11 @@ class _Reader:
     def _start(self, named: Field, value: str) -> None:
         if self.current is not None:
             self.current.keep_pending()
-        if named.key in self.entries:
-            self.current = None  # the first value given for a field is kept
-            return
         self.current = _Entry(named, [value] if value else [])
-        self.entries[named.key] = self.current
+        if named.key in self.entries:
+            self.repeats.append(self.current)  # the first is the value; validation sees both
+        else:
+            self.entries[named.key] = self.current
 
     def form(self) -> RawForm:
         values: dict[str, RawValue] = {
@@ -111,7 +112,12 @@ class _Reader:
         }
         # Label-like lines among the recognised ones are probably misspelt labels.
         inside = [label for seen, label in self.unknown if 0 < seen < len(self.entries)]
-        return RawForm(source=SOURCE, values=values, unknown_labels=inside)
+        form = RawForm(source=SOURCE, values=values, unknown_labels=inside)
+        for entry in self.repeats:
+            text = "\n".join(entry.lines).strip()
+            if text:
+                form.repeats.setdefault(entry.named.key, []).append(text)
+        return form
 
 
 def read_body(text: str) -> RawForm | None:
