@@ -14,7 +14,7 @@ only ever looked up among the versions loaded, never used to find a file.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from intake_bot.domain.fields import FIELDS_BY_KEY, Field, field_for_label, normalise_label
@@ -92,11 +92,29 @@ def field_names(
     wrong = sorted({k for k in (*labels.values(), *keys.values()) if k not in FIELDS_BY_KEY})
     if wrong:
         raise MappingError(f"{where}: not fields of today's form: {', '.join(wrong)}")
-    folded = {normalise_label(label): key for label, key in labels.items()}
+    folded = _one_field_each(labels, normalise_label, "labels", where)
     if "" in folded:
         raise MappingError(f"{where}: a label with no letters or digits")
-    exact = {name.strip(): key for name, key in keys.items()}
-    return FieldNames(version, folded, exact)
+    return FieldNames(version, folded, _one_field_each(keys, str.strip, "keys", where))
+
+
+def _one_field_each(
+    names: Mapping[str, str], fold: Callable[[str], str], kind: str, where: str
+) -> dict[str, str]:
+    """`names` as looked up (folded), refusing two that fold alike but name different fields:
+    which one won would depend on the order of the file's lines."""
+    folded: dict[str, str] = {}
+    spelt: dict[str, str] = {}
+    for name, key in names.items():
+        seen = folded.setdefault(fold(name), key)
+        if seen != key:
+            first = spelt[fold(name)]
+            raise MappingError(
+                f"{where}: [{kind}] {first!r} and {name!r} read as the same but name "
+                f"different fields ({seen}, {key})"
+            )
+        spelt.setdefault(fold(name), name)
+    return folded
 
 
 @dataclass(frozen=True)

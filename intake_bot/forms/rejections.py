@@ -151,7 +151,7 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
     ),
     Refusal.FORM_VERSION: (
         RejectCode.FORM_VERSION,
-        "{name} is on {version} of the request form, which we cannot read automatically: "
+        "{name} is on {version}, which we cannot read automatically: "
         "please copy your answers into the current form (version {current}), attached, and "
         "send that; our staff will also look at the form you sent.",
     ),

@@ -41,7 +41,8 @@ def load_form_versions(folder: Path) -> FormVersions:
         raise ConfigError(f"{SETTING}: no folder {folder}: it holds one <version>.toml a version")
     mappings: dict[str, FieldNames] = {}
     problems: list[str] = []
-    files = sorted(folder.glob("*.toml"))
+    # .TOML too: a file saved on Windows must not be skipped for its name's case alone
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".toml" and p.is_file())
     if len(files) > MAX_FILES:
         raise ConfigError(f"{SETTING}: more than {MAX_FILES} files in {folder}")
     for path in files:

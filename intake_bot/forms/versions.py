@@ -9,8 +9,8 @@ domain/form_versions.py, never used as a name of anything.
 
 from __future__ import annotations
 
+import re
 import zipfile
-from typing import Any
 
 from lxml import etree
 
@@ -24,6 +24,7 @@ from intake_bot.domain.form_versions import (
 )
 from intake_bot.forms.docx_xml import W_SDTCONTENT, W_SDTPR, W_TAG, W_VAL, text_of
 from intake_bot.forms.ooxml import PackageError, parse_xml, read_part
+from intake_bot.forms.xlsx_package import Workbook
 
 CUSTOM_PROPERTIES_PART = "docprops/custom.xml"  # lower-cased, as looked up
 CUSTOM_PROPERTIES = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -71,12 +72,33 @@ def declared_in_properties(archive: zipfile.ZipFile) -> str | None:
     return None
 
 
-def declared_in_workbook(workbook: Any) -> str | None:
-    """The `DSfC_form_version` defined name of an openpyxl workbook, if it has one: a quoted
-    text constant such as "2026.1"."""
+def declared_in_workbook(workbook: Workbook) -> str | None:
+    """The `DSfC_form_version` defined name of a workbook, if it has one: a quoted text
+    constant such as "2026.1" (as the blank form writes it), or a reference to the cell that
+    holds it (as Excel's Define Name writes one). The workbook's own name wins over a sheet's."""
     wanted = XLSX_DEFINED_NAME.casefold()
-    for name, defined in workbook.defined_names.items():
-        if str(name).casefold() == wanted:
-            text = str(getattr(defined, "attr_text", "") or "").strip()
-            return text.removeprefix("=").strip().strip('"')[:_KEEP]
+    for names in (workbook.defined_names, workbook.sheet_names):
+        for name, defined in names.items():
+            if str(name).casefold() == wanted:
+                text = str(defined.attr_text or "").strip().removeprefix("=").strip()
+                cell = _CELL_REFERENCE.fullmatch(text)
+                if cell is not None:
+                    text = _cell_text(workbook, cell)
+                    if not text:
+                        return None  # an empty cell declares nothing: read by labels, flagged
+                return text.strip('"')[:_KEEP]
     return None
+
+
+# Sheet!$E$1 or 'A sheet''s name'!E1: one cell, as Excel writes a name that refers to one.
+_CELL_REFERENCE = re.compile(r"(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Za-z]{1,3})\$?(\d{1,7})")
+
+
+def _cell_text(workbook: Workbook, cell: re.Match[str]) -> str:
+    quoted, plain, letters, digits = cell.groups()
+    title = quoted.replace("''", "'") if quoted else plain
+    column = 0
+    for letter in letters.upper():
+        column = column * 26 + ord(letter) - ord("A") + 1
+    value = workbook.value_at(title, int(digits), column)
+    return "" if value is None else str(value).strip()

@@ -59,9 +59,10 @@ class Workbook:
         self.epoch = _MAC_EPOCH if mac else _WINDOWS_EPOCH
         self.dates, self.durations = _date_styles(archive)
         self.defined_names: dict[str, DefinedName] = {}
+        self.sheet_names: dict[str, DefinedName] = {}  # a sheet's own (the first of each name)
         for name in root.iterfind(f"{MAIN}definedNames/{MAIN}definedName"):
-            if name.get("localSheetId") is None:  # the workbook's own, not a sheet's
-                self.defined_names[name.get("name", "")] = DefinedName(name.text or "")
+            scoped = self.defined_names if name.get("localSheetId") is None else self.sheet_names
+            scoped.setdefault(name.get("name", ""), DefinedName(name.text or ""))
         targets = _relationships(archive, "xl/_rels/workbook.xml.rels")
         names = set(archive.namelist())
         self.worksheets: list[Worksheet] = []
@@ -76,6 +77,16 @@ class Workbook:
 
     def close(self) -> None:
         """Nothing stays open between reads (as in openpyxl, each read opens its part)."""
+
+    def value_at(self, title: str, row: int, column: int) -> Any:
+        """One cell's value (None when the sheet or the cell is not there)."""
+        sheet = next((s for s in self.worksheets if s.title.casefold() == title.casefold()), None)
+        if sheet is None:
+            return None
+        for number, cells in sheet._reading.rows():
+            if number >= row:
+                return dict(cells).get(column) if number == row else None
+        return None
 
 
 class Worksheet:

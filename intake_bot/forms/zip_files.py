@@ -55,8 +55,10 @@ def read_zip(filename: str, data: bytes, claimed: App | None, budget: Budget) ->
 
 def _unmapped(filename: str, exc: UnmappedVersionError, versions: FormVersions) -> FileReading:
     """A form on a version we cannot read: the sender is told which, and sent the current one."""
-    well_formed = valid_version(exc.shown) is not None
-    version = f"version {exc.shown}" if well_formed else exc.shown
+    if valid_version(exc.shown) is not None:
+        version = f"version {exc.shown} of the request form"
+    else:  # the sender's text is not repeated: it may be anything
+        version = "a version of the request form that we do not recognise"
     return reject(filename, Refusal.FORM_VERSION, version=version, current=versions.current)
 
 

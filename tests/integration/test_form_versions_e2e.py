@@ -133,7 +133,7 @@ def test_a_hostile_version_is_neither_echoed_nor_used_as_a_path(app: App) -> Non
     reply = _poll(app, "odd.docx", DOCX, data)
 
     text = _text(reply)
-    assert "passwd" not in text and "a version we do not recognise" in text
+    assert "passwd" not in text and "a version of the request form that we do not recognise" in text
     with app.store.unit() as unit:
         assert list(unit.requests.matching()) == []
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.workbook.defined_name import DefinedName
 
 from intake_bot.config_sources import ConfigError
 from intake_bot.domain.fields import FIELDS_BY_KEY
@@ -182,6 +183,40 @@ def test_a_workbook_of_an_unknown_version_is_refused_too() -> None:
     assert reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
 
 
+def _workbook_naming(version_cell: object, refers_to: str, *, sheet_scoped: bool = False) -> bytes:
+    """The 2016.1 workbook whose version name is Excel's own kind: a reference to a cell
+    (Formulas > Define Name), or a name scoped to the Request sheet."""
+    book = load_workbook(io.BytesIO(workbook_form(VALUES, version=None)))
+    sheet = book["Request"]
+    sheet["E1"] = version_cell
+    name = DefinedName("DSfC_form_version", attr_text=refers_to)
+    (sheet.defined_names if sheet_scoped else book.defined_names)["DSfC_form_version"] = name
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("refers_to", ["Request!$E$1", "='Request'!E1"])
+def test_a_workbook_version_name_that_refers_to_a_cell_is_read_from_that_cell(
+    refers_to: str,
+) -> None:
+    form = _one("2016.xlsx", _workbook_naming("2016.1", refers_to))
+    assert form.versioning is Versioning.OLDER and form.version == "2016.1"
+    assert form.values["commissioner_ods"] == VALUES["commissioner_ods"]  # read by its mapping
+
+
+def test_a_version_name_referring_to_an_empty_cell_declares_nothing() -> None:
+    form = _one("x.xlsx", _workbook_naming(None, "Request!$E$1"))
+    assert form.versioning is Versioning.MISSING
+
+
+def test_a_version_name_scoped_to_a_sheet_is_honoured() -> None:
+    form = _one("2016.xlsx", _workbook_naming(None, '"2016.1"', sheet_scoped=True))
+    assert form.versioning is Versioning.OLDER
+    reading = _read("2031.xlsx", _workbook_naming(None, '"2031.1"', sheet_scoped=True))
+    assert reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
+
+
 def test_a_declared_version_whose_mapping_finds_nothing_is_refused_not_taken_for_no_form() -> None:
     workbook = Workbook()
     workbook.active.append(["Colour", "Blue"])
@@ -200,7 +235,7 @@ def test_a_hostile_version_is_not_echoed_to_the_sender() -> None:
     reading = _read("odd.docx", data)
     assert reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
     assert "rm -rf" not in reading.rejection.reason and "script" not in reading.rejection.reason
-    assert "a version we do not recognise" in reading.rejection.reason
+    assert "a version of the request form that we do not recognise" in reading.rejection.reason
 
 
 # -- forms without a version ---------------------------------------------------------------------
@@ -265,6 +300,15 @@ def test_a_new_version_needs_only_a_file(tmp_path: Path) -> None:
         ('version = "2020.2"\n[label]\n', "unknown keys label"),
         ('version = "2020.2"\n[keys]\norg = 3\n', "as text"),
         ("version = ", "not valid TOML"),
+        (  # one old label folded two ways: which field it meant would depend on line order
+            'version = "2020.2"\n[labels]\n"CCG name" = "commissioner_name"\n'
+            '"CCG-name:" = "processor_name"\n',
+            "'CCG name' and 'CCG-name:' read as the same but name different fields",
+        ),
+        (
+            'version = "2020.2"\n[keys]\nccg = "commissioner_name"\n" ccg " = "processor_name"\n',
+            "read as the same but name different fields",
+        ),
     ],
 )
 def test_a_wrong_mapping_is_refused_naming_the_file(
@@ -273,6 +317,12 @@ def test_a_wrong_mapping_is_refused_naming_the_file(
     with pytest.raises(ConfigError, match=message) as caught:
         load_form_versions(_folder(tmp_path, **{"2020.2": text}))
     assert "paths.forms: 2020.2.toml" in str(caught.value)
+
+
+def test_a_mapping_saved_with_an_upper_case_extension_is_read(tmp_path: Path) -> None:
+    text = 'version = "2020.2"\n[labels]\n"Org" = "commissioner_name"\n'
+    (tmp_path / "2020.2.TOML").write_text(text, encoding="utf-8")
+    assert load_form_versions(tmp_path).resolve("2020.2").versioning is Versioning.OLDER
 
 
 def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
