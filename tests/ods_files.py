@@ -143,18 +143,35 @@ def _role(code: str, *, primary: bool) -> dict[str, object]:
     }
 
 
-def bundle(path: Path, resources: Sequence[dict[str, object]]) -> Path:
-    document = {
+def bundle(
+    path: Path, resources: Sequence[dict[str, object]], *, total: int | None = None, page: int = 0
+) -> Path:
+    """A searchset Bundle; `total`: as many as the search found, when the bundle holds one page
+    of them; `page`: the page it is, linking to the next (as a paged search returns them)."""
+    document = search_page(resources, total=total, page=page)
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return path
+
+
+def search_page(
+    resources: Sequence[dict[str, object]], *, total: int | None = None, page: int = 0
+) -> dict[str, object]:
+    search = "https://example.test/Organization?_count=1000"
+    document: dict[str, object] = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(resources),
+        "total": len(resources) if total is None else total,
         "entry": [
             {"fullUrl": f"https://example.test/Organization/{r['id']}", "resource": r}
             for r in resources
         ],
     }
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    return path
+    if page:
+        document["link"] = [
+            {"relation": "self", "url": f"{search}&page={page}"},
+            {"relation": "next", "url": f"{search}&page={page + 1}"},
+        ]
+    return document
 
 
 # --- the scenario the tests share ------------------------------------------------------------

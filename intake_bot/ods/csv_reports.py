@@ -13,34 +13,53 @@ The successor organisations file (succ) has
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator, Sequence
 from datetime import date
 
 from intake_bot.domain.organisations import OdsError, OdsFile, OrgEntry, SuccessionEntry
 from intake_bot.domain.printable import clean_line
-from intake_bot.ods.kinds import kind_of
+from intake_bot.ods.kinds import is_ods_code, kind_of, ods_code
 
 MAX_ROWS = 200_000
 MAX_ERRORS = 10
 REPORT, SUCCESSIONS = "ODS report (CSV)", "successions (CSV)"
-_CODE = re.compile(r"[0-9A-Z]{3,10}")
+REPORT_COLUMNS, SUCCESSION_COLUMNS = 12, (4, 6)  # at least through the close date; old..indicator
 _DATE = re.compile(r"\d{8}|\d{4}-\d{2}-\d{2}")  # ODS's YYYYMMDD, or as a spreadsheet saved it
+# Enough to know the date column when its value is wrong (30/06/2022), so that it is named.
+_DATE_LIKE = re.compile(r"\d[\d/.\-]{4,}\d")
 _REASONS = {"R": "reconfiguration", "M": "merger", "S": "split", "T": "transfer"}
 
 
 def _rows(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of every row that is not blank, within MAX_ROWS."""
-    reader = csv.reader(text.splitlines())
+    """(line number, cells) of every row that is not blank, within MAX_ROWS. The number is the
+    physical line the row starts on; the csv module's own line handling keeps a quoted field's
+    line breaks (and U+0085, which str.splitlines would break at) inside the field."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
     try:
-        for number, row in enumerate(reader, start=1):
-            if number > MAX_ROWS:
+        for count, row in enumerate(reader, start=1):
+            if count > MAX_ROWS:
                 raise OdsError(f"{name}: more than {MAX_ROWS:,} rows; is this an ODS file?")
             cells = [c.strip() for c in row]
             if any(cells):
-                yield number, cells
+                yield start, cells
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise OdsError(f"{name}: line {reader.line_num}: not CSV ({exc})") from None
+        raise OdsError(f"{name}: line {start}: not CSV ({exc})") from None
+
+
+def _width(cells: Sequence[str]) -> int:
+    """How many cells the row has without its trailing empty ones (`,,,` after a row)."""
+    width = len(cells)
+    while width and not cells[width - 1]:
+        width -= 1
+    return width
+
+
+def _columns(count: int) -> str:
+    return f"{count} column{'' if count == 1 else 's'}"
 
 
 def _is_header(cells: Sequence[str]) -> bool:
@@ -48,16 +67,28 @@ def _is_header(cells: Sequence[str]) -> bool:
 
 
 def csv_layout(rows: Sequence[list[str]]) -> str | None:
-    """Which published layout the rows are in, from the first data row; None: neither."""
-    first = next((cells for cells in rows if not _is_header(cells)), None)
-    if first is None:
+    """Which published layout the rows are in, from the first row that shows one; None:
+    neither. A row shows it by its codes, its column count and something date-like where the
+    date goes: a bad value (30/06/2022) or a short row is then named by the row's reader rather
+    than the whole file refused."""
+    return next(filter(None, (_layout(cells) for cells in rows if not _is_header(cells))), None)
+
+
+def _layout(cells: list[str]) -> str | None:
+    if not cells or not _as_published(cells[0]):
         return None
-    if len(first) >= 12 and _DATE.fullmatch(first[10]) and _CODE.fullmatch(first[0].upper()):
+    if len(cells) >= REPORT_COLUMNS and _DATE_LIKE.fullmatch(cells[10]):
         return REPORT
-    looks_coded = len(first) >= 4 and all(_CODE.fullmatch(c.upper()) for c in first[:2])
-    if looks_coded and len(first) <= 6 and _DATE.fullmatch(first[3]):
-        return SUCCESSIONS
+    fewest, most = SUCCESSION_COLUMNS
+    if fewest <= len(cells) and _width(cells) <= most and _as_published(cells[1]):
+        return SUCCESSIONS if _DATE_LIKE.fullmatch(cells[3]) else None
     return None
+
+
+def _as_published(text: str) -> bool:
+    # ODS writes codes in capitals: "Month,Total,..." is not a successions file (a row's reader
+    # takes any case once the layout is known).
+    return text == text.upper() and is_ods_code(text)
 
 
 def read_csv(name: str, text: str, hint: str) -> OdsFile:
@@ -88,6 +119,7 @@ def read_rows(name: str, rows: list[tuple[int, list[str]]], hint: str) -> OdsFil
         except ValueError as exc:
             errors.append(f"{name}: line {number}: {exc}")
             if len(errors) >= MAX_ERRORS:
+                errors.append(f"{name}: stopped at line {number}, after {MAX_ERRORS} problems")
                 break
     if errors:
         raise OdsError("\n".join(errors))
@@ -95,9 +127,9 @@ def read_rows(name: str, rows: list[tuple[int, list[str]]], hint: str) -> OdsFil
 
 
 def _organisation(cells: list[str], hint: str) -> OrgEntry:
-    if len(cells) < 12:
-        raise ValueError(f"{len(cells)} columns; an ODS report row has at least 12")
-    code, name = _code(cells[0], "organisation code"), clean_line(cells[1]).strip()
+    if len(cells) < REPORT_COLUMNS:
+        raise ValueError(f"{_columns(len(cells))}; an ODS report row has at least {REPORT_COLUMNS}")
+    code, name = ods_code(cells[0], "organisation code"), clean_line(cells[1]).strip()
     if not name:
         raise ValueError(f"{code} has no name")
     opened, closed = _date(cells[10], "open date"), _date(cells[11], "close date")
@@ -109,7 +141,7 @@ def _organisation(cells: list[str], hint: str) -> OrgEntry:
         opened_on=opened,
         closed_on=closed,
         parent=parent,
-        postcode=cells[9][:10],
+        postcode=clean_line(cells[9])[:10],
     )
 
 
@@ -118,29 +150,28 @@ def _parent(cells: list[str], code: str) -> str | None:
     # column 4 (an ICB, or a region), else under its national grouping (column 3).
     for index in (14, 3, 2):
         found = cells[index].upper() if len(cells) > index else ""
-        if _CODE.fullmatch(found) and found != code:
+        if is_ods_code(found) and found != code:
             return found
     return None
 
 
 def _succession(cells: list[str]) -> SuccessionEntry:
-    old, new = _code(cells[0], "organisation code"), _code(cells[1], "succeeding code")
+    fewest, most = SUCCESSION_COLUMNS
+    if not fewest <= len(cells) or _width(cells) > most:
+        raise ValueError(
+            f"{_columns(_width(cells))}; a successions row has old code, new code, reason, "
+            "effective date and an indicator"
+        )
+    old, new = ods_code(cells[0], "organisation code"), ods_code(cells[1], "succeeding code")
     if old == new:
         raise ValueError(f"{old} is named as its own successor")
-    reason = cells[2].strip() if len(cells) > 2 else ""
+    reason = clean_line(cells[2]).strip()
     return SuccessionEntry(
         old_code=old,
         new_code=new,
-        effective_on=_date(cells[3], "effective date") if len(cells) > 3 else None,
+        effective_on=_date(cells[3], "effective date"),
         reason=_REASONS.get(reason.upper(), reason)[:60],
     )
-
-
-def _code(text: str, what: str) -> str:
-    code = text.strip().upper()
-    if not _CODE.fullmatch(code):
-        raise ValueError(f"{what} {text[:40]!r} is not an ODS code (3 to 10 letters and digits)")
-    return code
 
 
 def _date(text: str, what: str) -> date | None:

@@ -1,5 +1,5 @@
 """FHIR R4 Organization resources from the ODS Organisation Data Terminology API (JSON): one
-resource, a Bundle of them (a search result), or a list.
+resource, a Bundle of them (a search result), or a list (such as every page of a paged search).
 
 What is read: the ODS code (identifier, system https://fhir.nhs.uk/Id/ods-organization-code),
 name, active, the Extension-England-TypedPeriod dates (Operational preferred to Legal), the roles
@@ -16,7 +16,7 @@ from typing import Any
 
 from intake_bot.domain.organisations import OdsError, OdsFile, OrgEntry, SuccessionEntry
 from intake_bot.domain.printable import clean_line
-from intake_bot.ods.kinds import kind_of, kind_of_roles
+from intake_bot.ods.kinds import kind_of, kind_of_roles, ods_code
 
 FHIR = "FHIR Organization (JSON)"
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -30,9 +30,10 @@ def read_fhir(name: str, text: str) -> OdsFile:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise OdsError(f"{name}: not JSON ({str(exc)[:200]})") from None
+    items = document if isinstance(document, list) else [document]
     orgs: list[OrgEntry] = []
     successions: list[SuccessionEntry] = []
-    for number, resource in enumerate(_resources(name, document), start=1):
+    for number, resource in enumerate(_resources(name, items), start=1):
         if number > MAX_RESOURCES:
             raise OdsError(f"{name}: more than {MAX_RESOURCES:,} resources")
         try:
@@ -43,11 +44,35 @@ def read_fhir(name: str, text: str) -> OdsFile:
             raise OdsError(f"{name}: Organization {number}: {exc}") from None
     if not orgs:
         raise OdsError(f"{name}: no FHIR Organization resources in it")
+    _check_every_page(name, items, len(orgs))
     return OdsFile(name, FHIR, tuple(orgs), tuple(successions))
 
 
-def _resources(name: str, document: object) -> Iterator[Json]:
-    items = document if isinstance(document, list) else [document]
+def _check_every_page(name: str, items: list[object], read: int) -> None:
+    """A search result comes in pages. The reader has no way to report a partial file other than
+    refusing it, and one page alone would leave organisations out unseen; the pages joined in one
+    JSON list (as this reader takes them) make a whole."""
+    bundles = [i for i in items if isinstance(i, dict) and i.get("resourceType") == "Bundle"]
+    totals = [t for b in bundles if type(t := b.get("total")) is int]
+    paged = bool(bundles) and all(_links_onward(b) for b in bundles)
+    if totals and max(totals) > read:
+        found = f"holds {read:,} of the {max(totals):,} organisations its search found"
+    elif paged and not totals:
+        found = "links to a next page"
+    else:
+        return
+    raise OdsError(
+        f"{name}: {found}: it is one page of a paged search. Download every page and import "
+        "them joined as one JSON list (jq -s . page*.json > all.json), or ask for all in one "
+        "page (_count)"
+    )
+
+
+def _links_onward(bundle: Json) -> bool:
+    return any(link.get("relation") == "next" for link in _list(bundle.get("link")))
+
+
+def _resources(name: str, items: list[object]) -> Iterator[Json]:
     for item in items:
         if not isinstance(item, dict):
             raise OdsError(f"{name}: expected FHIR resources (JSON objects)")
@@ -66,7 +91,10 @@ def _resources(name: str, document: object) -> Iterator[Json]:
 
 def _organisation(resource: Json) -> OrgEntry:
     code = _ods_code(resource.get("identifier"))
-    name = clean_line(str(resource.get("name") or "")).strip()
+    name = resource.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"{code}: its name is not text ({_shape(name)})")
+    name = clean_line(name or "").strip()
     if not name:
         raise ValueError(f"{code} has no name")
     extensions = _list(resource.get("extension"))
@@ -82,7 +110,7 @@ def _organisation(resource: Json) -> OrgEntry:
         kind=kind,
         opened_on=opened,
         closed_on=closed,
-        parent=_part_of(resource.get("partOf")),
+        parent=_part_of(resource.get("partOf"), code),
         postcode=_postcode(resource.get("address")),
         role=role,
     )
@@ -95,11 +123,12 @@ def _list(value: object) -> list[Json]:
 def _ods_code(identifiers: object) -> str:
     for identifier in _list(identifiers):
         if identifier.get("system") == ODS_SYSTEM and isinstance(identifier.get("value"), str):
-            code = str(identifier["value"]).strip().upper()
-            if 3 <= len(code) <= 10 and code.isalnum():
-                return code
-            raise ValueError(f"identifier {code[:40]!r} is not an ODS code")
+            return ods_code(identifier["value"], "identifier")
     raise ValueError(f"no identifier with the system {ODS_SYSTEM}")
+
+
+def _shape(value: object) -> str:
+    return f"{type(value).__name__} {str(value)[:40]!r}"
 
 
 def _url_is(ext: Json, name: str) -> bool:
@@ -155,22 +184,30 @@ def _roles(resource: Json, extensions: list[Json]) -> list[str]:
     return [*active, *primary, *typed]
 
 
-def _part_of(value: object) -> str | None:
-    if not isinstance(value, dict):
+def _part_of(value: object, code: str) -> str | None:
+    """The parent's ODS code, from partOf's identifier or its reference (Organization/CODE).
+    A parent that is not a code is refused: a CSV report's parent columns fall back on one
+    another, but partOf is the only word a resource has on where it sits."""
+    if value is None:
         return None
+    if not isinstance(value, dict):
+        raise ValueError(f"{code}: partOf is not a reference ({_shape(value)})")
     identifier = value.get("identifier")
-    if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
-        return identifier["value"].strip().upper()[:10] or None
-    reference = value.get("reference")
-    if isinstance(reference, str) and reference.startswith("Organization/"):
-        return reference.split("/", 1)[1].strip().upper()[:10] or None
-    return None
+    if isinstance(identifier, dict) and identifier.get("value") is not None:
+        parent = identifier["value"]
+    elif isinstance(value.get("reference"), str):
+        parent = value["reference"].rsplit("Organization/", 1)[-1]
+    else:
+        return None  # a display name only
+    if not isinstance(parent, str):
+        raise ValueError(f"{code}: partOf {_shape(parent)} is not an ODS code")
+    return ods_code(parent, f"{code}: partOf")
 
 
 def _postcode(addresses: object) -> str:
     for address in _list(addresses):
         if isinstance(address.get("postalCode"), str):
-            return str(address["postalCode"]).strip()[:10]
+            return clean_line(str(address["postalCode"])).strip()[:10]
     return ""
 
 
@@ -183,9 +220,9 @@ def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
         if kind.casefold() != "successor":
             continue
         target = (parts.get("target") or {}).get("valueIdentifier") or {}
-        new_code = str(target.get("value", "")).strip().upper()
-        if not new_code or new_code == code:
-            raise ValueError(f"{code}: a successor without a code of its own")
+        new_code = ods_code(str(target.get("value", "")), f"{code}: successor")
+        if new_code == code:
+            raise ValueError(f"{code} is named as its own successor")
         when = (parts.get("period") or {}).get("valuePeriod", {}).get("start")
         when = when or (parts.get("effectiveDate") or {}).get("valueDate")
-        yield SuccessionEntry(code, new_code[:10], _date(when), "successor (FHIR)")
+        yield SuccessionEntry(code, new_code, _date(when), "successor (FHIR)")

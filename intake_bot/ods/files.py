@@ -4,6 +4,8 @@ organisation."""
 
 from __future__ import annotations
 
+import codecs
+import re
 from pathlib import Path
 
 from intake_bot.domain.organisations import OdsError, OdsFile
@@ -12,6 +14,7 @@ from intake_bot.ods.fhir import read_fhir
 from intake_bot.ods.workbook import is_workbook, read_workbook
 
 MAX_BYTES = 64 * 1024 * 1024  # the whole of ODS's largest report is a few MB
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # the bytes "surrogateescape" kept aside
 
 
 def read_ods_file(path: Path) -> OdsFile:
@@ -47,7 +50,11 @@ def _hint(name: str) -> str:
 
 
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")  # ODS's older files are Windows-1252
+    """UTF-8 where the bytes are UTF-8, and Windows-1252 (ODS's older files) for each byte that
+    is not: a file saved by hand can hold both, and neither should garble the other's names."""
+    text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="surrogateescape")
+    return _NOT_UTF8.sub(_cp1252, text)
+
+
+def _cp1252(stray: re.Match[str]) -> str:
+    return bytes([ord(stray[0]) - 0xDC00]).decode("cp1252", errors="replace")

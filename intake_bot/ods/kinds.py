@@ -1,5 +1,5 @@
-"""What kind of organisation a published row is: by its ODS role when the file gives one, else by
-its name and code, and only last by which report it came in."""
+"""What an ODS code looks like, and what kind of organisation a published row is: by its ODS role
+when the file gives one, else by its name and code, and only last by which report it came in."""
 
 from __future__ import annotations
 
@@ -7,6 +7,23 @@ import re
 from datetime import date
 
 from intake_bot.domain.organisations import OrgKind
+
+# ASCII only: str.isalnum() and str.upper() would let in Arabic digits and ligatures ("ﬁ" -> "FI").
+_ODS_CODE = re.compile(r"[0-9A-Z]{3,10}")
+
+
+def is_ods_code(text: str) -> bool:
+    """Whether `text` (in any case) has the shape of an ODS code: 3 to 10 letters and digits."""
+    return text.isascii() and _ODS_CODE.fullmatch(text.upper()) is not None
+
+
+def ods_code(text: str, what: str) -> str:
+    """`text` as an ODS code, in upper case; ValueError naming `what` when it is not one."""
+    code = text.strip()
+    if not is_ods_code(code):
+        raise ValueError(f"{what} {text[:40]!r} is not an ODS code (3 to 10 letters and digits)")
+    return code.upper()
+
 
 # ODS primary and non-primary role codes (ODS Data Search and Export reference data catalogue).
 ROLE_KINDS: dict[str, OrgKind] = {

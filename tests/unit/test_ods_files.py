@@ -14,10 +14,14 @@ from intake_bot.ods.files import read_ods_bytes
 from tests.ods_files import (
     ODS_SYSTEM,
     as_workbook,
+    bundle,
+    fhir_organisation,
     icb_merger_file,
     report,
     report_row,
+    search_page,
     sub_icb_files,
+    succ_row,
     trust_file,
     typed_period,
 )
@@ -223,3 +227,114 @@ def test_names_lose_control_characters_and_odd_bundles_are_not_a_crash(tmp_path:
         "extension": [{"url": "x/Extension-England-TypedPeriod", "extension": "not a list"}],
     }
     assert read_ods_bytes("o.json", json.dumps(odd).encode()).organisations[0].code == "RR8"
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(OdsError) as raised:
+        read_ods_file(path)
+    return str(raised.value)
+
+
+def test_a_short_row_in_either_layout_is_named_with_its_line(tmp_path: Path) -> None:
+    succ = report(tmp_path / "succ.csv", [succ_row("03G", "15F", "20220701"), '"02V"'])
+    assert _error(succ) == (
+        "succ.csv: line 2: 1 column; a successions row has old code, new code, reason, "
+        "effective date and an indicator"
+    )
+    two = report(tmp_path / "succ.csv", ['"02V","15F"', succ_row("03G", "15F", "20220701")])
+    assert _error(two).startswith("succ.csv: line 1: 2 columns; a successions row has")
+    etr = report(tmp_path / "etr.csv", [report_row("RR8", "LEEDS NHS TRUST"), '"RXF","MID Y"'])
+    assert _error(etr) == "etr.csv: line 2: 2 columns; an ODS report row has at least 12"
+    many = report(tmp_path / "succ.csv", [succ_row("03G", "15F", "20220701"), *['"02V"'] * 12])
+    assert _error(many).endswith("succ.csv: stopped at line 11, after 10 problems")
+
+
+def test_a_utf8_file_with_stray_windows_1252_bytes_keeps_both_names(tmp_path: Path) -> None:
+    utf8 = report_row("RR9", "HÔPITAL UNIVERSITAIRE NHS TRUST").encode()
+    cp1252 = report_row("RYZ", "ST JOHN’S HOSPITAL NHS TRUST").encode("cp1252")
+    names = ["HÔPITAL UNIVERSITAIRE NHS TRUST", "ST JOHN’S HOSPITAL NHS TRUST"]
+    mixed = read_ods_bytes("etr.csv", utf8 + b"\r\n" + cp1252)
+    assert [o.name for o in mixed.organisations] == names
+    with_bom = read_ods_bytes("etr.csv", b"\xef\xbb\xbf" + cp1252)  # a BOM, then Windows-1252
+    assert [o.name for o in with_bom.organisations] == names[1:]
+
+
+def test_trailing_empty_columns_do_not_change_the_layout(tmp_path: Path) -> None:
+    eccg, succ = sub_icb_files(tmp_path)
+    for path in (eccg, succ):
+        plain = read_ods_file(path)
+        widened = report(
+            tmp_path / f"wide_{path.name}", [f"{r},,," for r in path.read_text().splitlines()]
+        )
+        assert read_ods_file(widened).format == plain.format
+        assert read_ods_file(widened).organisations == plain.organisations
+        assert read_ods_file(widened).successions == plain.successions
+
+
+def test_a_bad_date_in_the_first_row_is_named_not_taken_for_another_file(tmp_path: Path) -> None:
+    eccg = report(tmp_path / "eccg.csv", [report_row("03G", "NHS LEEDS CCG", closed="30/06/2022")])
+    assert _error(eccg) == "eccg.csv: line 1: close date '30/06/2022' is not a date as YYYYMMDD"
+    succ = report(tmp_path / "succ.csv", [succ_row("03G", "15F", "01/07/2022")])
+    assert _error(succ) == "succ.csv: line 1: effective date '01/07/2022' is not a date as YYYYMMDD"
+    notes = report(tmp_path / "notes.csv", ['"Month","Total","Notes","20220701"'])
+    assert "notes.csv: line 1: not an ODS file" in _error(notes)
+
+
+def test_one_page_of_a_paged_fhir_search_is_refused_until_every_page_is_in(tmp_path: Path) -> None:
+    qwo = fhir_organisation("QWO", "NHS WEST YORKSHIRE INTEGRATED CARE BOARD", start="2022-07-01")
+    qhm = fhir_organisation("QHM", "NHS NORTH EAST AND NORTH CUMBRIA ICB", start="2022-07-01")
+    first = bundle(tmp_path / "page1.json", [qwo], total=2, page=1)
+    assert _error(first).startswith(
+        "page1.json: holds 1 of the 2 organisations its search found: it is one page of a paged "
+        "search. Download every page"
+    )
+    untold = search_page([qwo], page=1)
+    del untold["total"]
+    path = tmp_path / "untold.json"
+    path.write_text(json.dumps(untold))
+    assert _error(path).startswith("untold.json: links to a next page: it is one page")
+    pages = [search_page([qwo], total=2, page=1), search_page([qhm], total=2)]
+    path.write_text(json.dumps(pages))
+    assert [o.code for o in read_ods_file(path).organisations] == ["QWO", "QHM"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": {"text": "WEIRD"}}, "QWO: its name is not text (dict \"{'text': 'WEIRD'}\")"),
+        (
+            {"partOf": {"identifier": {"value": "NOT A CODE"}}},
+            "QWO: partOf 'NOT A CODE' is not an ODS code",
+        ),
+        ({"partOf": {"reference": "Organization/Y6 3"}}, "QWO: partOf 'Y6 3' is not an ODS code"),
+        (
+            {"identifier": [{"system": ODS_SYSTEM, "value": "Q\u0661\u0662"}]},
+            "identifier 'Q\u0661\u0662' is not an ODS code",
+        ),
+    ],
+)
+def test_a_loose_fhir_value_is_named(change: dict[str, object], message: str) -> None:
+    resource = fhir_organisation("QWO", "NHS WEST YORKSHIRE ICB", start="2022-07-01") | change
+    with pytest.raises(OdsError) as raised:
+        read_ods_bytes("icbs.json", json.dumps(resource).encode())
+    assert str(raised.value).startswith(f"icbs.json: Organization 1: {message}")
+
+
+def test_a_fhir_successor_must_be_an_ods_code(tmp_path: Path) -> None:
+    old = fhir_organisation(
+        "QJG",
+        "NHS SUFFOLK ICB",
+        start="2022-07-01",
+        end="2026-03-31",
+        successor=("Q E", "2026-04-01"),
+    )
+    path = bundle(tmp_path / "icbs.json", [old])
+    assert "Organization 1: QJG: successor 'Q E' is not an ODS code" in _error(path)
+
+
+def test_lines_are_counted_as_a_text_editor_does_and_names_keep_u0085(tmp_path: Path) -> None:
+    across = report_row("RR8", "LEEDS NHS TRUST").replace("WHITE ROSE HOUSE", "ST JAMES'S\r\nHOUSE")
+    rows = [across, "", report_row("RAE", "BRADFORD NHS TRUST", opened="2013/04/01")]
+    assert _error(report(tmp_path / "etr.csv", rows)).startswith("etr.csv: line 4: open date")
+    nel = report(tmp_path / "etr.csv", [report_row("RR7", "GATESHEAD HEALTH\x85NHS TRUST")])
+    assert [o.name for o in read_ods_file(nel).organisations] == ["GATESHEAD HEALTH NHS TRUST"]
