@@ -22,11 +22,13 @@ class OrganisationRepository(Protocol):
         ...
 
     def reviews(self, status: str | None = None) -> list[SuccessionReview]:
-        """Succession reviews by id, all or those in `status` (open, carried, ended)."""
+        """Succession reviews by id, all or those in `status` (open, carried, ended,
+        withdrawn)."""
         ...
 
     def review(self, review_id: int) -> SuccessionReview | None: ...
 
     def reviewed(self) -> set[tuple[int, str]]:
-        """(relationship id, closed code) of every review ever made: none is made twice."""
+        """(relationship id, closed code) of every review made and not withdrawn: none is made
+        twice, but a closure ODS withdrew and then made again is reviewed again."""
         ...

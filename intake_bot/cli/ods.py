@@ -77,18 +77,8 @@ def _print_report(report: ImportReport) -> None:
                 f"{what:<10} … and {n - SHOWN_PER_KIND} more", highlight=False, markup=False
             )
     for item in report.reviews:
-        console.print(
-            f"review     {item.label:<6} {_review_line(item)}", highlight=False, markup=False
-        )
+        console.print(f"review     {item.label:<6} {item.line()}", highlight=False, markup=False)
     console.print(f"in all: {report.summary()}", highlight=False, markup=False)
-
-
-def _review_line(item: ReviewItem) -> str:
-    successors = " and ".join(code for code, _ in item.successors) or "no successor"
-    return (
-        f"{item.reference}: {item.party} {item.closed_code} closes on "
-        f"{fmt_date(item.closed_on)}; successor {successors}"
-    )
 
 
 @ods_app.command("reviews")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from intake_bot.domain.organisations import Change
+from intake_bot.domain.organisations import Change, uk
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class ReviewItem:
     closed_on: date | None
     successors: tuple[tuple[str, str], ...]  # (code, name)
     status: str
+    closed_already: bool = False  # closed before the day the item was read
     dscro: str = ""
     decided_by: str = ""
     decided_at: datetime | None = None
@@ -59,6 +60,15 @@ class ReviewItem:
     def changes_on(self) -> date | None:
         """The day a decision takes effect: a successor named, or the relationship ended."""
         return self.closed_on + timedelta(days=1) if self.closed_on else None
+
+    def line(self) -> str:
+        """ "LCR-000001: commissioner 03G closed on 30/06/2022; successor: 15F" """
+        closes = "closed" if self.closed_already else "closes"
+        successors = " and ".join(code for code, _ in self.successors) or "none named"
+        return (
+            f"{self.reference}: {self.party} {self.closed_code} {closes} on "
+            f"{uk(self.closed_on)}; successor: {successors}"
+        )
 
     @property
     def closed_label(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -79,7 +79,7 @@ class SuccessionReview:
     created_at: datetime
     closed_on: date | None = None
     successors: list[str] = field(default_factory=list)
-    status: str = "open"  # open | carried | ended
+    status: str = "open"  # open | carried | ended | withdrawn (nothing left to decide)
     decided_at: datetime | None = None
     decided_by: str = ""
     note: str = ""
@@ -87,7 +87,7 @@ class SuccessionReview:
     id: int | None = None
 
 
-OPEN, CARRIED, ENDED = "open", "carried", "ended"
+OPEN, CARRIED, ENDED, WITHDRAWN = "open", "carried", "ended", "withdrawn"
 PARTIES = ("commissioner", "processor")
 
 
@@ -151,7 +151,14 @@ def new_organisation(entry: OrgEntry, now: datetime) -> tuple[OdsOrganisation, C
 
 
 def merge_entry(org: OdsOrganisation, entry: OrgEntry, now: datetime) -> list[Change]:
-    """Bring `org` up to what `entry` says; what changed, for the report (nothing: [])."""
+    """Bring `org` up to what `entry` says; what changed, for the report (nothing: []).
+
+    A parent, postcode or role the entry does not give keeps the one known: a FHIR resource
+    seldom says where it sits, and a CSV report has no roles, so importing one after the other
+    must not undo the first (nor ever settle)."""
+    entry = replace(
+        entry, parent=entry.parent or org.parent, postcode=entry.postcode or org.postcode
+    )
     changes: list[Change] = []
     if entry.name != org.name:
         changes.append(Change("renamed", org.code, f"{org.name} → {entry.name}"))

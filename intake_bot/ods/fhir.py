@@ -225,4 +225,4 @@ def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
             raise ValueError(f"{code} is named as its own successor")
         when = (parts.get("period") or {}).get("valuePeriod", {}).get("start")
         when = when or (parts.get("effectiveDate") or {}).get("valueDate")
-        yield SuccessionEntry(code, new_code, _date(when), "successor (FHIR)")
+        yield SuccessionEntry(code, new_code, _date(when), "")  # FHIR gives no reason

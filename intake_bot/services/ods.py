@@ -56,7 +56,7 @@ class Organisations:
         with self.store.unit() as unit:
             changes = _apply_organisations(unit, orgs, now)
             changes += _apply_successions(unit, successions)
-            reviews = open_reviews(unit, self.notifier, now, today_in_england(now))
+            reviews = open_reviews(unit, self.notifier, now, today_in_england(now), changes)
             report = ImportReport(tuple(_file_read(f) for f in files), tuple(changes), reviews)
             names = ", ".join(f.name for f in files)
             audit.record(
@@ -72,8 +72,9 @@ class Organisations:
 
     def reviews(self, *, include_decided: bool = False) -> list[ReviewItem]:
         """The open review items (or every one), oldest first."""
+        today = today_in_england(self.clock())
         with self.store.unit() as unit:
-            return review_items(unit, None if include_decided else "open")
+            return review_items(unit, None if include_decided else "open", today)
 
     def decide(
         self, review_id: int, decision: str, *, actor: str, to: str | None = None, note: str = ""
@@ -115,8 +116,11 @@ def _apply_successions(unit: Unit, entries: Sequence[SuccessionEntry]) -> list[C
         if found is None:
             unit.add(Succession(entry.old_code, entry.new_code, entry.effective_on, entry.reason))
             changes.append(succession_change(entry))
-        elif (found.effective_on, found.reason) != (entry.effective_on, entry.reason):
-            found.effective_on, found.reason = entry.effective_on, entry.reason
+            continue
+        # What one file does not say (FHIR gives no reason) keeps what another said.
+        said = (entry.effective_on or found.effective_on, entry.reason or found.reason)
+        if (found.effective_on, found.reason) != said:
+            found.effective_on, found.reason = said
             changes.append(Change("updated", entry.old_code, f"succession → {entry.new_code}"))
     unit.flush()
     return changes

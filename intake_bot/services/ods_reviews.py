@@ -2,40 +2,39 @@
 
 Staff get one review item per relationship and closed code, and the relationship's requester
 and authoriser are told by email. Nothing in the register changes until staff decide: carry the
-relationship over to the successor (a new version naming it) or end it. Each step is an audit
-event.
+relationship over to the successor (a new version naming it) or end it. Each import first brings
+the open items up to date (a moved close date, successors named since) or withdraws them (ODS
+withdrew the closure, or the relationship no longer names the code). Each step is an audit event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from intake_bot.domain.ods_views import ReviewItem, organisation_name
+from intake_bot.domain.ods_views import ReviewItem
 from intake_bot.domain.organisations import (
     CARRIED,
     ENDED,
     OPEN,
     PARTIES,
+    WITHDRAWN,
+    Change,
     OdsError,
     OrganisationIndex,
     SuccessionReview,
     uk,
 )
 from intake_bot.domain.records import Relationship, saved_id
-from intake_bot.domain.register import is_active, status_on, stored_text
+from intake_bot.domain.register import is_active, status_on
 from intake_bot.ports import Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
+from intake_bot.services.ods_notices import tell_closure, tell_decided, tell_withdrawn
 from intake_bot.services.register.writing import add_version, record_event
-from intake_bot.services.reminder_mail import CONTACTS, recipients
 from intake_bot.working_days import today_in_england
 
 REVIEW_ACTION = "ods_review"
-EMAIL_KIND = "ods_succession"
-DECISION_KIND = "ods_decision"  # templates/email/ods_decision.*
-_PARTY_LABELS = {"commissioner": "commissioning organisation", "processor": "data processor"}
 
 
 def _index(unit: Unit) -> OrganisationIndex:
@@ -43,12 +42,16 @@ def _index(unit: Unit) -> OrganisationIndex:
 
 
 def open_reviews(
-    unit: Unit, notifier: Notifier, now: datetime, today: date
+    unit: Unit, notifier: Notifier, now: datetime, today: date, updates: list[Change]
 ) -> tuple[ReviewItem, ...]:
     """A review item for each relationship in force whose commissioner or processor has closed
-    (or is due to close), unless one was opened before; its requester and authoriser told."""
+    (or is due to close), unless one was opened before; its requester and authoriser told.
+    First the open items are brought up to date with the list (`updates` gets what changed)."""
     index = _index(unit)
+    updates += refresh_reviews(unit, notifier, index, now, today)
     done = unit.organisations.reviewed()
+    withdrawn = unit.organisations.reviews(WITHDRAWN)
+    reopen = {(r.relationship_id, r.closed_code): r for r in withdrawn}
     opened: list[ReviewItem] = []
     for rel, version in unit.register.active_with_current(today):
         for party in PARTIES:
@@ -57,114 +60,101 @@ def open_reviews(
             if org is None or org.closed_on is None or (saved_id(rel), code) in done:
                 continue
             after = max(today, org.closed_on + timedelta(days=1))
-            review = unit.add(
-                SuccessionReview(
-                    relationship_id=saved_id(rel),
-                    reference=rel.reference,
-                    party=party,
-                    closed_code=code,
-                    closed_on=org.closed_on,
-                    successors=index.current_successors(code, after),
-                    created_at=now,
+            # One item a relationship and code: a closure ODS withdrew and made again reopens it.
+            review = reopen.get((saved_id(rel), code))
+            before = None if review is None else review.status
+            if review is None:
+                review = unit.add(
+                    SuccessionReview(saved_id(rel), rel.reference, party, code, created_at=now)
                 )
-            )
+            review.status, review.decided_at, review.decided_by, review.note = OPEN, None, "", ""
+            review.closed_on = org.closed_on
+            review.successors = index.current_successors(code, after)
             unit.flush()
-            item = _item(review, index, rel)
-            audit.record(unit, action=REVIEW_ACTION, at=now, to_status=OPEN, note=_opened(item))
-            review.notice_message_id = _tell(unit, notifier, item, version.values, now)
+            item = _item(review, index, rel, today)
+            note = _opened(item)
+            audit.record(
+                unit, action=REVIEW_ACTION, at=now, from_status=before, to_status=OPEN, note=note
+            )
+            review.notice_message_id = tell_closure(unit, notifier, item, version.values, now)
             opened.append(item)
     return tuple(opened)
 
 
 def _opened(item: ReviewItem) -> str:
-    successors = " and ".join(code for code, _ in item.successors) or "no successor"
-    return (
-        f"{item.label} {item.reference}: {item.party} {item.closed_code} closes on "
-        f"{uk(item.closed_on)}; successor {successors}; awaiting a staff decision"
-    )
+    return f"{item.label} {item.line()}; awaiting a staff decision"
 
 
-def _tell(
-    unit: Unit, notifier: Notifier, item: ReviewItem, values: Mapping[str, object], now: datetime
-) -> str | None:
-    """The notice to the relationship's contacts; its Message-ID, for the decision to thread on."""
-    to = recipients(values)
-    if not to:
-        return None
-    context = _context(notifier, item, values, now)
-    return notifier.queue(
-        unit, kind=EMAIL_KIND, to=to, context=context, now=now, auto_submitted="auto-generated"
-    ).message_id
+def _codes(codes: Sequence[str]) -> str:
+    return " and ".join(codes) or "none named"
 
 
-def _context(
-    notifier: Notifier, item: ReviewItem, values: Mapping[str, object], now: datetime
-) -> dict[str, Any]:
-    """What both emails say of the item: names without their codes, as each code is shown
-    beside its name (ODS names a sub-ICB location "<ICB> - <code>")."""
-    names = [stored_text(values.get(name)) for _, name in CONTACTS]
-    return {
-        **notifier.base_context(" and ".join(dict.fromkeys(n for n in names if n))),
-        "reference": item.reference,
-        "party": _PARTY_LABELS[item.party],
-        "closed_code": item.closed_code,
-        "closed_name": organisation_name(item.closed_name, item.closed_code),
-        "closed_on": uk(item.closed_on),
-        "closed_already": item.closed_on is not None and item.closed_on < today_in_england(now),
-        "successors": [{"code": c, "name": organisation_name(n, c)} for c, n in item.successors],
-    }
+def refresh_reviews(
+    unit: Unit, notifier: Notifier, index: OrganisationIndex, now: datetime, today: date
+) -> list[Change]:
+    """Open review items as the list now stands, since staff decide on what an item says:
+    a close date ODS moved, successors it named since, a closure it withdrew (the item is then
+    withdrawn and the contacts told that nothing changes), or a relationship that no longer
+    names the code or is no longer in force (withdrawn: nothing left to decide). Each is audited."""
+    changes: list[Change] = []
+    for review in unit.organisations.reviews(OPEN):
+        code, label = review.closed_code, f"ODS-{review.id} {review.reference}"
+        rel = unit.register.get(review.relationship_id)
+        org = index.records.get(code)
+        if rel is None or not is_active(rel.ended_on, today):
+            why = "the relationship is no longer in force"
+        elif getattr(rel, f"{review.party}_ods") != code:
+            why = f"the relationship no longer names {code}"
+        elif org is not None and org.closed_on is None:
+            why = f"ODS no longer gives {code} a close date"
+            values = unit.register.current_version(rel).values
+            item = _item(review, index, rel, today)
+            tell_withdrawn(unit, notifier, item, values, now, thread_on=review.notice_message_id)
+        else:
+            changes += _bring_up_to_date(unit, review, index, now, today)
+            continue
+        review.status, review.decided_at, review.decided_by = WITHDRAWN, now, audit.BOT
+        review.note = why
+        note = f"{label}: withdrawn: {why}"
+        audit.record(
+            unit, action=REVIEW_ACTION, at=now, from_status=OPEN, to_status=WITHDRAWN, note=note
+        )
+        changes.append(Change("review withdrawn", code, note))
+    return changes
 
 
-def _tell_decided(
-    unit: Unit,
-    notifier: Notifier,
-    item: ReviewItem,
-    values: Mapping[str, object],
-    now: datetime,
-    *,
-    carried_to: tuple[str, str] | None,
-    ends_on: date | None,
-    thread_on: str | None,
-) -> None:
-    """The requester and authoriser, told of the review when it opened, are told how it ended:
-    carried over to which successor from which day, or ended on which day. Staff's note stays
-    in the audit trail: it was written for colleagues."""
-    to = recipients(values)
-    if not to:
-        return
-    context = _context(notifier, item, values, now)
-    today = today_in_england(now)
-    if carried_to is not None:
-        code, name = carried_to
-        context["decision"] = "carried"
-        context["successor"] = {"code": code, "name": organisation_name(name, code)}
-        context["from_date"] = uk(item.changes_on)
-    else:
-        context["decision"] = "ended"
-        context["ends_on"] = uk(ends_on)
-        context["ended_already"] = ends_on is not None and ends_on <= today
-    notifier.queue(
-        unit,
-        kind=DECISION_KIND,
-        to=to,
-        context=context,
-        now=now,
-        in_reply_to=thread_on,
-        references=(thread_on,) if thread_on else (),
-        auto_submitted="auto-generated",
-    )
+def _bring_up_to_date(
+    unit: Unit, review: SuccessionReview, index: OrganisationIndex, now: datetime, today: date
+) -> list[Change]:
+    org = index.records.get(review.closed_code)
+    if org is None or org.closed_on is None:
+        return []
+    found: list[str] = []
+    if org.closed_on != review.closed_on:
+        found.append(f"close date {uk(review.closed_on)} → {uk(org.closed_on)}")
+        review.closed_on = org.closed_on
+    after = max(today, org.closed_on + timedelta(days=1))
+    successors = index.current_successors(review.closed_code, after)
+    if successors != list(review.successors):
+        found.append(f"successor {_codes(review.successors)} → {_codes(successors)}")
+        review.successors = successors
+    if not found:
+        return []
+    note = f"ODS-{review.id} {review.reference}: " + "; ".join(found)
+    audit.record(unit, action=REVIEW_ACTION, at=now, note=note)
+    return [Change("review updated", review.closed_code, note)]
 
 
-def review_items(unit: Unit, status: str | None) -> list[ReviewItem]:
+def review_items(unit: Unit, status: str | None, today: date) -> list[ReviewItem]:
     index = _index(unit)
     return [
-        _item(review, index, unit.register.get(review.relationship_id))
+        _item(review, index, unit.register.get(review.relationship_id), today)
         for review in unit.organisations.reviews(status)
     ]
 
 
 def _item(
-    review: SuccessionReview, index: OrganisationIndex, rel: Relationship | None
+    review: SuccessionReview, index: OrganisationIndex, rel: Relationship | None, today: date
 ) -> ReviewItem:
     closed = index.records.get(review.closed_code)
     return ReviewItem(
@@ -174,6 +164,7 @@ def _item(
         closed_code=review.closed_code,
         closed_name=closed.name if closed else "",
         closed_on=review.closed_on,
+        closed_already=review.closed_on is not None and review.closed_on < today,
         successors=tuple((c, _name(index, c)) for c in review.successors),
         status=review.status,
         dscro=(rel.dscro or "") if rel else "",
@@ -204,6 +195,8 @@ def decide_review(
     review = unit.organisations.review(review_id)
     if review is None:
         raise OdsError(f"ODS-{review_id}: no such review item (see `intake-bot ods reviews`)")
+    if review.status == WITHDRAWN:
+        raise OdsError(f"ODS-{review_id} was withdrawn ({review.note}); nothing to decide")
     if review.status != OPEN:
         raise OdsError(f"ODS-{review_id} was decided already ({review.status})")
     rel = unit.register.get(review.relationship_id)
@@ -232,8 +225,8 @@ def decide_review(
         to_status=review.status,
         note=f"ODS-{review_id} {review.reference}: {what}" + (f" ({note})" if note else ""),
     )
-    item = _item(review, index, rel)
-    _tell_decided(
+    item = _item(review, index, rel, today)
+    tell_decided(
         unit,
         notifier,
         item,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from intake_bot.domain.organisations import (
+    WITHDRAWN,
     OdsOrganisation,
     OrganisationIndex,
     Succession,
@@ -42,5 +43,7 @@ class SqlOrganisations:
         return self.session.get(SuccessionReview, review_id)
 
     def reviewed(self) -> set[tuple[int, str]]:
-        stmt = select(OdsReviewRow.relationship_id, OdsReviewRow.closed_code)
+        stmt = select(OdsReviewRow.relationship_id, OdsReviewRow.closed_code).where(
+            col(OdsReviewRow.status) != WITHDRAWN
+        )
         return {(int(rel), str(code)) for rel, code in self.session.exec(stmt)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from intake_bot.domain.organisations import (
+    WITHDRAWN,
     OdsOrganisation,
     OrganisationIndex,
     Succession,
@@ -35,4 +36,4 @@ class FakeOrganisations:
         return next((r for r in self.reviews_ if r.id == review_id), None)
 
     def reviewed(self) -> set[tuple[int, str]]:
-        return {(r.relationship_id, r.closed_code) for r in self.reviews_}
+        return {(r.relationship_id, r.closed_code) for r in self.reviews_ if r.status != WITHDRAWN}

@@ -23,7 +23,7 @@ from intake_bot.samples import docx_form, new_request
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
 from tests.conftest import FrozenClock
-from tests.ods_files import icb_merger_file, sub_icb_files, trust_file
+from tests.ods_files import icb_merger_file, report, report_row, sub_icb_files, trust_file
 from tests.register_cases import approved_relationship
 
 pytestmark = pytest.mark.integration
@@ -177,6 +177,41 @@ def test_ending_on_review_ends_the_relationship(
     assert told.subject.startswith(f"[{rel.reference}] ended: QJG has closed")
     assert "The relationship has ended: it is not in force from 01/04/2026" in _text(told.raw)
     assert [e[1] for e in _events(app, "ods_review")] == ["open", "ended"]
+
+
+def test_a_closure_ods_withdraws_withdraws_the_review_and_a_new_one_reopens_it(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = APRIL_2016
+    rel = approved_relationship(app, _uids, **LEEDS)
+    clock.now = MAY_2026
+
+    def eccg(name: str, closes: str) -> Path:
+        rows = [report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed=closes)]
+        return report(tmp_path / name, rows)
+
+    (item,) = app.organisations.import_files([eccg("a.csv", "20270331")], actor="op").reviews
+    withdrawn = app.organisations.import_files([eccg("b.csv", "")], actor="op")
+    assert [(c.what, c.code) for c in withdrawn.changes] == [
+        ("reopened", "03G"),
+        ("review withdrawn", "03G"),
+    ]
+    assert app.organisations.reviews() == []
+    (told,) = _outbox(app, "ods_decision")
+    (opened,) = _outbox(app, "ods_succession")
+    assert told.recipients == opened.recipients
+    _assert_threaded(told.raw, on=opened.message_id)
+    assert told.subject.startswith(f"[{rel.reference}] no change: 03G is no longer closing")
+    text = _text(told.raw)
+    assert "ODS no longer shows 03G closing" in text and "nothing changes in the register" in text
+    assert "Decision:" not in text
+    assert _commissioner(app, rel.reference) == ("03G", "active")
+
+    # closed again: the one item a relationship and code has (a unique key) opens again
+    (again,) = app.organisations.import_files([eccg("c.csv", "20270630")], actor="op").reviews
+    assert again.id == item.id and again.status == "open"
+    assert len(_outbox(app, "ods_succession")) == 2
+    assert [e[1] for e in _events(app, "ods_review")] == ["open", "withdrawn", "open"]
 
 
 def test_a_form_naming_a_closed_code_is_told_its_successor(

@@ -16,7 +16,17 @@ from intake_bot.services.notify import Letterhead, Notifier
 from intake_bot.services.ods import Organisations
 from tests.fakes import FakeStore
 from tests.fakes.outgoing import FakeComposer, FakeRenderer
-from tests.ods_files import as_workbook, icb_merger_file, sub_icb_files, trust_file
+from tests.ods_files import (
+    as_workbook,
+    bundle,
+    fhir_organisation,
+    icb_merger_file,
+    report,
+    report_row,
+    sub_icb_files,
+    succ_row,
+    trust_file,
+)
 from tests.unit.test_register_service import approve
 
 NOW = datetime(2026, 5, 1, 9, tzinfo=UTC)
@@ -211,3 +221,104 @@ def test_a_name_is_shown_once_with_its_code() -> None:
     assert organisation_label("NHS ESSEX ICB", "QZE") == "NHS ESSEX ICB (QZE)"
     assert organisation_label("", "15F") == "15F" and organisation_label("15F", "15F") == "15F"
     assert organisation_label("A - 15FX", "15F") == "A - 15FX (15F)"
+
+
+def _eccg(rig: Rig, name: str, closes: str) -> Path:
+    """An eccg report in which NHS Leeds South and East CCG (03G) closes on `closes` ("": open)."""
+    row = report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed=closes)
+    return report(rig.folder / name, [row, report_row("15F", "NHS WEST YORKSHIRE ICB - 15F")])
+
+
+def _succ(rig: Rig) -> Path:
+    return report(rig.folder / "succ.csv", [succ_row("03G", "15F", "20270401")])
+
+
+def test_successors_named_after_a_review_opened_reach_it(rig: Rig) -> None:
+    approve(rig.store, commissioner_ods="03G")
+    (item,) = rig.ods.import_files([_eccg(rig, "eccg.csv", "20270331")], actor="op").reviews
+    assert item.successors == ()
+    report_ = rig.ods.import_files([_succ(rig)], actor="op")
+    assert report_.reviews == ()  # the same item, not a second one
+    (updated,) = rig.ods.reviews()
+    assert updated.id == item.id and [c for c, _ in updated.successors] == ["15F"]
+    assert any(
+        c.what == "review updated" and "none named → 15F" in c.detail for c in report_.changes
+    )
+    assert any("successor none named → 15F" in e.note for e in rig.events("ods_review"))
+    assert rig.ods.decide(item.id, "carry", actor="jo").status == "carried"
+
+
+def test_a_moved_close_date_reaches_the_open_review_and_the_decision(rig: Rig) -> None:
+    rel = approve(rig.store, commissioner_ods="03G")
+    (item,) = rig.ods.import_files([_eccg(rig, "eccg.csv", "20270331")], actor="op").reviews
+    rig.ods.import_files([_eccg(rig, "eccg2.csv", "20261231")], actor="op")
+    (updated,) = rig.ods.reviews()
+    assert updated.closed_on == date(2026, 12, 31)
+    assert any("close date 31/03/2027 → 31/12/2026" in e.note for e in rig.events("ods_review"))
+    rig.ods.decide(item.id, "end", actor="jo")
+    assert rel.ended_on == date(2027, 1, 1)  # the day after the date ODS gives now
+
+
+def test_a_closure_ods_withdraws_withdraws_the_review_and_changes_nothing(rig: Rig) -> None:
+    rel = approve(rig.store, commissioner_ods="03G")
+    (item,) = rig.ods.import_files([_eccg(rig, "eccg.csv", "20270331")], actor="op").reviews
+    (notice,) = rig.emails()
+    report_ = rig.ods.import_files([_eccg(rig, "eccg2.csv", "")], actor="op")
+    assert ("review withdrawn", "03G") in {(c.what, c.code) for c in report_.changes}
+    assert rig.ods.reviews() == []
+    (withdrawn,) = rig.ods.reviews(include_decided=True)
+    assert withdrawn.status == "withdrawn" and "no longer gives 03G a close date" in withdrawn.note
+    with pytest.raises(OdsError, match="withdrawn"):
+        rig.ods.decide(item.id, "end", actor="jo")
+    assert rel.ended_on is None and rel.status == "active" and len(rig.versions(rel)) == 1
+    (told,) = rig.emails("ods_decision")  # the contacts told of the closure hear it is off
+    assert told.recipients == notice.recipients
+    assert rig.composer.letters[-1].in_reply_to == notice.message_id
+    context = next(c for k, c in rig.renderer.rendered if k == "ods_decision")
+    assert context["decision"] == "withdrawn"
+    (event,) = [e for e in rig.events("ods_review") if e.to_status == "withdrawn"]
+    assert event.from_status == "open"
+
+    # ODS closes it again: the same item reopens, and the contacts are told again
+    (again,) = rig.ods.import_files([_eccg(rig, "eccg3.csv", "20270630")], actor="op").reviews
+    assert again.id == item.id and again.status == "open"
+    assert again.closed_on == date(2027, 6, 30)
+    assert len(rig.emails()) == 2
+    assert [e.to_status for e in rig.events("ods_review")] == ["open", "withdrawn", "open"]
+
+
+def test_a_review_of_a_relationship_that_ended_meanwhile_is_withdrawn_without_email(
+    rig: Rig,
+) -> None:
+    rel = approve(rig.store, commissioner_ods="03G")
+    rig.ods.import_files([_eccg(rig, "eccg.csv", "20270331")], actor="op")
+    rel.ended_on = date(2026, 4, 30)  # ended by a request, before the next import
+    rig.ods.import_files([_succ(rig)], actor="op")
+    (withdrawn,) = rig.ods.reviews(include_decided=True)
+    assert withdrawn.status == "withdrawn" and "no longer in force" in withdrawn.note
+    assert rig.emails("ods_decision") == []
+
+
+def test_a_report_and_a_fhir_file_imported_in_turn_settle_without_undoing_each_other(
+    rig: Rig,
+) -> None:
+    """The FHIR resource says nothing of 03G's parent or why its work moved; the CSV files do.
+    Each keeps what the other said, so a third import of either changes nothing."""
+    resource = fhir_organisation(
+        "03G",
+        "NHS LEEDS SOUTH AND EAST CCG",
+        start="2013-04-01",
+        end="2022-06-30",
+        primary_role="RO98",
+        role="RO98",
+        successor=("15F", "2022-07-01"),
+    )
+    resource["address"] = [{"city": "LEEDS", "postalCode": "LS11 5BZ"}]  # as the report has
+    fhir = bundle(rig.folder / "03g.json", [resource])
+    csv_files = sub_icb_files(rig.folder)
+    rig.ods.import_files(csv_files, actor="op")
+    rig.ods.import_files([fhir], actor="op")
+    (org,) = [o for o in rig.store.memory.all(OdsOrganisation) if o.code == "03G"]
+    assert org.parent == "QWO"  # as the CSV report gave it
+    assert rig.ods.import_files(csv_files, actor="op").unchanged
+    assert rig.ods.import_files([fhir], actor="op").unchanged
