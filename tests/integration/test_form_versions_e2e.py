@@ -127,6 +127,24 @@ def test_a_version_we_cannot_map_is_not_filed_the_sender_is_told_and_staff_see_i
     assert message.attachments[0].outcome == "rejected"
 
 
+def test_a_version_we_cannot_map_beside_a_form_we_can_is_flagged_on_the_request(
+    app: App,
+) -> None:
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    unreadable = ("next-year.docx", DOCX, word_form(new_request(1), version="2031.1"))
+    readable = ("request.docx", DOCX, docx_form(new_request(0)))
+    deliver(maildir, email(attachments=[readable, unreadable]))
+    Worker(app).run_once()
+
+    (reply,) = _sent(app)
+    text = _text(reply)
+    assert "next-year.docx" in text and "version 2031.1 of the request form" in text
+    # the sender was told staff would look at it: staff see it on the request filed
+    assert any(
+        "not read" in flag and "next-year.docx" in flag and "2031.1" in flag for flag in _flags(app)
+    )
+
+
 def test_a_hostile_version_is_neither_echoed_nor_used_as_a_path(app: App) -> None:
     hostile = "../../../etc/passwd"
     data = with_declared_version(word_form(new_request(0)), control=hostile, prop=hostile)
