@@ -18,6 +18,8 @@ from typing import IO, Any
 from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions, stamp
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import (
+    MIN_LABELS,
+    distinct_fields,
     forms_from_grid,
     forms_from_header_rows,
     forms_from_label_rows,
@@ -76,7 +78,9 @@ def read_xlsx_archive(
         if resolution.names is None:
             raise UnmappedVersionError(resolution, declared or "")
         forms = _read_workbook(list(workbook.worksheets), source, budget, resolution.names)
-        if not forms and resolution.versioning is Versioning.OLDER:
+        # As in Word: an older version whose mapping finds fewer fields than a form has is
+        # a version read wrongly, not a request with most of its answers missing.
+        if resolution.versioning is Versioning.OLDER and distinct_fields(forms) < MIN_LABELS:
             raise UnmappedVersionError(resolution, declared or "")
         return stamp(forms, resolution)
     finally:

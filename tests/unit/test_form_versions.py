@@ -28,7 +28,7 @@ from intake_bot.domain.form_versions import (
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.domain.validation import ValidationContext, validate
 from intake_bot.forms.files import FileReading, read_file
-from intake_bot.forms.generate import blank_docx, blank_xlsx, mark_docx_version
+from intake_bot.forms.generate import blank_docx, blank_xlsx, mark_docx_version, mark_xlsx_version
 from intake_bot.forms.limits import DEFAULT_LIMITS
 from intake_bot.forms.readings import RejectCode
 from intake_bot.forms.text import read_body
@@ -36,7 +36,7 @@ from intake_bot.forms.version_files import load_form_versions
 from intake_bot.samples import body_form, docx_form, new_request, xlsx_request
 from intake_bot.services.filing import CheckRules
 from intake_bot.services.preview import judge
-from tests.old_forms import with_declared_version, word_form, workbook_form
+from tests.old_forms import FORM_2016, with_declared_version, word_form, workbook_form
 from tests.unit.test_form_roundtrip import strip_controls
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "forms"
@@ -226,6 +226,36 @@ def test_a_declared_version_whose_mapping_finds_nothing_is_refused_not_taken_for
     buffer = io.BytesIO()
     workbook.save(buffer)
     reading = _read("odd.xlsx", buffer.getvalue())
+    assert reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
+
+
+def _two_old_labels(suffix: str) -> bytes:
+    """A 2016.1 form holding only two of its labels, each filled in."""
+    rows = [FORM_2016[key][0] for key in ("commissioner_name", "commissioner_ods")]
+    buffer = io.BytesIO()
+    if suffix == "docx":
+        document = Document()
+        table = document.add_table(rows=0, cols=2)
+        for label in rows:
+            table.add_row().cells[0].text = label
+            table.rows[-1].cells[1].text = "filled in"
+        mark_docx_version(document, "2016.1")
+        document.save(buffer)
+    else:
+        workbook = Workbook()
+        workbook.active.title = "Request"
+        for label in rows:
+            workbook.active.append([label, "filled in"])
+        mark_xlsx_version(workbook, "2016.1")
+        workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("suffix", ["docx", "xlsx"])
+def test_an_older_version_whose_mapping_finds_two_fields_is_refused_in_word_and_excel(
+    suffix: str,
+) -> None:
+    reading = _read(f"few.{suffix}", _two_old_labels(suffix))
     assert reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
 
 
