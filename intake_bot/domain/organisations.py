@@ -246,9 +246,9 @@ class OrganisationIndex(frozenset[str]):
                 continue
             seen.add(nxt)
             org = self.records.get(nxt)
-            onward = [s.new_code for s in self._latest(nxt)]
+            onward = [s.new_code for s in self._latest(nxt) if s.new_code not in seen]
             if org is not None and org.closed_by(today) and onward:
-                todo.extend(onward)
+                todo.extend(onward)  # else the end of the known chain, even if it closed too
             elif nxt not in found:
                 found.append(nxt)
         return found

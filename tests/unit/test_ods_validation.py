@@ -3,6 +3,7 @@ not match, kinds that do not fit the role; and with no list, today's behaviour."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from intake_bot.domain.organisations import OdsOrganisation, OrganisationIndex, OrgKind, Succession
@@ -97,6 +98,24 @@ def test_an_icb_abolished_in_the_2026_merger_names_the_new_icb() -> None:
 def test_a_chain_of_successions_is_followed_to_the_organisation_open_today() -> None:
     result = check(commissioner_ods="5PX", commissioner_name="NHS First CCG")
     assert "5PX closed on 31/03/2018; its successor is 5PZ" in messages(result)[0]
+
+
+def test_successions_that_go_round_in_a_circle_still_name_the_successor() -> None:
+    closed = date(2020, 3, 31)
+    records = [
+        org("7AA", "NHS A CCG", OrgKind.CCG, closed),
+        org("7BB", "NHS B", OrgKind.CCG, closed),
+    ]
+    back_and_forth = [
+        Succession("7AA", "7BB", date(2020, 4, 1)),
+        Succession("7BB", "7AA", date(2020, 4, 1)),
+    ]
+    index = OrganisationIndex(CONFIG_ONLY, records, back_and_forth)
+    assert index.current_successors("7AA", TODAY) == ["7BB"]
+    result = check(
+        replace(CTX, known_ods=index), commissioner_ods="7AA", commissioner_name="NHS A CCG"
+    )
+    assert "7AA closed on 31/03/2020; its successor is 7BB" in messages(result)[0]
 
 
 def test_a_code_ods_does_not_list_is_a_problem_once_a_list_is_imported() -> None:
