@@ -13,6 +13,10 @@ from dataclasses import replace
 from intake_bot.domain import values as v
 from intake_bot.domain.rawform import RawForm, RawValue
 
+# The requester's own details, under labels as loose as "Name", "Role" and "Tel" that a form's
+# sign-off box repeats for someone else: two answers here are flagged for staff, the first used.
+# Every other field decides who receives what, and two answers there go back to the sender.
+CONTACT_DETAILS = frozenset({"requester_name", "requester_role", "requester_phone"})
 # Long enough that two long values differing near the end are still told apart.
 _COMPARED_CHARS = 2_000
 

@@ -18,7 +18,11 @@ from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY, Field, Kind, Request
 from intake_bot.domain.form_versions import version_note
 from intake_bot.domain.organisation_rules import ods_listed, organisation_findings
 from intake_bot.domain.rawform import RawForm, RawValue
-from intake_bot.domain.repeated_fields import one_value_expected, settle_repeats
+from intake_bot.domain.repeated_fields import (
+    CONTACT_DETAILS,
+    one_value_expected,
+    settle_repeats,
+)
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,11 @@ def validate(form: RawForm, ctx: ValidationContext) -> Validation:
     check.request_type = request_type if isinstance(request_type, RequestType) else None
     _read_fields(check)
     for key, shown in clashes.items():  # two different answers: the sender says which
-        if _applies(f := FIELDS_BY_KEY[key], check.request_type):
+        if not _applies(f := FIELDS_BY_KEY[key], check.request_type):
+            continue
+        if key in CONTACT_DETAILS:  # "Name", "Tel" of a sign-off box: staff look, first kept
+            check.flag(f, f"{f.label}: the form gives {len(shown)}: {'; '.join(shown)}")
+        else:
             check.problem(f, "; ".join(shown), one_value_expected(len(shown)))
     _check_required(check)
     _check_declaration(check)

@@ -29,6 +29,7 @@ from intake_bot.forms.docx_xml import (
     text_of,
 )
 from intake_bot.forms.limits import Budget
+from intake_bot.forms.text import SIGN_OFF
 
 
 def read_row(
@@ -101,14 +102,22 @@ def read_paragraphs(
     budget: Budget | None = None,
     names: FieldNames = CURRENT_NAMES,
 ) -> None:
-    """`Label: value` lines typed as plain paragraphs (no table, no controls)."""
+    """`Label: value` lines typed as plain paragraphs (no table, no controls). After a sign-off
+    ("Kind regards"), a label given already is the signature's ("Tel:"), not a second answer."""
+    given: set[str] = set()
+    signed_off = False
     for label, value in _label_lines(body, budget or Budget.start()):
+        if value is None:
+            signed_off = signed_off or bool(SIGN_OFF.match(label.strip()))
+            continue
         field = match_label(label, names)
-        if field is not None:
+        if field is not None and not (signed_off and field.key in given):
+            given.add(field.key)
             collector.add(field.key, value_from_text(field, value))
 
 
-def _label_lines(body: etree._Element, budget: Budget) -> Iterator[tuple[str, str]]:
+def _label_lines(body: etree._Element, budget: Budget) -> Iterator[tuple[str, str | None]]:
+    """(label, value) of each `Label: value` line; (line, None) of any other line."""
     for paragraph in body.iter(W_P):
         budget.tick()
         for line in text_of(paragraph).splitlines():
@@ -117,3 +126,5 @@ def _label_lines(body: etree._Element, budget: Budget) -> Iterator[tuple[str, st
                 label, colon, value = line.partition("\t")
             if colon and label.strip():
                 yield label, value.strip()
+            else:
+                yield line, None

@@ -38,7 +38,7 @@ _OUTLOOK_SENT = re.compile(r"^\s*\**(?:sent|date):\**\s", re.IGNORECASE)
 _WROTE = re.compile(r"^\s*on\b.{0,200}$", re.IGNORECASE)
 _WROTE_END = re.compile(r"^.{0,120}\bwrote:\s*$", re.IGNORECASE)
 # A sign-off ends a description or list that it follows without a blank line.
-_SIGN_OFF = re.compile(
+SIGN_OFF = re.compile(
     r"^(?:(?:kind|best|warm|many)\s+(?:regards|thanks|wishes)|regards|thanks|thank\s+you"
     r"|yours\s+(?:sincerely|faithfully)|cheers|sincerely)\b.{0,20}$",
     re.IGNORECASE,
@@ -62,7 +62,7 @@ class _Entry:
 
     def runs_on(self, line: str) -> bool:
         """Whether `line`, which names no field, belongs to this field's value."""
-        if _SIGN_OFF.match(line):
+        if SIGN_OFF.match(line):
             return False
         if not self.lines:
             return True  # "Label:" with the value on the line below
@@ -77,6 +77,7 @@ class _Reader:
     entries: dict[str, _Entry] = field(default_factory=dict)
     repeats: list[_Entry] = field(default_factory=list)  # a field's label given again, in order
     current: _Entry | None = None
+    signed_off: bool = False  # past "Kind regards": a "Tel:" there is the signature's
     unknown: list[tuple[int, str]] = field(default_factory=list)  # (fields before it, label)
 
     def feed(self, line: str) -> None:
@@ -87,6 +88,9 @@ class _Reader:
         split = _split_label(line)
         if split is not None:
             self._start(*split)
+        elif SIGN_OFF.match(line.strip()):
+            self.signed_off = True
+            self.current = None
         elif self.current is not None and self.current.runs_on(line):
             self.current.add(line.strip())
         else:
@@ -101,10 +105,10 @@ class _Reader:
         if self.current is not None:
             self.current.keep_pending()
         self.current = _Entry(named, [value] if value else [])
-        if named.key in self.entries:
-            self.repeats.append(self.current)  # the first is the value; validation sees both
-        else:
+        if named.key not in self.entries:
             self.entries[named.key] = self.current
+        elif not self.signed_off:  # the first is the value; validation sees both
+            self.repeats.append(self.current)
 
     def form(self) -> RawForm:
         values: dict[str, RawValue] = {
@@ -126,7 +130,9 @@ def read_body(text: str) -> RawForm | None:
     Lines of ``Label: value`` (also ``Label<tab>value`` and ``Label - value``), labels matched
     by `field_for_label`, with bullets, numbering and bold marks ignored. A description or a
     list may run on over the following lines. Reading stops at a signature or at the quoted
-    earlier message of a reply. The first value given for a field is kept.
+    earlier message of a reply. The first value given for a field is its value; a later one is
+    kept as a repeat for validation to weigh, unless it comes after a sign-off ("Kind regards"),
+    where "Tel:" and "Email:" are the signature's.
     """
     reader = _Reader()
     for line in _own_text(text):

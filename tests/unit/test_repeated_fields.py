@@ -157,3 +157,33 @@ def test_a_label_merged_down_over_several_rows_reads_every_rows_value() -> None:
     validation = _checked("form.docx", out.getvalue())
     assert validation.complete, validation.problems
     assert validation.values["datasets"] == ["SUS", "HES", "Local Provider Flows"]
+
+
+SIGNATURE = "\nKind regards\n\nAisha Khan\nTel: 0113 825 9999\nEmail: aisha.k@nhs.net\n"
+
+
+def test_a_signature_after_a_body_form_is_not_a_second_answer() -> None:
+    form = read_body(body_form(VALUES) + SIGNATURE)
+    assert form is not None and form.repeats == {}
+    validation = validate(form, CTX)
+    assert validation.complete, validation.problems
+    assert validation.values["requester_phone"] == VALUES["requester_phone"]
+
+
+def test_a_signature_after_a_word_form_of_paragraphs_is_not_a_second_answer() -> None:
+    document = Document()
+    for line in body_form(VALUES).splitlines() + SIGNATURE.splitlines():
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    validation = _checked("letter.docx", out.getvalue())
+    assert validation.complete, validation.problems
+    assert validation.values["requester_email"] == VALUES["requester_email"]
+
+
+def test_a_sign_off_box_naming_someone_else_is_flagged_for_staff_not_put_to_the_sender() -> None:
+    validation = _checked("form.docx", _word([("Name", "Dr Helen Morris"), ("Tel", "0113 000")]))
+    assert validation.complete, validation.problems
+    assert validation.values["requester_name"] == VALUES["requester_name"]  # the first given
+    flagged = " ".join(f.message for f in validation.flags if f.field_key == "requester_name")
+    assert VALUES["requester_name"] in flagged and "Dr Helen Morris" in flagged
