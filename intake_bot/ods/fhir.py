@@ -40,12 +40,18 @@ def read_fhir(name: str, text: str) -> OdsFile:
             entry = _organisation(resource)
             orgs.append(entry)
             successions.extend(_successions(resource, entry.code))
-        except (ValueError, TypeError, AttributeError) as exc:
+        except ValueError as exc:
             raise OdsError(f"{name}: Organization {number}: {exc}") from None
+        except (TypeError, AttributeError):  # a value of another JSON type than FHIR gives it
+            where = f"{name}: Organization {number}"
+            raise OdsError(f"{where}: not shaped as FHIR R4 gives it: {_SHAPES}") from None
     if not orgs:
         raise OdsError(f"{name}: no FHIR Organization resources in it")
     _check_every_page(name, items, len(orgs))
     return OdsFile(name, FHIR, tuple(orgs), tuple(successions))
+
+
+_SHAPES = "a text, a number or a list where an object belongs (or the reverse)"
 
 
 def _check_every_page(name: str, items: list[object], read: int) -> None:

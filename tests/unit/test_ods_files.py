@@ -311,6 +311,20 @@ def test_one_page_of_a_paged_fhir_search_is_refused_until_every_page_is_in(tmp_p
             {"identifier": [{"system": ODS_SYSTEM, "value": "Q\u0661\u0662"}]},
             "identifier 'Q\u0661\u0662' is not an ODS code",
         ),
+        (  # a period given as text where FHIR gives an object: named, not a Python error
+            {
+                "extension": [
+                    {
+                        "url": "x/Extension-England-TypedPeriod",
+                        "extension": [
+                            {"url": "dateType", "valueCoding": {"code": "Operational"}},
+                            {"url": "period", "valuePeriod": "2022-07-01"},
+                        ],
+                    }
+                ]
+            },
+            "not shaped as FHIR R4 gives it: a text, a number or a list where an object belongs",
+        ),
     ],
 )
 def test_a_loose_fhir_value_is_named(change: dict[str, object], message: str) -> None:
