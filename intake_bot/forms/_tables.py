@@ -125,7 +125,7 @@ class FormCollector:
         add_value(current, key, value)
         self._last_key = key
 
-    def continue_last(self, text: str) -> None:
+    def continue_last(self, text: RawValue) -> None:
         """More of the value last given: a row under a label cell merged down over it."""
         key = self._last_key
         if not self._forms or key is None:
@@ -133,8 +133,8 @@ class FormCollector:
         form = self._forms[-1]
         later = form.repeats.get(key)
         before = later[-1] if later else form.values.get(key)
-        if not isinstance(before, str | None):  # a tick or a date: one more value, not more text
-            self.add(key, text)
+        if not isinstance(before, str | None) or not isinstance(text, str):
+            self.add(key, text)  # a tick or a date: one more value, not more text
         elif later:
             later[-1] = f"{before}\n{text}"
         else:
@@ -156,6 +156,10 @@ class FormCollector:
         return forms
 
 
+# In place of a label: the row is under a label cell merged down over it (forms/xlsx.py).
+CONTINUED = object()
+
+
 def forms_from_label_rows(
     rows: Iterable[Sequence[object]], source: str, names: FieldNames = CURRENT_NAMES
 ) -> list[RawForm]:
@@ -164,6 +168,10 @@ def forms_from_label_rows(
     for row in rows:
         label = cell_text(row[0]) if row else ""
         value = raw_value(row[1]) if len(row) > 1 else None
+        if row and row[0] is CONTINUED:
+            if value is not None:
+                collector.continue_last(value)
+            continue
         keyed = key_for(row[2], names) if len(row) > 2 else None
         field = keyed or match_label(label, names)
         if field is not None:
@@ -225,13 +233,17 @@ def forms_from_grid(
     source_of_row: Callable[[int], str],
     min_labels: int = MIN_LABELS,
     names: FieldNames = CURRENT_NAMES,
+    label_rows: Callable[[], Iterable[Sequence[object]]] | None = None,
 ) -> list[RawForm]:
-    """Rows of unknown layout: a header row of labels (bulk) or a column of labels (one form)."""
+    """Rows of unknown layout: a header row of labels (bulk) or a column of labels (one form).
+
+    `label_rows`: the rows as a column of labels reads them, when that differs (merged cells)."""
     top = [row for _, row in rows[:HEADER_SEARCH_ROWS]]
     across = max((count_labels(row, names) for row in top), default=0)
     down = count_labels((row[0] for _, row in rows if row), names)
     if across >= max(down, min_labels):
         return forms_from_header_rows(rows, source_of_row, names)
     if down >= min_labels:
-        return forms_from_label_rows((row for _, row in rows), source, names)
+        read = label_rows() if label_rows else (row for _, row in rows)
+        return forms_from_label_rows(read, source, names)
     return []

@@ -24,7 +24,7 @@ from intake_bot.domain.form_versions import (
 )
 from intake_bot.forms.docx_xml import W_SDTCONTENT, W_SDTPR, W_TAG, W_VAL, text_of
 from intake_bot.forms.ooxml import PackageError, parse_xml, read_part
-from intake_bot.forms.xlsx_package import Workbook
+from intake_bot.forms.xlsx_package import Workbook, cell_coordinate
 
 CUSTOM_PROPERTIES_PART = "docprops/custom.xml"  # lower-cased, as looked up
 CUSTOM_PROPERTIES = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -97,8 +97,6 @@ _CELL_REFERENCE = re.compile(r"(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Za-z]{1,3})\
 def _cell_text(workbook: Workbook, cell: re.Match[str]) -> str:
     quoted, plain, letters, digits = cell.groups()
     title = quoted.replace("''", "'") if quoted else plain
-    column = 0
-    for letter in letters.upper():
-        column = column * 26 + ord(letter) - ord("A") + 1
-    value = workbook.value_at(title, int(digits), column)
+    row, column = cell_coordinate(f"{letters}{digits}")
+    value = workbook.value_at(title, row, column)
     return "" if value is None else str(value).strip()

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import IO, Any
 
 from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions, stamp
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import (
+    CONTINUED,
     MIN_LABELS,
     distinct_fields,
     forms_from_grid,
@@ -25,6 +27,7 @@ from intake_bot.forms._tables import (
     forms_from_label_rows,
     is_empty_row,
     keep_filled,
+    raw_value,
     rows_not_read,
 )
 from intake_bot.forms.inflate import BoundedZip
@@ -43,6 +46,8 @@ REQUEST_SHEET = "request"
 BULK_SHEET = "bulk"
 MAX_COLUMNS = 64  # the default of limits.columns_per_sheet: one column a field
 REQUEST_COLUMNS = 3  # label | value | key; further columns of the Request sheet are notes
+MAX_LABEL_SPAN = 4  # a label cell merged across more columns is a heading, not a label
+MAX_MERGED_DOWN = 50  # rows a label cell merged down may carry (one data set a row)
 Row = tuple[int, Sequence[object]]
 
 
@@ -112,8 +117,9 @@ def _read_workbook(
     forms: list[RawForm] = []
     wide = budget.limits.columns_per_sheet
     if request is not None:
-        rows = _rows(request, REQUEST_COLUMNS, budget, name_columns=False)
-        forms += forms_from_label_rows((row for _, row in rows), source, names)
+        rows = _rows(request, REQUEST_COLUMNS + MAX_LABEL_SPAN, budget, name_columns=False)
+        merges = _label_merges(request)
+        forms += forms_from_label_rows(_as_labelled(rows, merges, REQUEST_COLUMNS), source, names)
     if bulk is not None:
         rows = _rows(bulk, wide, budget)
         forms += forms_from_header_rows(rows, _row_source(source, bulk), names)
@@ -139,11 +145,47 @@ def _read_unnamed(
 ) -> list[RawForm]:
     """Sheets we were not told about: each read by its layout, blank ones dropped."""
     forms: list[RawForm] = []
+    wide = budget.limits.columns_per_sheet
     for sheet in sheets:
-        rows = list(_rows(sheet, budget.limits.columns_per_sheet, budget))
+        rows = list(_rows(sheet, wide, budget))
         title = f"{source}, {sheet.title} sheet"
-        forms += forms_from_grid(rows, title, _row_source(source, sheet), names=names)
+        labelled = partial(_merged_as_labelled, sheet, rows, wide)  # only for a label column
+        forms += forms_from_grid(
+            rows, title, _row_source(source, sheet), names=names, label_rows=labelled
+        )
     return keep_filled(forms)
+
+
+def _merged_as_labelled(sheet: Any, rows: list[Row], columns: int) -> Iterator[Sequence[object]]:
+    return _as_labelled(iter(rows), _label_merges(sheet), columns)
+
+
+def _label_merges(sheet: Any) -> dict[int, tuple[int, bool]]:
+    """Rows whose label cell (column A) is merged: how many columns wide, and whether the row is
+    under the merge's first (what it holds then continues the label above)."""
+    merges: dict[int, tuple[int, bool]] = {}
+    for top, left, bottom, right in sheet.merged_cells():
+        if left != 1 or right > MAX_LABEL_SPAN:
+            continue
+        merges[top] = (right, False)
+        merges.update(
+            (row, (right, True)) for row in range(top + 1, min(bottom, top + MAX_MERGED_DOWN) + 1)
+        )
+    return merges
+
+
+def _as_labelled(
+    rows: Iterator[Row], merges: dict[int, tuple[int, bool]], columns: int
+) -> Iterator[Sequence[object]]:
+    """Rows as label | value | ...: a label merged across moves its value beside it, and a row
+    under a label merged down is marked to continue that label's value."""
+    for number, row in rows:
+        span, under = merges.get(number, (1, False))
+        if span > 1 and is_empty_row(row[1:span]):
+            row = (row[0], *row[span:])
+        if under and raw_value(row[0]) is None:
+            row = (CONTINUED, *row[1:])
+        yield row[:columns]
 
 
 def _row_source(source: str, sheet: Any) -> Callable[[int], str]:

@@ -25,6 +25,10 @@ from lxml import etree
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+MAX_MERGES = 10_000  # a form has a few dozen; more is layout, not labels
+_MERGE_REF = re.compile(
+    rb'mergeCell\s+ref="\$?([A-Za-z]{1,3}\$?[1-9]\d{0,6})(?::\$?([A-Za-z]{1,3}\$?[1-9]\d{0,6}))?"'
+)
 _PACKAGE_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _OVERRIDE = "{http://schemas.openxmlformats.org/package/2006/content-types}Override"
 _SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
@@ -97,6 +101,25 @@ class Worksheet:
     def reset_dimensions(self) -> None:
         """The declared size is never trusted here: rows are read to the last one there is."""
 
+    def merged_cells(self, limit: int = MAX_MERGES) -> list[tuple[int, int, int, int]]:
+        """The sheet's merged ranges as (first row, first column, last row, last column), at
+        most `limit` of them. They follow the rows in the part: the part is read once more, and
+        only its `mergeCells` element looked at (parsing it all again would double a read)."""
+        with self._reading.archive.open(self._reading.part) as stream:
+            data = stream.read()
+        at = data.rfind(b"<mergeCells")
+        if at < 0:
+            at = data.rfind(b":mergeCells")  # a prefixed namespace (x:mergeCells)
+        ranges: list[tuple[int, int, int, int]] = []
+        for found in _MERGE_REF.finditer(data, at) if at >= 0 else ():
+            first, last = found.group(1).decode(), (found.group(2) or found.group(1)).decode()
+            top, left = cell_coordinate(first)
+            bottom, right = cell_coordinate(last)
+            ranges.append((top, left, bottom, right))
+            if len(ranges) >= limit:
+                break
+        return ranges
+
     def iter_rows(
         self, *, max_row: int | None = None, max_col: int, values_only: bool = True
     ) -> Iterator[tuple[Any, ...]]:
@@ -139,7 +162,7 @@ class _SheetReading:
                 cells, column = [], 0
                 for cell in row.iterchildren(etree.Element):  # not comments (as ElementTree)
                     reference = cell.get("r")
-                    column = _coordinate(reference)[1] if reference else column + 1
+                    column = cell_coordinate(reference)[1] if reference else column + 1
                     cells.append((column, self._value(cell)))
                 row.clear()
                 yield row_number, cells
@@ -263,7 +286,8 @@ def _row_number(text: str) -> int:
         return int(number)
 
 
-def _coordinate(reference: str) -> tuple[int, int]:
+def cell_coordinate(reference: str) -> tuple[int, int]:
+    """(row, column) of "B3" or "$B$3"; ValueError when it is not one."""
     match = _CELL.match(reference)
     if match is None or int(match.group(2)) == 0:
         raise ValueError(f"invalid cell coordinates ({reference})")

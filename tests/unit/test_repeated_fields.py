@@ -187,3 +187,34 @@ def test_a_sign_off_box_naming_someone_else_is_flagged_for_staff_not_put_to_the_
     assert validation.values["requester_name"] == VALUES["requester_name"]  # the first given
     flagged = " ".join(f.message for f in validation.flags if f.field_key == "requester_name")
     assert VALUES["requester_name"] in flagged and "Dr Helen Morris" in flagged
+
+
+def _workbook_with_merged_labels(title: str) -> bytes:
+    """A hand-made workbook: each label merged across A:B with its value in C, and the data
+    sets label merged down over three rows, one data set a row."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    for f in FIELDS:
+        values = ["SUS", "HES", "Local Provider Flows"] if f.key == "datasets" else [None]
+        first = sheet.max_row + 1 if sheet.max_row > 1 or sheet["A1"].value else 1
+        for offset, value in enumerate(values):
+            sheet.cell(first + offset, 3, value if f.key == "datasets" else VALUES.get(f.key))
+        sheet.cell(first, 1, f.label)
+        sheet.merge_cells(start_row=first, start_column=1, end_row=first, end_column=2)
+        if len(values) > 1:
+            sheet.unmerge_cells(start_row=first, start_column=1, end_row=first, end_column=2)
+            sheet.merge_cells(
+                start_row=first, start_column=1, end_row=first + len(values) - 1, end_column=2
+            )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_excel_labels_merged_across_and_down_read_their_values() -> None:
+    for title in ("Request", "Sheet1"):  # the form's own sheet, and a sheet of any name
+        validation = _checked(f"{title}.xlsx", _workbook_with_merged_labels(title))
+        assert validation.complete, (title, validation.problems)
+        assert validation.values["commissioner_ods"] == "02V"
+        assert validation.values["datasets"] == ["SUS", "HES", "Local Provider Flows"]
