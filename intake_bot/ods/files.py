@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import partial
 from pathlib import Path
 
 from intake_bot.domain.organisations import OdsError, OdsFile
 from intake_bot.ods.csv_reports import read_csv
 from intake_bot.ods.fhir import read_fhir
 from intake_bot.ods.workbook import is_workbook, read_workbook
+from intake_bot.ods.zipped import read_zip
 
 MAX_BYTES = 64 * 1024 * 1024  # the whole of ODS's largest report is a few MB
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # the bytes "surrogateescape" kept aside
@@ -31,13 +33,15 @@ def read_ods_file(path: Path) -> OdsFile:
     return read_ods_bytes(name, data)
 
 
-def read_ods_bytes(name: str, data: bytes) -> OdsFile:
+def read_ods_bytes(name: str, data: bytes, *, in_zip: bool = False) -> OdsFile:
     if len(data) > MAX_BYTES:
         raise OdsError(f"{name}: more than {MAX_BYTES:,} bytes")
     if data[:4] == b"PK\x03\x04" and is_workbook(data):
         return read_workbook(name, data, hint=_hint(name))
+    if data[:4] == b"PK\x03\x04" and not in_zip:  # as ODS's download pages publish reports
+        return read_zip(name, data, partial(read_ods_bytes, in_zip=True), MAX_BYTES)
     if b"\x00" in data[:4096]:
-        raise OdsError(f"{name}: a binary file (a zip? unpack it first); expected CSV or JSON")
+        raise OdsError(f"{name}: a binary file; expected CSV, JSON, a workbook or a zip of them")
     text = _decode(data)
     if text.lstrip()[:1] in ("{", "["):
         return read_fhir(name, text)

@@ -93,11 +93,6 @@ def test_a_workbook_without_an_ods_sheet_or_past_its_limits_is_named(
     book.save(tmp_path / "notes.xlsx")
     with pytest.raises(OdsError, match=r"^notes\.xlsx: no sheet holds an ODS report"):
         read_ods_file(tmp_path / "notes.xlsx")
-    bundle = io.BytesIO()
-    with zipfile.ZipFile(bundle, "w") as archive:
-        archive.writestr("eccg.csv", report_row("RR8", "LEEDS TEACHING NHS TRUST"))
-    with pytest.raises(OdsError, match=r"^reports\.zip: a binary file \(a zip\? unpack it"):
-        read_ods_bytes("reports.zip", bundle.getvalue())
     monkeypatch.setattr(workbook, "LIMITS", replace(workbook.LIMITS, inflated_bytes=1024 * 1024))
     as_xml = zipfile.ZipFile(tmp_path / "notes.xlsx")
     sheet = "xl/worksheets/sheet1.xml"
@@ -190,7 +185,7 @@ def test_a_single_organization_resource_is_read_too() -> None:
         ),
         ("succ.csv", b'"03G","03G","R","20220701",""\n', "named as its own successor"),
         ("notes.csv", b"hello,world\n", "not an ODS file"),
-        ("eccg.zip", b"PK\x03\x04\x00\x00binary", "a binary file"),
+        ("eccg.zip", b"PK\x03\x04\x00\x00binary", "eccg.zip: a damaged zip"),
         ("a.json", b'{"resourceType": "Patient"}', "expected Organization"),
         ("a.json", b"[" * 100_000, "not JSON"),
         (
@@ -352,3 +347,54 @@ def test_lines_are_counted_as_a_text_editor_does_and_names_keep_u0085(tmp_path: 
     assert _error(report(tmp_path / "etr.csv", rows)).startswith("etr.csv: line 4: open date")
     nel = report(tmp_path / "etr.csv", [report_row("RR7", "GATESHEAD HEALTH\x85NHS TRUST")])
     assert [o.name for o in read_ods_file(nel).organisations] == ["GATESHEAD HEALTH NHS TRUST"]
+
+
+def _zip(members: dict[str, bytes], compression: int = 0) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    return out.getvalue()
+
+
+def test_a_zip_as_ods_publishes_is_read_member_by_member() -> None:
+    eccg = report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630").encode()
+    one = read_ods_bytes("eccg.zip", _zip({"eccg.csv": eccg}))
+    assert [o.code for o in one.organisations] == ["03G"]
+    assert one.name == "eccg.zip/eccg.csv" and one.format == "ODS report (CSV)"
+    both = read_ods_bytes(
+        "ods.zip",
+        _zip(
+            {
+                "eccg.csv": eccg,
+                "succ.csv": succ_row("03G", "15F", "20220701").encode(),
+                "__MACOSX/._eccg.csv": b"\x00\x05junk",
+                "readme.txt": b"notes",
+            }
+        ),
+    )
+    assert both.name == "ods.zip" and both.format == "ODS report (CSV) + successions (CSV)"
+    assert [(s.old_code, s.new_code) for s in both.successions] == [("03G", "15F")]
+    with pytest.raises(OdsError, match=r"^ods\.zip/succ\.csv: line 1: "):
+        read_ods_bytes("ods.zip", _zip({"succ.csv": b'"03G","03G","R","20220701",""'}))
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ({"notes.txt": b"hello"}, "x.zip: a zip with no .csv, .json or .xlsx file in it"),
+        ({"inner.csv": _zip({"eccg.csv": b"x"})}, "x.zip/inner.csv: a binary file"),
+        ({"eccg.csv": b" " * (65 * 1024 * 1024)}, "x.zip: unpacks to more than"),
+    ],
+)
+def test_a_zip_that_is_not_a_set_of_ods_files_is_refused_by_name(
+    members: dict[str, bytes], message: str
+) -> None:
+    import zipfile
+
+    with pytest.raises(OdsError) as raised:
+        read_ods_bytes("x.zip", _zip(members, zipfile.ZIP_DEFLATED))
+    assert str(raised.value).startswith(message)

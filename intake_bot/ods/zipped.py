@@ -1,0 +1,57 @@
+"""A zip of ODS files, as ODS's download pages publish them (eccg.zip holds eccg.csv): each
+member read as the file itself would be, within bounds, so that a zip bomb is refused rather
+than unpacked."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import PurePosixPath
+
+from intake_bot.domain.organisations import OdsError, OdsFile
+from intake_bot.forms.inflate import read_capped
+
+MAX_MEMBERS = 50  # ODS's zips hold one report each; a bundle of them is a few
+MEMBER_SUFFIXES = (".csv", ".json", ".xlsx")
+ReadOne = Callable[[str, bytes], OdsFile]
+
+
+def read_zip(name: str, data: bytes, read_one: ReadOne, max_bytes: int) -> OdsFile:
+    """Every .csv, .json and .xlsx in the zip, read by `read_one` as "<zip>/<member>" and
+    joined as one file; at most `max_bytes` unpacked in all."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [i for i in archive.infolist() if not i.is_dir() and _wanted(i.filename)]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise OdsError(f"{name}: a damaged zip ({exc})") from None
+    if not members:
+        raise OdsError(f"{name}: a zip with no .csv, .json or .xlsx file in it")
+    if len(members) > MAX_MEMBERS:
+        raise OdsError(f"{name}: more than {MAX_MEMBERS} files in the zip")
+    files: list[OdsFile] = []
+    left = max_bytes
+    for info in members:
+        where = f"{name}/{info.filename}"
+        try:
+            content = read_capped(archive, info.filename, left)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+            raise OdsError(f"{where}: cannot be unpacked ({exc})") from None
+        if content is None:
+            raise OdsError(f"{name}: unpacks to more than {max_bytes:,} bytes")
+        left -= len(content)
+        files.append(read_one(where, content))
+    if len(files) == 1:
+        return files[0]
+    return OdsFile(
+        name,
+        " + ".join(dict.fromkeys(f.format for f in files)),
+        tuple(o for f in files for o in f.organisations),
+        tuple(s for f in files for s in f.successions),
+    )
+
+
+def _wanted(member: str) -> bool:
+    path = PurePosixPath(member)
+    hidden = any(part.startswith((".", "__MACOSX")) for part in path.parts)
+    return not hidden and path.suffix.lower() in MEMBER_SUFFIXES
