@@ -72,6 +72,13 @@ class FieldNames:
             return field_for_label(text)
         return self.renamed(text) or field_for_label(text)
 
+    def names_strongly(self, text: str, named: Field) -> bool:
+        """Whether `text` is `named`'s own label or key (today's or this version's), rather
+        than a loose alias such as "Email" or "Region" that other boxes on a page also use."""
+        folded = normalise_label(text)
+        own = (normalise_label(named.label), normalise_label(named.key))
+        return folded in own or self.renamed(text) is named
+
     def by_key(self, text: str) -> Field | None:
         """The field a key (a control's tag, a hidden key column) names in this version."""
         text = text.strip()

@@ -30,9 +30,12 @@ class RawForm:
     )
     values: dict[str, RawValue] = field(default_factory=dict)
     unknown_labels: list[str] = field(default_factory=list)  # labels that name no field
-    # Values given for a field after its first, in form order: a label filled in twice, or an
-    # older label and today's both present. Validation settles them (domain/repeated_fields.py).
-    repeats: dict[str, list[RawValue]] = field(default_factory=dict)
+    # Values given for a field after its first, in form order, each with whether it came under
+    # the field's own label or key (True) or a loose alias such as "Email" (False): a label
+    # filled in twice, an older label beside today's. Validation settles them
+    # (domain/repeated_fields.py).
+    repeats: dict[str, list[tuple[RawValue, bool]]] = field(default_factory=dict)
+    loose: set[str] = field(default_factory=set)  # fields whose first value came by an alias
     version: str | None = None  # the form version the file declared, when well formed
     versioning: Versioning = Versioning.NOT_CARRIED
 

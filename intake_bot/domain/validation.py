@@ -18,11 +18,7 @@ from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY, Field, Kind, Request
 from intake_bot.domain.form_versions import version_note
 from intake_bot.domain.organisation_rules import ods_listed, organisation_findings
 from intake_bot.domain.rawform import RawForm, RawValue
-from intake_bot.domain.repeated_fields import (
-    CONTACT_DETAILS,
-    one_value_expected,
-    settle_repeats,
-)
+from intake_bot.domain.repeated_fields import one_value_expected, settle_repeats, weigh
 
 
 @dataclass(frozen=True)
@@ -151,19 +147,21 @@ def validate(form: RawForm, ctx: ValidationContext) -> Validation:
     the fields every request needs are required. Values in fields that do not apply to the request
     type are left out and flagged for staff.
     """
-    form, clashes = settle_repeats(form)
+    form, answers = settle_repeats(form)
     check = _Check(form, ctx)
     _read_field(check, FIELDS_BY_KEY["request_type"])
     request_type = check.values.get("request_type")
     check.request_type = request_type if isinstance(request_type, RequestType) else None
     _read_fields(check)
-    for key, shown in clashes.items():  # two different answers: the sender says which
-        if not _applies(f := FIELDS_BY_KEY[key], check.request_type):
+    scratch = _Check(form, ctx)  # reads the other answers; what it finds of them is not kept
+    for clash in weigh(answers, lambda f, raw: _READERS[f.kind](scratch, f, raw)):
+        if not _applies(clash.field, check.request_type):
             continue
-        if key in CONTACT_DETAILS:  # "Name", "Tel" of a sign-off box: staff look, first kept
-            check.flag(f, f"{f.label}: the form gives {len(shown)}: {'; '.join(shown)}")
+        if clash.for_sender:
+            shown = "; ".join(clash.shown)
+            check.problem(clash.field, shown, one_value_expected(len(clash.shown)))
         else:
-            check.problem(f, "; ".join(shown), one_value_expected(len(shown)))
+            check.flag(clash.field, clash.note())
     _check_required(check)
     _check_declaration(check)
     _check_contract_dates(check)

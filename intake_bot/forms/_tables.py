@@ -30,19 +30,21 @@ def match_label(text: str, names: FieldNames = CURRENT_NAMES) -> Field | None:
     """The field a label names, allowing a question number, a second line or a note in brackets.
 
     `names`: the labels of the form's version (today's by default)."""
+    found = matched_label(text, names)
+    return found[0] if found else None
+
+
+def matched_label(text: str, names: FieldNames = CURRENT_NAMES) -> tuple[Field, bool] | None:
+    """`match_label`'s field, and whether the label is the field's own (not a loose alias)."""
     text = text.strip()
     if not text or len(text) > MAX_LABEL_CHARS:
         return None
-    found = names.by_label(text)
-    if found is not None:
-        return found
     first_line = text.splitlines()[0]
     unnumbered = _ENUMERATION.sub("", first_line, count=1)
-    for candidate in (first_line, unnumbered, _TRAILING_NOTE.sub("", unnumbered)):
-        if candidate and candidate != text:
-            found = names.by_label(candidate)
-            if found is not None:
-                return found
+    for candidate in (text, first_line, unnumbered, _TRAILING_NOTE.sub("", unnumbered)):
+        found = names.by_label(candidate) if candidate else None
+        if found is not None:
+            return found, names.names_strongly(candidate, found)
     return None
 
 
@@ -97,13 +99,15 @@ def keep_filled(forms: list[RawForm]) -> list[RawForm]:
     return filled or forms[:1]
 
 
-def add_value(form: RawForm, key: str, value: RawValue) -> None:
+def add_value(form: RawForm, key: str, value: RawValue, own: bool = True) -> None:
     """The first value given for a field is its value; any later one is kept as a repeat, so
-    that two different answers to one question are put to the sender, not silently dropped."""
+    that two different answers to one question are weighed, not silently dropped. `own`: given
+    under the field's own label or key, not a loose alias."""
     if form.values.get(key) in (None, ""):
         form.values[key] = value
+        (form.loose.discard if own else form.loose.add)(key)
     elif value not in (None, ""):
-        form.repeats.setdefault(key, []).append(value)
+        form.repeats.setdefault(key, []).append((value, own))
 
 
 class FormCollector:
@@ -113,32 +117,46 @@ class FormCollector:
         self._source = source
         self._forms: list[RawForm] = []
         self._pending_unknown: list[str] = []
-        self._last_key: str | None = None  # the field a value was last given for
+        # The row a label was last read from, its field and its text so far: the rows under a
+        # label cell merged down over them continue that answer (forms/docx_tables.py).
+        self.above: tuple[object, Field, str] | None = None
+        self.group: object | None = None  # the table being read, set by the reader
+        self._groups: dict[str, object | None] = {}  # the table each field of this form came from
+        self._split: list[RawForm] = []  # forms started by a field answered in another table
 
-    def add(self, key: str, value: RawValue) -> None:
-        """Record one field's value; a later value for the same field is kept as a repeat."""
+    def add(self, key: str, value: RawValue, own: bool = True) -> None:
+        """Record one field's value; a later value for the same field is kept as a repeat.
+        `own`: given under the field's own label or key, not a loose alias.
+
+        A new form starts at a second request type, and at a field answered again under its
+        own label in another table (`group`): two forms one under the other, each with the
+        request type further down. `forms` folds back a "form" too small to be one."""
         current = self._forms[-1] if self._forms else None
-        if current is None or (key == "request_type" and key in current.values):
+        again = current is not None and current.values.get(key) not in (None, "")
+        again = again and current is not None and key not in current.loose  # its own label too
+        elsewhere = self._groups.get(key, self.group) is not self.group
+        split = again and own and self.group is not None and elsewhere
+        if current is None or (key == "request_type" and key in current.values) or split:
             current = RawForm(source=self._source, unknown_labels=self._pending_unknown)
             self._pending_unknown = []
             self._forms.append(current)
-        add_value(current, key, value)
-        self._last_key = key
+            self._groups = {}
+            if split:
+                self._split.append(current)
+        add_value(current, key, value, own)
+        self._groups.setdefault(key, self.group)
 
-    def continue_last(self, text: RawValue) -> None:
-        """More of the value last given: a row under a label cell merged down over it."""
-        key = self._last_key
-        if not self._forms or key is None:
+    def set_last(self, key: str, value: RawValue) -> None:
+        """Replace the value last given for `key`: the rows under a label merged down over
+        them, read as one answer."""
+        if not self._forms:
             return
         form = self._forms[-1]
         later = form.repeats.get(key)
-        before = later[-1] if later else form.values.get(key)
-        if not isinstance(before, str | None) or not isinstance(text, str):
-            self.add(key, text)  # a tick or a date: one more value, not more text
-        elif later:
-            later[-1] = f"{before}\n{text}"
+        if later:
+            later[-1] = (value, later[-1][1])
         else:
-            form.values[key] = f"{before}\n{text}" if before else text
+            form.values[key] = value
 
     def add_unknown(self, label: str) -> None:
         """Record a label that names no field (kept only when some field was found)."""
@@ -149,11 +167,28 @@ class FormCollector:
 
     def forms(self) -> list[RawForm]:
         """The forms found, numbered in their source when there are several."""
+        for small in self._split:
+            at = next(i for i, form in enumerate(self._forms) if form is small)  # not ==
+            if at > 0 and distinct_fields([small]) < MIN_LABELS:  # a box repeating a field
+                _fold_into(self._forms[at - 1], small)
+                del self._forms[at]
         forms = keep_filled(self._forms)
         if len(forms) > 1:
             for number, form in enumerate(forms, start=1):
                 form.source = f"{self._source}, form {number}"
         return forms
+
+
+def _fold_into(form: RawForm, more: RawForm) -> None:
+    """`more`'s answers as later answers of `form`."""
+    for key, value in more.values.items():
+        add_value(form, key, value, key not in more.loose)
+    for key, later in more.repeats.items():
+        for value, own in later:
+            add_value(form, key, value, own)
+    form.unknown_labels += [
+        label for label in more.unknown_labels if label not in form.unknown_labels
+    ]
 
 
 # In place of a label: the row is under a label cell merged down over it (forms/xlsx.py).
@@ -165,20 +200,31 @@ def forms_from_label_rows(
 ) -> list[RawForm]:
     """Rows of label | value (| key): the `Request` sheet, or a form saved as two-column CSV."""
     collector = FormCollector(source)
+    above: tuple[Field, RawValue] | None = None  # the field of the row above, and its answer
     for row in rows:
         label = cell_text(row[0]) if row else ""
         value = raw_value(row[1]) if len(row) > 1 else None
-        if row and row[0] is CONTINUED:
-            if value is not None:
-                collector.continue_last(value)
+        if row and row[0] is CONTINUED:  # under a label merged down: more of its answer
+            if above is not None and value is not None:
+                above = above[0], _joined(above[1], value)
+                collector.set_last(above[0].key, above[1])
             continue
         keyed = key_for(row[2], names) if len(row) > 2 else None
-        field = keyed or match_label(label, names)
-        if field is not None:
-            collector.add(field.key, value)
+        found = (keyed, True) if keyed else matched_label(label, names)
+        above = None
+        if found is not None:
+            collector.add(found[0].key, value, own=found[1])
+            above = found[0], value
         elif label and value is not None and len(label) <= MAX_UNKNOWN_LABEL_CHARS:
             collector.add_unknown(label)
     return collector.forms()
+
+
+def _joined(before: RawValue, more: RawValue) -> RawValue:
+    """Two cells' answers as one: text on two lines (a list, one item a row)."""
+    if before in (None, ""):
+        return more
+    return f"{before}\n{more}" if isinstance(before, str) and isinstance(more, str) else before
 
 
 def rows_not_read(first: int, last: int, where: str, limit: int) -> str:
@@ -206,7 +252,7 @@ def forms_from_header_rows(
         return []
     at = counts.index(max(counts))
     header = [
-        (i, match_label(cell_text(c), names), cell_text(c)) for i, c in enumerate(leading[at][1])
+        (i, matched_label(cell_text(c), names), cell_text(c)) for i, c in enumerate(leading[at][1])
     ]
     return [
         _form_from_row(header, row, source_of_row(number))
@@ -215,13 +261,13 @@ def forms_from_header_rows(
 
 
 def _form_from_row(
-    header: list[tuple[int, Field | None, str]], row: Sequence[object], source: str
+    header: list[tuple[int, tuple[Field, bool] | None, str]], row: Sequence[object], source: str
 ) -> RawForm:
     form = RawForm(source=source)
-    for index, field, label in header:
+    for index, found, label in header:
         value = raw_value(row[index]) if index < len(row) else None
-        if field is not None:
-            add_value(form, field.key, value)
+        if found is not None:
+            add_value(form, found[0].key, value, own=found[1])
         elif label and value is not None and label not in form.unknown_labels:
             form.unknown_labels.append(label)
     return form

@@ -134,6 +134,7 @@ def _read_body(
         table = element.getparent()
         if table in bulk_tables:
             continue
+        collector.group = table
         if table is not None and table.tag == W_TBL and table.find(W_TR) is element:
             rows = header_table_rows(table, budget, names)
             if rows is not None:

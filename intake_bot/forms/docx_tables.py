@@ -13,7 +13,7 @@ from intake_bot.forms._tables import (
     MIN_LABELS,
     FormCollector,
     count_labels,
-    match_label,
+    matched_label,
 )
 from intake_bot.forms.docx_ticks import value_from_text
 from intake_bot.forms.docx_xml import (
@@ -38,22 +38,47 @@ def read_row(
     """A row of label | value cells (or label | value | label | value)."""
     cells = _cells(row)
     texts = [text_of(cell) for cell in cells]
+    if len(texts) == 2 and texts[1] and _merged_from_above(cells[0], texts[0]):
+        _continue_above(row, texts[1], collector)
+        return
+    collector.above = None
     matched = False
     index = 0
     while index < len(texts) - 1:
-        field = match_label(texts[index], names) if texts[index] else None
-        if field is None:
+        found = matched_label(texts[index], names) if texts[index] else None
+        if found is None:
             index += 1
             continue
-        collector.add(field.key, value_from_text(field, texts[index + 1]))
+        field, own = found
+        collector.add(field.key, value_from_text(field, texts[index + 1]), own)
+        if len(texts) == 2:
+            collector.above = (row, field, texts[1])
         matched = True
         index += 2
-    if not matched and len(texts) == 2 and texts[1] and _merged_from_above(cells[0], texts[0]):
-        collector.continue_last(texts[1])
-        return
     nested = next(row.iter(W_TBL), None) is not None
     if not matched and len(texts) == 2 and texts[1] and _looks_like_label(texts[0]) and not nested:
         collector.add_unknown(texts[0])
+
+
+def _continue_above(row: etree._Element, text: str, collector: FormCollector) -> None:
+    """A row under a label cell merged down over it: more of the answer of the row directly
+    above (one data set a row, or "☒ Yes" over "☐ No"), read again as one answer. Under
+    anything else (a heading, a box the form does not ask for), the row is not read."""
+    above = collector.above
+    if above is None or above[0] is not _row_above(row):
+        collector.above = None
+        return
+    _, field, before = above
+    joined = f"{before}\n{text}"
+    collector.set_last(field.key, value_from_text(field, joined))
+    collector.above = (row, field, joined)
+
+
+def _row_above(row: etree._Element) -> etree._Element | None:
+    above = row.getprevious()
+    while above is not None and above.tag != W_TR:  # bookmarks and the like between rows
+        above = above.getprevious()
+    return above
 
 
 def _cells(row: etree._Element) -> list[etree._Element]:
@@ -110,10 +135,11 @@ def read_paragraphs(
         if value is None:
             signed_off = signed_off or bool(SIGN_OFF.match(label.strip()))
             continue
-        field = match_label(label, names)
-        if field is not None and not (signed_off and field.key in given):
+        found = matched_label(label, names)
+        if found is not None and not (signed_off and found[0].key in given):
+            field, own = found
             given.add(field.key)
-            collector.add(field.key, value_from_text(field, value))
+            collector.add(field.key, value_from_text(field, value), own)
 
 
 def _label_lines(body: etree._Element, budget: Budget) -> Iterator[tuple[str, str | None]]:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from intake_bot.domain.fields import Field, Kind, field_for_label
+from intake_bot.domain.form_versions import CURRENT_NAMES
 from intake_bot.domain.rawform import RawForm, RawValue
 
 SOURCE = "email body"
@@ -30,6 +31,8 @@ _SIGNATURE = "-- "
 _QUOTE_MARKERS = (
     re.compile(r"^\s*>"),
     re.compile(r"^-{2,}\s*original message\s*-{2,}", re.IGNORECASE),
+    # Gmail's "---------- Forwarded message ---------", Lotus Notes' "----- Forwarded by ..."
+    re.compile(r"^\s*-{2,}\s*forwarded\s+(?:message|by)\b", re.IGNORECASE),
     re.compile(r"^\s*on\b.{0,200}\bwrote:\s*$", re.IGNORECASE),
     re.compile(r"^\s*\**from:.{0,200}\bsent:", re.IGNORECASE),  # Outlook's block on one line
 )
@@ -39,8 +42,9 @@ _WROTE = re.compile(r"^\s*on\b.{0,200}$", re.IGNORECASE)
 _WROTE_END = re.compile(r"^.{0,120}\bwrote:\s*$", re.IGNORECASE)
 # A sign-off ends a description or list that it follows without a blank line.
 SIGN_OFF = re.compile(
-    r"^(?:(?:kind|best|warm|many)\s+(?:regards|thanks|wishes)|regards|thanks|thank\s+you"
-    r"|yours\s+(?:sincerely|faithfully)|cheers|sincerely)\b.{0,20}$",
+    r"^(?:(?:(?:with\s+)?(?:(?:kind|best|warm|warmest|many)\s+)?(?:regards|thanks|wishes)"
+    r"|thank\s+you|yours\s+(?:sincerely|faithfully)|cheers|sincerely)\b.{0,20}"
+    r"|(?:all\s+the\s+)?best[\s,.!]*)$",  # "Best," alone: "Best contact: Jo" is a label
     re.IGNORECASE,
 )
 
@@ -48,6 +52,7 @@ SIGN_OFF = re.compile(
 @dataclass
 class _Entry:
     named: Field
+    own: bool  # under the field's own label, not a loose alias ("Email", "Tel")
     lines: list[str] = field(default_factory=list)
     # Lines after a blank line: part of the value only if another label follows them, since
     # otherwise they are most likely the sign-off.
@@ -101,10 +106,10 @@ class _Reader:
                 self.unknown.append((len(self.entries), label))
             self.current = None
 
-    def _start(self, named: Field, value: str) -> None:
+    def _start(self, named: Field, own: bool, value: str) -> None:
         if self.current is not None:
             self.current.keep_pending()
-        self.current = _Entry(named, [value] if value else [])
+        self.current = _Entry(named, own, [value] if value else [])
         if named.key not in self.entries:
             self.entries[named.key] = self.current
         elif not self.signed_off:  # the first is the value; validation sees both
@@ -117,10 +122,11 @@ class _Reader:
         # Label-like lines among the recognised ones are probably misspelt labels.
         inside = [label for seen, label in self.unknown if 0 < seen < len(self.entries)]
         form = RawForm(source=SOURCE, values=values, unknown_labels=inside)
+        form.loose = {key for key, entry in self.entries.items() if not entry.own}
         for entry in self.repeats:
             text = "\n".join(entry.lines).strip()
             if text:
-                form.repeats.setdefault(entry.named.key, []).append(text)
+                form.repeats.setdefault(entry.named.key, []).append((text, entry.own))
         return form
 
 
@@ -145,7 +151,7 @@ def _own_text(text: str) -> list[str]:
     """The lines the sender wrote: up to a signature or the quoted message of a reply."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for number, line in enumerate(lines):
-        if line == _SIGNATURE or _starts_quote(lines, number):
+        if line.rstrip() == _SIGNATURE.rstrip() or _starts_quote(lines, number):
             return lines[:number]
     return lines
 
@@ -161,16 +167,18 @@ def _starts_quote(lines: list[str], number: int) -> bool:
     return bool(_WROTE.match(line) and following and _WROTE_END.match(following[0]))
 
 
-def _split_label(line: str) -> tuple[Field, str] | None:
-    """The field a line names and the value it gives, or None when it names none."""
+def _split_label(line: str) -> tuple[Field, bool, str] | None:
+    """The field a line names, whether by its own label (not a loose alias), and the value it
+    gives; None when it names none."""
     text = _LEAD.sub("", line.strip())
     for separator in _SEPARATORS:
         label, found, value = text.partition(separator)
         if not found or len(label) > _MAX_LABEL_CHARS:
             continue
-        named = field_for_label(label.strip(" *_"))
+        label = label.strip(" *_")
+        named = field_for_label(label)
         if named is not None:
-            return named, value.strip(" *\t")
+            return named, CURRENT_NAMES.names_strongly(label, named), value.strip(" *\t")
     return None
 
 

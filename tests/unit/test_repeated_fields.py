@@ -6,16 +6,18 @@ email body)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pytest
 from docx import Document
 from openpyxl import Workbook, load_workbook
 
 from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY
 from intake_bot.domain.rawform import RawForm
-from intake_bot.domain.repeated_fields import settle_repeats
 from intake_bot.domain.validation import Validation, ValidationContext, validate
 from intake_bot.forms.files import read_file
 from intake_bot.forms.limits import DEFAULT_LIMITS
@@ -33,11 +35,11 @@ VALUES = new_request(0)  # 02V, NHS Leeds North CCG
 ODS = FIELDS_BY_KEY["commissioner_ods"]
 
 
-def _word(rows: list[tuple[str, str]]) -> bytes:
+def _word(rows: list[tuple[str, str]], values: dict[str, str] = VALUES) -> bytes:
     """A Word form typed by hand: today's label | value rows, then `rows` at the end."""
     document = Document()
     table = document.add_table(rows=0, cols=2)
-    for label, value in [(f.label, VALUES.get(f.key, "")) for f in FIELDS] + rows:
+    for label, value in [(f.label, values.get(f.key, "")) for f in FIELDS] + rows:
         label_cell, value_cell = table.add_row().cells
         label_cell.text, value_cell.text = label, value
     out = io.BytesIO()
@@ -76,19 +78,36 @@ def test_an_empty_prompt_or_n_a_first_does_not_hide_the_answer_below_it() -> Non
     form = RawForm(
         source="form.docx",
         values=dict(values),
-        repeats={"commissioner_name": ["", "NHS Leeds North CCG"]},
+        repeats={"commissioner_name": [("", True), ("NHS Leeds North CCG", True)]},
     )
     validation = validate(form, CTX)
     assert validation.complete, validation.problems
     assert validation.values["commissioner_name"] == "NHS Leeds North CCG"
 
 
-def test_a_date_typed_as_text_and_the_same_date_are_one_answer() -> None:
-    form = RawForm(source="x", values={"contract_start": date(2016, 4, 1)})
-    form.repeats["contract_start"] = ["01/04/2016"]
-    settled, clashes = settle_repeats(form)
-    assert clashes == {}
-    assert settled.values["contract_start"] == date(2016, 4, 1)
+@pytest.mark.parametrize(
+    ("key", "first", "again"),
+    [
+        ("contract_start", "01/04/2016", "1 April 2016"),
+        ("contract_start", "01/04/2016", "1/4/2016"),
+        ("commissioner_ods", "02V", "02v"),
+        ("datasets", "SUS, HES", "HES; SUS"),
+        ("datasets", "SUS, HES", "SUS\nHES"),
+        ("contract_signed", "Yes", "☒"),
+        ("contract_signed", "Yes", "Y"),
+        ("s251_references", "CAG 7-04(a)/2013", "CAG 7-04 (a)/2013"),
+    ],
+)
+def test_the_same_answer_written_another_way_is_one_answer(
+    key: str, first: str, again: str
+) -> None:
+    label = FIELDS_BY_KEY[key].label
+    values = {**VALUES, key: first}
+    if key == "s251_references":
+        values["purposes"] = "Commissioning; Invoice validation"
+    validation = _checked("form.docx", _word([(label, again)], values))
+    assert all(p.field_key != key for p in validation.problems), validation.problems
+    assert not [f for f in validation.flags if "also given" in f.message], validation.flags
 
 
 def test_an_older_label_and_todays_label_giving_different_answers_are_put_to_the_sender() -> None:
@@ -134,7 +153,7 @@ def test_a_clash_in_a_field_the_request_type_does_not_use_is_not_put_to_the_send
         "dscro": "North",
         "declaration": "Yes",
     }
-    form = RawForm(source="x", values=dict(ending), repeats={"datasets": ["SUS"]})
+    form = RawForm(source="x", values=dict(ending), repeats={"datasets": [("SUS", True)]})
     form.values["datasets"] = "HES"
     validation = validate(form, CTX)
     assert all(p.field_key != "datasets" for p in validation.problems)
@@ -162,8 +181,10 @@ def test_a_label_merged_down_over_several_rows_reads_every_rows_value() -> None:
 SIGNATURE = "\nKind regards\n\nAisha Khan\nTel: 0113 825 9999\nEmail: aisha.k@nhs.net\n"
 
 
-def test_a_signature_after_a_body_form_is_not_a_second_answer() -> None:
-    form = read_body(body_form(VALUES) + SIGNATURE)
+@pytest.mark.parametrize("sign_off", ["Kind regards", "With kind regards,", "Best,", "--"])
+def test_a_signature_after_a_body_form_is_not_a_second_answer(sign_off: str) -> None:
+    signature = SIGNATURE.replace("Kind regards", sign_off)
+    form = read_body(body_form(VALUES) + signature)
     assert form is not None and form.repeats == {}
     validation = validate(form, CTX)
     assert validation.complete, validation.problems
@@ -186,7 +207,7 @@ def test_a_sign_off_box_naming_someone_else_is_flagged_for_staff_not_put_to_the_
     assert validation.complete, validation.problems
     assert validation.values["requester_name"] == VALUES["requester_name"]  # the first given
     flagged = " ".join(f.message for f in validation.flags if f.field_key == "requester_name")
-    assert VALUES["requester_name"] in flagged and "Dr Helen Morris" in flagged
+    assert "also given as Dr Helen Morris (not used)" in flagged
 
 
 def _workbook_with_merged_labels(title: str) -> bytes:
@@ -218,3 +239,111 @@ def test_excel_labels_merged_across_and_down_read_their_values() -> None:
         assert validation.complete, (title, validation.problems)
         assert validation.values["commissioner_ods"] == "02V"
         assert validation.values["datasets"] == ["SUS", "HES", "Local Provider Flows"]
+
+
+def test_a_box_under_a_loose_label_answering_differently_is_flagged_not_put_to_the_sender() -> None:
+    # a signatory box ("Name", "Email", "Date signed") and a letterhead ("Tel") use aliases
+    box = [("Name", "Dr Helen Morris"), ("Email", "helen.morris@nhs.net")]
+    box += [("Date signed", "20/03/2016"), ("Tel", "0113 000")]
+    validation = _checked("form.docx", _word(box))
+    assert validation.complete, validation.problems
+    assert validation.values["requester_email"] == VALUES["requester_email"]
+    flagged = [f.message for f in validation.flags if "also given" in f.message]
+    assert any("helen.morris@nhs.net (not used)" in m for m in flagged)
+    assert len(flagged) == 4
+
+
+def test_the_fields_own_label_wins_over_an_alias_given_above_it() -> None:
+    document = Document()
+    document.add_paragraph("NHS Leeds North CCG, Leeds")  # a letterhead, then the form
+    title = document.add_table(rows=0, cols=2)
+    title.add_row().cells[0].text = "Email"
+    title.rows[-1].cells[1].text = "leedsnorth.ig@nhs.net"
+    table = document.add_table(rows=0, cols=2)
+    for f in FIELDS:
+        table.add_row().cells[0].text = f.label
+        table.rows[-1].cells[1].text = VALUES.get(f.key, "")
+    out = io.BytesIO()
+    document.save(out)
+    validation = _checked("letter.docx", out.getvalue())
+    assert validation.complete, validation.problems
+    assert validation.values["requester_email"] == VALUES["requester_email"]
+
+
+def test_an_answer_the_field_cannot_read_beside_one_it_can_is_flagged_not_put() -> None:
+    label = FIELDS_BY_KEY["processor_type"].label
+    validation = _checked("form.docx", _word([(label, "Commissioning Support Unit (CSU)")]))
+    assert validation.complete, validation.problems
+    assert any(
+        "also given as Commissioning Support Unit (CSU)" in f.message for f in validation.flags
+    )
+
+
+def _merged_table_form(extra: Callable[[Any], None]) -> bytes:
+    document = Document()
+    table = document.add_table(rows=0, cols=2)
+    for f in FIELDS:
+        label_cell, value_cell = table.add_row().cells
+        label_cell.text, value_cell.text = f.label, VALUES.get(f.key, "")
+    extra(document)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _office_use(document: Any) -> None:
+    """A second table after the form: "For office use" merged down over two rows."""
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "For office use"
+    table.cell(0, 1).text = "Date received:"
+    table.cell(1, 1).text = "Logged by:"
+    table.cell(0, 0).merge(table.cell(1, 0))
+
+
+def test_a_merged_cell_in_another_table_is_not_read_as_more_of_the_last_answer() -> None:
+    validation = _checked("form.docx", _merged_table_form(_office_use))
+    assert validation.complete, validation.problems
+    assert validation.values["declaration"] is True
+
+
+def test_tick_boxes_one_a_row_under_a_merged_label_read_the_ticked_ones() -> None:
+    document = Document()
+    table = document.add_table(rows=0, cols=2)
+    for f in FIELDS:
+        label_cell, value_cell = table.add_row().cells
+        label_cell.text, value_cell.text = f.label, VALUES.get(f.key, "")
+        options = {"purposes": ["☒ Commissioning", "☐ Invoice validation", "☐ Other"]}
+        options["contract_signed"] = ["☒ Yes", "☐ No"]
+        if f.key in options:
+            first, *more = options[f.key]
+            value_cell.text = first
+            for option in more:
+                below = table.add_row().cells
+                below[1].text = option
+                label_cell = label_cell.merge(below[0])
+    out = io.BytesIO()
+    document.save(out)
+    validation = _checked("form.docx", out.getvalue())
+    assert validation.complete, validation.problems
+    assert validation.values["purposes"] == ["Commissioning"]
+    assert validation.values["contract_signed"] is True
+
+
+def test_two_forms_in_two_tables_with_the_request_type_further_down_are_two_requests() -> None:
+    document = Document()
+    order = [f for f in FIELDS if f.key != "request_type"]
+    order.insert(4, FIELDS_BY_KEY["request_type"])
+    for values in (VALUES, new_request(1)):
+        table = document.add_table(rows=0, cols=2)
+        for f in order:
+            table.add_row().cells[0].text = f.label
+            table.rows[-1].cells[1].text = values.get(f.key, "")
+    trailing = document.add_table(rows=1, cols=2)  # a box repeating one field is not a form
+    trailing.cell(0, 0).text = FIELDS_BY_KEY["requester_phone"].label
+    trailing.cell(0, 1).text = "0113 825 0000"
+    out = io.BytesIO()
+    document.save(out)
+    reading = read_file("two.docx", "", out.getvalue(), limits=LIMITS)
+    first, second = (validate(form, CTX) for form in reading.forms)
+    assert first.complete and second.complete, (first.problems, second.problems)
+    assert [first.values["commissioner_ods"], second.values["commissioner_ods"]] == ["02V", "00C"]
