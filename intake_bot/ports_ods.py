@@ -16,6 +16,10 @@ class OrganisationRepository(Protocol):
 
     def successions(self) -> list[Succession]: ...
 
+    def drop_succession(self, succession: Succession) -> None:
+        """Forget a succession ODS's files no longer give (written at the unit's commit)."""
+        ...
+
     def index(self, config_codes: frozenset[str]) -> frozenset[str]:
         """The codes validation knows: config/'s, plus (once an ODS list has been imported)
         ODS's, as a `domain.organisations.OrganisationIndex` with their records."""

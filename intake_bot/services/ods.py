@@ -18,6 +18,7 @@ from pathlib import Path
 from intake_bot.domain.ods_views import FileRead, ImportReport, ReviewItem
 from intake_bot.domain.organisations import (
     Change,
+    OdsError,
     OdsFile,
     OrgEntry,
     Succession,
@@ -30,7 +31,12 @@ from intake_bot.domain.organisations import (
 from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
-from intake_bot.services.ods_reviews import decide_review, open_reviews, review_items
+from intake_bot.services.ods_reviews import (
+    decide_review,
+    open_reviews,
+    review_items,
+    withdraw_if_stale,
+)
 from intake_bot.working_days import today_in_england
 
 log = logging.getLogger(__name__)
@@ -84,6 +90,10 @@ class Organisations:
         requester and authoriser. Raises OdsError when the decision cannot be made (an unknown
         or decided item, no single successor)."""
         now = self.clock()
+        with self.store.unit() as unit:  # its own unit: the withdrawal stands, the refusal too
+            why = withdraw_if_stale(unit, self.notifier, review_id, now)
+        if why:
+            raise OdsError(f"ODS-{review_id} was withdrawn: {why}; nothing to decide")
         with self.store.unit() as unit:
             return decide_review(
                 unit, self.notifier, review_id, decision, now=now, actor=actor, to=to, note=note
@@ -109,8 +119,16 @@ def _apply_organisations(unit: Unit, entries: Sequence[OrgEntry], now: datetime)
 
 
 def _apply_successions(unit: Unit, entries: Sequence[SuccessionEntry]) -> list[Change]:
+    """The successions as the files give them. For each code the files name successors of,
+    they are the whole list: a successor they no longer give (a corrected file) is dropped."""
     kept = {(s.old_code, s.new_code): s for s in unit.organisations.successions()}
+    given = {(e.old_code, e.new_code) for e in entries}
+    covered = {old for old, _ in given}
     changes: list[Change] = []
+    for (old, new), succession in sorted(kept.items()):
+        if old in covered and (old, new) not in given:
+            unit.organisations.drop_succession(succession)
+            changes.append(Change("succession dropped", old, f"{old} → {new}: not in the files"))
     for entry in sorted(entries, key=lambda e: (e.old_code, e.new_code)):
         found = kept.get((entry.old_code, entry.new_code))
         if found is None:

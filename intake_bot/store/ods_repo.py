@@ -27,6 +27,9 @@ class SqlOrganisations:
         stmt = select(Succession).order_by(col(OdsSuccessionRow.id))
         return list(self.session.exec(stmt))
 
+    def drop_succession(self, succession: Succession) -> None:
+        self.session.delete(succession)
+
     def index(self, config_codes: frozenset[str]) -> frozenset[str]:
         records = self.all()
         if not records:

@@ -24,6 +24,9 @@ class FakeOrganisations:
     def successions(self) -> list[Succession]:
         return list(self.succs)
 
+    def drop_succession(self, succession: Succession) -> None:
+        self.succs.remove(succession)
+
     def index(self, config_codes: frozenset[str]) -> frozenset[str]:
         if not self.orgs:
             return config_codes

@@ -19,11 +19,19 @@ import pytest
 import sqlalchemy as sa
 
 from intake_bot.bootstrap import App
+from intake_bot.domain.organisations import OdsError
 from intake_bot.samples import docx_form, new_request
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
 from tests.conftest import FrozenClock
-from tests.ods_files import icb_merger_file, report, report_row, sub_icb_files, trust_file
+from tests.ods_files import (
+    icb_merger_file,
+    report,
+    report_row,
+    sub_icb_files,
+    succ_row,
+    trust_file,
+)
 from tests.register_cases import approved_relationship
 
 pytestmark = pytest.mark.integration
@@ -212,6 +220,33 @@ def test_a_closure_ods_withdraws_withdraws_the_review_and_a_new_one_reopens_it(
     assert again.id == item.id and again.status == "open"
     assert len(_outbox(app, "ods_succession")) == 2
     assert [e[1] for e in _events(app, "ods_review")] == ["open", "withdrawn", "open"]
+
+
+def test_a_corrected_successions_file_and_a_stale_decision_on_the_database(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = APRIL_2016
+    rel = approved_relationship(app, _uids, **LEEDS)
+    clock.now = MAY_2026
+    (item,) = app.organisations.import_files(sub_icb_files(tmp_path), actor="op").reviews
+    fixed = report(tmp_path / "succ_fixed.csv", [succ_row("03G", "16C", "20220701")])
+    changes = app.organisations.import_files([fixed], actor="op").changes
+    assert [(c.what, c.code) for c in changes][:2] == [
+        ("succession dropped", "03G"),
+        ("succeeded", "03G"),
+    ]
+    (updated,) = app.organisations.reviews()
+    assert [code for code, _ in updated.successors] == ["16C"]
+    with app.store.engine.begin() as conn:  # a change request named another code meanwhile
+        conn.execute(
+            sa.text("UPDATE relationship SET commissioner_ods = '16C' WHERE id = :id"),
+            {"id": rel.id},
+        )
+    with pytest.raises(OdsError, match="withdrawn: the relationship no longer names 03G"):
+        app.organisations.decide(item.id, "carry", actor="jo")
+    assert [i.status for i in app.organisations.reviews(include_decided=True)] == ["withdrawn"]
+    assert _commissioner(app, rel.reference)[1] == "active"  # nothing decided, nothing changed
+    assert _outbox_kinds(app).count("ods_decision") == 0
 
 
 def test_a_form_naming_a_closed_code_is_told_its_successor(

@@ -322,3 +322,30 @@ def test_a_report_and_a_fhir_file_imported_in_turn_settle_without_undoing_each_o
     assert org.parent == "QWO"  # as the CSV report gave it
     assert rig.ods.import_files(csv_files, actor="op").unchanged
     assert rig.ods.import_files([fhir], actor="op").unchanged
+
+
+def test_a_decision_on_an_item_whose_relationship_moved_on_is_refused_and_withdraws_it(
+    rig: Rig,
+) -> None:
+    rel = approve(rig.store, commissioner_ods="03G")
+    (item,) = rig.ods.import_files(files(rig), actor="op").reviews
+    rel.commissioner_ods = "15F"  # a change request named the successor meanwhile
+    with pytest.raises(OdsError, match="withdrawn: the relationship no longer names 03G"):
+        rig.ods.decide(item.id, "end", actor="jo")
+    assert rel.ended_on is None and rel.status == "active"
+    (withdrawn,) = rig.ods.reviews(include_decided=True)
+    assert withdrawn.status == "withdrawn"
+    assert rig.emails("ods_decision") == []
+
+
+def test_a_corrected_successions_file_drops_the_successor_it_no_longer_gives(rig: Rig) -> None:
+    approve(rig.store, commissioner_ods="03G")
+    (item,) = rig.ods.import_files([*sub_icb_files(rig.folder)], actor="op").reviews
+    assert [c for c, _ in item.successors] == ["15F"]
+    fixed = report(rig.folder / "succ_fixed.csv", [succ_row("03G", "16C", "20220701")])
+    report_ = rig.ods.import_files([fixed], actor="op")
+    assert ("succession dropped", "03G") in {(c.what, c.code) for c in report_.changes}
+    (updated,) = rig.ods.reviews()
+    assert [c for c, _ in updated.successors] == ["16C"]
+    assert rig.ods.decide(item.id, "carry", actor="jo").status == "carried"
+    assert rig.ods.import_files([fixed], actor="op").unchanged
