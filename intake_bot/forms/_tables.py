@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
 from itertools import chain, islice
 
-from intake_bot.domain.fields import Field
+from intake_bot.domain.fields import Field, Kind
 from intake_bot.domain.form_versions import CURRENT_NAMES, FieldNames
 from intake_bot.domain.rawform import RawForm, RawValue
 
@@ -135,8 +135,9 @@ class FormCollector:
         again = current is not None and current.values.get(key) not in (None, "")
         again = again and current is not None and key not in current.loose  # its own label too
         elsewhere = self._groups.get(key, self.group) is not self.group
-        split = again and own and self.group is not None and elsewhere
-        if current is None or (key == "request_type" and key in current.values) or split:
+        second_type = current is not None and key == "request_type" and key in current.values
+        split = again and own and self.group is not None and elsewhere and not second_type
+        if current is None or second_type or split:
             current = RawForm(source=self._source, unknown_labels=self._pending_unknown)
             self._pending_unknown = []
             self._forms.append(current)
@@ -167,16 +168,22 @@ class FormCollector:
 
     def forms(self) -> list[RawForm]:
         """The forms found, numbered in their source when there are several."""
-        for small in self._split:
-            at = next(i for i, form in enumerate(self._forms) if form is small)  # not ==
-            if at > 0 and distinct_fields([small]) < MIN_LABELS:  # a box repeating a field
-                _fold_into(self._forms[at - 1], small)
+        for split in self._split:
+            at = next(i for i, form in enumerate(self._forms) if form is split)  # not ==
+            if at > 0 and not _whole_form(split):  # a box or a part repeating some fields
+                _fold_into(self._forms[at - 1], split)
                 del self._forms[at]
         forms = keep_filled(self._forms)
         if len(forms) > 1:
             for number, form in enumerate(forms, start=1):
                 form.source = f"{self._source}, form {number}"
         return forms
+
+
+def _whole_form(form: RawForm) -> bool:
+    """A second form of its own: a request type, and more than a box's few fields."""
+    given = sum(1 for value in form.values.values() if value not in (None, ""))
+    return form.values.get("request_type") not in (None, "") and given >= 2 * MIN_LABELS
 
 
 def _fold_into(form: RawForm, more: RawForm) -> None:
@@ -192,6 +199,9 @@ def _fold_into(form: RawForm, more: RawForm) -> None:
 
 
 # In place of a label: the row is under a label cell merged down over it (forms/xlsx.py).
+# Only these kinds of answer run on over such rows (one data set or purpose a row); under any
+# other, the rows below are a note ("Signed: ...") and the top row's answer stands.
+JOINED_KINDS = frozenset({Kind.LIST, Kind.PURPOSES, Kind.LONG_TEXT, Kind.CAG_REFS})
 CONTINUED = object()
 
 
@@ -205,7 +215,7 @@ def forms_from_label_rows(
         label = cell_text(row[0]) if row else ""
         value = raw_value(row[1]) if len(row) > 1 else None
         if row and row[0] is CONTINUED:  # under a label merged down: more of its answer
-            if above is not None and value is not None:
+            if above is not None and value is not None and above[0].kind in JOINED_KINDS:
                 above = above[0], _joined(above[1], value)
                 collector.set_last(above[0].key, above[1])
             continue

@@ -9,13 +9,14 @@ from lxml import etree
 
 from intake_bot.domain.form_versions import CURRENT_NAMES, FieldNames
 from intake_bot.forms._tables import (
+    JOINED_KINDS,
     MAX_UNKNOWN_LABEL_CHARS,
     MIN_LABELS,
     FormCollector,
     count_labels,
     matched_label,
 )
-from intake_bot.forms.docx_ticks import value_from_text
+from intake_bot.forms.docx_ticks import has_box, value_from_text
 from intake_bot.forms.docx_xml import (
     W_CUSTOMXML,
     W_P,
@@ -63,12 +64,17 @@ def read_row(
 def _continue_above(row: etree._Element, text: str, collector: FormCollector) -> None:
     """A row under a label cell merged down over it: more of the answer of the row directly
     above (one data set a row, or "☒ Yes" over "☐ No"), read again as one answer. Under
-    anything else (a heading, a box the form does not ask for), the row is not read."""
+    anything else (a heading, a box the form does not ask for), or as a note under an answer
+    of one value ("Signed: ..."), the row is not read."""
     above = collector.above
     if above is None or above[0] is not _row_above(row):
         collector.above = None
         return
     _, field, before = above
+    ticks = has_box(before) and has_box(text)  # "☒ Yes" over "☐ No": the options, a row each
+    if field.kind not in JOINED_KINDS and not ticks:
+        collector.above = None  # a note under a single answer ("Signed: ..."): not the answer
+        return
     joined = f"{before}\n{text}"
     collector.set_last(field.key, value_from_text(field, joined))
     collector.above = (row, field, joined)

@@ -51,6 +51,11 @@ _WORD_PLACEHOLDERS = frozenset(
 )
 
 
+def has_box(text: str) -> bool:
+    """Whether `text` shows a tick box, ticked or not."""
+    return _BOXES.search(text) is not None
+
+
 def placeholder_text(field: Field) -> str:
     """The grey prompt in an empty content control of the blank form (read back as empty)."""
     if field.kind is Kind.CHOICE:

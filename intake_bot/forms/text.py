@@ -31,11 +31,12 @@ _SIGNATURE = "-- "
 _QUOTE_MARKERS = (
     re.compile(r"^\s*>"),
     re.compile(r"^-{2,}\s*original message\s*-{2,}", re.IGNORECASE),
-    # Gmail's "---------- Forwarded message ---------", Lotus Notes' "----- Forwarded by ..."
-    re.compile(r"^\s*-{2,}\s*forwarded\s+(?:message|by)\b", re.IGNORECASE),
     re.compile(r"^\s*on\b.{0,200}\bwrote:\s*$", re.IGNORECASE),
     re.compile(r"^\s*\**from:.{0,200}\bsent:", re.IGNORECASE),  # Outlook's block on one line
 )
+# Gmail's "---------- Forwarded message ---------", Lotus Notes' "----- Forwarded by ...": what
+# follows is another's message, read only when the sender's own text holds no form.
+_FORWARDED = re.compile(r"^\s*-{2,}\s*forwarded\s+(?:message|by)\b", re.IGNORECASE)
 _OUTLOOK_FROM = re.compile(r"^\s*\**from:\**\s", re.IGNORECASE)
 _OUTLOOK_SENT = re.compile(r"^\s*\**(?:sent|date):\**\s", re.IGNORECASE)
 _WROTE = re.compile(r"^\s*on\b.{0,200}$", re.IGNORECASE)
@@ -140,18 +141,26 @@ def read_body(text: str) -> RawForm | None:
     kept as a repeat for validation to weigh, unless it comes after a sign-off ("Kind regards"),
     where "Tel:" and "Email:" are the signature's.
     """
+    form = _read(_own_text(text, forwarded=False))
+    return form if form is not None else _read(_own_text(text, forwarded=True))
+
+
+def _read(lines: list[str]) -> RawForm | None:
     reader = _Reader()
-    for line in _own_text(text):
+    for line in lines:
         reader.feed(line)
     form = reader.form()
     return form if _looks_like_form(form) else None
 
 
-def _own_text(text: str) -> list[str]:
-    """The lines the sender wrote: up to a signature or the quoted message of a reply."""
+def _own_text(text: str, *, forwarded: bool) -> list[str]:
+    """The lines the sender wrote: up to a signature or the quoted message of a reply, and
+    (unless `forwarded`) up to a message forwarded."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for number, line in enumerate(lines):
         if line.rstrip() == _SIGNATURE.rstrip() or _starts_quote(lines, number):
+            return lines[:number]
+        if not forwarded and _FORWARDED.match(line):
             return lines[:number]
     return lines
 

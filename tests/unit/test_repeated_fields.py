@@ -347,3 +347,56 @@ def test_two_forms_in_two_tables_with_the_request_type_further_down_are_two_requ
     first, second = (validate(form, CTX) for form in reading.forms)
     assert first.complete and second.complete, (first.problems, second.problems)
     assert [first.values["commissioner_ods"], second.values["commissioner_ods"]] == ["02V", "00C"]
+
+
+def _two_tables(first: list[str], second: list[str]) -> bytes:
+    """One form typed into two tables (Word splits a table pasted across a page break)."""
+    document = Document()
+    for keys in (first, second):
+        table = document.add_table(rows=0, cols=2)
+        for key in keys:
+            table.add_row().cells[0].text = FIELDS_BY_KEY[key].label
+            table.rows[-1].cells[1].text = VALUES.get(key, "")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_one_form_in_two_tables_repeating_some_rows_is_one_request() -> None:
+    keys = [f.key for f in FIELDS]
+    half = len(keys) // 2
+    overlapping = _two_tables(keys[: half + 1], keys[half:])  # one row in both
+    contact = _two_tables(keys, ["requester_name", "requester_role", "requester_email"])
+    for data in (overlapping, contact):
+        reading = read_file("form.docx", "", data, limits=LIMITS)
+        (form,) = reading.forms
+        assert validate(form, CTX).complete
+
+
+def test_a_note_under_a_merged_label_of_a_one_value_answer_leaves_the_answer() -> None:
+    document = Document()
+    table = document.add_table(rows=0, cols=2)
+    notes = {"declaration": "Signed: Aisha Khan, 22/03/2016", "commissioner_ods": "(Leeds)"}
+    for f in FIELDS:
+        label_cell, value_cell = table.add_row().cells
+        label_cell.text, value_cell.text = f.label, VALUES.get(f.key, "")
+        if f.key in notes:
+            below = table.add_row().cells
+            below[1].text = notes[f.key]
+            label_cell.merge(below[0])
+    out = io.BytesIO()
+    document.save(out)
+    validation = _checked("form.docx", out.getvalue())
+    assert validation.complete, validation.problems
+    assert validation.values["declaration"] is True
+    assert validation.values["commissioner_ods"] == "02V"
+
+
+def test_a_form_only_in_a_forwarded_message_is_read() -> None:
+    body = "Please see below.\n\n---------- Forwarded message ---------\n" + body_form(VALUES)
+    form = read_body(body)
+    assert form is not None and validate(form, CTX).complete
+    own = "Please see our form.\n\n" + body_form(VALUES)
+    older = body_form({**VALUES, "commissioner_ods": "05C"})
+    form = read_body(own + "\n----- Forwarded by Jo Bloggs/NHS on 01/03/2016 -----\n" + older)
+    assert form is not None and form.repeats == {}  # the sender's own form, not the forwarded
