@@ -37,16 +37,7 @@ def tell_withdrawn(
         return
     context = notice_context(notifier, item, values, now)
     context["decision"] = "withdrawn"
-    notifier.queue(
-        unit,
-        kind=DECISION_KIND,
-        to=to,
-        context=context,
-        now=now,
-        in_reply_to=thread_on,
-        references=(thread_on,) if thread_on else (),
-        auto_submitted="auto-generated",
-    )
+    _queue_decision(unit, notifier, to, context, now, thread_on)
 
 
 def tell_closure(
@@ -108,6 +99,18 @@ def tell_decided(
         context["decision"] = "ended"
         context["ends_on"] = uk(ends_on)
         context["ended_already"] = ends_on is not None and ends_on <= today
+    _queue_decision(unit, notifier, to, context, now, thread_on)
+
+
+def _queue_decision(
+    unit: Unit,
+    notifier: Notifier,
+    to: tuple[str, ...],
+    context: dict[str, Any],
+    now: datetime,
+    thread_on: str | None,
+) -> None:
+    """How a review ended, as a reply to the notice that opened it."""
     notifier.queue(
         unit,
         kind=DECISION_KIND,

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from intake_bot.bootstrap import App
 from intake_bot.domain.organisations import OdsError
+from intake_bot.domain.records import Relationship
 from intake_bot.samples import docx_form, new_request
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
@@ -187,12 +188,18 @@ def test_ending_on_review_ends_the_relationship(
     assert [e[1] for e in _events(app, "ods_review")] == ["open", "ended"]
 
 
-def test_a_closure_ods_withdraws_withdraws_the_review_and_a_new_one_reopens_it(
-    app: App, clock: FrozenClock, tmp_path: Path
-) -> None:
+def _leeds_in_force_in_may_2026(app: App, clock: FrozenClock) -> Relationship:
+    """The 03G relationship approved in 2016; the clock then at May 2026, when files arrive."""
     clock.now = APRIL_2016
     rel = approved_relationship(app, _uids, **LEEDS)
     clock.now = MAY_2026
+    return rel
+
+
+def test_a_closure_ods_withdraws_withdraws_the_review_and_a_new_one_reopens_it(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    rel = _leeds_in_force_in_may_2026(app, clock)
 
     def eccg(name: str, closes: str) -> Path:
         rows = [report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed=closes)]
@@ -225,9 +232,7 @@ def test_a_closure_ods_withdraws_withdraws_the_review_and_a_new_one_reopens_it(
 def test_a_corrected_successions_file_and_a_stale_decision_on_the_database(
     app: App, clock: FrozenClock, tmp_path: Path
 ) -> None:
-    clock.now = APRIL_2016
-    rel = approved_relationship(app, _uids, **LEEDS)
-    clock.now = MAY_2026
+    rel = _leeds_in_force_in_may_2026(app, clock)
     (item,) = app.organisations.import_files(sub_icb_files(tmp_path), actor="op").reviews
     fixed = report(tmp_path / "succ_fixed.csv", [succ_row("03G", "16C", "20220701")])
     changes = app.organisations.import_files([fixed], actor="op").changes

@@ -6,7 +6,7 @@ email body)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -35,16 +35,29 @@ VALUES = new_request(0)  # 02V, NHS Leeds North CCG
 ODS = FIELDS_BY_KEY["commissioner_ods"]
 
 
-def _word(rows: list[tuple[str, str]], values: dict[str, str] = VALUES) -> bytes:
-    """A Word form typed by hand: today's label | value rows, then `rows` at the end."""
-    document = Document()
+def _table(document: Any, rows: Iterable[tuple[str, str]]) -> None:
+    """A table of label | value rows added to `document`."""
     table = document.add_table(rows=0, cols=2)
-    for label, value in [(f.label, values.get(f.key, "")) for f in FIELDS] + rows:
+    for label, value in rows:
         label_cell, value_cell = table.add_row().cells
         label_cell.text, value_cell.text = label, value
+
+
+def _saved(document: Any) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _labelled(keys: Iterable[str], values: dict[str, str] = VALUES) -> list[tuple[str, str]]:
+    return [(FIELDS_BY_KEY[key].label, values.get(key, "")) for key in keys]
+
+
+def _word(rows: list[tuple[str, str]], values: dict[str, str] = VALUES) -> bytes:
+    """A Word form typed by hand: today's label | value rows, then `rows` at the end."""
+    document = Document()
+    _table(document, _labelled((f.key for f in FIELDS), values) + rows)
+    return _saved(document)
 
 
 def _checked(name: str, data: bytes) -> Validation:
@@ -159,21 +172,25 @@ def test_a_clash_in_a_field_the_request_type_does_not_use_is_not_put_to_the_send
     assert all(p.field_key != "datasets" for p in validation.problems)
 
 
-def test_a_label_merged_down_over_several_rows_reads_every_rows_value() -> None:
+def _merged_form(runs: dict[str, list[str]]) -> bytes:
+    """Today's form typed by hand, where each field in `runs` has its first text beside its
+    label and the rest a row each below, under the label cell merged down over them."""
     document = Document()
     table = document.add_table(rows=0, cols=2)
     for f in FIELDS:
         label_cell, value_cell = table.add_row().cells
-        label_cell.text, value_cell.text = f.label, VALUES.get(f.key, "")
-        if f.key == "datasets":  # one data set a row, under one label cell merged down
-            value_cell.text = "SUS"
-            for more in ("HES", "Local Provider Flows"):
-                below = table.add_row().cells
-                below[1].text = more
-                label_cell = label_cell.merge(below[0])
-    out = io.BytesIO()
-    document.save(out)
-    validation = _checked("form.docx", out.getvalue())
+        first, *more = runs.get(f.key, [VALUES.get(f.key, "")])
+        label_cell.text, value_cell.text = f.label, first
+        for text in more:
+            below = table.add_row().cells
+            below[1].text = text
+            label_cell = label_cell.merge(below[0])
+    return _saved(document)
+
+
+def test_a_label_merged_down_over_several_rows_reads_every_rows_value() -> None:
+    data = _merged_form({"datasets": ["SUS", "HES", "Local Provider Flows"]})
+    validation = _checked("form.docx", data)
     assert validation.complete, validation.problems
     assert validation.values["datasets"] == ["SUS", "HES", "Local Provider Flows"]
 
@@ -195,9 +212,7 @@ def test_a_signature_after_a_word_form_of_paragraphs_is_not_a_second_answer() ->
     document = Document()
     for line in body_form(VALUES).splitlines() + SIGNATURE.splitlines():
         document.add_paragraph(line)
-    out = io.BytesIO()
-    document.save(out)
-    validation = _checked("letter.docx", out.getvalue())
+    validation = _checked("letter.docx", _saved(document))
     assert validation.complete, validation.problems
     assert validation.values["requester_email"] == VALUES["requester_email"]
 
@@ -256,16 +271,9 @@ def test_a_box_under_a_loose_label_answering_differently_is_flagged_not_put_to_t
 def test_the_fields_own_label_wins_over_an_alias_given_above_it() -> None:
     document = Document()
     document.add_paragraph("NHS Leeds North CCG, Leeds")  # a letterhead, then the form
-    title = document.add_table(rows=0, cols=2)
-    title.add_row().cells[0].text = "Email"
-    title.rows[-1].cells[1].text = "leedsnorth.ig@nhs.net"
-    table = document.add_table(rows=0, cols=2)
-    for f in FIELDS:
-        table.add_row().cells[0].text = f.label
-        table.rows[-1].cells[1].text = VALUES.get(f.key, "")
-    out = io.BytesIO()
-    document.save(out)
-    validation = _checked("letter.docx", out.getvalue())
+    _table(document, [("Email", "leedsnorth.ig@nhs.net")])
+    _table(document, _labelled(f.key for f in FIELDS))
+    validation = _checked("letter.docx", _saved(document))
     assert validation.complete, validation.problems
     assert validation.values["requester_email"] == VALUES["requester_email"]
 
@@ -286,9 +294,7 @@ def _merged_table_form(extra: Callable[[Any], None]) -> bytes:
         label_cell, value_cell = table.add_row().cells
         label_cell.text, value_cell.text = f.label, VALUES.get(f.key, "")
     extra(document)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+    return _saved(document)
 
 
 def _office_use(document: Any) -> None:
@@ -307,23 +313,9 @@ def test_a_merged_cell_in_another_table_is_not_read_as_more_of_the_last_answer()
 
 
 def test_tick_boxes_one_a_row_under_a_merged_label_read_the_ticked_ones() -> None:
-    document = Document()
-    table = document.add_table(rows=0, cols=2)
-    for f in FIELDS:
-        label_cell, value_cell = table.add_row().cells
-        label_cell.text, value_cell.text = f.label, VALUES.get(f.key, "")
-        options = {"purposes": ["☒ Commissioning", "☐ Invoice validation", "☐ Other"]}
-        options["contract_signed"] = ["☒ Yes", "☐ No"]
-        if f.key in options:
-            first, *more = options[f.key]
-            value_cell.text = first
-            for option in more:
-                below = table.add_row().cells
-                below[1].text = option
-                label_cell = label_cell.merge(below[0])
-    out = io.BytesIO()
-    document.save(out)
-    validation = _checked("form.docx", out.getvalue())
+    options = {"purposes": ["☒ Commissioning", "☐ Invoice validation", "☐ Other"]}
+    options["contract_signed"] = ["☒ Yes", "☐ No"]
+    validation = _checked("form.docx", _merged_form(options))
     assert validation.complete, validation.problems
     assert validation.values["purposes"] == ["Commissioning"]
     assert validation.values["contract_signed"] is True
@@ -331,19 +323,12 @@ def test_tick_boxes_one_a_row_under_a_merged_label_read_the_ticked_ones() -> Non
 
 def test_two_forms_in_two_tables_with_the_request_type_further_down_are_two_requests() -> None:
     document = Document()
-    order = [f for f in FIELDS if f.key != "request_type"]
-    order.insert(4, FIELDS_BY_KEY["request_type"])
+    order = [f.key for f in FIELDS if f.key != "request_type"]
+    order.insert(4, "request_type")
     for values in (VALUES, new_request(1)):
-        table = document.add_table(rows=0, cols=2)
-        for f in order:
-            table.add_row().cells[0].text = f.label
-            table.rows[-1].cells[1].text = values.get(f.key, "")
-    trailing = document.add_table(rows=1, cols=2)  # a box repeating one field is not a form
-    trailing.cell(0, 0).text = FIELDS_BY_KEY["requester_phone"].label
-    trailing.cell(0, 1).text = "0113 825 0000"
-    out = io.BytesIO()
-    document.save(out)
-    reading = read_file("two.docx", "", out.getvalue(), limits=LIMITS)
+        _table(document, _labelled(order, values))
+    _table(document, _labelled(["requester_phone"]))  # a box repeating one field is not a form
+    reading = read_file("two.docx", "", _saved(document), limits=LIMITS)
     first, second = (validate(form, CTX) for form in reading.forms)
     assert first.complete and second.complete, (first.problems, second.problems)
     assert [first.values["commissioner_ods"], second.values["commissioner_ods"]] == ["02V", "00C"]
@@ -353,13 +338,8 @@ def _two_tables(first: list[str], second: list[str]) -> bytes:
     """One form typed into two tables (Word splits a table pasted across a page break)."""
     document = Document()
     for keys in (first, second):
-        table = document.add_table(rows=0, cols=2)
-        for key in keys:
-            table.add_row().cells[0].text = FIELDS_BY_KEY[key].label
-            table.rows[-1].cells[1].text = VALUES.get(key, "")
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+        _table(document, _labelled(keys))
+    return _saved(document)
 
 
 def test_one_form_in_two_tables_repeating_some_rows_is_one_request() -> None:
@@ -374,19 +354,9 @@ def test_one_form_in_two_tables_repeating_some_rows_is_one_request() -> None:
 
 
 def test_a_note_under_a_merged_label_of_a_one_value_answer_leaves_the_answer() -> None:
-    document = Document()
-    table = document.add_table(rows=0, cols=2)
-    notes = {"declaration": "Signed: Aisha Khan, 22/03/2016", "commissioner_ods": "(Leeds)"}
-    for f in FIELDS:
-        label_cell, value_cell = table.add_row().cells
-        label_cell.text, value_cell.text = f.label, VALUES.get(f.key, "")
-        if f.key in notes:
-            below = table.add_row().cells
-            below[1].text = notes[f.key]
-            label_cell.merge(below[0])
-    out = io.BytesIO()
-    document.save(out)
-    validation = _checked("form.docx", out.getvalue())
+    notes = {"declaration": ["Yes", "Signed: Aisha Khan, 22/03/2016"]}
+    notes["commissioner_ods"] = ["02V", "(Leeds)"]
+    validation = _checked("form.docx", _merged_form(notes))
     assert validation.complete, validation.problems
     assert validation.values["declaration"] is True
     assert validation.values["commissioner_ods"] == "02V"
