@@ -173,6 +173,7 @@ class FormCollector:
             if at > 0 and not _whole_form(split):  # a box or a part repeating some fields
                 _fold_into(self._forms[at - 1], split)
                 del self._forms[at]
+        self._split = []  # folded once: asking again gives the same forms
         forms = keep_filled(self._forms)
         if len(forms) > 1:
             for number, form in enumerate(forms, start=1):
