@@ -39,7 +39,7 @@ def settle_repeats(form: RawForm) -> tuple[RawForm, dict[str, Given]]:
         first = (form.values.get(key), key not in form.loose)
         given = [(raw, own) for raw, own in (first, *later) if _given(raw)]
         if given:
-            values[key] = next((raw for raw, own in given if own), given[0][0])
+            values[key] = _chosen(given)
             answers[key] = given
     return replace(form, values=values), answers
 
@@ -64,10 +64,14 @@ def weigh(answers: Mapping[str, Given], read: Reader) -> Iterator[Clash]:
         if len(own) > 1:
             yield Clash(field, own, for_sender=True)
             continue
-        chosen = next((raw for raw, is_own in given if is_own), given[0][0])
-        every = _distinct(field, [chosen, *(raw for raw, _ in given)], read)
+        every = _distinct(field, [_chosen(given), *(raw for raw, _ in given)], read)
         if len(every) > 1:
             yield Clash(field, every, for_sender=False)
+
+
+def _chosen(given: Given) -> RawValue:
+    """The answer used: the first under the field's own label, else the first given."""
+    return next((raw for raw, own in given if own), given[0][0])
 
 
 def one_value_expected(count: int) -> str:

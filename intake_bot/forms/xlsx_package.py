@@ -85,12 +85,7 @@ class Workbook:
     def value_at(self, title: str, row: int, column: int) -> Any:
         """One cell's value (None when the sheet or the cell is not there)."""
         sheet = next((s for s in self.worksheets if s.title.casefold() == title.casefold()), None)
-        if sheet is None:
-            return None
-        for number, cells in sheet._reading.rows():
-            if number >= row:
-                return dict(cells).get(column) if number == row else None
-        return None
+        return None if sheet is None else sheet.value_at(row, column)
 
 
 class Worksheet:
@@ -100,6 +95,13 @@ class Worksheet:
 
     def reset_dimensions(self) -> None:
         """The declared size is never trusted here: rows are read to the last one there is."""
+
+    def value_at(self, row: int, column: int) -> Any:
+        """One cell's value (None when it is not there), reading the rows up to it."""
+        for number, cells in self._reading.rows():
+            if number >= row:
+                return dict(cells).get(column) if number == row else None
+        return None
 
     def merged_cells(self, limit: int = MAX_MERGES) -> list[tuple[int, int, int, int]]:
         """The sheet's merged ranges as (first row, first column, last row, last column), at

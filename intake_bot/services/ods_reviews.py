@@ -98,11 +98,11 @@ def refresh_reviews(
     names the code or is no longer in force (withdrawn: nothing left to decide). Each is audited."""
     changes: list[Change] = []
     for review in unit.organisations.reviews(OPEN):
-        why = _stale(unit, notifier, review, index, now, today)
-        if why is None:
+        withdrawn = _withdraw_if_stale(unit, notifier, review, index, now, today)
+        if withdrawn is None:
             changes += _bring_up_to_date(unit, review, index, now, today)
         else:
-            changes.append(_withdraw(unit, review, why, now))
+            changes.append(withdrawn)
     return changes
 
 
@@ -112,45 +112,42 @@ def withdraw_if_stale(unit: Unit, notifier: Notifier, review_id: int, now: datet
     review = unit.organisations.review(review_id)
     if review is None or review.status != OPEN:
         return ""
-    why = _stale(unit, notifier, review, _index(unit), now, today_in_england(now))
-    if why is not None:
-        _withdraw(unit, review, why, now)
-    return why or ""
+    today = today_in_england(now)
+    withdrawn = _withdraw_if_stale(unit, notifier, review, _index(unit), now, today)
+    return review.note if withdrawn is not None else ""
 
 
-def _stale(
+def _withdraw_if_stale(
     unit: Unit,
     notifier: Notifier,
     review: SuccessionReview,
     index: OrganisationIndex,
     now: datetime,
     today: date,
-) -> str | None:
-    """Why nothing is left to decide on `review` (None: it stands). A closure ODS withdrew is
-    told to the contacts who were told of it."""
+) -> Change | None:
+    """Withdraw `review` when nothing is left to decide on it, audited (None: it stands). The
+    contacts told of a closure are told when ODS withdrew it."""
     code = review.closed_code
     rel = unit.register.get(review.relationship_id)
     org = index.records.get(code)
     if rel is None or not is_active(rel.ended_on, today):
-        return "the relationship is no longer in force"
-    if getattr(rel, f"{review.party}_ods") != code:
-        return f"the relationship no longer names {code}"
-    if org is not None and org.closed_on is None:
+        why = "the relationship is no longer in force"
+    elif getattr(rel, f"{review.party}_ods") != code:
+        why = f"the relationship no longer names {code}"
+    elif org is not None and org.closed_on is None:
+        why = f"ODS no longer gives {code} a close date"
         values = unit.register.current_version(rel).values
         item = _item(review, index, rel, today)
         tell_withdrawn(unit, notifier, item, values, now, thread_on=review.notice_message_id)
-        return f"ODS no longer gives {code} a close date"
-    return None
-
-
-def _withdraw(unit: Unit, review: SuccessionReview, why: str, now: datetime) -> Change:
+    else:
+        return None
     review.status, review.decided_at, review.decided_by = WITHDRAWN, now, audit.BOT
     review.note = why
     note = f"ODS-{review.id} {review.reference}: withdrawn: {why}"
     audit.record(
         unit, action=REVIEW_ACTION, at=now, from_status=OPEN, to_status=WITHDRAWN, note=note
     )
-    return Change("review withdrawn", review.closed_code, note)
+    return Change("review withdrawn", code, note)
 
 
 def _bring_up_to_date(
