@@ -5,7 +5,8 @@ The blank form carries its version (forms/generate.py). A form that declares the
 version is read by today's keys and labels; an older version is read through its mapping (one
 `config/forms/<version>.toml` each: the labels and keys it used, each naming today's field);
 a version with no mapping cannot be read safely; a .docx or .xlsx that declares none (made by
-hand, or another organisation's template) is read by its labels and flagged for staff.
+hand, another organisation's template, or a form from before forms carried their version) is
+read by its labels, today's first and then each older version's, and flagged for staff.
 
 A declared version comes from the sender's file: it is checked against a strict pattern and
 only ever looked up among the versions loaded, never used to find a file.
@@ -35,6 +36,14 @@ def valid_version(text: str | None) -> str | None:
         return None
     text = text.strip()
     return text if _VERSION.fullmatch(text) else None
+
+
+def version_order(version: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key that puts versions in the order they were made: 2026.9 before 2026.10."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.casefold())
+        for part in re.split(r"[._-]", version)
+    )
 
 
 def shown_version(declared: str) -> str:
@@ -87,6 +96,48 @@ class FieldNames:
 
 
 CURRENT_NAMES = FieldNames(CURRENT_VERSION)
+
+
+@dataclass(frozen=True)
+class AnyVersionNames(FieldNames):
+    """The names a form that declares no version is read by: today's first, then each older
+    version's own, newest first. A 2016 form retyped by hand, or filled in before forms
+    carried their version, is read rather than reported as missing every field.
+
+    `used` collects the older versions whose own names were needed: the sender of such a form
+    is sent the current one, as for a form that declares an older version. One is made for
+    each file read (`FormVersions.resolve`), so what it collects is that file's.
+    """
+
+    older: tuple[FieldNames, ...] = ()
+    used: set[str] = field(default_factory=set, compare=False)
+
+    def _older(self, name: str) -> tuple[str, Field] | None:
+        for names in self.older:
+            found = names.renamed(name)
+            if found is not None:
+                return names.version, found
+        return None
+
+    def renamed(self, name: str) -> Field | None:
+        found = self._older(name)
+        if found is None:
+            return None
+        self.used.add(found[0])
+        return found[1]
+
+    def by_label(self, text: str) -> Field | None:
+        return field_for_label(text) or self.renamed(text)
+
+    def names_strongly(self, text: str, named: Field) -> bool:
+        folded = normalise_label(text)
+        if folded in (normalise_label(named.label), normalise_label(named.key)):
+            return True
+        found = self._older(text)
+        return found is not None and found[1] is named
+
+    def by_key(self, text: str) -> Field | None:
+        return FIELDS_BY_KEY.get(text.strip()) or self.renamed(text)
 
 
 def field_names(
@@ -147,7 +198,7 @@ class FormVersions:
     def resolve(self, declared: str | None) -> Resolution:
         """How to read a file that declared `declared` (None: it declared nothing)."""
         if declared is None:
-            return Resolution(Versioning.MISSING, None, self.names_of(self.current))
+            return Resolution(Versioning.MISSING, None, self.unversioned())
         version = valid_version(declared)
         if version is None:
             return Resolution(Versioning.UNMAPPED, None, None)
@@ -161,20 +212,35 @@ class FormVersions:
     def names_of(self, version: str) -> FieldNames:
         return self.mappings.get(version) or FieldNames(version)
 
+    def unversioned(self) -> AnyVersionNames:
+        """Fresh names for one file that names no version of the form (see AnyVersionNames)."""
+        return AnyVersionNames(self.current, older=tuple(self.mappings[v] for v in self.older))
+
+    @property
+    def older(self) -> tuple[str, ...]:
+        """The older versions that can be read, newest first."""
+        return tuple(
+            sorted((v for v in self.mappings if v != self.current), key=version_order)[::-1]
+        )
+
     @property
     def known(self) -> tuple[str, ...]:
         """Every version that can be read, the current one first."""
-        return (self.current, *sorted(v for v in self.mappings if v != self.current))
+        return (self.current, *self.older)
 
 
 CURRENT_ONLY = FormVersions()
 
 
 def stamp(forms: list[RawForm], resolution: Resolution) -> list[RawForm]:
-    """Mark each form read from one file with the version it declared and how it was read."""
+    """Mark each form read from one file with the version it declared and how it was read
+    (and, declaring none, whether an older version's labels were needed to read it)."""
+    names = resolution.names
+    older = sorted(names.used, key=version_order) if isinstance(names, AnyVersionNames) else []
     for form in forms:
         form.version = resolution.version
         form.versioning = resolution.versioning
+        form.older_labels = older[-1] if older else None
     return forms
 
 
@@ -186,11 +252,19 @@ def version_note(form: RawForm) -> str | None:
             f"through the mapping for {form.version} (config/forms/); the sender was sent the "
             "current form"
         )
+    older = (
+        f"; some of its labels are those of version {form.older_labels}, read through its "
+        "mapping (config/forms/): the sender was sent the current form"
+        if form.older_labels
+        else ""
+    )
     if form.versioning is Versioning.MISSING:
         return (
             "the form carries no version (made by hand, or another organisation's template): "
-            "read by its labels; check that every value landed in the right field"
+            f"read by its labels; check that every value landed in the right field{older}"
         )
+    if older:
+        return f"the form was read by its labels{older}"
     return None
 
 
@@ -204,11 +278,13 @@ _HOW_READ = {
 
 def how_read(form: RawForm) -> str:
     """One line for `intake-bot parse`: the version a form declared and how it was read."""
-    text = _HOW_READ.get(form.versioning, "")
-    return text.format(version=form.version or "")
+    text = _HOW_READ.get(form.versioning, "").format(version=form.version or "")
+    if form.older_labels:
+        text += f", some of them version {form.older_labels}'s"
+    return text
 
 
 def older_version(form: RawForm) -> str | None:
-    """The version of a form on an older version of the form (its sender is sent the current
-    one), else None."""
-    return form.version if form.versioning is Versioning.OLDER else None
+    """The version of a form on an older version of the form, or read by an older version's
+    labels (its sender is sent the current one), else None."""
+    return form.version if form.versioning is Versioning.OLDER else form.older_labels

@@ -38,6 +38,8 @@ class RawForm:
     loose: set[str] = field(default_factory=set)  # fields whose first value came by an alias
     version: str | None = None  # the form version the file declared, when well formed
     versioning: Versioning = Versioning.NOT_CARRIED
+    # Declaring no version, read partly by an older version's own labels: that version.
+    older_labels: str | None = None
 
     def filled(self) -> int:
         """How many fields carry something."""

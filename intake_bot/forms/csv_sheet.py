@@ -10,7 +10,8 @@ import csv
 import io
 import re
 
-from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.form_versions import Resolution, stamp
+from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import forms_from_grid, is_empty_row, rows_not_read
 from intake_bot.forms.limits import Budget
 
@@ -48,7 +49,10 @@ def read_csv(data: bytes, source: str, budget: Budget | None = None) -> list[Raw
         rows.append((number, row))
     if past is not None:
         budget.cut(rows_not_read(*past, "the file", limit))
-    return forms_from_grid(rows, source, lambda n: f"{source}, row {n}")
+    # A .csv carries no version: its headers are read as today's, else as an older version's.
+    names = budget.limits.form_versions.unversioned()
+    forms = forms_from_grid(rows, source, lambda n: f"{source}, row {n}", names=names)
+    return stamp(forms, Resolution(Versioning.NOT_CARRIED, None, names))
 
 
 def decode(data: bytes) -> str:

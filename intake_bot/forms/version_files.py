@@ -11,8 +11,10 @@ ccg_name = "commissioner_name"
 ```
 
 Only what changed needs a line: a name a version shares with today's form reads as today's.
-A new version of the form needs a file here, not code. Every problem in every file is
-reported at once, as a ConfigError naming the file.
+An older version of the form needs a file here, not code. A file for a version newer than
+the one `intake-bot form` writes is refused: its forms would be answered that "a newer form
+exists" with an older blank attached. Every problem in every file is reported at once, as a
+ConfigError naming the file.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from intake_bot.domain.form_versions import (
     FormVersions,
     MappingError,
     field_names,
+    version_order,
 )
 
 SETTING = "paths.forms"
@@ -72,7 +75,14 @@ def _read(path: Path) -> FieldNames:
     if not isinstance(version, str) or version != path.stem:
         raise ConfigError(f"{where}: version must be the file's name ({path.stem!r})")
     labels, keys = _table(data, "labels", where), _table(data, "keys", where)
-    return field_names(version, labels, keys, where)
+    names = field_names(version, labels, keys, where)
+    if version_order(version) > version_order(CURRENT_VERSION):
+        raise ConfigError(
+            f"{where}: version {version} is newer than the current form, {CURRENT_VERSION}: "
+            "a file here maps an older version's labels to today's fields (a newer form "
+            "becomes current with the code that writes it)"
+        )
+    return names
 
 
 def _table(data: dict[str, object], name: str, where: str) -> dict[str, str]:

@@ -68,7 +68,8 @@ def declared_in_properties(archive: zipfile.ZipFile) -> str | None:
     wanted = DOCX_PROPERTY.casefold()
     for prop in root.iter(f"{{{CUSTOM_PROPERTIES}}}property"):
         if (prop.get("name") or "").strip().casefold() == wanted:
-            return "".join(map(str, prop.itertext())).strip()[:_KEEP]
+            # emptied (Word's property dialog keeps the name): it declares nothing
+            return "".join(map(str, prop.itertext())).strip()[:_KEEP] or None
     return None
 
 
@@ -84,10 +85,16 @@ def declared_in_workbook(workbook: Workbook) -> str | None:
                 cell = _CELL_REFERENCE.fullmatch(text)
                 if cell is not None:
                     text = _cell_text(workbook, cell)
-                    if not text:
-                        return None  # an empty cell declares nothing: read by labels, flagged
-                return text.strip('"')[:_KEEP]
+                text = text.strip('"').strip()
+                # An empty name or cell, or one Excel broke (#REF! once its sheet was deleted),
+                # declares nothing: the form is read by its labels and flagged.
+                if not text or _EXCEL_ERROR.match(text):
+                    return None
+                return text[:_KEEP]
     return None
+
+
+_EXCEL_ERROR = re.compile(r"#(?:REF|N/?A|NAME|VALUE|NULL|DIV/0|NUM)[!?]?", re.I)
 
 
 # Sheet!$E$1 or 'A sheet''s name'!E1: one cell, as Excel writes a name that refers to one.

@@ -17,7 +17,7 @@ from intake_bot.domain.form_versions import CURRENT_VERSION
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import message_reference, request_reference
-from intake_bot.forms.readings import FileReading, ParsedMessage
+from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode
 from intake_bot.ports import Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier, summary_rows, type_label
@@ -112,11 +112,23 @@ def acknowledge(
         now=now,
         in_reply_to=msg.message_id,
         references=msg.references,
-        attach_blank_forms=bool(older_form),
+        # the cannot-read words for a form on an unknown version promise the blank too
+        attach_blank_forms=bool(older_form or unread_versions(rejected)),
         request_id=request.id,
         inbound_id=inbound.id,
     )
     return 1
+
+
+def unread_versions(rejected: Sequence[FileReading]) -> list[dict[str, Any]]:
+    """Flags for the forms of an email that are on a version the bot cannot read: the sender
+    was told staff would look at them, so they go on each request the email filed or
+    corrected, not only in its archive."""
+    return [
+        {"field": None, "message": f"not read: {r.rejection.reason}"}
+        for r in rejected
+        if r.rejection is not None and r.rejection.code is RejectCode.FORM_VERSION
+    ]
 
 
 def request_context(request: Request) -> dict[str, Any]:
@@ -150,9 +162,13 @@ def reply_without_request(
     kind: str,
     rejected: Sequence[FileReading],
     now: datetime,
+    *,
+    to: str | None = None,
+    request: Request | None = None,
 ) -> int:
-    """The how-to reply (no form) or the cannot-read reply, with the blank forms attached."""
-    to = may_reply(unit, notifier, msg, now, request=None, inbound=inbound)
+    """The how-to reply (no form) or the cannot-read reply, with the blank forms attached;
+    `to` and `request` as for `acknowledge`, when it answers a reply to a request."""
+    to = may_reply(unit, notifier, msg, now, request=request, inbound=inbound, to=to)
     if not to:
         return 0
     context = notifier.base_context(msg.from_name)
@@ -168,6 +184,7 @@ def reply_without_request(
         in_reply_to=msg.message_id,
         references=msg.references,
         attach_blank_forms=True,
+        request_id=request.id if request is not None else None,
         inbound_id=inbound.id,
     )
     return 1

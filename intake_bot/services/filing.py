@@ -26,11 +26,11 @@ from intake_bot.domain.triage import queue_for, request_reference, verification_
 from intake_bot.domain.validation import Flag, Problem, Validation, ValidationContext, validate
 from intake_bot.domain.values import email_domain_allowed
 from intake_bot.forms.headers import unverified_from
-from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode
+from intake_bot.forms.readings import FileReading, ParsedMessage
 from intake_bot.ports import Unit
 from intake_bot.ports_reads import RelationshipReads
 from intake_bot.services import audit
-from intake_bot.services.answers import acknowledge
+from intake_bot.services.answers import acknowledge, unread_versions
 from intake_bot.services.notify import Notifier
 from intake_bot.working_days import add_working_days, today_in_england
 
@@ -92,7 +92,7 @@ def file_forms(
         )
         # Settled before it is added, so that the store writes it once, as filed.
         status, note = apply_checked(request, checked, rules, now)
-        request.flags = [*request.flags, *_unread_versions(rejected)]
+        request.flags = [*request.flags, *unread_versions(rejected)]
         unit.add(request)
         record_status(unit, request, Status.RECEIVED, status, now, audit.BOT, note)
         filed.references.append(request_reference(saved_id(request)))
@@ -108,16 +108,6 @@ def file_forms(
             older_form=older_version(form),
         )
     return filed
-
-
-def _unread_versions(rejected: Sequence[FileReading]) -> list[dict[str, Any]]:
-    """A form beside this one that is on a version the bot cannot read: the sender was told
-    staff would look at it, so it is on each request from the email, not only in its archive."""
-    return [
-        {"field": None, "message": f"not read: {r.rejection.reason}"}
-        for r in rejected
-        if r.rejection is not None and r.rejection.code is RejectCode.FORM_VERSION
-    ]
 
 
 @dataclass

@@ -31,7 +31,12 @@ from intake_bot.forms.headers import unverified_from
 from intake_bot.forms.readings import FileReading, ParsedMessage
 from intake_bot.ports import ReferenceRepository, Unit
 from intake_bot.services import audit
-from intake_bot.services.answers import acknowledge, reply_not_applied
+from intake_bot.services.answers import (
+    acknowledge,
+    reply_not_applied,
+    reply_without_request,
+    unread_versions,
+)
 from intake_bot.services.filing import CheckRules, FilingRules, check, file_forms, settle
 
 # A corrected form is applied to a request in these states; later, staff decide.
@@ -73,11 +78,15 @@ def file_reply(
             unit, request, inbound, msg, forms, rules, now, refused, answers_ours
         )
     result = ThreadResult([reference], 0)
+    unread = unread_versions(rejected)
     if not forms:
+        if unread:  # a form on a version no mapping covers: told, and shown to staff
+            _unread_form(unit, request, inbound, msg, rejected, rules, now, result)
         return result
     (index, form), extra = forms[0], forms[1:]
     if request.status in CORRECTABLE:
         _apply_correction(unit, request, inbound, msg, form, rules, now)
+        request.flags = [*request.flags, *unread]
         if index is not None:
             request.attachment_id = attachment_ids.get(index)
         to = _recorded_address(unit.reference, request, msg)
@@ -94,6 +103,7 @@ def file_reply(
         )
     else:
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")
+        request.flags = [*request.flags, *unread]
         _event(unit, request, inbound, now, "form_not_applied", f"request was {request.status}")
     if extra:
         filed = file_forms(
@@ -102,13 +112,34 @@ def file_reply(
             msg=msg,
             forms=extra,
             attachment_ids=attachment_ids,
-            rejected=(),
+            rejected=rejected,
             rules=rules,
             now=now,
         )
         result.references += filed.references
         result.replies += filed.replies
     return result
+
+
+def _unread_form(
+    unit: Unit,
+    request: Request,
+    inbound: InboundMessage,
+    msg: ParsedMessage,
+    rejected: Sequence[FileReading],
+    rules: FilingRules,
+    now: datetime,
+    result: ThreadResult,
+) -> None:
+    """A party's reply whose only form is on a version the bot cannot read: the request is
+    flagged for staff, and the sender is sent the cannot-read reply with the current form (at
+    the address recorded for the request). No robot sends a form, so this starts no loop."""
+    request.flags = [*request.flags, *unread_versions(rejected)]
+    _event(unit, request, inbound, now, "flagged", "a reply's form is on a version not read")
+    to = _recorded_address(unit.reference, request, msg)
+    result.replies += reply_without_request(
+        unit, rules.notifier, msg, inbound, "unreadable", rejected, now, to=to, request=request
+    )
 
 
 def who_may_change(

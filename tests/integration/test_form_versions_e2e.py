@@ -139,6 +139,9 @@ def test_a_version_we_cannot_map_beside_a_form_we_can_is_flagged_on_the_request(
     (reply,) = _sent(app)
     text = _text(reply)
     assert "next-year.docx" in text and "version 2031.1 of the request form" in text
+    # the reason given promises the current form, attached: it is
+    assert f"current form (version {CURRENT_VERSION}), attached" in text
+    assert sorted(_attached(reply)) == sorted(FORMS)
     # the sender was told staff would look at it: staff see it on the request filed
     assert any(
         "not read" in flag and "next-year.docx" in flag and "2031.1" in flag for flag in _flags(app)
@@ -186,6 +189,68 @@ def test_a_correction_sent_on_the_older_form_is_applied_and_again_sent_the_newer
     with app.store.unit() as unit:
         request = unit.requests.get(1)
         assert request is not None and request.status == "triaged"
+
+
+def test_a_2016_form_that_declares_no_version_is_read_by_its_labels_and_sent_the_newer_one(
+    app: App,
+) -> None:
+    # The 2016 form predates the bot: such forms carry no version, retyped or not.
+    values = new_request(0)
+    reply = _poll(app, "ours.docx", DOCX, word_form(values, version=None, controls=False))
+
+    text = _text(reply)
+    assert "Request received" in str(reply["Subject"])
+    assert "A newer request form exists" in text and "version 2016.1" in text
+    assert sorted(_attached(reply)) == sorted(FORMS)
+    with app.store.unit() as unit:
+        (request,) = unit.requests.matching()
+        assert request.values["commissioner_ods"] == values["commissioner_ods"]
+    (flag,) = [f for f in _flags(app) if "version" in f]
+    assert "carries no version" in flag and "version 2016.1" in flag
+
+
+def _incomplete_then_reply(app: App, *files: tuple[str, str, bytes]) -> list[EmailMessage]:
+    """A request filed incomplete, then a reply to its acknowledgement carrying `files`: the
+    emails sent after the first."""
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    first = _poll(app, "request.docx", DOCX, docx_form(new_request(0, declaration="")))
+    assert "Action needed" in str(first["Subject"])
+    reply = email(
+        subject="RE: " + str(first["Subject"]),
+        attachments=list(files),
+        headers={"In-Reply-To": str(first["Message-ID"])},
+    )
+    deliver(maildir, reply)
+    Worker(app).run_once()
+    return [m for m in _sent(app) if m["Message-ID"] != first["Message-ID"]]
+
+
+def test_a_reply_whose_only_form_is_on_a_version_we_cannot_map_is_answered_and_flagged(
+    app: App,
+) -> None:
+    later = ("2031.docx", DOCX, word_form(new_request(0), version="2031.1"))
+    (answer,) = _incomplete_then_reply(app, later)
+
+    text = _text(answer)
+    assert "2031.docx" in text and "version 2031.1 of the request form" in text
+    assert sorted(_attached(answer)) == sorted(FORMS)
+    assert answer["To"] == "aisha.khan@nhs.net"
+    assert any("not read" in f and "2031.docx" in f for f in _flags(app))
+    with app.store.unit() as unit:
+        request = unit.requests.get(1)
+        assert request is not None and request.status == "incomplete"
+
+
+def test_a_correction_beside_a_form_we_cannot_map_is_applied_and_both_are_on_the_request(
+    app: App,
+) -> None:
+    fixed = ("fixed.docx", DOCX, docx_form(new_request(0)))
+    later = ("2031.docx", DOCX, word_form(new_request(1), version="2031.1"))
+    (answer,) = _incomplete_then_reply(app, fixed, later)
+
+    assert "[LR-000001] Request received" in str(answer["Subject"])
+    assert "2031.docx" in _text(answer) and sorted(_attached(answer)) == sorted(FORMS)
+    assert any("not read" in f and "2031.docx" in f for f in _flags(app))
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

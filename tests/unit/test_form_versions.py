@@ -164,7 +164,8 @@ def test_an_older_form_reads_to_the_same_values_as_todays(name: str, data: bytes
 
 
 def test_without_its_mapping_the_old_labels_would_lose_fields() -> None:
-    read_as_todays = _one("2016.docx", word_form(VALUES, version=None, controls=False))
+    reading = _read("2016.docx", word_form(VALUES, version=None, controls=False), CURRENT_ONLY)
+    (read_as_todays,) = reading.forms
     assert read_as_todays.versioning is Versioning.MISSING
     assert "commissioner_name" not in read_as_todays.values
     assert "CCG / commissioner name" in read_as_todays.unknown_labels

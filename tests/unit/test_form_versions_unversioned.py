@@ -1,0 +1,163 @@
+"""Forms that declare no version, or an empty one, and the order of versions: a 2016 form from
+before forms carried their version is read by its own labels; an emptied or broken version
+marker declares nothing; a mapping file for a version newer than the current form is refused."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.workbook.defined_name import DefinedName
+
+from intake_bot.config_sources import ConfigError
+from intake_bot.domain.form_versions import (
+    CURRENT_ONLY,
+    CURRENT_VERSION,
+    FormVersions,
+    how_read,
+    older_version,
+    version_note,
+    version_order,
+)
+from intake_bot.domain.rawform import RawForm, Versioning
+from intake_bot.forms.files import FileReading, read_file
+from intake_bot.forms.limits import DEFAULT_LIMITS
+from intake_bot.forms.version_files import load_form_versions
+from intake_bot.samples import docx_form, new_request, xlsx_request
+from tests.old_forms import FORM_2016, with_declared_version, word_form, workbook_form
+
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "forms"
+VERSIONS = load_form_versions(SHIPPED)
+VALUES = new_request(0)
+FILLED = {k: v for k, v in VALUES.items() if v}
+
+
+def _forms(name: str, data: bytes, versions: FormVersions = VERSIONS) -> list[RawForm]:
+    reading: FileReading = read_file(
+        name, "", data, limits=replace(DEFAULT_LIMITS, form_versions=versions)
+    )
+    assert reading.rejection is None, reading.rejection
+    return reading.forms
+
+
+def _typed(form: RawForm) -> dict[str, str]:
+    return {k: str(v) for k, v in form.values.items() if v not in (None, "")}
+
+
+def _csv_2016(by: int) -> bytes:
+    """A Bulk sheet of the 2016 form saved as .csv: headers its labels (by=0) or keys (1)."""
+    header = ",".join(FORM_2016.get(k, (k, k))[by] for k in VALUES)
+    row = ",".join(f'"{v}"' for v in VALUES.values())
+    return f"{header}\n{row}\n{row}\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("typed-2016.docx", word_form(VALUES, version=None, controls=False)),
+        ("controls-2016.docx", word_form(VALUES, version=None)),
+        ("2016.xlsx", workbook_form(VALUES, version=None)),
+        ("2016-labels.csv", _csv_2016(0)),
+        ("2016-keys.csv", _csv_2016(1)),
+    ],
+)
+def test_a_2016_form_declaring_no_version_is_read_by_its_own_labels_and_named(
+    name: str, data: bytes
+) -> None:
+    forms = _forms(name, data)
+    for form in forms:
+        assert _typed(form) == FILLED and form.unknown_labels == []
+        assert form.version is None and form.older_labels == "2016.1"
+        assert older_version(form) == "2016.1"  # its sender is sent the current form
+        note = version_note(form)
+        assert note is not None and "version 2016.1" in note
+        assert "version 2016.1" in how_read(form)
+    # with no mapping, the same labels name nothing
+    assert all("commissioner_ods" not in f.values for f in _forms(name, data, CURRENT_ONLY))
+
+
+@pytest.mark.parametrize(
+    ("name", "data"), [("typed.docx", docx_form(VALUES)), ("typed.xlsx", xlsx_request(VALUES))]
+)
+def test_a_form_with_todays_labels_and_no_version_names_no_older_one(
+    name: str, data: bytes
+) -> None:
+    (form,) = _forms(name, data)
+    assert form.versioning is Versioning.MISSING and form.older_labels is None
+    assert older_version(form) is None
+
+
+def test_todays_label_wins_over_an_older_versions_meaning_of_it(tmp_path: Path) -> None:
+    # An older version that called the processor "Commissioning organisation": a form with no
+    # version is read as today's form reads that label.
+    (tmp_path / "2020.1.toml").write_text(
+        'version = "2020.1"\n[labels]\n"Commissioning organisation" = "processor_name"\n'
+        '"Old commissioner code" = "commissioner_ods"\n',
+        encoding="utf-8",
+    )
+    names = load_form_versions(tmp_path).unversioned()
+    today = names.by_label("Commissioning organisation")
+    assert today is not None and today.key == "commissioner_name" and names.used == set()
+    older = names.by_label("Old commissioner code")
+    assert older is not None and older.key == "commissioner_ods" and names.used == {"2020.1"}
+
+
+def _word_2016_marked(prop: str) -> bytes:
+    """The 2016 Word form whose hidden control was emptied and whose property says `prop`."""
+    return with_declared_version(word_form(VALUES), control="", prop=prop)
+
+
+def _workbook_2016_named(refers_to: str) -> bytes:
+    book = load_workbook(io.BytesIO(workbook_form(VALUES, version=None)))
+    book.defined_names["DSfC_form_version"] = DefinedName("DSfC_form_version", attr_text=refers_to)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("empty-property.docx", _word_2016_marked("")),
+        ("blank-property.docx", _word_2016_marked("   ")),
+        ("empty-name.xlsx", _workbook_2016_named('""')),
+        ("blank-name.xlsx", _workbook_2016_named('" "')),
+        ("broken-name.xlsx", _workbook_2016_named("#REF!")),
+        ("broken-cell.xlsx", _workbook_2016_named("#REF!$E$1")),
+    ],
+)
+def test_an_emptied_or_broken_version_marker_declares_nothing(name: str, data: bytes) -> None:
+    # not "a version we do not recognise": the form is read by its labels and flagged
+    (form,) = _forms(name, data)
+    assert form.versioning is Versioning.MISSING
+    assert _typed(form) == FILLED
+
+
+def test_versions_are_ordered_as_they_were_made() -> None:
+    assert version_order("2026.9") < version_order("2026.10") < version_order("2027.1")
+    assert version_order("2016.1") < version_order(CURRENT_VERSION)
+    assert sorted(["2026.10", "2016.1", "2026.9"], key=version_order) == [
+        "2016.1",
+        "2026.9",
+        "2026.10",
+    ]
+
+
+def test_older_versions_are_listed_newest_first(tmp_path: Path) -> None:
+    for version in ("2016.1", "2020.9", "2020.10"):
+        (tmp_path / f"{version}.toml").write_text(f'version = "{version}"\n', encoding="utf-8")
+    versions = load_form_versions(tmp_path)
+    assert versions.known == (CURRENT_VERSION, "2020.10", "2020.9", "2016.1")
+
+
+@pytest.mark.parametrize("newer", ["2026.2", "2026.10", "2027.1"])
+def test_a_mapping_for_a_version_newer_than_the_current_form_is_refused(
+    tmp_path: Path, newer: str
+) -> None:
+    # Its forms would be told "a newer form exists" and sent an older blank.
+    (tmp_path / f"{newer}.toml").write_text(f'version = "{newer}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"version {newer} is newer than the current form"):
+        load_form_versions(tmp_path)
