@@ -1,8 +1,8 @@
 """The form's organisations checked against the ODS list: a code ODS does not know, a code that
 has closed (naming its successor), a name that is not the code's, a kind that does not fit the role.
 
-Pure: no I/O. Used by `validation.validate` only once an ODS list has been imported; with
-none, a code missing from config/'s list is flagged for staff as before.
+Pure: no I/O. Used by `validation.validate` once an ODS list (or its successions) has been
+imported; with no report, a code missing from config/'s list is flagged for staff as before.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def organisation_findings(
 ) -> Findings:
     """What the ODS list says about the organisations a form names (nothing without a list)."""
     found = Findings()
-    if not isinstance(known, OrganisationIndex) or not ods_listed(known):
+    if not isinstance(known, OrganisationIndex) or not known.records:
         return found
     for role in _ROLES:
         code = values.get(role.ods_key)
@@ -77,8 +77,9 @@ def _check_code(
     today: date,
 ) -> None:
     if code not in index:
-        expected = f"an ODS code the Organisation Data Service lists; {code} is not in its list"
-        found.problems.append((role.ods_key, code, expected))
+        if ods_listed(index):  # else: successions alone were imported, and list no codes
+            expected = f"an ODS code the Organisation Data Service lists; {code} is not in its list"
+            found.problems.append((role.ods_key, code, expected))
         return
     org = index.records.get(code)
     if org is None:  # listed in config/ only: known, as before an ODS list existed
@@ -90,7 +91,7 @@ def _check_code(
         after = f"{successor_phrase(index, code, org.closed_on)}"
         found.flags.append((role.ods_key, f"{code} closes on {uk(org.closed_on)}; {after}."))
     given = values.get(role.name_key)
-    if isinstance(given, str) and given.strip():
+    if isinstance(given, str) and given.strip() and org.name:  # no name: known by succession
         _check_name(found, role, given.strip(), org)
     _check_kind(found, role, org, values.get(role.type_key))
 

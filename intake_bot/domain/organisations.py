@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 
@@ -201,13 +201,36 @@ def succession_change(entry: SuccessionEntry) -> Change:
 
 
 def last_entries(files: Iterable[OdsFile]) -> tuple[list[OrgEntry], list[SuccessionEntry]]:
-    """Every organisation once (a later file wins) and every succession once."""
+    """Every organisation once and every succession once: a later file wins, but what it does
+    not say keeps what an earlier one said (a CSV report has no roles, a FHIR resource seldom
+    a parent), as `merge_entry` does between imports, so one import of both settles too."""
     orgs: dict[str, OrgEntry] = {}
     successions: dict[tuple[str, str], SuccessionEntry] = {}
     for f in files:
-        orgs.update((e.code, e) for e in f.organisations)
-        successions.update(((s.old_code, s.new_code), s) for s in f.successions)
+        for e in f.organisations:
+            seen = orgs.get(e.code)
+            orgs[e.code] = e if seen is None else _joined(seen, e)
+        for s in f.successions:
+            had = successions.get((s.old_code, s.new_code))
+            successions[(s.old_code, s.new_code)] = (
+                s
+                if had is None
+                else replace(
+                    s,
+                    effective_on=s.effective_on or had.effective_on,
+                    reason=s.reason or had.reason,
+                )
+            )
     return list(orgs.values()), list(successions.values())
+
+
+def _joined(earlier: OrgEntry, later: OrgEntry) -> OrgEntry:
+    return replace(
+        later,
+        parent=later.parent or earlier.parent,
+        postcode=later.postcode or earlier.postcode,
+        role=later.role or earlier.role,
+    )
 
 
 # --- what validation reads --------------------------------------------------------------------
@@ -215,10 +238,16 @@ def last_entries(files: Iterable[OdsFile]) -> tuple[list[OrgEntry], list[Success
 
 class OrganisationIndex(frozenset[str]):
     """The codes validation knows (config's and ODS's); once an ODS list has been imported it
-    also holds ODS's record of each of its codes and their successions."""
+    also holds ODS's record of each of its codes and their successions.
+
+    A code ODS names only as succeeded (in succ.csv, not in any report imported: the reports
+    drop organisations some years after they close) closed the day before its succession took
+    effect: it gets a record saying so, with no name, so that validation names its successor
+    and a relationship on it gets a review item, as for a closure a report gives."""
 
     records: Mapping[str, OdsOrganisation]
     successions: Mapping[str, tuple[Succession, ...]]
+    listed: bool  # whether an ODS report was imported (successions alone list no codes)
 
     def __new__(
         cls,
@@ -226,12 +255,18 @@ class OrganisationIndex(frozenset[str]):
         records: Sequence[OdsOrganisation] = (),
         successions: Sequence[Succession] = (),
     ) -> OrganisationIndex:
-        index = super().__new__(cls, [*codes, *(r.code for r in records)])
-        index.records = {r.code: r for r in records}
         by_old: dict[str, list[Succession]] = {}
         for s in successions:
             by_old.setdefault(s.old_code, []).append(s)
+        known = {r.code: r for r in records}
+        for code, mine in by_old.items():
+            took_effect = max((s.effective_on for s in mine if s.effective_on), default=None)
+            if code not in known and took_effect is not None:
+                known[code] = OdsOrganisation(code, "", closed_on=took_effect - timedelta(days=1))
+        index = super().__new__(cls, [*codes, *known])
+        index.records = known
         index.successions = {k: tuple(v) for k, v in by_old.items()}
+        index.listed = bool(records)
         return index
 
     def current_successors(self, code: str, today: date) -> list[str]:
@@ -261,12 +296,12 @@ class OrganisationIndex(frozenset[str]):
 
     def describe(self, code: str) -> str:
         org = self.records.get(code)
-        return f"{code} ({org.name})" if org is not None else code
+        return f"{code} ({org.name})" if org is not None and org.name else code
 
 
 def ods_listed(known: frozenset[str]) -> bool:
     """Whether `known` comes with an imported ODS list (else: config/'s codes only)."""
-    return isinstance(known, OrganisationIndex) and bool(known.records)
+    return isinstance(known, OrganisationIndex) and known.listed
 
 
 def successor_phrase(index: OrganisationIndex, code: str, today: date) -> str:

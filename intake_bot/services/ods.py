@@ -61,7 +61,8 @@ class Organisations:
         now = self.clock()
         with self.store.unit() as unit:
             changes = _apply_organisations(unit, orgs, now)
-            changes += _apply_successions(unit, successions)
+            reopened = {c.code for c in changes if c.what == "reopened"}
+            changes += _apply_successions(unit, successions, reopened)
             reviews = open_reviews(unit, self.notifier, now, today_in_england(now), changes)
             report = ImportReport(tuple(_file_read(f) for f in files), tuple(changes), reviews)
             names = ", ".join(f.name for f in files)
@@ -118,17 +119,22 @@ def _apply_organisations(unit: Unit, entries: Sequence[OrgEntry], now: datetime)
     return changes
 
 
-def _apply_successions(unit: Unit, entries: Sequence[SuccessionEntry]) -> list[Change]:
+def _apply_successions(
+    unit: Unit, entries: Sequence[SuccessionEntry], reopened: set[str]
+) -> list[Change]:
     """The successions as the files give them. For each code the files name successors of,
-    they are the whole list: a successor they no longer give (a corrected file) is dropped."""
+    they are the whole list: a successor they no longer give (a corrected file) is dropped.
+    So are those of a code whose closure ODS withdrew (`reopened`) unless the files give them
+    again: an open organisation with no close date has no successor yet."""
     kept = {(s.old_code, s.new_code): s for s in unit.organisations.successions()}
     given = {(e.old_code, e.new_code) for e in entries}
-    covered = {old for old, _ in given}
+    covered = {old for old, _ in given} | reopened
     changes: list[Change] = []
     for (old, new), succession in sorted(kept.items()):
         if old in covered and (old, new) not in given:
             unit.organisations.drop_succession(succession)
-            changes.append(Change("succession dropped", old, f"{old} → {new}: not in the files"))
+            why = "not in the files" if old not in reopened else f"{old} no longer closes"
+            changes.append(Change("succession dropped", old, f"{old} → {new}: {why}"))
     for entry in sorted(entries, key=lambda e: (e.old_code, e.new_code)):
         found = kept.get((entry.old_code, entry.new_code))
         if found is None:

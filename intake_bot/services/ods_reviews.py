@@ -23,6 +23,7 @@ from intake_bot.domain.organisations import (
     OdsError,
     OrganisationIndex,
     SuccessionReview,
+    successor_phrase,
     uk,
 )
 from intake_bot.domain.records import Relationship, saved_id
@@ -281,13 +282,12 @@ def _carry(
     if not chosen:
         named = " or ".join(successors) if successors else "none known to ODS"
         raise OdsError(f"ODS-{review.id}: name the successor with --to (successors: {named})")
-    if to and chosen not in successors and chosen not in index.records:
-        raise OdsError(f"ODS-{review.id}: {chosen} is not an organisation ODS lists")
-    values = dict(unit.register.current_version(rel).values)
+    current = unit.register.current_version(rel)
+    effective = _from_day(review, current.effective_from)
+    _check_successor(review, index, chosen, effective or today_in_england(now))
+    values = dict(current.values)
     values[f"{review.party}_ods"] = chosen
-    if chosen in index.records:
-        values[f"{review.party}_name"] = index.records[chosen].name
-    effective = review.closed_on + timedelta(days=1) if review.closed_on else None
+    values[f"{review.party}_name"] = index.records[chosen].name
     source = f"ODS succession {review.closed_code} → {chosen} (ODS-{review.id})"
     add_version(
         unit, rel, values, effective_from=effective, now=now, request_id=None, source=source
@@ -306,7 +306,7 @@ def _end(
     today: date,
 ) -> tuple[str, date]:
     """What was done, for the audit trail, and the relationship's end date."""
-    ends = review.closed_on + timedelta(days=1) if review.closed_on else today
+    ends = _from_day(review, unit.register.current_version(rel).effective_from) or today
     before = status_on(rel.ended_on, today)
     rel.ended_on, rel.updated_at = ends, now
     rel.status = status_on(ends, today)
@@ -315,3 +315,34 @@ def _end(
         unit, now, actor, f"{rel.reference} {what} (ODS-{review.id})", statuses=(before, rel.status)
     )
     return f"ended: {what}", ends
+
+
+def _from_day(review: SuccessionReview, in_force_from: date | None) -> date | None:
+    """The day a decision takes effect: the day after the closure, but never before the
+    version in force began (a relationship set up after the code closed)."""
+    if review.closed_on is None:
+        return None
+    after = review.closed_on + timedelta(days=1)
+    return max(after, in_force_from) if in_force_from else after
+
+
+def _check_successor(
+    review: SuccessionReview, index: OrganisationIndex, chosen: str, on: date
+) -> None:
+    """Refuse a successor the register cannot name, or that is no successor: the code that
+    closed, a code ODS's reports do not give (no name to record: import the report that lists
+    it), or an organisation itself closed by the day the carry takes effect."""
+    where = f"ODS-{review.id}"
+    if chosen == review.closed_code:
+        raise OdsError(f"{where}: {chosen} is the organisation that closed; name its successor")
+    org = index.records.get(chosen)
+    if org is None or not org.name:
+        raise OdsError(
+            f"{where}: {chosen} is not in the ODS reports imported; import the report that "
+            "lists it (its name and kind), then decide again"
+        )
+    if org.closed_on is not None and org.closed_on < on:
+        raise OdsError(
+            f"{where}: {chosen} ({org.name}) closed on {uk(org.closed_on)}, before {uk(on)}; "
+            f"{successor_phrase(index, chosen, on)}"
+        )

@@ -370,7 +370,7 @@ def test_a_lead_names_the_successor_on_the_page_when_ods_names_none(
         assert "the successor's ODS code" in page and "Carry over to" not in page
         form = {"csrf": csrf_of(page), "review": str(item.id), "decision": "carry", "to": "zzz"}
         assert (
-            "ZZZ is not an organisation ODS lists"
+            "ZZZ is not in the ODS reports imported"
             in console.post("/register/reviews", data=form).text
         )
         form["to"] = "16c"

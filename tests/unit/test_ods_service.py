@@ -197,7 +197,7 @@ def test_carrying_over_needs_a_successor_when_ods_names_none(rig: Rig) -> None:
     assert item.successors == ()
     with pytest.raises(OdsError, match="name the successor with --to"):
         rig.ods.decide(item.id, "carry", actor="jo")
-    with pytest.raises(OdsError, match="ZZZ is not an organisation ODS lists"):
+    with pytest.raises(OdsError, match="ZZZ is not in the ODS reports imported"):
         rig.ods.decide(item.id, "carry", actor="jo", to="ZZZ")
     assert rig.emails("ods_decision") == []  # a refused decision tells nobody
     assert rig.ods.decide(item.id, "carry", actor="jo", to="16C").status == "carried"

@@ -186,3 +186,22 @@ def test_a_closure_ods_publishes_ahead_is_flagged_for_staff_with_the_successor()
         "Commissioning organisation ODS code: QJG closes on 31/03/2026; its successor is QZE "
         "(NHS ESSEX INTEGRATED CARE BOARD)."
     ]
+
+
+def test_a_code_known_only_from_the_successions_file_is_closed_naming_its_successor() -> None:
+    # ODS's reports drop a CCG some years after it closed; succ.csv still names it
+    records = [r for r in RECORDS if r.code != "03G"]
+    ctx = replace(CTX, known_ods=OrganisationIndex(CONFIG_ONLY, records, SUCCESSIONS))
+    result = check(ctx, commissioner_ods="03G", commissioner_name="NHS Leeds South and East CCG")
+    (problem,) = messages(result)
+    assert "03G closed on 30/06/2022; its successor is 15F (NHS WEST YORKSHIRE ICB" in problem
+    assert not any("03G" in f and "name" in f for f in flags(result))  # no name to compare
+
+
+def test_successions_alone_list_no_codes() -> None:
+    # succ.csv imported before any report: a code it does not name is not "unknown to ODS"
+    ctx = replace(CTX, known_ods=OrganisationIndex(CONFIG_ONLY, (), SUCCESSIONS))
+    assert "16C" not in " ".join(messages(check(ctx)))
+    assert any(
+        "03G closed on 30/06/2022" in m for m in messages(check(ctx, commissioner_ods="03G"))
+    )

@@ -1,0 +1,156 @@
+"""ODS decisions and imports at their edges, on the in-memory fakes: what a carry may name and
+from when, a code ODS names only in its successions file, a closure ODS withdrew taking its
+successions with it, and CSV and FHIR imported in one command settling as in two."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from intake_bot.domain.organisations import OdsError, OdsOrganisation, Succession
+from intake_bot.domain.records import Relationship
+from tests.ods_files import (
+    bundle,
+    fhir_organisation,
+    report,
+    report_row,
+    sub_icb_files,
+    succ_row,
+)
+from tests.unit.test_ods_service import Rig
+from tests.unit.test_register_service import approve
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return Rig(tmp_path)
+
+
+def _on_03g(rig: Rig, **changes: object) -> tuple[Relationship, int]:
+    """A relationship whose commissioner is 03G, the 2022 files imported: it and its item."""
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds", **changes)
+    (item,) = rig.ods.import_files(sub_icb_files(rig.folder), actor="op").reviews
+    return rel, item.id
+
+
+@pytest.mark.parametrize(
+    ("to", "why"),
+    [
+        ("03G", "03G is the organisation that closed"),
+        ("00C", r"00C \(NHS DARLINGTON CCG\) closed on 30/06/2022, before 01/07/2022"),
+    ],
+)
+def test_a_carry_to_the_closed_code_or_another_closed_one_is_refused(
+    rig: Rig, to: str, why: str
+) -> None:
+    rel, item = _on_03g(rig)
+    with pytest.raises(OdsError, match=why):
+        rig.ods.decide(item, "carry", actor="jo", to=to)
+    assert len(rig.versions(rel)) == 1 and rig.emails("ods_decision") == []
+    assert rig.ods.decide(item, "carry", actor="jo").status == "carried"  # to 15F
+
+
+def test_a_carry_to_a_successor_no_report_names_is_refused_not_given_the_old_name(
+    rig: Rig,
+) -> None:
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    eccg = report(
+        rig.folder / "eccg.csv",
+        [report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630")],
+    )
+    succ = report(rig.folder / "succ.csv", [succ_row("03G", "15F", "20220701")])
+    (item,) = rig.ods.import_files([eccg, succ], actor="op").reviews
+    with pytest.raises(OdsError, match="15F is not in the ODS reports imported"):
+        rig.ods.decide(item.id, "carry", actor="jo")
+    assert len(rig.versions(rel)) == 1
+
+
+def test_a_carry_never_takes_effect_before_the_version_in_force_began(rig: Rig) -> None:
+    # set up in 2024 on a code closed in 2022: carried from its own start, not from 2022
+    rel, item = _on_03g(rig, effective_date="2024-01-01")
+    rig.ods.decide(item, "carry", actor="jo")
+    carried = max(rig.versions(rel), key=lambda v: v.version)
+    assert carried.effective_from == date(2024, 1, 1)
+    assert carried.values["commissioner_ods"] == "15F"
+
+
+def test_an_end_never_falls_before_the_version_in_force_began(rig: Rig) -> None:
+    rel, item = _on_03g(rig, effective_date="2024-01-01")
+    rig.ods.decide(item, "end", actor="jo")
+    assert rel.ended_on == date(2024, 1, 1)
+
+
+def test_a_code_named_only_in_the_successions_file_is_closed_with_its_successor(
+    rig: Rig,
+) -> None:
+    # eccg.csv drops CCGs some years after they close; succ.csv still says where they went
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    eccg = report(
+        rig.folder / "eccg.csv",
+        [report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701")],
+    )
+    succ = report(rig.folder / "succ.csv", [succ_row("03G", "15F", "20220701")])
+    (item,) = rig.ods.import_files([eccg, succ], actor="op").reviews
+    assert (item.closed_code, item.closed_on, item.successors) == (
+        "03G",
+        date(2022, 6, 30),
+        (("15F", "NHS WEST YORKSHIRE ICB - 15F"),),
+    )
+    rig.ods.decide(item.id, "carry", actor="jo")
+    carried = max(rig.versions(rel), key=lambda v: v.version)
+    assert carried.values["commissioner_name"] == "NHS WEST YORKSHIRE ICB - 15F"
+
+
+def test_a_closure_ods_withdrew_takes_its_successions_with_it(rig: Rig) -> None:
+    future = report(
+        rig.folder / "eccg.csv",
+        [
+            report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", closed="20270331"),
+            report_row("QZZ", "NHS NEW ICB", opened="20270401"),
+        ],
+    )
+    succ = report(rig.folder / "succ.csv", [succ_row("15F", "QZZ", "20270401")])
+    rig.ods.import_files([future, succ], actor="op")
+    reopened = report(
+        rig.folder / "eccg2.csv",
+        [
+            report_row("15F", "NHS WEST YORKSHIRE ICB - 15F"),
+            report_row("QZZ", "NHS NEW ICB", opened="20270401"),
+        ],
+    )
+    changes = rig.ods.import_files([reopened], actor="op").changes
+    assert ("succession dropped", "15F") in {(c.what, c.code) for c in changes}
+    with rig.store.unit() as unit:
+        assert unit.organisations.successions() == []
+    # the same files again: nothing more to drop
+    assert rig.ods.import_files([reopened], actor="op").changes == ()
+
+
+def test_csv_and_fhir_in_one_import_keep_what_each_says_as_in_two(rig: Rig) -> None:
+    csv = report(
+        rig.folder / "eccg.csv",
+        [report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701", parent="QWO")],
+    )
+    fhir = bundle(  # FHIR gives roles, seldom a parent, and no succession reason
+        rig.folder / "orgs.json",
+        [
+            fhir_organisation("15F", "NHS WEST YORKSHIRE ICB - 15F", start="2022-07-01"),
+            fhir_organisation(
+                "03G",
+                "NHS LEEDS SOUTH AND EAST CCG",
+                start="2013-04-01",
+                end="2022-06-30",
+                successor=("15F", "2022-07-01"),
+            ),
+        ],
+    )
+    succ_csv = report(rig.folder / "succ.csv", [succ_row("03G", "15F", "20220701", "Merger")])
+    rig.ods.import_files([csv, succ_csv, fhir], actor="op")
+    with rig.store.unit() as unit:
+        (org,) = [o for o in unit.organisations.all() if o.code == "15F"]
+        (succession,) = unit.organisations.successions()
+    assert org.parent == "QWO" and org.role  # the CSV's parent, FHIR's role
+    assert succession.reason == "Merger"
+    assert isinstance(org, OdsOrganisation) and isinstance(succession, Succession)
