@@ -27,7 +27,9 @@ MAX_ERRORS = 10
 REPORT, SUCCESSIONS = "ODS report (CSV)", "successions (CSV)"
 REPORT_COLUMNS, SUCCESSION_COLUMNS = 12, (4, 6)  # at least through the close date; old..indicator
 _DATE = re.compile(r"\d{8}|\d{4}-\d{2}-\d{2}")  # ODS's YYYYMMDD, or as a spreadsheet saved it
-# Enough to know the date column when its value is wrong (30/06/2022), so that it is named.
+# A report opened and saved again by Excel in a UK locale: day first, as every date here is read.
+_UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+# Enough to know the date column when its value is wrong (30.06.22), so that it is named.
 _DATE_LIKE = re.compile(r"\d[\d/.\-]{4,}\d")
 _REASONS = {"R": "reconfiguration", "M": "merger", "S": "split", "T": "transfer"}
 
@@ -177,10 +179,14 @@ def _succession(cells: list[str]) -> SuccessionEntry:
 def _date(text: str, what: str) -> date | None:
     if not text:
         return None
-    if not _DATE.fullmatch(text):
-        raise ValueError(f"{what} {text[:40]!r} is not a date as YYYYMMDD")
+    uk_order = _UK_DATE.fullmatch(text)
+    if uk_order is None and not _DATE.fullmatch(text):
+        raise ValueError(f"{what} {text[:40]!r} is not a date as YYYYMMDD (or DD/MM/YYYY)")
     digits = text.replace("-", "")
     try:
+        if uk_order is not None:
+            day, month, year = map(int, uk_order.groups())
+            return date(year, month, day)
         return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not a real date") from None
+        raise ValueError(f"{what} {text!r} is not a real date (day first)") from None

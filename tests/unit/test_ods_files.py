@@ -175,7 +175,7 @@ def test_a_single_organization_resource_is_read_too() -> None:
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("eccg.csv", report_row("03G", "NHS LEEDS CCG", opened="01/04/2013").encode(), "line 1"),
+        ("eccg.csv", report_row("03G", "NHS LEEDS CCG", opened="2013.04.01").encode(), "line 1"),
         (
             "eccg.csv",
             (
@@ -267,10 +267,10 @@ def test_trailing_empty_columns_do_not_change_the_layout(tmp_path: Path) -> None
 
 
 def test_a_bad_date_in_the_first_row_is_named_not_taken_for_another_file(tmp_path: Path) -> None:
-    eccg = report(tmp_path / "eccg.csv", [report_row("03G", "NHS LEEDS CCG", closed="30/06/2022")])
-    assert _error(eccg) == "eccg.csv: line 1: close date '30/06/2022' is not a date as YYYYMMDD"
-    succ = report(tmp_path / "succ.csv", [succ_row("03G", "15F", "01/07/2022")])
-    assert _error(succ) == "succ.csv: line 1: effective date '01/07/2022' is not a date as YYYYMMDD"
+    eccg = report(tmp_path / "eccg.csv", [report_row("03G", "NHS LEEDS CCG", closed="30.06.22")])
+    assert _error(eccg).endswith("close date '30.06.22' is not a date as YYYYMMDD (or DD/MM/YYYY)")
+    succ = report(tmp_path / "succ.csv", [succ_row("03G", "15F", "07/13/2022")])  # US order
+    assert _error(succ).endswith("date '07/13/2022' is not a real date (day first)")
     notes = report(tmp_path / "notes.csv", ['"Month","Total","Notes","20220701"'])
     assert "notes.csv: line 1: not an ODS file" in _error(notes)
 

@@ -1,0 +1,32 @@
+"""Dates in ODS's files as an operator may hand them over: a report opened in Excel and saved
+again in a UK locale writes its dates day first."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from intake_bot.ods import read_ods_file
+from tests.ods_files import report, sub_icb_files
+
+
+def test_a_report_saved_again_by_excel_in_a_uk_locale_reads_its_dates_day_first(
+    tmp_path: Path,
+) -> None:
+    eccg, succ = sub_icb_files(tmp_path)
+    as_published = read_ods_file(eccg), read_ods_file(succ)
+
+    def day_first(match: re.Match[str]) -> str:
+        text = match.group(1)
+        return f'"{int(text[6:])}/{text[4:6]}/{text[:4]}"'
+
+    resaved = [
+        report(
+            tmp_path / f"uk_{path.name}",
+            [re.sub(r'"(\d{8})"', day_first, line) for line in path.read_text().splitlines()],
+        )
+        for path in (eccg, succ)
+    ]
+    assert "1/07/2022" in resaved[1].read_text()
+    assert read_ods_file(resaved[0]).organisations == as_published[0].organisations
+    assert read_ods_file(resaved[1]).successions == as_published[1].successions
