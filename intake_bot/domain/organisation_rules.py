@@ -90,6 +90,8 @@ def _check_code(
     elif org.closed_on is not None:  # ODS publishes a closure ahead (the 2026 ICB mergers)
         after = f"{successor_phrase(index, code, org.closed_on)}"
         found.flags.append((role.ods_key, f"{code} closes on {uk(org.closed_on)}; {after}."))
+    if org.opened_on is not None and org.opened_on > today:  # a successor published ahead
+        found.flags.append((role.ods_key, f"{code} opens on {uk(org.opened_on)}, not yet open."))
     given = values.get(role.name_key)
     if isinstance(given, str) and given.strip() and org.name:  # no name: known by succession
         _check_name(found, role, given.strip(), org)

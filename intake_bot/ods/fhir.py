@@ -202,7 +202,8 @@ def _part_of(value: object, code: str) -> str | None:
     if isinstance(identifier, dict) and identifier.get("value") is not None:
         parent = identifier["value"]
     elif isinstance(value.get("reference"), str):
-        parent = value["reference"].rsplit("Organization/", 1)[-1]
+        # Organization/CODE, absolute or versioned (Organization/CODE/_history/2)
+        parent = value["reference"].split("/_history/", 1)[0].rsplit("Organization/", 1)[-1]
     else:
         return None  # a display name only
     if not isinstance(parent, str):

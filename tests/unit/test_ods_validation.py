@@ -205,3 +205,11 @@ def test_successions_alone_list_no_codes() -> None:
     assert any(
         "03G closed on 30/06/2022" in m for m in messages(check(ctx, commissioner_ods="03G"))
     )
+
+
+def test_an_organisation_ods_opens_ahead_is_flagged_as_not_yet_open() -> None:
+    qzz = replace(org("QZZ", "NHS NEW ICB", OrgKind.ICB), opened_on=date(2027, 4, 1))
+    ctx = replace(CTX, known_ods=OrganisationIndex(CONFIG_ONLY, [*RECORDS, qzz], SUCCESSIONS))
+    result = check(ctx, commissioner_ods="QZZ", commissioner_name="NHS New ICB")
+    assert any(f.endswith("QZZ opens on 01/04/2027, not yet open.") for f in flags(result))
+    assert not any("QZZ" in m for m in messages(check(ctx)))

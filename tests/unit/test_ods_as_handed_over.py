@@ -1,5 +1,5 @@
-"""Dates in ODS's files as an operator may hand them over: a report opened in Excel and saved
-again in a UK locale writes its dates day first."""
+"""ODS's files as an operator may hand them over: a report opened in Excel and saved again in
+a UK locale (dates day first), a FHIR resource whose parent is a versioned reference."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from intake_bot.ods import read_ods_file
-from tests.ods_files import report, sub_icb_files
+from tests.ods_files import bundle, fhir_organisation, report, sub_icb_files
 
 
 def test_a_report_saved_again_by_excel_in_a_uk_locale_reads_its_dates_day_first(
@@ -30,3 +30,10 @@ def test_a_report_saved_again_by_excel_in_a_uk_locale_reads_its_dates_day_first(
     assert "1/07/2022" in resaved[1].read_text()
     assert read_ods_file(resaved[0]).organisations == as_published[0].organisations
     assert read_ods_file(resaved[1]).successions == as_published[1].successions
+
+
+def test_a_versioned_part_of_reference_names_the_parent(tmp_path: Path) -> None:
+    resource = fhir_organisation("15F", "NHS WEST YORKSHIRE ICB - 15F", start="2022-07-01")
+    resource["partOf"] = {"reference": "https://example.org/fhir/Organization/QWO/_history/2"}
+    (org,) = read_ods_file(bundle(tmp_path / "orgs.json", [resource])).organisations
+    assert org.parent == "QWO"
