@@ -127,8 +127,9 @@ def ods_decide(
 ) -> None:
     """Carry a relationship over to the successor, or end it.
 
-    Carrying over adds a version naming the successor; ending ends it on the day after its
-    organisation closed. The register changes only here."""
+    Carrying over adds a version naming the successor; ending ends it. Either from the day
+    after the organisation closed (or when the terms in force began, if later). The register
+    changes only here."""
     number = item.strip().upper().removeprefix("ODS-").removeprefix("ODS")
     if not number.isdigit():
         fail(f"{item!r} is not a review item (ODS-3, or 3)")

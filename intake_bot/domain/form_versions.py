@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from intake_bot.domain.fields import FIELDS_BY_KEY, Field, field_for_label, normalise_label
 from intake_bot.domain.rawform import RawForm, Versioning
@@ -39,11 +40,21 @@ def valid_version(text: str | None) -> str | None:
 
 
 def version_order(version: str) -> tuple[tuple[int, int | str], ...]:
-    """A sort key that puts versions in the order they were made: 2026.9 before 2026.10."""
+    """A sort key that puts versions in the order they were made: 2026.9 before 2026.10,
+    2015b before 2016 (runs of digits compare as numbers, of letters as text)."""
     return tuple(
-        (0, int(part)) if part.isdigit() else (1, part.casefold())
-        for part in re.split(r"[._-]", version)
+        (0, int(run)) if run.isdigit() else (1, run.casefold())
+        for run in re.findall(r"\d+|[^\W\d_]+", version)
     )
+
+
+def is_newer(version: str, than: str) -> bool:
+    """Whether `version` was made after `than`; False when they cannot be compared (one starts
+    with letters, as "v2" or "draft")."""
+    mine, theirs = version_order(version), version_order(than)
+    if not mine or not theirs or mine[0][0] or theirs[0][0]:
+        return False
+    return mine > theirs
 
 
 def shown_version(declared: str) -> str:
@@ -67,6 +78,8 @@ class FieldNames:
     version: str
     labels: Mapping[str, str] = field(default_factory=dict)
     keys: Mapping[str, str] = field(default_factory=dict)
+    # Whether today's names win over the version's own (a form that declares no version).
+    todays_first: ClassVar[bool] = False
 
     def renamed(self, name: str) -> Field | None:
         """The field `name` means in this version when it is one of its own labels or keys."""
@@ -111,6 +124,7 @@ class AnyVersionNames(FieldNames):
 
     older: tuple[FieldNames, ...] = ()
     used: set[str] = field(default_factory=set, compare=False)
+    todays_first = True
 
     def _older(self, name: str) -> tuple[str, Field] | None:
         for names in self.older:
@@ -137,7 +151,15 @@ class AnyVersionNames(FieldNames):
         return found is not None and found[1] is named
 
     def by_key(self, text: str) -> Field | None:
-        return FIELDS_BY_KEY.get(text.strip()) or self.renamed(text)
+        text = text.strip()
+        if text in FIELDS_BY_KEY:
+            return FIELDS_BY_KEY[text]
+        for names in self.older:  # their keys only: a key column holds no labels
+            key = names.keys.get(text)
+            if key is not None:
+                self.used.add(names.version)
+                return FIELDS_BY_KEY[key]
+        return None
 
 
 def field_names(
@@ -288,3 +310,17 @@ def older_version(form: RawForm) -> str | None:
     """The version of a form on an older version of the form, or read by an older version's
     labels (its sender is sent the current one), else None."""
     return form.version if form.versioning is Versioning.OLDER else form.older_labels
+
+
+@dataclass(frozen=True)
+class OlderForm:
+    """The older version a form was read by, for its sender's reply: declared by the form, or
+    (`declared` False) only the version whose labels a form that declared none used."""
+
+    version: str
+    declared: bool
+
+
+def older_form(form: RawForm) -> OlderForm | None:
+    version = older_version(form)
+    return None if version is None else OlderForm(version, form.versioning is Versioning.OLDER)

@@ -34,6 +34,15 @@ def organisation_label(name: str, code: str) -> str:
     return f"{short} ({code})" if short and code else short or code
 
 
+def decision_day(closed_on: date | None, in_force_from: date | None) -> date | None:
+    """The day a decision on a review takes effect: the day after the closure, but never
+    before the relationship's version in force began (one set up after the code closed)."""
+    if closed_on is None:
+        return None
+    after = closed_on + timedelta(days=1)
+    return max(after, in_force_from) if in_force_from else after
+
+
 @dataclass(frozen=True)
 class ReviewItem:
     """One succession review, as staff see it."""
@@ -51,6 +60,7 @@ class ReviewItem:
     decided_by: str = ""
     decided_at: datetime | None = None
     note: str = ""
+    in_force_from: date | None = None  # when the relationship's version in force began
 
     @property
     def label(self) -> str:
@@ -59,7 +69,12 @@ class ReviewItem:
     @property
     def changes_on(self) -> date | None:
         """The day a decision takes effect: a successor named, or the relationship ended."""
-        return self.closed_on + timedelta(days=1) if self.closed_on else None
+        return decision_day(self.closed_on, self.in_force_from)
+
+    @property
+    def after_closure(self) -> bool:
+        """Whether that day is the day after the closure (else: when the version began)."""
+        return self.closed_on is not None and self.changes_on == self.closed_on + timedelta(days=1)
 
     def line(self) -> str:
         """ "LCR-000001: commissioner 03G closed on 30/06/2022; successor: 15F" """

@@ -88,6 +88,8 @@ class SuccessionReview:
 
 
 OPEN, CARRIED, ENDED, WITHDRAWN = "open", "carried", "ended", "withdrawn"
+# No organisation ODS lists is older: a year-1 date is a placeholder (and has no day before).
+EARLIEST = date(1900, 1, 1)
 PARTIES = ("commissioner", "processor")
 
 
@@ -261,7 +263,7 @@ class OrganisationIndex(frozenset[str]):
         known = {r.code: r for r in records}
         for code, mine in by_old.items():
             took_effect = max((s.effective_on for s in mine if s.effective_on), default=None)
-            if code not in known and took_effect is not None:
+            if code not in known and took_effect is not None and took_effect > date.min:
                 known[code] = OdsOrganisation(code, "", closed_on=took_effect - timedelta(days=1))
         index = super().__new__(cls, [*codes, *known])
         index.records = known

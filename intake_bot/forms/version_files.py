@@ -29,7 +29,7 @@ from intake_bot.domain.form_versions import (
     FormVersions,
     MappingError,
     field_names,
-    version_order,
+    is_newer,
 )
 
 SETTING = "paths.forms"
@@ -76,7 +76,7 @@ def _read(path: Path) -> FieldNames:
         raise ConfigError(f"{where}: version must be the file's name ({path.stem!r})")
     labels, keys = _table(data, "labels", where), _table(data, "keys", where)
     names = field_names(version, labels, keys, where)
-    if version_order(version) > version_order(CURRENT_VERSION):
+    if is_newer(version, CURRENT_VERSION):
         raise ConfigError(
             f"{where}: version {version} is newer than the current form, {CURRENT_VERSION}: "
             "a file here maps an older version's labels to today's fields (a newer form "

@@ -86,9 +86,9 @@ def declared_in_workbook(workbook: Workbook) -> str | None:
                 if cell is not None:
                     text = _cell_text(workbook, cell)
                 text = text.strip('"').strip()
-                # An empty name or cell, or one Excel broke (#REF! once its sheet was deleted),
-                # declares nothing: the form is read by its labels and flagged.
-                if not text or _EXCEL_ERROR.match(text):
+                # An empty name or cell, or one Excel broke (#REF!, Request!#REF! once its
+                # sheet or row was deleted), declares nothing: read by labels, and flagged.
+                if not text or _EXCEL_ERROR.search(text):
                     return None
                 return text[:_KEEP]
     return None

@@ -18,7 +18,13 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import date
 
-from intake_bot.domain.organisations import OdsError, OdsFile, OrgEntry, SuccessionEntry
+from intake_bot.domain.organisations import (
+    EARLIEST,
+    OdsError,
+    OdsFile,
+    OrgEntry,
+    SuccessionEntry,
+)
 from intake_bot.domain.printable import clean_line
 from intake_bot.ods.kinds import is_ods_code, kind_of, ods_code
 
@@ -186,7 +192,11 @@ def _date(text: str, what: str) -> date | None:
     try:
         if uk_order is not None:
             day, month, year = map(int, uk_order.groups())
-            return date(year, month, day)
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+            found = date(year, month, day)
+        else:
+            found = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
         raise ValueError(f"{what} {text!r} is not a real date (day first)") from None
+    if found < EARLIEST:
+        raise ValueError(f"{what} {text!r} is before any organisation ODS lists")
+    return found

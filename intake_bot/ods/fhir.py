@@ -14,7 +14,13 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from intake_bot.domain.organisations import OdsError, OdsFile, OrgEntry, SuccessionEntry
+from intake_bot.domain.organisations import (
+    EARLIEST,
+    OdsError,
+    OdsFile,
+    OrgEntry,
+    SuccessionEntry,
+)
 from intake_bot.domain.printable import clean_line
 from intake_bot.ods.kinds import kind_of, kind_of_roles, ods_code
 
@@ -165,9 +171,12 @@ def _date(value: object) -> date | None:
     if not isinstance(value, str):
         raise ValueError(f"date {str(value)[:40]!r} is not text")
     try:
-        return date.fromisoformat(value[:10])
+        found = date.fromisoformat(value[:10])
     except ValueError:
         raise ValueError(f"date {value[:40]!r} is not YYYY-MM-DD") from None
+    if found < EARLIEST:
+        raise ValueError(f"date {value[:40]!r} is before any organisation ODS lists")
+    return found
 
 
 def _roles(resource: Json, extensions: list[Json]) -> list[str]:

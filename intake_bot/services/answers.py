@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from intake_bot.domain.form_versions import CURRENT_VERSION
+from intake_bot.domain.form_versions import CURRENT_VERSION, OlderForm
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import message_reference, request_reference
@@ -80,7 +80,7 @@ def acknowledge(
     now: datetime,
     *,
     to: str | None = None,
-    older_form: str | None = None,
+    older_form: OlderForm | None = None,
 ) -> int:
     """The acknowledgement of one request: what was filed, or every problem in one email.
 
@@ -97,7 +97,8 @@ def acknowledge(
     context["not_read"] = list(msg.cut)
     context["older_form"] = (
         {
-            "version": older_form,
+            "version": older_form.version,
+            "declared": older_form.declared,
             "current": CURRENT_VERSION,
             "filenames": [f.filename for f in notifier.blank_forms()],
         }

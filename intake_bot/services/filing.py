@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from intake_bot.domain.fields import FIELDS_BY_KEY, RequestType
-from intake_bot.domain.form_versions import older_version
+from intake_bot.domain.form_versions import older_form
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern, domain_of
@@ -105,7 +105,7 @@ def file_forms(
             request,
             rejected,
             now,
-            older_form=older_version(form),
+            older_form=older_form(form),
         )
     return filed
 

@@ -128,12 +128,13 @@ def _apply_successions(
     again: an open organisation with no close date has no successor yet."""
     kept = {(s.old_code, s.new_code): s for s in unit.organisations.successions()}
     given = {(e.old_code, e.new_code) for e in entries}
-    covered = {old for old, _ in given} | reopened
+    named = {old for old, _ in given}
+    covered = named | reopened
     changes: list[Change] = []
     for (old, new), succession in sorted(kept.items()):
         if old in covered and (old, new) not in given:
             unit.organisations.drop_succession(succession)
-            why = "not in the files" if old not in reopened else f"{old} no longer closes"
+            why = "not in the files" if old in named else f"{old} no longer closes"
             changes.append(Change("succession dropped", old, f"{old} → {new}: {why}"))
     for entry in sorted(entries, key=lambda e: (e.old_code, e.new_code)):
         found = kept.get((entry.old_code, entry.new_code))

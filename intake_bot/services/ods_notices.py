@@ -65,6 +65,7 @@ def notice_context(
         "party": _PARTY_LABELS[item.party],
         "closed_code": item.closed_code,
         "closed_name": organisation_name(item.closed_name, item.closed_code),
+        "closed_label": item.closed_label,  # the code alone when only succ.csv names it
         "closed_on": uk(item.closed_on),
         "closed_already": item.closed_on is not None and item.closed_on < today_in_england(now),
         "successors": [{"code": c, "name": organisation_name(n, c)} for c, n in item.successors],
@@ -98,6 +99,7 @@ def tell_decided(
     else:
         context["decision"] = "ended"
         context["ends_on"] = uk(ends_on)
+        context["after_closure"] = item.after_closure
         context["ended_already"] = ends_on is not None and ends_on <= today
     _queue_decision(unit, notifier, to, context, now, thread_on)
 

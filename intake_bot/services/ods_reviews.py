@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from intake_bot.domain.ods_views import ReviewItem
+from intake_bot.domain.ods_views import ReviewItem, decision_day
 from intake_bot.domain.organisations import (
     CARRIED,
     ENDED,
@@ -72,7 +72,7 @@ def open_reviews(
             review.closed_on = org.closed_on
             review.successors = index.current_successors(code, after)
             unit.flush()
-            item = _item(review, index, rel, today)
+            item = _item(unit, review, index, rel, today)
             note = _opened(item)
             audit.record(
                 unit, action=REVIEW_ACTION, at=now, from_status=before, to_status=OPEN, note=note
@@ -138,7 +138,7 @@ def _withdraw_if_stale(
     elif org is not None and org.closed_on is None:
         why = f"ODS no longer gives {code} a close date"
         values = unit.register.current_version(rel).values
-        item = _item(review, index, rel, today)
+        item = _item(unit, review, index, rel, today)
         tell_withdrawn(unit, notifier, item, values, now, thread_on=review.notice_message_id)
     else:
         return None
@@ -176,15 +176,20 @@ def _bring_up_to_date(
 def review_items(unit: Unit, status: str | None, today: date) -> list[ReviewItem]:
     index = _index(unit)
     return [
-        _item(review, index, unit.register.get(review.relationship_id), today)
+        _item(unit, review, index, unit.register.get(review.relationship_id), today)
         for review in unit.organisations.reviews(status)
     ]
 
 
 def _item(
-    review: SuccessionReview, index: OrganisationIndex, rel: Relationship | None, today: date
+    unit: Unit,
+    review: SuccessionReview,
+    index: OrganisationIndex,
+    rel: Relationship | None,
+    today: date,
 ) -> ReviewItem:
     closed = index.records.get(review.closed_code)
+    in_force_from = unit.register.current_version(rel).effective_from if rel else None
     return ReviewItem(
         id=saved_id(review),
         reference=review.reference,
@@ -199,6 +204,7 @@ def _item(
         decided_by=review.decided_by,
         decided_at=review.decided_at,
         note=review.note,
+        in_force_from=in_force_from,
     )
 
 
@@ -253,7 +259,7 @@ def decide_review(
         to_status=review.status,
         note=f"ODS-{review_id} {review.reference}: {what}" + (f" ({note})" if note else ""),
     )
-    item = _item(review, index, rel, today)
+    item = _item(unit, review, index, rel, today)
     tell_decided(
         unit,
         notifier,
@@ -283,7 +289,7 @@ def _carry(
         named = " or ".join(successors) if successors else "none known to ODS"
         raise OdsError(f"ODS-{review.id}: name the successor with --to (successors: {named})")
     current = unit.register.current_version(rel)
-    effective = _from_day(review, current.effective_from)
+    effective = decision_day(review.closed_on, current.effective_from)
     _check_successor(review, index, chosen, effective or today_in_england(now))
     values = dict(current.values)
     values[f"{review.party}_ods"] = chosen
@@ -306,7 +312,8 @@ def _end(
     today: date,
 ) -> tuple[str, date]:
     """What was done, for the audit trail, and the relationship's end date."""
-    ends = _from_day(review, unit.register.current_version(rel).effective_from) or today
+    in_force_from = unit.register.current_version(rel).effective_from
+    ends = decision_day(review.closed_on, in_force_from) or today
     before = status_on(rel.ended_on, today)
     rel.ended_on, rel.updated_at = ends, now
     rel.status = status_on(ends, today)
@@ -315,15 +322,6 @@ def _end(
         unit, now, actor, f"{rel.reference} {what} (ODS-{review.id})", statuses=(before, rel.status)
     )
     return f"ended: {what}", ends
-
-
-def _from_day(review: SuccessionReview, in_force_from: date | None) -> date | None:
-    """The day a decision takes effect: the day after the closure, but never before the
-    version in force began (a relationship set up after the code closed)."""
-    if review.closed_on is None:
-        return None
-    after = review.closed_on + timedelta(days=1)
-    return max(after, in_force_from) if in_force_from else after
 
 
 def _check_successor(

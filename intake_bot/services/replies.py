@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from intake_bot.domain.form_versions import older_version
+from intake_bot.domain.form_versions import older_form
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern, domain_of
@@ -99,7 +99,7 @@ def file_reply(
             rejected,
             now,
             to=to,
-            older_form=older_version(form),
+            older_form=older_form(form),
         )
     else:
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")

@@ -31,10 +31,10 @@ class SqlOrganisations:
         self.session.delete(succession)
 
     def index(self, config_codes: frozenset[str]) -> frozenset[str]:
-        records = self.all()
-        if not records:
+        records, successions = self.all(), self.successions()
+        if not records and not successions:
             return config_codes
-        return OrganisationIndex(config_codes, records, self.successions())
+        return OrganisationIndex(config_codes, records, successions)
 
     def reviews(self, status: str | None = None) -> list[SuccessionReview]:
         stmt = select(SuccessionReview).order_by(col(OdsReviewRow.id))

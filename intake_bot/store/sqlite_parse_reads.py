@@ -67,12 +67,11 @@ class _Organisations:
     def index(self, config_codes: frozenset[str]) -> frozenset[str]:
         sql = f"{select_sql(OdsOrganisation, 'ods_organisation')} ORDER BY code"
         records = as_records(OdsOrganisation, self.conn.execute(sql))
-        if not records:
-            return config_codes
         sql = f"{select_sql(Succession, 'ods_succession')} ORDER BY id"
-        return OrganisationIndex(
-            config_codes, records, as_records(Succession, self.conn.execute(sql))
-        )
+        successions = as_records(Succession, self.conn.execute(sql))
+        if not records and not successions:
+            return config_codes
+        return OrganisationIndex(config_codes, records, successions)
 
 
 class _Requests:

@@ -28,7 +28,7 @@ class FakeOrganisations:
         self.succs.remove(succession)
 
     def index(self, config_codes: frozenset[str]) -> frozenset[str]:
-        if not self.orgs:
+        if not self.orgs and not self.succs:
             return config_codes
         return OrganisationIndex(config_codes, self.all(), self.successions())
 

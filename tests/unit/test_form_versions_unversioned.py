@@ -127,6 +127,8 @@ def _workbook_2016_named(refers_to: str) -> bytes:
         ("blank-name.xlsx", _workbook_2016_named('" "')),
         ("broken-name.xlsx", _workbook_2016_named("#REF!")),
         ("broken-cell.xlsx", _workbook_2016_named("#REF!$E$1")),
+        ("broken-row.xlsx", _workbook_2016_named("Request!#REF!")),
+        ("broken-row-quoted.xlsx", _workbook_2016_named("'Request'!#REF!")),
     ],
 )
 def test_an_emptied_or_broken_version_marker_declares_nothing(name: str, data: bytes) -> None:
@@ -139,6 +141,7 @@ def test_an_emptied_or_broken_version_marker_declares_nothing(name: str, data: b
 def test_versions_are_ordered_as_they_were_made() -> None:
     assert version_order("2026.9") < version_order("2026.10") < version_order("2027.1")
     assert version_order("2016.1") < version_order(CURRENT_VERSION)
+    assert version_order("2015b") < version_order("2016a.1") < version_order(CURRENT_VERSION)
     assert sorted(["2026.10", "2016.1", "2026.9"], key=version_order) == [
         "2016.1",
         "2026.9",
@@ -153,6 +156,12 @@ def test_older_versions_are_listed_newest_first(tmp_path: Path) -> None:
     assert versions.known == (CURRENT_VERSION, "2020.10", "2020.9", "2016.1")
 
 
+@pytest.mark.parametrize("older", ["2015b", "2016a.1", "v2", "draft-3"])
+def test_a_mapping_for_an_older_or_incomparable_version_loads(tmp_path: Path, older: str) -> None:
+    (tmp_path / f"{older}.toml").write_text(f'version = "{older}"\n', encoding="utf-8")
+    assert older in load_form_versions(tmp_path).known
+
+
 @pytest.mark.parametrize("newer", ["2026.2", "2026.10", "2027.1"])
 def test_a_mapping_for_a_version_newer_than_the_current_form_is_refused(
     tmp_path: Path, newer: str
@@ -161,3 +170,28 @@ def test_a_mapping_for_a_version_newer_than_the_current_form_is_refused(
     (tmp_path / f"{newer}.toml").write_text(f'version = "{newer}"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=f"version {newer} is newer than the current form"):
         load_form_versions(tmp_path)
+
+
+def _older_meaning(tmp_path: Path) -> FormVersions:
+    (tmp_path / "2020.1.toml").write_text(
+        'version = "2020.1"\n[labels]\n"Commissioning organisation" = "processor_name"\n'
+        '"Old name" = "commissioner_name"\n[keys]\nold_ods = "commissioner_ods"\n',
+        encoding="utf-8",
+    )
+    return load_form_versions(tmp_path)
+
+
+def test_a_word_control_named_with_todays_label_keeps_todays_meaning(tmp_path: Path) -> None:
+    # a content control tagged with today's label, in a form that declares no version
+    names = {"commissioner_name": ("Commissioning organisation", "Commissioning organisation")}
+    data = word_form(VALUES, version=None, names=names)
+    (form,) = _forms("controls.docx", data, _older_meaning(tmp_path))
+    assert _typed(form) == FILLED
+    assert form.older_labels is None
+
+
+def test_an_older_versions_key_reads_a_key_but_its_label_is_not_a_key(tmp_path: Path) -> None:
+    names = _older_meaning(tmp_path).unversioned()
+    found = names.by_key("old_ods")
+    assert found is not None and found.key == "commissioner_ods" and names.used == {"2020.1"}
+    assert _older_meaning(tmp_path).unversioned().by_key("Old name") is None

@@ -37,3 +37,19 @@ def test_a_versioned_part_of_reference_names_the_parent(tmp_path: Path) -> None:
     resource["partOf"] = {"reference": "https://example.org/fhir/Organization/QWO/_history/2"}
     (org,) = read_ods_file(bundle(tmp_path / "orgs.json", [resource])).organisations
     assert org.parent == "QWO"
+
+
+def test_a_placeholder_date_of_year_one_is_named_not_a_crash(tmp_path: Path) -> None:
+    import pytest
+
+    from intake_bot.domain.organisations import OdsError
+
+    for name, row in (
+        ("succ.csv", '"03G","15F","R","00010101",""'),
+        ("succ2.csv", '"03G","15F","R","01/01/0001",""'),
+    ):
+        with pytest.raises(OdsError, match="is before any organisation ODS lists"):
+            read_ods_file(report(tmp_path / name, [row]))
+    resource = fhir_organisation("15F", "NHS WEST YORKSHIRE ICB - 15F", start="0001-01-01")
+    with pytest.raises(OdsError, match="before any organisation ODS lists"):
+        read_ods_file(bundle(tmp_path / "orgs.json", [resource]))

@@ -205,7 +205,7 @@ def test_carrying_over_needs_a_successor_when_ods_names_none(rig: Rig) -> None:
 
 def test_a_bad_file_changes_nothing(rig: Rig) -> None:
     bad = rig.folder / "broken.csv"
-    bad.write_text('"03G","NHS X CCG","Y63","QWO","","","","","","LS1","01/04/2013","",\n')
+    bad.write_text('"03G","NHS X CCG","Y63","QWO","","","","","","LS1","2013.04.01","",\n')
     with pytest.raises(OdsError, match=r"broken\.csv: line 1"):
         rig.ods.import_files([*files(rig), bad], actor="op")
     assert rig.store.memory.all(OdsOrganisation) == [] and rig.events("ods_import") == []
