@@ -10,6 +10,12 @@ from intake_bot.domain.organisations import OdsOrganisation, Succession, Success
 
 
 class OrganisationRepository(Protocol):
+    def lock_list(self) -> None:
+        """Hold the list until the unit ends, taken before anything is read: two imports at
+        once apply one after the other (the second sees the first's work, and changes nothing
+        it already changed) rather than both insert the same organisations."""
+        ...
+
     def all(self) -> list[OdsOrganisation]:
         """Every organisation ODS has listed, by code."""
         ...

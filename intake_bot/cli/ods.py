@@ -55,9 +55,9 @@ def ods_import(
 
 def _print_report(report: ImportReport) -> None:
     for f in report.files:
-        what = f"{f.organisations} organisations" if f.organisations else ""
+        what = _count(f.organisations, "organisation") if f.organisations else ""
         what += ", " if f.organisations and f.successions else ""
-        what += f"{f.successions} successions" if f.successions else ""
+        what += _count(f.successions, "succession") if f.successions else ""
         console.print(
             f"read {f.name}: {f.format}, {what or 'nothing'}", highlight=False, markup=False
         )
@@ -141,3 +141,7 @@ def ods_decide(
     except OdsError as exc:
         fail(str(exc))
     console.print(f"{done.label} {done.reference}: {done.status}", highlight=False, markup=False)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"

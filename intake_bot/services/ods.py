@@ -60,6 +60,7 @@ class Organisations:
         orgs, successions = last_entries(files)
         now = self.clock()
         with self.store.unit() as unit:
+            unit.organisations.lock_list()
             changes = _apply_organisations(unit, orgs, now)
             reopened = {c.code for c in changes if c.what == "reopened"}
             changes += _apply_successions(unit, successions, reopened)

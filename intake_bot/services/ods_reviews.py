@@ -22,6 +22,7 @@ from intake_bot.domain.organisations import (
     Change,
     OdsError,
     OrganisationIndex,
+    OrgKind,
     SuccessionReview,
     successor_phrase,
     uk,
@@ -290,7 +291,7 @@ def _carry(
         raise OdsError(f"ODS-{review.id}: name the successor with --to (successors: {named})")
     current = unit.register.current_version(rel)
     effective = decision_day(review.closed_on, current.effective_from)
-    _check_successor(review, index, chosen, effective or today_in_england(now))
+    _check_successor(review, index, chosen, effective or today_in_england(now), successors)
     values = dict(current.values)
     values[f"{review.party}_ods"] = chosen
     values[f"{review.party}_name"] = index.records[chosen].name
@@ -325,14 +326,25 @@ def _end(
 
 
 def _check_successor(
-    review: SuccessionReview, index: OrganisationIndex, chosen: str, on: date
+    review: SuccessionReview,
+    index: OrganisationIndex,
+    chosen: str,
+    on: date,
+    successors: Sequence[str],
 ) -> None:
     """Refuse a successor the register cannot name, or that is no successor: the code that
-    closed, a code ODS's reports do not give (no name to record: import the report that lists
-    it), or an organisation itself closed by the day the carry takes effect."""
+    closed, one ODS does not name as its successor when it names some, a code ODS's reports
+    do not give (no name to record: import the report that lists it), an organisation itself
+    closed by the day the carry takes effect, or a trust as a commissioner."""
     where = f"ODS-{review.id}"
     if chosen == review.closed_code:
         raise OdsError(f"{where}: {chosen} is the organisation that closed; name its successor")
+    if successors and chosen not in successors:
+        named = " or ".join(successors)
+        raise OdsError(
+            f"{where}: {chosen} is not a successor ODS names for {review.closed_code} ({named}); "
+            "to carry the relationship elsewhere, end it and file a new request"
+        )
     org = index.records.get(chosen)
     if org is None or not org.name:
         raise OdsError(
@@ -344,3 +356,5 @@ def _check_successor(
             f"{where}: {chosen} ({org.name}) closed on {uk(org.closed_on)}, before {uk(on)}; "
             f"{successor_phrase(index, chosen, on)}"
         )
+    if review.party == "commissioner" and org.kind == OrgKind.TRUST.value:
+        raise OdsError(f"{where}: {chosen} ({org.name}) is a trust, not a commissioner")

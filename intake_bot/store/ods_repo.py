@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from intake_bot.domain.organisations import (
@@ -13,11 +14,19 @@ from intake_bot.domain.organisations import (
 )
 from intake_bot.store.ods_tables import OdsOrganisationRow, OdsReviewRow, OdsSuccessionRow
 
+_LIST_LOCK = 0x0D5  # any fixed number: the one advisory lock an ODS import holds
+
 
 class SqlOrganisations:
     def __init__(self, session: Session, is_postgres: bool) -> None:
         self.session = session
         self.is_postgres = is_postgres
+
+    def lock_list(self) -> None:
+        if self.is_postgres:
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LIST_LOCK})
+        else:  # the first statement a write: the unit waits for any other writer, then reads
+            self.session.execute(text("DELETE FROM ods_succession WHERE 0 = 1"))
 
     def all(self) -> list[OdsOrganisation]:
         stmt = select(OdsOrganisation).order_by(col(OdsOrganisationRow.code))

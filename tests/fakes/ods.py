@@ -24,6 +24,9 @@ class FakeOrganisations:
     def successions(self) -> list[Succession]:
         return list(self.succs)
 
+    def lock_list(self) -> None:
+        pass  # one thread: nothing to wait for
+
     def drop_succession(self, succession: Succession) -> None:
         self.succs.remove(succession)
 

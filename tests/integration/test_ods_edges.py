@@ -1,15 +1,21 @@
-"""ODS reviews at their edges on the database, with the real templates: a relationship set up
-after its organisation closed (the decision, and every word of it, dates from its own start),
-and a CCG that only the successions file still names (the reports dropped it)."""
+"""ODS at its edges on the database, with the real templates: a relationship set up after its
+organisation closed (the decision, and every word of it, dates from its own start), a CCG that
+only the successions file still names (the reports dropped it), and two imports at once."""
 
 from __future__ import annotations
 
 import itertools
+import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from intake_bot.bootstrap import App
+from intake_bot.domain.organisations import last_entries
+from intake_bot.ods import read_ods_file
 from intake_bot.samples import docx_form, new_request
+from intake_bot.services.ods import _apply_organisations
+from intake_bot.store.store import Store
 from tests.conftest import FrozenClock
 from tests.integration.test_ods import LEEDS, MAY_2026, _commissioner, _outbox, _text
 from tests.ods_files import report, sub_icb_files, succ_row
@@ -73,3 +79,36 @@ def test_a_ccg_only_the_successions_file_names_is_closed_everywhere(
     again = app.organisations.import_files([eccg, succ], actor="op")
     assert again.reviews == () and len(_outbox(app, "ods_succession")) == 1
     assert app.organisations.import_files([eccg, succ], actor="op").unchanged
+
+
+def test_two_imports_at_once_apply_one_after_the_other(
+    app: App, database_url: str, tmp_path: Path
+) -> None:
+    # Another worker's import, on its own connection, while this one holds the list.
+    files = sub_icb_files(tmp_path)
+    other_store = Store.from_url(database_url)
+    other = replace(app.organisations, store=other_store)
+    outcome: list[object] = []
+
+    def import_there() -> None:
+        try:
+            outcome.append(other.import_files(files, actor="op2"))
+        except Exception as exc:
+            outcome.append(exc)
+
+    try:
+        with app.store.unit() as unit:
+            unit.organisations.lock_list()
+            there = threading.Thread(target=import_there)
+            there.start()
+            there.join(1.0)
+            assert there.is_alive(), "the second import did not wait for the first"
+            orgs, _ = last_entries([read_ods_file(f) for f in files])
+            _apply_organisations(unit, orgs, MAY_2026)  # the first import's work
+        there.join(60)
+        (report_there,) = outcome
+        assert not isinstance(report_there, Exception), report_there
+        changes = {(c.what, c.code) for c in report_there.changes}  # type: ignore[attr-defined]
+        assert ("opened", "15F") not in changes and ("succeeded", "03G") in changes
+    finally:
+        other_store.dispose()

@@ -18,6 +18,7 @@ from tests.ods_files import (
     report_row,
     sub_icb_files,
     succ_row,
+    trust_file,
 )
 from tests.unit.test_ods_service import Rig
 from tests.unit.test_register_service import approve
@@ -39,17 +40,37 @@ def _on_03g(rig: Rig, **changes: object) -> tuple[Relationship, int]:
     ("to", "why"),
     [
         ("03G", "03G is the organisation that closed"),
-        ("00C", r"00C \(NHS DARLINGTON CCG\) closed on 30/06/2022, before 01/07/2022"),
+        ("16C", "16C is not a successor ODS names for 03G \\(15F\\)"),
+        ("RR8", "RR8 is not a successor ODS names for 03G"),
     ],
 )
-def test_a_carry_to_the_closed_code_or_another_closed_one_is_refused(
-    rig: Rig, to: str, why: str
-) -> None:
+def test_a_carry_names_the_successor_ods_names(rig: Rig, to: str, why: str) -> None:
     rel, item = _on_03g(rig)
+    trust_file(rig.folder)
+    rig.ods.import_files([rig.folder / "etr.csv"], actor="op")
     with pytest.raises(OdsError, match=why):
         rig.ods.decide(item, "carry", actor="jo", to=to)
     assert len(rig.versions(rel)) == 1 and rig.emails("ods_decision") == []
     assert rig.ods.decide(item, "carry", actor="jo").status == "carried"  # to 15F
+
+
+@pytest.mark.parametrize(
+    ("to", "why"),
+    [
+        ("00C", r"00C \(NHS DARLINGTON CCG\) closed on 30/06/2022, before 01/07/2022"),
+        ("RR8", r"RR8 \(LEEDS TEACHING HOSPITALS NHS TRUST\) is a trust, not a commissioner"),
+    ],
+)
+def test_with_no_successor_named_staff_may_not_name_a_closed_one_or_a_trust(
+    rig: Rig, to: str, why: str
+) -> None:
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    eccg, _succ = sub_icb_files(rig.folder)
+    (item,) = rig.ods.import_files([eccg, trust_file(rig.folder)], actor="op").reviews
+    with pytest.raises(OdsError, match=why):
+        rig.ods.decide(item.id, "carry", actor="jo", to=to)
+    assert len(rig.versions(rel)) == 1
+    assert rig.ods.decide(item.id, "carry", actor="jo", to="16C").status == "carried"
 
 
 def test_a_carry_to_a_successor_no_report_names_is_refused_not_given_the_old_name(
