@@ -58,6 +58,13 @@ def _flags(app: App) -> list[str]:
         return [f["message"] for f in request.flags]
 
 
+def _status(app: App, request_id: int) -> str:
+    with app.store.unit() as unit:
+        request = unit.requests.get(request_id)
+        assert request is not None
+        return request.status
+
+
 def _filled_current_form(app: App) -> bytes:
     from tests.unit.test_form_roundtrip import TYPED, fill_docx
 
@@ -186,9 +193,7 @@ def test_a_correction_sent_on_the_older_form_is_applied_and_again_sent_the_newer
     assert "[LR-000001] Request received" in str(second["Subject"])
     assert "A newer request form exists" in _text(second)
     assert sorted(_attached(second)) == sorted(FORMS)
-    with app.store.unit() as unit:
-        request = unit.requests.get(1)
-        assert request is not None and request.status == "triaged"
+    assert _status(app, 1) == "triaged"
 
 
 def test_a_2016_form_that_declares_no_version_is_read_by_its_labels_and_sent_the_newer_one(
@@ -238,9 +243,7 @@ def test_a_reply_whose_only_form_is_on_a_version_we_cannot_map_is_answered_and_f
     assert sorted(_attached(answer)) == sorted(FORMS)
     assert answer["To"] == "aisha.khan@nhs.net"
     assert any("not read" in f and "2031.docx" in f for f in _flags(app))
-    with app.store.unit() as unit:
-        request = unit.requests.get(1)
-        assert request is not None and request.status == "incomplete"
+    assert _status(app, 1) == "incomplete"
 
 
 def test_a_correction_beside_a_form_we_cannot_map_is_applied_and_both_are_on_the_request(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from intake_bot.domain.ods_views import ReviewItem
 from intake_bot.domain.organisations import OdsError, OdsOrganisation, Succession
 from intake_bot.domain.records import Relationship
 from tests.ods_files import (
@@ -34,6 +35,15 @@ def _on_03g(rig: Rig, **changes: object) -> tuple[Relationship, int]:
     rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds", **changes)
     (item,) = rig.ods.import_files(sub_icb_files(rig.folder), actor="op").reviews
     return rel, item.id
+
+
+def _on_03g_with_report(rig: Rig, row: str) -> tuple[Relationship, ReviewItem]:
+    """A relationship on 03G, then one report row and succ.csv's 03G → 15F imported."""
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    eccg = report(rig.folder / "eccg.csv", [row])
+    succ = report(rig.folder / "succ.csv", [succ_row("03G", "15F", "20220701")])
+    (item,) = rig.ods.import_files([eccg, succ], actor="op").reviews
+    return rel, item
 
 
 @pytest.mark.parametrize(
@@ -76,13 +86,9 @@ def test_with_no_successor_named_staff_may_not_name_a_closed_one_or_a_trust(
 def test_a_carry_to_a_successor_no_report_names_is_refused_not_given_the_old_name(
     rig: Rig,
 ) -> None:
-    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
-    eccg = report(
-        rig.folder / "eccg.csv",
-        [report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630")],
+    rel, item = _on_03g_with_report(
+        rig, report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630")
     )
-    succ = report(rig.folder / "succ.csv", [succ_row("03G", "15F", "20220701")])
-    (item,) = rig.ods.import_files([eccg, succ], actor="op").reviews
     with pytest.raises(OdsError, match="15F is not in the ODS reports imported"):
         rig.ods.decide(item.id, "carry", actor="jo")
     assert len(rig.versions(rel)) == 1
@@ -107,13 +113,9 @@ def test_a_code_named_only_in_the_successions_file_is_closed_with_its_successor(
     rig: Rig,
 ) -> None:
     # eccg.csv drops CCGs some years after they close; succ.csv still says where they went
-    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
-    eccg = report(
-        rig.folder / "eccg.csv",
-        [report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701")],
+    rel, item = _on_03g_with_report(
+        rig, report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701")
     )
-    succ = report(rig.folder / "succ.csv", [succ_row("03G", "15F", "20220701")])
-    (item,) = rig.ods.import_files([eccg, succ], actor="op").reviews
     assert (item.closed_code, item.closed_on, item.successors) == (
         "03G",
         date(2022, 6, 30),
