@@ -131,7 +131,7 @@ def ods_decide(
     after the organisation closed (or when the terms in force began, if later). The register
     changes only here."""
     number = item.strip().upper().removeprefix("ODS-").removeprefix("ODS")
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit() and len(number) <= 9):
         fail(f"{item!r} is not a review item (ODS-3, or 3)")
     organisations = state(ctx).app().organisations
     try:

@@ -78,27 +78,49 @@ class Organisations:
         )
         return report
 
-    def reviews(self, *, include_decided: bool = False) -> list[ReviewItem]:
-        """The open review items (or every one), oldest first."""
+    def reviews(
+        self, *, include_decided: bool = False, offices: Sequence[str] | None = None
+    ) -> list[ReviewItem]:
+        """The open review items (or every one), oldest first; those of the relationships of
+        `offices` only, when given (a staff account's; None: every office)."""
         today = today_in_england(self.clock())
         with self.store.unit() as unit:
-            return review_items(unit, None if include_decided else "open", today)
+            return review_items(unit, None if include_decided else "open", today, offices)
 
     def decide(
-        self, review_id: int, decision: str, *, actor: str, to: str | None = None, note: str = ""
+        self,
+        review_id: int,
+        decision: str,
+        *,
+        actor: str,
+        to: str | None = None,
+        note: str = "",
+        offices: Sequence[str] | None = None,
     ) -> ReviewItem:
         """Staff's decision on a review item: "carry" the relationship over to the successor (a
         new version naming it; `to` picks one of several) or "end" it, and tell the relationship's
         requester and authoriser. Raises OdsError when the decision cannot be made (an unknown
-        or decided item, no single successor)."""
+        or decided item, another office's when `offices` is given, no single successor).
+        Decisions and imports take the list's lock first: two decisions on one item at once
+        are one decision and one "decided already"."""
         now = self.clock()
         with self.store.unit() as unit:  # its own unit: the withdrawal stands, the refusal too
-            why = withdraw_if_stale(unit, self.notifier, review_id, now)
+            unit.organisations.lock_list()
+            why = withdraw_if_stale(unit, self.notifier, review_id, now, offices)
         if why:
             raise OdsError(f"ODS-{review_id} was withdrawn: {why}; nothing to decide")
         with self.store.unit() as unit:
+            unit.organisations.lock_list()
             return decide_review(
-                unit, self.notifier, review_id, decision, now=now, actor=actor, to=to, note=note
+                unit,
+                self.notifier,
+                review_id,
+                decision,
+                now=now,
+                actor=actor,
+                to=to,
+                note=note,
+                offices=offices,
             )
 
 

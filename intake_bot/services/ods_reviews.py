@@ -29,6 +29,7 @@ from intake_bot.domain.organisations import (
 )
 from intake_bot.domain.records import Relationship, saved_id
 from intake_bot.domain.register import is_active, status_on
+from intake_bot.domain.staff import sees_office
 from intake_bot.ports import Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
@@ -108,10 +109,17 @@ def refresh_reviews(
     return changes
 
 
-def withdraw_if_stale(unit: Unit, notifier: Notifier, review_id: int, now: datetime) -> str:
+def withdraw_if_stale(
+    unit: Unit,
+    notifier: Notifier,
+    review_id: int,
+    now: datetime,
+    offices: Sequence[str] | None = None,
+) -> str:
     """Before a decision: withdraw the open item if nothing is left to decide (as the next
-    import would), and say why; "" when it stands."""
-    review = unit.organisations.review(review_id)
+    import would), and say why; "" when it stands. An item outside `offices` (None: every
+    office) is refused as unknown, and left as it is."""
+    review = _in_offices(unit, review_id, offices)
     if review is None or review.status != OPEN:
         return ""
     today = today_in_england(now)
@@ -174,12 +182,27 @@ def _bring_up_to_date(
     return [Change("review updated", review.closed_code, note)]
 
 
-def review_items(unit: Unit, status: str | None, today: date) -> list[ReviewItem]:
+def review_items(
+    unit: Unit, status: str | None, today: date, offices: Sequence[str] | None = None
+) -> list[ReviewItem]:
+    """The items in `status` (None: all), of `offices` only when given."""
     index = _index(unit)
-    return [
+    items = (
         _item(unit, review, index, unit.register.get(review.relationship_id), today)
         for review in unit.organisations.reviews(status)
-    ]
+    )
+    return [i for i in items if offices is None or sees_office(offices, i.dscro or None)]
+
+
+def _in_offices(
+    unit: Unit, review_id: int, offices: Sequence[str] | None
+) -> SuccessionReview | None:
+    """The item, unless it is another office's (its relationship's office) than `offices`."""
+    review = unit.organisations.review(review_id)
+    if review is None or offices is None:
+        return review
+    rel = unit.register.get(review.relationship_id)
+    return review if rel is not None and sees_office(offices, rel.dscro) else None
 
 
 def _item(
@@ -224,10 +247,12 @@ def decide_review(
     actor: str,
     to: str | None,
     note: str,
+    offices: Sequence[str] | None = None,
 ) -> ReviewItem:
     """Carry the relationship over to the successor, or end it; then the item is decided and
-    the relationship's requester and authoriser are told."""
-    review = unit.organisations.review(review_id)
+    the relationship's requester and authoriser are told. `offices`: those of the account
+    deciding (None: every office); another office's item is answered as no such item."""
+    review = _in_offices(unit, review_id, offices)
     if review is None:
         raise OdsError(f"ODS-{review_id}: no such review item (see `intake-bot ods reviews`)")
     if review.status == WITHDRAWN:

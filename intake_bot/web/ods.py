@@ -19,11 +19,18 @@ def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -
         return _back(request, "Only a lead or an admin can decide a succession review.")
     decision, number = form.get("decision", ""), form.get("review", "")
     to = form.get("to", "").strip()  # a successor's code, when ODS names several or none
-    if decision not in ("carry", "end") or not number.isdigit():
+    number = number.strip().upper().removeprefix("ODS-")
+    if decision not in ("carry", "end") or not _an_id(number):
         return _back(request, "Choose a review item and carry it over or end it.")
+    offices = None if member.role is Role.ADMIN else member.offices
     try:
         done = application(request).organisations.decide(
-            int(number), decision, actor=member.email, to=to or None, note=form.get("note", "")
+            int(number),
+            decision,
+            actor=member.email,
+            to=to or None,
+            note=form.get("note", ""),
+            offices=offices,  # another office's item is no item at all
         )
     except OdsError as exc:
         return _back(request, str(exc))
@@ -40,3 +47,8 @@ def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -
 def _back(request: Request, message: str) -> Response:
     flash(request, message)
     return RedirectResponse("/register", status_code=303)
+
+
+def _an_id(number: str) -> bool:
+    # ASCII digits only ("³" and "١" are digits to str.isdigit), short enough for the database
+    return number.isascii() and number.isdigit() and len(number) <= 9

@@ -189,7 +189,9 @@ def register(request: Request, member: StaffMember) -> Response:
     everything = request.query_params.get("all") == "1"
     app = application(request)
     rows = app.register.rows(published_only=not everything)
-    reviews = app.organisations.reviews()  # relationships whose organisation closed (ODS)
+    # relationships whose organisation closed (ODS), the account's offices' only
+    offices = None if member.role is Role.ADMIN else member.offices
+    reviews = app.organisations.reviews(offices=offices)
     context = {
         "member": member,
         "rows": rows,

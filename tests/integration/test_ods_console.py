@@ -1,0 +1,111 @@
+"""Succession reviews in the web console are each office's own, and decided once: a lead sees
+and decides only their offices' items (another office's is no item at all), two decisions on
+one item at once are one decision and one refusal, and an odd item number is a message."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from intake_bot.bootstrap import App
+from intake_bot.domain.ods_views import ReviewItem
+from intake_bot.domain.organisations import OdsError
+from intake_bot.store.store import Store
+from intake_bot.web.app import create_app
+from tests.conftest import FrozenClock
+from tests.integration.test_ods import APRIL_2016, LEEDS, MAY_2026, _commissioner, _events
+from tests.integration.test_web_console import NORTH_LEAD, PASSWORD, csrf_of, sign_in
+from tests.ods_files import sub_icb_files
+from tests.register_cases import approved_relationship
+
+_uids = itertools.count(1)
+DARLINGTON = {"commissioner_ods": "00C", "commissioner_name": "NHS Darlington CCG"}
+
+
+def _north_and_south_items(app: App, clock: FrozenClock, folder: Path) -> dict[str, ReviewItem]:
+    """03G's relationship in the North office, 00C's in the South; both CCGs closed in 2022."""
+    clock.now = APRIL_2016
+    approved_relationship(app, _uids, **LEEDS, dscro="North")
+    approved_relationship(app, _uids, **DARLINGTON, dscro="South")
+    clock.now = MAY_2026
+    items = app.organisations.import_files(sub_icb_files(folder), actor="op").reviews
+    return {item.dscro: item for item in items}
+
+
+def test_a_lead_sees_and_decides_only_their_offices_items(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    items = _north_and_south_items(app, clock, tmp_path)
+    south = items["South"]
+    app.staff.add(
+        NORTH_LEAD, name="lead", offices=["North"], role="lead", password=PASSWORD, actor="t"
+    )
+    with TestClient(create_app(app, secret="s" * 48, secure_cookies=False)) as console:
+        sign_in(console, NORTH_LEAD)
+        page = console.get("/register").text
+        assert items["North"].label in page and south.label not in page
+        form = {"csrf": csrf_of(page), "review": str(south.id), "decision": "end"}
+        refused = console.post("/register/reviews", data=form).text
+        assert f"ODS-{south.id}: no such review item" in refused
+    assert _commissioner(app, south.reference) == ("00C", "active")
+    assert [e for e in _events(app, "ods_review") if e[1] in ("carried", "ended")] == []
+    # the CLI and an admin still see every office's
+    assert {i.dscro for i in app.organisations.reviews()} == {"North", "South"}
+
+
+@pytest.mark.parametrize("number", ["³", "١", "99999999999999999999", "9" * 5000, "-1", " "])
+def test_an_odd_item_number_is_a_message_not_a_server_error(
+    app: App, clock: FrozenClock, tmp_path: Path, number: str
+) -> None:
+    item = _north_and_south_items(app, clock, tmp_path)["North"]
+    app.staff.add(
+        NORTH_LEAD, name="lead", offices=["North"], role="lead", password=PASSWORD, actor="t"
+    )
+    with TestClient(create_app(app, secret="s" * 48, secure_cookies=False)) as console:
+        sign_in(console, NORTH_LEAD)
+        form = {"csrf": csrf_of(console.get("/register").text), "review": number}
+        answer = console.post("/register/reviews", data={**form, "decision": "carry"})
+        assert answer.status_code == 200 and "Choose a review item" in answer.text
+    assert app.organisations.reviews()[0].id == item.id  # still open
+
+
+def test_two_decisions_on_one_item_at_once_are_one_decision(
+    app: App, clock: FrozenClock, tmp_path: Path, database_url: str
+) -> None:
+    item = _north_and_south_items(app, clock, tmp_path)["North"]
+    stores = [Store.from_url(database_url) for _ in range(2)]
+    outcome: list[object] = []
+
+    def decide(store: Store, decision: str) -> None:
+        try:
+            outcome.append(
+                replace(app.organisations, store=store).decide(item.id, decision, actor=decision)
+            )
+        except OdsError as exc:
+            outcome.append(exc)
+
+    threads = [
+        threading.Thread(target=decide, args=(store, decision))
+        for store, decision in zip(stores, ("carry", "end"), strict=True)
+    ]
+    try:
+        with app.store.unit() as unit:  # both wait here for the list, then go one by one
+            unit.organisations.lock_list()
+            for thread in threads:
+                thread.start()
+            threads[0].join(0.5)
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for store in stores:
+            store.dispose()
+    refused = [o for o in outcome if isinstance(o, OdsError)]
+    assert len(outcome) == 2 and len(refused) == 1, outcome
+    assert "was decided already" in str(refused[0])
+    decided = [e for e in _events(app, "ods_review") if e[1] in ("carried", "ended")]
+    assert len(decided) == 1
