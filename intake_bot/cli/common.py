@@ -96,9 +96,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def err_line(message: str) -> None:
-    """`error: …` on one line of stderr."""
+    """`error: …` on one line of stderr, without terminal escapes, at most 1,000 characters: a
+    message may quote a file's own words."""
+    from intake_bot.domain.printable import clean_line
+
+    text = " ".join(clean_line(message).split())
+    text = text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
     # Plain text: a message may hold "[mailbox]", which rich would take as markup.
-    typer.echo(style("error:", fg="red") + " " + " ".join(message.split()), err=True)
+    typer.echo(style("error:", fg="red") + " " + text, err=True)
+
+
+_MAX_ERROR = 1_000
 
 
 def style(text: str, **how: Any) -> str:

@@ -28,6 +28,7 @@ _CONTROLS_IN_TEXT = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
 )
 _SPACES = re.compile(r"[ \t]{2,}")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")  # JSON's "\ud800", a file name's stray bytes
 
 
 def clean_line(text: str) -> str:
@@ -35,7 +36,7 @@ def clean_line(text: str) -> str:
     subject, a name, a table cell)."""
     if text.isprintable() and text.isascii():
         return text  # the common case, at C speed
-    text = _ESCAPES.sub("", text)
+    text = _SURROGATES.sub("\ufffd", _ESCAPES.sub("", text))
     return _SPACES.sub(" ", _CONTROLS_IN_LINE.sub(" ", text)).strip()
 
 

@@ -50,7 +50,7 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
     Refusal.EMPTY: (RejectCode.CORRUPT, "{name} is empty: {resend}"),
     Refusal.DAMAGED: (
         RejectCode.CORRUPT,
-        "{name} is damaged or is not really a {app} file, so we could not read it: {resend}",
+        "{name} is damaged or is not really {a_app} file, so we could not read it: {resend}",
     ),
     Refusal.UNKNOWN_FORMAT: (
         RejectCode.CORRUPT,
@@ -157,10 +157,10 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
     ),
 }
 _APP_WORDS: dict[App | None, dict[str, str]] = {
-    "Word": {"app": "Word", "kind": "document", "extension": ".docx"},
-    "Excel": {"app": "Excel", "kind": "workbook", "extension": ".xlsx"},
+    "Word": {"app": "Word", "a_app": "a Word", "kind": "document", "extension": ".docx"},
+    "Excel": {"app": "Excel", "a_app": "an Excel", "kind": "workbook", "extension": ".xlsx"},
     # Not expected (callers name the program where the wording needs it), but never a crash.
-    None: {"app": "Office", "kind": "file", "extension": ".docx or .xlsx"},
+    None: {"app": "Office", "a_app": "an Office", "kind": "file", "extension": ".docx or .xlsx"},
 }
 
 

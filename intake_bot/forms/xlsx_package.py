@@ -187,7 +187,10 @@ class _SheetReading:
             except (OverflowError, ValueError):
                 return "#VALUE!"  # openpyxl: a date out of range is an error cell
         if kind == "s":
-            return self.shared_strings[int(value)]
+            index = int(value)
+            if index < 0:  # Python would count from the end: the last text, silently
+                raise IndexError(f"text number {index}")
+            return self.shared_strings[index]
         if kind == "b":
             return bool(int(value))
         if kind == "d":

@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from itertools import chain, islice
 
 from intake_bot.domain.organisations import (
     EARLIEST,
@@ -37,6 +38,7 @@ _DATE = re.compile(r"\d{8}|\d{4}-\d{2}-\d{2}")  # ODS's YYYYMMDD, or as a spread
 _UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 # Enough to know the date column when its value is wrong (30.06.22), so that it is named.
 _DATE_LIKE = re.compile(r"\d[\d/.\-]{4,}\d")
+MAX_LINE, MAX_CELLS = 65_536, 40
 _REASONS = {"R": "reconfiguration", "M": "merger", "S": "split", "T": "transfer"}
 
 
@@ -44,18 +46,39 @@ def _rows(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every row that is not blank, within MAX_ROWS. The number is the
     physical line the row starts on; the csv module's own line handling keeps a quoted field's
     line breaks (and U+0085, which str.splitlines would break at) inside the field."""
+    # Memory: the csv module builds a whole row at once, so a line of millions of commas
+    # would be millions of cells; an ODS row is a few hundred characters.
+    line = _long_line(text)
+    if line:
+        raise OdsError(f"{name}: line {line}: longer than {MAX_LINE:,} characters; not ODS's")
     reader = csv.reader(io.StringIO(text, newline=""))
     start = 1
     try:
         for count, row in enumerate(reader, start=1):
             if count > MAX_ROWS:
                 raise OdsError(f"{name}: more than {MAX_ROWS:,} rows; is this an ODS file?")
-            cells = [c.strip() for c in row]
+            cells = [c.strip() for c in row[:MAX_CELLS]]  # a report has 27; the rest unread
             if any(cells):
                 yield start, cells
             start = reader.line_num + 1
     except csv.Error as exc:
         raise OdsError(f"{name}: line {start}: not CSV ({exc})") from None
+
+
+def _long_line(text: str) -> int:
+    """The number of the first line longer than MAX_LINE (0: none), in one pass (a regular
+    expression would scan each line again from every character of it)."""
+    start, number = 0, 1
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if end - start > MAX_LINE and any(
+            len(part) > MAX_LINE
+            for part in text[start:end].split("\r")  # old Mac line ends
+        ):
+            return number
+        start, number = end + 1, number + 1
+    return 0
 
 
 def _width(cells: Sequence[str]) -> int:
@@ -101,23 +124,26 @@ def _as_published(text: str) -> bool:
 
 def read_csv(name: str, text: str, hint: str) -> OdsFile:
     """An organisation report or the successions file, whichever the content shows it is."""
-    return read_rows(name, list(_rows(name, text)), hint)
+    return read_rows(name, _rows(name, text), hint)  # row by row: a bad file stops early
 
 
-def read_rows(name: str, rows: list[tuple[int, list[str]]], hint: str) -> OdsFile:
+def read_rows(name: str, rows: Iterable[tuple[int, list[str]]], hint: str) -> OdsFile:
     """The (line number, cells) of a report or successions file, in either published layout."""
-    layout = csv_layout([cells for _, cells in rows[:5]])
+    rest = iter(rows)
+    head = list(islice(rest, 5))
+    layout = csv_layout([cells for _, cells in head])
+    first = head[0][0] if head else 1
     if layout is None:
         raise OdsError(
-            f"{name}: line {rows[0][0] if rows else 1}: not an ODS file: expected an ODS report "
+            f"{name}: line {first}: not an ODS file: expected an ODS report "
             "(code, name, ..., open date YYYYMMDD in column 11) or the successions file "
             "(old code, new code, reason, date YYYYMMDD)"
         )
     errors: list[str] = []
     orgs: list[OrgEntry] = []
     successions: list[SuccessionEntry] = []
-    for number, cells in rows:
-        if number == rows[0][0] and _is_header(cells):
+    for number, cells in chain(head, rest):
+        if number == first and _is_header(cells):
             continue
         try:
             if layout == REPORT:

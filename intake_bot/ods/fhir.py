@@ -27,11 +27,17 @@ from intake_bot.ods.kinds import kind_of, kind_of_roles, ods_code
 FHIR = "FHIR Organization (JSON)"
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 MAX_RESOURCES = 100_000
+MAX_NODES = 4_000_000
 
 Json = Mapping[str, Any]
 
 
 def read_fhir(name: str, text: str) -> OdsFile:
+    # Memory: json.loads builds every object before any resource is counted; an Organization
+    # has a few dozen objects and lists, so this many is far past the most resources read.
+    nodes = text.count("{") + text.count("[")
+    if nodes > MAX_NODES:
+        raise OdsError(f"{name}: more than {MAX_NODES:,} JSON objects and lists; not ODS's")
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -90,11 +96,21 @@ def _resources(name: str, items: list[object]) -> Iterator[Json]:
             raise OdsError(f"{name}: expected FHIR resources (JSON objects)")
         kind = item.get("resourceType")
         if kind == "Bundle":
-            entries = item.get("entry")
-            for entry in entries if isinstance(entries, list) else []:
+            entries = item.get("entry", [])
+            if not isinstance(entries, list):
+                raise OdsError(f"{name}: a Bundle whose entry is not a list")
+            for number, entry in enumerate(entries, start=1):
                 resource = entry.get("resource") if isinstance(entry, dict) else None
-                if isinstance(resource, dict) and resource.get("resourceType") == "Organization":
+                if not isinstance(resource, dict):
+                    raise OdsError(f"{name}: Bundle entry {number} holds no resource")
+                inner = resource.get("resourceType")
+                if inner == "Organization":
                     yield resource
+                elif inner != "OperationOutcome":  # a search's own notes, beside its results
+                    where = f"{name}: Bundle entry {number}"
+                    raise OdsError(
+                        f"{where}: a {str(inner)[:40]!r} resource; expected Organization"
+                    )
         elif kind == "Organization":
             yield item
         else:

@@ -5,27 +5,34 @@ organisation."""
 from __future__ import annotations
 
 import codecs
-import re
+import lzma
+import stat
+import zlib
 from functools import partial
 from pathlib import Path
 
 from intake_bot.domain.organisations import OdsError, OdsFile
+from intake_bot.domain.printable import clean_line
 from intake_bot.ods.csv_reports import read_csv
 from intake_bot.ods.fhir import read_fhir
 from intake_bot.ods.workbook import is_workbook, read_workbook
 from intake_bot.ods.zipped import read_zip
 
 MAX_BYTES = 64 * 1024 * 1024  # the whole of ODS's largest report is a few MB
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # the bytes "surrogateescape" kept aside
+MAX_NAME = 120  # characters of a file's name shown
 
 
 def read_ods_file(path: Path) -> OdsFile:
     """Read one file; raises OdsError (naming the file, the line and the problem)."""
-    name = path.name
+    name = clean_line(path.name)[:MAX_NAME]  # printed, and kept in the audit trail
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise OdsError(f"{name}: {size:,} bytes; an ODS file is at most {MAX_BYTES:,}")
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO would wait for a writer for ever
+            raise OdsError(f"{name}: not a regular file")
+        if status.st_size > MAX_BYTES:
+            raise OdsError(
+                f"{name}: {status.st_size:,} bytes; an ODS file is at most {MAX_BYTES:,}"
+            )
         with path.open("rb") as f:
             data = f.read(MAX_BYTES + 1)
     except OSError as exc:
@@ -34,6 +41,26 @@ def read_ods_file(path: Path) -> OdsFile:
 
 
 def read_ods_bytes(name: str, data: bytes, *, in_zip: bool = False) -> OdsFile:
+    """What one file (or a zip's member) holds; OdsError naming it for anything else."""
+    try:
+        return _read(name, data, in_zip)
+    except OdsError:
+        raise
+    except (
+        ArithmeticError,
+        LookupError,
+        RuntimeError,
+        ValueError,
+        zlib.error,
+        lzma.LZMAError,
+    ) as exc:
+        # A file built to break a reader (a corrupt or encrypted zip member, a cell pointing
+        # past the table of texts, a duration of a billion hours) is refused, not a traceback.
+        what = clean_line(str(exc))[:200]
+        raise OdsError(f"{name}: cannot be read ({type(exc).__name__}: {what})") from None
+
+
+def _read(name: str, data: bytes, in_zip: bool) -> OdsFile:
     if len(data) > MAX_BYTES:
         raise OdsError(f"{name}: more than {MAX_BYTES:,} bytes")
     if data[:4] == b"PK\x03\x04" and is_workbook(data):
@@ -57,8 +84,10 @@ def _decode(data: bytes) -> str:
     """UTF-8 where the bytes are UTF-8, and Windows-1252 (ODS's older files) for each byte that
     is not: a file saved by hand can hold both, and neither should garble the other's names."""
     text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="surrogateescape")
-    return _NOT_UTF8.sub(_cp1252, text)
+    return text.translate(_CP1252)  # in C: a file of stray bytes costs no call a byte
 
 
-def _cp1252(stray: re.Match[str]) -> str:
-    return bytes([ord(stray[0]) - 0xDC00]).decode("cp1252", errors="replace")
+# "surrogateescape" keeps a byte that is not UTF-8 as U+DC80-U+DCFF: each back to Windows-1252.
+_CP1252 = {
+    0xDC00 + byte: bytes([byte]).decode("cp1252", errors="replace") for byte in range(0x80, 0x100)
+}

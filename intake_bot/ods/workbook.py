@@ -24,12 +24,14 @@ from intake_bot.ods.csv_reports import MAX_ROWS, csv_layout, read_rows
 
 WORKBOOK_PART = "xl/workbook.xml"
 COLUMNS = 40  # a standard report has 27
+# ODS's largest report is a few MB of CSV; its sheet XML some times that. A part of 16 MB is
+# also what bounds memory: a row of millions of empty cells is millions of XML elements.
 LIMITS = replace(
     DEFAULT_LIMITS,
-    attachment_seconds=120.0,
-    message_seconds=120.0,
-    inflated_bytes=512 * 1024 * 1024,
-    part_bytes=512 * 1024 * 1024,
+    attachment_seconds=60.0,
+    message_seconds=60.0,
+    inflated_bytes=64 * 1024 * 1024,
+    part_bytes=16 * 1024 * 1024,
     shared_strings=2_000_000,
     rows_per_sheet=MAX_ROWS,
     columns_per_sheet=COLUMNS,
@@ -64,7 +66,8 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
     except LimitError as exc:
         raise OdsError(f"{name}: the workbook {exc.what}") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, etree.LxmlError) as exc:
-        raise OdsError(f"{name}: not a workbook that can be read ({exc})") from None
+        what = clean_line(str(exc))[:200]  # may quote the file's own words
+        raise OdsError(f"{name}: not a workbook that can be read ({what})") from None
     raise OdsError(
         f"{name}: no sheet holds an ODS report (code, name, ..., open date in column 11) or "
         "the successions file (old code, new code, reason, date)"

@@ -5,11 +5,14 @@ than unpacked."""
 from __future__ import annotations
 
 import io
+import lzma
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from intake_bot.domain.organisations import OdsError, OdsFile
+from intake_bot.domain.printable import clean_line
 from intake_bot.forms.inflate import read_capped
 
 MAX_MEMBERS = 50  # ODS's zips hold one report each; a bundle of them is a few
@@ -32,11 +35,19 @@ def read_zip(name: str, data: bytes, read_one: ReadOne, max_bytes: int) -> OdsFi
     files: list[OdsFile] = []
     left = max_bytes
     for info in members:
-        where = f"{name}/{info.filename}"
+        where = f"{name}/{clean_line(info.filename)[:120]}"  # printed to a terminal
         try:
             content = read_capped(archive, info.filename, left)
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-            raise OdsError(f"{where}: cannot be unpacked ({exc})") from None
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,  # an encrypted member
+            zlib.error,
+            lzma.LZMAError,
+        ) as exc:
+            raise OdsError(f"{where}: cannot be unpacked ({clean_line(str(exc))[:200]})") from None
         if content is None:
             raise OdsError(f"{name}: unpacks to more than {max_bytes:,} bytes")
         left -= len(content)

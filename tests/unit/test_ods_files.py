@@ -213,7 +213,7 @@ def test_names_lose_control_characters_and_odd_bundles_are_not_a_crash(tmp_path:
     hostile = report_row("RR8", "LEEDS \x1b[31mTEACHING\x07 NHS TRUST")
     (org,) = read_ods_bytes("etr.csv", hostile.encode()).organisations
     assert org.name == "LEEDS TEACHING NHS TRUST"
-    with pytest.raises(OdsError, match="no FHIR Organization"):
+    with pytest.raises(OdsError, match="a Bundle whose entry is not a list"):
         read_ods_bytes("b.json", b'{"resourceType": "Bundle", "entry": 7}')
     odd = {
         "resourceType": "Organization",
