@@ -96,7 +96,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def err_line(message: str) -> None:
-    """`error: …` on one line of stderr, without terminal escapes, at most 1,000 characters: a
+    """`error: …` on one line of stderr, without terminal escapes, at most 2,000 characters: a
     message may quote a file's own words."""
     from intake_bot.domain.printable import clean_line
 
@@ -106,7 +106,7 @@ def err_line(message: str) -> None:
     typer.echo(style("error:", fg="red") + " " + text, err=True)
 
 
-_MAX_ERROR = 1_000
+_MAX_ERROR = 2_000
 
 
 def style(text: str, **how: Any) -> str:

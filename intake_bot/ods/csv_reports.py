@@ -45,16 +45,25 @@ _REASONS = {"R": "reconfiguration", "M": "merger", "S": "split", "T": "transfer"
 def _rows(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every row that is not blank, within MAX_ROWS. The number is the
     physical line the row starts on; the csv module's own line handling keeps a quoted field's
-    line breaks (and U+0085, which str.splitlines would break at) inside the field."""
-    # Memory: the csv module builds a whole row at once, so a line of millions of commas
-    # would be millions of cells; an ODS row is a few hundred characters.
-    line = _long_line(text)
-    if line:
-        raise OdsError(f"{name}: line {line}: longer than {MAX_LINE:,} characters; not ODS's")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    line breaks (and U+0085, which str.splitlines would break at) inside the field.
+
+    Memory: the csv module builds a whole row before handing it over, so a row is fed to it at
+    most MAX_LINE characters long (a line of millions of commas, or a quoted cell a line that
+    never ends, would be millions of cells); an ODS row is a few hundred characters."""
+    fed = [0]  # characters of the row being built
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):  # at \n, \r\n and an old Mac's \r
+            fed[0] += len(line)
+            if fed[0] > MAX_LINE:
+                raise _RowTooLongError
+            yield line
+
+    reader = csv.reader(lines())
     start = 1
     try:
         for count, row in enumerate(reader, start=1):
+            fed[0] = 0
             if count > MAX_ROWS:
                 raise OdsError(f"{name}: more than {MAX_ROWS:,} rows; is this an ODS file?")
             cells = [c.strip() for c in row[:MAX_CELLS]]  # a report has 27; the rest unread
@@ -63,22 +72,12 @@ def _rows(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
             start = reader.line_num + 1
     except csv.Error as exc:
         raise OdsError(f"{name}: line {start}: not CSV ({exc})") from None
+    except _RowTooLongError:
+        raise OdsError(f"{name}: line {start}: a row longer than {MAX_LINE:,} characters") from None
 
 
-def _long_line(text: str) -> int:
-    """The number of the first line longer than MAX_LINE (0: none), in one pass (a regular
-    expression would scan each line again from every character of it)."""
-    start, number = 0, 1
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        if end - start > MAX_LINE and any(
-            len(part) > MAX_LINE
-            for part in text[start:end].split("\r")  # old Mac line ends
-        ):
-            return number
-        start, number = end + 1, number + 1
-    return 0
+class _RowTooLongError(Exception):
+    pass
 
 
 def _width(cells: Sequence[str]) -> int:

@@ -27,17 +27,17 @@ from intake_bot.ods.kinds import kind_of, kind_of_roles, ods_code
 FHIR = "FHIR Organization (JSON)"
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 MAX_RESOURCES = 100_000
-MAX_NODES = 4_000_000
+MAX_NODES = 6_000_000
 
 Json = Mapping[str, Any]
 
 
 def read_fhir(name: str, text: str) -> OdsFile:
-    # Memory: json.loads builds every object before any resource is counted; an Organization
-    # has a few dozen objects and lists, so this many is far past the most resources read.
-    nodes = text.count("{") + text.count("[")
+    # Memory: json.loads builds every value before any resource is counted. An Organization
+    # has a few dozen objects, lists and texts; this many is far past the most resources read.
+    nodes = text.count("{") + text.count("[") + text.count('"') // 2
     if nodes > MAX_NODES:
-        raise OdsError(f"{name}: more than {MAX_NODES:,} JSON objects and lists; not ODS's")
+        raise OdsError(f"{name}: more than {MAX_NODES:,} JSON objects, lists and texts; not ODS's")
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -107,14 +107,17 @@ def _resources(name: str, items: list[object]) -> Iterator[Json]:
                 if inner == "Organization":
                     yield resource
                 elif inner != "OperationOutcome":  # a search's own notes, beside its results
-                    where = f"{name}: Bundle entry {number}"
-                    raise OdsError(
-                        f"{where}: a {str(inner)[:40]!r} resource; expected Organization"
-                    )
+                    raise OdsError(f"{name}: Bundle entry {number}: {_kind(inner)}")
         elif kind == "Organization":
             yield item
         else:
-            raise OdsError(f"{name}: a {str(kind)[:40]!r} resource; expected Organization")
+            raise OdsError(f"{name}: {_kind(kind)}")
+
+
+def _kind(kind: object) -> str:
+    if kind is None:
+        return "a resource with no resourceType; expected Organization"
+    return f"a resource of type {str(kind)[:40]!r}; expected Organization"
 
 
 def _organisation(resource: Json) -> OrgEntry:

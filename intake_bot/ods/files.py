@@ -48,6 +48,7 @@ def read_ods_bytes(name: str, data: bytes, *, in_zip: bool = False) -> OdsFile:
         raise
     except (
         ArithmeticError,
+        EOFError,  # a zip member declared longer than the file holds
         LookupError,
         RuntimeError,
         ValueError,

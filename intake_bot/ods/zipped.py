@@ -43,11 +43,13 @@ def read_zip(name: str, data: bytes, read_one: ReadOne, max_bytes: int) -> OdsFi
             OSError,
             ValueError,
             NotImplementedError,
+            EOFError,  # declared longer than the zip holds
             RuntimeError,  # an encrypted member
             zlib.error,
             lzma.LZMAError,
         ) as exc:
-            raise OdsError(f"{where}: cannot be unpacked ({clean_line(str(exc))[:200]})") from None
+            why = clean_line(str(exc))[:200] or "it ends before its declared size"
+            raise OdsError(f"{where}: cannot be unpacked ({why})") from None
         if content is None:
             raise OdsError(f"{name}: unpacks to more than {max_bytes:,} bytes")
         left -= len(content)

@@ -309,14 +309,23 @@ def _carry(
     actor: str,
 ) -> tuple[str, str]:
     """What was done, for the audit trail, and the successor's code."""
-    successors = index.current_successors(review.closed_code, today_in_england(now))
+    today = today_in_england(now)
+    # As the item names them: where the work is once the closure has taken effect (a successor
+    # closing the same day hands on to its own).
+    after = max(today, review.closed_on + timedelta(days=1)) if review.closed_on else today
+    successors = index.current_successors(review.closed_code, after)
     chosen = (to or "").strip().upper() or (successors[0] if len(successors) == 1 else "")
     if not chosen:
         named = " or ".join(successors) if successors else "none known to ODS"
         raise OdsError(f"ODS-{review.id}: name the successor with --to (successors: {named})")
     current = unit.register.current_version(rel)
     effective = decision_day(review.closed_on, current.effective_from)
-    _check_successor(review, index, chosen, effective or today_in_england(now), successors)
+    _check_successor(review, index, chosen, effective or after, successors)
+    # Never before the successor opened: at the end of a chain (03G → 15F in 2022, 15F → a
+    # new ICB in 2026) the register names the new ICB from the day it began.
+    opened = index.records[chosen].opened_on
+    if effective is not None and opened is not None and opened > effective:
+        effective = opened
     values = dict(current.values)
     values[f"{review.party}_ods"] = chosen
     values[f"{review.party}_name"] = index.records[chosen].name
@@ -376,7 +385,7 @@ def _check_successor(
             f"{where}: {chosen} is not in the ODS reports imported; import the report that "
             "lists it (its name and kind), then decide again"
         )
-    if org.closed_on is not None and org.closed_on < on:
+    if org.closed_on is not None and org.closed_on < max(on, org.opened_on or on):  # (as _carry)
         raise OdsError(
             f"{where}: {chosen} ({org.name}) closed on {uk(org.closed_on)}, before {uk(on)}; "
             f"{successor_phrase(index, chosen, on)}"

@@ -19,7 +19,7 @@ def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -
         return _back(request, "Only a lead or an admin can decide a succession review.")
     decision, number = form.get("decision", ""), form.get("review", "")
     to = form.get("to", "").strip()  # a successor's code, when ODS names several or none
-    number = number.strip().upper().removeprefix("ODS-")
+    number = number.strip().upper().removeprefix("ODS-").removeprefix("ODS")  # as the CLI
     if decision not in ("carry", "end") or not _an_id(number):
         return _back(request, "Choose a review item and carry it over or end it.")
     offices = None if member.role is Role.ADMIN else member.offices

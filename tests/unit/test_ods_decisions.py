@@ -177,3 +177,41 @@ def test_csv_and_fhir_in_one_import_keep_what_each_says_as_in_two(rig: Rig) -> N
     assert org.parent == "QWO" and org.role  # the CSV's parent, FHIR's role
     assert succession.reason == "Merger"
     assert isinstance(org, OdsOrganisation) and isinstance(succession, Succession)
+
+
+def test_a_closure_handing_on_the_same_day_carries_to_the_end_of_the_chain(rig: Rig) -> None:
+    # 03G and 15F both close on 31/03/2027; 15F's work goes to 16C: the item names 16C, and so
+    # does the carry (not a dead end between "15F has closed" and "16C is no successor")
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    eccg = report(
+        rig.folder / "eccg.csv",
+        [
+            report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20270331"),
+            report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701", closed="20270331"),
+            report_row("16C", "NHS NEW ICB - 16C", opened="20220701"),
+        ],
+    )
+    succ = report(
+        rig.folder / "succ.csv",
+        [succ_row("03G", "15F", "20270401"), succ_row("15F", "16C", "20270401")],
+    )
+    (item,) = rig.ods.import_files([eccg, succ], actor="op").reviews
+    assert [code for code, _ in item.successors] == ["16C"]
+    assert rig.ods.decide(item.id, "carry", actor="jo").status == "carried"
+    carried = max(rig.versions(rel), key=lambda v: v.version)
+    assert (carried.values["commissioner_ods"], carried.effective_from) == ("16C", date(2027, 4, 1))
+
+
+def test_a_carry_never_names_an_organisation_before_it_opened(rig: Rig) -> None:
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    eccg = report(
+        rig.folder / "eccg.csv",
+        [
+            report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630"),
+            report_row("99X", "NHS FUTURE ICB - 99X", opened="20300101"),
+        ],
+    )
+    (item,) = rig.ods.import_files([eccg], actor="op").reviews
+    rig.ods.decide(item.id, "carry", actor="jo", to="99X")
+    carried = max(rig.versions(rel), key=lambda v: v.version)
+    assert carried.effective_from == date(2030, 1, 1)

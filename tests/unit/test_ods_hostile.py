@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import zipfile
 from pathlib import Path
 
@@ -49,6 +50,13 @@ def test_a_corrupt_or_encrypted_zip_member_is_named() -> None:
     assert "cannot be unpacked" in _error("locked.zip", bytes(flagged))
 
 
+def test_a_zip_member_declared_longer_than_the_zip_is_named() -> None:
+    whole = bytearray(_zip("a.csv", ROW * 50, zipfile.ZIP_STORED))
+    central = whole.rfind(b"PK\x01\x02")
+    struct.pack_into("<II", whole, central + 20, 5_000_000, 5_000_000)  # its sizes, as declared
+    assert "short.zip/a.csv: cannot be unpacked" in _error("short.zip", bytes(whole))
+
+
 def _workbook(sheet_xml: str) -> bytes:
     """A workbook whose first sheet is `sheet_xml` (the rows inside <sheetData>)."""
     book = Workbook()
@@ -89,15 +97,31 @@ def test_a_sheet_too_large_for_an_ods_report_is_refused_before_it_is_built() -> 
 
 def test_a_line_of_millions_of_commas_is_refused_by_its_length() -> None:
     data = ROW + b"\r\n" + b"," * 3_000_000 + b"\r\n"
-    assert _error("commas.csv", data) == (
-        "commas.csv: line 2: longer than 65,536 characters; not ODS's"
-    )
+    assert _error("commas.csv", data) == ("commas.csv: line 2: a row longer than 65,536 characters")
 
 
-def test_a_json_of_millions_of_objects_is_refused_before_it_is_parsed() -> None:
-    assert "more than 4,000,000 JSON objects" in _error(
-        "many.json", b"[" + b"{}," * 4_000_001 + b"{}]"
-    )
+def test_a_json_of_millions_of_objects_or_texts_is_refused_before_it_is_parsed() -> None:
+    for many in (b"[" + b"{}," * 6_000_001 + b"{}]", b"[" + b'"ab",' * 12_000_001 + b'"ab"]'):
+        assert "more than 6,000,000 JSON objects, lists and texts" in _error("many.json", many)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        b'"' + b"a\n" * 40_000 + b'"',  # one quoted cell: a line that never ends
+        b",\n" * 10 + b'"x","' + b'y",\n"' * 20_000 + b'z"',  # a row of many cells, each a line
+        b"ab\r" * 40_000,  # an old Mac's line ends: each is its own row
+    ],
+)
+def test_a_row_is_refused_once_it_is_longer_than_any_ods_row(rows: bytes) -> None:
+    data = ROW + b"\r\n" + rows
+    message = _error("rows.csv", data)
+    assert message.startswith("rows.csv: line ")
+
+
+def test_an_old_mac_file_names_the_line_of_its_long_row() -> None:
+    data = ROW + b"\r" + ROW + b"\r" + b"," * 70_000 + b"\r"
+    assert _error("mac.csv", data) == "mac.csv: line 3: a row longer than 65,536 characters"
 
 
 def test_bundle_entries_that_are_not_organizations_are_refused_not_skipped(
@@ -143,7 +167,7 @@ def test_a_zip_member_name_reaches_the_terminal_without_its_escapes(tmp_path: Pa
 
     runner = CliRunner()
     result = runner.invoke(_printer(err_line), ["\x1b[2J" + "A" * 5000])
-    assert "\x1b" not in result.output and len(result.output) < 1100
+    assert "\x1b" not in result.output and len(result.output) < 2100
 
 
 def _printer(err_line: object) -> object:
