@@ -6,7 +6,8 @@ version is read by today's keys and labels; an older version is read through its
 `config/forms/<version>.toml` each: the labels and keys it used, each naming today's field);
 a version with no mapping cannot be read safely; a .docx or .xlsx that declares none (made by
 hand, another organisation's template, or a form from before forms carried their version) is
-read by its labels, today's first and then each older version's, and flagged for staff.
+read by its labels (today's, or an older version's when they read more of it: `best_reading`)
+and flagged for staff.
 
 A declared version comes from the sender's file: it is checked against a strict pattern and
 only ever looked up among the versions loaded, never used to find a file.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from intake_bot.domain.fields import FIELDS_BY_KEY, Field, field_for_label, normalise_label
 from intake_bot.domain.rawform import RawForm, Versioning
@@ -78,8 +78,6 @@ class FieldNames:
     version: str
     labels: Mapping[str, str] = field(default_factory=dict)
     keys: Mapping[str, str] = field(default_factory=dict)
-    # Whether today's names win over the version's own (a form that declares no version).
-    todays_first: ClassVar[bool] = False
 
     def renamed(self, name: str) -> Field | None:
         """The field `name` means in this version when it is one of its own labels or keys."""
@@ -109,57 +107,6 @@ class FieldNames:
 
 
 CURRENT_NAMES = FieldNames(CURRENT_VERSION)
-
-
-@dataclass(frozen=True)
-class AnyVersionNames(FieldNames):
-    """The names a form that declares no version is read by: today's first, then each older
-    version's own, newest first. A 2016 form retyped by hand, or filled in before forms
-    carried their version, is read rather than reported as missing every field.
-
-    `used` collects the older versions whose own names were needed: the sender of such a form
-    is sent the current one, as for a form that declares an older version. One is made for
-    each file read (`FormVersions.resolve`), so what it collects is that file's.
-    """
-
-    older: tuple[FieldNames, ...] = ()
-    used: set[str] = field(default_factory=set, compare=False)
-    todays_first = True
-
-    def _older(self, name: str) -> tuple[str, Field] | None:
-        for names in self.older:
-            found = names.renamed(name)
-            if found is not None:
-                return names.version, found
-        return None
-
-    def renamed(self, name: str) -> Field | None:
-        found = self._older(name)
-        if found is None:
-            return None
-        self.used.add(found[0])
-        return found[1]
-
-    def by_label(self, text: str) -> Field | None:
-        return field_for_label(text) or self.renamed(text)
-
-    def names_strongly(self, text: str, named: Field) -> bool:
-        folded = normalise_label(text)
-        if folded in (normalise_label(named.label), normalise_label(named.key)):
-            return True
-        found = self._older(text)
-        return found is not None and found[1] is named
-
-    def by_key(self, text: str) -> Field | None:
-        text = text.strip()
-        if text in FIELDS_BY_KEY:
-            return FIELDS_BY_KEY[text]
-        for names in self.older:  # their keys only: a key column holds no labels
-            key = names.keys.get(text)
-            if key is not None:
-                self.used.add(names.version)
-                return FIELDS_BY_KEY[key]
-        return None
 
 
 def field_names(
@@ -220,7 +167,7 @@ class FormVersions:
     def resolve(self, declared: str | None) -> Resolution:
         """How to read a file that declared `declared` (None: it declared nothing)."""
         if declared is None:
-            return Resolution(Versioning.MISSING, None, self.unversioned())
+            return Resolution(Versioning.MISSING, None, self.names_of(self.current))
         version = valid_version(declared)
         if version is None:
             return Resolution(Versioning.UNMAPPED, None, None)
@@ -233,10 +180,6 @@ class FormVersions:
 
     def names_of(self, version: str) -> FieldNames:
         return self.mappings.get(version) or FieldNames(version)
-
-    def unversioned(self) -> AnyVersionNames:
-        """Fresh names for one file that names no version of the form (see AnyVersionNames)."""
-        return AnyVersionNames(self.current, older=tuple(self.mappings[v] for v in self.older))
 
     @property
     def older(self) -> tuple[str, ...]:
@@ -255,15 +198,39 @@ CURRENT_ONLY = FormVersions()
 
 
 def stamp(forms: list[RawForm], resolution: Resolution) -> list[RawForm]:
-    """Mark each form read from one file with the version it declared and how it was read
-    (and, declaring none, whether an older version's labels were needed to read it)."""
-    names = resolution.names
-    older = sorted(names.used, key=version_order) if isinstance(names, AnyVersionNames) else []
+    """Mark each form read from one file with the version it declared and how it was read."""
     for form in forms:
         form.version = resolution.version
         form.versioning = resolution.versioning
-        form.older_labels = older[-1] if older else None
     return forms
+
+
+def best_reading(
+    read: Callable[[FieldNames], list[RawForm]],
+    versions: FormVersions,
+    fields_in: Callable[[list[RawForm]], int],
+    min_fields: int,
+) -> list[RawForm]:
+    """The forms of a file that names no version (made by hand, another template, or a form
+    from before forms carried their version): read by today's names; if that leaves labels it
+    does not know, or finds no form, by each older version's names in turn, and the reading
+    that finds the most fields wins (today's on a tie, and an older one only with `min_fields`
+    at least). Each form of an older reading names it in `older_labels`: its sender is sent
+    the current form. Whole readings, not label by label: a value cell that happens to read
+    as an older label ("SIRO / Caldicott Guardian" as someone's job title) changes nothing,
+    and a letter with one control tagged "region" is not taken for a 2016 form."""
+    today = read(versions.names_of(versions.current))
+    if today and not any(form.unknown_labels for form in today):
+        return today  # the common case: one reading
+    best, most, chosen = today, fields_in(today), None
+    for version in versions.older:
+        forms = read(versions.mappings[version])
+        found = fields_in(forms)
+        if forms and found > most and found >= min_fields:
+            best, most, chosen = forms, found, version
+    for form in best:
+        form.older_labels = chosen
+    return best
 
 
 def version_note(form: RawForm) -> str | None:

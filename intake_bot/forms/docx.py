@@ -15,7 +15,13 @@ import zipfile
 
 from lxml import etree
 
-from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions, stamp
+from intake_bot.domain.form_versions import (
+    CURRENT_ONLY,
+    FieldNames,
+    FormVersions,
+    best_reading,
+    stamp,
+)
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import (
     MIN_LABELS,
@@ -98,7 +104,22 @@ def read_document_xml(
     resolution = versions.resolve(declared)
     if resolution.names is None:
         raise UnmappedVersionError(resolution, declared or "")
-    names = resolution.names
+
+    def read(names: FieldNames) -> list[RawForm]:
+        return _forms_in(body, source, budget, names)
+
+    if resolution.versioning is Versioning.MISSING:
+        return stamp(best_reading(read, versions, distinct_fields, MIN_LABELS), resolution)
+    forms = read(resolution.names)
+    if not forms and resolution.versioning is Versioning.OLDER:  # its mapping found no form
+        raise UnmappedVersionError(resolution, declared or "")
+    return stamp(forms, resolution)
+
+
+def _forms_in(
+    body: etree._Element, source: str, budget: Budget, names: FieldNames
+) -> list[RawForm]:
+    """The forms a Word body holds read by `names`; [] when it holds none."""
     collector = FormCollector(source)
     bulk = _read_body(body, collector, source, budget, names)
     forms = collector.forms() + bulk
@@ -106,10 +127,8 @@ def read_document_xml(
         read_paragraphs(body, collector, budget, names)
         forms = collector.forms()
     if not has_keyed_control(body, names) and distinct_fields(forms) < MIN_LABELS:
-        if resolution.versioning is Versioning.OLDER:  # its mapping found none of its fields
-            raise UnmappedVersionError(resolution, declared or "")
         return []  # a stray "Name" or "Email" is not a request form
-    return stamp(forms, resolution)
+    return forms
 
 
 def _read_body(

@@ -59,18 +59,11 @@ def field_controls(body: etree._Element, names: FieldNames = CURRENT_NAMES) -> C
 
 
 def _field_named(name: str | None, names: FieldNames) -> Field | None:
-    """The field a control's tag or title names: by the version's own names first, else by
-    today's; a form that declares no version the other way round (`todays_first`)."""
     if not name:
         return None
-    if not names.todays_first:
-        field = names.renamed(name)
-        if field is not None:
-            return field
-    return _todays(name) or (names.renamed(name) if names.todays_first else None)
-
-
-def _todays(name: str) -> Field | None:
+    field = names.renamed(name)
+    if field is not None:
+        return field
     field = FIELDS_BY_KEY.get(name) or field_for_label(name)
     if field is None or FIELDS_BY_KEY.get(name) is field:
         return field

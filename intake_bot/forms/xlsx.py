@@ -16,7 +16,13 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import IO, Any
 
-from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions, stamp
+from intake_bot.domain.form_versions import (
+    CURRENT_ONLY,
+    FieldNames,
+    FormVersions,
+    best_reading,
+    stamp,
+)
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import (
     CONTINUED,
@@ -82,7 +88,14 @@ def read_xlsx_archive(
         resolution = versions.resolve(declared)
         if resolution.names is None:
             raise UnmappedVersionError(resolution, declared or "")
-        forms = _read_workbook(list(workbook.worksheets), source, budget, resolution.names)
+        sheets = list(workbook.worksheets)
+
+        def read(names: FieldNames) -> list[RawForm]:
+            return _read_workbook(sheets, source, budget, names)
+
+        if resolution.versioning is Versioning.MISSING:
+            return stamp(best_reading(read, versions, distinct_fields, MIN_LABELS), resolution)
+        forms = read(resolution.names)
         # As in Word: an older version whose mapping finds fewer fields than a form has is
         # a version read wrongly, not a request with most of its answers missing.
         if resolution.versioning is Versioning.OLDER and distinct_fields(forms) < MIN_LABELS:

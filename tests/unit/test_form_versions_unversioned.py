@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 
 from intake_bot.config_sources import ConfigError
+from intake_bot.domain.fields import FIELDS_BY_KEY
 from intake_bot.domain.form_versions import (
     CURRENT_ONLY,
     CURRENT_VERSION,
@@ -90,19 +91,35 @@ def test_a_form_with_todays_labels_and_no_version_names_no_older_one(
     assert older_version(form) is None
 
 
-def test_todays_label_wins_over_an_older_versions_meaning_of_it(tmp_path: Path) -> None:
-    # An older version that called the processor "Commissioning organisation": a form with no
-    # version is read as today's form reads that label.
-    (tmp_path / "2020.1.toml").write_text(
-        'version = "2020.1"\n[labels]\n"Commissioning organisation" = "processor_name"\n'
-        '"Old commissioner code" = "commissioner_ods"\n',
-        encoding="utf-8",
+def test_a_form_in_todays_labels_is_not_taken_for_an_older_one_by_a_value() -> None:
+    # a job title that is also a 2016 label, in a form otherwise all today's
+    values = {**VALUES, "requester_role": "SIRO / Caldicott Guardian"}
+    for name, data in (("typed.docx", docx_form(values)), ("typed.xlsx", xlsx_request(values))):
+        (form,) = _forms(name, data)
+        assert (
+            form.older_labels is None
+            and form.values["requester_role"] == "SIRO / Caldicott Guardian"
+        )
+    header = ",".join(FIELDS_BY_KEY[k].label for k in values)
+    row = ",".join(f'"{v}"' for v in values.values())
+    (form,) = _forms("rows.csv", f"{header}\n{row}\n".encode())
+    assert form.older_labels is None
+
+
+def test_a_letter_with_one_control_tagged_with_an_old_key_is_no_form() -> None:
+    from docx import Document
+
+    from tests.old_forms import _control
+
+    document = Document()
+    document.add_paragraph("Dear colleague, our region is below. Kind regards")
+    document.add_paragraph()._p.append(_control("region", "North"))  # 2016's tag for the office
+    out = io.BytesIO()
+    document.save(out)
+    reading = read_file(
+        "letter.docx", "", out.getvalue(), limits=replace(DEFAULT_LIMITS, form_versions=VERSIONS)
     )
-    names = load_form_versions(tmp_path).unversioned()
-    today = names.by_label("Commissioning organisation")
-    assert today is not None and today.key == "commissioner_name" and names.used == set()
-    older = names.by_label("Old commissioner code")
-    assert older is not None and older.key == "commissioner_ods" and names.used == {"2020.1"}
+    assert reading.forms == [] and reading.rejection is not None  # "not our form", as before
 
 
 def _word_2016_marked(prop: str) -> bytes:
@@ -188,10 +205,3 @@ def test_a_word_control_named_with_todays_label_keeps_todays_meaning(tmp_path: P
     (form,) = _forms("controls.docx", data, _older_meaning(tmp_path))
     assert _typed(form) == FILLED
     assert form.older_labels is None
-
-
-def test_an_older_versions_key_reads_a_key_but_its_label_is_not_a_key(tmp_path: Path) -> None:
-    names = _older_meaning(tmp_path).unversioned()
-    found = names.by_key("old_ods")
-    assert found is not None and found.key == "commissioner_ods" and names.used == {"2020.1"}
-    assert _older_meaning(tmp_path).unversioned().by_key("Old name") is None
