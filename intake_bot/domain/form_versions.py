@@ -205,6 +205,13 @@ def stamp(forms: list[RawForm], resolution: Resolution) -> list[RawForm]:
     return forms
 
 
+# Today's reading of a form that names no version is taken as it is when it leaves no label
+# unread and fills at least this many fields; else older readings are tried too. Not the
+# unknown labels alone: a Word reader only notes one in a label | value row, so a 2016 form
+# typed as paragraphs would read a few shared labels and never be tried as 2016's.
+CLEARLY_A_FORM = len(FIELDS_BY_KEY) // 2
+
+
 def best_reading(
     read: Callable[[FieldNames], list[RawForm]],
     versions: FormVersions,
@@ -213,14 +220,16 @@ def best_reading(
 ) -> list[RawForm]:
     """The forms of a file that names no version (made by hand, another template, or a form
     from before forms carried their version): read by today's names; if that leaves labels it
-    does not know, or finds no form, by each older version's names in turn, and the reading
-    that finds the most fields wins (today's on a tie, and an older one only with `min_fields`
-    at least). Each form of an older reading names it in `older_labels`: its sender is sent
-    the current form. Whole readings, not label by label: a value cell that happens to read
-    as an older label ("SIRO / Caldicott Guardian" as someone's job title) changes nothing,
-    and a letter with one control tagged "region" is not taken for a 2016 form."""
+    does not know, or finds few fields or no form, by each older version's names in turn, and
+    the reading that finds the most fields wins (today's on a tie, an older one only with
+    `min_fields` at least). Each form of an older reading names it in `older_labels`: its
+    sender is sent the current form. Whole readings, not label by label: a value cell that
+    happens to read as an older label ("SIRO / Caldicott Guardian" as someone's job title)
+    changes nothing, and a letter with one control tagged "region" is no 2016 form."""
     today = read(versions.names_of(versions.current))
-    if today and not any(form.unknown_labels for form in today):
+    if not versions.older or (
+        fields_in(today) >= CLEARLY_A_FORM and not any(form.unknown_labels for form in today)
+    ):
         return today  # the common case: one reading
     best, most, chosen = today, fields_in(today), None
     for version in versions.older:
@@ -242,7 +251,7 @@ def version_note(form: RawForm) -> str | None:
             "current form"
         )
     older = (
-        f"; some of its labels are those of version {form.older_labels}, read through its "
+        f"; its labels are version {form.older_labels}'s, read through that version's "
         "mapping (config/forms/): the sender was sent the current form"
         if form.older_labels
         else ""
@@ -269,7 +278,7 @@ def how_read(form: RawForm) -> str:
     """One line for `intake-bot parse`: the version a form declared and how it was read."""
     text = _HOW_READ.get(form.versioning, "").format(version=form.version or "")
     if form.older_labels:
-        text += f", some of them version {form.older_labels}'s"
+        text += f", as version {form.older_labels}'s (they read more of it than today's)"
     return text
 
 

@@ -88,11 +88,8 @@ def read_xlsx_archive(
         resolution = versions.resolve(declared)
         if resolution.names is None:
             raise UnmappedVersionError(resolution, declared or "")
-        sheets = list(workbook.worksheets)
-
-        def read(names: FieldNames) -> list[RawForm]:
-            return _read_workbook(sheets, source, budget, names)
-
+        # Each sheet read once, however many versions' names are then tried on its rows.
+        read = _workbook_reader(list(workbook.worksheets), source, budget)
         if resolution.versioning is Versioning.MISSING:
             return stamp(best_reading(read, versions, distinct_fields, MIN_LABELS), resolution)
         forms = read(resolution.names)
@@ -120,26 +117,34 @@ def shared_strings(stream: IO[bytes], budget: Budget) -> list[str]:
     return strings
 
 
-def _read_workbook(
-    sheets: list[Any], source: str, budget: Budget, names: FieldNames
-) -> list[RawForm]:
+def _workbook_reader(
+    sheets: list[Any], source: str, budget: Budget
+) -> Callable[[FieldNames], list[RawForm]]:
+    """The sheets' rows, read once (within the budget); what they hold is then read by the
+    names of whichever version the caller tries."""
     named = {sheet.title.strip().casefold(): sheet for sheet in sheets}
     request, bulk = named.get(REQUEST_SHEET), named.get(BULK_SHEET)
     if request is None and bulk is None:
-        return _read_unnamed(sheets, source, budget, names)
-    forms: list[RawForm] = []
+        return _unnamed_reader(sheets, source, budget)
     wide = budget.limits.columns_per_sheet
+    labelled: list[Sequence[object]] = []
     if request is not None:
         rows = _rows(request, REQUEST_COLUMNS + MAX_LABEL_SPAN, budget, name_columns=False)
-        merges = _label_merges(request)
-        forms += forms_from_label_rows(_as_labelled(rows, merges, REQUEST_COLUMNS), source, names)
-    if bulk is not None:
-        rows = _rows(bulk, wide, budget)
-        forms += forms_from_header_rows(rows, _row_source(source, bulk), names)
+        labelled = list(_as_labelled(rows, _label_merges(request), REQUEST_COLUMNS))
+    headed: list[Row] = list(_rows(bulk, wide, budget)) if bulk is not None else []
     for sheet in sheets:  # the others hold no form, but are looked at for patient data
         if sheet is not request and sheet is not bulk:
             _look_at(sheet, budget)
-    return keep_filled(forms)
+
+    def read(names: FieldNames) -> list[RawForm]:
+        forms: list[RawForm] = []
+        if request is not None:
+            forms += forms_from_label_rows(labelled, source, names)
+        if bulk is not None:
+            forms += forms_from_header_rows(headed, _row_source(source, bulk), names)
+        return keep_filled(forms)
+
+    return read
 
 
 def _look_at(sheet: Any, budget: Budget) -> None:
@@ -153,20 +158,33 @@ def _look_at(sheet: Any, budget: Budget) -> None:
             budget.seen.add(value)
 
 
-def _read_unnamed(
-    sheets: list[Any], source: str, budget: Budget, names: FieldNames
-) -> list[RawForm]:
+def _unnamed_reader(
+    sheets: list[Any], source: str, budget: Budget
+) -> Callable[[FieldNames], list[RawForm]]:
     """Sheets we were not told about: each read by its layout, blank ones dropped."""
-    forms: list[RawForm] = []
     wide = budget.limits.columns_per_sheet
-    for sheet in sheets:
-        rows = list(_rows(sheet, wide, budget))
-        title = f"{source}, {sheet.title} sheet"
-        labelled = partial(_merged_as_labelled, sheet, rows, wide)  # only for a label column
-        forms += forms_from_grid(
-            rows, title, _row_source(source, sheet), names=names, label_rows=labelled
-        )
-    return keep_filled(forms)
+    grids = [(sheet, list(_rows(sheet, wide, budget))) for sheet in sheets]
+    merged: dict[int, list[Sequence[object]]] = {}  # a label column's rows, read when needed
+
+    def label_rows(index: int) -> list[Sequence[object]]:
+        if index not in merged:
+            sheet, rows = grids[index]
+            merged[index] = list(_merged_as_labelled(sheet, rows, wide))
+        return merged[index]
+
+    def read(names: FieldNames) -> list[RawForm]:
+        forms: list[RawForm] = []
+        for index, (sheet, rows) in enumerate(grids):
+            forms += forms_from_grid(
+                rows,
+                f"{source}, {sheet.title} sheet",
+                _row_source(source, sheet),
+                names=names,
+                label_rows=partial(label_rows, index),
+            )
+        return keep_filled(forms)
+
+    return read
 
 
 def _merged_as_labelled(sheet: Any, rows: list[Row], columns: int) -> Iterator[Sequence[object]]:

@@ -205,3 +205,41 @@ def test_a_word_control_named_with_todays_label_keeps_todays_meaning(tmp_path: P
     (form,) = _forms("controls.docx", data, _older_meaning(tmp_path))
     assert _typed(form) == FILLED
     assert form.older_labels is None
+
+
+def test_a_2016_form_typed_as_paragraphs_is_read_as_2016s() -> None:
+    # Word notes an unknown label only in a label | value row: a form typed as "Label: value"
+    # paragraphs reads a few shared labels by today's names, and must still be tried as 2016's
+    from docx import Document
+
+    from intake_bot.domain.fields import FIELDS
+
+    document = Document()
+    for field in FIELDS:
+        label, _ = FORM_2016.get(field.key, (field.label, field.key))
+        document.add_paragraph(f"{label}: {VALUES.get(field.key, '')}")
+    out = io.BytesIO()
+    document.save(out)
+    (form,) = _forms("typed.docx", out.getvalue())
+    assert form.older_labels == "2016.1" and _typed(form) == FILLED
+
+
+def test_a_workbook_tried_by_two_versions_is_unpacked_once() -> None:
+    from openpyxl import load_workbook
+
+    from intake_bot.forms.limits import Budget
+    from intake_bot.forms.xlsx import read_xlsx
+    from intake_bot.samples import xlsx_bulk
+
+    book = load_workbook(io.BytesIO(xlsx_bulk([new_request(i) for i in range(3)])))
+    sheet = book.active
+    sheet.cell(1, sheet.max_column + 1, "Notes")  # a label no version knows: both are tried
+    sheet.cell(2, sheet.max_column, "call first")
+    out = io.BytesIO()
+    book.save(out)
+    limits = replace(DEFAULT_LIMITS, form_versions=VERSIONS)
+    once = Budget.start(limits)
+    read_xlsx(out.getvalue(), "bulk.xlsx", once, VERSIONS)
+    plain = Budget.start(limits)
+    read_xlsx(xlsx_bulk([new_request(i) for i in range(3)]), "plain.xlsx", plain, VERSIONS)
+    assert once.inflated < 1.2 * plain.inflated  # not twice: each part counted once
