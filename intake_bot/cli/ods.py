@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from intake_bot.cli.common import console, default_actor, fail, fmt_date, print_json, state, table
-from intake_bot.domain.ods_views import ImportReport, ReviewItem
+from intake_bot.domain.ods_views import ImportReport, ReviewItem, review_number
 from intake_bot.domain.organisations import OdsError
 
 ods_app = typer.Typer(
@@ -130,13 +130,13 @@ def ods_decide(
     Carrying over adds a version naming the successor; ending ends it. Either from the day
     after the organisation closed (or when the terms in force began, if later). The register
     changes only here."""
-    number = item.strip().upper().removeprefix("ODS-").removeprefix("ODS")
-    if not (number.isascii() and number.isdigit() and len(number) <= 9):
+    number = review_number(item)
+    if number is None:
         fail(f"{item!r} is not a review item (ODS-3, or 3)")
     organisations = state(ctx).app().organisations
     try:
         done = organisations.decide(
-            int(number), decision.value, actor=by or default_actor(), to=to, note=note
+            number, decision.value, actor=by or default_actor(), to=to, note=note
         )
     except OdsError as exc:
         fail(str(exc))

@@ -43,6 +43,14 @@ def decision_day(closed_on: date | None, in_force_from: date | None) -> date | N
     return max(after, in_force_from) if in_force_from else after
 
 
+def review_number(text: str) -> int | None:
+    """The item number in "ODS-3", "ODS3" or "3" (as staff type it); None for anything else.
+    ASCII digits only ("³" and "١" are digits to str.isdigit), short enough for the database."""
+    number = text.strip().upper().removeprefix("ODS-").removeprefix("ODS")
+    ok = number.isascii() and number.isdigit() and len(number) <= 9
+    return int(number) if ok else None
+
+
 @dataclass(frozen=True)
 class ReviewItem:
     """One succession review, as staff see it."""

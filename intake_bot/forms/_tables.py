@@ -12,7 +12,12 @@ from datetime import date, datetime, time
 from itertools import chain, islice
 
 from intake_bot.domain.fields import Field, Kind
-from intake_bot.domain.form_versions import CURRENT_NAMES, FieldNames
+from intake_bot.domain.form_versions import (
+    CURRENT_NAMES,
+    FieldNames,
+    FormVersions,
+    best_reading,
+)
 from intake_bot.domain.rawform import RawForm, RawValue
 
 # A file needs this many labels in a row or a column before a sheet we were not told about is
@@ -86,6 +91,14 @@ def is_empty_row(cells: Sequence[object]) -> bool:
 def is_blank(form: RawForm) -> bool:
     """Nothing filled in: every value empty or an unticked box."""
     return all(value in (None, "", False) for value in form.values.values())
+
+
+def read_unversioned(
+    read: Callable[[FieldNames], list[RawForm]], versions: FormVersions
+) -> list[RawForm]:
+    """A file that names no version, read as `best_reading` chooses, by these readers' own
+    measure of a form (its distinct fields, at least MIN_LABELS)."""
+    return best_reading(read, versions, distinct_fields, MIN_LABELS)
 
 
 def distinct_fields(forms: Iterable[RawForm]) -> int:

@@ -10,13 +10,11 @@ import csv
 import io
 import re
 
-from intake_bot.domain.form_versions import best_reading
 from intake_bot.domain.rawform import RawForm
 from intake_bot.forms._tables import (
-    MIN_LABELS,
-    distinct_fields,
     forms_from_grid,
     is_empty_row,
+    read_unversioned,
     rows_not_read,
 )
 from intake_bot.forms.limits import Budget
@@ -56,11 +54,9 @@ def read_csv(data: bytes, source: str, budget: Budget | None = None) -> list[Raw
     if past is not None:
         budget.cut(rows_not_read(*past, "the file", limit))
     # A .csv carries no version: its headers are read as today's, else as an older version's.
-    return best_reading(
+    return read_unversioned(
         lambda names: forms_from_grid(rows, source, lambda n: f"{source}, row {n}", names=names),
         budget.limits.form_versions,
-        distinct_fields,
-        MIN_LABELS,
     )
 
 

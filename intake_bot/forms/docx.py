@@ -19,7 +19,6 @@ from intake_bot.domain.form_versions import (
     CURRENT_ONLY,
     FieldNames,
     FormVersions,
-    best_reading,
     stamp,
 )
 from intake_bot.domain.rawform import RawForm, Versioning
@@ -28,6 +27,7 @@ from intake_bot.forms._tables import (
     FormCollector,
     distinct_fields,
     forms_from_header_rows,
+    read_unversioned,
 )
 from intake_bot.forms.docx_controls import (
     Controls,
@@ -109,7 +109,7 @@ def read_document_xml(
         return _forms_in(body, source, budget, names)
 
     if resolution.versioning is Versioning.MISSING:
-        return stamp(best_reading(read, versions, distinct_fields, MIN_LABELS), resolution)
+        return stamp(read_unversioned(read, versions), resolution)
     forms = read(resolution.names)
     if not forms and resolution.versioning is Versioning.OLDER:  # its mapping found no form
         raise UnmappedVersionError(resolution, declared or "")

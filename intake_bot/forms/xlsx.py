@@ -20,7 +20,6 @@ from intake_bot.domain.form_versions import (
     CURRENT_ONLY,
     FieldNames,
     FormVersions,
-    best_reading,
     stamp,
 )
 from intake_bot.domain.rawform import RawForm, Versioning
@@ -34,6 +33,7 @@ from intake_bot.forms._tables import (
     is_empty_row,
     keep_filled,
     raw_value,
+    read_unversioned,
     rows_not_read,
 )
 from intake_bot.forms.inflate import BoundedZip
@@ -91,7 +91,7 @@ def read_xlsx_archive(
         # Each sheet read once, however many versions' names are then tried on its rows.
         read = _workbook_reader(list(workbook.worksheets), source, budget)
         if resolution.versioning is Versioning.MISSING:
-            return stamp(best_reading(read, versions, distinct_fields, MIN_LABELS), resolution)
+            return stamp(read_unversioned(read, versions), resolution)
         forms = read(resolution.names)
         # As in Word: an older version whose mapping finds fewer fields than a form has is
         # a version read wrongly, not a request with most of its answers missing.

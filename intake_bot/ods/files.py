@@ -5,9 +5,7 @@ organisation."""
 from __future__ import annotations
 
 import codecs
-import lzma
 import stat
-import zlib
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from intake_bot.domain.printable import clean_line
 from intake_bot.ods.csv_reports import read_csv
 from intake_bot.ods.fhir import read_fhir
 from intake_bot.ods.workbook import is_workbook, read_workbook
-from intake_bot.ods.zipped import read_zip
+from intake_bot.ods.zipped import UNPACKING_ERRORS, read_zip
 
 MAX_BYTES = 64 * 1024 * 1024  # the whole of ODS's largest report is a few MB
 MAX_NAME = 120  # characters of a file's name shown
@@ -46,15 +44,7 @@ def read_ods_bytes(name: str, data: bytes, *, in_zip: bool = False) -> OdsFile:
         return _read(name, data, in_zip)
     except OdsError:
         raise
-    except (
-        ArithmeticError,
-        EOFError,  # a zip member declared longer than the file holds
-        LookupError,
-        RuntimeError,
-        ValueError,
-        zlib.error,
-        lzma.LZMAError,
-    ) as exc:
+    except (*UNPACKING_ERRORS, ArithmeticError, LookupError) as exc:
         # A file built to break a reader (a corrupt or encrypted zip member, a cell pointing
         # past the table of texts, a duration of a billion hours) is refused, not a traceback.
         what = clean_line(str(exc))[:200]

@@ -18,6 +18,17 @@ from intake_bot.forms.inflate import read_capped
 MAX_MEMBERS = 50  # ODS's zips hold one report each; a bundle of them is a few
 MEMBER_SUFFIXES = (".csv", ".json", ".xlsx")
 ReadOne = Callable[[str, bytes], OdsFile]
+# What zipfile and its decompressors raise for a damaged, encrypted or truncated member.
+UNPACKING_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    ValueError,
+    NotImplementedError,  # a compression method zipfile does not know
+    EOFError,  # declared longer than the zip holds
+    RuntimeError,  # an encrypted member
+    zlib.error,
+    lzma.LZMAError,
+)
 
 
 def read_zip(name: str, data: bytes, read_one: ReadOne, max_bytes: int) -> OdsFile:
@@ -38,16 +49,7 @@ def read_zip(name: str, data: bytes, read_one: ReadOne, max_bytes: int) -> OdsFi
         where = f"{name}/{clean_line(info.filename)[:120]}"  # printed to a terminal
         try:
             content = read_capped(archive, info.filename, left)
-        except (
-            zipfile.BadZipFile,
-            OSError,
-            ValueError,
-            NotImplementedError,
-            EOFError,  # declared longer than the zip holds
-            RuntimeError,  # an encrypted member
-            zlib.error,
-            lzma.LZMAError,
-        ) as exc:
+        except UNPACKING_ERRORS as exc:
             why = clean_line(str(exc))[:200] or "it ends before its declared size"
             raise OdsError(f"{where}: cannot be unpacked ({why})") from None
         if content is None:

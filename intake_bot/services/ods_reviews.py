@@ -62,7 +62,7 @@ def open_reviews(
             org = index.records.get(code) if code else None
             if org is None or org.closed_on is None or (saved_id(rel), code) in done:
                 continue
-            after = max(today, org.closed_on + timedelta(days=1))
+            after = _settled(org.closed_on, today)
             # One item a relationship and code: a closure ODS withdrew and made again reopens it.
             review = reopen.get((saved_id(rel), code))
             before = None if review is None else review.status
@@ -82,6 +82,11 @@ def open_reviews(
             review.notice_message_id = tell_closure(unit, notifier, item, version.values, now)
             opened.append(item)
     return tuple(opened)
+
+
+def _settled(closed_on: date | None, today: date) -> date:
+    """The day to follow successions on: today, or the day after a closure still to come."""
+    return max(today, closed_on + timedelta(days=1)) if closed_on else today
 
 
 def _opened(item: ReviewItem) -> str:
@@ -170,7 +175,7 @@ def _bring_up_to_date(
     if org.closed_on != review.closed_on:
         found.append(f"close date {uk(review.closed_on)} → {uk(org.closed_on)}")
         review.closed_on = org.closed_on
-    after = max(today, org.closed_on + timedelta(days=1))
+    after = _settled(org.closed_on, today)
     successors = index.current_successors(review.closed_code, after)
     if successors != list(review.successors):
         found.append(f"successor {_codes(review.successors)} → {_codes(successors)}")
@@ -312,7 +317,7 @@ def _carry(
     today = today_in_england(now)
     # As the item names them: where the work is once the closure has taken effect (a successor
     # closing the same day hands on to its own).
-    after = max(today, review.closed_on + timedelta(days=1)) if review.closed_on else today
+    after = _settled(review.closed_on, today)
     successors = index.current_successors(review.closed_code, after)
     chosen = (to or "").strip().upper() or (successors[0] if len(successors) == 1 else "")
     if not chosen:

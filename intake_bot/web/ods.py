@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from intake_bot.domain.ods_views import review_number
 from intake_bot.domain.organisations import OdsError, uk
 from intake_bot.domain.staff import Role, StaffMember
 from intake_bot.web.auth import application, staff_form
@@ -19,13 +20,13 @@ def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -
         return _back(request, "Only a lead or an admin can decide a succession review.")
     decision, number = form.get("decision", ""), form.get("review", "")
     to = form.get("to", "").strip()  # a successor's code, when ODS names several or none
-    number = number.strip().upper().removeprefix("ODS-").removeprefix("ODS")  # as the CLI
-    if decision not in ("carry", "end") or not _an_id(number):
+    review = review_number(number)  # as the CLI reads it
+    if decision not in ("carry", "end") or review is None:
         return _back(request, "Choose a review item and carry it over or end it.")
     offices = None if member.role is Role.ADMIN else member.offices
     try:
         done = application(request).organisations.decide(
-            int(number),
+            review,
             decision,
             actor=member.email,
             to=to or None,
@@ -47,8 +48,3 @@ def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -
 def _back(request: Request, message: str) -> Response:
     flash(request, message)
     return RedirectResponse("/register", status_code=303)
-
-
-def _an_id(number: str) -> bool:
-    # ASCII digits only ("³" and "١" are digits to str.isdigit), short enough for the database
-    return number.isascii() and number.isdigit() and len(number) <= 9
