@@ -224,7 +224,6 @@ def _app(
     work: Path,
     database: str,
     *,
-    migrate_schema: bool = True,
     workers: int | None = None,
     database_url: str | None = None,
 ) -> App:
@@ -236,7 +235,7 @@ def _app(
         outgoing_url=f"file:{work / 'outbox'}",  # only queued here, never sent
         processed_folder="",  # flag only: the mailbox keeps its size
     )
-    return new_app(settings, migrate_schema=migrate_schema)
+    return new_app(settings)
 
 
 # -- the idle poll ---------------------------------------------------------------------------
@@ -247,8 +246,10 @@ def idle_pass(full: ImapTarget, empty: ImapTarget, workdir: str, polls: int) -> 
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     quiet_logging(work / "idle.log")
-    app_full = _app(full, work, "idle.db")
-    app_empty = _app(empty, work, "idle.db", migrate_schema=False)
+    # A database each: both watch a mailbox of the same name, so one cursor would serve both, and
+    # the empty folder's (another UIDVALIDITY) would send the full one back to the start.
+    app_full = _app(full, work, "idle-full.db")
+    app_empty = _app(empty, work, "idle-empty.db")
     # The cursor past every message, as the poller leaves it once it has filed them.
     name = app_full.settings.mailbox.name
     with full.client() as client:
