@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from intake_bot.domain.organisations import (
     WITHDRAWN,
+    OdsError,
     OdsOrganisation,
     OrganisationIndex,
     Succession,
@@ -15,6 +17,9 @@ from intake_bot.domain.organisations import (
 from intake_bot.store.ods_tables import OdsOrganisationRow, OdsReviewRow, OdsSuccessionRow
 
 _LIST_LOCK = 0x0D5  # any fixed number: the one advisory lock an ODS import holds
+# How long an import or a decision waits for the list (SQLite's busy timeout for every writer):
+# one that hangs holding it is not waited on for ever, and the one waiting says why it stopped.
+LIST_LOCK_WAIT_MS = 30_000
 
 
 class SqlOrganisations:
@@ -23,10 +28,32 @@ class SqlOrganisations:
         self.is_postgres = is_postgres
 
     def lock_list(self) -> None:
-        if self.is_postgres:
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LIST_LOCK})
-        else:  # the first statement a write: the unit waits for any other writer, then reads
-            self.session.execute(text("DELETE FROM ods_succession WHERE 0 = 1"))
+        """Wait (LIST_LOCK_WAIT_MS at most) until no other import or decision holds the list;
+        OdsError, with nothing written, when it is still held."""
+        wait, run = LIST_LOCK_WAIT_MS, self.session.execute
+        try:
+            if self.is_postgres:  # for this transaction only, then as it was
+                was = run(text("SELECT current_setting('lock_timeout')")).scalar()
+                run(text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{wait}ms"})
+                run(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LIST_LOCK})
+                run(text("SELECT set_config('lock_timeout', :was, true)"), {"was": was})
+                return
+            # The first statement a write: the unit waits for any other writer, then reads.
+            before = run(text("PRAGMA busy_timeout")).scalar()
+            run(text(f"PRAGMA busy_timeout = {int(wait)}"))
+            try:
+                run(text("DELETE FROM ods_succession WHERE 0 = 1"))
+            finally:
+                run(text(f"PRAGMA busy_timeout = {int(before or 0)}"))
+        except OperationalError as exc:
+            held = (
+                "another ODS import or decision held the organisation list"
+                if self.is_postgres
+                else "another writer held the database"
+            )
+            raise OdsError(
+                f"{held} for {wait / 1000:g} s; nothing was changed: try again when it has finished"
+            ) from exc
 
     def all(self) -> list[OdsOrganisation]:
         stmt = select(OdsOrganisation).order_by(col(OdsOrganisationRow.code))

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from sqlalchemy import text
+
 from intake_bot.bootstrap import App
-from intake_bot.domain.organisations import last_entries
+from intake_bot.domain.organisations import OdsError, last_entries
 from intake_bot.ods import read_ods_file
 from intake_bot.samples import docx_form, new_request
 from intake_bot.services.ods import _apply_organisations
+from intake_bot.store import ods_repo
 from intake_bot.store.store import Store
 from tests.conftest import FrozenClock
 from tests.integration.test_ods import LEEDS, MAY_2026, _commissioner, _outbox, _text
@@ -112,3 +117,46 @@ def test_two_imports_at_once_apply_one_after_the_other(
         assert ("opened", "15F") not in changes and ("succeeded", "03G") in changes
     finally:
         other_store.dispose()
+
+
+def test_an_import_that_waits_too_long_for_the_list_gives_up_and_says_why(
+    app: App, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another import or decision that hangs holding the list is not waited on for ever.
+    monkeypatch.setattr(ods_repo, "LIST_LOCK_WAIT_MS", 300, raising=False)
+    files = sub_icb_files(tmp_path)
+    other_store = Store.from_url(database_url)
+    other = replace(app.organisations, store=other_store)
+    outcome: list[object] = []
+
+    def import_there() -> None:
+        try:
+            outcome.append(other.import_files(files, actor="op2"))
+        except Exception as exc:
+            outcome.append(exc)
+
+    try:
+        with app.store.unit() as unit:
+            unit.organisations.lock_list()
+            there = threading.Thread(target=import_there)
+            started = time.monotonic()
+            there.start()
+            there.join(20)
+            waited = time.monotonic() - started
+            assert not there.is_alive(), "the second import waited for ever"
+        (error,) = outcome
+        assert isinstance(error, OdsError), error
+        assert "0.3 s" in str(error) and "nothing was changed" in str(error)
+        assert 0.25 <= waited < 10
+        with other_store.unit() as unit:  # the list waits for the import, and it wrote nothing
+            assert not unit.organisations.all()
+        # The shorter wait was for the list only: the connection waits as long as before.
+        with other_store.unit() as unit:
+            asked = "SHOW lock_timeout" if unit.is_postgres else "PRAGMA busy_timeout"
+            assert str(unit.session.execute(text(asked)).scalar()) == (
+                "0" if unit.is_postgres else "30000"
+            )
+    finally:
+        other_store.dispose()
+    report = other.import_files(files, actor="op2")  # free again: the import goes through
+    assert report.changes
