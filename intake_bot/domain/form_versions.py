@@ -125,6 +125,23 @@ def field_names(
     return FieldNames(version, folded, _one_field_each(keys, str.strip, "keys", where))
 
 
+def meanings_changed(labels: Mapping[str, str], keys: Mapping[str, str]) -> list[str]:
+    """The names a version's mapping gives another field than today's form does, each as
+    "'NAME' (today X, here Y)". Allowed (an old form may have used a name differently), but a
+    form that declares no version and uses such a name is read by whichever version's reading
+    finds more fields (`best_reading`), so the operator is told."""
+    changed = []
+    for name, key in labels.items():
+        today = field_for_label(name)
+        if today is not None and today.key != key:
+            changed.append(f"{name!r} (today {today.key}, here {key})")
+    for name, key in keys.items():
+        today = FIELDS_BY_KEY.get(name.strip())
+        if today is not None and today.key != key:
+            changed.append(f"key {name!r} (today {today.key}, here {key})")
+    return changed
+
+
 def _one_field_each(
     names: Mapping[str, str], fold: Callable[[str], str], kind: str, where: str
 ) -> dict[str, str]:

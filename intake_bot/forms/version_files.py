@@ -30,6 +30,7 @@ from intake_bot.domain.form_versions import (
     MappingError,
     field_names,
     is_newer,
+    meanings_changed,
 )
 
 SETTING = "paths.forms"
@@ -44,8 +45,7 @@ def load_form_versions(folder: Path) -> FormVersions:
         raise ConfigError(f"{SETTING}: no folder {folder}: it holds one <version>.toml a version")
     mappings: dict[str, FieldNames] = {}
     problems: list[str] = []
-    # .TOML too: a file saved on Windows must not be skipped for its name's case alone
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".toml" and p.is_file())
+    files = _files(folder)
     if len(files) > MAX_FILES:
         raise ConfigError(f"{SETTING}: more than {MAX_FILES} files in {folder}")
     for path in files:
@@ -60,14 +60,43 @@ def load_form_versions(folder: Path) -> FormVersions:
     return FormVersions(mappings, CURRENT_VERSION)
 
 
-def _read(path: Path) -> FieldNames:
-    where = f"{SETTING}: {path.name}"
+def changed_meanings(folder: Path) -> list[str]:
+    """For `config --check`: each loadable mapping's names that mean another field today
+    (`meanings_changed`), one line a file. Files that do not load are load_form_versions's."""
+    lines = []
+    for path in _files(folder):
+        try:
+            data = _data(path, f"{SETTING}: {path.name}")
+            labels, keys = _table(data, "labels", ""), _table(data, "keys", "")
+        except (ConfigError, OSError):
+            continue
+        changed = meanings_changed(labels, keys)
+        if changed:
+            lines.append(
+                f"{path.name} gives names of today's form another field: {'; '.join(changed)}. "
+                "A form that declares no version and uses them is read by whichever version "
+                "finds more of its fields"
+            )
+    return lines
+
+
+def _files(folder: Path) -> list[Path]:
+    # .TOML too: a file saved on Windows must not be skipped for its name's case alone
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".toml" and p.is_file())
+
+
+def _data(path: Path, where: str) -> dict[str, object]:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ConfigError(f"{where}: larger than {MAX_FILE_BYTES // 1024} KB")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+
+
+def _read(path: Path) -> FieldNames:
+    where = f"{SETTING}: {path.name}"
+    data = _data(path, where)
     unknown = sorted(set(data) - _ALLOWED)
     if unknown:
         raise ConfigError(f"{where}: unknown keys {', '.join(unknown)} (use {sorted(_ALLOWED)})")

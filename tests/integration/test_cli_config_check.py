@@ -217,3 +217,23 @@ def test_the_worker_starts_with_a_misspelt_name_but_not_with_a_broken_setting(
     )
     assert refused.exit_code == 2
     assert refused.stderr.startswith("error: paths.templates: no email/ folder")
+
+
+def test_a_form_mapping_that_gives_todays_names_another_field_is_named_but_the_worker_starts(
+    tmp_path: Path,
+) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "2018.1.toml").write_text(
+        'version = "2018.1"\n[labels]\n"Requester email" = "authoriser_email"\n', encoding="utf-8"
+    )
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 2
+    (line,) = lines
+    assert line.startswith("paths.forms: 2018.1.toml gives names of today's form another field")
+    assert "'Requester email' (today requester_email, here authoriser_email)" in line
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INTAKE_BOT_")}
+    started = RUNNER.invoke(
+        app, ["run", "--once"], env={**clean, "INTAKE_BOT_PATHS_FORMS": str(forms)}
+    )
+    assert started.exit_code == 0, started.output

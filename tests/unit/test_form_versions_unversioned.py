@@ -26,7 +26,7 @@ from intake_bot.domain.form_versions import (
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms.files import FileReading, read_file
 from intake_bot.forms.limits import DEFAULT_LIMITS
-from intake_bot.forms.version_files import load_form_versions
+from intake_bot.forms.version_files import changed_meanings, load_form_versions
 from intake_bot.samples import docx_form, new_request, xlsx_request
 from tests.old_forms import FORM_2016, with_declared_version, word_form, workbook_form
 
@@ -243,3 +243,29 @@ def test_a_workbook_tried_by_two_versions_is_unpacked_once() -> None:
     plain = Budget.start(limits)
     read_xlsx(xlsx_bulk([new_request(i) for i in range(3)]), "plain.xlsx", plain, VERSIONS)
     assert once.inflated < 1.2 * plain.inflated  # not twice: each part counted once
+
+
+def test_a_mapping_that_gives_todays_names_another_field_loads_and_the_check_names_them(
+    tmp_path: Path,
+) -> None:
+    # Allowed (an old form may have used a name differently), but a form that declares no
+    # version may then be read either way: `config --check` tells the operator which names.
+    _older_meaning(tmp_path)
+    (tmp_path / "2018.1.toml").write_text(
+        'version = "2018.1"\n[labels]\n"Requester email" = "authoriser_email"\n', encoding="utf-8"
+    )
+    assert "2020.1" in load_form_versions(tmp_path).known
+    lines = changed_meanings(tmp_path)
+    assert len(lines) == 2
+    assert lines[0].startswith("2018.1.toml") and "'Requester email'" in lines[0]
+    assert "today requester_email, here authoriser_email" in lines[0]
+    assert (
+        "'Commissioning organisation' (today commissioner_name, here processor_name)" in (lines[1])
+    )
+    assert "Old name" not in lines[1] and "old_ods" not in lines[1]  # today's form has neither
+
+
+def test_the_shipped_2016_mapping_gives_no_name_of_todays_form_another_field() -> None:
+    from intake_bot.config import PACKAGED_CONFIG
+
+    assert changed_meanings(PACKAGED_CONFIG / "forms") == []
