@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 
-from intake_bot.domain.fields import Field, Kind, field_for_label
-from intake_bot.domain.form_versions import CURRENT_NAMES
+from intake_bot.domain.fields import Field, Kind
+from intake_bot.domain.form_versions import (
+    CURRENT_ONLY,
+    FieldNames,
+    FormVersions,
+    best_reading,
+)
 from intake_bot.domain.rawform import RawForm, RawValue
 
 SOURCE = "email body"
@@ -80,6 +86,7 @@ class _Entry:
 
 @dataclass
 class _Reader:
+    names: FieldNames  # a version's labels: today's, or an older form's copied into the email
     entries: dict[str, _Entry] = field(default_factory=dict)
     repeats: list[_Entry] = field(default_factory=list)  # a field's label given again, in order
     current: _Entry | None = None
@@ -91,7 +98,7 @@ class _Reader:
             if self.current is not None:
                 self.current.pending.append("")
             return
-        split = _split_label(line)
+        split = _split_label(line, self.names)
         if split is not None:
             self._start(*split)
         elif SIGN_OFF.match(line.strip()):
@@ -131,26 +138,35 @@ class _Reader:
         return form
 
 
-def read_body(text: str) -> RawForm | None:
+def read_body(text: str, versions: FormVersions = CURRENT_ONLY) -> RawForm | None:
     """The form typed into an email body, or None when the body does not read as one.
 
     Lines of ``Label: value`` (also ``Label<tab>value`` and ``Label - value``), labels matched
-    by `field_for_label`, with bullets, numbering and bold marks ignored. A description or a
+    as the form names its fields, with bullets, numbering and bold marks ignored. A description or a
     list may run on over the following lines. Reading stops at a signature or at the quoted
     earlier message of a reply. The first value given for a field is its value; a later one is
     kept as a repeat for validation to weigh, unless it comes after a sign-off ("Kind regards"),
-    where "Tel:" and "Email:" are the signature's.
+    where "Tel:" and "Email:" are the signature's. Labels copied from an older version of the
+    form are read as that version's when they find more fields than today's (`best_reading`).
     """
-    form = _read(_own_text(text, forwarded=False))
-    return form if form is not None else _read(_own_text(text, forwarded=True))
+    for forwarded in (False, True):
+        lines = _own_text(text, forwarded=forwarded)
+        forms = best_reading(partial(_read, lines), versions, _filled, MIN_FIELDS)
+        if forms:
+            return forms[0]
+    return None
 
 
-def _read(lines: list[str]) -> RawForm | None:
-    reader = _Reader()
+def _read(lines: list[str], names: FieldNames) -> list[RawForm]:
+    reader = _Reader(names)
     for line in lines:
         reader.feed(line)
     form = reader.form()
-    return form if _looks_like_form(form) else None
+    return [form] if _looks_like_form(form) else []
+
+
+def _filled(forms: list[RawForm]) -> int:
+    return len({key for form in forms for key, value in form.values.items() if value != ""})
 
 
 def _own_text(text: str, *, forwarded: bool) -> list[str]:
@@ -176,7 +192,7 @@ def _starts_quote(lines: list[str], number: int) -> bool:
     return bool(_WROTE.match(line) and following and _WROTE_END.match(following[0]))
 
 
-def _split_label(line: str) -> tuple[Field, bool, str] | None:
+def _split_label(line: str, names: FieldNames) -> tuple[Field, bool, str] | None:
     """The field a line names, whether by its own label (not a loose alias), and the value it
     gives; None when it names none."""
     text = _LEAD.sub("", line.strip())
@@ -185,9 +201,9 @@ def _split_label(line: str) -> tuple[Field, bool, str] | None:
         if not found or len(label) > _MAX_LABEL_CHARS:
             continue
         label = label.strip(" *_")
-        named = field_for_label(label)
+        named = names.by_label(label)
         if named is not None:
-            return named, CURRENT_NAMES.names_strongly(label, named), value.strip(" *\t")
+            return named, names.names_strongly(label, named), value.strip(" *\t")
     return None
 
 

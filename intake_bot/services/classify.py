@@ -89,7 +89,7 @@ def read_message(
         (index, form) for index, reading in enumerate(readings) for form in reading.forms
     ]
     if not forms and not any(r.rejection for r in readings):
-        body_form = read_body(msg.text_body)
+        body_form = read_body(msg.text_body, limits.form_versions)
         if body_form is not None:
             forms.append((None, body_form))
     if msg.automated and forms:  # only its subject looked automatic: a person sent a form

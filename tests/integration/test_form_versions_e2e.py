@@ -19,7 +19,7 @@ from intake_bot.forms.files import read_file
 from intake_bot.mail.maildir import deliver
 from intake_bot.samples import DOCX, XLSX, docx_form, email, new_request
 from intake_bot.worker import Worker
-from tests.old_forms import with_declared_version, word_form, workbook_form
+from tests.old_forms import FORM_2016, with_declared_version, word_form, workbook_form
 
 FORMS = ("legitimate-relationship-request.docx", "legitimate-relationship-request.xlsx")
 
@@ -214,6 +214,30 @@ def test_a_2016_form_that_declares_no_version_is_read_by_its_labels_and_sent_the
         assert request.values["commissioner_ods"] == values["commissioner_ods"]
     (flag,) = [f for f in _flags(app) if "version" in f]
     assert "carries no version" in flag and "version 2016.1" in flag
+
+
+def test_a_2016_form_typed_into_the_email_body_is_read_by_its_labels_and_sent_the_newer_one(
+    app: App,
+) -> None:
+    # Someone without Word copies the 2016 form's labels into the email and fills them in.
+    values = new_request(1)
+    lines = [f"{FORM_2016[key][0]}: {value}" for key, value in values.items() if key in FORM_2016]
+    body = "Hello,\n\n" + "\n".join(lines) + "\n\nKind regards\n"
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    deliver(maildir, email(body=body))
+    Worker(app).run_once()
+    (reply,) = _sent(app)
+
+    text = _text(reply)
+    assert "Request received" in str(reply["Subject"]), text
+    assert "uses labels of an older version (2016.1)" in text
+    assert sorted(_attached(reply)) == sorted(FORMS)
+    with app.store.unit() as unit:
+        (request,) = unit.requests.matching()
+        for key in ("commissioner_ods", "processor_ods", "contract_reference", "authoriser_name"):
+            assert request.values[key] == values[key], key
+    (flag,) = [f for f in _flags(app) if "version" in f]
+    assert "version 2016.1" in flag
 
 
 def _incomplete_then_reply(app: App, *files: tuple[str, str, bytes]) -> list[EmailMessage]:
