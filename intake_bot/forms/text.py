@@ -142,8 +142,8 @@ def read_body(text: str, versions: FormVersions = CURRENT_ONLY) -> RawForm | Non
     """The form typed into an email body, or None when the body does not read as one.
 
     Lines of ``Label: value`` (also ``Label<tab>value`` and ``Label - value``), labels matched
-    as the form names its fields, with bullets, numbering and bold marks ignored. A description or a
-    list may run on over the following lines. Reading stops at a signature or at the quoted
+    as the form names its fields, with bullets, numbering and bold marks ignored. A description
+    or a list may run on over the following lines. Reading stops at a signature or at the quoted
     earlier message of a reply. The first value given for a field is its value; a later one is
     kept as a repeat for validation to weigh, unless it comes after a sign-off ("Kind regards"),
     where "Tel:" and "Email:" are the signature's. Labels copied from an older version of the

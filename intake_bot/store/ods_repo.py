@@ -46,6 +46,8 @@ class SqlOrganisations:
             finally:
                 run(text(f"PRAGMA busy_timeout = {int(before or 0)}"))
         except OperationalError as exc:
+            if not _waited_too_long(exc):
+                raise  # the connection or the server: the unit says so as for any statement
             held = (
                 "another ODS import or decision held the organisation list"
                 if self.is_postgres
@@ -86,3 +88,9 @@ class SqlOrganisations:
             col(OdsReviewRow.status) != WITHDRAWN
         )
         return {(int(rel), str(code)) for rel, code in self.session.exec(stmt)}
+
+
+def _waited_too_long(exc: OperationalError) -> bool:
+    """Whether the database gave up waiting for a lock: PostgreSQL's lock_timeout (SQLSTATE
+    55P03), SQLite's busy timeout ("database is locked")."""
+    return getattr(exc.orig, "sqlstate", None) == "55P03" or "locked" in str(exc.orig)
