@@ -309,7 +309,6 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
     _sign_in(page, base, NORTH_LEAD)
     page.goto(f"{base}/register")
     _check(page, "register-reviews-lead")
-    page.screenshot(path="/tmp/register-reviews-lead.png", full_page=True)
     leeds_form = page.get_by_role("form", name=leeds.reference)
     expect(leeds_form.get_by_role("button", name="Carry over to 15F")).to_be_visible()
     expect(reviews_section.get_by_role("button", name="End the relationship")).to_have_count(2)
@@ -319,7 +318,6 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
         f"{leeds.reference} carried over to NHS WEST YORKSHIRE ICB (15F) from 01/07/2022"
     )
     _check(page, "register-reviews-decided")
-    page.screenshot(path="/tmp/register-reviews-decided.png", full_page=True)
     expect(page.get_by_role("form", name=leeds.reference)).to_have_count(0)
     expect(page.get_by_role("form", name=suffolk.reference)).to_be_visible()  # still open
     assert "15F (15F)" not in page.text_content("main")  # the register row names it once too
