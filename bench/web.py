@@ -23,6 +23,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -112,12 +113,16 @@ def fill(url: str, n: int) -> None:
     store.dispose()
 
 
+# The console never polls or sends here; the settings only need somewhere to point.
+SCRATCH = Path(tempfile.gettempdir()) / "intake-bot-bench-web"
+
+
 def _settings(url: str) -> Any:
     return make_settings(
         database_url=url,
-        mailbox_url="maildir:/tmp/intake-bot-bench-web",
+        mailbox_url=f"maildir:{SCRATCH / 'mail'}",
         mailbox_password="x",
-        outgoing_url="file:/tmp/intake-bot-bench-web-outbox",
+        outgoing_url=f"file:{SCRATCH / 'outbox'}",
     )
 
 
@@ -126,8 +131,8 @@ def serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_BOT_")}
     env.update(
         INTAKE_BOT_DATABASE_URL=url,
-        INTAKE_BOT_MAILBOX_URL="maildir:/tmp/intake-bot-bench-web",
-        INTAKE_BOT_OUTGOING_URL="file:/tmp/intake-bot-bench-web-outbox",
+        INTAKE_BOT_MAILBOX_URL=f"maildir:{SCRATCH / 'mail'}",
+        INTAKE_BOT_OUTGOING_URL=f"file:{SCRATCH / 'outbox'}",
         INTAKE_BOT_WEB_SECRET="b" * 48,
         INTAKE_BOT_LOG_LEVEL="WARNING",
     )
