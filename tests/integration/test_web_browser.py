@@ -309,6 +309,11 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
     _sign_in(page, base, NORTH_LEAD)
     page.goto(f"{base}/register")
     _check(page, "register-reviews-lead")
+    # On a narrow window the register's table scrolls inside its own box, not the whole page.
+    page.set_viewport_size({"width": 400, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate("document.querySelector('.table-scroll').scrollWidth > 400")
+    page.set_viewport_size({"width": 1280, "height": 720})
     leeds_form = page.get_by_role("form", name=leeds.reference)
     expect(leeds_form.get_by_role("button", name="Carry over to 15F")).to_be_visible()
     expect(reviews_section.get_by_role("button", name="End the relationship")).to_have_count(2)

@@ -437,3 +437,19 @@ def test_the_api_gives_the_same_reads_under_the_same_rules(app: App, console: Te
     approvals = console.get("/api/s251").json()
     assert approvals["approvals"] and "next_due" in approvals["reminders"]
     assert "counts" in console.get("/api/outbox").json()
+
+
+def test_the_queue_and_search_count_in_words_and_keep_a_reference_on_one_line(
+    app: App, console: TestClient
+) -> None:
+    file_request(app, 0)
+    sign_in(console, NORTH_CASEWORKER)
+    queue = console.get("/queues/north/new").text
+    assert "<p>1 request.</p>" in queue and "(s)" not in queue
+    assert '<th scope="row" class="nowrap">' in queue  # LR-000001 never breaks at its hyphen
+    file_request(app, 1)
+    assert "<p>2 requests." in console.get("/queues/north/new").text
+    found = console.get("/search", params={"q": "NHS"}).text
+    assert "2 open requests match" in found, found
+    one = console.get("/search", params={"q": "LR-000001"}).text
+    assert "1 open request matches" in one, one
