@@ -229,34 +229,59 @@ def stamp(forms: list[RawForm], resolution: Resolution) -> list[RawForm]:
 CLEARLY_A_FORM = len(FIELDS_BY_KEY) // 2
 
 
+# An older reading calls the form that version's (its sender is sent the current form) only when
+# the older names read at least this share of its fields beyond what today's names read: today's
+# form with a label or two typed the old way ("Purpose of processing") is read through the old
+# names, and its sender is not told that it is an old form.
+OLDER_SHARE = 1 / 3
+
+
 def best_reading(
     read: Callable[[FieldNames], list[RawForm]],
     versions: FormVersions,
     fields_in: Callable[[list[RawForm]], int],
     min_fields: int,
+    *,
+    always_compare: bool = False,
 ) -> list[RawForm]:
     """The forms of a file that names no version (made by hand, another template, or a form
     from before forms carried their version): read by today's names; if that leaves labels it
-    does not know, or finds few fields or no form, by each older version's names in turn, and
-    the reading that finds the most fields wins (today's on a tie, an older one only with
-    `min_fields` at least). Each form of an older reading names it in `older_labels`: its
-    sender is sent the current form. Whole readings, not label by label: a value cell that
-    happens to read as an older label ("SIRO / Caldicott Guardian" as someone's job title)
-    changes nothing, and a letter with one control tagged "region" is no 2016 form."""
+    does not know, or finds few fields or no form (or `always_compare`), by each older version's
+    names in turn. The reading that finds the most fields wins, then the one leaving the fewest
+    labels unknown, then the one reading more second answers (so an old label beside today's
+    that gives another answer is weighed as a second answer, not dropped), today's on a tie;
+    an older one needs `min_fields` at least. Each form of an older reading that owes it at
+    least OLDER_SHARE of its fields names that version in `older_labels`: its sender is sent
+    the current form. Whole readings, not label by label: a value cell that happens to read as
+    an older label ("SIRO / Caldicott Guardian" as someone's job title) changes nothing, and a
+    letter with one control tagged "region" is no 2016 form."""
     today = read(versions.names_of(versions.current))
     if not versions.older or (
-        fields_in(today) >= CLEARLY_A_FORM and not any(form.unknown_labels for form in today)
+        not always_compare and fields_in(today) >= CLEARLY_A_FORM and not _unknown(today)
     ):
         return today  # the common case: one reading
-    best, most, chosen = today, fields_in(today), None
+    from_today = fields_in(today)
+    best, score, chosen = today, _score(today, from_today), None
     for version in versions.older:
         forms = read(versions.mappings[version])
         found = fields_in(forms)
-        if forms and found > most and found >= min_fields:
-            best, most, chosen = forms, found, version
+        if forms and found >= min_fields and _score(forms, found) > score:
+            best, score, chosen = forms, _score(forms, found), version
+    if chosen is not None and score[0] - from_today < OLDER_SHARE * score[0]:
+        chosen = None  # mostly today's labels, a few old ones
     for form in best:
         form.older_labels = chosen
     return best
+
+
+def _score(forms: list[RawForm], fields: int) -> tuple[int, int, int]:
+    """Fields found, then labels left unknown (fewer is better), then second answers read."""
+    repeats = sum(len(answers) for form in forms for answers in form.repeats.values())
+    return fields, -_unknown(forms), repeats
+
+
+def _unknown(forms: list[RawForm]) -> int:
+    return sum(len(form.unknown_labels) for form in forms)
 
 
 def version_note(form: RawForm) -> str | None:

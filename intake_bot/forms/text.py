@@ -147,11 +147,15 @@ def read_body(text: str, versions: FormVersions = CURRENT_ONLY) -> RawForm | Non
     earlier message of a reply. The first value given for a field is its value; a later one is
     kept as a repeat for validation to weigh, unless it comes after a sign-off ("Kind regards"),
     where "Tel:" and "Email:" are the signature's. Labels copied from an older version of the
-    form are read as that version's when they find more fields than today's (`best_reading`).
+    form are read through that version's names when they read more of it (`best_reading`):
+    always compared, since a line the reader does not know is not always noted as a label
+    (the last line, one after a description, one with a tab), and reading text again is cheap.
     """
     for forwarded in (False, True):
         lines = _own_text(text, forwarded=forwarded)
-        forms = best_reading(partial(_read, lines), versions, _filled, MIN_FIELDS)
+        forms = best_reading(
+            partial(_read, lines), versions, _filled, MIN_FIELDS, always_compare=True
+        )
         if forms:
             return forms[0]
     return None
