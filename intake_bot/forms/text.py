@@ -177,10 +177,18 @@ def _own_text(text: str, *, forwarded: bool) -> list[str]:
     """The lines the sender wrote: up to a signature or the quoted message of a reply, and
     (unless `forwarded`) up to a message forwarded."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    in_forward_header = False  # the From:/Date:/Subject: block under a forwarded message's line
     for number, line in enumerate(lines):
+        if _FORWARDED.match(line):
+            if not forwarded:
+                return lines[:number]
+            in_forward_header = True
+            continue
+        if in_forward_header:
+            in_forward_header = bool(line.strip())  # the block ends at its blank line
+            if in_forward_header:
+                continue
         if line.rstrip() == _SIGNATURE.rstrip() or _starts_quote(lines, number):
-            return lines[:number]
-        if not forwarded and _FORWARDED.match(line):
             return lines[:number]
     return lines
 

@@ -370,3 +370,24 @@ def test_a_form_only_in_a_forwarded_message_is_read() -> None:
     older = body_form({**VALUES, "commissioner_ods": "05C"})
     form = read_body(own + "\n----- Forwarded by Jo Bloggs/NHS on 01/03/2016 -----\n" + older)
     assert form is not None and form.repeats == {}  # the sender's own form, not the forwarded
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # Gmail writes the forwarded message's own headers under its marker line
+        "From: Aisha Khan <aisha.khan@nhs.net>\nDate: Mon, 2 Mar 2026 at 10:00\n"
+        "Subject: LR request\nTo: Sam <sam@nhs.net>\n",
+        "From: Aisha Khan <aisha.khan@nhs.net>\nDate: 2 March 2026\n",
+    ],
+)
+def test_a_form_forwarded_under_its_headers_is_read(header: str) -> None:
+    body = (
+        "Please see the request below.\n\nThanks\nSam\n\n"
+        "---------- Forwarded message ---------\n" + header + "\nHello,\n\n" + body_form(VALUES)
+    )
+    form = read_body(body)
+    assert form is not None and validate(form, CTX).complete
+    # An Outlook-style quoted reply below the sender's own text is still not read as theirs
+    quoted = "Thanks\n\nFrom: Aisha Khan <aisha.khan@nhs.net>\nSent: 2 March 2026\n\n"
+    assert read_body(quoted + body_form(VALUES)) is None
