@@ -4,7 +4,7 @@ each row of a spreadsheet. Pure: no I/O; the register service builds these, entr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -81,6 +81,13 @@ def _json(value: object) -> object:
     if isinstance(value, date):
         return value.isoformat()
     return list(value) if isinstance(value, tuple) else value
+
+
+def in_force(versions: Sequence[RelationshipVersion], today: date) -> RelationshipVersion | None:
+    """The version in force on `today`: the newest that has begun (one with no date has always
+    been in force); None when none has begun yet."""
+    begun = [v for v in versions if v.effective_from is None or v.effective_from <= today]
+    return max(begun, key=lambda v: v.version, default=None)
 
 
 def register_row(

@@ -1,0 +1,56 @@
+"""A closure ODS announces ahead of its date: carried over now, the register keeps naming the
+organisation in force until the successor takes over (the register decides who may receive
+data today), and then names the successor."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from intake_bot.bootstrap import App
+from tests.conftest import FrozenClock
+from tests.integration.test_ods import LEEDS
+from tests.ods_files import report, report_row, succ_row
+from tests.register_cases import approved_relationship
+
+DECEMBER_2026 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+_uids = itertools.count(1)
+
+
+def _closing_in_2027(folder: Path) -> list[Path]:
+    """03G closes on 31/03/2027; 99Z (made up) opens the next day and succeeds it."""
+    eccg = report(
+        folder / "eccg.csv",
+        [
+            report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20270331"),
+            report_row("99Z", "NHS WEST YORKSHIRE ICB - 99Z", opened="20270401"),
+        ],
+    )
+    return [eccg, report(folder / "succ.csv", [succ_row("03G", "99Z", "20270401")])]
+
+
+def _listed(app: App, reference: str) -> tuple[str, date | None]:
+    (row,) = [r for r in app.register.rows(published_only=False) if r.reference == reference]
+    return row.commissioner_ods, row.effective_from
+
+
+def test_a_carry_ahead_of_the_closure_changes_the_register_on_the_day_not_before(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = DECEMBER_2026
+    reference = approved_relationship(app, _uids, **LEEDS).reference
+    assert _listed(app, reference) == ("03G", date(2016, 4, 1))
+    (item,) = app.organisations.import_files(_closing_in_2027(tmp_path), actor="op").reviews
+    done = app.organisations.decide(item.id, "carry", actor="jo")
+    assert done.changes_on == date(2027, 4, 1)
+
+    # Today 03G still holds the relationship; the published register and its export say so.
+    assert _listed(app, reference) == ("03G", date(2016, 4, 1))
+    exported = app.register.export(tmp_path / "register.csv")
+    assert exported.relationships == 1
+    assert "03G" in exported.path.read_text(encoding="utf-8")
+    assert "99Z" not in exported.path.read_text(encoding="utf-8")
+
+    clock.now = datetime(2027, 4, 1, 9, tzinfo=UTC)
+    assert _listed(app, reference) == ("99Z", date(2027, 4, 1))
