@@ -43,6 +43,18 @@ def decision_day(closed_on: date | None, in_force_from: date | None) -> date | N
     return max(after, in_force_from) if in_force_from else after
 
 
+def settled_day(closed_on: date | None, today: date) -> date:
+    """The day to follow successions on: today, or the day after a closure still to come."""
+    return max(today, closed_on + timedelta(days=1)) if closed_on else today
+
+
+def ends_first(ended_on: date | None, decided_from: date | None) -> bool:
+    """Whether a relationship's set end comes on or before the day a decision on a closure
+    would take effect: the closure then changes nothing for it (no review, and no decision
+    may move its end later or add terms after it)."""
+    return ended_on is not None and decided_from is not None and ended_on <= decided_from
+
+
 def review_number(text: str) -> int | None:
     """The item number in "ODS-3", "ODS3" or "3" (as staff type it); None for anything else.
     ASCII digits only ("³" and "١" are digits to str.isdigit), short enough for the database."""

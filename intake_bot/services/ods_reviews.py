@@ -10,9 +10,9 @@ withdrew the closure, or the relationship no longer names the code). Each step i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from intake_bot.domain.ods_views import ReviewItem, decision_day
+from intake_bot.domain.ods_views import ReviewItem, decision_day, ends_first, settled_day
 from intake_bot.domain.organisations import (
     CARRIED,
     ENDED,
@@ -62,7 +62,9 @@ def open_reviews(
             org = index.records.get(code) if code else None
             if org is None or org.closed_on is None or (saved_id(rel), code) in done:
                 continue
-            after = _settled(org.closed_on, today)
+            if ends_first(rel.ended_on, decision_day(org.closed_on, version.effective_from)):
+                continue  # it ends before the closure takes effect: nothing to decide
+            after = settled_day(org.closed_on, today)
             # One item a relationship and code: a closure ODS withdrew and made again reopens it.
             review = reopen.get((saved_id(rel), code))
             before = None if review is None else review.status
@@ -75,22 +77,13 @@ def open_reviews(
             review.successors = index.current_successors(code, after)
             unit.flush()
             item = _item(unit, review, index, rel, today)
-            note = _opened(item)
+            note = f"{item.label} {item.line()}; awaiting a staff decision"
             audit.record(
                 unit, action=REVIEW_ACTION, at=now, from_status=before, to_status=OPEN, note=note
             )
             review.notice_message_id = tell_closure(unit, notifier, item, version.values, now)
             opened.append(item)
     return tuple(opened)
-
-
-def _settled(closed_on: date | None, today: date) -> date:
-    """The day to follow successions on: today, or the day after a closure still to come."""
-    return max(today, closed_on + timedelta(days=1)) if closed_on else today
-
-
-def _opened(item: ReviewItem) -> str:
-    return f"{item.label} {item.line()}; awaiting a staff decision"
 
 
 def _codes(codes: Sequence[str]) -> str:
@@ -149,6 +142,8 @@ def _withdraw_if_stale(
         why = "the relationship is no longer in force"
     elif getattr(rel, f"{review.party}_ods") != code:
         why = f"the relationship no longer names {code}"
+    elif ends_first(rel.ended_on, _decided_from(unit, rel, review.closed_on)):
+        why = f"the relationship ends on {uk(rel.ended_on)}, before {code}'s closure takes effect"
     elif org is not None and org.closed_on is None:
         why = f"ODS no longer gives {code} a close date"
         values = unit.register.current_version(rel).values
@@ -165,6 +160,10 @@ def _withdraw_if_stale(
     return Change("review withdrawn", code, note)
 
 
+def _decided_from(unit: Unit, rel: Relationship, closed_on: date | None) -> date | None:
+    return decision_day(closed_on, unit.register.current_version(rel).effective_from)
+
+
 def _bring_up_to_date(
     unit: Unit, review: SuccessionReview, index: OrganisationIndex, now: datetime, today: date
 ) -> list[Change]:
@@ -175,7 +174,7 @@ def _bring_up_to_date(
     if org.closed_on != review.closed_on:
         found.append(f"close date {uk(review.closed_on)} → {uk(org.closed_on)}")
         review.closed_on = org.closed_on
-    after = _settled(org.closed_on, today)
+    after = settled_day(org.closed_on, today)
     successors = index.current_successors(review.closed_code, after)
     if successors != list(review.successors):
         found.append(f"successor {_codes(review.successors)} → {_codes(successors)}")
@@ -317,7 +316,7 @@ def _carry(
     today = today_in_england(now)
     # As the item names them: where the work is once the closure has taken effect (a successor
     # closing the same day hands on to its own).
-    after = _settled(review.closed_on, today)
+    after = settled_day(review.closed_on, today)
     successors = index.current_successors(review.closed_code, after)
     chosen = (to or "").strip().upper() or (successors[0] if len(successors) == 1 else "")
     if not chosen:

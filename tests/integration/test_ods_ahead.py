@@ -8,7 +8,10 @@ import itertools
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from intake_bot.bootstrap import App
+from intake_bot.domain.organisations import OdsError
 from tests.conftest import FrozenClock
 from tests.integration.test_ods import LEEDS
 from tests.ods_files import report, report_row, succ_row
@@ -54,3 +57,40 @@ def test_a_carry_ahead_of_the_closure_changes_the_register_on_the_day_not_before
 
     clock.now = datetime(2027, 4, 1, 9, tzinfo=UTC)
     assert _listed(app, reference) == ("99Z", date(2027, 4, 1))
+
+
+def _ends_on(app: App, reference: str, day: date | None = None) -> date | None:
+    """The relationship's end date (set to `day` first, as an approved end request does)."""
+    with app.store.unit() as unit:
+        (rel,) = [r for r, _ in unit.register.with_current() if r.reference == reference]
+        if day is not None:
+            rel.ended_on = day
+        return rel.ended_on
+
+
+def test_a_relationship_that_ends_before_the_closure_takes_effect_gets_no_review(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = DECEMBER_2026
+    reference = approved_relationship(app, _uids, **LEEDS).reference
+    _ends_on(app, reference, date(2027, 2, 1))  # an end approved for 01/02/2027
+    report_ = app.organisations.import_files(_closing_in_2027(tmp_path), actor="op")
+    assert report_.reviews == ()
+    assert _ends_on(app, reference) == date(2027, 2, 1)
+
+
+def test_an_item_whose_relationship_now_ends_first_is_withdrawn_not_decided(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    # The item opened; then an end before the closure was approved: neither decision may move
+    # the end later (an "end") or add terms after it (a "carry").
+    clock.now = DECEMBER_2026
+    reference = approved_relationship(app, _uids, **LEEDS).reference
+    (item,) = app.organisations.import_files(_closing_in_2027(tmp_path), actor="op").reviews
+    _ends_on(app, reference, date(2027, 2, 1))
+    for decision in ("end", "carry"):
+        with pytest.raises(OdsError, match="ends on 01/02/2027, before 03G's closure"):
+            app.organisations.decide(item.id, decision, actor="jo")
+    assert _ends_on(app, reference) == date(2027, 2, 1)
+    clock.now = datetime(2027, 1, 15, 9, tzinfo=UTC)
+    assert _listed(app, reference) == ("03G", date(2016, 4, 1))
