@@ -147,9 +147,16 @@ def new_organisation(entry: OrgEntry, now: datetime) -> tuple[OdsOrganisation, C
     org = OdsOrganisation(code=entry.code, name=entry.name, updated_at=now)
     _copy(org, entry)
     if entry.closed_on is not None:
-        return org, Change("closed", entry.code, f"{entry.name}, closed on {uk(entry.closed_on)}")
+        return org, Change("closed", entry.code, _closure(entry, now, "closed on"))
     opened = f", opened on {uk(entry.opened_on)}" if entry.opened_on else ""
     return org, Change("opened", entry.code, f"{entry.name} ({entry.kind}){opened}")
+
+
+def _closure(entry: OrgEntry, now: datetime, past: str) -> str:
+    """ "NAME, closed on DD/MM/YYYY", or "NAME, closes on DD/MM/YYYY" for a closure published
+    ahead (the April 2027 ICB mergers): an import does not say it has happened already."""
+    ahead = entry.closed_on is not None and entry.closed_on > now.date()
+    return f"{entry.name}, {'closes on' if ahead else past} {uk(entry.closed_on)}"
 
 
 def merge_entry(org: OdsOrganisation, entry: OrgEntry, now: datetime) -> list[Change]:
@@ -170,7 +177,7 @@ def merge_entry(org: OdsOrganisation, entry: OrgEntry, now: datetime) -> list[Ch
         if entry.closed_on is None:
             changes.append(Change("reopened", org.code, f"{entry.name} (was closed)"))
         else:
-            changes.append(Change("closed", org.code, f"{entry.name}, on {uk(entry.closed_on)}"))
+            changes.append(Change("closed", org.code, _closure(entry, now, "on")))
     others = [
         name
         for name, old, new in (

@@ -62,7 +62,9 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
                 rows = _sheet_rows(name, sheet, budget)
                 if csv_layout([cells for _, cells in rows[:5]]) is not None:
                     title = clean_line(sheet.title)[:40]  # the file's words, printed to a terminal
-                    return read_rows(f"{name} ({title})", rows, hint)
+                    read = read_rows(f"{name} ({title})", rows, hint)
+                    # Named as what the operator gave: "ODS report (workbook)", not "(CSV)".
+                    return replace(read, format=read.format.replace("(CSV)", "(workbook)"))
     except LimitError as exc:
         raise OdsError(f"{name}: the workbook {exc.what}") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, etree.LxmlError) as exc:

@@ -94,3 +94,23 @@ def test_an_item_whose_relationship_now_ends_first_is_withdrawn_not_decided(
     assert _ends_on(app, reference) == date(2027, 2, 1)
     clock.now = datetime(2027, 1, 15, 9, tzinfo=UTC)
     assert _listed(app, reference) == ("03G", date(2016, 4, 1))
+
+
+def test_an_import_says_a_closure_published_ahead_closes_and_one_past_closed(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = DECEMBER_2026
+    closing = app.organisations.import_files(_closing_in_2027(tmp_path), actor="op")
+    (change,) = [c for c in closing.changes if (c.code, c.what) == ("03G", "closed")]
+    assert (change.what, change.detail) == (
+        "closed",
+        "NHS LEEDS SOUTH AND EAST CCG, closes on 31/03/2027",
+    )
+    clock.now = datetime(2027, 5, 1, 9, tzinfo=UTC)  # ODS moves it back to a day now past
+    moved = report(
+        tmp_path / "moved.csv",
+        [report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20270430")],
+    )
+    changes = app.organisations.import_files([moved], actor="op").changes
+    (change,) = [c for c in changes if (c.code, c.what) == ("03G", "closed")]
+    assert change.detail == "NHS LEEDS SOUTH AND EAST CCG, on 30/04/2027"

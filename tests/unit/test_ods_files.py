@@ -71,10 +71,11 @@ def test_a_report_downloaded_as_a_workbook_reads_as_its_csv_with_or_without_a_he
     from_csv = read_ods_file(eccg)
     headed = as_workbook(eccg, header=["Organisation Code", "Name", "National Grouping"])
     read = read_ods_file(headed)
-    assert read.format == "ODS report (CSV)" and read.name == "eccg.xlsx (eccg)"
+    assert read.format == "ODS report (workbook)" and read.name == "eccg.xlsx (eccg)"
     assert read.organisations == from_csv.organisations  # dates, parents and kinds alike
     plain = read_ods_file(as_workbook(succ, dates=False))  # no header, dates kept as text
     assert plain.successions == read_ods_file(succ).successions
+    assert plain.format == "successions (workbook)"
 
 
 def test_a_workbook_without_an_ods_sheet_or_past_its_limits_is_named(
