@@ -9,20 +9,22 @@ organisation it names (`who_may_change`). Anyone else's reply is correspondence:
 the request and flagged for staff, its forms not applied nor filed, and its sender told only
 that it was passed on (`reply_not_applied`), never anything about the request.
 
-From a party to the request, a corrected form in a reply to an incomplete request replaces the
-form and is checked again; any further form is filed anew. The requester's address never
-changes through a reply, and mail about the request goes only to the addresses recorded when it
-was filed (and registered contacts): never to a Reply-To the reply brought.
+From a party to the request, a corrected form attached to a reply to an incomplete request
+replaces the form and is checked again; answers typed into the reply's body correct only the
+fields they name, the others keeping the request's answers (people type the one line they were
+asked to fix, not the whole form again). Any further form is filed anew. The requester's
+address never changes through a reply, and mail about the request goes only to the addresses
+recorded when it was filed (and registered contacts): never to a Reply-To the reply brought.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from intake_bot.domain.form_versions import older_form
-from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.rawform import RawForm, RawValue
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern, domain_of
 from intake_bot.domain.status import Status
@@ -38,9 +40,11 @@ from intake_bot.services.answers import (
     unread_versions,
 )
 from intake_bot.services.filing import CheckRules, FilingRules, check, file_forms, settle
+from intake_bot.services.notify import display_value
 
 # A corrected form is applied to a request in these states; later, staff decide.
 CORRECTABLE = frozenset({Status.INCOMPLETE.value, Status.VERIFICATION.value})
+TYPED_IN_REPLY = " and answers typed in a reply"
 
 
 @dataclass
@@ -85,6 +89,8 @@ def file_reply(
         return result
     (index, form), extra = forms[0], forms[1:]
     if request.status in CORRECTABLE:
+        if index is None:  # typed into the reply: the fields named, onto the request's answers
+            form = onto_request(request, form)
         _apply_correction(unit, request, inbound, msg, form, rules, now)
         request.flags = [*request.flags, *unread]
         if index is not None:
@@ -213,6 +219,22 @@ def _apply_correction(
             f"to {requester}, as filed: staff may change it after checking",
         )
         _event(unit, request, inbound, now, "flagged", "corrected form names another requester")
+
+
+def onto_request(request: Request, typed: RawForm) -> RawForm:
+    """`typed` (answers in a reply's body) laid over the answers `request` holds, as text read
+    again the way a form gives it: a field typed replaces the request's answer, a field left
+    out keeps it. One that failed its check has no answer kept, so it is asked for again."""
+    kept: dict[str, RawValue] = {}
+    for key, value in request.values.items():
+        shown = display_value(value)
+        if shown:
+            kept[key] = shown
+    given = {k: v for k, v in typed.values.items() if v not in (None, "")}
+    source = request.source or typed.source
+    if not source.endswith(TYPED_IN_REPLY):  # a second typed correction says it once
+        source += TYPED_IN_REPLY
+    return replace(typed, source=source, values={**kept, **given})
 
 
 def _correspondence(

@@ -135,6 +135,51 @@ def test_a_corrected_form_in_a_reply_completes_the_request_and_its_ack_names_the
     assert statuses == [("received", "incomplete"), ("incomplete", "triaged")]
 
 
+def test_answers_typed_into_a_reply_correct_only_the_fields_they_name() -> None:
+    rig = make_rig()
+    wrong = {"contract_signed_date": "31/13/2016", "processor_name": "Wrong Processor Ltd"}
+    rig.ingest(_form_email(new_request(1, **wrong), "first.docx"))
+    (first_ack,) = rig.outbox()
+    (before,) = rig.store.memory.all(Request)
+    answers = dict(before.values)
+    right = new_request(1)
+    typed = {k: right[k] for k in ("contract_signed_date", "processor_name", "requester_email")}
+    result = rig.ingest(
+        email(
+            body="Sorry, corrected below.\n\n" + body_form(typed),
+            subject="RE: [LR-000001] Action needed",
+            headers={"In-Reply-To": first_ack.message_id},
+        )
+    )
+    assert result.outcome is Kind.REPLY and result.references == ("LR-000001",)
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged" and request.problems == []
+    assert request.values["processor_name"] == right["processor_name"]
+    assert request.values["contract_signed_date"] == "2016-03-15"
+    untouched = {k: v for k, v in answers.items() if k not in typed}
+    assert {k: request.values[k] for k in untouched} == untouched  # the rest kept, not lost
+    assert request.source == "first.docx and answers typed in a reply"
+
+
+def test_a_reply_typing_a_field_left_out_still_lists_what_remains_wrong() -> None:
+    rig = make_rig()
+    two_wrong = new_request(1, contract_signed_date="31/13/2016", commissioner_ods="TOO-LONG-1")
+    rig.ingest(_form_email(two_wrong, "first.docx"))
+    (first_ack,) = rig.outbox()
+    right = new_request(1)
+    typed = {k: right[k] for k in ("contract_signed_date", "processor_name", "requester_email")}
+    rig.ingest(
+        email(
+            body=body_form(typed),
+            subject="RE: [LR-000001] Action needed",
+            headers={"In-Reply-To": first_ack.message_id},
+        )
+    )
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "incomplete"
+    assert [p["field"] for p in request.problems] == ["commissioner_ods"]
+
+
 def test_a_reply_from_a_stranger_is_threaded_but_flagged() -> None:
     rig = make_rig()
     rig.ingest(_form_email(new_request(0)))
