@@ -2,7 +2,8 @@
 
 Read only when no form is attached. To tell a typed form from an ordinary email (whose signature
 may well say "Tel: ..." and "Email: ..."), it takes three fields, one of them about the request
-itself rather than the person writing.
+itself rather than the person writing; in a party's reply to its own incomplete request, one
+(`read_body(..., correction=True)`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import takewhile
 
 from intake_bot.domain.fields import Field, Kind
 from intake_bot.domain.form_versions import (
@@ -138,7 +140,9 @@ class _Reader:
         return form
 
 
-def read_body(text: str, versions: FormVersions = CURRENT_ONLY) -> RawForm | None:
+def read_body(
+    text: str, versions: FormVersions = CURRENT_ONLY, *, correction: bool = False
+) -> RawForm | None:
     """The form typed into an email body, or None when the body does not read as one.
 
     Lines of ``Label: value`` (also ``Label<tab>value`` and ``Label - value``), labels matched
@@ -150,23 +154,29 @@ def read_body(text: str, versions: FormVersions = CURRENT_ONLY) -> RawForm | Non
     form are read through that version's names when they read more of it (`best_reading`):
     always compared, since a line the reader does not know is not always noted as a label
     (the last line, one after a description, one with a tab), and reading text again is cheap.
+    `correction`: the answers a party types into a reply to its own incomplete request, where
+    one line will do and only the lines above a sign-off count (the "Tel:" of an authoriser's
+    signature is not the requester's telephone).
     """
+    min_fields = 1 if correction else MIN_FIELDS
     for forwarded in (False, True):
         lines = _own_text(text, forwarded=forwarded)
+        if correction:
+            lines = list(takewhile(lambda line: not SIGN_OFF.match(line.strip()), lines))
         forms = best_reading(
-            partial(_read, lines), versions, _filled, MIN_FIELDS, always_compare=True
+            partial(_read, lines, min_fields), versions, _filled, min_fields, always_compare=True
         )
         if forms:
             return forms[0]
     return None
 
 
-def _read(lines: list[str], names: FieldNames) -> list[RawForm]:
+def _read(lines: list[str], min_fields: int, names: FieldNames) -> list[RawForm]:
     reader = _Reader(names)
     for line in lines:
         reader.feed(line)
     form = reader.form()
-    return [form] if _looks_like_form(form) else []
+    return [form] if _looks_like_form(form, min_fields) else []
 
 
 def _filled(forms: list[RawForm]) -> int:
@@ -230,6 +240,6 @@ def _unknown_label(line: str) -> str | None:
     return label
 
 
-def _looks_like_form(form: RawForm) -> bool:
+def _looks_like_form(form: RawForm, min_fields: int) -> bool:
     filled = {key for key, value in form.values.items() if value not in (None, "")}
-    return len(filled) >= MIN_FIELDS and bool(filled - _CONTACT_FIELDS)
+    return len(filled) >= min_fields and bool(filled - _CONTACT_FIELDS)

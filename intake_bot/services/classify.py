@@ -107,6 +107,15 @@ def read_message(
     return Contents(msg, readings=readings, forms=tuple(forms), patient_data=found, held=held)
 
 
+def typed_correction(contents: Contents, limits: ReadLimits = DEFAULT_LIMITS) -> RawForm | None:
+    """Answers typed into a reply that brought no form: a party correcting its own incomplete
+    request types the one line it was asked to fix, so one field (not a contact's) will do."""
+    msg = contents.message
+    if msg is None or contents.forms or contents.rejected:
+        return None
+    return read_body(msg.text_body, limits.form_versions, correction=True)
+
+
 def patient_data_in(
     msg: ParsedMessage,
     forms: Sequence[tuple[int | None, RawForm]],

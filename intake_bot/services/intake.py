@@ -38,6 +38,7 @@ from intake_bot.services.classify import (
     classify,
     examine,
     read_message,
+    typed_correction,
 )
 from intake_bot.services.filing import CheckRules, FilingRules, file_forms
 from intake_bot.services.held import hold_patient_data, note_automatic_answer
@@ -275,6 +276,7 @@ class Intake:
                 rules=rules,
                 now=now,
                 answers_ours=answers_our_mail(msg, self.own_addresses, unit.requests),
+                typed=typed_correction(contents, self.limits),
             )
             if f.collided is not None:
                 flag_collision(unit, inbound, f.collided)
@@ -298,8 +300,7 @@ class Intake:
                 flag_collision(unit, inbound, f.collided)
             return IngestResult(decision.kind, inbound.id, tuple(filed.references), filed.replies)
         if answers_our_mail(msg, self.own_addresses, unit.requests):
-            # A reply to our how-to or cannot-read email without a form: an autoresponder's,
-            # most likely. Staff see it in its queue; a second automatic reply would start a loop.
+            # An autoresponder's answer to our how-to, most likely: a second reply starts a loop.
             why = "answers one of our emails without a form: no second automatic reply"
             suppressed(unit, now, inbound=inbound, why=why)
             return IngestResult(decision.kind, inbound.id)
@@ -321,9 +322,8 @@ class Intake:
         """Patient data: quarantined, sender warned, staff alerted (services/held.py)."""
         if len(contents.readings) == len(msg.attachments):
             store_attachments(unit, saved_id(inbound), msg, contents.readings)
-        staff = tuple(self.office_staff.get(office or "", ())) or (
-            self.notifier.letterhead.from_address,
-        )
+        enquiries = (self.notifier.letterhead.from_address,)
+        staff = tuple(self.office_staff.get(office or "", ())) or enquiries
         may_answer = not answers_our_mail(msg, self.own_addresses, unit.requests)
         replies = hold_patient_data(
             unit,

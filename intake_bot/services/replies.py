@@ -65,12 +65,15 @@ def file_reply(
     rules: FilingRules,
     now: datetime,
     answers_ours: bool = False,
+    typed: RawForm | None = None,
 ) -> ThreadResult:
     """Attach `inbound` to `request`; from a party to it, apply a corrected form and file any
     further forms anew; from anyone else, flag it for staff and change nothing.
 
     `answers_ours`: the reply names one of our emails in its headers (then a reply without a
-    form is never answered automatically: that is how loops with robots start).
+    form is never answered automatically: that is how loops with robots start). `typed`: when
+    it brought no form, the answers typed in it, fewer than a typed form needs (a party's
+    correction of one line); applied only from a party, to a request still correctable.
     """
     reference = request_reference(saved_id(request))
     inbound.request_id = request.id
@@ -83,6 +86,8 @@ def file_reply(
         )
     result = ThreadResult([reference], 0)
     unread = unread_versions(rejected)
+    if not forms and typed is not None and request.status in CORRECTABLE:
+        forms = [(None, typed)]
     if not forms:
         if unread:  # a form on a version no mapping covers: told, and shown to staff
             _unread_form(unit, request, inbound, msg, rejected, rules, now, result)

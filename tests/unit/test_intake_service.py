@@ -180,6 +180,56 @@ def test_a_reply_typing_a_field_left_out_still_lists_what_remains_wrong() -> Non
     assert [p["field"] for p in request.problems] == ["commissioner_ods"]
 
 
+def _one_line_reply(first_ack_id: str, sender: str = "aisha.khan@nhs.net") -> bytes:
+    """Outlook's reply: one corrected line, the signature, then our email quoted unmarked."""
+    body = (
+        "Contract signed date: 15/03/2016\n\nKind regards\nAisha\nTel: 0113 000 0000\n\n"
+        "________________________________\nFrom: DSfC <enquiries@example.nhs.uk>\n"
+        "Sent: 01 March 2016 09:00\nSubject: [LR-000001] Action needed\n\n"
+        "  1. Contract signed date: we found \"31/13/2016\", expected a date.\n"
+        "Processor name: Someone Else Ltd\nCommissioner ODS code: 99X\n"
+    )
+    return email(
+        body=body,
+        sender=sender,
+        subject="RE: [LR-000001] Action needed",
+        headers={"In-Reply-To": first_ack_id},
+    )
+
+
+def test_one_corrected_line_typed_in_a_reply_completes_the_request() -> None:
+    rig = make_rig()
+    rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016"), "first.docx"))
+    (first_ack,) = rig.outbox()
+    (before,) = rig.store.memory.all(Request)
+    answers = dict(before.values)
+    result = rig.ingest(_one_line_reply(first_ack.message_id))
+    assert result.outcome is Kind.REPLY and result.replies == 1
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged" and request.problems == []
+    assert request.values["contract_signed_date"] == "2016-03-15"
+    assert {k: request.values[k] for k in answers} == answers  # nothing read from the quote
+    assert [o.kind for o in rig.outbox()] == ["ack_problems", "ack_valid"]
+
+
+def test_one_typed_line_from_a_stranger_or_to_a_settled_request_changes_nothing() -> None:
+    rig = make_rig()
+    rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016"), "first.docx"))
+    (first_ack,) = rig.outbox()
+    rig.ingest(_one_line_reply(first_ack.message_id, sender="mallory@nhs.net"))
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "incomplete" and "contract_signed_date" not in request.values
+    assert any("mallory@nhs.net" in f["message"] for f in request.flags)
+
+    settled = make_rig()
+    settled.ingest(_form_email(new_request(1), "first.docx"))
+    (ack,) = settled.outbox()
+    settled.ingest(_one_line_reply(ack.message_id))
+    (request,) = settled.store.memory.all(Request)
+    assert request.status == "triaged" and len(settled.outbox()) == 1  # attached, not answered
+    assert "form_not_applied" not in _actions(settled)
+
+
 def test_a_reply_from_a_stranger_is_threaded_but_flagged() -> None:
     rig = make_rig()
     rig.ingest(_form_email(new_request(0)))
