@@ -186,7 +186,7 @@ def _one_line_reply(first_ack_id: str, sender: str = "aisha.khan@nhs.net") -> by
         "Contract signed date: 15/03/2016\n\nKind regards\nAisha\nTel: 0113 000 0000\n\n"
         "________________________________\nFrom: DSfC <enquiries@example.nhs.uk>\n"
         "Sent: 01 March 2016 09:00\nSubject: [LR-000001] Action needed\n\n"
-        "  1. Contract signed date: we found \"31/13/2016\", expected a date.\n"
+        '  1. Contract signed date: we found "31/13/2016", expected a date.\n'
         "Processor name: Someone Else Ltd\nCommissioner ODS code: 99X\n"
     )
     return email(
