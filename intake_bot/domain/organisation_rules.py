@@ -46,6 +46,23 @@ _FITS: dict[str, frozenset[OrgKind]] = {
 }
 
 
+def carried_values(
+    values: Mapping[str, object], party: str, org: OdsOrganisation
+) -> dict[str, object]:
+    """A version's values with `party` carried over to `org`: its code, its name, and a "Type
+    of ..." answer that fits it (kept when it still does: "CCG" for a sub-ICB location)."""
+    carried = {**values, f"{party}_ods": org.code, f"{party}_name": org.name}
+    stated, kind = carried.get(f"{party}_type"), _kind(org)
+    if stated is not None and stated != "Other" and kind not in _FITS.get(str(stated), {kind}):
+        choices = ("CSU",) if party == "processor" else tuple(_FITS)  # the form's own choices
+        carried[f"{party}_type"] = next((c for c in choices if kind in _FITS[c]), "Other")
+    return carried
+
+
+def _kind(org: OdsOrganisation) -> OrgKind:
+    return OrgKind(org.kind) if org.kind in OrgKind._value2member_map_ else OrgKind.OTHER
+
+
 @dataclass
 class Findings:
     """(field key, value found, what is expected) problems; (field key, message) flags."""
@@ -110,7 +127,7 @@ def _check_name(found: Findings, role: _Role, given: str, org: OdsOrganisation) 
 
 
 def _check_kind(found: Findings, role: _Role, org: OdsOrganisation, given: object) -> None:
-    kind = OrgKind(org.kind) if org.kind in OrgKind._value2member_map_ else OrgKind.OTHER
+    kind = _kind(org)
     stated = given if isinstance(given, str) else ""
     if kind is OrgKind.OTHER or stated == "Other":
         return
@@ -131,4 +148,4 @@ def _check_kind(found: Findings, role: _Role, org: OdsOrganisation, given: objec
         )
 
 
-__all__ = ["Findings", "ods_listed", "organisation_findings"]
+__all__ = ["Findings", "carried_values", "ods_listed", "organisation_findings"]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from intake_bot.domain.ods_views import ReviewItem, decision_day, ends_first, settled_day
+from intake_bot.domain.organisation_rules import carried_values
 from intake_bot.domain.organisations import (
     CARRIED,
     ENDED,
@@ -330,9 +331,7 @@ def _carry(
     opened = index.records[chosen].opened_on
     if effective is not None and opened is not None and opened > effective:
         effective = opened
-    values = dict(current.values)
-    values[f"{review.party}_ods"] = chosen
-    values[f"{review.party}_name"] = index.records[chosen].name
+    values = carried_values(current.values, review.party, index.records[chosen])
     source = f"ODS succession {review.closed_code} → {chosen} (ODS-{review.id})"
     add_version(
         unit, rel, values, effective_from=effective, now=now, request_id=None, source=source

@@ -215,3 +215,23 @@ def test_a_carry_never_names_an_organisation_before_it_opened(rig: Rig) -> None:
     rig.ods.decide(item.id, "carry", actor="jo", to="99X")
     carried = max(rig.versions(rel), key=lambda v: v.version)
     assert carried.effective_from == date(2030, 1, 1)
+
+
+def test_a_carry_keeps_the_type_answer_fitting_the_successor(rig: Rig) -> None:
+    # The CSU processing for 03G closes and its work goes to an ICB: "CSU" no longer fits the
+    # processor (the form offers CSU or Other); "CCG" still fits the commissioner's sub-ICB.
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    ecsu = report(
+        rig.folder / "ecsu.csv",
+        [report_row("0AR", "NORTH OF ENGLAND COMMISSIONING SUPPORT UNIT", closed="20250331")],
+    )
+    icb = report(rig.folder / "icb.csv", [report_row("QWO", "NHS WEST YORKSHIRE ICB")])
+    succ = report(rig.folder / "succ.csv", [succ_row("0AR", "QWO", "20250401")])
+    (item,) = rig.ods.import_files([ecsu, icb, succ], actor="op").reviews
+    assert item.party == "processor"
+    rig.ods.decide(item.id, "carry", actor="jo")
+    (commissioner,) = rig.ods.import_files(sub_icb_files(rig.folder), actor="op").reviews
+    rig.ods.decide(commissioner.id, "carry", actor="jo")
+    carried = max(rig.versions(rel), key=lambda v: v.version).values
+    assert (carried["processor_ods"], carried["processor_type"]) == ("QWO", "Other")
+    assert (carried["commissioner_ods"], carried["commissioner_type"]) == ("15F", "CCG")
