@@ -31,12 +31,8 @@ from intake_bot.domain.organisations import (
 from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
-from intake_bot.services.ods_reviews import (
-    decide_review,
-    open_reviews,
-    review_items,
-    withdraw_if_stale,
-)
+from intake_bot.services.ods_review_items import review_items
+from intake_bot.services.ods_reviews import decide_review, open_reviews, withdraw_if_stale
 from intake_bot.working_days import today_in_england
 
 log = logging.getLogger(__name__)

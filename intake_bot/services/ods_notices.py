@@ -41,15 +41,31 @@ def tell_withdrawn(
 
 
 def tell_closure(
-    unit: Unit, notifier: Notifier, item: ReviewItem, values: Mapping[str, object], now: datetime
+    unit: Unit,
+    notifier: Notifier,
+    item: ReviewItem,
+    values: Mapping[str, object],
+    now: datetime,
+    *,
+    updated: str = "",
+    thread_on: str | None = None,
 ) -> str | None:
-    """The notice to the relationship's contacts; its Message-ID, for the decision to thread on."""
+    """The notice to the relationship's contacts; its Message-ID, for the decision to thread on.
+    `updated`: what ODS changed since the first notice (a close date moved, a successor named),
+    sent again as a reply to it (`thread_on`)."""
     to = recipients(values)
     if not to:
         return None
-    context = notice_context(notifier, item, values, now)
+    context = {**notice_context(notifier, item, values, now), "updated": updated}
     return notifier.queue(
-        unit, kind=EMAIL_KIND, to=to, context=context, now=now, auto_submitted="auto-generated"
+        unit,
+        kind=EMAIL_KIND,
+        to=to,
+        context=context,
+        now=now,
+        in_reply_to=thread_on,
+        references=(thread_on,) if thread_on else (),
+        auto_submitted="auto-generated",
     ).message_id
 
 

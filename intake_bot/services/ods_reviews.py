@@ -30,19 +30,20 @@ from intake_bot.domain.organisations import (
 )
 from intake_bot.domain.records import Relationship, saved_id
 from intake_bot.domain.register import is_active, status_on
-from intake_bot.domain.staff import sees_office
 from intake_bot.ports import Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
 from intake_bot.services.ods_notices import tell_closure, tell_decided, tell_withdrawn
+from intake_bot.services.ods_review_items import (
+    in_offices,
+    org_name,
+    organisation_index,
+    review_item,
+)
 from intake_bot.services.register.writing import add_version, record_event
 from intake_bot.working_days import today_in_england
 
 REVIEW_ACTION = "ods_review"
-
-
-def _index(unit: Unit) -> OrganisationIndex:
-    return OrganisationIndex((), unit.organisations.all(), unit.organisations.successions())
 
 
 def open_reviews(
@@ -51,7 +52,7 @@ def open_reviews(
     """A review item for each relationship in force whose commissioner or processor has closed
     (or is due to close), unless one was opened before; its requester and authoriser told.
     First the open items are brought up to date with the list (`updates` gets what changed)."""
-    index = _index(unit)
+    index = organisation_index(unit)
     updates += refresh_reviews(unit, notifier, index, now, today)
     done = unit.organisations.reviewed()
     withdrawn = unit.organisations.reviews(WITHDRAWN)
@@ -77,7 +78,7 @@ def open_reviews(
             review.closed_on = org.closed_on
             review.successors = index.current_successors(code, after)
             unit.flush()
-            item = _item(unit, review, index, rel, today)
+            item = review_item(unit, review, index, rel, today)
             note = f"{item.label} {item.line()}; awaiting a staff decision"
             audit.record(
                 unit, action=REVIEW_ACTION, at=now, from_status=before, to_status=OPEN, note=note
@@ -102,7 +103,7 @@ def refresh_reviews(
     for review in unit.organisations.reviews(OPEN):
         withdrawn = _withdraw_if_stale(unit, notifier, review, index, now, today)
         if withdrawn is None:
-            changes += _bring_up_to_date(unit, review, index, now, today)
+            changes += _bring_up_to_date(unit, notifier, review, index, now, today)
         else:
             changes.append(withdrawn)
     return changes
@@ -118,11 +119,11 @@ def withdraw_if_stale(
     """Before a decision: withdraw the open item if nothing is left to decide (as the next
     import would), and say why; "" when it stands. An item outside `offices` (None: every
     office) is refused as unknown, and left as it is."""
-    review = _in_offices(unit, review_id, offices)
+    review = in_offices(unit, review_id, offices)
     if review is None or review.status != OPEN:
         return ""
     today = today_in_england(now)
-    withdrawn = _withdraw_if_stale(unit, notifier, review, _index(unit), now, today)
+    withdrawn = _withdraw_if_stale(unit, notifier, review, organisation_index(unit), now, today)
     return review.note if withdrawn is not None else ""
 
 
@@ -148,7 +149,7 @@ def _withdraw_if_stale(
     elif org is not None and org.closed_on is None:
         why = f"ODS no longer gives {code} a close date"
         values = unit.register.current_version(rel).values
-        item = _item(unit, review, index, rel, today)
+        item = review_item(unit, review, index, rel, today)
         tell_withdrawn(unit, notifier, item, values, now, thread_on=review.notice_message_id)
     else:
         return None
@@ -166,80 +167,40 @@ def _decided_from(unit: Unit, rel: Relationship, closed_on: date | None) -> date
 
 
 def _bring_up_to_date(
-    unit: Unit, review: SuccessionReview, index: OrganisationIndex, now: datetime, today: date
+    unit: Unit,
+    notifier: Notifier,
+    review: SuccessionReview,
+    index: OrganisationIndex,
+    now: datetime,
+    today: date,
 ) -> list[Change]:
+    """An open item as ODS now gives it; the contacts told of it are told what moved."""
     org = index.records.get(review.closed_code)
     if org is None or org.closed_on is None:
         return []
     found: list[str] = []
+    told: list[str] = []  # the same, for the contacts
     if org.closed_on != review.closed_on:
         found.append(f"close date {uk(review.closed_on)} → {uk(org.closed_on)}")
+        told.append(f"the close date from {uk(review.closed_on)} to {uk(org.closed_on)}")
         review.closed_on = org.closed_on
     after = settled_day(org.closed_on, today)
     successors = index.current_successors(review.closed_code, after)
     if successors != list(review.successors):
         found.append(f"successor {_codes(review.successors)} → {_codes(successors)}")
+        told.append(f"the successor from {_codes(review.successors)} to {_codes(successors)}")
         review.successors = successors
     if not found:
         return []
     note = f"ODS-{review.id} {review.reference}: " + "; ".join(found)
     audit.record(unit, action=REVIEW_ACTION, at=now, note=note)
-    return [Change("review updated", review.closed_code, note)]
-
-
-def review_items(
-    unit: Unit, status: str | None, today: date, offices: Sequence[str] | None = None
-) -> list[ReviewItem]:
-    """The items in `status` (None: all), of `offices` only when given."""
-    index = _index(unit)
-    items = (
-        _item(unit, review, index, unit.register.get(review.relationship_id), today)
-        for review in unit.organisations.reviews(status)
-    )
-    return [i for i in items if offices is None or sees_office(offices, i.dscro or None)]
-
-
-def _in_offices(
-    unit: Unit, review_id: int, offices: Sequence[str] | None
-) -> SuccessionReview | None:
-    """The item, unless it is another office's (its relationship's office) than `offices`."""
-    review = unit.organisations.review(review_id)
-    if review is None or offices is None:
-        return review
     rel = unit.register.get(review.relationship_id)
-    return review if rel is not None and sees_office(offices, rel.dscro) else None
-
-
-def _item(
-    unit: Unit,
-    review: SuccessionReview,
-    index: OrganisationIndex,
-    rel: Relationship | None,
-    today: date,
-) -> ReviewItem:
-    closed = index.records.get(review.closed_code)
-    in_force_from = unit.register.current_version(rel).effective_from if rel else None
-    return ReviewItem(
-        id=saved_id(review),
-        reference=review.reference,
-        party=review.party,
-        closed_code=review.closed_code,
-        closed_name=closed.name if closed else "",
-        closed_on=review.closed_on,
-        closed_already=review.closed_on is not None and review.closed_on < today,
-        successors=tuple((c, _name(index, c)) for c in review.successors),
-        status=review.status,
-        dscro=(rel.dscro or "") if rel else "",
-        decided_by=review.decided_by,
-        decided_at=review.decided_at,
-        note=review.note,
-        in_force_from=in_force_from,
-    )
-
-
-def _name(index: OrganisationIndex, code: str) -> str:
-    org = index.records.get(code)
-    return org.name if org else ""
+    if rel is not None:  # (in force: _withdraw_if_stale came first)
+        item = review_item(unit, review, index, rel, today)
+        values, tell = unit.register.current_version(rel).values, " and ".join(told)
+        thread_on = review.notice_message_id
+        tell_closure(unit, notifier, item, values, now, updated=tell, thread_on=thread_on)
+    return [Change("review updated", review.closed_code, note)]
 
 
 def decide_review(
@@ -257,7 +218,7 @@ def decide_review(
     """Carry the relationship over to the successor, or end it; then the item is decided and
     the relationship's requester and authoriser are told. `offices`: those of the account
     deciding (None: every office); another office's item is answered as no such item."""
-    review = _in_offices(unit, review_id, offices)
+    review = in_offices(unit, review_id, offices)
     if review is None:
         raise OdsError(f"ODS-{review_id}: no such review item (see `intake-bot ods reviews`)")
     if review.status == WITHDRAWN:
@@ -268,13 +229,13 @@ def decide_review(
     today = today_in_england(now)
     if rel is None or not is_active(rel.ended_on, today):
         raise OdsError(f"ODS-{review_id}: {review.reference} is no longer in force; nothing to do")
-    index = _index(unit)
+    index = organisation_index(unit)
     values = dict(unit.register.current_version(rel).values)  # the contacts, before any change
     carried_to: tuple[str, str] | None = None
     ends_on: date | None = None
     if decision == "carry":
         what, chosen = _carry(unit, review, rel, index, to, now, actor)
-        carried_to = (chosen, _name(index, chosen))
+        carried_to = (chosen, org_name(index, chosen))
     elif decision == "end":
         what, ends_on = _end(unit, review, rel, now, actor, today)
     else:
@@ -290,7 +251,7 @@ def decide_review(
         to_status=review.status,
         note=f"ODS-{review_id} {review.reference}: {what}" + (f" ({note})" if note else ""),
     )
-    item = _item(unit, review, index, rel, today)
+    item = review_item(unit, review, index, rel, today)
     tell_decided(
         unit,
         notifier,

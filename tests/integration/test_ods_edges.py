@@ -22,8 +22,16 @@ from intake_bot.services.ods import _apply_organisations
 from intake_bot.store import ods_repo
 from intake_bot.store.store import Store
 from tests.conftest import FrozenClock
-from tests.integration.test_ods import LEEDS, MAY_2026, _commissioner, _outbox, _text
-from tests.ods_files import report, sub_icb_files, succ_row
+from tests.integration.test_ods import (
+    LEEDS,
+    MAY_2026,
+    _assert_threaded,
+    _commissioner,
+    _leeds_in_force_in_may_2026,
+    _outbox,
+    _text,
+)
+from tests.ods_files import report, report_row, sub_icb_files, succ_row
 from tests.register_cases import approved_relationship
 
 JANUARY_2024 = datetime(2024, 1, 2, 9, tzinfo=UTC)
@@ -160,3 +168,31 @@ def test_an_import_that_waits_too_long_for_the_list_gives_up_and_says_why(
         other_store.dispose()
     report = other.import_files(files, actor="op2")  # free again: the import goes through
     assert report.changes
+
+
+def test_the_contacts_told_of_a_closure_are_told_when_ods_moves_its_date_or_successor(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    rel = _leeds_in_force_in_may_2026(app, clock)
+
+    def files(name: str, closes: str, successor: str) -> list[Path]:
+        rows = [
+            report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed=closes),
+            report_row(successor, f"NHS WEST YORKSHIRE ICB - {successor}"),
+        ]
+        succ = report(tmp_path / f"{name}-succ.csv", [succ_row("03G", successor, "20270401")])
+        return [report(tmp_path / f"{name}.csv", rows), succ]
+
+    app.organisations.import_files(files("a", "20270331", "15F"), actor="op")
+    (opened,) = _outbox(app, "ods_succession")
+    moved = files("b", "20270630", "16C")
+    app.organisations.import_files(moved, actor="op")
+    _, update = _outbox(app, "ods_succession")
+    assert update.recipients == opened.recipients
+    _assert_threaded(update.raw, on=opened.message_id)
+    assert update.subject.startswith(f"[{rel.reference}] updated: 03G is closing")
+    said = _text(update.raw)
+    assert "ODS has changed the close date from 31/03/2027 to 30/06/2027 and the successor" in said
+    assert "from 15F to 16C" in said and "closes on 30/06/2027" in said
+    app.organisations.import_files(moved, actor="op")  # the same files again: nothing to tell
+    assert len(_outbox(app, "ods_succession")) == 2
