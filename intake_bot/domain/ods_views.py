@@ -152,7 +152,8 @@ class ImportReport:
         """ "2 opened, 1 closed, 1 succeeded; 1 review item", or "no changes"."""
         if self.unchanged:
             return "no changes"
-        parts = ", ".join(f"{n} {what}" for what, n in self.counts().items()) or "no changes"
+        parts = ", ".join(f"{n} {what}" for what, n in self.counts().items())
+        parts = parts or "no changes to the list"
         n = len(self.reviews)
         return parts + (f"; {n} review item{'s' if n != 1 else ''}" if n else "")
 

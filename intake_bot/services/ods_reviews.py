@@ -262,6 +262,8 @@ def decide_review(
         ends_on=ends_on,
         thread_on=review.notice_message_id,
     )
+    if carried_to is not None and index.records[carried_to[0]].closed_on is not None:
+        open_reviews(unit, notifier, now, today, [])  # the successor closes too: its item now
     return item
 
 

@@ -235,3 +235,30 @@ def test_a_carry_keeps_the_type_answer_fitting_the_successor(rig: Rig) -> None:
     carried = max(rig.versions(rel), key=lambda v: v.version).values
     assert (carried["processor_ods"], carried["processor_type"]) == ("QWO", "Other")
     assert (carried["commissioner_ods"], carried["commissioner_type"]) == ("15F", "CCG")
+
+
+def test_a_carry_to_a_successor_that_closes_too_opens_its_item_at_once(rig: Rig) -> None:
+    # 03G closed in 2022 (successor 15F); 15F closes on 31/03/2027 into 16C. Carried to 15F,
+    # the relationship needs a decision on 15F's closure: the item opens with the carry, not
+    # at some later import (which then said "no changes" and opened it).
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    eccg = report(
+        rig.folder / "eccg.csv",
+        [
+            report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630"),
+            report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701", closed="20270331"),
+            report_row("16C", "NHS NEW ICB - 16C", opened="20270401"),
+        ],
+    )
+    succ = report(
+        rig.folder / "succ.csv",
+        [succ_row("03G", "15F", "20220701"), succ_row("15F", "16C", "20270401")],
+    )
+    files = [eccg, succ]
+    (item,) = rig.ods.import_files(files, actor="op").reviews
+    rig.ods.decide(item.id, "carry", actor="jo", to="15F")
+    (next_item,) = rig.ods.reviews()
+    assert (next_item.reference, next_item.closed_code) == (rel.reference, "15F")
+    assert [code for code, _ in next_item.successors] == ["16C"]
+    again = rig.ods.import_files(files, actor="op")
+    assert again.unchanged and again.summary() == "no changes"
