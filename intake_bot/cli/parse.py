@@ -85,6 +85,9 @@ def form(
     from intake_bot.domain.form_versions import CURRENT_VERSION
 
     data = state(ctx).app().intake.blank_form(suffix)
-    output.write_bytes(data)
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
     shown = f"wrote {output} ({len(data):,} bytes), form version {CURRENT_VERSION}"
     console.print(shown, highlight=False, markup=False)

@@ -88,8 +88,10 @@ def register_export(
     chosen = output_format(output, [f.value for f in ExportFormat], fmt.value if fmt else None)
     try:
         written = state(ctx).app().register.export(output, chosen)
-    except (RegisterError, OSError) as exc:
+    except RegisterError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
     console.print(
         f"wrote {written.relationships} relationship(s) to {output} ({written.format})",
         highlight=False,

@@ -332,3 +332,17 @@ def test_a_file_the_settings_name_that_an_adapter_could_not_open_is_named(tmp_pa
     )
     elsewhere = FileNotFoundError(2, "No such file or directory", "/somewhere/else")
     assert unreadable_setting(elsewhere, settings) is None  # not the operator's: a traceback
+
+
+@pytest.mark.parametrize("command", [["form", "-o"], ["register", "export", "-o"]])
+@pytest.mark.parametrize("where", ["no/such/folder/out", "a-folder"])
+def test_a_file_that_cannot_be_written_is_one_line_and_exit_2(
+    command: list[str], where: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a-folder.docx").mkdir()  # a folder where the file would go
+    (tmp_path / "a-folder.xlsx").mkdir()
+    suffix = {"form": ".docx", "register": ".xlsx"}[command[0]]
+    env = _clean_env({})
+    RUNNER.invoke(app, ["db", "upgrade"], env=env)
+    result = RUNNER.invoke(app, [*command, str(tmp_path / f"{where}{suffix}")], env=env)
+    assert _wrong(" ".join(command), result, "cannot write") == ""
