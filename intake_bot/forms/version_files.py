@@ -80,6 +80,23 @@ def changed_meanings(folder: Path) -> list[str]:
     return lines
 
 
+def not_read(folder: Path) -> list[str]:
+    """For `config --check`: files in `folder` that are not read, as no <version>.toml is
+    (Windows hides a "2020.1.toml.txt" as "2020.1.toml"); hidden files and folders aside."""
+    try:
+        others = sorted(
+            p.name
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() != ".toml" and not p.name.startswith(".")
+        )
+    except OSError:
+        return []
+    return [
+        f"{name} is not read: only <version>.toml files are (rename it if it maps a version)"
+        for name in others[:10]
+    ]
+
+
 def _files(folder: Path) -> list[Path]:
     # .TOML too: a file saved on Windows must not be skipped for its name's case alone
     return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".toml" and p.is_file())
@@ -88,9 +105,14 @@ def _files(folder: Path) -> list[Path]:
 def _data(path: Path, where: str) -> dict[str, object]:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ConfigError(f"{where}: larger than {MAX_FILE_BYTES // 1024} KB")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    try:  # -sig: Windows Notepad's "UTF-8 with BOM" is UTF-8 too, its mark invisible
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{where}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}): "
+            "save it as UTF-8"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
 
 

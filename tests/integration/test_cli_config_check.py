@@ -237,3 +237,27 @@ def test_a_form_mapping_that_gives_todays_names_another_field_is_named_but_the_w
         app, ["run", "--once"], env={**clean, "INTAKE_BOT_PATHS_FORMS": str(forms)}
     )
     assert started.exit_code == 0, started.output
+
+
+def test_a_mapping_saved_by_windows_notepad_is_read_and_one_windows_hid_as_txt_is_named(
+    tmp_path: Path,
+) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    mapping = 'version = "2018.1"\n[labels]\n"Requestor e-mail" = "requester_email"\n'
+    (forms / "2018.1.toml").write_bytes(b"\xef\xbb\xbf" + mapping.encode())  # UTF-8 with BOM
+    (forms / "2019.1.toml.txt").write_text(mapping.replace("2018", "2019"), encoding="utf-8")
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 2
+    assert lines == [
+        "paths.forms: 2019.1.toml.txt is not read: only <version>.toml files are (rename it if "
+        "it maps a version)"
+    ]
+    (forms / "2019.1.toml.txt").unlink()
+    assert _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})[0] == 0
+    windows_1252 = mapping.replace("Requestor", "Requestor’s").encode("cp1252")
+    (forms / "2018.1.toml").write_bytes(windows_1252)
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 2
+    assert lines[0].startswith("paths.forms: 2018.1.toml: not UTF-8 text (byte 0x92 at offset")
+    assert lines[0].endswith("save it as UTF-8")
