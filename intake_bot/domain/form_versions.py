@@ -31,6 +31,10 @@ MAX_VERSION_CHARS = 20
 _VERSION = re.compile(rf"[0-9A-Za-z][0-9A-Za-z._-]{{0,{MAX_VERSION_CHARS - 1}}}")
 
 
+# "Version 2016.1", "v2016.1", "ver. 2016.1": the number is the version.
+_PREFIX = re.compile(r"^(?:version|ver|v)\.?\s*(?=\d)", re.IGNORECASE)
+
+
 def valid_version(text: str | None) -> str | None:
     """`text` trimmed when it is a well-formed version ("2016.1"), else None."""
     if text is None:
@@ -185,15 +189,17 @@ class FormVersions:
         """How to read a file that declared `declared` (None: it declared nothing)."""
         if declared is None:
             return Resolution(Versioning.MISSING, None, self.names_of(self.current))
-        version = valid_version(declared)
+        version = valid_version(_PREFIX.sub("", declared.strip()))
         if version is None:
             return Resolution(Versioning.UNMAPPED, None, None)
-        if version == self.current:
-            return Resolution(Versioning.CURRENT, version, self.names_of(version))
-        names = self.mappings.get(version)
-        if names is None:
+        # As people write it: "v2026.1" and "2026.01" are 2026.1 (runs of digits as numbers).
+        order = version_order(version)
+        if order == version_order(self.current):
+            return Resolution(Versioning.CURRENT, self.current, self.names_of(self.current))
+        same = [v for v in self.mappings if version_order(v) == order]
+        if not same:
             return Resolution(Versioning.UNMAPPED, version, None)
-        return Resolution(Versioning.OLDER, version, names)
+        return Resolution(Versioning.OLDER, same[0], self.mappings[same[0]])
 
     def names_of(self, version: str) -> FieldNames:
         return self.mappings.get(version) or FieldNames(version)

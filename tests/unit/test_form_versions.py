@@ -77,6 +77,24 @@ def test_each_declaration_resolves_to_how_the_form_is_read() -> None:
 
 
 @pytest.mark.parametrize(
+    ("declared", "read_as", "versioning"),
+    [
+        ("v2026.1", "2026.1", Versioning.CURRENT),
+        ("2026.01", "2026.1", Versioning.CURRENT),
+        ("Version 2026.1", "2026.1", Versioning.CURRENT),
+        (" V2016.1 ", "2016.1", Versioning.OLDER),
+        ("2016.01", "2016.1", Versioning.OLDER),
+        ("v2031.1", "2031.1", Versioning.UNMAPPED),
+    ],
+)
+def test_a_version_written_as_people_write_it_is_that_version(
+    declared: str, read_as: str, versioning: Versioning
+) -> None:
+    resolution = VERSIONS.resolve(declared)
+    assert (resolution.versioning, resolution.version) == (versioning, read_as)
+
+
+@pytest.mark.parametrize(
     "declared", ["../../etc/passwd", "2016.1/../x", "", " ", "x" * 21, "é2016", "a b", "2016.1;"]
 )
 def test_a_malformed_version_is_never_looked_up_nor_kept(declared: str) -> None:
