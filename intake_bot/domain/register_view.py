@@ -90,6 +90,31 @@ def in_force(versions: Sequence[RelationshipVersion], today: date) -> Relationsh
     return max(begun, key=lambda v: v.version, default=None)
 
 
+def terms_on(versions: Sequence[RelationshipVersion], day: date) -> RelationshipVersion | None:
+    """The version whose terms hold on `day`, or, for a relationship whose terms all begin
+    later, the first to begin (a decision dated before it takes effect when it does)."""
+    found = in_force(versions, day)
+    if found is not None or not versions:
+        return found
+    first = min(versions, key=lambda v: (v.effective_from or date.min, v.version))
+    return in_force(versions, first.effective_from or day) or first
+
+
+def in_force_after(versions: Sequence[RelationshipVersion], day: date) -> list[RelationshipVersion]:
+    """The versions that come into force after `day`, each from its own date, in order: the
+    history a version dated `day` would hide (a newer version wins from its date on), so
+    a change inserted there repeats them after it. A version no day shows is left out."""
+    later = sorted(
+        {v.effective_from for v in versions if v.effective_from and v.effective_from > day}
+    )
+    shown: list[RelationshipVersion] = []
+    for begins in later:
+        version = in_force(versions, begins)
+        if version is not None and version.effective_from == begins and version not in shown:
+            shown.append(version)
+    return shown
+
+
 def register_row(
     rel: Relationship,
     version: RelationshipVersion,

@@ -4,11 +4,12 @@ relationship's office, the names ODS gives its codes, and the day a decision tak
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from intake_bot.domain.ods_views import ReviewItem
 from intake_bot.domain.organisations import OrganisationIndex, SuccessionReview
-from intake_bot.domain.records import Relationship, saved_id
+from intake_bot.domain.records import Relationship, RelationshipVersion, saved_id
+from intake_bot.domain.register_view import terms_on
 from intake_bot.domain.staff import sees_office
 from intake_bot.ports import Unit
 
@@ -48,7 +49,7 @@ def review_item(
     today: date,
 ) -> ReviewItem:
     closed = index.records.get(review.closed_code)
-    in_force_from = unit.register.current_version(rel).effective_from if rel else None
+    began = in_force_from(unit, rel, review.closed_on) if rel else None
     return ReviewItem(
         id=saved_id(review),
         reference=review.reference,
@@ -63,8 +64,23 @@ def review_item(
         decided_by=review.decided_by,
         decided_at=review.decided_at,
         note=review.note,
-        in_force_from=in_force_from,
+        in_force_from=began,
     )
+
+
+def in_force_from(
+    unit: Unit,
+    rel: Relationship,
+    closed_on: date | None,
+    versions: Sequence[RelationshipVersion] | None = None,
+) -> date | None:
+    """When the terms that a decision on a closure on `closed_on` applies to began: those in
+    force the day after it (or the first, for terms that all begin later)."""
+    if closed_on is None:
+        return unit.register.current_version(rel).effective_from
+    found = unit.register.versions(saved_id(rel)) if versions is None else versions
+    terms = terms_on(found, closed_on + timedelta(days=1))
+    return terms.effective_from if terms else None
 
 
 def org_name(index: OrganisationIndex, code: str) -> str:

@@ -28,13 +28,15 @@ from intake_bot.domain.organisations import (
     successor_phrase,
     uk,
 )
-from intake_bot.domain.records import Relationship, saved_id
+from intake_bot.domain.records import Relationship, RelationshipVersion, saved_id
 from intake_bot.domain.register import is_active, status_on
+from intake_bot.domain.register_view import in_force_after, terms_on
 from intake_bot.ports import Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
 from intake_bot.services.ods_notices import tell_closure, tell_decided, tell_withdrawn
 from intake_bot.services.ods_review_items import (
+    in_force_from,
     in_offices,
     org_name,
     organisation_index,
@@ -64,7 +66,7 @@ def open_reviews(
             org = index.records.get(code) if code else None
             if org is None or org.closed_on is None or (saved_id(rel), code) in done:
                 continue
-            if ends_first(rel.ended_on, decision_day(org.closed_on, version.effective_from)):
+            if ends_first(rel.ended_on, _decided_from(unit, rel, org.closed_on)):
                 continue  # it ends before the closure takes effect: nothing to decide
             after = settled_day(org.closed_on, today)
             # One item a relationship and code: a closure ODS withdrew and made again reopens it.
@@ -162,8 +164,15 @@ def _withdraw_if_stale(
     return Change("review withdrawn", code, note)
 
 
-def _decided_from(unit: Unit, rel: Relationship, closed_on: date | None) -> date | None:
-    return decision_day(closed_on, unit.register.current_version(rel).effective_from)
+def _decided_from(
+    unit: Unit,
+    rel: Relationship,
+    closed_on: date | None,
+    versions: Sequence[RelationshipVersion] | None = None,
+) -> date | None:
+    """The day a decision on `closed_on`'s closure takes effect: the day after it, or when the
+    terms then in force began (never a version dated later, whichever item is decided first)."""
+    return decision_day(closed_on, in_force_from(unit, rel, closed_on, versions))
 
 
 def _bring_up_to_date(
@@ -286,19 +295,38 @@ def _carry(
     if not chosen:
         named = " or ".join(successors) if successors else "none known to ODS"
         raise OdsError(f"ODS-{review.id}: name the successor with --to (successors: {named})")
-    current = unit.register.current_version(rel)
-    effective = decision_day(review.closed_on, current.effective_from)
+    versions = unit.register.versions(saved_id(rel))
+    effective = _decided_from(unit, rel, review.closed_on, versions)
     _check_successor(review, index, chosen, effective or after, successors)
     # Never before the successor opened: at the end of a chain (03G → 15F in 2022, 15F → a
     # new ICB in 2026) the register names the new ICB from the day it began.
     opened = index.records[chosen].opened_on
     if effective is not None and opened is not None and opened > effective:
         effective = opened
-    values = carried_values(current.values, review.party, index.records[chosen])
+    day = effective or today
+    terms = terms_on(versions, day) or unit.register.current_version(rel)
     source = f"ODS succession {review.closed_code} → {chosen} (ODS-{review.id})"
+    org, code_key = index.records[chosen], f"{review.party}_ods"
+    values = carried_values(terms.values, review.party, org)
     add_version(
         unit, rel, values, effective_from=effective, now=now, request_id=None, source=source
     )
+    # Terms dated later (a change approved from next year, another item's carry) would be
+    # hidden by this version, the newer: each comes again after it, the code carried there too.
+    for later in in_force_after(versions, day):
+        again = dict(later.values)
+        if again.get(code_key) == review.closed_code:
+            again = carried_values(again, review.party, org)
+        repeat = f"v{later.version}'s terms again after {source}"
+        add_version(
+            unit,
+            rel,
+            again,
+            effective_from=later.effective_from,
+            now=now,
+            request_id=later.request_id,
+            source=repeat,
+        )
     what = f"{review.party} {review.closed_code} → {chosen} from {uk(effective)}"
     record_event(unit, now, actor, f"{rel.reference}: {what} (ODS-{review.id})")
     return f"carried over: {what}", chosen
@@ -313,8 +341,7 @@ def _end(
     today: date,
 ) -> tuple[str, date]:
     """What was done, for the audit trail, and the relationship's end date."""
-    in_force_from = unit.register.current_version(rel).effective_from
-    ends = decision_day(review.closed_on, in_force_from) or today
+    ends = _decided_from(unit, rel, review.closed_on) or today
     before = status_on(rel.ended_on, today)
     rel.ended_on, rel.updated_at = ends, now
     rel.status = status_on(ends, today)

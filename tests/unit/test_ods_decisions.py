@@ -262,3 +262,51 @@ def test_a_carry_to_a_successor_that_closes_too_opens_its_item_at_once(rig: Rig)
     assert [code for code, _ in next_item.successors] == ["16C"]
     again = rig.ods.import_files(files, actor="op")
     assert again.unchanged and again.summary() == "no changes"
+
+
+def _two_closures(rig: Rig) -> tuple[Relationship, dict[str, int]]:
+    """A relationship on 03G (closed 30/06/2022, successor 15F) processed by the CSU 0AR,
+    which closes on 31/03/2027 (successor 0CX): an item for each."""
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    ecsu = report(
+        rig.folder / "ecsu.csv",
+        [
+            report_row("0AR", "NORTH OF ENGLAND COMMISSIONING SUPPORT UNIT", closed="20270331"),
+            report_row("0CX", "NORTH COMMISSIONING SUPPORT UNIT", opened="20270401"),
+        ],
+    )
+    succ = report(rig.folder / "csu-succ.csv", [succ_row("0AR", "0CX", "20270401")])
+    files = [*sub_icb_files(rig.folder), ecsu, succ]
+    items = rig.ods.import_files(files, actor="op").reviews
+    return rel, {item.closed_code: item.id for item in items}
+
+
+def _on(rig: Rig, rel: Relationship, day: date) -> tuple[object, object]:
+    from intake_bot.domain.register_view import in_force
+
+    version = in_force(rig.versions(rel), day)
+    assert version is not None
+    return version.values["commissioner_ods"], version.values["processor_ods"]
+
+
+@pytest.mark.parametrize("order", [("03G", "0AR"), ("0AR", "03G")])
+def test_two_carries_give_the_same_history_whichever_is_decided_first(
+    rig: Rig, order: tuple[str, str]
+) -> None:
+    rel, items = _two_closures(rig)
+    decided = {code: rig.ods.decide(items[code], "carry", actor="jo") for code in order}
+    assert decided["03G"].changes_on == date(2022, 7, 1)  # not 2027, when 0AR's carry begins
+    assert decided["0AR"].changes_on == date(2027, 4, 1)
+    assert _on(rig, rel, date(2022, 6, 30)) == ("03G", "0AR")
+    assert _on(rig, rel, date(2022, 7, 1)) == ("15F", "0AR")
+    assert _on(rig, rel, date(2027, 3, 31)) == ("15F", "0AR")
+    assert _on(rig, rel, date(2027, 4, 1)) == ("15F", "0CX")
+
+
+def test_an_end_after_a_carry_dated_later_ends_on_the_day_after_the_closure(rig: Rig) -> None:
+    rel, items = _two_closures(rig)
+    rig.ods.decide(items["0AR"], "carry", actor="jo")
+    ended = rig.ods.decide(items["03G"], "end", actor="jo")
+    assert ended.changes_on == date(2022, 7, 1)
+    with rig.store.unit() as unit:
+        assert unit.register.get(rel.id or 0).ended_on == date(2022, 7, 1)  # type: ignore[union-attr]
