@@ -169,10 +169,13 @@ def merge_entry(org: OdsOrganisation, entry: OrgEntry, now: datetime) -> list[Ch
         entry, parent=entry.parent or org.parent, postcode=entry.postcode or org.postcode
     )
     changes: list[Change] = []
-    if entry.name != org.name:
+    # Case and spacing aside: ODS's CSV reports write names in capitals, its FHIR API in mixed
+    # case, and importing one after the other must settle, not rename to and fro.
+    if _spelt(entry.name) != _spelt(org.name):
         changes.append(Change("renamed", org.code, f"{org.name} → {entry.name}"))
         org.former_names = [*org.former_names, {"name": org.name, "until": now.date().isoformat()}]
         org.name = entry.name
+    entry = replace(entry, name=org.name)
     if entry.closed_on != org.closed_on:
         if entry.closed_on is None:
             changes.append(Change("reopened", org.code, f"{entry.name} (was closed)"))
@@ -195,6 +198,10 @@ def merge_entry(org: OdsOrganisation, entry: OrgEntry, now: datetime) -> list[Ch
         _copy(org, entry)
         org.updated_at = now
     return changes
+
+
+def _spelt(name: str) -> str:
+    return " ".join(name.casefold().split())
 
 
 def _copy(org: OdsOrganisation, entry: OrgEntry) -> None:

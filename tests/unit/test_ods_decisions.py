@@ -310,3 +310,36 @@ def test_an_end_after_a_carry_dated_later_ends_on_the_day_after_the_closure(rig:
     assert ended.changes_on == date(2022, 7, 1)
     with rig.store.unit() as unit:
         assert unit.register.get(rel.id or 0).ended_on == date(2022, 7, 1)  # type: ignore[union-attr]
+
+
+def test_a_name_fhir_writes_in_mixed_case_is_no_rename_and_imports_in_turn_settle(
+    rig: Rig,
+) -> None:
+    csv = report(
+        rig.folder / "eccg.csv",
+        [
+            report_row(
+                "15F",
+                "NHS WEST YORKSHIRE ICB - 15F",
+                opened="20220701",
+                parent="QWO",
+                postcode="LS11 9AR",
+            )
+        ],
+    )
+    fhir = bundle(  # the same facts, the name in mixed case
+        rig.folder / "orgs.json",
+        [
+            fhir_organisation(
+                "15F", "NHS West Yorkshire ICB - 15F", start="2022-07-01", role="RO319"
+            )
+        ],
+    )
+    rig.ods.import_files([csv], actor="op")
+    first_fhir = rig.ods.import_files([fhir], actor="op")
+    assert "renamed" not in first_fhir.counts()
+    assert rig.ods.import_files([csv], actor="op").unchanged
+    assert rig.ods.import_files([fhir], actor="op").unchanged
+    with rig.store.unit() as unit:
+        (org,) = [o for o in unit.organisations.all() if o.code == "15F"]
+    assert org.former_names == [] and org.name == "NHS WEST YORKSHIRE ICB - 15F"
