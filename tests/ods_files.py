@@ -82,6 +82,7 @@ def fhir_organisation(
     primary_role: str = "RO261",
     part_of: str | None = None,
     successor: tuple[str, str] | None = None,  # (code, effective date)
+    predecessor: tuple[str, str] | None = None,  # as ODS also keeps it on the new record
 ) -> dict[str, object]:
     period: dict[str, str] = {"start": start, **({"end": end} if end else {})}
     extensions: list[dict[str, object]] = [
@@ -90,20 +91,21 @@ def fhir_organisation(
         _role(primary_role, primary=True),
         _role(role, primary=False),
     ]
-    if successor is not None:
-        extensions.append(
-            {
-                "url": EXT + "Extension-England-OrganisationSuccession",
-                "extension": [
-                    {"url": "type", "valueCoding": {"code": "Successor"}},
-                    {
-                        "url": "target",
-                        "valueIdentifier": {"system": ODS_SYSTEM, "value": successor[0]},
-                    },
-                    {"url": "period", "valuePeriod": {"start": successor[1]}},
-                ],
-            }
-        )
+    for kind, link in (("Successor", successor), ("Predecessor", predecessor)):
+        if link is not None:
+            extensions.append(
+                {
+                    "url": EXT + "Extension-England-OrganisationSuccession",
+                    "extension": [
+                        {"url": "type", "valueCoding": {"code": kind}},
+                        {
+                            "url": "target",
+                            "valueIdentifier": {"system": ODS_SYSTEM, "value": link[0]},
+                        },
+                        {"url": "period", "valuePeriod": {"start": link[1]}},
+                    ],
+                }
+            )
     resource: dict[str, object] = {
         "resourceType": "Organization",
         "id": code,

@@ -4,7 +4,8 @@ resource, a Bundle of them (a search result), or a list (such as every page of a
 What is read: the ODS code (identifier, system https://fhir.nhs.uk/Id/ods-organization-code),
 name, active, the Extension-England-TypedPeriod dates (Operational preferred to Legal), the roles
 (Extension-England-OrganisationRole roleCode, primaryRole; or `type`), partOf, the postcode, and
-successions (an extension whose type is Successor and whose target is an ODS code).
+successions (an extension whose type is Successor, or Predecessor on the new organisation's
+record, and whose target is an ODS code).
 """
 
 from __future__ import annotations
@@ -251,13 +252,16 @@ def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
         if "Succession" not in str(ext.get("url", "")):
             continue
         parts = {str(p.get("url")): p for p in _list(ext.get("extension"))}
-        kind = str((parts.get("type") or {}).get("valueCoding", {}).get("code", ""))
-        if kind.casefold() != "successor":
+        kind = str((parts.get("type") or {}).get("valueCoding", {}).get("code", "")).casefold()
+        if kind not in ("successor", "predecessor"):
             continue
         target = (parts.get("target") or {}).get("valueIdentifier") or {}
-        new_code = ods_code(str(target.get("value", "")), f"{code}: successor")
-        if new_code == code:
-            raise ValueError(f"{code} is named as its own successor")
+        other = ods_code(str(target.get("value", "")), f"{code}: {kind}")
+        if other == code:
+            raise ValueError(f"{code} is named as its own {kind}")
         when = (parts.get("period") or {}).get("valuePeriod", {}).get("start")
         when = when or (parts.get("effectiveDate") or {}).get("valueDate")
-        yield SuccessionEntry(code, new_code, _date(when), "")  # FHIR gives no reason
+        # ODS keeps a succession on both records: the old one names its successor, the new
+        # one its predecessor (a bundle of today's ICBs holds only the latter).
+        old, new = (code, other) if kind == "successor" else (other, code)
+        yield SuccessionEntry(old, new, _date(when), "")  # FHIR gives no reason

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from intake_bot.domain.ods_views import ReviewItem
-from intake_bot.domain.organisations import OdsError, OdsOrganisation, Succession
+from intake_bot.domain.organisations import (
+    OdsError,
+    OdsOrganisation,
+    OrganisationIndex,
+    Succession,
+)
 from intake_bot.domain.records import Relationship
+from intake_bot.ods import read_ods_file
 from tests.ods_files import (
     bundle,
     fhir_organisation,
@@ -343,3 +349,29 @@ def test_a_name_fhir_writes_in_mixed_case_is_no_rename_and_imports_in_turn_settl
     with rig.store.unit() as unit:
         (org,) = [o for o in unit.organisations.all() if o.code == "15F"]
     assert org.former_names == [] and org.name == "NHS WEST YORKSHIRE ICB - 15F"
+
+
+def test_a_bundle_of_todays_icbs_names_the_old_ones_through_their_predecessor_links(
+    rig: Rig,
+) -> None:
+    # The 2026 mergers as a search for today's ICBs returns them: only the new records, each
+    # naming the ICBs it took over; the old codes are closed with their successor.
+    fhir = bundle(
+        rig.folder / "icbs.json",
+        [
+            fhir_organisation(
+                "QZE",
+                "NHS ESSEX INTEGRATED CARE BOARD",
+                start="2026-04-01",
+                predecessor=("QJG", "2026-04-01"),
+            )
+        ],
+    )
+    assert [(s.old_code, s.new_code, s.effective_on) for s in read_ods_file(fhir).successions] == [
+        ("QJG", "QZE", date(2026, 4, 1))
+    ]
+    rig.ods.import_files([fhir], actor="op")
+    with rig.store.unit() as unit:
+        index = OrganisationIndex((), unit.organisations.all(), unit.organisations.successions())
+    assert index.records["QJG"].closed_on == date(2026, 3, 31)
+    assert index.current_successors("QJG", date(2026, 12, 1)) == ["QZE"]
