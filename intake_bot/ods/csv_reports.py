@@ -38,6 +38,8 @@ _DATE = re.compile(r"\d{8}|\d{4}-\d{2}-\d{2}")  # ODS's YYYYMMDD, or as a spread
 _UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 # Enough to know the date column when its value is wrong (30.06.22), so that it is named.
 _DATE_LIKE = re.compile(r"\d[\d/.\-]{4,}\d")
+# The time a spreadsheet adds when it saves a date cell ("01/04/2013 00:00"): not part of it.
+_TIME = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 MAX_LINE, MAX_CELLS = 65_536, 40
 _REASONS = {"R": "reconfiguration", "M": "merger", "S": "split", "T": "transfer"}
 
@@ -107,11 +109,11 @@ def csv_layout(rows: Sequence[list[str]]) -> str | None:
 def _layout(cells: list[str]) -> str | None:
     if not cells or not _as_published(cells[0]):
         return None
-    if len(cells) >= REPORT_COLUMNS and _DATE_LIKE.fullmatch(cells[10]):
+    if len(cells) >= REPORT_COLUMNS and _DATE_LIKE.fullmatch(_TIME.sub("", cells[10])):
         return REPORT
     fewest, most = SUCCESSION_COLUMNS
     if fewest <= len(cells) and _width(cells) <= most and _as_published(cells[1]):
-        return SUCCESSIONS if _DATE_LIKE.fullmatch(cells[3]) else None
+        return SUCCESSIONS if _DATE_LIKE.fullmatch(_TIME.sub("", cells[3])) else None
     return None
 
 
@@ -208,6 +210,7 @@ def _succession(cells: list[str]) -> SuccessionEntry:
 
 
 def _date(text: str, what: str) -> date | None:
+    text = _TIME.sub("", text)
     if not text:
         return None
     uk_order = _UK_DATE.fullmatch(text)

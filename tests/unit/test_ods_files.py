@@ -118,6 +118,19 @@ def test_dates_as_a_spreadsheet_saved_them_are_read(tmp_path: Path) -> None:
         read_ods_bytes("etr.csv", row.replace("2030-03-31", "2030-02-30").encode())
 
 
+@pytest.mark.parametrize(
+    ("opened", "closed"),
+    [("01/04/1998 00:00", "31/03/2030 00:00"), ("1998-04-01 00:00:00", "2030-03-31T00:00:00")],
+)
+def test_dates_a_spreadsheet_saved_with_a_time_are_read(opened: str, closed: str) -> None:
+    report_ = report_row("RR8", "LEEDS TEACHING NHS TRUST", opened=opened, closed=closed)
+    (org,) = read_ods_bytes("etr.csv", report_.encode()).organisations
+    assert (org.opened_on, org.closed_on) == (date(1998, 4, 1), date(2030, 3, 31))
+    succession = succ_row("03G", "15F", "01/07/2022 00:00")
+    (entry,) = read_ods_bytes("succ.csv", succession.encode()).successions
+    assert entry.effective_on == date(2022, 7, 1)
+
+
 def test_a_fhir_bundle_gives_the_icbs_dates_roles_and_successors_of_the_2026_merger(
     tmp_path: Path,
 ) -> None:
