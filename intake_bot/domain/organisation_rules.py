@@ -16,6 +16,7 @@ from intake_bot.domain.organisations import (
     OrganisationIndex,
     OrgKind,
     former_name,
+    name_key,
     ods_listed,
     same_name,
     successor_phrase,
@@ -111,11 +112,26 @@ def _check_code(
         found.flags.append((role.ods_key, f"{code} opens on {uk(org.opened_on)}, not yet open."))
     given = values.get(role.name_key)
     if isinstance(given, str) and given.strip() and org.name:  # no name: known by succession
-        _check_name(found, role, given.strip(), org)
+        _check_name(found, role, given.strip(), org, index)
     _check_kind(found, role, org, values.get(role.type_key))
 
 
-def _check_name(found: Findings, role: _Role, given: str, org: OdsOrganisation) -> None:
+def _check_name(
+    found: Findings, role: _Role, given: str, org: OdsOrganisation, index: OrganisationIndex
+) -> None:
+    if name_key(given) == name_key(org.name):
+        return
+    # Close to the code's name, but another organisation's own ("NHS Leeds CCG" for 02V,
+    # NHS LEEDS NORTH CCG): the form may name the one and mean the other.
+    others = [code for code in index.codes_named(given) if code != org.code]
+    if others:
+        other = index.records[others[0]]
+        message = (
+            f'"{given}" is a name ODS gives {other.code} ({other.name}), not {org.code}: '
+            f"{org.code} is {org.name}."
+        )
+        found.flags.append((role.name_key, message))
+        return
     if same_name(given, org):
         return
     former = former_name(given, org)

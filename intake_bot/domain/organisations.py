@@ -264,6 +264,7 @@ class OrganisationIndex(frozenset[str]):
     records: Mapping[str, OdsOrganisation]
     successions: Mapping[str, tuple[Succession, ...]]
     listed: bool  # whether an ODS report was imported (successions alone list no codes)
+    _named: Mapping[str, tuple[str, ...]] | None
 
     def __new__(
         cls,
@@ -283,7 +284,19 @@ class OrganisationIndex(frozenset[str]):
         index.records = known
         index.successions = {k: tuple(v) for k, v in by_old.items()}
         index.listed = bool(records)
+        index._named = None
         return index
+
+    def codes_named(self, name: str) -> tuple[str, ...]:
+        """The codes whose name, or a former name, is `name` (as compared: `name_key`)."""
+        if self._named is None:  # built once an index, when a form first names someone
+            named: dict[str, list[str]] = {}
+            for org in self.records.values():
+                keys = {name_key(org.name), *(name_key(n["name"]) for n in org.former_names)}
+                for key in keys - {""}:
+                    named.setdefault(key, []).append(org.code)
+            self._named = {key: tuple(codes) for key, codes in named.items()}
+        return self._named.get(name_key(name), ())
 
     def current_successors(self, code: str, today: date) -> list[str]:
         """Where a closed code's work went, following successions until an open organisation

@@ -147,6 +147,25 @@ def test_a_name_that_is_not_the_codes_is_flagged_for_staff_not_the_sender() -> N
     ]
 
 
+def test_a_name_close_to_the_codes_but_another_organisations_own_is_flagged() -> None:
+    # One word short of 16C's name would pass ("unit", a sub-ICB's code), but these are the
+    # names of other organisations: the form may give one's code and mean the other.
+    leeds = [
+        org("02V", "NHS LEEDS NORTH CCG", OrgKind.CCG),
+        org("02W", "NHS LEEDS CCG", OrgKind.CCG),
+    ]
+    ctx = replace(CTX, known_ods=OrganisationIndex(CONFIG_ONLY, [*RECORDS, *leeds], SUCCESSIONS))
+    result = check(ctx, commissioner_ods="02V", commissioner_name="NHS Leeds CCG")
+    assert flags(result) == [
+        'Commissioning organisation: "NHS Leeds CCG" is a name ODS gives 02W (NHS LEEDS CCG), '
+        "not 02V: 02V is NHS LEEDS NORTH CCG."
+    ]
+    former = "United Leeds Teaching Hospitals NHS Trust"  # RR8's former name
+    assert "is a name ODS gives RR8" in flags(check(ctx, commissioner_name=former))[0]
+    spelt_out = "NHS Leeds North Clinical Commissioning Group"
+    assert flags(check(ctx, commissioner_ods="02V", commissioner_name=spelt_out)) == []
+
+
 def test_a_former_name_is_flagged_as_such() -> None:
     result = check(
         commissioner_ods="RR8",
