@@ -196,7 +196,7 @@ class FormVersions:
         order = version_order(version)
         if order == version_order(self.current):
             return Resolution(Versioning.CURRENT, self.current, self.names_of(self.current))
-        same = [v for v in self.mappings if version_order(v) == order]
+        same = [v for v in self.mappings if version_order(_PREFIX.sub("", v)) == order]
         if not same:
             return Resolution(Versioning.UNMAPPED, version, None)
         return Resolution(Versioning.OLDER, same[0], self.mappings[same[0]])

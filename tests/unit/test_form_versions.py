@@ -94,6 +94,12 @@ def test_a_version_written_as_people_write_it_is_that_version(
     assert (resolution.versioning, resolution.version) == (versioning, read_as)
 
 
+def test_a_mapping_named_with_a_v_is_found_however_the_form_writes_it() -> None:
+    versions = FormVersions({"v3": field_names("v3", {}, {}, "v3.toml")})
+    for declared in ("v3", "V3", "3", "version 3"):
+        assert versions.resolve(declared).version == "v3", declared
+
+
 @pytest.mark.parametrize(
     "declared", ["../../etc/passwd", "2016.1/../x", "", " ", "x" * 21, "é2016", "a b", "2016.1;"]
 )
