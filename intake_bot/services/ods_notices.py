@@ -37,7 +37,7 @@ def tell_withdrawn(
         return
     context = notice_context(notifier, item, values, now)
     context["decision"] = "withdrawn"
-    _queue_decision(unit, notifier, to, context, now, thread_on)
+    _queue(unit, notifier, DECISION_KIND, to, context, now, thread_on)
 
 
 def tell_closure(
@@ -57,16 +57,7 @@ def tell_closure(
     if not to:
         return None
     context = {**notice_context(notifier, item, values, now), "updated": updated}
-    return notifier.queue(
-        unit,
-        kind=EMAIL_KIND,
-        to=to,
-        context=context,
-        now=now,
-        in_reply_to=thread_on,
-        references=(thread_on,) if thread_on else (),
-        auto_submitted="auto-generated",
-    ).message_id
+    return _queue(unit, notifier, EMAIL_KIND, to, context, now, thread_on)
 
 
 def notice_context(
@@ -117,25 +108,27 @@ def tell_decided(
         context["ends_on"] = uk(ends_on)
         context["after_closure"] = item.after_closure
         context["ended_already"] = ends_on is not None and ends_on <= today
-    _queue_decision(unit, notifier, to, context, now, thread_on)
+    _queue(unit, notifier, DECISION_KIND, to, context, now, thread_on)
 
 
-def _queue_decision(
+def _queue(
     unit: Unit,
     notifier: Notifier,
+    kind: str,
     to: tuple[str, ...],
     context: dict[str, Any],
     now: datetime,
     thread_on: str | None,
-) -> None:
-    """How a review ended, as a reply to the notice that opened it."""
-    notifier.queue(
+) -> str:
+    """One email of the review, as a reply to the notice that opened it (when there is one);
+    its Message-ID."""
+    return notifier.queue(
         unit,
-        kind=DECISION_KIND,
+        kind=kind,
         to=to,
         context=context,
         now=now,
         in_reply_to=thread_on,
         references=(thread_on,) if thread_on else (),
         auto_submitted="auto-generated",
-    )
+    ).message_id

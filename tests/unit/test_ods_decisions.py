@@ -185,23 +185,27 @@ def test_csv_and_fhir_in_one_import_keep_what_each_says_as_in_two(rig: Rig) -> N
     assert isinstance(org, OdsOrganisation) and isinstance(succession, Succession)
 
 
+def _chain(rig: Rig, first: tuple[str, str], second: tuple[str, str], *, opens: str) -> list[Path]:
+    """03G closes and hands on to 15F, which closes and hands on to 16C: (closed, succession
+    effective) for each; `opens`: when 16C opened."""
+    eccg = report(
+        rig.folder / "eccg.csv",
+        [
+            report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed=first[0]),
+            report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701", closed=second[0]),
+            report_row("16C", "NHS NEW ICB - 16C", opened=opens),
+        ],
+    )
+    rows = [succ_row("03G", "15F", first[1]), succ_row("15F", "16C", second[1])]
+    return [eccg, report(rig.folder / "succ.csv", rows)]
+
+
 def test_a_closure_handing_on_the_same_day_carries_to_the_end_of_the_chain(rig: Rig) -> None:
     # 03G and 15F both close on 31/03/2027; 15F's work goes to 16C: the item names 16C, and so
     # does the carry (not a dead end between "15F has closed" and "16C is no successor")
     rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
-    eccg = report(
-        rig.folder / "eccg.csv",
-        [
-            report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20270331"),
-            report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701", closed="20270331"),
-            report_row("16C", "NHS NEW ICB - 16C", opened="20220701"),
-        ],
-    )
-    succ = report(
-        rig.folder / "succ.csv",
-        [succ_row("03G", "15F", "20270401"), succ_row("15F", "16C", "20270401")],
-    )
-    (item,) = rig.ods.import_files([eccg, succ], actor="op").reviews
+    files = _chain(rig, ("20270331", "20270401"), ("20270331", "20270401"), opens="20220701")
+    (item,) = rig.ods.import_files(files, actor="op").reviews
     assert [code for code, _ in item.successors] == ["16C"]
     assert rig.ods.decide(item.id, "carry", actor="jo").status == "carried"
     carried = max(rig.versions(rel), key=lambda v: v.version)
@@ -248,19 +252,7 @@ def test_a_carry_to_a_successor_that_closes_too_opens_its_item_at_once(rig: Rig)
     # the relationship needs a decision on 15F's closure: the item opens with the carry, not
     # at some later import (which then said "no changes" and opened it).
     rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
-    eccg = report(
-        rig.folder / "eccg.csv",
-        [
-            report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630"),
-            report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701", closed="20270331"),
-            report_row("16C", "NHS NEW ICB - 16C", opened="20270401"),
-        ],
-    )
-    succ = report(
-        rig.folder / "succ.csv",
-        [succ_row("03G", "15F", "20220701"), succ_row("15F", "16C", "20270401")],
-    )
-    files = [eccg, succ]
+    files = _chain(rig, ("20220630", "20220701"), ("20270331", "20270401"), opens="20270401")
     (item,) = rig.ods.import_files(files, actor="op").reviews
     rig.ods.decide(item.id, "carry", actor="jo", to="15F")
     (next_item,) = rig.ods.reviews()
