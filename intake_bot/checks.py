@@ -17,7 +17,12 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 
 from intake_bot.bootstrap import make_transport
 from intake_bot.config import PACKAGED_TEMPLATES, ConfigError, Settings
-from intake_bot.forms.version_files import changed_meanings, load_form_versions, not_read
+from intake_bot.forms.version_files import (
+    changed_meanings,
+    load_form_versions,
+    not_read,
+    same_versions,
+)
 from intake_bot.mail.smtp import SECURITY_MODES
 from intake_bot.mail.sources import check_sources
 from intake_bot.store.urls import check_database_url
@@ -180,7 +185,7 @@ def _form_versions(folder: Path) -> Iterator[Problem]:
     except ConfigError as exc:
         yield from _from_config_error(exc)
         return
-    for line in [*not_read(folder), *changed_meanings(folder)]:
+    for line in [*not_read(folder), *same_versions(folder), *changed_meanings(folder)]:
         yield Problem("paths.forms", line, stops_worker=False)
 
 

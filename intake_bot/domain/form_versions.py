@@ -52,6 +52,12 @@ def version_order(version: str) -> tuple[tuple[int, int | str], ...]:
     )
 
 
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """What makes two spellings one version: "v2026.1", "Version 2026.1" and "2026.01" are
+    2026.1 (`version_order` without a leading "v" or "version")."""
+    return version_order(_PREFIX.sub("", version.strip()))
+
+
 def is_newer(version: str, than: str) -> bool:
     """Whether `version` was made after `than`; False when they cannot be compared (one starts
     with letters, as "v2" or "draft")."""
@@ -193,10 +199,10 @@ class FormVersions:
         if version is None:
             return Resolution(Versioning.UNMAPPED, None, None)
         # As people write it: "v2026.1" and "2026.01" are 2026.1 (runs of digits as numbers).
-        order = version_order(version)
-        if order == version_order(self.current):
+        order = version_key(version)
+        if order == version_key(self.current):
             return Resolution(Versioning.CURRENT, self.current, self.names_of(self.current))
-        same = [v for v in self.mappings if version_order(_PREFIX.sub("", v)) == order]
+        same = [v for v in self.mappings if version_key(v) == order]
         if not same:
             return Resolution(Versioning.UNMAPPED, version, None)
         return Resolution(Versioning.OLDER, same[0], self.mappings[same[0]])

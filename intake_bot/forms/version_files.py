@@ -31,6 +31,7 @@ from intake_bot.domain.form_versions import (
     field_names,
     is_newer,
     meanings_changed,
+    version_key,
 )
 
 SETTING = "paths.forms"
@@ -95,6 +96,28 @@ def not_read(folder: Path) -> list[str]:
         f"{name} is not read: only <version>.toml files are (rename it if it maps a version)"
         for name in others[:10]
     ]
+
+
+def same_versions(folder: Path) -> list[str]:
+    """For `config --check`: files whose versions are one version spelt two ways (2016.01.toml
+    beside 2016.1.toml; 2026.01.toml, the current form's): only one of them is ever used."""
+    try:
+        files = _files(folder)
+    except OSError:
+        return []
+    by_key: dict[object, list[str]] = {}
+    for path in files:
+        by_key.setdefault(version_key(path.stem), []).append(path.name)
+    own, lines = f"{CURRENT_VERSION}.toml", []
+    for key, names in by_key.items():
+        if len(names) > 1:
+            lines.append(f"{' and '.join(names)} describe one version: only one is used")
+        elif key == version_key(CURRENT_VERSION) and names != [own]:
+            lines.append(
+                f"{names[0]} describes the current form, {CURRENT_VERSION}, spelt another way: "
+                f"it is never used (the current form is read by today's labels; see {own})"
+            )
+    return lines
 
 
 def _files(folder: Path) -> list[Path]:

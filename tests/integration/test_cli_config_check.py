@@ -261,3 +261,17 @@ def test_a_mapping_saved_by_windows_notepad_is_read_and_one_windows_hid_as_txt_i
     assert code == 2
     assert lines[0].startswith("paths.forms: 2018.1.toml: not UTF-8 text (byte 0x92 at offset")
     assert lines[0].endswith("save it as UTF-8")
+
+
+def test_mapping_files_of_one_version_spelt_two_ways_are_named(tmp_path: Path) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    for version in ("2018.1", "2018.01", "2026.01"):
+        (forms / f"{version}.toml").write_text(f'version = "{version}"\n', encoding="utf-8")
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 2
+    assert lines == [
+        "paths.forms: 2018.01.toml and 2018.1.toml describe one version: only one is used",
+        "paths.forms: 2026.01.toml describes the current form, 2026.1, spelt another way: it is "
+        "never used (the current form is read by today's labels; see 2026.1.toml)",
+    ]
