@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import takewhile
 
 from intake_bot.domain.fields import Field, Kind
 from intake_bot.domain.form_versions import (
@@ -36,6 +35,9 @@ _MAX_LABEL_CHARS = 120
 _LEAD = re.compile(r"^(?:[*•·‣◦▪\-–+]\s+|\(?(?:\d{1,2}|[a-z])[.)]\s+)*[*_]*", re.IGNORECASE)
 _SEPARATORS = (":", "\t", " - ", " – ")
 _SIGNATURE = "-- "
+# How our email lists a problem (domain/validation.py Problem.message), when a reply quotes it
+# without marking it as a quote: "Label: this is missing; expected ..." / "we found ..., expected".
+_OUR_PROBLEM = re.compile(r'(?:this is missing; expected |we found ".*", expected )', re.DOTALL)
 _QUOTE_MARKERS = (
     re.compile(r"^\s*>"),
     re.compile(r"^-{2,}\s*original message\s*-{2,}", re.IGNORECASE),
@@ -89,6 +91,8 @@ class _Entry:
 @dataclass
 class _Reader:
     names: FieldNames  # a version's labels: today's, or an older form's copied into the email
+    correction: bool = False  # a reply's corrected answers: they end at the sign-off
+    done: bool = False  # read no further
     entries: dict[str, _Entry] = field(default_factory=dict)
     repeats: list[_Entry] = field(default_factory=list)  # a field's label given again, in order
     current: _Entry | None = None
@@ -100,12 +104,17 @@ class _Reader:
             if self.current is not None:
                 self.current.pending.append("")
             return
-        split = _split_label(line, self.names)
-        if split is not None:
+        # In a correction, "Label: value" or a tab only: "Data processor - not sure yet" is prose.
+        split = _split_label(line, self.names, _SEPARATORS[:2] if self.correction else _SEPARATORS)
+        if split is not None and _OUR_PROBLEM.match(split[2]):
+            self.current = None  # a line of our own list of problems, quoted: never an answer
+        elif split is not None:
             self._start(*split)
         elif SIGN_OFF.match(line.strip()):
             self.signed_off = True
             self.current = None
+            # An opening "Thank you for your email." is no sign-off: only one after an answer.
+            self.done = self.correction and bool(self.entries)
         elif self.current is not None and self.current.runs_on(line):
             self.current.add(line.strip())
         else:
@@ -159,23 +168,28 @@ def read_body(
     signature is not the requester's telephone).
     """
     min_fields = 1 if correction else MIN_FIELDS
-    for forwarded in (False, True):
+    # A correction is the sender's own words: a message forwarded in a reply is most likely
+    # ours, whose list of problems names every field.
+    for forwarded in (False,) if correction else (False, True):
         lines = _own_text(text, forwarded=forwarded)
-        if correction:
-            lines = list(takewhile(lambda line: not SIGN_OFF.match(line.strip()), lines))
-        forms = best_reading(
-            partial(_read, lines, min_fields), versions, _filled, min_fields, always_compare=True
-        )
+        read = partial(_read, lines, min_fields, correction)
+        forms = best_reading(read, versions, _filled, min_fields, always_compare=True)
         if forms:
             return forms[0]
     return None
 
 
-def _read(lines: list[str], min_fields: int, names: FieldNames) -> list[RawForm]:
-    reader = _Reader(names)
+def _read(lines: list[str], min_fields: int, correction: bool, names: FieldNames) -> list[RawForm]:
+    reader = _Reader(names, correction=correction)
     for line in lines:
         reader.feed(line)
+        if reader.done:
+            break
     form = reader.form()
+    if correction:  # by a field's own label only: "Type: I'll send it Monday" is prose
+        form.values = {k: v for k, v in form.values.items() if k not in form.loose}
+        form.repeats = {k: v for k, v in form.repeats.items() if k in form.values}
+        form.loose = set()
     return [form] if _looks_like_form(form, min_fields) else []
 
 
@@ -214,11 +228,13 @@ def _starts_quote(lines: list[str], number: int) -> bool:
     return bool(_WROTE.match(line) and following and _WROTE_END.match(following[0]))
 
 
-def _split_label(line: str, names: FieldNames) -> tuple[Field, bool, str] | None:
+def _split_label(
+    line: str, names: FieldNames, separators: tuple[str, ...] = _SEPARATORS
+) -> tuple[Field, bool, str] | None:
     """The field a line names, whether by its own label (not a loose alias), and the value it
     gives; None when it names none."""
     text = _LEAD.sub("", line.strip())
-    for separator in _SEPARATORS:
+    for separator in separators:
         label, found, value = text.partition(separator)
         if not found or len(label) > _MAX_LABEL_CHARS:
             continue

@@ -108,10 +108,11 @@ def read_message(
 
 
 def typed_correction(contents: Contents, limits: ReadLimits = DEFAULT_LIMITS) -> RawForm | None:
-    """Answers typed into a reply that brought no form: a party correcting its own incomplete
-    request types the one line it was asked to fix, so one field (not a contact's) will do."""
+    """Answers typed into a reply that attached no form: a party correcting its own incomplete
+    request types the one line it was asked to fix, so one field (not a contact's) will do,
+    and a file that is not a form (a signed contract) does not hide it."""
     msg = contents.message
-    if msg is None or contents.forms or contents.rejected:
+    if msg is None or any(index is not None for index, _ in contents.forms):
         return None
     return read_body(msg.text_body, limits.form_versions, correction=True)
 

@@ -86,17 +86,25 @@ def file_reply(
         )
     result = ThreadResult([reference], 0)
     unread = unread_versions(rejected)
-    if not forms and typed is not None and request.status in CORRECTABLE:
-        forms = [(None, typed)]
+    if request.status in CORRECTABLE and (not forms or forms[0][0] is None):
+        # Typed into the reply: read as a correction (the sender's own lines, above the sign-off)
+        forms = [] if typed is None else [(None, typed)]
     if not forms:
         if unread:  # a form on a version no mapping covers: told, and shown to staff
             _unread_form(unit, request, inbound, msg, rejected, rules, now, result)
+        elif request.status in CORRECTABLE or rejected:
+            files = f"; {len(rejected)} attached file(s) not read" if rejected else ""
+            _flag(request, f"a reply from {sender} with no form nor answers read{files}: read it")
         return result
     (index, form), extra = forms[0], forms[1:]
     if request.status in CORRECTABLE:
+        before, typed_keys = list(request.flags), set(form.values)
         if index is None:  # typed into the reply: the fields named, onto the request's answers
             form = onto_request(request, form)
         _apply_correction(unit, request, inbound, msg, form, rules, now)
+        if index is None:  # what staff were told of the answers kept still holds
+            kept = [f for f in before if f.get("field") not in typed_keys]
+            request.flags = [*request.flags, *(f for f in kept if f not in request.flags)]
         request.flags = [*request.flags, *unread]
         if index is not None:
             request.attachment_id = attachment_ids.get(index)

@@ -6,6 +6,8 @@ they were given, so a test reads the acknowledgement's context instead of a MIME
 
 from __future__ import annotations
 
+import pytest
+
 from intake_bot.domain.records import Attachment, Event, InboundMessage, Request
 from intake_bot.ports import MessageRef
 from intake_bot.samples import DOCX, body_form, docx_form, email, new_request
@@ -228,6 +230,81 @@ def test_one_typed_line_from_a_stranger_or_to_a_settled_request_changes_nothing(
     (request,) = settled.store.memory.all(Request)
     assert request.status == "triaged" and len(settled.outbox()) == 1  # attached, not answered
     assert "form_not_applied" not in _actions(settled)
+
+
+def _incomplete(rig: object) -> str:
+    """A request filed incomplete (its signing date wrong); our email's Message-ID."""
+    rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016"), "first.docx"))  # type: ignore[attr-defined]
+    (ack,) = rig.outbox()  # type: ignore[attr-defined]
+    return str(ack.message_id)
+
+
+def _reply(ack_id: str, body: str, **options: object) -> bytes:
+    return email(  # type: ignore[arg-type]
+        body=body,
+        subject="RE: [LR-000001] Action needed",
+        headers={"In-Reply-To": ack_id},
+        **options,
+    )
+
+
+OUR_LIST_FORWARDED = (
+    "Helen, can you sort this out?\n\n---------- Forwarded message ---------\n"
+    "From: DSfC <dsfc.enquiries@intake-bot.invalid>\nDate: Tue, 1 Mar 2016\n"
+    "Subject: [LR-000001] Action needed\n\n"
+    '  1. Date the contract was signed: we found "31/13/2016", expected a date.\n'
+    "  2. Data processor: this is missing; expected the name of the data processor.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        OUR_LIST_FORWARDED,  # our own list of problems, forwarded: never an answer
+        "Type: I'll send the corrected form on Monday\nThanks\n",  # "Type" is a loose alias
+        "Data processor - not sure yet, asking the CSU\n",  # " - " in prose
+        "Thanks, will do.\n\nKind regards\nAisha\nTel: 0113 000 0000\n",
+    ],
+)
+def test_a_partys_reply_that_holds_no_answer_changes_nothing_and_is_flagged(body: str) -> None:
+    rig = make_rig()
+    ack_id = _incomplete(rig)
+    (before,) = rig.store.memory.all(Request)
+    answers = dict(before.values)
+    rig.ingest(_reply(ack_id, body))
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "incomplete" and request.values == answers
+    assert len(rig.outbox()) == 1  # not answered: staff read it
+    assert any("with no form nor answers read: read it" in f["message"] for f in request.flags)
+
+
+def test_a_correction_beside_a_file_that_is_no_form_is_applied_and_the_file_named() -> None:
+    rig = make_rig()
+    ack_id = _incomplete(rig)
+    contract = ("signed-contract.pdf", "application/pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n")
+    body = "Thank you for your email.\n\nContract signed date: 15/03/2016\n\nKind regards\n"
+    rig.ingest(_reply(ack_id, body, attachments=[contract]))
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged"
+    (context,) = rig.contexts("ack_valid")
+    assert [f["filename"] for f in context["rejected_files"]] == ["signed-contract.pdf"]  # type: ignore[attr-defined]
+
+
+def test_an_authorisers_signature_under_a_correction_changes_no_contact_detail() -> None:
+    rig = make_rig()
+    ack_id = _incomplete(rig)
+    (before,) = rig.store.memory.all(Request)
+    body = (
+        "Contract signed date: 15/03/2016\nData processor: Midlands and Lancashire CSU\n"
+        "Commissioning organisation ODS code: 00C\n\nKind regards\nDr Helen Morris\n"
+        "Role: Caldicott Guardian\nTel: 0113 999 9999\nEmail: helen.morris@nhs.net\n"
+    )
+    rig.ingest(_reply(ack_id, body, sender="helen.morris@nhs.net", sender_name="Helen Morris"))
+    (request,) = rig.store.memory.all(Request)
+    assert request.values["contract_signed_date"] == "2016-03-15"
+    for key in ("requester_phone", "requester_role", "requester_email"):
+        assert request.values[key] == before.values[key], key
+    assert not any("another requester" in f["message"] for f in request.flags)
 
 
 def test_a_reply_from_a_stranger_is_threaded_but_flagged() -> None:
