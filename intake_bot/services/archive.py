@@ -145,11 +145,13 @@ def note_collision(
 
 
 def flag_collision(unit: Unit, inbound: InboundMessage, earlier: InboundMessage) -> None:
-    """Flag for staff every request filed from a colliding message."""
+    """Flag for staff every request filed from a colliding message, or the one it replies to."""
     flag = {
         "field": None,
         "message": f"another message was filed before with this email's Message-ID "
         f"({message_reference(saved_id(earlier))}): check that this is not a copy",
     }
-    for request in unit.requests.for_inbound(saved_id(inbound)):
+    requests = unit.requests.for_inbound(saved_id(inbound))
+    thread = unit.requests.get(inbound.request_id) if inbound.request_id else None
+    for request in [*requests, *([thread] if thread and thread not in requests else [])]:
         request.flags = [*request.flags, flag]

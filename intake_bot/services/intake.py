@@ -265,18 +265,18 @@ class Intake:
         rules = self.rules(now, default_office)
         if thread is not None:
             _received(unit, inbound, now, "received", decision.note)
-            threaded = file_reply(
+            threaded = file_reply(  # a copy under an earlier message's Message-ID: not applied
                 unit,
                 request=thread,
                 inbound=inbound,
                 msg=msg,
-                forms=contents.forms,
+                forms=() if f.collided else contents.forms,
                 attachment_ids=ids,
                 rejected=contents.rejected,
                 rules=rules,
                 now=now,
                 answers_ours=answers_our_mail(msg, self.own_addresses, unit.requests),
-                typed=typed_correction(contents, self.limits),
+                typed=None if f.collided else typed_correction(contents, self.limits),
             )
             if f.collided is not None:
                 flag_collision(unit, inbound, f.collided)

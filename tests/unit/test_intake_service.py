@@ -380,3 +380,17 @@ def test_without_a_default_office_a_form_naming_none_is_incomplete() -> None:
     rig.ingest(_form_email(values))
     (request,) = rig.store.memory.all(Request)
     assert request.status == "incomplete" and "dscro" in {p["field"] for p in request.problems}
+
+
+def test_a_correction_delivered_again_with_other_headers_is_applied_and_answered_once() -> None:
+    rig = make_rig()
+    ack_id = _incomplete(rig)
+    first = _reply(ack_id, "Contract signed date: 15/03/2016\n")
+    again = b"Received: from relay2.example (relay2.example [192.0.2.7])\r\n" + first
+    rig.ingest(first)
+    rig.ingest(again)  # the same Message-ID, other bytes: a second delivery, or a forgery
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged"
+    assert [o.kind for o in rig.outbox()] == ["ack_problems", "ack_valid"]
+    assert any("check that this is not a copy" in f["message"] for f in request.flags)
+    assert len(rig.store.memory.all(InboundMessage)) == 3  # both kept
