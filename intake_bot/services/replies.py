@@ -71,9 +71,10 @@ def file_reply(
     further forms anew; from anyone else, flag it for staff and change nothing.
 
     `answers_ours`: the reply names one of our emails in its headers (then a reply without a
-    form is never answered automatically: that is how loops with robots start). `typed`: when
-    it brought no form, the answers typed in it, fewer than a typed form needs (a party's
-    correction of one line); applied only from a party, to a request still correctable.
+    form is never answered automatically: that is how loops with robots start). `typed`: the
+    answers typed in its body, read as a correction (the sender's own lines above the sign-off,
+    one will do); for a request still correctable they stand for any form typed in the body,
+    and apply only from a party. A party's reply in which nothing is read is flagged.
     """
     reference = request_reference(saved_id(request))
     inbound.request_id = request.id
