@@ -31,7 +31,8 @@ from intake_bot.domain.organisations import (
 from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
-from intake_bot.services.ods_review_items import review_items
+from intake_bot.services.ods_rechecks import recheck_decided
+from intake_bot.services.ods_review_items import organisation_index, review_items
 from intake_bot.services.ods_reviews import decide_review, open_reviews, withdraw_if_stale
 from intake_bot.working_days import today_in_england
 
@@ -61,6 +62,7 @@ class Organisations:
             reopened = {c.code for c in changes if c.what == "reopened"}
             changes += _apply_successions(unit, successions, reopened)
             reviews = open_reviews(unit, self.notifier, now, today_in_england(now), changes)
+            changes += recheck_decided(unit, organisation_index(unit), now)
             report = ImportReport(tuple(_file_read(f) for f in files), tuple(changes), reviews)
             names = ", ".join(f.name for f in files)
             audit.record(

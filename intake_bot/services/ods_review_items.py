@@ -13,6 +13,8 @@ from intake_bot.domain.register_view import terms_on
 from intake_bot.domain.staff import sees_office
 from intake_bot.ports import Unit
 
+REVIEW_ACTION = "ods_review"  # the audit trail's action for every step of a review item
+
 
 def organisation_index(unit: Unit) -> OrganisationIndex:
     return OrganisationIndex((), unit.organisations.all(), unit.organisations.successions())

@@ -36,6 +36,7 @@ from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
 from intake_bot.services.ods_notices import tell_closure, tell_decided, tell_withdrawn
 from intake_bot.services.ods_review_items import (
+    REVIEW_ACTION,
     in_force_from,
     in_offices,
     org_name,
@@ -44,8 +45,6 @@ from intake_bot.services.ods_review_items import (
 )
 from intake_bot.services.register.writing import add_version, record_event
 from intake_bot.working_days import today_in_england
-
-REVIEW_ACTION = "ods_review"
 
 
 def open_reviews(

@@ -114,3 +114,21 @@ def test_an_import_says_a_closure_published_ahead_closes_and_one_past_closed(
     changes = app.organisations.import_files([moved], actor="op").changes
     (change,) = [c for c in changes if (c.code, c.what) == ("03G", "closed")]
     assert change.detail == "NHS LEEDS SOUTH AND EAST CCG, on 30/04/2027"
+
+
+def test_a_decision_on_a_closure_ods_then_withdraws_is_named_once_for_staff_to_check(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = DECEMBER_2026
+    reference = approved_relationship(app, _uids, **LEEDS).reference
+    (item,) = app.organisations.import_files(_closing_in_2027(tmp_path), actor="op").reviews
+    app.organisations.decide(item.id, "carry", actor="jo")
+    open_again = report(tmp_path / "open.csv", [report_row("03G", "NHS LEEDS SOUTH AND EAST CCG")])
+    first = app.organisations.import_files([open_again], actor="op")
+    (check,) = [c for c in first.changes if c.what == "decision to check"]
+    assert check.code == "03G" and "ODS now gives 03G no close date" in check.detail
+    (decided,) = app.organisations.reviews(include_decided=True)
+    assert decided.status == "carried" and "ODS now gives 03G no close date" in decided.note
+    assert app.organisations.import_files([open_again], actor="op").unchanged  # told once
+    clock.now = datetime(2027, 4, 1, 9, tzinfo=UTC)
+    assert _listed(app, reference)[0] == "99Z"  # the register is as staff decided
