@@ -186,26 +186,25 @@ def _bring_up_to_date(
     org = index.records.get(review.closed_code)
     if org is None or org.closed_on is None:
         return []
-    found: list[str] = []
-    told: list[str] = []  # the same, for the contacts
+    moved: list[tuple[str, str, str]] = []  # (what, before, now), for the audit and the contacts
     if org.closed_on != review.closed_on:
-        found.append(f"close date {uk(review.closed_on)} → {uk(org.closed_on)}")
-        told.append(f"the close date from {uk(review.closed_on)} to {uk(org.closed_on)}")
+        moved.append(("close date", uk(review.closed_on), uk(org.closed_on)))
         review.closed_on = org.closed_on
     after = settled_day(org.closed_on, today)
     successors = index.current_successors(review.closed_code, after)
     if successors != list(review.successors):
-        found.append(f"successor {_codes(review.successors)} → {_codes(successors)}")
-        told.append(f"the successor from {_codes(review.successors)} to {_codes(successors)}")
+        moved.append(("successor", _codes(review.successors), _codes(successors)))
         review.successors = successors
-    if not found:
+    if not moved:
         return []
-    note = f"ODS-{review.id} {review.reference}: " + "; ".join(found)
+    found = "; ".join(f"{what} {was} → {now_}" for what, was, now_ in moved)
+    note = f"ODS-{review.id} {review.reference}: {found}"
     audit.record(unit, action=REVIEW_ACTION, at=now, note=note)
     rel = unit.register.get(review.relationship_id)
     if rel is not None:  # (in force: _withdraw_if_stale came first)
         item = review_item(unit, review, index, rel, today)
-        values, tell = unit.register.current_version(rel).values, " and ".join(told)
+        values = unit.register.current_version(rel).values
+        tell = " and ".join(f"the {what} from {was} to {now_}" for what, was, now_ in moved)
         thread_on = review.notice_message_id
         tell_closure(unit, notifier, item, values, now, updated=tell, thread_on=thread_on)
     return [Change("review updated", review.closed_code, note)]
