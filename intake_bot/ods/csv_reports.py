@@ -41,7 +41,14 @@ _DATE_LIKE = re.compile(r"\d[\d/.\-]{4,}\d")
 # The time a spreadsheet adds when it saves a date cell ("01/04/2013 00:00"): not part of it.
 _TIME = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 MAX_LINE, MAX_CELLS = 65_536, 40
-_REASONS = {"R": "reconfiguration", "M": "merger", "S": "split", "T": "transfer"}
+_REASONS = {
+    "R": "reconfiguration",
+    "F": "code change",
+    "O": "organisation type change",
+    "M": "merger",
+    "S": "split",
+    "T": "transfer",
+}
 
 
 def _rows(name: str, text: str) -> Iterator[tuple[int, list[str]]]:

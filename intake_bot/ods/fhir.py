@@ -28,12 +28,16 @@ from intake_bot.ods.kinds import kind_of, kind_of_roles, ods_code
 FHIR = "FHIR Organization (JSON)"
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 MAX_RESOURCES = 100_000
+_TYPED = "Extension-England-TypedPeriod"
 MAX_NODES = 6_000_000
 
 Json = Mapping[str, Any]
 
 
-def read_fhir(name: str, text: str) -> OdsFile:
+def read_fhir(name: str, text: str, today: date | None = None) -> OdsFile:
+    """The organisations and successions in `text`. `today` (the day the file is read, by
+    default) tells a legal end that has passed from one still ahead (see `_period`)."""
+    today = today or date.today()
     # Memory: json.loads builds every value before any resource is counted. An Organization
     # has a few dozen objects, lists and texts; this many is far past the most resources read.
     nodes = text.count("{") + text.count("[") + text.count('"') // 2
@@ -50,7 +54,7 @@ def read_fhir(name: str, text: str) -> OdsFile:
         if number > MAX_RESOURCES:
             raise OdsError(f"{name}: more than {MAX_RESOURCES:,} resources")
         try:
-            entry = _organisation(resource)
+            entry = _organisation(resource, today)
             orgs.append(entry)
             successions.extend(_successions(resource, entry.code))
         except ValueError as exc:
@@ -107,6 +111,8 @@ def _resources(name: str, items: list[object]) -> Iterator[Json]:
                 inner = resource.get("resourceType")
                 if inner == "Organization":
                     yield resource
+                elif _included(entry):  # _include/_revinclude: an affiliation, not a result
+                    continue
                 elif inner != "OperationOutcome":  # a search's own notes, beside its results
                     raise OdsError(f"{name}: Bundle entry {number}: {_kind(inner)}")
         elif kind == "Organization":
@@ -115,13 +121,18 @@ def _resources(name: str, items: list[object]) -> Iterator[Json]:
             raise OdsError(f"{name}: {_kind(kind)}")
 
 
+def _included(entry: Json) -> bool:
+    search = entry.get("search")
+    return isinstance(search, dict) and search.get("mode") == "include"
+
+
 def _kind(kind: object) -> str:
     if kind is None:
         return "a resource with no resourceType; expected Organization"
     return f"a resource of type {str(kind)[:40]!r}; expected Organization"
 
 
-def _organisation(resource: Json) -> OrgEntry:
+def _organisation(resource: Json, today: date) -> OrgEntry:
     code = _ods_code(resource.get("identifier"))
     name = resource.get("name")
     if name is not None and not isinstance(name, str):
@@ -130,7 +141,7 @@ def _organisation(resource: Json) -> OrgEntry:
     if not name:
         raise ValueError(f"{code} has no name")
     extensions = _list(resource.get("extension"))
-    opened, closed = _period(extensions)
+    opened, closed = _period(extensions, operating=resource.get("active") is True, today=today)
     if resource.get("active") is False and closed is None:
         raise ValueError(f"{code} is inactive but gives no end date")
     roles = _roles(resource, extensions)
@@ -167,22 +178,39 @@ def _url_is(ext: Json, name: str) -> bool:
     return str(ext.get("url", "")).rsplit("/", 1)[-1] == name
 
 
-def _period(extensions: list[Json]) -> tuple[date | None, date | None]:
+def _period(
+    extensions: list[Json], *, operating: bool, today: date
+) -> tuple[date | None, date | None]:
     """Open and close dates: the Operational period's, each date the Legal one's where the
     Operational period lacks it (an organisation closed in law is closed, whatever its operational
-    end says), else an older ActivePeriod extension's."""
+    end says), else an older ActivePeriod extension's.
+
+    One exception: a legal end that has passed, on a record that says it is active and whose
+    Operational period is open. ODS keeps such records open in operation (the CCGs abolished in
+    law on 30 June 2022 kept their codes as sub-ICB locations), and the CSV reports list them
+    open: closing them would close every sub-ICB location, and flip at each import of the two."""
     periods: dict[str, Json] = {}
     for ext in extensions:
-        if _url_is(ext, "Extension-England-TypedPeriod"):
-            parts = {str(p.get("url")): p for p in _list(ext.get("extension"))}
-            kind = str((parts.get("dateType") or {}).get("valueCoding", {}).get("code", ""))
-            periods[kind] = (parts.get("period") or {}).get("valuePeriod") or {}
+        if _url_is(ext, _TYPED):
+            kind, period = _typed_period(ext)
+            periods[kind] = period
         elif "ActivePeriod" in str(ext.get("url", "")):
             periods.setdefault("Active", ext.get("valuePeriod") or {})
     order = [periods[k] for k in ("Operational", "Legal", "Active") if k in periods]
     start = next((p["start"] for p in order if p.get("start") is not None), None)
     end = next((p["end"] for p in order if p.get("end") is not None), None)
-    return _date(start), _date(end)
+    opened, closed = _date(start), _date(end)
+    open_in_operation = "Operational" in periods and periods["Operational"].get("end") is None
+    if operating and open_in_operation and closed is not None and closed < today:
+        closed = None
+    return opened, closed
+
+
+def _typed_period(ext: Json) -> tuple[str, Json]:
+    """An Extension-England-TypedPeriod's date type (Legal, Operational) and its period."""
+    parts = {str(p.get("url")): p for p in _list(ext.get("extension"))}
+    kind = str((parts.get("dateType") or {}).get("valueCoding", {}).get("code", ""))
+    return kind, (parts.get("period") or {}).get("valuePeriod") or {}
 
 
 def _date(value: object) -> date | None:
@@ -247,6 +275,13 @@ def _postcode(addresses: object) -> str:
     return ""
 
 
+def _typed_start(ext: Json) -> object:
+    """A succession dated by a nested TypedPeriod: its start, the Legal one before others."""
+    periods = dict(_typed_period(p) for p in _list(ext.get("extension")) if _url_is(p, _TYPED))
+    found = [periods[k] for k in ("Legal", "Operational") if k in periods] + list(periods.values())
+    return next((p["start"] for p in found if p.get("start") is not None), None)
+
+
 def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
     for ext in _list(resource.get("extension")):
         if "Succession" not in str(ext.get("url", "")):
@@ -261,6 +296,7 @@ def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
             raise ValueError(f"{code} is named as its own {kind}")
         when = (parts.get("period") or {}).get("valuePeriod", {}).get("start")
         when = when or (parts.get("effectiveDate") or {}).get("valueDate")
+        when = when or _typed_start(ext)
         # ODS keeps a succession on both records: the old one names its successor, the new
         # one its predecessor (a bundle of today's ICBs holds only the latter).
         old, new = (code, other) if kind == "successor" else (other, code)

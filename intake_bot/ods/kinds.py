@@ -86,7 +86,11 @@ def _ccg_or_sub_icb(kind: OrgKind, closed_on: date | None) -> OrgKind:
 
 
 def kind_of_roles(roles: list[str]) -> tuple[str, OrgKind] | None:
-    """The first role (in the order given) that says what the organisation is."""
+    """The first role (in the order given) that says what the organisation is. A sub-ICB
+    location keeps the CCG role it had (RO98) beside its own: RO319 says what it is now,
+    whichever comes first in a file that does not mark the primary role."""
+    if "RO319" in roles:
+        return "RO319", OrgKind.SUB_ICB
     for role in roles:
         if role in ROLE_KINDS:
             return role, ROLE_KINDS[role]

@@ -10,6 +10,7 @@ import pytest
 
 from intake_bot.domain.organisations import OdsError, OrgKind
 from intake_bot.ods import read_ods_file
+from intake_bot.ods.fhir import read_fhir
 from intake_bot.ods.files import read_ods_bytes
 from tests.ods_files import (
     ODS_SYSTEM,
@@ -173,6 +174,90 @@ def test_a_legal_close_date_closes_an_organisation_whose_operational_period_is_o
     orgs = {o.code: o for o in read_ods_bytes("b.json", json.dumps(bundle).encode()).organisations}
     assert (orgs["03G"].opened_on, orgs["03G"].closed_on) == (date(2013, 4, 1), date(2022, 6, 30))
     assert (orgs["RR8"].opened_on, orgs["RR8"].closed_on) == (date(1998, 4, 1), date(2030, 3, 31))
+
+
+def _record(code: str, name: str, *extensions: dict[str, object]) -> dict[str, object]:
+    identifier = {"system": ODS_SYSTEM, "value": code}
+    return {"resourceType": "Organization", "identifier": [identifier], "name": name,
+            "active": True, "extension": list(extensions)}  # fmt: skip
+
+
+def _role_ext(code: str, *, primary: bool | None = None) -> dict[str, object]:
+    parts: list[dict[str, object]] = [
+        {"url": "roleCode", "valueCodeableConcept": {"coding": [{"code": code}]}},
+        {"url": "active", "valueBoolean": True},
+    ]
+    if primary is not None:
+        parts.append({"url": "primaryRole", "valueBoolean": primary})
+    url = "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-OrganisationRole"
+    return {"url": url, "extension": parts}
+
+
+def test_an_active_record_open_in_operation_is_open_though_its_legal_end_has_passed() -> None:
+    # The CCGs abolished in law on 30 June 2022 kept their codes as sub-ICB locations: ODS
+    # gives them a legal end and an open operational period, and the CSV reports list them
+    # open. A legal end still ahead closes the organisation on that day, as before.
+    operating = _record(
+        "15F",
+        "NHS WEST YORKSHIRE ICB - 15F",
+        typed_period("Legal", {"start": "2018-04-01", "end": "2022-06-30"}),
+        typed_period("Operational", {"start": "2018-04-01"}),
+    )
+    closing = _record(
+        "QH8",
+        "NHS MID AND SOUTH ESSEX INTEGRATED CARE BOARD",
+        typed_period("Legal", {"start": "2022-07-01", "end": "2027-03-31"}),
+        typed_period("Operational", {"start": "2022-07-01"}),
+    )
+    text = json.dumps({"resourceType": "Bundle", "entry": [
+        {"resource": operating}, {"resource": closing}]})  # fmt: skip
+    orgs = {o.code: o for o in read_fhir("b.json", text, today=date(2026, 12, 7)).organisations}
+    assert (orgs["15F"].opened_on, orgs["15F"].closed_on) == (date(2018, 4, 1), None)
+    assert orgs["QH8"].closed_on == date(2027, 3, 31)
+    # Read on a day before the legal end, the same record closes on it.
+    early = read_fhir("b.json", text, today=date(2022, 6, 1)).organisations
+    assert {o.code: o.closed_on for o in early}["15F"] == date(2022, 6, 30)
+
+
+def test_a_sub_icb_location_is_one_though_no_role_is_marked_primary() -> None:
+    # It keeps the CCG role (RO98) beside its own (RO319): either order, a sub-ICB location.
+    for roles in (["RO98", "RO319"], ["RO319", "RO98"]):
+        record = _record("36J", "NHS BRADFORD DISTRICT AND CRAVEN ICB - 36J",
+                         *(_role_ext(r) for r in roles))  # fmt: skip
+        read = read_fhir("r.json", json.dumps(record)).organisations
+        assert [(o.kind, o.role) for o in read] == [(OrgKind.SUB_ICB, "RO319")], roles
+
+
+def test_entries_a_search_included_beside_its_results_are_left_out() -> None:
+    # _revinclude=OrganizationAffiliation:... adds affiliations with search.mode "include".
+    org = _record("0DE", "NHS NORTH OF ENGLAND COMMISSIONING SUPPORT UNIT")
+    affiliation = {"resourceType": "OrganizationAffiliation", "id": "a1"}
+    document = {"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": [
+        {"resource": org, "search": {"mode": "match"}},
+        {"resource": affiliation, "search": {"mode": "include"}}]}  # fmt: skip
+    read = read_fhir("s.json", json.dumps(document))
+    assert [o.code for o in read.organisations] == ["0DE"]
+    # One that is a result (no include mode) is still refused, naming what it is.
+    del document["entry"][1]["search"]  # type: ignore[index]
+    with pytest.raises(OdsError, match="OrganizationAffiliation"):
+        read_fhir("s.json", json.dumps(document))
+
+
+def test_a_succession_dated_by_a_typed_period_keeps_its_date() -> None:
+    dated = typed_period("Legal", {"start": "2018-04-01"})
+    succession = {
+        "url": "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-OrganisationSuccession",
+        "extension": [
+            {"url": "type", "valueCoding": {"code": "Successor"}},
+            {"url": "target", "valueIdentifier": {"system": ODS_SYSTEM, "value": "15F"}},
+            dated,
+        ],
+    }
+    record = _record("03C", "NHS LEEDS WEST CCG", succession)
+    read = read_fhir("t.json", json.dumps(record))
+    assert [(s.old_code, s.new_code, s.effective_on) for s in read.successions] == [
+        ("03C", "15F", date(2018, 4, 1))
+    ]
 
 
 def test_a_single_organization_resource_is_read_too() -> None:
