@@ -197,7 +197,9 @@ class Wired(Application):
     def register(self) -> Register:
         from intake_bot.services.register import Register
 
-        return Register(store=self.store, clock=self.clock, dscros=self._dscro_names)
+        return Register(
+            store=self.store, clock=self.clock, dscros=self._dscro_names, notifier=self.notifier
+        )
 
     @cached_property
     def s251(self) -> S251:

@@ -26,6 +26,7 @@ from intake_bot.services import audit
 from intake_bot.services.filing import place, record_status
 from intake_bot.services.history import file_of
 from intake_bot.services.notify import Notifier, display_value, summary_rows, type_label
+from intake_bot.services.ods_reviews import follow_register
 from intake_bot.services.register import RegisterError, apply_approved_request
 from intake_bot.services.request_view import request_detail
 from intake_bot.working_days import today_in_england
@@ -80,7 +81,9 @@ class Requests:
             place(request, target, now, self.targets)
             record_status(unit, request, current, target, now, actor, note)
             queued = target in TOLD and self._tell(unit, request, target, note, lcr, now)
-            return StatusChange(ref, current.value, target.value, lcr, queued, basis)
+        if target is Status.APPROVED:  # it may name an organisation that has closed
+            follow_register(self.store, self.notifier, now)
+        return StatusChange(ref, current.value, target.value, lcr, queued, basis)
 
     def add_note(self, reference: str, text: str, *, actor: str) -> str:
         """An internal note on a request: kept in its audit trail for staff, never emailed.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from intake_bot.domain.ods_views import ReviewItem
+from intake_bot.domain.ods_views import ReviewItem, decision_day
 from intake_bot.domain.organisations import OrganisationIndex, SuccessionReview
 from intake_bot.domain.records import Relationship, RelationshipVersion, saved_id
 from intake_bot.domain.register_view import terms_on
@@ -88,3 +88,14 @@ def in_force_from(
 def org_name(index: OrganisationIndex, code: str) -> str:
     org = index.records.get(code)
     return org.name if org else ""
+
+
+def decided_from(
+    unit: Unit,
+    rel: Relationship,
+    closed_on: date | None,
+    versions: Sequence[RelationshipVersion] | None = None,
+) -> date | None:
+    """The day a decision on `closed_on`'s closure takes effect: the day after it, or when the
+    terms then in force began (never a version dated later, whichever item is decided first)."""
+    return decision_day(closed_on, in_force_from(unit, rel, closed_on, versions))

@@ -9,11 +9,11 @@ withdrew the closure, or the relationship no longer names the code). Each step i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from intake_bot.domain.ods_views import ReviewItem, decision_day, ends_first, settled_day
-from intake_bot.domain.organisation_rules import carried_values
+from intake_bot.domain.ods_views import ReviewItem, ends_first, settled_day
 from intake_bot.domain.organisations import (
     CARRIED,
     ENDED,
@@ -23,28 +23,43 @@ from intake_bot.domain.organisations import (
     Change,
     OdsError,
     OrganisationIndex,
-    OrgKind,
     SuccessionReview,
-    successor_phrase,
     uk,
 )
-from intake_bot.domain.records import Relationship, RelationshipVersion, saved_id
-from intake_bot.domain.register import is_active, status_on
+from intake_bot.domain.records import saved_id
+from intake_bot.domain.register import is_active
 from intake_bot.domain.register_view import in_force_after, terms_on
-from intake_bot.ports import Unit
+from intake_bot.ports import Store, Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
+from intake_bot.services.ods_decisions import carry, end
 from intake_bot.services.ods_notices import tell_closure, tell_decided, tell_withdrawn
 from intake_bot.services.ods_review_items import (
     REVIEW_ACTION,
-    in_force_from,
+    decided_from,
     in_offices,
     org_name,
     organisation_index,
     review_item,
 )
-from intake_bot.services.register.writing import add_version, record_event
 from intake_bot.working_days import today_in_england
+
+log = logging.getLogger(__name__)
+
+
+def follow_register(store: Store, notifier: Notifier, now: datetime) -> tuple[ReviewItem, ...]:
+    """After the register changed outside an import (a request approved, a register loaded):
+    the review items as the list already says, so a relationship naming a closed organisation
+    gets its item now, not at the next import of the same files. In a unit of its own, after
+    the change committed; idempotent, so what a busy list leaves undone the next import or
+    decision does."""
+    try:
+        with store.unit() as unit:
+            unit.organisations.lock_list()
+            return open_reviews(unit, notifier, now, today_in_england(now), [])
+    except OdsError as exc:
+        log.warning("review items left for the next import or decision: %s", exc)
+        return ()
 
 
 def open_reviews(
@@ -56,20 +71,26 @@ def open_reviews(
     index = organisation_index(unit)
     updates += refresh_reviews(unit, notifier, index, now, today)
     done = unit.organisations.reviewed()
-    withdrawn = unit.organisations.reviews(WITHDRAWN)
-    reopen = {(r.relationship_id, r.closed_code): r for r in withdrawn}
+    # One item a relationship and code: a closure ODS withdrew and made again reopens it, and so
+    # does a decision the register no longer follows (a change approved since names the code).
+    reopen = {
+        (r.relationship_id, r.closed_code): r
+        for status in (WITHDRAWN, CARRIED, ENDED)
+        for r in unit.organisations.reviews(status)
+    }
     opened: list[ReviewItem] = []
     for rel, version in unit.register.active_with_current(today):
         for party in PARTIES:
             code = getattr(rel, f"{party}_ods")
             org = index.records.get(code) if code else None
-            if org is None or org.closed_on is None or (saved_id(rel), code) in done:
+            if org is None or org.closed_on is None:
                 continue
-            if ends_first(rel.ended_on, _decided_from(unit, rel, org.closed_on)):
+            if ends_first(rel.ended_on, decided_from(unit, rel, org.closed_on)):
                 continue  # it ends before the closure takes effect: nothing to decide
-            after = settled_day(org.closed_on, today)
-            # One item a relationship and code: a closure ODS withdrew and made again reopens it.
             review = reopen.get((saved_id(rel), code))
+            if (saved_id(rel), code) in done and (review is None or _still_holds(unit, review)):
+                continue  # open already, or decided and the register still follows it
+            after = settled_day(org.closed_on, today)
             before = None if review is None else review.status
             if review is None:
                 review = unit.add(
@@ -81,12 +102,37 @@ def open_reviews(
             unit.flush()
             item = review_item(unit, review, index, rel, today)
             note = f"{item.label} {item.line()}; awaiting a staff decision"
+            if before in (CARRIED, ENDED):
+                note += f" again: the register no longer follows its decision ({before})"
             audit.record(
                 unit, action=REVIEW_ACTION, at=now, from_status=before, to_status=OPEN, note=note
             )
             review.notice_message_id = tell_closure(unit, notifier, item, version.values, now)
             opened.append(item)
     return tuple(opened)
+
+
+def _still_holds(unit: Unit, review: SuccessionReview) -> bool:
+    """Whether a decided item's decision is what the register still says: no version added
+    since the decision names the closed code from the day the decision took effect (an ended
+    relationship that names it again is past `ends_first`, so its decision no longer holds)."""
+    if review.status != CARRIED:
+        return review.status != ENDED
+    rel = unit.register.get(review.relationship_id)
+    if rel is None:
+        return True
+    versions = unit.register.versions(saved_id(rel))
+    mark = f"(ODS-{review.id})"  # the carry's version, and those it repeated after it
+    carried = max((v.version for v in versions if v.source.endswith(mark)), default=0)
+    day = decided_from(unit, rel, review.closed_on, versions)
+    if day is None:
+        return True
+    shown = [terms_on(versions, day), *in_force_after(versions, day)]
+    key = f"{review.party}_ods"
+    return not any(
+        v is not None and v.version > carried and v.values.get(key) == review.closed_code
+        for v in shown
+    )
 
 
 def _codes(codes: Sequence[str]) -> str:
@@ -145,7 +191,7 @@ def _withdraw_if_stale(
         why = "the relationship is no longer in force"
     elif getattr(rel, f"{review.party}_ods") != code:
         why = f"the relationship no longer names {code}"
-    elif ends_first(rel.ended_on, _decided_from(unit, rel, review.closed_on)):
+    elif ends_first(rel.ended_on, decided_from(unit, rel, review.closed_on)):
         why = f"the relationship ends on {uk(rel.ended_on)}, before {code}'s closure takes effect"
     elif org is not None and org.closed_on is None:
         why = f"ODS no longer gives {code} a close date"
@@ -161,17 +207,6 @@ def _withdraw_if_stale(
         unit, action=REVIEW_ACTION, at=now, from_status=OPEN, to_status=WITHDRAWN, note=note
     )
     return Change("review withdrawn", code, note)
-
-
-def _decided_from(
-    unit: Unit,
-    rel: Relationship,
-    closed_on: date | None,
-    versions: Sequence[RelationshipVersion] | None = None,
-) -> date | None:
-    """The day a decision on `closed_on`'s closure takes effect: the day after it, or when the
-    terms then in force began (never a version dated later, whichever item is decided first)."""
-    return decision_day(closed_on, in_force_from(unit, rel, closed_on, versions))
 
 
 def _bring_up_to_date(
@@ -241,10 +276,10 @@ def decide_review(
     carried_to: tuple[str, str] | None = None
     ends_on: date | None = None
     if decision == "carry":
-        what, chosen = _carry(unit, review, rel, index, to, now, actor)
+        what, chosen = carry(unit, review, rel, index, to, now, actor)
         carried_to = (chosen, org_name(index, chosen))
     elif decision == "end":
-        what, ends_on = _end(unit, review, rel, now, actor, today)
+        what, ends_on = end(unit, review, rel, now, actor, today)
     else:
         raise OdsError(f'decision {decision!r}: expected "carry" or "end"')
     review.status = CARRIED if decision == "carry" else ENDED
@@ -269,117 +304,8 @@ def decide_review(
         ends_on=ends_on,
         thread_on=review.notice_message_id,
     )
-    if carried_to is not None and index.records[carried_to[0]].closed_on is not None:
-        open_reviews(unit, notifier, now, today, [])  # the successor closes too: its item now
+    # What the decision changed for the other items: a successor closing too opens its item
+    # now; an end leaves nothing to decide on the relationship's other party. The next import
+    # of the same files then finds nothing to do.
+    open_reviews(unit, notifier, now, today, [])
     return item
-
-
-def _carry(
-    unit: Unit,
-    review: SuccessionReview,
-    rel: Relationship,
-    index: OrganisationIndex,
-    to: str | None,
-    now: datetime,
-    actor: str,
-) -> tuple[str, str]:
-    """What was done, for the audit trail, and the successor's code."""
-    today = today_in_england(now)
-    # As the item names them: where the work is once the closure has taken effect (a successor
-    # closing the same day hands on to its own).
-    after = settled_day(review.closed_on, today)
-    successors = index.current_successors(review.closed_code, after)
-    chosen = (to or "").strip().upper() or (successors[0] if len(successors) == 1 else "")
-    if not chosen:
-        named = " or ".join(successors) if successors else "none known to ODS"
-        raise OdsError(f"ODS-{review.id}: name the successor with --to (successors: {named})")
-    versions = unit.register.versions(saved_id(rel))
-    effective = _decided_from(unit, rel, review.closed_on, versions)
-    _check_successor(review, index, chosen, effective or after, successors)
-    # Never before the successor opened: at the end of a chain (03G → 15F in 2022, 15F → a
-    # new ICB in 2026) the register names the new ICB from the day it began.
-    opened = index.records[chosen].opened_on
-    if effective is not None and opened is not None and opened > effective:
-        effective = opened
-    day = effective or today
-    terms = terms_on(versions, day) or unit.register.current_version(rel)
-    source = f"ODS succession {review.closed_code} → {chosen} (ODS-{review.id})"
-    org, code_key = index.records[chosen], f"{review.party}_ods"
-    values = carried_values(terms.values, review.party, org)
-    add_version(
-        unit, rel, values, effective_from=effective, now=now, request_id=None, source=source
-    )
-    # Terms dated later (a change approved from next year, another item's carry) would be
-    # hidden by this version, the newer: each comes again after it, the code carried there too.
-    for later in in_force_after(versions, day):
-        again = dict(later.values)
-        if again.get(code_key) == review.closed_code:
-            again = carried_values(again, review.party, org)
-        repeat = f"v{later.version}'s terms again after {source}"
-        add_version(
-            unit,
-            rel,
-            again,
-            effective_from=later.effective_from,
-            now=now,
-            request_id=later.request_id,
-            source=repeat,
-        )
-    what = f"{review.party} {review.closed_code} → {chosen} from {uk(effective)}"
-    record_event(unit, now, actor, f"{rel.reference}: {what} (ODS-{review.id})")
-    return f"carried over: {what}", chosen
-
-
-def _end(
-    unit: Unit,
-    review: SuccessionReview,
-    rel: Relationship,
-    now: datetime,
-    actor: str,
-    today: date,
-) -> tuple[str, date]:
-    """What was done, for the audit trail, and the relationship's end date."""
-    ends = _decided_from(unit, rel, review.closed_on) or today
-    before = status_on(rel.ended_on, today)
-    rel.ended_on, rel.updated_at = ends, now
-    rel.status = status_on(ends, today)
-    what = f"ends on {uk(ends)}: its {review.party} {review.closed_code} closed"
-    record_event(
-        unit, now, actor, f"{rel.reference} {what} (ODS-{review.id})", statuses=(before, rel.status)
-    )
-    return f"ended: {what}", ends
-
-
-def _check_successor(
-    review: SuccessionReview,
-    index: OrganisationIndex,
-    chosen: str,
-    on: date,
-    successors: Sequence[str],
-) -> None:
-    """Refuse a successor the register cannot name, or that is no successor: the code that
-    closed, one ODS does not name as its successor when it names some, a code ODS's reports
-    do not give (no name to record: import the report that lists it), an organisation itself
-    closed by the day the carry takes effect, or a trust as a commissioner."""
-    where = f"ODS-{review.id}"
-    if chosen == review.closed_code:
-        raise OdsError(f"{where}: {chosen} is the organisation that closed; name its successor")
-    if successors and chosen not in successors:
-        named = " or ".join(successors)
-        raise OdsError(
-            f"{where}: {chosen} is not a successor ODS names for {review.closed_code} ({named}); "
-            "to carry the relationship elsewhere, end it and file a new request"
-        )
-    org = index.records.get(chosen)
-    if org is None or not org.name:
-        raise OdsError(
-            f"{where}: {chosen} is not in the ODS reports imported; import the report that "
-            "lists it (its name and kind), then decide again"
-        )
-    if org.closed_on is not None and org.closed_on < max(on, org.opened_on or on):  # (as _carry)
-        raise OdsError(
-            f"{where}: {chosen} ({org.name}) closed on {uk(org.closed_on)}, before {uk(on)}; "
-            f"{successor_phrase(index, chosen, on)}"
-        )
-    if review.party == "commissioner" and org.kind == OrgKind.TRUST.value:
-        raise OdsError(f"{where}: {chosen} ({org.name}) is a trust, not a commissioner")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from intake_bot.domain.register import RegisterError
 from intake_bot.domain.register_view import ImportReport, RegisterRow
@@ -19,16 +20,27 @@ from intake_bot.services.register.importing import import_register
 from intake_bot.services.register.listing import Export, export_register, register_rows
 from intake_bot.working_days import today_in_england
 
+if TYPE_CHECKING:
+    from intake_bot.services.notify import Notifier
+
 __all__ = ["Export", "Register", "RegisterError", "apply_approved_request"]
 
 
 class Register:
     """The register of relationships, as staff list, publish and load it."""
 
-    def __init__(self, *, store: Store, clock: Clock, dscros: Sequence[str]) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        dscros: Sequence[str],
+        notifier: Notifier | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.dscros = tuple(dscros)  # the regional offices an imported DSCRO must name
+        self.notifier = notifier  # tells the contacts of a loaded relationship's review items
 
     def rows(self, *, published_only: bool = True) -> list[RegisterRow]:
         """Today's register, by reference: the published relationships, or every one with why
@@ -44,9 +56,16 @@ class Register:
         """Load a register kept by hand (.xlsx or .csv), all rows in one transaction, and report
         each row: loaded, merged, unchanged or refused with every reason. A dry run writes
         nothing. Raises RegisterError for a file that cannot be read."""
-        return import_register(
-            self.store, path, now=self.clock(), dry_run=dry_run, actor=actor, dscros=self.dscros
+        now = self.clock()
+        report = import_register(
+            self.store, path, now=now, dry_run=dry_run, actor=actor, dscros=self.dscros
         )
+        if not dry_run and (report.loaded or report.merged) and self.notifier is not None:
+            # A relationship loaded may name an organisation ODS says has closed: its item now.
+            from intake_bot.services.ods_reviews import follow_register
+
+            follow_register(self.store, self.notifier, now)
+        return report
 
     def _today(self) -> date:
         return today_in_england(self.clock())

@@ -1,0 +1,146 @@
+"""The review items follow the register as well as the list: a relationship that enters the
+register after an import (approved, or loaded from a spreadsheet) gets its item then, a decision
+withdraws the items it leaves nothing to decide on, and a change approved since a carry that
+names the closed code again reopens the item. In each case importing the same files again
+changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intake_bot.domain.organisations import SuccessionReview
+from intake_bot.domain.records import Request
+from intake_bot.domain.status import Status
+from intake_bot.services.lifecycle import Requests
+from intake_bot.services.register import Register
+from tests.ods_files import report, report_row, sub_icb_files, succ_row
+from tests.unit.test_ods_service import NOW, Rig
+from tests.unit.test_register_service import OFFICES, approve, sheet, values
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return Rig(tmp_path)
+
+
+def _statuses(rig: Rig) -> dict[str, str]:
+    return {r.closed_code: r.status for r in rig.store.memory.all(SuccessionReview)}
+
+
+def _requests(rig: Rig) -> Requests:
+    return Requests(store=rig.store, notifier=rig.ods.notifier, clock=lambda: NOW, targets={})
+
+
+def _in_review(rig: Rig, request_type: str = "new", **changes: object) -> str:
+    """A request waiting for approval, filed before any import."""
+    with rig.store.unit() as unit:
+        request = unit.add(
+            Request(
+                inbound_id=1,
+                source="form.docx",
+                status="in_review",
+                queue="North/new",
+                created_at=NOW,
+                updated_at=NOW,
+                request_type=request_type,
+                values=values(request_type=request_type, **changes),
+                requester_email="priya.shah@nhs.net",
+            )
+        )
+        unit.flush()
+        return f"LR-{request.id:06d}"
+
+
+def _two_closures(rig: Rig) -> list[Path]:
+    """03G closed on 30/06/2022 (successor 15F); the CSU 0AR closes on 31/03/2027 (0CX)."""
+    ecsu = report(
+        rig.folder / "ecsu.csv",
+        [
+            report_row("0AR", "NORTH OF ENGLAND COMMISSIONING SUPPORT UNIT", closed="20270331"),
+            report_row("0CX", "NORTH COMMISSIONING SUPPORT UNIT", opened="20270401"),
+        ],
+    )
+    succ = report(rig.folder / "csu-succ.csv", [succ_row("0AR", "0CX", "20270401")])
+    return [*sub_icb_files(rig.folder), ecsu, succ]
+
+
+def test_an_end_withdraws_the_relationships_other_item_at_once(rig: Rig) -> None:
+    approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    files = _two_closures(rig)
+    items = {i.closed_code: i.id for i in rig.ods.import_files(files, actor="op").reviews}
+    rig.ods.decide(items["03G"], "end", actor="jo")  # it ends on 01/07/2022
+    assert _statuses(rig) == {"03G": "ended", "0AR": "withdrawn"}
+    assert rig.ods.reviews() == []  # nothing left on the console to carry or end
+    again = rig.ods.import_files(files, actor="op")
+    assert again.summary() == "no changes" and _statuses(rig)["0AR"] == "withdrawn"
+
+
+def test_a_request_approved_after_the_import_gets_its_item_and_its_contacts_told(
+    rig: Rig,
+) -> None:
+    files = sub_icb_files(rig.folder)
+    rig.ods.import_files(files, actor="op")
+    ref = _in_review(rig, commissioner_ods="03G", commissioner_name="Leeds")
+    _requests(rig).change_status(ref, Status.APPROVED, actor="jo")
+    (item,) = rig.ods.reviews()
+    assert item.closed_code == "03G" and len(rig.emails()) == 1
+    again = rig.ods.import_files(files, actor="op")
+    assert again.summary() == "no changes" and len(rig.emails()) == 1
+
+
+def test_a_register_loaded_after_the_import_gets_its_items(rig: Rig, tmp_path: Path) -> None:
+    files = sub_icb_files(rig.folder)
+    rig.ods.import_files(files, actor="op")
+    register = Register(
+        store=rig.store, clock=lambda: NOW, dscros=OFFICES, notifier=rig.ods.notifier
+    )
+    path = sheet(tmp_path, ",NHS Leeds South CCG,03G,NECS,0AR,North,SLA-2,Y,01/04/2015,,")
+    assert len(register.import_file(path, dry_run=False, actor="jo").loaded) == 1
+    assert [i.closed_code for i in rig.ods.reviews()] == ["03G"]
+    assert rig.ods.import_files(files, actor="op").summary() == "no changes"
+
+
+def test_a_change_approved_after_a_carry_that_names_the_closed_code_reopens_its_item(
+    rig: Rig,
+) -> None:
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    # Filed before the closure was known, approved after the carry: it still names 03G.
+    ref = _in_review(
+        rig,
+        "change",
+        existing_reference=rel.reference,
+        commissioner_ods="03G",
+        commissioner_name="Leeds",
+        effective_date="2027-01-01",
+    )
+    files = sub_icb_files(rig.folder)
+    (item,) = rig.ods.import_files(files, actor="op").reviews
+    rig.ods.decide(item.id, "carry", actor="jo")
+    assert _statuses(rig) == {"03G": "carried"}
+    told = len(rig.emails())
+    _requests(rig).change_status(ref, Status.APPROVED, actor="jo")
+    (reopened,) = rig.ods.reviews()
+    assert (reopened.id, reopened.closed_code) == (item.id, "03G")  # the same item, open again
+    assert len(rig.emails()) == told + 1  # the contacts are told again
+    assert "no longer follows its decision (carried)" in rig.events("ods_review")[-1].note
+    assert rig.ods.import_files(files, actor="op").summary() == "no changes"
+
+
+def test_a_carry_the_register_still_follows_is_not_reopened(rig: Rig) -> None:
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    files = sub_icb_files(rig.folder)
+    (item,) = rig.ods.import_files(files, actor="op").reviews
+    rig.ods.decide(item.id, "carry", actor="jo")
+    # A later change naming the successor, and one approved for another request, leave it be.
+    ref = _in_review(
+        rig,
+        "change",
+        existing_reference=rel.reference,
+        commissioner_ods="15F",
+        commissioner_name="NHS West Yorkshire ICB - 15F",
+        effective_date="2027-01-01",
+    )
+    _requests(rig).change_status(ref, Status.APPROVED, actor="jo")
+    assert _statuses(rig) == {"03G": "carried"} and rig.ods.reviews() == []
