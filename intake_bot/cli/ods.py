@@ -102,7 +102,13 @@ def ods_reviews(
 def _row(item: ReviewItem) -> list[str]:
     closed = f"{item.party}: {item.closed_label}"
     successors = "; ".join(item.successor_labels) or "none named"
-    status = item.status if item.status == "open" else f"{item.status} by {item.decided_by}"
+    if item.status == "open":
+        status = "open" if item.contacts_told else "open; contacts not emailed (no address)"
+    else:  # who decided, when and why: the decision's audit event, as staff read it
+        when = f" on {fmt_date(item.decided_at.date())}" if item.decided_at else ""
+        status = f"{item.status} by {item.decided_by}{when}" + (
+            f": {item.note}" if item.note else ""
+        )
     return [
         item.label,
         item.reference,

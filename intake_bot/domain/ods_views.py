@@ -81,6 +81,7 @@ class ReviewItem:
     decided_at: datetime | None = None
     note: str = ""
     in_force_from: date | None = None  # when the relationship's version in force began
+    contacts_told: bool = True  # False: the register had no address for either contact
 
     @property
     def label(self) -> str:
@@ -127,6 +128,7 @@ class ReviewItem:
             "decided_by": self.decided_by,
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "note": self.note,
+            "contacts_told": self.contacts_told,
         }
 
 

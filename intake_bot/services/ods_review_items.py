@@ -67,6 +67,7 @@ def review_item(
         decided_at=review.decided_at,
         note=review.note,
         in_force_from=began,
+        contacts_told=review.notice_message_id is not None,
     )
 
 

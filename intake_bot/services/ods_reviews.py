@@ -104,10 +104,12 @@ def open_reviews(
             note = f"{item.label} {item.line()}; awaiting a staff decision"
             if before in (CARRIED, ENDED):
                 note += f" again: the register no longer follows its decision ({before})"
+            review.notice_message_id = tell_closure(unit, notifier, item, version.values, now)
+            if review.notice_message_id is None:
+                note += "; no address for the requester or the authoriser: nobody emailed"
             audit.record(
                 unit, action=REVIEW_ACTION, at=now, from_status=before, to_status=OPEN, note=note
             )
-            review.notice_message_id = tell_closure(unit, notifier, item, version.values, now)
             opened.append(item)
     return tuple(opened)
 

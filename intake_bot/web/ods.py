@@ -41,7 +41,11 @@ def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -
         what = f"carried over to {names.get(chosen, chosen)} from {uk(done.changes_on)}"
     else:
         what = f"ended: not in force from {uk(done.changes_on)}"
-    told = "its requester and authoriser are told by email"
+    told = (
+        "its requester and authoriser are told by email"
+        if done.contacts_told
+        else "the register has no email address for its requester or authoriser: tell them yourself"
+    )
     return _back(request, f"{done.label}: {done.reference} {what}; {told}.")
 
 

@@ -109,3 +109,26 @@ def test_two_decisions_on_one_item_at_once_are_one_decision(
     assert "was decided already" in str(refused[0])
     decided = [e for e in _events(app, "ods_review") if e[1] in ("carried", "ended")]
     assert len(decided) == 1
+
+
+def test_an_item_whose_contacts_have_no_address_says_so_and_the_decision_too(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    from tests.unit.test_register_service import sheet
+
+    clock.now = MAY_2026
+    # A register kept by hand has no contact addresses: nobody can be emailed.
+    row = ",NHS Leeds South CCG,03G,NECS,0AR,North,SLA-2,Y,01/04/2015,,"
+    app.register.import_file(sheet(tmp_path, row), dry_run=False, actor="jo")
+    (item,) = app.organisations.import_files(sub_icb_files(tmp_path), actor="op").reviews
+    assert item.contacts_told is False
+    app.staff.add(
+        NORTH_LEAD, name="lead", offices=["North"], role="lead", password=PASSWORD, actor="t"
+    )
+    with TestClient(create_app(app, secret="s" * 48, secure_cookies=False)) as console:
+        sign_in(console, NORTH_LEAD)
+        page = console.get("/register").text
+        assert "1 item to review" in page and "not emailed" in page
+        form = {"csrf": csrf_of(page), "review": str(item.id), "decision": "end"}
+        done = console.post("/register/reviews", data=form).text
+        assert "no email address for its requester or authoriser: tell them yourself" in done

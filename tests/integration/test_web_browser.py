@@ -367,7 +367,7 @@ def test_on_the_register_page_a_lead_carries_over_to_the_second_of_two_successor
     assert _lines(page.get_by_role("cell", name=contract, exact=True)) == 1  # CSU-SLA-2016-100
 
     reviews = page.get_by_role("region", name="Organisations that closed")
-    expect(reviews.get_by_role("heading", level=2)).to_contain_text("1 relationship to review")
+    expect(reviews.get_by_role("heading", level=2)).to_contain_text("1 item to review")
     expect(reviews.get_by_role("form")).to_have_count(1)
     form = page.get_by_role("form", name=f"{item.label}: {rel.reference}")
     expect(reviews).to_contain_text(f"Successors named by ODS{west}; {humber}")

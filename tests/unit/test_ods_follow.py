@@ -144,3 +144,21 @@ def test_a_carry_the_register_still_follows_is_not_reopened(rig: Rig) -> None:
     )
     _requests(rig).change_status(ref, Status.APPROVED, actor="jo")
     assert _statuses(rig) == {"03G": "carried"} and rig.ods.reviews() == []
+
+
+def test_an_item_whose_contacts_have_no_address_says_nobody_was_emailed(rig: Rig) -> None:
+    from intake_bot.cli.ods import _row
+
+    approve(
+        rig.store,
+        commissioner_ods="03G",
+        commissioner_name="Leeds",
+        requester_email="",
+        authoriser_email="",
+    )
+    (item,) = rig.ods.import_files(sub_icb_files(rig.folder), actor="op").reviews
+    assert rig.emails() == [] and item.contacts_told is False
+    assert rig.events("ods_review")[-1].note.endswith("nobody emailed")
+    assert _row(item)[-1] == "open; contacts not emailed (no address)"
+    decided = rig.ods.decide(item.id, "end", actor="jo", note="agreed with the ICB")
+    assert _row(decided)[-1] == "ended by jo on 01/05/2026: agreed with the ICB"
