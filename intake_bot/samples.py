@@ -1,4 +1,8 @@
-"""Realistic sample requests and emails, for `intake-bot demo`, the tests and the benchmarks."""
+"""Realistic sample requests and emails, for `intake-bot demo`, the tests and the benchmarks.
+
+The forms are typed by hand (no content controls) and declare no version unless given one
+(`version=`): the demo's carry the current version, as `intake-bot form` writes it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from intake_bot.domain.fields import FIELDS, FIELDS_BY_KEY
+from intake_bot.domain.form_versions import CURRENT_VERSION
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -77,13 +82,21 @@ def new_request(i: int = 0, **overrides: str) -> dict[str, str]:
 
 
 def docx_form(
-    values: Mapping[str, str], *, title: str = "Legitimate relationship request"
+    values: Mapping[str, str],
+    *,
+    title: str = "Legitimate relationship request",
+    version: str | None = None,
 ) -> bytes:
-    """A Word form typed by hand: a two-column table of labels and values (no content controls)."""
+    """A Word form typed by hand: a two-column table of labels and values (no content controls);
+    with `version`, the carriers of the blank form declaring it."""
     from docx import Document  # python-docx is a dependency of the readers' tests and the demo
+
+    from intake_bot.forms.generate import mark_docx_version
 
     doc = Document()
     doc.add_heading(title, level=1)
+    if version is not None:
+        mark_docx_version(doc, version)  # where the blank has it: after the heading
     doc.add_paragraph("Data Services for Commissioners. Please complete every field marked *.")
     table = doc.add_table(rows=0, cols=2)
     for f in FIELDS:
@@ -95,29 +108,29 @@ def docx_form(
     return out.getvalue()
 
 
-def xlsx_request(values: Mapping[str, object]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Request"
-    for f in FIELDS:
-        ws.append([f.label, values.get(f.key, "")])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+def xlsx_request(values: Mapping[str, object], *, version: str | None = None) -> bytes:
+    """A workbook typed by hand: a `Request` sheet of labels and values."""
+    return _workbook("Request", [[f.label, values.get(f.key, "")] for f in FIELDS], version)
 
 
-def xlsx_bulk(rows: Sequence[Mapping[str, object]]) -> bytes:
+def xlsx_bulk(rows: Sequence[Mapping[str, object]], *, version: str | None = None) -> bytes:
     """A CSU's workbook: one request per row of the `Bulk` sheet, under a header row of labels."""
+    lines = [[values.get(f.key, "") for f in FIELDS] for values in rows]
+    return _workbook("Bulk", [[f.label for f in FIELDS], *lines], version)
+
+
+def _workbook(title: str, lines: Sequence[Sequence[object]], version: str | None) -> bytes:
     from openpyxl import Workbook
+
+    from intake_bot.forms.generate import mark_xlsx_version
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "Bulk"
-    ws.append([f.label for f in FIELDS])
-    for values in rows:
-        ws.append([values.get(f.key, "") for f in FIELDS])
+    ws.title = title
+    for line in lines:
+        ws.append(list(line))
+    if version is not None:
+        mark_xlsx_version(wb, version)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -168,7 +181,11 @@ def demo_messages() -> list[tuple[str, bytes]]:
     return [
         (
             "a new relationship on a Word form",
-            email(attachments=[("request-leeds-north.docx", DOCX, docx_form(good))]),
+            email(
+                attachments=[
+                    ("request-leeds-north.docx", DOCX, docx_form(good, version=CURRENT_VERSION))
+                ]
+            ),
         ),
         (
             "three requests on a CSU's bulk spreadsheet",
@@ -176,7 +193,9 @@ def demo_messages() -> list[tuple[str, bytes]]:
                 subject="RE: " + SUBJECT.replace(" - ", " – "),
                 sender="tom.bradley@nhs.net",
                 sender_name="Tom Bradley",
-                attachments=[("bulk-requests.xlsx", XLSX, xlsx_bulk(bulk))],
+                attachments=[
+                    ("bulk-requests.xlsx", XLSX, xlsx_bulk(bulk, version=CURRENT_VERSION))
+                ],
             ),
         ),
         (
@@ -185,7 +204,7 @@ def demo_messages() -> list[tuple[str, bytes]]:
                 subject="[SECURE] " + SUBJECT,
                 sender="joanne.smith@nhs.net",
                 sender_name="Joanne Smith",
-                attachments=[("dorset.docx", DOCX, docx_form(bad))],
+                attachments=[("dorset.docx", DOCX, docx_form(bad, version=CURRENT_VERSION))],
             ),
         ),
         (

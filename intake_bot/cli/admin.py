@@ -9,6 +9,7 @@ import typer
 from intake_bot.checks import check_settings
 from intake_bot.cli.common import console, fmt_time, print_json, state, table
 from intake_bot.config import ConfigError
+from intake_bot.forms.version_files import newer_than_current
 
 db_app = typer.Typer(help="The database: create or upgrade the schema.", no_args_is_help=True)
 outbox_app = typer.Typer(
@@ -41,6 +42,8 @@ def show_config(
         typer.echo(" ".join(line.split()))
     if lines:
         raise typer.Exit(2)
+    for note in newer_than_current(settings.paths.forms):  # not a problem: listed as read
+        typer.echo(note)
     typer.echo(f"settings are fine ({settings.source})")
 
 

@@ -2,8 +2,8 @@
 today's fields.
 
 The blank form carries its version (forms/generate.py). A form that declares the current
-version is read by today's keys and labels; an older version is read through its mapping (one
-`config/forms/<version>.toml` each: the labels and keys it used, each naming today's field);
+version is read by today's keys and labels; another version (older, or newer than the blank
+the bot sends) through its mapping (one `config/forms/<version>.toml` each, naming today's fields);
 a version with no mapping cannot be read safely; a .docx or .xlsx that declares none (made by
 hand, another organisation's template, or a form from before forms carried their version) is
 read by its labels (today's, or an older version's when they read more of it: `best_reading`)
@@ -53,15 +53,27 @@ def version_order(version: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """What makes two spellings one version: "v2026.1", "Version 2026.1" and "2026.01" are
-    2026.1 (`version_order` without a leading "v" or "version")."""
-    return version_order(_PREFIX.sub("", version.strip()))
+    """What makes two spellings one version: "v2026.1", "Version 2026.1", "2026.01" and
+    "2026.1.0" are 2026.1 (`version_order` without a leading "v" or "version", nor trailing
+    zero parts)."""
+    return _without_trailing_zeros(version_order(_PREFIX.sub("", version.strip())))
+
+
+def _without_trailing_zeros(
+    order: tuple[tuple[int, int | str], ...],
+) -> tuple[tuple[int, int | str], ...]:
+    # 2026.1.0 is 2026.1, as 2026.01 is; the first part stays ("0" is not "").
+    end = len(order)
+    while end > 1 and order[end - 1] == (0, 0):
+        end -= 1
+    return order[:end]
 
 
 def is_newer(version: str, than: str) -> bool:
-    """Whether `version` was made after `than`; False when they cannot be compared (one starts
-    with letters, as "v2" or "draft")."""
-    mine, theirs = version_order(version), version_order(than)
+    """Whether `version` was made after `than` (2026.1.0 is not after 2026.1); False when they
+    cannot be compared (one starts with letters, as "v2" or "draft")."""
+    mine = _without_trailing_zeros(version_order(version))
+    theirs = _without_trailing_zeros(version_order(than))
     if not mine or not theirs or mine[0][0] or theirs[0][0]:
         return False
     return mine > theirs
@@ -212,15 +224,23 @@ class FormVersions:
 
     @property
     def older(self) -> tuple[str, ...]:
-        """The older versions that can be read, newest first."""
-        return tuple(
-            sorted((v for v in self.mappings if v != self.current), key=version_order)[::-1]
-        )
+        """The older versions that can be read, newest first (and those that cannot be
+        compared with the current one, as "v2")."""
+        older = (v for v in self.mappings if v != self.current and not is_newer(v, self.current))
+        return tuple(sorted(older, key=version_order)[::-1])
+
+    @property
+    def newer(self) -> tuple[str, ...]:
+        """Versions newer than the blank the bot sends that a file maps, newest first: read
+        through their mappings when a form declares one; never tried on a form that declares
+        none (their labels are no reason to tell its sender of another form)."""
+        newer = (v for v in self.mappings if is_newer(v, self.current))
+        return tuple(sorted(newer, key=version_order)[::-1])
 
     @property
     def known(self) -> tuple[str, ...]:
         """Every version that can be read, the current one first."""
-        return (self.current, *self.older)
+        return (self.current, *self.newer, *self.older)
 
 
 CURRENT_ONLY = FormVersions()
@@ -296,8 +316,20 @@ def _unknown(forms: list[RawForm]) -> int:
     return sum(len(form.unknown_labels) for form in forms)
 
 
+def declares_newer(form: RawForm) -> bool:
+    """Whether a form declares a version newer than the blank the bot sends (read through
+    that version's file as an older one is, but its sender is sent no form)."""
+    return form.versioning is Versioning.OLDER and is_newer(form.version or "", CURRENT_VERSION)
+
+
 def version_note(form: RawForm) -> str | None:
     """For staff: what the form's version says about how it was read (None: nothing to say)."""
+    if declares_newer(form):
+        return (
+            f"the form is version {form.version}: read through config/forms/{form.version}.toml, "
+            f"newer than the blank the bot sends, {CURRENT_VERSION}; check that every value "
+            "landed in the right field (the sender was sent no form)"
+        )
     if form.versioning is Versioning.OLDER:
         return (
             f"the form is version {form.version}, not the current {CURRENT_VERSION}: read "
@@ -330,6 +362,11 @@ _HOW_READ = {
 
 def how_read(form: RawForm) -> str:
     """One line for `intake-bot parse`: the version a form declared and how it was read."""
+    if declares_newer(form):
+        return (
+            f"a version of the form newer than the blank the bot sends ({form.version}; the "
+            f"blank is {CURRENT_VERSION}): read through its mapping"
+        )
     text = _HOW_READ.get(form.versioning, "").format(version=form.version or "")
     if form.older_labels:
         text += f", as version {form.older_labels}'s (they read more of it than today's)"
@@ -338,7 +375,10 @@ def how_read(form: RawForm) -> str:
 
 def older_version(form: RawForm) -> str | None:
     """The version of a form on an older version of the form, or read by an older version's
-    labels (its sender is sent the current one), else None."""
+    labels (its sender is sent the current one), else None. Not a form newer than the blank
+    the bot sends: its sender has a newer form than ours."""
+    if declares_newer(form):
+        return None
     return form.version if form.versioning is Versioning.OLDER else form.older_labels
 
 

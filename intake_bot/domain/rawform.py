@@ -40,6 +40,8 @@ class RawForm:
     versioning: Versioning = Versioning.NOT_CARRIED
     # Declaring no version, read partly by an older version's own labels: that version.
     older_labels: str | None = None
+    # A Word form whose version carriers disagree: what staff are told (the reader's sentence).
+    version_conflict: str | None = None
 
     def filled(self) -> int:
         """How many fields carry something."""

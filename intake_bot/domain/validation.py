@@ -169,7 +169,8 @@ def validate(form: RawForm, ctx: ValidationContext) -> Validation:
     _check_organisations(check)
     if form.unknown_labels:
         check.flag(None, "Labels that name no field: " + "; ".join(form.unknown_labels))
-    check.flags += [Flag(None, note) for note in filter(None, [version_note(form)])]
+    notes = [version_note(form), form.version_conflict]
+    check.flags += [Flag(None, note) for note in filter(None, notes)]
     check.problems.sort(key=lambda p: _ORDER.get(p.field_key or "", len(_ORDER)))
     return Validation(check.request_type, check.values, check.problems, check.flags, form.source)
 

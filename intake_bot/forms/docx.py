@@ -43,8 +43,10 @@ from intake_bot.forms.limits import Budget
 from intake_bot.forms.ooxml import PackageError, main_document_part, parse_xml, read_part
 from intake_bot.forms.versions import (
     UnmappedVersionError,
+    carriers_disagree,
     declared_in_body,
     declared_in_properties,
+    every_control,
 )
 
 # The name the Word reader's callers catch; package-level problems raise it too.
@@ -100,6 +102,7 @@ def read_document_xml(
         budget.seen.add("".join(map(str, paragraph.itertext())))
     prepare(body)
     budget.check_time()
+    conflict = carriers_disagree(every_control(body), declared)
     declared = declared_in_body(body) or declared
     resolution = versions.resolve(declared)
     if resolution.names is None:
@@ -113,6 +116,8 @@ def read_document_xml(
     forms = read(resolution.names)
     if not forms and resolution.versioning is Versioning.OLDER:  # its mapping found no form
         raise UnmappedVersionError(resolution, declared or "")
+    for form in forms:
+        form.version_conflict = conflict
     return stamp(forms, resolution)
 
 

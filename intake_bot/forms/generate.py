@@ -14,12 +14,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
-from xml.sax.saxutils import escape, quoteattr
 
 from docx import Document
-from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
-from docx.opc.packuri import PackURI
-from docx.opc.part import Part
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
@@ -37,6 +33,7 @@ from intake_bot.domain.form_versions import (
     XLSX_DEFINED_NAME,
     valid_version,
 )
+from intake_bot.forms.docx_stamp import restamp_controls, set_custom_property
 from intake_bot.forms.docx_ticks import placeholder_text
 from intake_bot.forms.docx_xml import TICKED, UNTICKED
 
@@ -55,13 +52,6 @@ BOX_FONT = "MS Gothic"  # the font Word itself uses for checkbox controls
 FIRST_CONTROL_ID = 100001
 VERSION_CONTROL_ID = 100000
 FORM_VERSION = CURRENT_VERSION
-CUSTOM_PROPERTIES_XML = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"'
-    ' xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
-    '<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="2" name={name}>'
-    "<vt:lpwstr>{version}</vt:lpwstr></property></Properties>"
-)
 LABEL_WIDTH, VALUE_WIDTH = Cm(6.5), Cm(10.5)
 BULK_ROWS = 500  # rows given data validation on the Bulk sheet
 Format = Literal["docx", "xlsx"]
@@ -126,14 +116,14 @@ def _blank_docx(dscro_names: tuple[str, ...]) -> bytes:
 
 def mark_docx_version(document: Any, version: str) -> None:
     """Give a python-docx document the form version: a custom document property and, after
-    what is already in the body, a hidden paragraph holding a locked control tagged with it."""
+    what is already in the body, a hidden paragraph holding a locked control tagged with it.
+    A document that carries a version already has both replaced in place (docx_stamp)."""
     if valid_version(version) != version:
         raise ValueError(f"not a form version: {version!r}")
-    xml = CUSTOM_PROPERTIES_XML.format(name=quoteattr(DOCX_PROPERTY), version=escape(version))
-    package = document.part.package
-    uri = PackURI("/docProps/custom.xml")
-    part = Part(uri, CONTENT_TYPE.OFC_CUSTOM_PROPERTIES, xml.encode(), package)
-    package.relate_to(part, RELATIONSHIP_TYPE.CUSTOM_PROPERTIES)
+    set_custom_property(document.part.package, DOCX_PROPERTY, version)
+    run = _run(version, _element("w:vanish", None))
+    if restamp_controls(document.element.body, run):
+        return
     hidden = _element("w:rPr", None, _element("w:vanish", None))
     control = _sdt(
         [
@@ -142,7 +132,7 @@ def mark_docx_version(document: Any, version: str) -> None:
             _element("w:id", {"w:val": str(VERSION_CONTROL_ID)}),
             _element("w:lock", {"w:val": "sdtContentLocked"}),
         ],
-        [_run(version, _element("w:vanish", None))],
+        [run],
     )
     paragraph = document.add_paragraph()._p
     paragraph.get_or_add_pPr().append(hidden)  # the paragraph mark hidden too: no blank line

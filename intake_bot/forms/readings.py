@@ -65,6 +65,7 @@ class Rejection:
     reason: (
         str  # one sentence for the sender: what was wrong with this file and what to send instead
     )
+    form_version: str | None = None  # FORM_VERSION: the version declared, when a short one
 
 
 @dataclass

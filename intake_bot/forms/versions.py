@@ -21,6 +21,7 @@ from intake_bot.domain.form_versions import (
     XLSX_DEFINED_NAME,
     Resolution,
     shown_version,
+    version_key,
 )
 from intake_bot.forms.docx_xml import W_SDTCONTENT, W_SDTPR, W_TAG, W_VAL, text_of
 from intake_bot.forms.ooxml import PackageError, parse_xml, read_part
@@ -53,6 +54,39 @@ def declared_in_body(body: etree._Element) -> str | None:
         text = text_of(content).strip() if content is not None else ""
         return text[:_KEEP] or None  # emptied: the document property may still say
     return None
+
+
+def every_control(body: etree._Element) -> list[str]:
+    """The text of every version control in a Word body, in document order (emptied ones
+    left out): more than one is a form pasted into another, or a stamp gone wrong."""
+    found = []
+    for tag in body.iter(W_TAG):
+        properties = tag.getparent()
+        if tag.get(W_VAL) != DOCX_CONTROL_TAG or properties is None or properties.tag != W_SDTPR:
+            continue
+        content = properties.getnext()
+        while content is not None and content.tag != W_SDTCONTENT:
+            content = content.getnext()
+        text = text_of(content).strip()[:_KEEP] if content is not None else ""
+        if text:
+            found.append(text)
+    return found
+
+
+def carriers_disagree(controls: list[str], declared_property: str | None) -> str | None:
+    """For staff, when a Word form's carriers name different versions: each, as a person is
+    told a version (never the sender's text unless it is a short version), and which won."""
+    found = [(text, "hidden field") for text in controls]
+    if declared_property:
+        found.append((declared_property, "document property"))
+    if len({version_key(text) for text, _ in found}) < 2:
+        return None
+    named = " and ".join(dict.fromkeys(f"{shown_version(t)} ({where})" for t, where in found))
+    winner = shown_version(found[0][0])
+    return (
+        f"the form declares more than one version: {named}; it was read as {winner}, as its "
+        "first hidden field says: check which version of the form the sender filled in"
+    )
 
 
 def declared_in_properties(archive: zipfile.ZipFile) -> str | None:

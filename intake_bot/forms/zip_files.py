@@ -8,6 +8,7 @@ before anything is inflated; since declarations can lie, every part is then read
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 
 from intake_bot.domain.form_versions import FormVersions, valid_version
 from intake_bot.domain.rawform import RawForm
@@ -59,7 +60,11 @@ def _unmapped(filename: str, exc: UnmappedVersionError, versions: FormVersions) 
         version = f"version {exc.shown} of the request form"
     else:  # the sender's text is not repeated: it may be anything
         version = "a version of the request form that we do not recognise"
-    return reject(filename, Refusal.FORM_VERSION, version=version, current=versions.current)
+    reading = reject(filename, Refusal.FORM_VERSION, version=version, current=versions.current)
+    if reading.rejection is not None:  # `intake-bot parse` shows it as a read form's version
+        shown = exc.shown if valid_version(exc.shown) is not None else None
+        reading.rejection = replace(reading.rejection, form_version=shown)
+    return reading
 
 
 def _archive_problem(

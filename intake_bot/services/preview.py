@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from intake_bot.domain.form_versions import how_read
+from intake_bot.domain.form_versions import declares_newer, how_read
 from intake_bot.domain.patient_data import where_nhs_numbers_are
-from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.domain.subject import subject_matches
 from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.files import read_file
@@ -65,7 +65,7 @@ class FormJudgement:
     problems: tuple[str, ...]
     flags: tuple[str, ...]
     form_version: str | None = None  # the version the file declared
-    read_as: str = ""  # domain.rawform.Versioning: how the version had it read
+    read_as: str = ""  # domain.rawform.Versioning, or "newer": how the version had it read
     how_read: str = ""  # the same, for people
 
 
@@ -74,6 +74,8 @@ class FileProblem:
     filename: str
     code: str
     reason: str
+    form_version: str | None = None  # a form on a version the bot cannot read: the version
+    read_as: str = ""  # "unmapped" then (domain.rawform.Versioning), as for a form read
 
 
 @dataclass(frozen=True)
@@ -213,14 +215,20 @@ def _judgement(form: RawForm, checked: Checked) -> FormJudgement:
         problems=tuple(p.message for p in v.problems),
         flags=tuple(flags),
         form_version=form.version,
-        read_as=form.versioning.value,
+        read_as="newer" if declares_newer(form) else form.versioning.value,
         how_read=how_read(form),
     )
 
 
 def _problems(readings: Sequence[FileReading]) -> tuple[FileProblem, ...]:
     return tuple(
-        FileProblem(r.filename, r.rejection.code.value, r.rejection.reason)
+        FileProblem(
+            r.filename,
+            r.rejection.code.value,
+            r.rejection.reason,
+            r.rejection.form_version,
+            Versioning.UNMAPPED.value if r.rejection.code is RejectCode.FORM_VERSION else "",
+        )
         for r in readings
         if r.rejection
     )

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from intake_bot.cli import app
 from intake_bot.config import PACKAGED_TEMPLATES
+from intake_bot.domain.form_versions import CURRENT_VERSION
 
 RUNNER = CliRunner()
 
@@ -275,3 +276,26 @@ def test_mapping_files_of_one_version_spelt_two_ways_are_named(tmp_path: Path) -
         "paths.forms: 2026.01.toml describes the current form, 2026.1, spelt another way: it is "
         "never used (the current form is read by today's labels; see 2026.1.toml)",
     ]
+
+
+def test_a_mapping_for_a_version_newer_than_the_blank_is_listed_as_read_and_the_worker_starts(
+    tmp_path: Path,
+) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "2031.1.toml").write_text(
+        'version = "2031.1"\n[labels]\n"Commissioning organisation" = "commissioner_name"\n',
+        encoding="utf-8",
+    )
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 0, lines
+    assert lines[0].startswith(
+        "paths.forms: 2031.1.toml is read: forms that declare 2031.1, newer than the blank the "
+        f"bot sends ({CURRENT_VERSION})"
+    )
+    assert lines[-1].startswith("settings are fine")
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INTAKE_BOT_")}
+    started = RUNNER.invoke(
+        app, ["run", "--once"], env={**clean, "INTAKE_BOT_PATHS_FORMS": str(forms)}
+    )
+    assert started.exit_code == 0, started.output

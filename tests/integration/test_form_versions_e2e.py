@@ -12,13 +12,16 @@ from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
-from intake_bot.bootstrap import App
+from intake_bot.bootstrap import App, build, load_reference_data
 from intake_bot.domain.form_versions import CURRENT_VERSION
 from intake_bot.domain.rawform import Versioning
 from intake_bot.forms.files import read_file
 from intake_bot.mail.maildir import deliver
 from intake_bot.samples import DOCX, XLSX, docx_form, email, new_request
+from intake_bot.store import migrate
+from intake_bot.store.store import Store
 from intake_bot.worker import Worker
+from tests.conftest import FrozenClock, make_settings
 from tests.old_forms import FORM_2016, with_declared_version, word_form, workbook_form
 
 FORMS = ("legitimate-relationship-request.docx", "legitimate-relationship-request.xlsx")
@@ -331,3 +334,36 @@ def test_forms_read_ahead_in_reader_processes_keep_their_versions(app: App) -> N
     assert "A newer request form exists" in by_sender["person0@nhs.net"]
     assert "version 2031.1 of the request form" in by_sender["person1@nhs.net"]
     assert "A newer request form exists" in by_sender["person2@nhs.net"]
+
+
+def test_a_form_on_a_version_newer_than_the_blank_with_a_file_is_acknowledged_and_flagged(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    # A new version needs a file, not code: its sender is not told "a newer form exists".
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "2031.1.toml").write_text(
+        'version = "2031.1"\n[labels]\n"Commissioning organisation" = "commissioner_name"\n',
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path, database_url, paths={"forms": forms})
+    app = build(settings, clock=clock, store=Store.from_url(database_url))
+    try:
+        migrate.upgrade(app.store)
+        load_reference_data(app)
+        names = {"commissioner_name": ("Commissioning organisation", "commissioner_name")}
+        data = word_form(new_request(0), version="2031.1", names=names, controls=False)
+        reply = _poll(app, "next-year.docx", DOCX, data)
+
+        assert "Request received" in str(reply["Subject"])
+        assert "newer request form" not in _text(reply) and _attached(reply) == {}
+        with app.store.unit() as unit:
+            (request,) = unit.requests.matching()
+            assert request.values["commissioner_name"] == new_request(0)["commissioner_name"]
+        assert any(
+            "version 2031.1: read through config/forms/2031.1.toml, newer than the blank the "
+            f"bot sends, {CURRENT_VERSION}" in flag
+            for flag in _flags(app)
+        )
+    finally:
+        app.store.dispose()

@@ -325,6 +325,16 @@ def test_parse_shows_the_version_and_how_the_form_was_read() -> None:
     assert preview.as_dict()["requests"][0]["form_version"] == "2016.1"  # type: ignore[index]
 
 
+def test_parse_shows_the_version_of_a_form_it_cannot_read_as_it_shows_a_read_one() -> None:
+    ctx = ValidationContext(today=date(2016, 3, 20), dscros=DSCROS)
+    for declared, shown in (("2031.1", "2031.1"), ("<script>$(rm -rf ~)", None)):
+        data = with_declared_version(word_form(VALUES), control=declared, prop=declared)
+        preview = judge("f.docx", data, rules=CheckRules(ctx), watched_subject="", limits=LIMITS)
+        (rejected,) = preview.as_dict()["rejections"]  # type: ignore[misc]
+        assert rejected["code"] == "form_version" and rejected["read_as"] == "unmapped"
+        assert rejected["form_version"] == shown  # a short version only: never the sender's text
+
+
 # -- config/forms/ -------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """Forms that declare no version, or an empty one, and the order of versions: a 2016 form from
 before forms carried their version is read by its own labels; an emptied or broken version
-marker declares nothing; a mapping file for a version newer than the current form is refused."""
+marker declares nothing; a mapping file for a version newer than the current form is read."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 
-from intake_bot.config_sources import ConfigError
 from intake_bot.domain.fields import FIELDS_BY_KEY
 from intake_bot.domain.form_versions import (
     CURRENT_ONLY,
@@ -180,13 +179,13 @@ def test_a_mapping_for_an_older_or_incomparable_version_loads(tmp_path: Path, ol
 
 
 @pytest.mark.parametrize("newer", ["2026.2", "2026.10", "2027.1"])
-def test_a_mapping_for_a_version_newer_than_the_current_form_is_refused(
+def test_a_mapping_for_a_version_newer_than_the_current_form_loads_as_newer(
     tmp_path: Path, newer: str
 ) -> None:
-    # Its forms would be told "a newer form exists" and sent an older blank.
+    # A new version needs a file, not code; its forms are not told "a newer form exists".
     (tmp_path / f"{newer}.toml").write_text(f'version = "{newer}"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=f"version {newer} is newer than the current form"):
-        load_form_versions(tmp_path)
+    versions = load_form_versions(tmp_path)
+    assert versions.newer == (newer,) and newer not in versions.older
 
 
 def _older_meaning(tmp_path: Path) -> FormVersions:
