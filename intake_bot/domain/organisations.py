@@ -317,6 +317,11 @@ class OrganisationIndex(frozenset[str]):
                 found.append(nxt)
         return found
 
+    def direct_successors(self, code: str) -> list[str]:
+        """The codes ODS names as `code`'s own successors (its newest succession), before any
+        of them closed in turn: a carry may go one step at a time along a chain."""
+        return list(dict.fromkeys(s.new_code for s in self._latest(code)))
+
     def _latest(self, code: str) -> list[Succession]:
         # A code merged twice over the years: its newest succession is the one that counts.
         mine = self.successions.get(code, ())

@@ -46,7 +46,10 @@ def carry(
         raise OdsError(f"ODS-{review.id}: name the successor with --to (successors: {named})")
     versions = unit.register.versions(saved_id(rel))
     effective = decided_from(unit, rel, review.closed_on, versions)
-    check_successor(review, index, chosen, effective or after, successors)
+    # The end of a chain, or one step along it (03G → 15F from 2022, then 15F's own item
+    # carries on to the ICB from 2026): the register then names each in its time.
+    steps = [*successors, *index.direct_successors(review.closed_code)]
+    check_successor(review, index, chosen, effective or after, list(dict.fromkeys(steps)))
     # Never before the successor opened: at the end of a chain (03G → 15F in 2022, 15F → a
     # new ICB in 2026) the register names the new ICB from the day it began.
     opened = index.records[chosen].opened_on

@@ -367,3 +367,24 @@ def test_a_bundle_of_todays_icbs_names_the_old_ones_through_their_predecessor_li
         index = OrganisationIndex((), unit.organisations.all(), unit.organisations.successions())
     assert index.records["QJG"].closed_on == date(2026, 3, 31)
     assert index.current_successors("QJG", date(2026, 12, 1)) == ["QZE"]
+
+
+def test_a_chain_may_be_carried_one_step_at_a_time_so_the_register_names_each_in_its_time(
+    rig: Rig,
+) -> None:
+    # 03G → 15F from 01/07/2022, 15F → 16C from 01/04/2026: the item names the end of the
+    # chain (16C), and staff may instead carry to 15F, whose own item then carries on to 16C.
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    files = _chain(rig, ("20220630", "20220701"), ("20260331", "20260401"), opens="20260401")
+    (item,) = rig.ods.import_files(files, actor="op").reviews
+    assert [code for code, _ in item.successors] == ["16C"]
+    with pytest.raises(OdsError, match="not a successor ODS names for 03G \\(16C or 15F\\)"):
+        rig.ods.decide(item.id, "carry", actor="jo", to="00C")
+    rig.ods.decide(item.id, "carry", actor="jo", to="15F")
+    (next_item,) = rig.ods.reviews()  # 15F closed too: its item opened at once
+    assert next_item.closed_code == "15F"
+    rig.ods.decide(next_item.id, "carry", actor="jo")
+    assert _on(rig, rel, date(2022, 6, 30))[0] == "03G"
+    assert _on(rig, rel, date(2022, 7, 1))[0] == "15F"
+    assert _on(rig, rel, date(2026, 4, 1))[0] == "16C"
+    assert rig.ods.import_files(files, actor="op").summary() == "no changes"
