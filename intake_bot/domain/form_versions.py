@@ -29,6 +29,7 @@ XLSX_DEFINED_NAME = "DSfC_form_version"
 DOCX_CONTROL_TAG = "dsfc_form_version"  # the hidden content control that repeats it in Word
 MAX_VERSION_CHARS = 20
 _VERSION = re.compile(rf"[0-9A-Za-z][0-9A-Za-z._-]{{0,{MAX_VERSION_CHARS - 1}}}")
+_TEN_DIGITS = re.compile(r"\d(?:[ -]?\d){9}")
 
 
 # "Version 2016.1", "v2016.1", "ver. 2016.1": the number is the version.
@@ -40,6 +41,8 @@ def valid_version(text: str | None) -> str | None:
     if text is None:
         return None
     text = text.strip()
+    if _TEN_DIGITS.search(text):  # no version has one; an NHS number does: never repeated
+        return None
     return text if _VERSION.fullmatch(text) else None
 
 

@@ -92,6 +92,8 @@ def read_document_xml(
     """The forms in the XML of a Word main document part; `declared`: the version its
     package's properties name, if any (a version control in the body wins over it)."""
     budget = budget or Budget.start()
+    if declared:  # the sender's text, as the body's: the patient-data check reads it too
+        budget.seen.add(declared)
     root = parse_xml(xml)
     if root.tag == f"{{{W_STRICT}}}document":  # ISO strict: same tags, another namespace
         root = parse_xml(xml.replace(W_STRICT.encode(), W.encode()))

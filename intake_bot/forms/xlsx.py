@@ -85,6 +85,8 @@ def read_xlsx_archive(
     workbook = Workbook(archive, strings)
     try:
         declared = declared_in_workbook(workbook)
+        if declared:  # the sender's text: the patient-data check reads it as a cell's
+            budget.seen.add(declared)
         resolution = versions.resolve(declared)
         if resolution.names is None:
             raise UnmappedVersionError(resolution, declared or "")

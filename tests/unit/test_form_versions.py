@@ -23,6 +23,7 @@ from intake_bot.domain.form_versions import (
     field_names,
     how_read,
     older_version,
+    shown_version,
     valid_version,
 )
 from intake_bot.domain.rawform import RawForm, Versioning
@@ -282,6 +283,12 @@ def test_an_older_version_whose_mapping_finds_two_fields_is_refused_in_word_and_
 ) -> None:
     reading = _read(f"few.{suffix}", _two_old_labels(suffix))
     assert reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
+
+
+@pytest.mark.parametrize("number", ["9434765919", "943-476-5919", "943 476 5919", "v9434765919"])
+def test_ten_digits_are_never_a_version_so_never_repeated(number: str) -> None:
+    # An NHS number is ten digits: whatever it is, a version shown to anyone holds none.
+    assert valid_version(number) is None and shown_version(number) != number
 
 
 def test_a_hostile_version_is_not_echoed_to_the_sender() -> None:

@@ -66,7 +66,28 @@ def _note_column_number(text: str) -> bytes:
     return _xlsx_with(edit)
 
 
+def _docx_version_property(text: str) -> bytes:
+    """The form's version document property: the sender's text, never shown to anyone."""
+    from intake_bot.domain.form_versions import CURRENT_VERSION
+    from tests.old_forms import with_declared_version
+
+    return with_declared_version(docx_form(new_request(0), version=CURRENT_VERSION), prop=text)
+
+
+def _xlsx_version_name(text: str) -> bytes:
+    from openpyxl.workbook.defined_name import DefinedName
+
+    def edit(wb: Workbook) -> None:
+        wb.defined_names["DSfC_form_version"] = DefinedName(
+            "DSfC_form_version", attr_text=f'"{text}"'
+        )
+
+    return _xlsx_with(edit)
+
+
 FILES: dict[str, tuple[str, str, Callable[[str], bytes]]] = {
+    "word version property": ("form.docx", DOCX, _docx_version_property),
+    "excel version name": ("form.xlsx", XLSX, _xlsx_version_name),
     "word paragraph": ("form.docx", DOCX, _docx_with_paragraph),
     "word runs": ("form.docx", DOCX, _docx_with_split_runs),
     "sheet text": ("form.xlsx", XLSX, _other_sheet_text),
