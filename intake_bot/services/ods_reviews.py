@@ -10,7 +10,7 @@ withdrew the closure, or the relationship no longer names the code). Each step i
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 from intake_bot.domain.ods_views import ReviewItem, ends_first, settled_day
@@ -22,11 +22,12 @@ from intake_bot.domain.organisations import (
     WITHDRAWN,
     Change,
     OdsError,
+    OdsOrganisation,
     OrganisationIndex,
     SuccessionReview,
     uk,
 )
-from intake_bot.domain.records import saved_id
+from intake_bot.domain.records import Relationship, saved_id
 from intake_bot.domain.register import is_active
 from intake_bot.domain.register_view import in_force_after, terms_on
 from intake_bot.ports import Store, Unit
@@ -80,11 +81,7 @@ def open_reviews(
     }
     opened: list[ReviewItem] = []
     for rel, version in unit.register.active_with_current(today):
-        for party in PARTIES:
-            code = getattr(rel, f"{party}_ods")
-            org = index.records.get(code) if code else None
-            if org is None or org.closed_on is None:
-                continue
+        for party, code, org in _closed_parties(unit, rel, index):
             if ends_first(rel.ended_on, decided_from(unit, rel, org.closed_on)):
                 continue  # it ends before the closure takes effect: nothing to decide
             review = reopen.get((saved_id(rel), code))
@@ -114,14 +111,48 @@ def open_reviews(
     return tuple(opened)
 
 
+def _closed_parties(
+    unit: Unit, rel: Relationship, index: OrganisationIndex
+) -> Iterator[tuple[str, str, OdsOrganisation]]:
+    """(party, code, organisation) for each closed organisation the relationship names in
+    terms in force once its closure takes effect: the newest version's, and an earlier
+    version's that still holds then (a change dated next year leaves this year's terms)."""
+    versions = None if rel.current_version <= 1 else unit.register.versions(saved_id(rel))
+    for party in PARTIES:
+        key = f"{party}_ods"
+        named = [getattr(rel, key)] if versions is None else [v.values.get(key) for v in versions]
+        for code in dict.fromkeys(c for c in named if isinstance(c, str) and c):
+            org = index.records.get(code)
+            if org is None or org.closed_on is None:
+                continue
+            if versions is None or names_after_closure(unit, rel, party, code, org.closed_on):
+                yield party, code, org
+
+
+def names_after_closure(
+    unit: Unit, rel: Relationship, party: str, code: str, closed_on: date | None
+) -> bool:
+    """Whether `rel` names `code` as its `party` in terms in force from the day a decision on
+    its closure would take effect (that day's terms, or any that begin later)."""
+    versions = unit.register.versions(saved_id(rel))
+    day = decided_from(unit, rel, closed_on, versions)
+    if day is None:
+        return bool(getattr(rel, f"{party}_ods") == code)
+    shown = [terms_on(versions, day), *in_force_after(versions, day)]
+    return any(v is not None and v.values.get(f"{party}_ods") == code for v in shown)
+
+
 def _still_holds(unit: Unit, review: SuccessionReview) -> bool:
-    """Whether a decided item's decision is what the register still says: no version added
-    since the decision names the closed code from the day the decision took effect (an ended
-    relationship that names it again is past `ends_first`, so its decision no longer holds)."""
-    if review.status != CARRIED:
-        return review.status != ENDED
+    """Whether a decided item's decision is what the register still says. A carry: no version
+    added since names the closed code from the day it took effect. An end: the relationship
+    still ends by the day the decision gave, for the closure as it was decided (ODS moving the
+    closure since is a `decision to check`, not a reason to decide again)."""
     rel = unit.register.get(review.relationship_id)
     if rel is None:
+        return True
+    if review.status == ENDED:
+        return ends_first(rel.ended_on, decided_from(unit, rel, review.closed_on))
+    if review.status != CARRIED:
         return True
     versions = unit.register.versions(saved_id(rel))
     mark = f"(ODS-{review.id})"  # the carry's version, and those it repeated after it
@@ -191,7 +222,7 @@ def _withdraw_if_stale(
     org = index.records.get(code)
     if rel is None or not is_active(rel.ended_on, today):
         why = "the relationship is no longer in force"
-    elif getattr(rel, f"{review.party}_ods") != code:
+    elif not names_after_closure(unit, rel, review.party, code, review.closed_on):
         why = f"the relationship no longer names {code}"
     elif ends_first(rel.ended_on, decided_from(unit, rel, review.closed_on)):
         why = f"the relationship ends on {uk(rel.ended_on)}, before {code}'s closure takes effect"

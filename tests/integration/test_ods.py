@@ -242,11 +242,15 @@ def test_a_corrected_successions_file_and_a_stale_decision_on_the_database(
     ]
     (updated,) = app.organisations.reviews()
     assert [code for code, _ in updated.successors] == ["16C"]
-    with app.store.engine.begin() as conn:  # a change request named another code meanwhile
-        conn.execute(
-            sa.text("UPDATE relationship SET commissioner_ods = '16C' WHERE id = :id"),
-            {"id": rel.id},
-        )
+    approved_relationship(  # a change request named another code meanwhile, from the closure
+        app,
+        _uids,
+        request_type="Change to an existing relationship",
+        existing_reference=rel.reference,
+        commissioner_ods="16C",
+        commissioner_name="NHS New ICB - 16C",
+        effective_date="01/07/2022",
+    )
     with pytest.raises(OdsError, match="withdrawn: the relationship no longer names 03G"):
         app.organisations.decide(item.id, "carry", actor="jo")
     assert [i.status for i in app.organisations.reviews(include_decided=True)] == ["withdrawn"]

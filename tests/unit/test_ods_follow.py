@@ -162,3 +162,62 @@ def test_an_item_whose_contacts_have_no_address_says_nobody_was_emailed(rig: Rig
     assert _row(item)[-1] == "open; contacts not emailed (no address)"
     decided = rig.ods.decide(item.id, "end", actor="jo", note="agreed with the ICB")
     assert _row(decided)[-1] == "ended by jo on 01/05/2026: agreed with the ICB"
+
+
+def test_a_change_dated_after_the_closure_leaves_the_items_open(rig: Rig) -> None:
+    # The terms in force until the change names the closed CCG (and the closing CSU) after
+    # their closures: the items stand, and the change's own terms come after a carry.
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    files = _two_closures(rig)
+    items = {i.closed_code: i.id for i in rig.ods.import_files(files, actor="op").reviews}
+    ref = _in_review(
+        rig,
+        "change",
+        existing_reference=rel.reference,
+        commissioner_ods="15F",
+        commissioner_name="NHS West Yorkshire ICB - 15F",
+        processor_ods="0CX",
+        processor_name="North CSU",
+        effective_date="2027-06-01",
+    )
+    _requests(rig).change_status(ref, Status.APPROVED, actor="jo")
+    assert _statuses(rig) == {"03G": "open", "0AR": "open"}
+    rig.ods.decide(items["03G"], "carry", actor="jo")
+    assert rig.ods.import_files(files, actor="op").summary() == "no changes"
+    assert _statuses(rig) == {"03G": "carried", "0AR": "open"}
+
+
+def test_a_reopened_item_stands_while_the_closed_code_is_still_named_after_a_later_change(
+    rig: Rig,
+) -> None:
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    files = sub_icb_files(rig.folder)
+    (item,) = rig.ods.import_files(files, actor="op").reviews
+    rig.ods.decide(item.id, "carry", actor="jo")
+    for day, code in (("2027-01-01", "03G"), ("2027-03-01", "15F")):
+        ref = _in_review(
+            rig,
+            "change",
+            existing_reference=rel.reference,
+            commissioner_ods=code,
+            commissioner_name="Leeds",
+            effective_date=day,
+        )
+        _requests(rig).change_status(ref, Status.APPROVED, actor="jo")
+    # 03G is named from 01/01 to 28/02/2027: the reopened item is not withdrawn.
+    assert _statuses(rig) == {"03G": "open"}
+    assert rig.ods.import_files(files, actor="op").summary() == "no changes"
+
+
+def test_an_ended_item_whose_closure_ods_moved_earlier_is_a_decision_to_check_not_reopened(
+    rig: Rig,
+) -> None:
+    approve(rig.store, commissioner_ods="15F", commissioner_name="Leeds", processor_ods="0AR")
+    closing = [report_row("0AR", "NORTH OF ENGLAND CSU", closed="20270331")]
+    (item,) = rig.ods.import_files([report(rig.folder / "a.csv", closing)], actor="op").reviews
+    rig.ods.decide(item.id, "end", actor="jo")  # ends on 01/04/2027
+    earlier = [report_row("0AR", "NORTH OF ENGLAND CSU", closed="20270131")]
+    told = len(rig.emails())
+    moved = rig.ods.import_files([report(rig.folder / "b.csv", earlier)], actor="op")
+    assert _statuses(rig) == {"0AR": "ended"} and len(rig.emails()) == told
+    assert "decision to check" in {c.what for c in moved.changes}

@@ -329,7 +329,16 @@ def test_a_decision_on_an_item_whose_relationship_moved_on_is_refused_and_withdr
 ) -> None:
     rel = approve(rig.store, commissioner_ods="03G")
     (item,) = rig.ods.import_files(files(rig), actor="op").reviews
-    rel.commissioner_ods = "15F"  # a change request named the successor meanwhile
+    # A change request named the successor meanwhile, from the day after the closure.
+    approve(
+        rig.store,
+        "change",
+        existing_reference=rel.reference,
+        commissioner_ods="15F",
+        effective_date="2022-07-01",
+    )
+    with rig.store.unit() as unit:
+        rel = unit.register.get(rel.id or 0) or rel
     with pytest.raises(OdsError, match="withdrawn: the relationship no longer names 03G"):
         rig.ods.decide(item.id, "end", actor="jo")
     assert rel.ended_on is None and rel.status == "active"
