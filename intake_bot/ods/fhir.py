@@ -35,8 +35,10 @@ Json = Mapping[str, Any]
 
 
 def read_fhir(name: str, text: str, today: date | None = None) -> OdsFile:
-    """The organisations and successions in `text`. `today` (the day the file is read, by
-    default) tells a legal end that has passed from one still ahead (see `_period`)."""
+    """The organisations and successions in `text`. A legal end is told passed or still ahead
+    (see `_period`) as of the day the record says it was written (meta.lastUpdated, else the
+    Bundle's timestamp), else `today` (the day the file is read, by default): the same file
+    reads the same whenever it is imported."""
     today = today or date.today()
     # Memory: json.loads builds every value before any resource is counted. An Organization
     # has a few dozen objects, lists and texts; this many is far past the most resources read.
@@ -50,11 +52,14 @@ def read_fhir(name: str, text: str, today: date | None = None) -> OdsFile:
     items = document if isinstance(document, list) else [document]
     orgs: list[OrgEntry] = []
     successions: list[SuccessionEntry] = []
+    stamped = _day_of(next((i.get("timestamp") for i in items if isinstance(i, dict)), None))
     for number, resource in enumerate(_resources(name, items), start=1):
         if number > MAX_RESOURCES:
             raise OdsError(f"{name}: more than {MAX_RESOURCES:,} resources")
         try:
-            entry = _organisation(resource, today)
+            meta = resource.get("meta")
+            written = _day_of(meta.get("lastUpdated")) if isinstance(meta, dict) else None
+            entry = _organisation(resource, written or stamped or today)
             orgs.append(entry)
             successions.extend(_successions(resource, entry.code))
         except ValueError as exc:
@@ -211,6 +216,14 @@ def _typed_period(ext: Json) -> tuple[str, Json]:
     parts = {str(p.get("url")): p for p in _list(ext.get("extension"))}
     kind = str((parts.get("dateType") or {}).get("valueCoding", {}).get("code", ""))
     return kind, (parts.get("period") or {}).get("valuePeriod") or {}
+
+
+def _day_of(value: object) -> date | None:
+    """The day of a FHIR instant ("2026-04-02T10:00:00+00:00"); None for anything else."""
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _date(value: object) -> date | None:

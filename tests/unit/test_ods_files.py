@@ -219,6 +219,30 @@ def test_an_active_record_open_in_operation_is_open_though_its_legal_end_has_pas
     assert {o.code: o.closed_on for o in early}["15F"] == date(2022, 6, 30)
 
 
+def test_a_legal_end_is_judged_as_of_the_day_the_record_was_written_not_the_import_day() -> None:
+    # A file downloaded before a closure and imported after it reads the same: closing on
+    # its legal end. Written after that end while still active, it is open in operation.
+    def record(written: str) -> str:
+        resource = _record(
+            "QH8",
+            "NHS MID AND SOUTH ESSEX INTEGRATED CARE BOARD",
+            typed_period("Legal", {"start": "2022-07-01", "end": "2027-03-31"}),
+            typed_period("Operational", {"start": "2022-07-01"}),
+        )
+        resource["meta"] = {"lastUpdated": f"{written}T09:00:00+00:00"}
+        return json.dumps(resource)
+
+    for today in (date(2026, 12, 7), date(2027, 6, 1)):
+        (org,) = read_fhir("a.json", record("2026-04-02"), today=today).organisations
+        assert org.closed_on == date(2027, 3, 31), today
+    (org,) = read_fhir("b.json", record("2027-05-01"), today=date(2026, 12, 7)).organisations
+    assert org.closed_on is None
+    stamped = json.dumps({"resourceType": "Bundle", "timestamp": "2026-04-02T09:00:00Z",
+                          "entry": [{"resource": json.loads(record("x"))}]})  # fmt: skip
+    (org,) = read_fhir("c.json", stamped, today=date(2027, 6, 1)).organisations
+    assert org.closed_on == date(2027, 3, 31)  # no lastUpdated of its own: the Bundle's
+
+
 def test_a_sub_icb_location_is_one_though_no_role_is_marked_primary() -> None:
     # It keeps the CCG role (RO98) beside its own (RO319): either order, a sub-ICB location.
     for roles in (["RO98", "RO319"], ["RO319", "RO98"]):
