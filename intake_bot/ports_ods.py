@@ -10,10 +10,11 @@ from intake_bot.domain.organisations import OdsOrganisation, Succession, Success
 
 
 class OrganisationRepository(Protocol):
-    def lock_list(self) -> None:
+    def lock_list(self, wait_ms: int = ...) -> None:
         """Hold the list until the unit ends, taken before anything is read: two imports at
         once apply one after the other (the second sees the first's work, and changes nothing
-        it already changed) rather than both insert the same organisations."""
+        it already changed) rather than both insert the same organisations. OdsError when
+        another holds it for longer than `wait_ms` (by default, long enough for an import)."""
         ...
 
     def all(self) -> list[OdsOrganisation]:

@@ -46,6 +46,7 @@ from intake_bot.services.ods_review_items import (
 from intake_bot.working_days import today_in_england
 
 log = logging.getLogger(__name__)
+FOLLOW_WAIT_MS = 2_000  # how long a register change waits for the list held by an import
 
 
 def follow_register(store: Store, notifier: Notifier, now: datetime) -> tuple[ReviewItem, ...]:
@@ -56,10 +57,14 @@ def follow_register(store: Store, notifier: Notifier, now: datetime) -> tuple[Re
     decision does."""
     try:
         with store.unit() as unit:
-            unit.organisations.lock_list()
+            # Not the import's long wait: the change is made, and staff should not wait on it.
+            unit.organisations.lock_list(wait_ms=FOLLOW_WAIT_MS)
             return open_reviews(unit, notifier, now, today_in_england(now), [])
-    except OdsError as exc:
-        log.warning("review items left for the next import or decision: %s", exc)
+    except OdsError:
+        log.warning(
+            "the register change stands; its review items are left for the next ODS import "
+            "or decision, as the organisation list was busy"
+        )
         return ()
 
 

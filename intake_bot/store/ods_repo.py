@@ -27,10 +27,10 @@ class SqlOrganisations:
         self.session = session
         self.is_postgres = is_postgres
 
-    def lock_list(self) -> None:
-        """Wait (LIST_LOCK_WAIT_MS at most) until no other import or decision holds the list;
+    def lock_list(self, wait_ms: int = LIST_LOCK_WAIT_MS) -> None:
+        """Wait (`wait_ms` at most) until no other import or decision holds the list;
         OdsError, with nothing written, when it is still held."""
-        wait, run = LIST_LOCK_WAIT_MS, self.session.execute
+        wait, run = wait_ms, self.session.execute
         try:
             if self.is_postgres:  # for this transaction only, then as it was
                 was = run(text("SELECT current_setting('lock_timeout')")).scalar()

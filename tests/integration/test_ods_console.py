@@ -132,3 +132,52 @@ def test_an_item_whose_contacts_have_no_address_says_so_and_the_decision_too(
         form = {"csrf": csrf_of(page), "review": str(item.id), "decision": "end"}
         done = console.post("/register/reviews", data=form).text
         assert "no email address for its requester or authoriser: tell them yourself" in done
+
+
+def test_an_approval_while_an_import_holds_the_list_stands_and_soon_returns(
+    app: App, clock: FrozenClock, tmp_path: Path, database_url: str
+) -> None:
+    # The approval is made at once; its review item, which needs the list, waits 2 s at most
+    # (not an import's 30 s) and is otherwise left to the next import, which opens it once.
+    import copy
+    import time
+
+    from intake_bot.domain.status import Status
+    from intake_bot.domain.triage import parse_request_reference
+    from intake_bot.ports import MessageRef
+    from intake_bot.samples import DOCX, docx_form, email, new_request
+
+    clock.now = APRIL_2016
+    raw = email(attachments=[("form.docx", DOCX, docx_form(new_request(0, **LEEDS)))])
+    (ref,) = app.intake.ingest(raw, MessageRef("INBOX", "900"), now=app.clock()).references
+    assert parse_request_reference(ref) is not None
+    app.requests.change_status(ref, Status.IN_REVIEW, actor="jo")
+    clock.now = MAY_2026
+    files = sub_icb_files(tmp_path)
+    app.organisations.import_files(files, actor="op")  # 03G closed: no relationship yet
+    store = Store.from_url(database_url)
+    requests = copy.copy(app.requests)
+    requests.store = store
+    took: list[float] = []
+
+    def approve() -> None:
+        began = time.monotonic()
+        requests.change_status(ref, Status.APPROVED, actor="jo")
+        took.append(time.monotonic() - began)
+
+    # An import holding the list for 12 s. SQLite has one writer: the approval itself waits
+    # for it there; on PostgreSQL it need not.
+    hold = 12 if app.store.is_postgres else 3
+    thread = threading.Thread(target=approve)
+    try:
+        with app.store.unit() as unit:
+            unit.organisations.lock_list()
+            thread.start()
+            thread.join(hold)
+        thread.join(60)
+    finally:
+        store.dispose()
+    assert took and took[0] < 8, took  # not the 30 s an import waits
+    assert _commissioner(app, "LCR-000001") == ("03G", "active")  # the approval stands
+    app.organisations.import_files(files, actor="op")
+    assert [i.closed_code for i in app.organisations.reviews()] == ["03G"]
