@@ -10,7 +10,7 @@ from intake_bot.domain.organisations import OdsOrganisation, Succession, Success
 
 
 class OrganisationRepository(Protocol):
-    def lock_list(self, wait_ms: int = ...) -> None:
+    def lock_list(self, wait_ms: int | None = None) -> None:
         """Hold the list until the unit ends, taken before anything is read: two imports at
         once apply one after the other (the second sees the first's work, and changes nothing
         it already changed) rather than both insert the same organisations. OdsError when

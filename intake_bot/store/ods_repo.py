@@ -27,10 +27,11 @@ class SqlOrganisations:
         self.session = session
         self.is_postgres = is_postgres
 
-    def lock_list(self, wait_ms: int = LIST_LOCK_WAIT_MS) -> None:
-        """Wait (`wait_ms` at most) until no other import or decision holds the list;
-        OdsError, with nothing written, when it is still held."""
-        wait, run = wait_ms, self.session.execute
+    def lock_list(self, wait_ms: int | None = None) -> None:
+        """Wait (`wait_ms`, by default LIST_LOCK_WAIT_MS, at most) until no other import or
+        decision holds the list; OdsError, with nothing written, when it is still held."""
+        wait = LIST_LOCK_WAIT_MS if wait_ms is None else wait_ms
+        run = self.session.execute
         try:
             if self.is_postgres:  # for this transaction only, then as it was
                 was = run(text("SELECT current_setting('lock_timeout')")).scalar()

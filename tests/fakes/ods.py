@@ -24,7 +24,7 @@ class FakeOrganisations:
     def successions(self) -> list[Succession]:
         return list(self.succs)
 
-    def lock_list(self, wait_ms: int = 0) -> None:
+    def lock_list(self, wait_ms: int | None = None) -> None:
         pass  # one thread: nothing to wait for
 
     def drop_succession(self, succession: Succession) -> None:
