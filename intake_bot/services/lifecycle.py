@@ -81,8 +81,8 @@ class Requests:
             place(request, target, now, self.targets)
             record_status(unit, request, current, target, now, actor, note)
             queued = target in TOLD and self._tell(unit, request, target, note, lcr, now)
-        if target is Status.APPROVED:  # it may name an organisation that has closed
-            follow_register(self.store, self.notifier, now)
+        if lcr is not None:  # the relationship may name an organisation that has closed
+            follow_register(self.store, self.notifier, now, [lcr])
         return StatusChange(ref, current.value, target.value, lcr, queued, basis)
 
     def add_note(self, reference: str, text: str, *, actor: str) -> str:

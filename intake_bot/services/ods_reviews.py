@@ -10,7 +10,7 @@ withdrew the closure, or the relationship no longer names the code). Each step i
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import date, datetime
 
 from intake_bot.domain.ods_views import ReviewItem, ends_first, settled_day
@@ -27,7 +27,8 @@ from intake_bot.domain.organisations import (
     SuccessionReview,
     uk,
 )
-from intake_bot.domain.records import Relationship, saved_id
+from intake_bot.domain.records import Relationship, RelationshipVersion, saved_id
+from intake_bot.domain.register import ENDED as RELATIONSHIP_ENDED
 from intake_bot.domain.register import is_active
 from intake_bot.domain.register_view import in_force_after, terms_on
 from intake_bot.ports import Store, Unit
@@ -49,7 +50,9 @@ log = logging.getLogger(__name__)
 FOLLOW_WAIT_MS = 2_000  # how long a register change waits for the list held by an import
 
 
-def follow_register(store: Store, notifier: Notifier, now: datetime) -> tuple[ReviewItem, ...]:
+def follow_register(
+    store: Store, notifier: Notifier, now: datetime, references: Collection[str]
+) -> tuple[ReviewItem, ...]:
     """After the register changed outside an import (a request approved, a register loaded):
     the review items as the list already says, so a relationship naming a closed organisation
     gets its item now, not at the next import of the same files. In a unit of its own, after
@@ -59,7 +62,9 @@ def follow_register(store: Store, notifier: Notifier, now: datetime) -> tuple[Re
         with store.unit() as unit:
             # Not the import's long wait: the change is made, and staff should not wait on it.
             unit.organisations.lock_list(wait_ms=FOLLOW_WAIT_MS)
-            return open_reviews(unit, notifier, now, today_in_england(now), [])
+            found = (unit.register.by_reference(ref) for ref in references)
+            only = {saved_id(rel) for rel in found if rel is not None}
+            return open_reviews(unit, notifier, now, today_in_england(now), [], only)
     except OdsError:
         log.warning(
             "the register change stands; its review items are left for the next ODS import "
@@ -69,13 +74,19 @@ def follow_register(store: Store, notifier: Notifier, now: datetime) -> tuple[Re
 
 
 def open_reviews(
-    unit: Unit, notifier: Notifier, now: datetime, today: date, updates: list[Change]
+    unit: Unit,
+    notifier: Notifier,
+    now: datetime,
+    today: date,
+    updates: list[Change],
+    only: Collection[int] | None = None,
 ) -> tuple[ReviewItem, ...]:
     """A review item for each relationship in force whose commissioner or processor has closed
     (or is due to close), unless one was opened before; its requester and authoriser told.
-    First the open items are brought up to date with the list (`updates` gets what changed)."""
+    First the open items are brought up to date with the list (`updates` gets what changed).
+    `only`: the relationships a register change touched (None: all, as an import does)."""
     index = organisation_index(unit)
-    updates += refresh_reviews(unit, notifier, index, now, today)
+    updates += refresh_reviews(unit, notifier, index, now, today, only)
     done = unit.organisations.reviewed()
     # One item a relationship and code: a closure ODS withdrew and made again reopens it, and so
     # does a decision the register no longer follows (a change approved since names the code).
@@ -85,7 +96,7 @@ def open_reviews(
         for r in unit.organisations.reviews(status)
     }
     opened: list[ReviewItem] = []
-    for rel, version in unit.register.active_with_current(today):
+    for rel, version in _in_force(unit, today, only):
         for party, code, org in _closed_parties(unit, rel, index):
             if ends_first(rel.ended_on, decided_from(unit, rel, org.closed_on)):
                 continue  # it ends before the closure takes effect: nothing to decide
@@ -114,6 +125,20 @@ def open_reviews(
             )
             opened.append(item)
     return tuple(opened)
+
+
+def _in_force(
+    unit: Unit, today: date, only: Collection[int] | None
+) -> list[tuple[Relationship, RelationshipVersion]]:
+    """The relationships in force with their newest versions: all, or those in `only`."""
+    if only is None:
+        return unit.register.active_with_current(today)
+    found = (unit.register.get(rel_id) for rel_id in sorted(only))
+    return [
+        (rel, unit.register.current_version(rel))
+        for rel in found
+        if rel is not None and rel.status != RELATIONSHIP_ENDED and is_active(rel.ended_on, today)
+    ]
 
 
 def _closed_parties(
@@ -178,7 +203,12 @@ def _codes(codes: Sequence[str]) -> str:
 
 
 def refresh_reviews(
-    unit: Unit, notifier: Notifier, index: OrganisationIndex, now: datetime, today: date
+    unit: Unit,
+    notifier: Notifier,
+    index: OrganisationIndex,
+    now: datetime,
+    today: date,
+    only: Collection[int] | None = None,
 ) -> list[Change]:
     """Open review items as the list now stands, since staff decide on what an item says:
     a close date ODS moved, successors it named since, a closure it withdrew (the item is then
@@ -186,6 +216,8 @@ def refresh_reviews(
     names the code or is no longer in force (withdrawn: nothing left to decide). Each is audited."""
     changes: list[Change] = []
     for review in unit.organisations.reviews(OPEN):
+        if only is not None and review.relationship_id not in only:
+            continue
         withdrawn = _withdraw_if_stale(unit, notifier, review, index, now, today)
         if withdrawn is None:
             changes += _bring_up_to_date(unit, notifier, review, index, now, today)
@@ -345,5 +377,5 @@ def decide_review(
     # What the decision changed for the other items: a successor closing too opens its item
     # now; an end leaves nothing to decide on the relationship's other party. The next import
     # of the same files then finds nothing to do.
-    open_reviews(unit, notifier, now, today, [])
+    open_reviews(unit, notifier, now, today, [], {saved_id(rel)})
     return item

@@ -64,7 +64,8 @@ class Register:
             # A relationship loaded may name an organisation ODS says has closed: its item now.
             from intake_bot.services.ods_reviews import follow_register
 
-            follow_register(self.store, self.notifier, now)
+            touched = [line.reference for line in (*report.loaded, *report.merged)]
+            follow_register(self.store, self.notifier, now, touched)
         return report
 
     def _today(self) -> date:
