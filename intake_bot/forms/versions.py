@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
 
 from lxml import etree
 
@@ -43,23 +44,18 @@ class UnmappedVersionError(Exception):
 
 
 def declared_in_body(body: etree._Element) -> str | None:
-    """The text of the hidden version control in a Word body, if there is one."""
-    for tag in body.iter(W_TAG):
-        properties = tag.getparent()
-        if tag.get(W_VAL) != DOCX_CONTROL_TAG or properties is None or properties.tag != W_SDTPR:
-            continue
-        content = properties.getnext()
-        while content is not None and content.tag != W_SDTCONTENT:
-            content = content.getnext()
-        text = text_of(content).strip() if content is not None else ""
-        return text[:_KEEP] or None  # emptied: the document property may still say
-    return None
+    """The text of the (first) hidden version control in a Word body, if there is one."""
+    first = next(_controls(body), None)
+    return first or None  # emptied: the document property may still say
 
 
 def every_control(body: etree._Element) -> list[str]:
     """The text of every version control in a Word body, in document order (emptied ones
     left out): more than one is a form pasted into another, or a stamp gone wrong."""
-    found = []
+    return [text for text in _controls(body) if text]
+
+
+def _controls(body: etree._Element) -> Iterator[str]:
     for tag in body.iter(W_TAG):
         properties = tag.getparent()
         if tag.get(W_VAL) != DOCX_CONTROL_TAG or properties is None or properties.tag != W_SDTPR:
@@ -67,10 +63,7 @@ def every_control(body: etree._Element) -> list[str]:
         content = properties.getnext()
         while content is not None and content.tag != W_SDTCONTENT:
             content = content.getnext()
-        text = text_of(content).strip()[:_KEEP] if content is not None else ""
-        if text:
-            found.append(text)
-    return found
+        yield text_of(content).strip()[:_KEEP] if content is not None else ""
 
 
 def carriers_disagree(controls: list[str], declared_property: str | None) -> str | None:
