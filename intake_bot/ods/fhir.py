@@ -52,8 +52,7 @@ def read_fhir(name: str, text: str, today: date | None = None) -> OdsFile:
     items = document if isinstance(document, list) else [document]
     orgs: list[OrgEntry] = []
     successions: list[SuccessionEntry] = []
-    stamped = _day_of(next((i.get("timestamp") for i in items if isinstance(i, dict)), None))
-    for number, resource in enumerate(_resources(name, items), start=1):
+    for number, (resource, stamped) in enumerate(_resources(name, items), start=1):
         if number > MAX_RESOURCES:
             raise OdsError(f"{name}: more than {MAX_RESOURCES:,} resources")
         try:
@@ -100,12 +99,14 @@ def _links_onward(bundle: Json) -> bool:
     return any(link.get("relation") == "next" for link in _list(bundle.get("link")))
 
 
-def _resources(name: str, items: list[object]) -> Iterator[Json]:
+def _resources(name: str, items: list[object]) -> Iterator[tuple[Json, date | None]]:
+    """Each Organization, with the day its Bundle was put together (its timestamp), if any."""
     for item in items:
         if not isinstance(item, dict):
             raise OdsError(f"{name}: expected FHIR resources (JSON objects)")
         kind = item.get("resourceType")
         if kind == "Bundle":
+            stamped = _day_of(item.get("timestamp"))
             entries = item.get("entry", [])
             if not isinstance(entries, list):
                 raise OdsError(f"{name}: a Bundle whose entry is not a list")
@@ -115,13 +116,13 @@ def _resources(name: str, items: list[object]) -> Iterator[Json]:
                     raise OdsError(f"{name}: Bundle entry {number} holds no resource")
                 inner = resource.get("resourceType")
                 if inner == "Organization":
-                    yield resource
+                    yield resource, stamped
                 elif _included(entry):  # _include/_revinclude: an affiliation, not a result
                     continue
                 elif inner != "OperationOutcome":  # a search's own notes, beside its results
                     raise OdsError(f"{name}: Bundle entry {number}: {_kind(inner)}")
         elif kind == "Organization":
-            yield item
+            yield item, None
         else:
             raise OdsError(f"{name}: {_kind(kind)}")
 

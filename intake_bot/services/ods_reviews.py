@@ -47,7 +47,7 @@ from intake_bot.services.ods_review_items import (
 from intake_bot.working_days import today_in_england
 
 log = logging.getLogger(__name__)
-FOLLOW_WAIT_MS = 2_000  # how long a register change waits for the list held by an import
+FOLLOW_WAIT_MS = 5_000  # how long a register change waits for the list held by an import
 
 
 def follow_register(
@@ -68,7 +68,8 @@ def follow_register(
     except OdsError:
         log.warning(
             "the register change stands; its review items are left for the next ODS import "
-            "or decision, as the organisation list was busy"
+            "or review decision (either looks at every relationship), as the organisation "
+            "list was busy"
         )
         return ()
 
@@ -257,11 +258,14 @@ def _withdraw_if_stale(
     code = review.closed_code
     rel = unit.register.get(review.relationship_id)
     org = index.records.get(code)
+    # Judged on the closure as ODS now gives it: a close date moved later may leave nothing
+    # to decide (the terms then in force name the successor already).
+    closed_on = org.closed_on if org is not None and org.closed_on else review.closed_on
     if rel is None or not is_active(rel.ended_on, today):
         why = "the relationship is no longer in force"
-    elif not names_after_closure(unit, rel, review.party, code, review.closed_on):
+    elif not names_after_closure(unit, rel, review.party, code, closed_on):
         why = f"the relationship no longer names {code}"
-    elif ends_first(rel.ended_on, decided_from(unit, rel, review.closed_on)):
+    elif ends_first(rel.ended_on, decided_from(unit, rel, closed_on)):
         why = f"the relationship ends on {uk(rel.ended_on)}, before {code}'s closure takes effect"
     elif org is not None and org.closed_on is None:
         why = f"ODS no longer gives {code} a close date"
@@ -377,5 +381,5 @@ def decide_review(
     # What the decision changed for the other items: a successor closing too opens its item
     # now; an end leaves nothing to decide on the relationship's other party. The next import
     # of the same files then finds nothing to do.
-    open_reviews(unit, notifier, now, today, [], {saved_id(rel)})
+    open_reviews(unit, notifier, now, today, [])  # every item, as an import: cheap enough here
     return item

@@ -243,6 +243,26 @@ def test_a_legal_end_is_judged_as_of_the_day_the_record_was_written_not_the_impo
     assert org.closed_on == date(2027, 3, 31)  # no lastUpdated of its own: the Bundle's
 
 
+def test_each_bundle_of_a_saved_list_is_judged_by_its_own_timestamp() -> None:
+    def page(stamp: str | None, code: str) -> dict[str, object]:
+        resource = _record(
+            code,
+            f"NHS ICB {code}",
+            typed_period("Legal", {"start": "2022-07-01", "end": "2026-03-31"}),
+            typed_period("Operational", {"start": "2022-07-01"}),
+        )
+        bundle = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
+        return bundle | ({"timestamp": stamp} if stamp else {})
+
+    pages = [page("2025-01-01T00:00:00Z", "QAA"), page("2026-06-01T00:00:00Z", "QBB"),
+             page(None, "QCC")]  # fmt: skip
+    read = read_fhir("pages.json", json.dumps(pages), today=date(2025, 6, 1))
+    closed = {o.code: o.closed_on for o in read.organisations}
+    # QAA written before its legal end: closes on it. QBB written after it while active:
+    # open. QCC gives no day: judged on the day it is read, before the end.
+    assert closed == {"QAA": date(2026, 3, 31), "QBB": None, "QCC": date(2026, 3, 31)}
+
+
 def test_a_sub_icb_location_is_one_though_no_role_is_marked_primary() -> None:
     # It keeps the CCG role (RO98) beside its own (RO319): either order, a sub-ICB location.
     for roles in (["RO98", "RO319"], ["RO319", "RO98"]):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from intake_bot.domain.organisations import SuccessionReview
+from intake_bot.domain.organisations import OdsError, SuccessionReview
 from intake_bot.domain.records import Request
 from intake_bot.domain.status import Status
 from intake_bot.services.lifecycle import Requests
@@ -221,3 +221,47 @@ def test_an_ended_item_whose_closure_ods_moved_earlier_is_a_decision_to_check_no
     moved = rig.ods.import_files([report(rig.folder / "b.csv", earlier)], actor="op")
     assert _statuses(rig) == {"0AR": "ended"} and len(rig.emails()) == told
     assert "decision to check" in {c.what for c in moved.changes}
+
+
+def test_an_item_a_moved_closure_leaves_nothing_to_decide_is_withdrawn_by_that_import(
+    rig: Rig,
+) -> None:
+    # 03G closes on 30/06/2026; a change names 15F from 01/09/2026. ODS then moves the
+    # closure to 31/12/2026: from 01/01/2027 the terms name 15F already.
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    first = [report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20260630")]
+    (_item,) = rig.ods.import_files([report(rig.folder / "a.csv", first)], actor="op").reviews
+    approve(
+        rig.store,
+        "change",
+        existing_reference=rel.reference,
+        commissioner_ods="15F",
+        effective_date="2026-09-01",
+    )
+    told = len(rig.emails())
+    later = report(rig.folder / "b.csv", [report_row("03G", "NHS LEEDS SOUTH AND EAST CCG",
+                                                     closed="20261231")])  # fmt: skip
+    moved = rig.ods.import_files([later], actor="op")
+    assert ("review withdrawn", "03G") in {(c.what, c.code) for c in moved.changes}
+    assert _statuses(rig) == {"03G": "withdrawn"} and len(rig.emails()) == told
+    assert rig.ods.import_files([later], actor="op").summary() == "no changes"
+
+
+def test_a_decision_opens_the_items_an_approval_left_while_the_list_was_busy(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.ods import FakeOrganisations
+
+    first = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    (item,) = rig.ods.import_files(sub_icb_files(rig.folder), actor="op").reviews
+    ref = _in_review(rig, commissioner_ods="03G", commissioner_name="Leeds North")
+
+    def busy(self: object, wait_ms: int | None = None) -> None:
+        raise OdsError("another ODS import or decision held the organisation list")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FakeOrganisations, "lock_list", busy)
+        _requests(rig).change_status(ref, Status.APPROVED, actor="jo")  # it stands
+    assert [i.reference for i in rig.ods.reviews()] == [first.reference]
+    rig.ods.decide(item.id, "carry", actor="jo")  # another relationship's decision
+    assert [i.reference for i in rig.ods.reviews()] == ["LCR-000002"]
