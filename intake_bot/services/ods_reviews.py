@@ -156,21 +156,41 @@ def _closed_parties(
             org = index.records.get(code)
             if org is None or org.closed_on is None:
                 continue
-            if versions is None or names_after_closure(unit, rel, party, code, org.closed_on):
+            if versions is None or names_after_closure(
+                unit, rel, party, code, org.closed_on, versions
+            ):
                 yield party, code, org
 
 
 def names_after_closure(
-    unit: Unit, rel: Relationship, party: str, code: str, closed_on: date | None
+    unit: Unit,
+    rel: Relationship,
+    party: str,
+    code: str,
+    closed_on: date | None,
+    versions: Sequence[RelationshipVersion] | None = None,
 ) -> bool:
     """Whether `rel` names `code` as its `party` in terms in force from the day a decision on
     its closure would take effect (that day's terms, or any that begin later)."""
-    versions = unit.register.versions(saved_id(rel))
-    day = decided_from(unit, rel, closed_on, versions)
-    if day is None:
+    terms = _terms_after(unit, rel, closed_on, versions)
+    if terms is None:
         return bool(getattr(rel, f"{party}_ods") == code)
-    shown = [terms_on(versions, day), *in_force_after(versions, day)]
-    return any(v is not None and v.values.get(f"{party}_ods") == code for v in shown)
+    return any(v.values.get(f"{party}_ods") == code for v in terms)
+
+
+def _terms_after(
+    unit: Unit,
+    rel: Relationship,
+    closed_on: date | None,
+    versions: Sequence[RelationshipVersion] | None = None,
+) -> list[RelationshipVersion] | None:
+    """The versions in force from the day a decision on a closure on `closed_on` takes effect:
+    that day's, then each that begins later (None: no such day)."""
+    found = unit.register.versions(saved_id(rel)) if versions is None else versions
+    day = decided_from(unit, rel, closed_on, found)
+    if day is None:
+        return None
+    return [v for v in (terms_on(found, day), *in_force_after(found, day)) if v is not None]
 
 
 def _still_holds(unit: Unit, review: SuccessionReview) -> bool:
@@ -188,15 +208,9 @@ def _still_holds(unit: Unit, review: SuccessionReview) -> bool:
     versions = unit.register.versions(saved_id(rel))
     mark = f"(ODS-{review.id})"  # the carry's version, and those it repeated after it
     carried = max((v.version for v in versions if v.source.endswith(mark)), default=0)
-    day = decided_from(unit, rel, review.closed_on, versions)
-    if day is None:
-        return True
-    shown = [terms_on(versions, day), *in_force_after(versions, day)]
     key = f"{review.party}_ods"
-    return not any(
-        v is not None and v.version > carried and v.values.get(key) == review.closed_code
-        for v in shown
-    )
+    terms = _terms_after(unit, rel, review.closed_on, versions) or []
+    return not any(v.version > carried and v.values.get(key) == review.closed_code for v in terms)
 
 
 def _codes(codes: Sequence[str]) -> str:
