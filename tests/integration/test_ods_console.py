@@ -181,3 +181,26 @@ def test_an_approval_while_an_import_holds_the_list_stands_and_soon_returns(
     assert _commissioner(app, "LCR-000001") == ("03G", "active")  # the approval stands
     app.organisations.import_files(files, actor="op")
     assert [i.closed_code for i in app.organisations.reviews()] == ["03G"]
+
+
+def test_the_heading_counts_items_and_the_relationships_they_are_on(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    from tests.ods_files import report, report_row, succ_row
+
+    clock.now = APRIL_2016
+    approved_relationship(app, _uids, **LEEDS, processor_ods="0AR", dscro="North")
+    clock.now = MAY_2026
+    ecsu = report(tmp_path / "ecsu.csv", [
+        report_row("0AR", "NORTH OF ENGLAND COMMISSIONING SUPPORT UNIT", closed="20270331"),
+        report_row("0CX", "NORTH COMMISSIONING SUPPORT UNIT", opened="20270401")])  # fmt: skip
+    succ = report(tmp_path / "csu-succ.csv", [succ_row("0AR", "0CX", "20270401")])
+    files = [*sub_icb_files(tmp_path), ecsu, succ]
+    assert len(app.organisations.import_files(files, actor="op").reviews) == 2
+    app.staff.add(
+        NORTH_LEAD, name="lead", offices=["North"], role="lead", password=PASSWORD, actor="t"
+    )
+    with TestClient(create_app(app, secret="s" * 48, secure_cookies=False)) as console:
+        sign_in(console, NORTH_LEAD)
+        page = console.get("/register").text
+    assert "2 items to review, on 1 relationship</h2>" in page
