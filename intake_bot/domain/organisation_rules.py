@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from intake_bot.domain.fields import RequestType
 from intake_bot.domain.organisations import (
     OdsOrganisation,
     OrganisationIndex,
@@ -75,15 +76,27 @@ class Findings:
 def organisation_findings(
     values: Mapping[str, object], known: frozenset[str], today: date
 ) -> Findings:
-    """What the ODS list says about the organisations a form names (nothing without a list)."""
+    """What the ODS list says about the organisations a form names (nothing without a list).
+
+    Closures and openings are judged on the day the request takes effect when that is later
+    than today: a relationship from 1 April cannot name an ICB abolished on 31 March."""
     found = Findings()
     if not isinstance(known, OrganisationIndex) or not known.records:
         return found
+    effective = values.get("effective_date")
+    on = _When(today, max(today, effective) if isinstance(effective, date) else today)
+    ending = values.get("request_type") == RequestType.END
     for role in _ROLES:
         code = values.get(role.ods_key)
         if isinstance(code, str) and code:
-            _check_code(found, role, code, values, known, today)
+            _check_code(found, role, code, values, known, on, ending)
     return found
+
+
+@dataclass(frozen=True)
+class _When:
+    today: date
+    effect: date  # the day the request takes effect, or today if that is earlier
 
 
 def _check_code(
@@ -92,7 +105,8 @@ def _check_code(
     code: str,
     values: Mapping[str, object],
     index: OrganisationIndex,
-    today: date,
+    on: _When,
+    ending: bool,
 ) -> None:
     if code not in index:
         if ods_listed(index):  # else: successions alone were imported, and list no codes
@@ -102,18 +116,48 @@ def _check_code(
     org = index.records.get(code)
     if org is None:  # listed in config/ only: known, as before an ODS list existed
         return
-    if org.closed_by(today):
-        closed = f"{code} closed on {uk(org.closed_on)}; {successor_phrase(index, code, today)}"
-        found.problems.append((role.ods_key, code, f"the code of an open organisation: {closed}"))
-    elif org.closed_on is not None:  # ODS publishes a closure ahead (the 2026 ICB mergers)
-        after = f"{successor_phrase(index, code, org.closed_on)}"
-        found.flags.append((role.ods_key, f"{code} closes on {uk(org.closed_on)}; {after}."))
-    if org.opened_on is not None and org.opened_on > today:  # a successor published ahead
-        found.flags.append((role.ods_key, f"{code} opens on {uk(org.opened_on)}, not yet open."))
+    _check_dates(found, role, org, index, on, ending)
     given = values.get(role.name_key)
     if isinstance(given, str) and given.strip() and org.name:  # no name: known by succession
         _check_name(found, role, given.strip(), org, index)
     _check_kind(found, role, org, values.get(role.type_key))
+
+
+def _check_dates(
+    found: Findings,
+    role: _Role,
+    org: OdsOrganisation,
+    index: OrganisationIndex,
+    on: _When,
+    ending: bool,
+) -> None:
+    code = org.code
+    if org.closed_by(on.effect):
+        successor = successor_phrase(index, code, on.effect)
+        closed = f"{code} closed on {uk(org.closed_on)}; {successor}"
+        if ending:  # an end names the parties the register holds, closed or not
+            found.flags.append((role.ods_key, f"{closed}."))
+        elif org.closed_by(on.today):
+            expected = f"the code of an open organisation: {closed}"
+            found.problems.append((role.ods_key, code, expected))
+        else:  # closes before the relationship (or the change) takes effect
+            expected = (
+                f"the code of an organisation open on {uk(on.effect)}, when the request takes "
+                f"effect: {code} closes on {uk(org.closed_on)}; {successor}"
+            )
+            found.problems.append((role.ods_key, code, expected))
+    elif org.closed_on is not None:  # ODS publishes a closure ahead (the 2026 ICB mergers)
+        after = f"{successor_phrase(index, code, org.closed_on)}"
+        found.flags.append((role.ods_key, f"{code} closes on {uk(org.closed_on)}; {after}."))
+    if org.opened_on is not None and org.opened_on > on.effect:  # published ahead
+        if on.effect == on.today:
+            message = f"{code} opens on {uk(org.opened_on)}, not yet open."
+        else:
+            message = (
+                f"{code} opens on {uk(org.opened_on)}, after the request takes effect "
+                f"({uk(on.effect)})."
+            )
+        found.flags.append((role.ods_key, message))
 
 
 def _check_name(
@@ -145,7 +189,17 @@ def _check_name(
 def _check_kind(found: Findings, role: _Role, org: OdsOrganisation, given: object) -> None:
     kind = _kind(org)
     stated = given if isinstance(given, str) else ""
-    if kind is OrgKind.OTHER or stated == "Other":
+    if stated == "Other":
+        return
+    if kind is OrgKind.OTHER:  # a company, a GP practice...: none of the kinds the form offers
+        if stated in _FITS:
+            found.flags.append(
+                (
+                    role.type_key,
+                    f"{role.what.capitalize()} {org.code} ({org.name}) is not {_a(stated)} in "
+                    f"ODS: its list gives it none of the kinds the form offers.",
+                )
+            )
         return
     if role.ods_key == "commissioner_ods" and kind is OrgKind.TRUST:
         expected = (
@@ -159,9 +213,15 @@ def _check_kind(found: Findings, role: _Role, org: OdsOrganisation, given: objec
         found.flags.append(
             (
                 role.type_key,
-                f"{role.what.capitalize()} {org.code} is a {kind} in ODS, not a {stated}.",
+                f"{role.what.capitalize()} {org.code} is {_a(kind)} in ODS, not {_a(stated)}.",
             )
         )
+
+
+def _a(kind: str) -> str:
+    """ "a CSU", "an ICB", "an NHS England region": the article as the word is spoken."""
+    spoken_vowel = kind[:1] in "AEIOUaeiou" or kind.startswith(("NHS", "ICB"))
+    return f"{'an' if spoken_vowel else 'a'} {kind}"
 
 
 __all__ = ["Findings", "carried_values", "ods_listed", "organisation_findings"]

@@ -368,12 +368,25 @@ def name_key(name: str) -> str:
     return " ".join(_NOISE.sub(" ", text).split())
 
 
+# Words people leave out of a name that still name the same organisation. A place or a
+# direction ("North", "Leeds") is never one: "NHS Leeds CCG" is not NHS LEEDS NORTH CCG.
+_SPARE_WORDS = frozenset(
+    {"unit", "support", "foundation", "services", "service", "organisation", "location", "and"}
+)
+
+
 def same_name(given: str, org: OdsOrganisation) -> bool:
-    """Whether `given` names `org`: its name, give or take one word of ODS's ("unit", the
-    sub-ICB location's code...), as people shorten names."""
+    """Whether `given` names `org`: its name, give or take one word of ODS's that tells no
+    organisation from another ("unit", the sub-ICB location's code...), as people shorten names."""
     mine, theirs = name_key(given).split(), name_key(org.name).split()
-    return mine == theirs or (
-        len(mine) >= 2 and set(mine) <= set(theirs) and len(set(theirs) - set(mine)) <= 1
+    if mine == theirs:
+        return True
+    left_out = set(theirs) - set(mine)
+    return (
+        len(mine) >= 2
+        and set(mine) <= set(theirs)
+        and len(left_out) <= 1
+        and all(word in _SPARE_WORDS or any(c.isdigit() for c in word) for word in left_out)
     )
 
 

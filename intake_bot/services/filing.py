@@ -19,7 +19,7 @@ from typing import Any
 from intake_bot.domain.fields import FIELDS_BY_KEY, RequestType
 from intake_bot.domain.form_versions import older_form
 from intake_bot.domain.rawform import RawForm
-from intake_bot.domain.records import InboundMessage, Request, saved_id
+from intake_bot.domain.records import InboundMessage, Relationship, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern, domain_of
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import queue_for, request_reference, verification_queue
@@ -181,12 +181,30 @@ def _check_relationship(
             Problem("existing_reference", field_.label, reference, "a relationship not yet ended")
         )
         return ""
+    if checked.request_type is RequestType.END:
+        checked.flags += _parties_named(checked, relationship)
     if sender.lower() in register.contacts_for(relationship):
         return ""
     return (
         f"{sender or 'the sender'} is not a registered contact of an organisation in "
         f"{relationship.reference}; verify before acting"
     )
+
+
+def _parties_named(checked: Validation, relationship: Relationship) -> list[Flag]:
+    """An end that names other organisations than the register's may mean another relationship
+    (or the successor of a party that closed): staff check before ending it."""
+    flags = []
+    for party, held in (
+        ("commissioner", relationship.commissioner_ods),
+        ("processor", relationship.processor_ods),
+    ):
+        key = f"{party}_ods"
+        named = str(checked.values.get(key) or "").upper()
+        if held and named and named != held.upper():
+            said = f"the form names {named}; {relationship.reference} names {held}"
+            flags.append(Flag(key, f"{FIELDS_BY_KEY[key].label}: {said}."))
+    return flags
 
 
 def settle(
