@@ -1,7 +1,8 @@
 """The CSV files of ODS Data Search and Export: organisation reports and successions.
 
 Both are published without a header row (ODS Data Search and Export can add one; it is passed
-over). The same rows downloaded as a workbook come here through ods/workbook.py.
+over, and a header that puts the columns elsewhere is followed: ods/headers.py). The same rows
+downloaded as a workbook come here through ods/workbook.py.
 An organisation report (eccg, eccgsite, ecsu, etr, enhsro... in the standard layout) has
   0 organisation code, 1 name, 2 national grouping, 3 high level health geography,
   4-8 address lines 1-5, 9 postcode, 10 open date, 11 close date (YYYYMMDD), 12 status or
@@ -27,6 +28,7 @@ from intake_bot.domain.organisations import (
     SuccessionEntry,
 )
 from intake_bot.domain.printable import clean_line
+from intake_bot.ods.headers import in_standard_order
 from intake_bot.ods.kinds import is_ods_code, kind_of, ods_code
 
 MAX_ROWS = 200_000
@@ -137,7 +139,7 @@ def read_csv(name: str, text: str, hint: str) -> OdsFile:
 
 def read_rows(name: str, rows: Iterable[tuple[int, list[str]]], hint: str) -> OdsFile:
     """The (line number, cells) of a report or successions file, in either published layout."""
-    rest = iter(rows)
+    rest = in_standard_order(rows)
     head = list(islice(rest, 5))
     layout = csv_layout([cells for _, cells in head])
     first = head[0][0] if head else 1

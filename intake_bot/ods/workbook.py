@@ -21,6 +21,7 @@ from intake_bot.forms.limits import DEFAULT_LIMITS, Budget, LimitError
 from intake_bot.forms.xlsx import shared_strings
 from intake_bot.forms.xlsx_package import Workbook, Worksheet, shared_strings_part
 from intake_bot.ods.csv_reports import MAX_ROWS, csv_layout, read_rows
+from intake_bot.ods.headers import in_standard_order
 
 WORKBOOK_PART = "xl/workbook.xml"
 COLUMNS = 40  # a standard report has 27
@@ -59,7 +60,7 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
                 with archive.open(part) as stream:
                     strings = shared_strings(stream, budget)
             for sheet in Workbook(archive, strings).worksheets:
-                rows = _sheet_rows(name, sheet, budget)
+                rows = list(in_standard_order(_sheet_rows(name, sheet, budget)))
                 if csv_layout([cells for _, cells in rows[:5]]) is not None:
                     title = clean_line(sheet.title)[:40]  # the file's words, printed to a terminal
                     read = read_rows(f"{name} ({title})", rows, hint)

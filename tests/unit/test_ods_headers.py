@@ -1,0 +1,85 @@
+"""A report or successions file whose header row puts its columns in another order than ODS's
+standard layout (an export of chosen columns) is read by its header."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+
+from intake_bot.domain.organisations import OrgKind
+from intake_bot.ods import read_ods_file
+from intake_bot.ods.headers import in_standard_order
+from tests.ods_files import report
+
+CHOSEN = "Organisation Code,Name,Postcode,Open Date,Close Date,Parent Organisation Code"
+
+
+def test_a_report_of_chosen_columns_is_read_by_its_header(tmp_path: Path) -> None:
+    path = report(
+        tmp_path / "eccg.csv",
+        [
+            CHOSEN,
+            "03G,NHS LEEDS SOUTH AND EAST CCG,LS11 5BZ,20130401,20220630,Q72",
+            '15F,"NHS WEST YORKSHIRE ICB - 15F",LS1 4HR,20220701,,QWO',
+        ],
+    )
+    read = read_ods_file(path)
+    by_code = {o.code: o for o in read.organisations}
+    assert by_code["03G"].closed_on == date(2022, 6, 30) and by_code["03G"].postcode == "LS11 5BZ"
+    assert by_code["15F"].opened_on == date(2022, 7, 1) and by_code["15F"].closed_on is None
+    assert by_code["15F"].parent == "QWO" and by_code["15F"].kind is OrgKind.SUB_ICB
+
+
+def test_columns_in_any_order_and_case_with_their_header(tmp_path: Path) -> None:
+    path = report(
+        tmp_path / "trusts.csv",
+        [
+            "NAME,CLOSE DATE,OPEN DATE,ORGANISATION CODE",
+            "LEEDS TEACHING HOSPITALS NHS TRUST,,19980401,RR8",
+        ],
+    )
+    (trust,) = read_ods_file(path).organisations
+    assert (trust.code, trust.name, trust.opened_on) == (
+        "RR8",
+        "LEEDS TEACHING HOSPITALS NHS TRUST",
+        date(1998, 4, 1),
+    )
+
+
+def test_a_successions_file_with_its_columns_reordered_is_read_by_its_header(
+    tmp_path: Path,
+) -> None:
+    path = report(
+        tmp_path / "succ.csv",
+        [
+            "Succeeding Organisation Code,Organisation Code,Effective Date,Reason",
+            "QZE,QJG,20260401,M",
+        ],
+    )
+    (succession,) = read_ods_file(path).successions
+    assert (succession.old_code, succession.new_code) == ("QJG", "QZE")
+    assert succession.effective_on == date(2026, 4, 1) and succession.reason == "merger"
+
+
+def test_a_workbook_of_chosen_columns_is_read_by_its_header(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(CHOSEN.split(","))
+    sheet.append(["QJG", "NHS SUFFOLK AND NORTH EAST ESSEX ICB", "IP1 2BX"])
+    sheet["D2"], sheet["E2"], sheet["F2"] = datetime(2022, 7, 1), datetime(2026, 3, 31), "Y63"
+    book.save(tmp_path / "icbs.xlsx")
+    (icb,) = read_ods_file(tmp_path / "icbs.xlsx").organisations
+    assert icb.closed_on == date(2026, 3, 31) and icb.parent == "Y63"
+
+
+def test_a_header_in_the_standard_order_leaves_every_column_where_it_is() -> None:
+    header = ["Organisation Code", "Name", "National Grouping", "Mystery", *[""] * 10, "Parent"]
+    row = ["RR8", "LEEDS", "Y63", "x", *[""] * 10, "QWO"]
+    assert list(in_standard_order([(1, header), (2, row)])) == [(1, header), (2, row)]
+    unknown = [(1, ["Month", "Total"]), (2, ["Jan", "3"])]
+    assert list(in_standard_order(unknown)) == unknown
