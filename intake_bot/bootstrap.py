@@ -363,7 +363,7 @@ def _organisation(item: dict[str, object]) -> Organisation:
     contacts = item.get("contacts", [])
     return Organisation(
         ods=str(item["ods"]).strip().upper(),
-        name=str(item["name"]),
+        name=str(item.get("name", "")),  # ODS gives it, once a list is imported
         type=str(item.get("type", "Other")),
         contacts=[str(c) for c in contacts] if isinstance(contacts, list) else [],
     )

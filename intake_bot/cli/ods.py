@@ -61,6 +61,8 @@ def _print_report(report: ImportReport) -> None:
         console.print(
             f"read {f.name}: {f.format}, {what or 'nothing'}", highlight=False, markup=False
         )
+        for why in f.left_out:
+            console.print(f"left out  {why}", highlight=False, markup=False)
     if report.unchanged:
         console.print("no changes: the list already says what these files say")
         return

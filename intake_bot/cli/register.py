@@ -18,6 +18,7 @@ from intake_bot.cli.common import (
     state,
     table,
 )
+from intake_bot.domain.ods_views import organisation_label
 from intake_bot.domain.register import ENDED, RegisterError
 from intake_bot.domain.register_view import ImportReport, RegisterRow
 
@@ -56,8 +57,9 @@ def register_list(
 def _list_row(row: RegisterRow, show_all: bool) -> list[str]:
     cells = [
         row.reference,
-        f"{row.commissioner_name} ({row.commissioner_ods})",
-        f"{row.processor_name} ({row.processor_ods})" if row.processor_ods else row.processor_name,
+        # a sub-ICB location's name ends with its code: "NHS WEST YORKSHIRE ICB - 15F (15F)"
+        organisation_label(row.commissioner_name, row.commissioner_ods),
+        organisation_label(row.processor_name, row.processor_ods),
         row.dscro,
         f"{fmt_date(row.contract_start)} to {fmt_date(row.contract_end)}",
         fmt_date(row.effective_from),

@@ -15,6 +15,7 @@ class FileRead:
     format: str
     organisations: int
     successions: int
+    left_out: tuple[str, ...] = ()  # records not used, each with why (list kept as it was)
 
 
 def organisation_name(name: str, code: str) -> str:

@@ -124,6 +124,7 @@ class OdsFile:
     format: str  # "ODS report (CSV)", "successions (CSV)", "FHIR Organization (JSON)"
     organisations: tuple[OrgEntry, ...] = ()
     successions: tuple[SuccessionEntry, ...] = ()
+    left_out: tuple[str, ...] = ()  # records it could not use, each named with why
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def read_fhir(name: str, text: str, today: date | None = None) -> OdsFile:
     items = document if isinstance(document, list) else [document]
     orgs: list[OrgEntry] = []
     successions: list[SuccessionEntry] = []
+    left_out: list[str] = []
     for number, (resource, stamped) in enumerate(_resources(name, items), start=1):
         if number > MAX_RESOURCES:
             raise OdsError(f"{name}: more than {MAX_RESOURCES:,} resources")
@@ -61,15 +62,28 @@ def read_fhir(name: str, text: str, today: date | None = None) -> OdsFile:
             entry = _organisation(resource, written or stamped or today)
             orgs.append(entry)
             successions.extend(_successions(resource, entry.code))
+        except _UndatedClosureError as exc:  # one odd record does not hold up the rest
+            left_out.append(f"{name}: Organization {number}: {exc}; the list keeps what it had")
         except ValueError as exc:
             raise OdsError(f"{name}: Organization {number}: {exc}") from None
         except (TypeError, AttributeError):  # a value of another JSON type than FHIR gives it
             where = f"{name}: Organization {number}"
             raise OdsError(f"{where}: not shaped as FHIR R4 gives it: {_SHAPES}") from None
     if not orgs:
+        if left_out:
+            raise OdsError(f"no organisation it can use: {left_out[0]}")
         raise OdsError(f"{name}: no FHIR Organization resources in it")
-    _check_every_page(name, items, len(orgs))
-    return OdsFile(name, FHIR, tuple(orgs), tuple(successions))
+    _check_every_page(name, items, len(orgs) + len(left_out))
+    return OdsFile(name, FHIR, tuple(orgs), tuple(successions), _shortened(left_out))
+
+
+def _shortened(left_out: list[str], shown: int = 10) -> tuple[str, ...]:
+    more = len(left_out) - shown
+    return tuple(left_out[:shown]) + ((f"… and {more} more like them",) if more > 0 else ())
+
+
+class _UndatedClosureError(ValueError):
+    """A record that says it is closed but not when: an archived ("RefOnly") record, say."""
 
 
 _SHAPES = "a text, a number or a list where an object belongs (or the reverse)"
@@ -149,7 +163,7 @@ def _organisation(resource: Json, today: date) -> OrgEntry:
     extensions = _list(resource.get("extension"))
     opened, closed = _period(extensions, operating=resource.get("active") is True, today=today)
     if resource.get("active") is False and closed is None:
-        raise ValueError(f"{code} is inactive but gives no end date")
+        raise _UndatedClosureError(f"{code} is inactive but gives no end date")
     roles = _roles(resource, extensions)
     found = kind_of_roles(roles)
     role, kind = found if found else ("", kind_of(code, name, closed_on=closed))

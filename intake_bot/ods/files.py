@@ -22,11 +22,13 @@ MAX_NAME = 120  # characters of a file's name shown
 
 def read_ods_file(path: Path) -> OdsFile:
     """Read one file; raises OdsError (naming the file, the line and the problem)."""
-    name = clean_line(path.name)[:MAX_NAME]  # printed, and kept in the audit trail
+    # printed, and kept in the audit trail; "." and ".." have no name of their own
+    name = clean_line(path.name or str(path))[:MAX_NAME]
     try:
         status = path.stat()
         if not stat.S_ISREG(status.st_mode):  # a FIFO would wait for a writer for ever
-            raise OdsError(f"{name}: not a regular file")
+            what = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+            raise OdsError(f"{name}: {what}; give the files themselves")
         if status.st_size > MAX_BYTES:
             raise OdsError(
                 f"{name}: {status.st_size:,} bytes; an ODS file is at most {MAX_BYTES:,}"

@@ -123,7 +123,7 @@ class Organisations:
 
 
 def _file_read(f: OdsFile) -> FileRead:
-    return FileRead(f.name, f.format, len(f.organisations), len(f.successions))
+    return FileRead(f.name, f.format, len(f.organisations), len(f.successions), f.left_out)
 
 
 def _apply_organisations(unit: Unit, entries: Sequence[OrgEntry], now: datetime) -> list[Change]:

@@ -1,0 +1,57 @@
+"""A FHIR record that cannot be used (closed, but not saying when) is left out and named; the rest
+of the file is imported. A folder given for a file is named as one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from intake_bot.cli import app
+from intake_bot.domain.organisations import OdsError
+from intake_bot.ods import read_ods_file
+from tests.ods_files import bundle, fhir_organisation
+
+OPEN = fhir_organisation("QWO", "NHS WEST YORKSHIRE INTEGRATED CARE BOARD", start="2022-07-01")
+
+
+def _archived(code: str) -> dict[str, object]:
+    """An inactive record with no period at all, as an archived ("RefOnly") record may come."""
+    record = fhir_organisation(code, "NHS ARCHIVED CCG", start="2013-04-01")
+    record["active"] = False
+    record["extension"] = []
+    return record
+
+
+def test_an_inactive_record_without_an_end_date_is_left_out_and_named(tmp_path: Path) -> None:
+    read = read_ods_file(bundle(tmp_path / "icbs.json", [OPEN, _archived("5NT")]))
+    assert [o.code for o in read.organisations] == ["QWO"]
+    (why,) = read.left_out
+    assert "Organization 2: 5NT is inactive but gives no end date" in why
+    # the search's total counts it: the file is not taken for one page of several
+    many = [_archived(f"5N{n}") for n in range(12)]
+    read = read_ods_file(bundle(tmp_path / "more.json", [OPEN, *many]))
+    assert len(read.left_out) == 11 and read.left_out[-1] == "… and 2 more like them"
+
+
+def test_a_file_of_nothing_but_such_records_is_refused_naming_why(tmp_path: Path) -> None:
+    with pytest.raises(OdsError, match="5NT is inactive but gives no end date"):
+        read_ods_file(bundle(tmp_path / "old.json", [_archived("5NT")]))
+
+
+def test_the_import_prints_what_it_left_out(tmp_path: Path) -> None:
+    path = bundle(tmp_path / "icbs.json", [OPEN, _archived("5NT")])
+    database = f"sqlite:///{tmp_path / 'bot.db'}"
+    runner = CliRunner()
+    env = {"INTAKE_BOT_DATABASE_URL": database}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    result = runner.invoke(app, ["ods", "import", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "left out  icbs.json: Organization 2: 5NT is inactive" in result.output
+    assert "opened     QWO" in result.output
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(OdsError, match=r"^\S+: a folder; give the files themselves"):
+        read_ods_file(Path("."))
