@@ -61,10 +61,18 @@ def _print_report(report: ImportReport) -> None:
         console.print(
             f"read {f.name}: {f.format}, {what or 'nothing'}", highlight=False, markup=False
         )
-        for why in f.left_out:
-            console.print(f"left out  {why}", highlight=False, markup=False)
+        for why in f.left_out[:SHOWN_PER_KIND]:
+            console.print(
+                f"left out   {f.name}: {why}; the list keeps what it had for that code",
+                highlight=False,
+                markup=False,
+            )
+        if len(f.left_out) > SHOWN_PER_KIND:
+            more = len(f.left_out) - SHOWN_PER_KIND
+            console.print(f"left out   … and {more} more", highlight=False, markup=False)
     if report.unchanged:
-        console.print("no changes: the list already says what these files say")
+        but = " (but for what was left out)" if any(f.left_out for f in report.files) else ""
+        console.print(f"no changes: the list already says what these files say{but}")
         return
     shown: dict[str, int] = {}
     for change in report.changes:

@@ -136,7 +136,8 @@ def _check_dates(
         successor = successor_phrase(index, code, on.effect)
         closed = f"{code} closed on {uk(org.closed_on)}; {successor}"
         if ending:  # an end names the parties the register holds, closed or not
-            found.flags.append((role.ods_key, f"{closed}."))
+            closes = closed if org.closed_by(on.today) else closed.replace(" closed ", " closes ")
+            found.flags.append((role.ods_key, f"{closes}."))
         elif org.closed_by(on.today):
             expected = f"the code of an open organisation: {closed}"
             found.problems.append((role.ods_key, code, expected))
@@ -197,7 +198,7 @@ def _check_kind(found: Findings, role: _Role, org: OdsOrganisation, given: objec
                 (
                     role.type_key,
                     f"{role.what.capitalize()} {org.code} ({org.name}) is not {_a(stated)} in "
-                    f"ODS: its list gives it none of the kinds the form offers.",
+                    'ODS, nor any kind the form offers: if it is right, "Other" is the type.',
                 )
             )
         return

@@ -372,22 +372,26 @@ def name_key(name: str) -> str:
 # Words people leave out of a name that still name the same organisation. A place or a
 # direction ("North", "Leeds") is never one: "NHS Leeds CCG" is not NHS LEEDS NORTH CCG.
 _SPARE_WORDS = frozenset(
-    {"unit", "support", "foundation", "services", "service", "organisation", "location", "and"}
+    {
+        *("unit", "support", "foundation", "trust", "services", "service", "board", "group"),
+        *("organisation", "location", "england", "and", "of"),
+    }
 )
 
 
 def same_name(given: str, org: OdsOrganisation) -> bool:
-    """Whether `given` names `org`: its name, give or take one word of ODS's that tells no
-    organisation from another ("unit", the sub-ICB location's code...), as people shorten names."""
+    """Whether `given` names `org`: its name, in its order, give or take one word of ODS's that
+    tells no organisation from another ("trust", "unit", the sub-ICB location's code...), as
+    people shorten names."""
     mine, theirs = name_key(given).split(), name_key(org.name).split()
     if mine == theirs:
         return True
-    left_out = set(theirs) - set(mine)
-    return (
-        len(mine) >= 2
-        and set(mine) <= set(theirs)
-        and len(left_out) <= 1
-        and all(word in _SPARE_WORDS or any(c.isdigit() for c in word) for word in left_out)
+    if len(mine) < 2 or len(theirs) != len(mine) + 1:
+        return False
+    return any(
+        theirs[:i] + theirs[i + 1 :] == mine
+        and (theirs[i] in _SPARE_WORDS or any(c.isdigit() for c in theirs[i]))
+        for i in range(len(theirs))
     )
 
 

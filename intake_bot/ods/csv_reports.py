@@ -28,7 +28,7 @@ from intake_bot.domain.organisations import (
     SuccessionEntry,
 )
 from intake_bot.domain.printable import clean_line
-from intake_bot.ods.headers import in_standard_order
+from intake_bot.ods.headers import header_problem, in_standard_order
 from intake_bot.ods.kinds import is_ods_code, kind_of, ods_code
 
 MAX_ROWS = 200_000
@@ -143,6 +143,9 @@ def read_rows(name: str, rows: Iterable[tuple[int, list[str]]], hint: str) -> Od
     head = list(islice(rest, 5))
     layout = csv_layout([cells for _, cells in head])
     first = head[0][0] if head else 1
+    lacks = header_problem(head[0][1]) if head else None
+    if layout is None and lacks:
+        raise OdsError(f"{name}: line {first}: {lacks}; is this an ODS report?")
     if layout is None:
         raise OdsError(
             f"{name}: line {first}: not an ODS file: expected an ODS report "

@@ -63,23 +63,20 @@ def read_fhir(name: str, text: str, today: date | None = None) -> OdsFile:
             orgs.append(entry)
             successions.extend(_successions(resource, entry.code))
         except _UndatedClosureError as exc:  # one odd record does not hold up the rest
-            left_out.append(f"{name}: Organization {number}: {exc}; the list keeps what it had")
+            left_out.append(f"Organization {number}: {exc}")
         except ValueError as exc:
             raise OdsError(f"{name}: Organization {number}: {exc}") from None
         except (TypeError, AttributeError):  # a value of another JSON type than FHIR gives it
             where = f"{name}: Organization {number}"
             raise OdsError(f"{where}: not shaped as FHIR R4 gives it: {_SHAPES}") from None
-    if not orgs:
-        if left_out:
-            raise OdsError(f"no organisation it can use: {left_out[0]}")
-        raise OdsError(f"{name}: no FHIR Organization resources in it")
     _check_every_page(name, items, len(orgs) + len(left_out))
-    return OdsFile(name, FHIR, tuple(orgs), tuple(successions), _shortened(left_out))
-
-
-def _shortened(left_out: list[str], shown: int = 10) -> tuple[str, ...]:
-    more = len(left_out) - shown
-    return tuple(left_out[:shown]) + ((f"… and {more} more like them",) if more > 0 else ())
+    if not orgs and left_out:
+        raise OdsError(
+            f"{name}: none of its {len(left_out):,} Organizations can be used: {left_out[0]}"
+        )
+    if not orgs:
+        raise OdsError(f"{name}: no FHIR Organization resources in it")
+    return OdsFile(name, FHIR, tuple(orgs), tuple(successions), tuple(left_out))
 
 
 class _UndatedClosureError(ValueError):

@@ -18,6 +18,7 @@ from typing import Any
 
 from intake_bot.domain.fields import FIELDS_BY_KEY, RequestType
 from intake_bot.domain.form_versions import older_form
+from intake_bot.domain.organisations import OrganisationIndex
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import InboundMessage, Relationship, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern, domain_of
@@ -144,7 +145,9 @@ def check(
         if register is None:
             checked.flags.append(Flag("existing_reference", REGISTER_NOT_CHECKED))
         else:
-            verification = _check_relationship(register, checked, sender, rules.context.today)
+            verification = _check_relationship(
+                register, checked, sender, rules.context.today, rules.context.known_ods
+            )
     unverified = unverified_from(msg.defects) if msg else None
     if unverified:
         concern = f"the sender is unverified ({unverified}): check who sent it before acting"
@@ -161,7 +164,11 @@ def check(
 
 
 def _check_relationship(
-    register: RelationshipReads, checked: Validation, sender: str, today: date
+    register: RelationshipReads,
+    checked: Validation,
+    sender: str,
+    today: date,
+    known: frozenset[str],
 ) -> str:
     reference = str(checked.values.get("existing_reference") or "")
     relationship = register.by_reference(reference)
@@ -182,7 +189,7 @@ def _check_relationship(
         )
         return ""
     if checked.request_type is RequestType.END:
-        checked.flags += _parties_named(checked, relationship)
+        checked.flags += _commissioner_named(checked, relationship, known)
     if sender.lower() in register.contacts_for(relationship):
         return ""
     return (
@@ -191,20 +198,20 @@ def _check_relationship(
     )
 
 
-def _parties_named(checked: Validation, relationship: Relationship) -> list[Flag]:
-    """An end that names other organisations than the register's may mean another relationship
-    (or the successor of a party that closed): staff check before ending it."""
-    flags = []
-    for party, held in (
-        ("commissioner", relationship.commissioner_ods),
-        ("processor", relationship.processor_ods),
-    ):
-        key = f"{party}_ods"
-        named = str(checked.values.get(key) or "").upper()
-        if held and named and named != held.upper():
-            said = f"the form names {named}; {relationship.reference} names {held}"
-            flags.append(Flag(key, f"{FIELDS_BY_KEY[key].label}: {said}."))
-    return flags
+def _commissioner_named(
+    checked: Validation, relationship: Relationship, known: frozenset[str]
+) -> list[Flag]:
+    """An end that names another commissioner than the register's may mean another relationship
+    (or the successor of one that closed): staff check before ending it. An end's form keeps no
+    processor to compare."""
+    held = (relationship.commissioner_ods or "").upper()
+    named = str(checked.values.get("commissioner_ods") or "").upper()
+    if not held or not named or named == held:
+        return []
+    said = f"the form names {named}; {relationship.reference} names {held}"
+    if isinstance(known, OrganisationIndex) and named in known.direct_successors(held):
+        said += f", which {named} succeeded"
+    return [Flag("commissioner_ods", f"{FIELDS_BY_KEY['commissioner_ods'].label}: {said}.")]
 
 
 def settle(

@@ -65,9 +65,9 @@ class Organisations:
             changes += recheck_decided(unit, organisation_index(unit), now)
             report = ImportReport(tuple(_file_read(f) for f in files), tuple(changes), reviews)
             names = ", ".join(f.name for f in files)
-            audit.record(
-                unit, action=IMPORT_ACTION, at=now, actor=actor, note=f"{names}: {report.summary()}"
-            )
+            left = sum(len(f.left_out) for f in files)
+            note = f"{names}: {report.summary()}" + (f"; records left out: {left}" if left else "")
+            audit.record(unit, action=IMPORT_ACTION, at=now, actor=actor, note=note)
         log.info(
             "ods import: %d file%s, %s",
             len(files),

@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import openpyxl
+import pytest
 
-from intake_bot.domain.organisations import OrgKind
+from intake_bot.domain.organisations import OdsError, OrgKind
 from intake_bot.ods import read_ods_file
 from intake_bot.ods.headers import in_standard_order
 from tests.ods_files import report
@@ -83,3 +84,26 @@ def test_a_header_in_the_standard_order_leaves_every_column_where_it_is() -> Non
     assert list(in_standard_order([(1, header), (2, row)])) == [(1, header), (2, row)]
     unknown = [(1, ["Month", "Total"]), (2, ["Jan", "3"])]
     assert list(in_standard_order(unknown)) == unknown
+
+
+def test_a_report_whose_header_names_no_close_date_is_refused_not_read_as_all_open(
+    tmp_path: Path,
+) -> None:
+    for header in ("Organisation Code,Name,Open Date", "Organisation Code,Name,Open Date,Closed?"):
+        path = report(tmp_path / "x.csv", [header, "03G,NHS LEEDS SOUTH AND EAST CCG,20130401,"])
+        with pytest.raises(OdsError, match=r"x\.csv: line 1: its header names no close date"):
+            read_ods_file(path)
+
+
+def test_headers_written_as_people_write_them(tmp_path: Path) -> None:
+    path = report(
+        tmp_path / "x.csv",
+        [
+            "Code,OrganisationCode,Name,Open Date (YYYYMMDD),Date Closed,"
+            "Successor Organisation Code",
+            "X,03G,NHS LEEDS SOUTH AND EAST CCG,20130401,20220630,15F",
+        ],
+    )
+    read = read_ods_file(path)  # a report with its successor beside it is still a report
+    (ccg,) = read.organisations
+    assert (ccg.code, ccg.closed_on) == ("03G", date(2022, 6, 30))

@@ -27,16 +27,20 @@ def _archived(code: str) -> dict[str, object]:
 def test_an_inactive_record_without_an_end_date_is_left_out_and_named(tmp_path: Path) -> None:
     read = read_ods_file(bundle(tmp_path / "icbs.json", [OPEN, _archived("5NT")]))
     assert [o.code for o in read.organisations] == ["QWO"]
-    (why,) = read.left_out
-    assert "Organization 2: 5NT is inactive but gives no end date" in why
+    assert read.left_out == ("Organization 2: 5NT is inactive but gives no end date",)
     # the search's total counts it: the file is not taken for one page of several
     many = [_archived(f"5N{n}") for n in range(12)]
     read = read_ods_file(bundle(tmp_path / "more.json", [OPEN, *many]))
-    assert len(read.left_out) == 11 and read.left_out[-1] == "… and 2 more like them"
+    assert len(read.left_out) == 12
+    # and a page of a larger search is still named as one, though nothing in it can be used
+    with pytest.raises(OdsError, match="one page of a paged search"):
+        read_ods_file(bundle(tmp_path / "page.json", many, total=40))
 
 
 def test_a_file_of_nothing_but_such_records_is_refused_naming_why(tmp_path: Path) -> None:
-    with pytest.raises(OdsError, match="5NT is inactive but gives no end date"):
+    with pytest.raises(
+        OdsError, match=r"^old\.json: none of its 1 Organizations can be used: Organization 1: 5NT"
+    ):
         read_ods_file(bundle(tmp_path / "old.json", [_archived("5NT")]))
 
 
@@ -48,8 +52,11 @@ def test_the_import_prints_what_it_left_out(tmp_path: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
     result = runner.invoke(app, ["ods", "import", str(path)], env=env)
     assert result.exit_code == 0, result.output
-    assert "left out  icbs.json: Organization 2: 5NT is inactive" in result.output
+    assert "left out   icbs.json: Organization 2: 5NT is inactive" in result.output
     assert "opened     QWO" in result.output
+    again = runner.invoke(app, ["ods", "import", str(path)], env=env)
+    said = " ".join(again.output.split())  # as wrapped to the terminal's width
+    assert "no changes: the list already says what these files say (but for what was" in said
 
 
 def test_a_folder_is_named_as_a_folder(tmp_path: Path) -> None:

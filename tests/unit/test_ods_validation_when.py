@@ -69,6 +69,9 @@ def test_an_end_request_may_name_the_closed_party_the_register_holds() -> None:
     result = check_form(after, effective_date="01/06/2026", **END, **QJG)
     assert not any("QJG" in m for m in messages(result))
     assert any("QJG closed on 31/03/2026; its successor is QZE" in f for f in flags(result))
+    # ended before the closure takes effect: it closes, it has not closed
+    early = check_form(MARCH, effective_date="20/03/2026", **END, **QJG)
+    assert any("QJG closes on 31/03/2026" in f for f in flags(early))
     # a new relationship naming it is still refused
     assert any("QJG closed on 31/03/2026" in m for m in messages(check_form(after, **QJG)))
 
@@ -91,7 +94,7 @@ def test_an_end_naming_other_parties_than_the_registers_is_flagged_for_staff() -
     form = RawForm("end.docx", {**FORM, **END, **QZE, "effective_date": "01/06/2026"})
     checked = check(form, None, CheckRules(after), _Register(held))
     said = [f.message for f in checked.validation.flags]
-    assert any("the form names QZE; LCR-000001 names QJG" in m for m in said)
+    assert any("the form names QZE; LCR-000001 names QJG, which QZE succeeded." in m for m in said)
     same = RawForm("end.docx", {**FORM, **END, **QJG, "effective_date": "01/06/2026"})
     said = [
         f.message for f in check(same, None, CheckRules(after), _Register(held)).validation.flags
@@ -109,6 +112,23 @@ def test_a_name_that_drops_a_word_telling_organisations_apart_is_flagged() -> No
     assert flags(csu) == []
     sub_icb = check_form(ctx, commissioner_name="NHS North East and North Cumbria ICB")
     assert flags(sub_icb) == []
+    # the words in ODS's order, as many as it has: not a jumble of them
+    jumbled = check_form(ctx, commissioner_name="Cumbria North East and North ICB 16C")
+    assert len(flags(jumbled)) == 1
+
+
+def test_the_ways_people_shorten_names_are_not_flagged() -> None:
+    from intake_bot.domain.organisations import same_name
+
+    for given, name in (
+        ("Leeds Teaching Hospitals", "LEEDS TEACHING HOSPITALS NHS TRUST"),
+        ("University Hospitals Leicester NHS Trust", "UNIVERSITY HOSPITALS OF LEICESTER NHS TRUST"),
+        ("NHS North East and Yorkshire", "NHS ENGLAND NORTH EAST AND YORKSHIRE"),
+        ("NHS West Yorkshire Integrated Care", "NHS WEST YORKSHIRE INTEGRATED CARE BOARD"),
+        ("Midlands and Lancashire CSU", "MIDLANDS AND LANCASHIRE COMMISSIONING SUPPORT UNIT"),
+    ):
+        assert same_name(given, OdsOrganisation("X", name)), given
+    assert not same_name("NHS Suffolk ICB", OdsOrganisation("X", "NHS WEST SUFFOLK ICB"))
 
 
 def test_an_organisation_of_no_kind_the_form_offers_is_flagged_in_its_role() -> None:
