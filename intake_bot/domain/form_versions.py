@@ -6,18 +6,19 @@ version is read by today's keys and labels; another version (older, or newer tha
 the bot sends) through its mapping (one `config/forms/<version>.toml` each, naming today's fields);
 a version with no mapping cannot be read safely; a .docx or .xlsx that declares none (made by
 hand, another organisation's template, or a form from before forms carried their version) is
-read by its labels (today's, or an older version's when they read more of it: `best_reading`)
-and flagged for staff.
+read by its labels (today's, or an older version's when they read more of it) and flagged for
+staff; so is a form whose declared version's labels leave it largely unread while another
+version's read it (forms/version_choice.py chooses).
 
-A declared version comes from the sender's file: it is checked against a strict pattern and
-only ever looked up among the versions loaded, never used to find a file.
+A declared version comes from the sender's file: only numbers and dots are one
+(`valid_version`), only ever looked up among the versions loaded, never used to find a file.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from intake_bot.domain.fields import FIELDS_BY_KEY, Field, field_for_label, normalise_label
 from intake_bot.domain.rawform import RawForm, Versioning
@@ -28,22 +29,36 @@ DOCX_PROPERTY = "DSfC form version"
 XLSX_DEFINED_NAME = "DSfC_form_version"
 DOCX_CONTROL_TAG = "dsfc_form_version"  # the hidden content control that repeats it in Word
 MAX_VERSION_CHARS = 20
-_VERSION = re.compile(rf"[0-9A-Za-z][0-9A-Za-z._-]{{0,{MAX_VERSION_CHARS - 1}}}")
+# A declared version is the sender's text and may be quoted back to them (or, behind a spoofed
+# From, to a third party): only numbers and dots are a version, so no link, name or phone
+# number is ever repeated. A mapping's file name is the operator's, and may be looser.
+_VERSION = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})*")
+_FILE_VERSION = re.compile(rf"[0-9A-Za-z][0-9A-Za-z._-]{{0,{MAX_VERSION_CHARS - 1}}}")
 _TEN_DIGITS = re.compile(r"\d(?:[ -]?\d){9}")
+MAX_VERSION_DIGITS = 9  # ten digits, even split by dots, may be an NHS number: never a version
 
 
-# "Version 2016.1", "v2016.1", "ver. 2016.1": the number is the version.
-_PREFIX = re.compile(r"^(?:version|ver|v)\.?\s*(?=\d)", re.IGNORECASE)
+# "Version 2016.1", "Version: 2016.1", "v2016.1", "ver. 2016.1": the number is the version.
+_PREFIX = re.compile(r"^(?:version|ver|v)\.?\s*:?\s*(?=[0-9])", re.IGNORECASE)
 
 
 def valid_version(text: str | None) -> str | None:
-    """`text` trimmed when it is a well-formed version ("2016.1"), else None."""
+    """The version `text` spells ("2016.1", also written "v2016.1" or "Version: 2016.1"),
+    without its prefix; None when it is not one (letters, a link, a phone number)."""
     if text is None:
         return None
-    text = text.strip()
-    if _TEN_DIGITS.search(text):  # no version has one; an NHS number does: never repeated
+    version = _PREFIX.sub("", text.strip())
+    if _TEN_DIGITS.search(text) or sum(map(str.isdigit, version)) > MAX_VERSION_DIGITS:
+        return None  # no version has ten digits; an NHS number does: never repeated
+    if len(version) > MAX_VERSION_CHARS or not _VERSION.fullmatch(version):
         return None
-    return text if _VERSION.fullmatch(text) else None
+    return version
+
+
+def valid_file_version(text: str) -> bool:
+    """Whether a mapping's version (its file's name, the operator's) is well formed: letters
+    too ("2015b", "v2"), though a form can declare only a numbered one."""
+    return _FILE_VERSION.fullmatch(text) is not None and not _TEN_DIGITS.search(text)
 
 
 def version_order(version: str) -> tuple[tuple[int, int | str], ...]:
@@ -97,12 +112,14 @@ class FieldNames:
     """The names one version of the form gives today's fields, over today's own names.
 
     `labels` are folded (normalise_label) and `keys` exact, each to today's key; a name the
-    version did not rename is read as today's form reads it.
+    version did not rename is read as today's form reads it. `own_only`: not today's own label
+    or key of a field this version renamed (what tells which version's labels a form uses).
     """
 
     version: str
     labels: Mapping[str, str] = field(default_factory=dict)
     keys: Mapping[str, str] = field(default_factory=dict)
+    own_only: bool = False
 
     def renamed(self, name: str) -> Field | None:
         """The field `name` means in this version when it is one of its own labels or keys."""
@@ -115,7 +132,8 @@ class FieldNames:
         """The field a label (or key, or today's alias) names in this version."""
         if not self.labels and not self.keys:
             return field_for_label(text)
-        return self.renamed(text) or field_for_label(text)
+        found = self.renamed(text) or field_for_label(text)
+        return found if found is None or self.keeps_todays(text, found) else None
 
     def names_strongly(self, text: str, named: Field) -> bool:
         """Whether `text` is `named`'s own label or key (today's or this version's), rather
@@ -128,7 +146,24 @@ class FieldNames:
         """The field a key (a control's tag, a hidden key column) names in this version."""
         text = text.strip()
         key = self.keys.get(text)
-        return FIELDS_BY_KEY[key] if key else FIELDS_BY_KEY.get(text)
+        found = FIELDS_BY_KEY[key] if key else FIELDS_BY_KEY.get(text)
+        return found if found is None or self.keeps_todays(text, found) else None
+
+    def keeps_todays(self, name: str, named: Field) -> bool:
+        """False only for `own_only` names when `name` is today's label or key of a field that
+        this version called otherwise: a form using it is not on this version."""
+        if not self.own_only or self.renamed(name) is named:
+            return True
+        folded = normalise_label(name)
+        if folded == normalise_label(named.label):
+            return named.key not in self.labels.values()
+        if name.strip() == named.key or folded == normalise_label(named.key):
+            return named.key not in self.keys.values()
+        return True
+
+    def strictly(self) -> FieldNames:
+        """These names, `own_only`."""
+        return replace(self, own_only=True)
 
 
 CURRENT_NAMES = FieldNames(CURRENT_VERSION)
@@ -139,7 +174,7 @@ def field_names(
 ) -> FieldNames:
     """A version's names from its mapping (old label or key → today's key), checked: every
     target must be one of today's keys. `where` names the mapping in the error."""
-    if valid_version(version) != version:
+    if not valid_file_version(version):
         raise MappingError(f"{where}: {version!r} is not a version like 2016.1")
     wrong = sorted({k for k in (*labels.values(), *keys.values()) if k not in FIELDS_BY_KEY})
     if wrong:
@@ -154,7 +189,7 @@ def meanings_changed(labels: Mapping[str, str], keys: Mapping[str, str]) -> list
     """The names a version's mapping gives another field than today's form does, each as
     "'NAME' (today X, here Y)". Allowed (an old form may have used a name differently), but a
     form that declares no version and uses such a name is read by whichever version's reading
-    finds more fields (`best_reading`), so the operator is told."""
+    finds more fields (forms/version_choice.py), so the operator is told."""
     changed = []
     for name, key in labels.items():
         today = field_for_label(name)
@@ -210,8 +245,8 @@ class FormVersions:
         """How to read a file that declared `declared` (None: it declared nothing)."""
         if declared is None:
             return Resolution(Versioning.MISSING, None, self.names_of(self.current))
-        version = valid_version(_PREFIX.sub("", declared.strip()))
-        if version is None:
+        version = valid_version(declared)
+        if version is None:  # readers pass only versions; anything else is not looked up
             return Resolution(Versioning.UNMAPPED, None, None)
         # As people write it: "v2026.1" and "2026.01" are 2026.1 (runs of digits as numbers).
         order = version_key(version)
@@ -249,84 +284,17 @@ class FormVersions:
 CURRENT_ONLY = FormVersions()
 
 
-def stamp(forms: list[RawForm], resolution: Resolution) -> list[RawForm]:
-    """Mark each form read from one file with the version it declared and how it was read."""
-    for form in forms:
-        form.version = resolution.version
-        form.versioning = resolution.versioning
-    return forms
-
-
-# Today's reading of a form that names no version is taken as it is when it leaves no label
-# unread and fills at least this many fields; else older readings are tried too. Not the
-# unknown labels alone: a Word reader only notes one in a label | value row, so a 2016 form
-# typed as paragraphs would read a few shared labels and never be tried as 2016's.
-CLEARLY_A_FORM = len(FIELDS_BY_KEY) // 2
-
-
-# An older reading calls the form that version's (its sender is sent the current form) only when
-# the older names read at least this share of its fields beyond what today's names read: today's
-# form with a label or two typed the old way ("Purpose of processing") is read through the old
-# names, and its sender is not told that it is an old form.
-OLDER_SHARE = 1 / 3
-
-
-def best_reading(
-    read: Callable[[FieldNames], list[RawForm]],
-    versions: FormVersions,
-    fields_in: Callable[[list[RawForm]], int],
-    min_fields: int,
-    *,
-    always_compare: bool = False,
-) -> list[RawForm]:
-    """The forms of a file that names no version (made by hand, another template, or a form
-    from before forms carried their version): read by today's names; if that leaves labels it
-    does not know, or finds few fields or no form (or `always_compare`), by each older version's
-    names in turn. The reading that finds the most fields wins, then the one leaving the fewest
-    labels unknown, then the one reading more second answers (so an old label beside today's
-    that gives another answer is weighed as a second answer, not dropped), today's on a tie;
-    an older one needs `min_fields` at least. Each form of an older reading that owes it at
-    least OLDER_SHARE of its fields names that version in `older_labels`: its sender is sent
-    the current form. Whole readings, not label by label: a value cell that happens to read as
-    an older label ("SIRO / Caldicott Guardian" as someone's job title) changes nothing, and a
-    letter with one control tagged "region" is no 2016 form."""
-    today = read(versions.names_of(versions.current))
-    if not versions.older or (
-        not always_compare and fields_in(today) >= CLEARLY_A_FORM and not _unknown(today)
-    ):
-        return today  # the common case: one reading
-    from_today = fields_in(today)
-    best, score, chosen = today, _score(today, from_today), None
-    for version in versions.older:
-        forms = read(versions.mappings[version])
-        found = fields_in(forms)
-        if forms and found >= min_fields and _score(forms, found) > score:
-            best, score, chosen = forms, _score(forms, found), version
-    if chosen is not None and score[0] - from_today < OLDER_SHARE * score[0]:
-        chosen = None  # mostly today's labels, a few old ones
-    for form in best:
-        form.older_labels = chosen
-    return best
-
-
-def _score(forms: list[RawForm], fields: int) -> tuple[int, int, int]:
-    """Fields found, then labels left unknown (fewer is better), then second answers read."""
-    repeats = sum(len(answers) for form in forms for answers in form.repeats.values())
-    return fields, -_unknown(forms), repeats
-
-
-def _unknown(forms: list[RawForm]) -> int:
-    return sum(len(form.unknown_labels) for form in forms)
-
-
 def declares_newer(form: RawForm) -> bool:
     """Whether a form declares a version newer than the blank the bot sends (read through
     that version's file as an older one is, but its sender is sent no form)."""
-    return form.versioning is Versioning.OLDER and is_newer(form.version or "", CURRENT_VERSION)
+    newer = is_newer(form.version or "", CURRENT_VERSION)
+    return form.versioning is Versioning.OLDER and newer and not form.labels_version
 
 
 def version_note(form: RawForm) -> str | None:
     """For staff: what the form's version says about how it was read (None: nothing to say)."""
+    if form.labels_version:
+        return _other_labels_note(form)
     if declares_newer(form):
         return (
             f"the form is version {form.version}: read through config/forms/{form.version}.toml, "
@@ -345,6 +313,11 @@ def version_note(form: RawForm) -> str | None:
         if form.older_labels
         else ""
     )
+    if form.versioning is Versioning.MISSING and form.version_unread:
+        return (
+            f"the form's version could not be read ({'; '.join(form.version_unread)}): read by "
+            f"its labels; check that every value landed in the right field{older}"
+        )
     if form.versioning is Versioning.MISSING:
         return (
             "the form carries no version (made by hand, or another organisation's template): "
@@ -353,6 +326,19 @@ def version_note(form: RawForm) -> str | None:
     if older:
         return f"the form was read by its labels{older}"
     return None
+
+
+def _other_labels_note(form: RawForm) -> str:
+    labels = form.labels_version
+    if form.versioning is Versioning.OLDER:
+        said = f"version {labels}'s: read through the mapping for {labels} (config/forms/)"
+        sent = "; the sender was sent the current form"
+    else:
+        said, sent = f"today's (version {labels}): read by today's labels", ""
+    return (
+        f"the form says it is version {form.version}, but its labels are {said}; check that "
+        f"every value landed in the right field{sent}"
+    )
 
 
 _HOW_READ = {
@@ -370,6 +356,11 @@ def how_read(form: RawForm) -> str:
             f"a version of the form newer than the blank the bot sends ({form.version}; the "
             f"blank is {CURRENT_VERSION}): read through its mapping"
         )
+    if form.labels_version:
+        return (
+            f"a form that declares version {form.version} but whose labels are version "
+            f"{form.labels_version}'s: read by them"
+        )
     text = _HOW_READ.get(form.versioning, "").format(version=form.version or "")
     if form.older_labels:
         text += f", as version {form.older_labels}'s (they read more of it than today's)"
@@ -382,6 +373,8 @@ def older_version(form: RawForm) -> str | None:
     the bot sends: its sender has a newer form than ours."""
     if declares_newer(form):
         return None
+    if form.labels_version:  # read by another version's labels than it declares: theirs
+        return form.labels_version if form.versioning is Versioning.OLDER else None
     return form.version if form.versioning is Versioning.OLDER else form.older_labels
 
 
@@ -396,4 +389,6 @@ class OlderForm:
 
 def older_form(form: RawForm) -> OlderForm | None:
     version = older_version(form)
-    return None if version is None else OlderForm(version, form.versioning is Versioning.OLDER)
+    # Declared: its sender is told "you sent version X"; else only that its labels are X's.
+    declared = form.versioning is Versioning.OLDER and not form.labels_version
+    return None if version is None else OlderForm(version, declared)

@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from intake_bot.domain.fields import RequestType
+from intake_bot.domain.organisation_names import former_name, name_key, same_name
 from intake_bot.domain.organisations import (
     OdsOrganisation,
     OrganisationIndex,
     OrgKind,
-    former_name,
-    name_key,
     ods_listed,
-    same_name,
     successor_phrase,
     uk,
 )

@@ -7,11 +7,12 @@ is what validation reads (every known code, with ODS's record and successors of 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from intake_bot.domain.organisation_names import name_key
 
 
 class OrgKind(StrEnum):
@@ -346,56 +347,3 @@ def successor_phrase(index: OrganisationIndex, code: str, today: date) -> str:
         return "ODS names no successor"
     named = " and ".join(index.describe(s) for s in successors)
     return f"its successor{'s are' if len(successors) > 1 else ' is'} {named}"
-
-
-# --- names ------------------------------------------------------------------------------------
-
-_ABBREVIATIONS = (
-    (r"\bccg\b", "clinical commissioning group"),
-    (r"\bicb\b", "integrated care board"),
-    (r"\bcsu\b", "commissioning support unit"),
-    (r"\bft\b", "foundation trust"),
-    (r"\buhb\b", "university health board"),
-    (r"&", " and "),
-)
-_NOISE = re.compile(r"\b(nhs|the|limited|ltd)\b|[^a-z0-9 ]")
-
-
-def name_key(name: str) -> str:
-    """A name as compared: case, punctuation, "NHS", "the" and common abbreviations aside."""
-    text = name.casefold()
-    for pattern, full in _ABBREVIATIONS:
-        text = re.sub(pattern, full, text)
-    return " ".join(_NOISE.sub(" ", text).split())
-
-
-# Words people leave out of a name that still name the same organisation. A place or a
-# direction ("North", "Leeds") is never one: "NHS Leeds CCG" is not NHS LEEDS NORTH CCG.
-_SPARE_WORDS = frozenset(
-    {
-        *("unit", "support", "foundation", "trust", "services", "service", "board", "group"),
-        *("organisation", "location", "england", "and", "of"),
-    }
-)
-
-
-def same_name(given: str, org: OdsOrganisation) -> bool:
-    """Whether `given` names `org`: its name, in its order, give or take one word of ODS's that
-    tells no organisation from another ("trust", "unit", the sub-ICB location's code...), as
-    people shorten names."""
-    mine, theirs = name_key(given).split(), name_key(org.name).split()
-    if mine == theirs:
-        return True
-    if len(mine) < 2 or len(theirs) != len(mine) + 1:
-        return False
-    return any(
-        theirs[:i] + theirs[i + 1 :] == mine
-        and (theirs[i] in _SPARE_WORDS or any(c.isdigit() for c in theirs[i]))
-        for i in range(len(theirs))
-    )
-
-
-def former_name(given: str, org: OdsOrganisation) -> str | None:
-    """The former name `given` matches, if any."""
-    key = name_key(given)
-    return next((n["name"] for n in org.former_names if name_key(n["name"]) == key), None)

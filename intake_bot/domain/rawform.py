@@ -37,11 +37,17 @@ class RawForm:
     repeats: dict[str, list[tuple[RawValue, bool]]] = field(default_factory=dict)
     loose: set[str] = field(default_factory=set)  # fields whose first value came by an alias
     version: str | None = None  # the form version the file declared, when well formed
-    versioning: Versioning = Versioning.NOT_CARRIED
+    versioning: Versioning = Versioning.NOT_CARRIED  # how it was read (by which labels)
     # Declaring no version, read partly by an older version's own labels: that version.
     older_labels: str | None = None
-    # A Word form whose version carriers disagree: what staff are told (the reader's sentence).
+    # Declaring a version whose labels left it largely unread, read by another version's
+    # labels: that version (its sender and staff are told what its labels are).
+    labels_version: str | None = None
+    # A form whose version carriers disagree: what staff are told (the reader's sentence).
     version_conflict: str | None = None
+    # Carriers that held something not read as a version, each as staff are told it (never the
+    # sender's text): "a version we do not recognise (document property)".
+    version_unread: list[str] = field(default_factory=list)
 
     def filled(self) -> int:
         """How many fields carry something."""

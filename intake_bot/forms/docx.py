@@ -15,12 +15,7 @@ import zipfile
 
 from lxml import etree
 
-from intake_bot.domain.form_versions import (
-    CURRENT_ONLY,
-    FieldNames,
-    FormVersions,
-    stamp,
-)
+from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import (
     MIN_LABELS,
@@ -28,6 +23,7 @@ from intake_bot.forms._tables import (
     distinct_fields,
     forms_from_header_rows,
     read_unversioned,
+    read_versioned,
 )
 from intake_bot.forms.docx_controls import (
     Controls,
@@ -41,12 +37,13 @@ from intake_bot.forms.docx_xml import W_BODY, W_P, W_SDT, W_STRICT, W_TBL, W_TR,
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import Budget
 from intake_bot.forms.ooxml import PackageError, main_document_part, parse_xml, read_part
+from intake_bot.forms.version_choice import stamp
 from intake_bot.forms.versions import (
+    Carried,
     UnmappedVersionError,
-    carriers_disagree,
-    declared_in_body,
-    declared_in_properties,
-    every_control,
+    body_carriers,
+    declaration,
+    property_carrier,
 )
 
 # The name the Word reader's callers catch; package-level problems raise it too.
@@ -79,7 +76,7 @@ def read_docx_archive(
     budget = budget or Budget.start()
     name = part or main_document_part(archive)
     xml = read_part(archive, name, budget.limits.part_bytes)
-    return read_document_xml(xml, source, budget, versions, declared_in_properties(archive))
+    return read_document_xml(xml, source, budget, versions, property_carrier(archive))
 
 
 def read_document_xml(
@@ -87,13 +84,13 @@ def read_document_xml(
     source: str,
     budget: Budget | None = None,
     versions: FormVersions = CURRENT_ONLY,
-    declared: str | None = None,
+    declared: Carried | None = None,
 ) -> list[RawForm]:
-    """The forms in the XML of a Word main document part; `declared`: the version its
-    package's properties name, if any (a version control in the body wins over it)."""
+    """The forms in the XML of a Word main document part; `declared`: what its package's
+    version property holds, if it has one (a version control in the body wins over it)."""
     budget = budget or Budget.start()
-    if declared:  # the sender's text, as the body's: the patient-data check reads it too
-        budget.seen.add(declared)
+    if declared is not None:  # the sender's text, as the body's: the patient-data check reads it
+        budget.seen.add(declared.seen)
     root = parse_xml(xml)
     if root.tag == f"{{{W_STRICT}}}document":  # ISO strict: same tags, another namespace
         root = parse_xml(xml.replace(W_STRICT.encode(), W.encode()))
@@ -104,23 +101,20 @@ def read_document_xml(
         budget.seen.add("".join(map(str, paragraph.itertext())))
     prepare(body)
     budget.check_time()
-    conflict = carriers_disagree(every_control(body), declared)
-    declared = declared_in_body(body) or declared
-    resolution = versions.resolve(declared)
+    said = declaration([*body_carriers(body), *([declared] if declared else [])])
+    resolution = versions.resolve(said.version)
     if resolution.names is None:
-        raise UnmappedVersionError(resolution, declared or "")
+        raise UnmappedVersionError(resolution, said.version or "")
 
     def read(names: FieldNames) -> list[RawForm]:
         return _forms_in(body, source, budget, names)
 
     if resolution.versioning is Versioning.MISSING:
-        return stamp(read_unversioned(read, versions), resolution)
-    forms = read(resolution.names)
+        return said.mark(stamp(read_unversioned(read, versions), resolution))
+    forms = read_versioned(read, versions, resolution)
     if not forms and resolution.versioning is Versioning.OLDER:  # its mapping found no form
-        raise UnmappedVersionError(resolution, declared or "")
-    for form in forms:
-        form.version_conflict = conflict
-    return stamp(forms, resolution)
+        raise UnmappedVersionError(resolution, said.version or "")
+    return said.mark(forms)
 
 
 def _forms_in(

@@ -65,7 +65,9 @@ def _field_named(name: str | None, names: FieldNames) -> Field | None:
     if field is not None:
         return field
     field = FIELDS_BY_KEY.get(name) or field_for_label(name)
-    if field is None or FIELDS_BY_KEY.get(name) is field:
+    if field is None or not names.keeps_todays(name, field):
+        return None  # `own_only`: today's name of a field this version called otherwise
+    if FIELDS_BY_KEY.get(name) is field:
         return field
     folded = normalise_label(name)
     return field if folded in (_FOLDED_KEY[field.key], _FOLDED_LABEL[field.key]) else None

@@ -43,6 +43,7 @@ class Refusal(StrEnum):
     ZIP = "zip"
     OTHER = "other"
     FORM_VERSION = "form_version"
+    FORM_VERSION_NEWER = "form_version_newer"  # a version newer than any we read
 
 
 # {name} is the file as quoted to the sender; {app}, {kind} and {extension} the Office program.
@@ -154,6 +155,11 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
         "{name} is on {version}, which we cannot read automatically: "
         "please copy your answers into the current form (version {current}), attached, and "
         "send that; our staff will also look at the form you sent.",
+    ),
+    Refusal.FORM_VERSION_NEWER: (
+        RejectCode.FORM_VERSION,
+        "{name} is on {version}, newer than the forms we can read: we cannot read it "
+        "automatically yet, so our staff will look at the form you sent and reply to you.",
     ),
 }
 _APP_WORDS: dict[App | None, dict[str, str]] = {

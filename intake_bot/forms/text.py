@@ -13,13 +13,9 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from intake_bot.domain.fields import Field, Kind
-from intake_bot.domain.form_versions import (
-    CURRENT_ONLY,
-    FieldNames,
-    FormVersions,
-    best_reading,
-)
+from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions
 from intake_bot.domain.rawform import RawForm, RawValue
+from intake_bot.forms.version_choice import best_reading
 
 SOURCE = "email body"
 MIN_FIELDS = 3

@@ -3,15 +3,17 @@
 Word: a hidden content control tagged `dsfc_form_version` in the body (it travels with the
 form's content when someone copies it into another document), else the custom document
 property "DSfC form version" (docProps/custom.xml). Excel: the workbook's defined name
-`DSfC_form_version`. What is found is the sender's text: it is cut short here and judged by
-domain/form_versions.py, never used as a name of anything.
+`DSfC_form_version`, else a sheet's (version_names.py). What each carrier holds is the
+sender's text: cut short here, judged by domain/form_versions.py (only numbers and dots are a
+version), never used as a name of anything. A carrier holding anything else (a link, a list, a
+formula) declares nothing, and staff are told so without its text.
 """
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -19,19 +21,22 @@ from intake_bot.domain.form_versions import (
     DOCX_CONTROL_TAG,
     DOCX_PROPERTY,
     MAX_VERSION_CHARS,
-    XLSX_DEFINED_NAME,
     Resolution,
     shown_version,
+    valid_version,
     version_key,
 )
+from intake_bot.domain.rawform import RawForm
 from intake_bot.forms.docx_xml import W_SDTCONTENT, W_SDTPR, W_TAG, W_VAL, text_of
 from intake_bot.forms.ooxml import PackageError, parse_xml, read_part
-from intake_bot.forms.xlsx_package import Workbook, cell_coordinate
 
 CUSTOM_PROPERTIES_PART = "docprops/custom.xml"  # lower-cased, as looked up
 CUSTOM_PROPERTIES = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+DOC_PROPS_TYPES = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+_TEXT_TYPES = frozenset(f"{{{DOC_PROPS_TYPES}}}{kind}" for kind in ("lpwstr", "lpstr", "bstr"))
 MAX_PROPERTIES_BYTES = 256 * 1024
-_KEEP = MAX_VERSION_CHARS + 1  # enough to tell a well-formed version from one that is too long
+KEEP = MAX_VERSION_CHARS + 1  # enough to tell a well-formed version from one that is too long
+UNRESOLVED = "a value the bot cannot read as a version"
 
 
 class UnmappedVersionError(Exception):
@@ -43,16 +48,80 @@ class UnmappedVersionError(Exception):
         self.shown = shown_version(declared)
 
 
-def declared_in_body(body: etree._Element) -> str | None:
-    """The text of the (first) hidden version control in a Word body, if there is one."""
-    first = next(_controls(body), None)
-    return first or None  # emptied: the document property may still say
+@dataclass(frozen=True)
+class Carried:
+    """What one carrier of the version holds: text (cut short), or `unresolved` when it holds
+    something the bot does not read as text (a list, a number, a formula, a range). `seen`: all
+    of it, for the patient-data check."""
+
+    where: str  # "hidden field", "document property", "defined name"...
+    text: str = ""
+    unresolved: bool = False
+    seen: str = ""
+
+    @property
+    def holds(self) -> bool:
+        return bool(self.text) or self.unresolved
+
+    @property
+    def version(self) -> str | None:
+        return None if self.unresolved else valid_version(self.text)
+
+    @property
+    def shown(self) -> str:
+        """As staff are told it: the version, or a description (never the sender's text)."""
+        return UNRESOLVED if self.unresolved else shown_version(self.text)
+
+    def key(self) -> object:
+        return version_key(self.version) if self.version else (self.text, self.unresolved)
 
 
-def every_control(body: etree._Element) -> list[str]:
-    """The text of every version control in a Word body, in document order (emptied ones
-    left out): more than one is a form pasted into another, or a stamp gone wrong."""
-    return [text for text in _controls(body) if text]
+@dataclass(frozen=True)
+class Declaration:
+    """What a file's carriers declare together: the version used (the first that names one,
+    from its `used` carrier), and for staff, carriers that disagree (`disagree`: each as staff
+    are told it) or, when none names a version, those that held something else (`unread`)."""
+
+    version: str | None
+    used: str = ""
+    disagree: str = ""
+    unread: tuple[str, ...] = ()
+
+    def mark(self, forms: list[RawForm]) -> list[RawForm]:
+        for form in forms:
+            form.version_conflict = self._conflict(form) if self.disagree else None
+            form.version_unread = list(self.unread)
+        return forms
+
+    def _conflict(self, form: RawForm) -> str:
+        read = f"it was read as {self.version}, as its {self.used} says"
+        if form.labels_version:  # the other note says why
+            read += f", by version {form.labels_version}'s labels"
+        return (
+            f"the form declares more than one version: {self.disagree}; {read}: check which "
+            "version of the form the sender filled in"
+        )
+
+
+def declaration(carried: list[Carried]) -> Declaration:
+    """The carriers of one file, in the order they count (Word: its hidden fields, then its
+    property; Excel: the workbook's names, then its sheets'): the first that names a version is
+    used; one that holds anything else declares nothing (read by labels, flagged for staff)."""
+    held = [c for c in carried if c.holds]
+    used = next((c for c in held if c.version), None)
+    if used is None:
+        unread = tuple(dict.fromkeys(f"{c.where}: {c.shown}" for c in held))
+        return Declaration(None, unread=unread)
+    if len({c.key() for c in held}) < 2:
+        return Declaration(used.version, used.where)
+    named = " and ".join(dict.fromkeys(f"{c.shown} ({c.where})" for c in held))
+    return Declaration(used.version, used.where, named)
+
+
+def body_carriers(body: etree._Element) -> list[Carried]:
+    """Every version control in a Word body, in document order (emptied ones left out): more
+    than one is a form pasted into another, or a stamp gone wrong."""
+    return [Carried("hidden field", text[:KEEP], seen=text) for text in _controls(body) if text]
 
 
 def _controls(body: etree._Element) -> Iterator[str]:
@@ -63,27 +132,12 @@ def _controls(body: etree._Element) -> Iterator[str]:
         content = properties.getnext()
         while content is not None and content.tag != W_SDTCONTENT:
             content = content.getnext()
-        yield text_of(content).strip()[:_KEEP] if content is not None else ""
+        yield text_of(content).strip() if content is not None else ""
 
 
-def carriers_disagree(controls: list[str], declared_property: str | None) -> str | None:
-    """For staff, when a Word form's carriers name different versions: each, as a person is
-    told a version (never the sender's text unless it is a short version), and which won."""
-    found = [(text, "hidden field") for text in controls]
-    if declared_property:
-        found.append((declared_property, "document property"))
-    if len({version_key(text) for text, _ in found}) < 2:
-        return None
-    named = " and ".join(dict.fromkeys(f"{shown_version(t)} ({where})" for t, where in found))
-    winner = shown_version(found[0][0])
-    return (
-        f"the form declares more than one version: {named}; it was read as {winner}, as its "
-        "first hidden field says: check which version of the form the sender filled in"
-    )
-
-
-def declared_in_properties(archive: zipfile.ZipFile) -> str | None:
-    """The "DSfC form version" custom document property of a Word package, if it has one."""
+def property_carrier(archive: zipfile.ZipFile) -> Carried | None:
+    """The "DSfC form version" custom document property of a Word package, if it has one. Only
+    a text property is read: a list, a number or a date held there is not a version."""
     names = {name.lower(): name for name in archive.namelist()}
     if CUSTOM_PROPERTIES_PART not in names:
         return None
@@ -95,42 +149,10 @@ def declared_in_properties(archive: zipfile.ZipFile) -> str | None:
     wanted = DOCX_PROPERTY.casefold()
     for prop in root.iter(f"{{{CUSTOM_PROPERTIES}}}property"):
         if (prop.get("name") or "").strip().casefold() == wanted:
-            # emptied (Word's property dialog keeps the name): it declares nothing
-            return "".join(map(str, prop.itertext())).strip()[:_KEEP] or None
+            seen = "".join(map(str, prop.itertext())).strip()
+            values = [child for child in prop if isinstance(child.tag, str)]
+            if len(values) == 1 and values[0].tag in _TEXT_TYPES:
+                # emptied (Word's property dialog keeps the name): it declares nothing
+                return Carried("document property", seen[:KEEP], seen=seen)
+            return Carried("document property", unresolved=True, seen=seen)
     return None
-
-
-def declared_in_workbook(workbook: Workbook) -> str | None:
-    """The `DSfC_form_version` defined name of a workbook, if it has one: a quoted text
-    constant such as "2026.1" (as the blank form writes it), or a reference to the cell that
-    holds it (as Excel's Define Name writes one). The workbook's own name wins over a sheet's."""
-    wanted = XLSX_DEFINED_NAME.casefold()
-    for names in (workbook.defined_names, workbook.sheet_names):
-        for name, defined in names.items():
-            if str(name).casefold() == wanted:
-                text = str(defined.attr_text or "").strip().removeprefix("=").strip()
-                cell = _CELL_REFERENCE.fullmatch(text)
-                if cell is not None:
-                    text = _cell_text(workbook, cell)
-                text = text.strip('"').strip()
-                # An empty name or cell, or one Excel broke (#REF!, Request!#REF! once its
-                # sheet or row was deleted), declares nothing: read by labels, and flagged.
-                if not text or _EXCEL_ERROR.search(text):
-                    return None
-                return text[:_KEEP]
-    return None
-
-
-_EXCEL_ERROR = re.compile(r"#(?:REF|N/?A|NAME|VALUE|NULL|DIV/0|NUM)[!?]?", re.I)
-
-
-# Sheet!$E$1 or 'A sheet''s name'!E1: one cell, as Excel writes a name that refers to one.
-_CELL_REFERENCE = re.compile(r"(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Za-z]{1,3})\$?(\d{1,7})")
-
-
-def _cell_text(workbook: Workbook, cell: re.Match[str]) -> str:
-    quoted, plain, letters, digits = cell.groups()
-    title = quoted.replace("''", "'") if quoted else plain
-    row, column = cell_coordinate(f"{letters}{digits}")
-    value = workbook.value_at(title, row, column)
-    return "" if value is None else str(value).strip()

@@ -16,12 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import IO, Any
 
-from intake_bot.domain.form_versions import (
-    CURRENT_ONLY,
-    FieldNames,
-    FormVersions,
-    stamp,
-)
+from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms._tables import (
     CONTINUED,
@@ -34,11 +29,14 @@ from intake_bot.forms._tables import (
     keep_filled,
     raw_value,
     read_unversioned,
+    read_versioned,
     rows_not_read,
 )
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import Budget, TooMuchError, numbered
-from intake_bot.forms.versions import UnmappedVersionError, declared_in_workbook
+from intake_bot.forms.version_choice import stamp
+from intake_bot.forms.version_names import workbook_carriers
+from intake_bot.forms.versions import UnmappedVersionError, declaration
 from intake_bot.forms.xlsx_package import (
     MAIN,
     Workbook,
@@ -84,22 +82,23 @@ def read_xlsx_archive(
             strings = shared_strings(stream, budget)
     workbook = Workbook(archive, strings)
     try:
-        declared = declared_in_workbook(workbook)
-        if declared:  # the sender's text: the patient-data check reads it as a cell's
-            budget.seen.add(declared)
-        resolution = versions.resolve(declared)
+        carried = workbook_carriers(workbook)
+        for carrier in carried:  # the sender's text: the patient-data check reads it as a cell's
+            budget.seen.add(carrier.seen)
+        said = declaration(carried)
+        resolution = versions.resolve(said.version)
         if resolution.names is None:
-            raise UnmappedVersionError(resolution, declared or "")
+            raise UnmappedVersionError(resolution, said.version or "")
         # Each sheet read once, however many versions' names are then tried on its rows.
         read = _workbook_reader(list(workbook.worksheets), source, budget)
         if resolution.versioning is Versioning.MISSING:
-            return stamp(read_unversioned(read, versions), resolution)
-        forms = read(resolution.names)
+            return said.mark(stamp(read_unversioned(read, versions), resolution))
+        forms = read_versioned(read, versions, resolution)
         # As in Word: an older version whose mapping finds fewer fields than a form has is
         # a version read wrongly, not a request with most of its answers missing.
         if resolution.versioning is Versioning.OLDER and distinct_fields(forms) < MIN_LABELS:
-            raise UnmappedVersionError(resolution, declared or "")
-        return stamp(forms, resolution)
+            raise UnmappedVersionError(resolution, said.version or "")
+        return said.mark(forms)
     finally:
         workbook.close()
 

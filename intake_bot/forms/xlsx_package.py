@@ -51,6 +51,7 @@ _ISO = re.compile(
 @dataclass(frozen=True)
 class DefinedName:
     attr_text: str  # as openpyxl names it: the formula or constant the name stands for
+    sheet_scoped: bool = False  # a sheet's own name (localSheetId), not the workbook's
 
 
 class Workbook:
@@ -64,9 +65,15 @@ class Workbook:
         self.dates, self.durations = _date_styles(archive)
         self.defined_names: dict[str, DefinedName] = {}
         self.sheet_names: dict[str, DefinedName] = {}  # a sheet's own (the first of each name)
+        # Every name in the part's order, repeats too: carriers that may disagree.
+        self.every_name: list[tuple[str, DefinedName]] = []
         for name in root.iterfind(f"{MAIN}definedNames/{MAIN}definedName"):
-            scoped = self.defined_names if name.get("localSheetId") is None else self.sheet_names
-            scoped.setdefault(name.get("name", ""), DefinedName(name.text or ""))
+            local = name.get("localSheetId") is not None
+            defined = DefinedName(name.text or "", local)
+            self.every_name.append((name.get("name", ""), defined))
+            (self.sheet_names if local else self.defined_names).setdefault(
+                name.get("name", ""), defined
+            )
         targets = _relationships(archive, "xl/_rels/workbook.xml.rels")
         names = set(archive.namelist())
         self.worksheets: list[Worksheet] = []
@@ -84,8 +91,12 @@ class Workbook:
 
     def value_at(self, title: str, row: int, column: int) -> Any:
         """One cell's value (None when the sheet or the cell is not there)."""
-        sheet = next((s for s in self.worksheets if s.title.casefold() == title.casefold()), None)
+        sheet = self.sheet(title)
         return None if sheet is None else sheet.value_at(row, column)
+
+    def sheet(self, title: str) -> Worksheet | None:
+        """The worksheet of that title (as Excel, in any case), if there is one."""
+        return next((s for s in self.worksheets if s.title.casefold() == title.casefold()), None)
 
 
 class Worksheet:

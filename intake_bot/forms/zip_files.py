@@ -10,7 +10,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import replace
 
-from intake_bot.domain.form_versions import FormVersions, valid_version
+from intake_bot.domain.form_versions import FormVersions, is_newer, valid_version
 from intake_bot.domain.rawform import RawForm
 from intake_bot.forms.docx import read_docx_archive
 from intake_bot.forms.inflate import BoundedZip, read_capped
@@ -55,15 +55,23 @@ def read_zip(filename: str, data: bytes, claimed: App | None, budget: Budget) ->
 
 
 def _unmapped(filename: str, exc: UnmappedVersionError, versions: FormVersions) -> FileReading:
-    """A form on a version we cannot read: the sender is told which, and sent the current one."""
-    if valid_version(exc.shown) is not None:
-        version = f"version {exc.shown} of the request form"
+    """A form on a version we cannot read: the sender is told which, and sent the current one;
+    on one newer than ours, that staff will look at it (the current form would be a step back)."""
+    shown = valid_version(exc.shown)
+    if shown is not None:
+        version = f"version {shown} of the request form"
     else:  # the sender's text is not repeated: it may be anything
         version = "a version of the request form that we do not recognise"
-    reading = reject(filename, Refusal.FORM_VERSION, version=version, current=versions.current)
+    # newer than every version read (a gap between two read ones is only unmapped)
+    newer = (
+        shown is not None
+        and is_newer(shown, versions.current)
+        and not any(is_newer(v, shown) for v in versions.newer)
+    )
+    refusal = Refusal.FORM_VERSION_NEWER if newer else Refusal.FORM_VERSION
+    reading = reject(filename, refusal, version=version, current=versions.current)
     if reading.rejection is not None:  # `intake-bot parse` shows it as a read form's version
-        shown = exc.shown if valid_version(exc.shown) is not None else None
-        reading.rejection = replace(reading.rejection, form_version=shown)
+        reading.rejection = replace(reading.rejection, form_version=shown, newer=newer)
     return reading
 
 

@@ -176,6 +176,9 @@ def reply_without_request(
     context["rejected_files"] = rejections(rejected)
     context["not_read"] = list(msg.cut)
     context["form_filenames"] = [f.filename for f in notifier.blank_forms()]
+    # A form newer than any we read: staff will answer; today's blank is sent all the same.
+    refused = [r.rejection for r in rejected if r.rejection is not None]
+    context["staff_will_reply"] = bool(refused) and all(r.newer for r in refused)
     notifier.queue(
         unit,
         kind=kind,

@@ -291,13 +291,16 @@ def test_ten_digits_are_never_a_version_so_never_repeated(number: str) -> None:
     assert valid_version(number) is None and shown_version(number) != number
 
 
-def test_a_hostile_version_is_not_echoed_to_the_sender() -> None:
+def test_a_hostile_version_is_not_echoed_and_declares_nothing() -> None:
     hostile = "<script>$(rm -rf ~)"
     data = with_declared_version(word_form(VALUES), control=hostile, prop=hostile)
     reading = _read("odd.docx", data)
-    assert reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
-    assert "rm -rf" not in reading.rejection.reason and "script" not in reading.rejection.reason
-    assert "a version of the request form that we do not recognise" in reading.rejection.reason
+    assert reading.rejection is None  # read by its labels, as a form that declares no version
+    (form,) = reading.forms
+    assert form.version is None and form.versioning is Versioning.MISSING
+    said = " ".join(form.version_unread)
+    assert "a version we do not recognise" in said
+    assert "rm -rf" not in said and "script" not in said
 
 
 # -- forms without a version ---------------------------------------------------------------------
@@ -334,12 +337,18 @@ def test_parse_shows_the_version_and_how_the_form_was_read() -> None:
 
 def test_parse_shows_the_version_of_a_form_it_cannot_read_as_it_shows_a_read_one() -> None:
     ctx = ValidationContext(today=date(2016, 3, 20), dscros=DSCROS)
-    for declared, shown in (("2031.1", "2031.1"), ("<script>$(rm -rf ~)", None)):
+    for declared in ("2031.1", "2019.3"):
         data = with_declared_version(word_form(VALUES), control=declared, prop=declared)
         preview = judge("f.docx", data, rules=CheckRules(ctx), watched_subject="", limits=LIMITS)
         (rejected,) = preview.as_dict()["rejections"]  # type: ignore[misc]
         assert rejected["code"] == "form_version" and rejected["read_as"] == "unmapped"
-        assert rejected["form_version"] == shown  # a short version only: never the sender's text
+        assert rejected["form_version"] == declared
+    # the sender's text is never shown as a version: it declares none, and the form is read
+    hostile = "<script>$(rm -rf ~)"
+    data = with_declared_version(word_form(VALUES), control=hostile, prop=hostile)
+    preview = judge("f.docx", data, rules=CheckRules(ctx), watched_subject="", limits=LIMITS)
+    assert preview.as_dict()["rejections"] == []
+    assert "rm -rf" not in str(preview.as_dict())
 
 
 # -- config/forms/ -------------------------------------------------------------------------------

@@ -118,7 +118,7 @@ def test_a_name_that_drops_a_word_telling_organisations_apart_is_flagged() -> No
 
 
 def test_the_ways_people_shorten_names_are_not_flagged() -> None:
-    from intake_bot.domain.organisations import same_name
+    from intake_bot.domain.organisation_names import same_name
 
     for given, name in (
         ("Leeds Teaching Hospitals", "LEEDS TEACHING HOSPITALS NHS TRUST"),
