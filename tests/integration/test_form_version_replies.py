@@ -60,6 +60,6 @@ def test_a_form_newer_than_the_bot_reads_is_told_staff_will_look(app: App) -> No
     text, _ = _poll(app, word_form(new_request(0), version="2027.1", names={}))
 
     assert "version 2027.1 of the request form, newer than the forms we can read" in text
-    assert "copy your answers" not in text
+    assert "copy your answers" not in text and "nothing more you need to do" in text
     (item,) = app.queues.items("quarantine").items
     assert app.messages.show(item.reference).awaiting_staff
