@@ -18,6 +18,7 @@ _ABBREVIATIONS = (
     (r"\bcsu\b", "commissioning support unit"),
     (r"\bft\b", "foundation trust"),
     (r"\buhb\b", "university health board"),
+    (r"\blhb\b", "local health board"),
     (r"&", " and "),
 )
 _NOISE = re.compile(r"\b(nhs|the|limited|ltd)\b|[^a-z0-9 ]")
@@ -25,7 +26,7 @@ _NOISE = re.compile(r"\b(nhs|the|limited|ltd)\b|[^a-z0-9 ]")
 
 def name_key(name: str) -> str:
     """A name as compared: case, punctuation, "NHS", "the" and common abbreviations aside."""
-    text = name.casefold()
+    text = re.sub(r"['\u2019]", "", name.casefold())  # "Guy's" is "Guys", not "Guy s"
     for pattern, full in _ABBREVIATIONS:
         text = re.sub(pattern, full, text)
     return " ".join(_NOISE.sub(" ", text).split())
@@ -36,25 +37,35 @@ def name_key(name: str) -> str:
 _SPARE_WORDS = frozenset(
     {
         *("unit", "support", "foundation", "trust", "services", "service", "board", "group"),
-        *("organisation", "location", "england", "and", "of"),
+        *("organisation", "location", "england", "local", "and", "of"),
     }
 )
+_CODE = re.compile(r"[0-9a-z]{3,5}")
 
 
 def same_name(given: str, org: OdsOrganisation) -> bool:
-    """Whether `given` names `org`: its name, in its order, give or take one word of ODS's that
-    tells no organisation from another ("trust", "unit", the sub-ICB location's code...), as
-    people shorten names."""
+    """Whether `given` names `org`: its name, in its order, give or take words of ODS's that
+    tell no organisation from another, one or two side by side ("trust", "foundation trust",
+    "unit", the sub-ICB location's code at its end...), as people shorten names."""
     mine, theirs = name_key(given).split(), name_key(org.name).split()
     if mine == theirs:
         return True
-    if len(mine) < 2 or len(theirs) != len(mine) + 1:
+    left_out = len(theirs) - len(mine)
+    if len(mine) < 2 or left_out not in (1, 2):
         return False
-    return any(
-        theirs[:i] + theirs[i + 1 :] == mine
-        and (theirs[i] in _SPARE_WORDS or any(c.isdigit() for c in theirs[i]))
-        for i in range(len(theirs))
-    )
+    for at in range(len(mine) + 1):
+        words = theirs[at : at + left_out]
+        if theirs[:at] + theirs[at + left_out :] == mine and all(
+            _spare(word, last=at + left_out == len(theirs)) for word in words
+        ):
+            return True
+    return False
+
+
+def _spare(word: str, *, last: bool) -> bool:
+    # a code ends a sub-ICB location's name ("... ICB - 15F"); "2gether" is a name
+    code = last and any(c.isdigit() for c in word) and _CODE.fullmatch(word) is not None
+    return word in _SPARE_WORDS or code
 
 
 def former_name(given: str, org: OdsOrganisation) -> str | None:

@@ -16,60 +16,50 @@ from dataclasses import dataclass
 Rows = Iterable[tuple[int, list[str]]]
 
 
-def _keys(*names: str) -> tuple[str, ...]:
-    return tuple(_key(n) for n in names)
-
-
 def _key(text: str) -> str:
     """A header as compared: case, spaces, punctuation and a note in brackets aside
     ("Close Date (YYYYMMDD)" and "CloseDate" are "closedate")."""
     return re.sub(r"[^a-z0-9]+", "", re.sub(r"\(.*?\)", "", text.casefold()))
 
 
-# Header texts -> the column the standard layout keeps them in.
-_REPORT: Mapping[str, int] = {
-    **dict.fromkeys(_keys("organisation code", "org code", "ods code", "code"), 0),
-    **dict.fromkeys(_keys("name", "organisation name", "org name"), 1),
-    _key("national grouping"): 2,
-    _key("high level health geography"): 3,
-    **{_key(f"address line {n}"): 3 + n for n in range(1, 6)},
-    **dict.fromkeys(_keys("postcode", "post code"), 9),
-    **dict.fromkeys(
-        _keys("open date", "opening date", "date opened", "operational start date", "start date"),
-        10,
-    ),
-    **dict.fromkeys(
-        _keys("close date", "closing date", "date closed", "operational end date", "end date"),
-        11,
-    ),
-    **dict.fromkeys(_keys("parent organisation code", "parent code", "parent organisation"), 14),
-    _key("parent"): 14,
-}
-_SUCCESSIONS: Mapping[str, int] = {
-    **dict.fromkeys(
-        _keys("old code", "old organisation code", "predecessor code", "predecessor"), 0
-    ),
-    **dict.fromkeys(
-        _keys(
-            "new code",
-            "new organisation code",
-            "succeeding organisation code",
-            "successor organisation code",
-            "successor code",
-            "successor",
+def _lookup(names: Mapping[int, tuple[str, ...]]) -> Mapping[str, tuple[int, int]]:
+    """header key -> (column in the standard layout, rank: 0 for the column's own name)."""
+    return {_key(n): (target, rank) for target, ns in names.items() for rank, n in enumerate(ns)}
+
+
+# Each column of the standard layout and the headers that name it, the plainest first. A bare
+# "Start Date" or "End Date" is not among them: a report gives those of a role or a parent too.
+_REPORT = _lookup(
+    {
+        0: ("organisation code", "org code", "ods code", "code"),
+        1: ("name", "organisation name", "org name"),
+        2: ("national grouping",),
+        3: ("high level health geography",),
+        **{3 + n: (f"address line {n}",) for n in range(1, 6)},
+        9: ("postcode", "post code"),
+        10: ("open date", "opening date", "date opened", "operational start date"),
+        11: ("close date", "closing date", "date closed", "operational end date"),
+        14: ("parent organisation code", "parent code", "parent organisation", "parent"),
+    }
+)
+_SUCCESSIONS = _lookup(
+    {
+        0: ("organisation code", "old code", "old organisation code", "predecessor code"),
+        1: (
+            *("succeeding organisation code", "successor organisation code", "new code"),
+            *("new organisation code", "successor code", "successor"),
         ),
-        1,
-    ),
-    **dict.fromkeys(_keys("reason", "succession reason"), 2),
-    **dict.fromkeys(_keys("effective date", "succession date", "date"), 3),
-    **dict.fromkeys(_keys("indicator", "transfer indicator"), 4),
-}
-_REPORT_ONLY = frozenset(_keys("name", "organisation name", "open date", "close date"))
+        2: ("reason", "succession reason"),
+        3: ("effective date", "succession date", "date"),
+        4: ("indicator", "transfer indicator"),
+    }
+)
+_DATES = frozenset(k for k, (target, _) in _REPORT.items() if target in (10, 11))
 
 
 @dataclass(frozen=True)
 class _Layout:
-    columns: Mapping[str, int]
+    columns: Mapping[str, tuple[int, int]]
     needed: Mapping[int, str]  # the columns it cannot be read without, named for an error
     width: int  # through the last column read (a site's parent is column 15)
 
@@ -121,22 +111,19 @@ class _Places:
 def _places(header: list[str]) -> _Places | None:
     """Where a header puts the standard layout's columns; None if it names no code at all."""
     names = [_key(cell) for cell in header]
-    successor = any(_SUCCESSIONS.get(n) == 1 for n in names)
-    # a report may carry its successor too: it is a report while it has a name or dates
-    successions = successor and not _REPORT_ONLY & set(names)
-    layout = _SUCCESSIONS_LAYOUT if successions else _REPORT_LAYOUT
-    mapping: dict[int, int] = {}
-    # the most specific name first: "Organisation Code" before a bare "Code"
-    for column in sorted(range(len(names)), key=lambda c: -len(names[c])):
-        name = names[column]
-        # "Organisation Code" beside a successor's column is the old code (succ.csv's header)
-        target = 0 if successions and name == "organisationcode" else layout.columns.get(name)
-        if target is not None and target not in mapping.values():
-            mapping[column] = target
+    successor = any(_SUCCESSIONS.get(n, (None,))[0] == 1 for n in names)
+    # a report may carry its successor too: it is a report while it has open or close dates
+    layout = _SUCCESSIONS_LAYOUT if successor and not _DATES & set(names) else _REPORT_LAYOUT
+    best: dict[int, tuple[int, int]] = {}  # column in the layout -> (rank, column in the file)
+    for column, name in enumerate(names):
+        found = layout.columns.get(name)
+        if found is not None:
+            target, rank = found
+            if target not in best or rank < best[target][0]:
+                best[target] = (rank, column)
+    mapping = {column: target for target, (_, column) in sorted(best.items())}
     if 0 not in mapping.values():
         return None
-    missing = tuple(
-        what for column, what in layout.needed.items() if column not in mapping.values()
-    )
+    missing = tuple(what for column, what in layout.needed.items() if column not in best)
     standard = all(source == target for source, target in mapping.items())
     return _Places(dict(sorted(mapping.items())), layout.width, missing, standard)

@@ -21,7 +21,7 @@ from intake_bot.forms.limits import DEFAULT_LIMITS, Budget, LimitError
 from intake_bot.forms.xlsx import shared_strings
 from intake_bot.forms.xlsx_package import Workbook, Worksheet, shared_strings_part
 from intake_bot.ods.csv_reports import MAX_ROWS, csv_layout, read_rows
-from intake_bot.ods.headers import in_standard_order
+from intake_bot.ods.headers import header_problem, in_standard_order
 
 WORKBOOK_PART = "xl/workbook.xml"
 COLUMNS = 40  # a standard report has 27
@@ -59,8 +59,11 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
             if part is not None:
                 with archive.open(part) as stream:
                     strings = shared_strings(stream, budget)
+            lacks = None  # what the first sheet with a report's header lacks, to name it
             for sheet in Workbook(archive, strings).worksheets:
                 rows = list(in_standard_order(_sheet_rows(name, sheet, budget)))
+                if rows and lacks is None and (lacks := header_problem(rows[0][1])):
+                    lacks = f"{name} ({clean_line(sheet.title)[:40]}): {lacks}"
                 if csv_layout([cells for _, cells in rows[:5]]) is not None:
                     title = clean_line(sheet.title)[:40]  # the file's words, printed to a terminal
                     read = read_rows(f"{name} ({title})", rows, hint)
@@ -71,6 +74,8 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, etree.LxmlError) as exc:
         what = clean_line(str(exc))[:200]  # may quote the file's own words
         raise OdsError(f"{name}: not a workbook that can be read ({what})") from None
+    if lacks:
+        raise OdsError(f"{lacks}; is this an ODS report?")
     raise OdsError(
         f"{name}: no sheet holds an ODS report (code, name, ..., open date in column 11) or "
         "the successions file (old code, new code, reason, date)"

@@ -204,14 +204,27 @@ def _commissioner_named(
     """An end that names another commissioner than the register's may mean another relationship
     (or the successor of one that closed): staff check before ending it. An end's form keeps no
     processor to compare."""
-    held = (relationship.commissioner_ods or "").upper()
-    named = str(checked.values.get("commissioner_ods") or "").upper()
+    held = (relationship.commissioner_ods or "").strip().upper()
+    named = str(checked.values.get("commissioner_ods") or "").strip().upper()
     if not held or not named or named == held:
         return []
     said = f"the form names {named}; {relationship.reference} names {held}"
-    if isinstance(known, OrganisationIndex) and named in known.direct_successors(held):
+    if isinstance(known, OrganisationIndex) and _succeeded(known, held, named):
         said += f", which {named} succeeded"
+    elif isinstance(known, OrganisationIndex) and _succeeded(known, named, held):
+        said += f", {named}'s successor"
     return [Flag("commissioner_ods", f"{FIELDS_BY_KEY['commissioner_ods'].label}: {said}.")]
+
+
+def _succeeded(index: OrganisationIndex, old: str, new: str) -> bool:
+    """Whether ODS's successions lead from `old` to `new`, over any number of steps."""
+    seen, step = {old}, [old]
+    while step:
+        step = [s for code in step for s in index.direct_successors(code) if s not in seen]
+        if new in step:
+            return True
+        seen.update(step)
+    return False
 
 
 def settle(

@@ -107,3 +107,64 @@ def test_headers_written_as_people_write_them(tmp_path: Path) -> None:
     read = read_ods_file(path)  # a report with its successor beside it is still a report
     (ccg,) = read.organisations
     assert (ccg.code, ccg.closed_on) == ("03G", date(2022, 6, 30))
+
+
+def test_a_role_or_parent_start_and_end_date_is_never_the_open_or_close_date(
+    tmp_path: Path,
+) -> None:
+    path = report(
+        tmp_path / "x.csv",
+        [
+            "Organisation Code,Name,Start Date (Role),End Date (Role),Open Date,Close Date",
+            "03G,NHS LEEDS SOUTH AND EAST CCG,20200101,20210101,20130401,20220630",
+        ],
+    )
+    (ccg,) = read_ods_file(path).organisations
+    assert (ccg.opened_on, ccg.closed_on) == (date(2013, 4, 1), date(2022, 6, 30))
+    path = report(
+        tmp_path / "y.csv",
+        [
+            "Organisation Code,Name,Open Date,Parent Organisation Code,Join Parent Date,End Date",
+            "RR801,ST JAMES'S UNIVERSITY HOSPITAL,19980401,RR8,20010101,20200331",
+        ],
+    )
+    with pytest.raises(OdsError, match="its header names no close date"):
+        read_ods_file(path)
+
+
+def test_a_successor_column_in_a_report_and_names_in_a_successions_file(tmp_path: Path) -> None:
+    path = report(
+        tmp_path / "x.csv",
+        [
+            "Organisation Code,Org Name,Operational Start Date,Operational End Date,"
+            "Successor Organisation Code",
+            "03G,NHS LEEDS SOUTH AND EAST CCG,20130401,20220630,15F",
+        ],
+    )
+    (ccg,) = read_ods_file(path).organisations
+    assert ccg.closed_on == date(2022, 6, 30)
+    path = report(
+        tmp_path / "succ.csv",
+        [
+            "Organisation Code,Organisation Name,Succeeding Organisation Code,"
+            "Succeeding Organisation Name,Reason,Effective Date",
+            "03G,NHS LEEDS SOUTH AND EAST CCG,15F,NHS WEST YORKSHIRE ICB - 15F,R,20220701",
+        ],
+    )
+    (succession,) = read_ods_file(path).successions
+    assert (succession.old_code, succession.new_code) == ("03G", "15F")
+    assert succession.effective_on == date(2022, 7, 1)
+
+
+def test_a_workbook_whose_header_names_no_close_date_is_refused_naming_it(
+    tmp_path: Path,
+) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "icbs"
+    sheet.append(["Name", "Organisation Code", "Open Date"])
+    sheet.append(["NHS WEST YORKSHIRE ICB", "QWO", "20220701"])
+    book.save(tmp_path / "icbs.xlsx")
+    with pytest.raises(OdsError, match=r"icbs\.xlsx \(icbs\): its header names no close date"):
+        read_ods_file(tmp_path / "icbs.xlsx")

@@ -7,7 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
-from intake_bot.domain.organisations import OdsOrganisation, OrganisationIndex, OrgKind
+from intake_bot.domain.organisations import (
+    OdsOrganisation,
+    OrganisationIndex,
+    OrgKind,
+    Succession,
+)
 from intake_bot.domain.rawform import RawForm
 from intake_bot.domain.records import Relationship
 from intake_bot.domain.validation import ValidationContext
@@ -95,11 +100,33 @@ def test_an_end_naming_other_parties_than_the_registers_is_flagged_for_staff() -
     checked = check(form, None, CheckRules(after), _Register(held))
     said = [f.message for f in checked.validation.flags]
     assert any("the form names QZE; LCR-000001 names QJG, which QZE succeeded." in m for m in said)
-    same = RawForm("end.docx", {**FORM, **END, **QJG, "effective_date": "01/06/2026"})
+    # a successor further along a chain, or a predecessor, is named as such
+    chain = replace(
+        after,
+        known_ods=OrganisationIndex(
+            CONFIG_ONLY, RECORDS, [*SUCCESSIONS, Succession("QZE", "16C", date(2026, 5, 1))]
+        ),
+    )
+    sixteen = RawForm("end.docx", {**FORM, **END, "effective_date": "01/06/2026"})
     said = [
-        f.message for f in check(same, None, CheckRules(after), _Register(held)).validation.flags
+        f.message for f in check(sixteen, None, CheckRules(chain), _Register(held)).validation.flags
+    ]
+    assert any("the form names 16C; LCR-000001 names QJG, which 16C succeeded." in m for m in said)
+    carried = Relationship("LCR-000001", now, now, commissioner_ods="QZE ")
+    said = [
+        f.message
+        for f in check(form_qjg(), None, CheckRules(after), _Register(carried)).validation.flags
+    ]
+    assert any("the form names QJG; LCR-000001 names QZE, QJG's successor." in m for m in said)
+    said = [
+        f.message
+        for f in check(form_qjg(), None, CheckRules(after), _Register(held)).validation.flags
     ]
     assert not any("LCR-000001 names" in m for m in said)
+
+
+def form_qjg() -> RawForm:
+    return RawForm("end.docx", {**FORM, **END, **QJG, "effective_date": "01/06/2026"})
 
 
 def test_a_name_that_drops_a_word_telling_organisations_apart_is_flagged() -> None:
@@ -126,9 +153,16 @@ def test_the_ways_people_shorten_names_are_not_flagged() -> None:
         ("NHS North East and Yorkshire", "NHS ENGLAND NORTH EAST AND YORKSHIRE"),
         ("NHS West Yorkshire Integrated Care", "NHS WEST YORKSHIRE INTEGRATED CARE BOARD"),
         ("Midlands and Lancashire CSU", "MIDLANDS AND LANCASHIRE COMMISSIONING SUPPORT UNIT"),
+        ("Guys and St Thomas NHS FT", "GUY'S AND ST THOMAS' NHS FOUNDATION TRUST"),
+        ("Sheffield Teaching Hospitals", "SHEFFIELD TEACHING HOSPITALS NHS FOUNDATION TRUST"),
+        ("Cardiff and Vale University Health Board", "CARDIFF AND VALE UNIVERSITY LHB"),
     ):
         assert same_name(given, OdsOrganisation("X", name)), given
-    assert not same_name("NHS Suffolk ICB", OdsOrganisation("X", "NHS WEST SUFFOLK ICB"))
+    for given, name in (
+        ("NHS Suffolk ICB", "NHS WEST SUFFOLK ICB"),
+        ("NHS Foundation Trust", "2GETHER NHS FOUNDATION TRUST"),  # a name, not a code
+    ):
+        assert not same_name(given, OdsOrganisation("X", name)), given
 
 
 def test_an_organisation_of_no_kind_the_form_offers_is_flagged_in_its_role() -> None:
