@@ -101,7 +101,10 @@ def read_document_xml(
         budget.seen.add("".join(map(str, paragraph.itertext())))
     prepare(body)
     budget.check_time()
-    said = declaration([*body_carriers(body), *([declared] if declared else [])])
+    in_body = body_carriers(body)
+    for carrier in in_body:  # a control outside any paragraph is not in the text seen above
+        budget.seen.add(carrier.seen)
+    said = declaration([*in_body, *([declared] if declared else [])])
     resolution = versions.resolve(said.version)
     if resolution.names is None:
         raise UnmappedVersionError(resolution, said.version or "")

@@ -99,13 +99,16 @@ def read_declared(
     found = answered(own)
     if found >= CLEARLY_A_FORM and not _unknown(own):
         return stamp(forms, resolution)
+    # ...but another reading must also lose nothing of that full one (a 2016 form with a few
+    # rows typed today's way reads more through 2016.1's mapping than through today's names)
+    whole = answered(forms)
     chosen, score = None, _score(own, found)
     for version in (versions.current, *versions.older):
         if version_key(version) == version_key(names.version):
             continue
         trial = read(versions.names_of(version).strictly())
         gained = answered(trial)
-        clearly = gained >= min_fields and gained - found >= OLDER_SHARE * gained
+        clearly = gained >= max(min_fields, whole) and gained - found >= OLDER_SHARE * gained
         if clearly and _score(trial, gained) > score:
             chosen, score = version, _score(trial, gained)
     if chosen is None:

@@ -147,12 +147,18 @@ def property_carrier(archive: zipfile.ZipFile) -> Carried | None:
     except (PackageError, etree.XMLSyntaxError):
         return None  # a damaged properties part says nothing; the form itself may be fine
     wanted = DOCX_PROPERTY.casefold()
-    for prop in root.iter(f"{{{CUSTOM_PROPERTIES}}}property"):
-        if (prop.get("name") or "").strip().casefold() == wanted:
-            seen = "".join(map(str, prop.itertext())).strip()
-            values = [child for child in prop if isinstance(child.tag, str)]
-            if len(values) == 1 and values[0].tag in _TEXT_TYPES:
-                # emptied (Word's property dialog keeps the name): it declares nothing
-                return Carried("document property", seen[:KEEP], seen=seen)
-            return Carried("document property", unresolved=True, seen=seen)
-    return None
+    named = [
+        prop
+        for prop in root.iter(f"{{{CUSTOM_PROPERTIES}}}property")
+        if (prop.get("name") or "").strip().casefold() == wanted
+    ]
+    if not named:
+        return None
+    # the first counts; every one's text goes to the patient-data check
+    everything = " ".join("".join(map(str, prop.itertext())).strip() for prop in named)
+    seen = "".join(map(str, named[0].itertext())).strip()
+    values = [child for child in named[0] if isinstance(child.tag, str)]
+    if len(values) == 1 and values[0].tag in _TEXT_TYPES:
+        # emptied (Word's property dialog keeps the name): it declares nothing
+        return Carried("document property", seen[:KEEP], seen=everything)
+    return Carried("document property", unresolved=True, seen=everything)

@@ -233,6 +233,34 @@ def test_an_nhs_number_in_a_carrier_is_held_as_patient_data_and_not_a_version() 
     assert _read("form.xlsx", _workbook("Request!$E$1", number)).patient_data
 
 
+def test_an_nhs_number_in_any_word_carrier_is_seen_wherever_it_sits() -> None:
+    number = "943 476 5919"
+    plain = word_form(VALUES, version=None, names=TODAYS)
+    # a version control straight in the body, in no paragraph
+    control = (
+        '<w:sdt><w:sdtPr><w:tag w:val="dsfc_form_version"/></w:sdtPr>'
+        f"<w:sdtContent><w:r><w:t>{number}</w:t></w:r></w:sdtContent></w:sdt>"
+    )
+    bare = _edited(
+        plain,
+        "word/document.xml",
+        lambda b: b.replace(b"<w:body>", b"<w:body>" + control.encode(), 1),
+    )
+    assert _read("form.docx", bare).patient_data
+    # a second property of the version's name: the first is read, each one is seen
+    stamped = word_form(VALUES, version=CURRENT_VERSION, names=TODAYS)
+    second = (
+        '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="9" '
+        f'name="DSfC form version"><vt:lpwstr>{number}</vt:lpwstr></property>'
+    )
+    twice = _edited(
+        stamped,
+        "docProps/custom.xml",
+        lambda b: b.replace(b"</Properties>", second.encode() + b"</Properties>"),
+    )
+    assert _read("form.docx", twice).patient_data
+
+
 # -- Excel carriers that disagree ----------------------------------------------------------------
 
 

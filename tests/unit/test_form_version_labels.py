@@ -177,3 +177,20 @@ def test_another_older_versions_labels_win_over_the_older_one_declared(tmp_path:
         "2020.1",
     )
     assert older_form(form) == OlderForm("2020.1", declared=False)
+
+
+def test_an_older_form_with_rows_typed_todays_way_keeps_every_answer_and_its_version() -> None:
+    # A 2016 form whose contact rows were typed with today's labels: 2016.1's mapping reads
+    # today's labels too, so reading it as today's would only lose the 2016-only answers.
+    kept = ("request_type", "existing_reference", "effective_date", "change_description")
+    old = {k: FORM_2016[k] for k in (*kept, "commissioner_name", "commissioner_ods")}
+    for controls in (True, False):
+        data = word_form(VALUES, version="2016.1", names=old, controls=controls)
+        (form,) = _forms("mixed.docx", data)
+        assert _typed(form) == FILLED
+        assert (form.version, form.versioning, form.labels_version) == (
+            "2016.1",
+            Versioning.OLDER,
+            None,
+        )
+        assert older_form(form) is not None  # its sender is sent the current form
