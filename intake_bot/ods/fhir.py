@@ -315,8 +315,7 @@ def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
         kind = str((parts.get("type") or {}).get("valueCoding", {}).get("code", "")).casefold()
         if kind not in ("successor", "predecessor"):
             continue
-        target = (parts.get("target") or {}).get("valueIdentifier") or {}
-        other = ods_code(str(target.get("value", "")), f"{code}: {kind}")
+        other = ods_code(_target_code(parts.get("target")), f"{code}: {kind}")
         if other == code:
             raise ValueError(f"{code} is named as its own {kind}")
         when = (parts.get("period") or {}).get("valuePeriod", {}).get("start")
@@ -326,3 +325,17 @@ def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
         # one its predecessor (a bundle of today's ICBs holds only the latter).
         old, new = (code, other) if kind == "successor" else (other, code)
         yield SuccessionEntry(old, new, _date(when), "")  # FHIR gives no reason
+
+
+def _target_code(target: object) -> str:
+    """The ODS code a succession names: as an Identifier, or a Reference carrying one (or
+    pointing at Organization/<code>)."""
+    if not isinstance(target, dict):
+        return ""
+    identifier = target.get("valueIdentifier")
+    reference = target.get("valueReference")
+    if not isinstance(identifier, dict) and isinstance(reference, dict):
+        identifier = reference.get("identifier")
+        if not isinstance(identifier, dict):
+            return str(reference.get("reference") or "").rsplit("/", 1)[-1]
+    return str(identifier.get("value", "")) if isinstance(identifier, dict) else ""

@@ -20,6 +20,8 @@ def is_ods_code(text: str) -> bool:
 def ods_code(text: str, what: str) -> str:
     """`text` as an ODS code, in upper case; ValueError naming `what` when it is not one."""
     code = text.strip()
+    if not code:
+        raise ValueError(f"{what}: no ODS code given")
     if not is_ods_code(code):
         raise ValueError(f"{what} {text[:40]!r} is not an ODS code (3 to 10 letters and digits)")
     return code.upper()

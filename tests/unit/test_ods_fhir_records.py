@@ -1,5 +1,6 @@
-"""A FHIR record that cannot be used (closed, but not saying when) is left out and named; the rest
-of the file is imported. A folder given for a file is named as one."""
+"""FHIR records as ODS may write them: one that cannot be used (closed, but not saying when) is
+left out and named, the rest of the file imported; a succession's target given as a Reference.
+A folder given for a file is named as one."""
 
 from __future__ import annotations
 
@@ -62,3 +63,30 @@ def test_the_import_prints_what_it_left_out(tmp_path: Path) -> None:
 def test_a_folder_is_named_as_a_folder(tmp_path: Path) -> None:
     with pytest.raises(OdsError, match=r"^\S+: a folder; give the files themselves"):
         read_ods_file(Path("."))
+
+
+def test_a_successor_given_as_a_reference_is_read(tmp_path: Path) -> None:
+    def closing(target: dict[str, object]) -> dict[str, object]:
+        record = fhir_organisation("QOQ", "NHS OLD ICB", start="2022-07-01", end="2026-03-31")
+        record["extension"].append(  # type: ignore[union-attr]
+            {
+                "url": "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-OrganisationSuccession",
+                "extension": [
+                    {"url": "type", "valueCoding": {"code": "Successor"}},
+                    {"url": "target", **target},
+                    {"url": "effectiveDate", "valueDate": "2026-04-01"},
+                ],
+            }
+        )
+        return record
+
+    identifier = {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "QX1"}
+    for target in (
+        {"valueReference": {"identifier": identifier}},
+        {"valueReference": {"reference": "Organization/QX1"}},
+    ):
+        read = read_ods_file(bundle(tmp_path / "icb.json", [closing(target)]))
+        (succession,) = read.successions
+        assert (succession.old_code, succession.new_code) == ("QOQ", "QX1")
+    with pytest.raises(OdsError, match="QOQ: successor: no ODS code given"):
+        read_ods_file(bundle(tmp_path / "icb.json", [closing({"valueString": "?"})]))
