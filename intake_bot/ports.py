@@ -172,6 +172,10 @@ class EventRepository(Protocol):
         self, *, request_id: int | None = None, inbound_id: int | None = None
     ) -> list[Event]: ...
 
+    def mentioning(self, text: str) -> list[Event]:
+        """The events whose note holds `text` (a relationship's reference), oldest first."""
+        ...
+
 
 class OutboxRepository(Protocol):
     def for_(

@@ -13,6 +13,7 @@ from intake_bot.cli.common import (
     default_actor,
     fail,
     fmt_date,
+    fmt_time,
     output_format,
     print_json,
     state,
@@ -20,6 +21,7 @@ from intake_bot.cli.common import (
 )
 from intake_bot.domain.ods_views import organisation_label
 from intake_bot.domain.register import ENDED, RegisterError
+from intake_bot.domain.register_history import HistoryVersion
 from intake_bot.domain.register_view import ImportReport, RegisterRow
 
 register_app = typer.Typer(
@@ -99,6 +101,40 @@ def register_export(
         highlight=False,
         markup=False,
     )
+
+
+@register_app.command("history")
+def register_history(
+    ctx: typer.Context,
+    reference: Annotated[str, typer.Argument(help="The relationship, e.g. LCR-000123.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """A relationship's versions and every audit event about it: the requests that made them,
+    review items on its organisations, and who decided them, when and why."""
+    try:
+        found = state(ctx).app().register.history(reference)
+    except RegisterError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(found.as_dict())
+        return
+    ends = f", ends {fmt_date(found.ended_on)}" if found.ended_on else ""
+    console.print(f"{found.reference}: {found.status}{ends}", highlight=False, markup=False)
+    table(
+        "Versions",
+        ["version", "from", "commissioner", "processor", "made by", "recorded"],
+        [_version_row(v) for v in found.versions],
+    )
+    table(
+        "Audit trail",
+        ["at", "by", "action", "note"],
+        [[fmt_time(e.at), e.actor, e.what, e.note] for e in found.events],
+    )
+
+
+def _version_row(v: HistoryVersion) -> list[object]:
+    when = fmt_date(v.effective_from)
+    return [v.version, when, v.commissioner, v.processor, v.source, fmt_time(v.recorded_at)]
 
 
 @register_app.command("import")

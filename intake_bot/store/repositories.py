@@ -262,6 +262,11 @@ class SqlEvents(_Repository):
             stmt = stmt.where(col(EventRow.inbound_id) == inbound_id)
         return list(self.session.exec(stmt.order_by(col(EventRow.id))))
 
+    def mentioning(self, text: str) -> list[Event]:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = select(Event).where(col(EventRow.note).like(f"%{escaped}%", escape="\\"))
+        return list(self.session.exec(stmt.order_by(col(EventRow.id))))
+
 
 _OUT = OutboxRow.__table__  # type: ignore[attr-defined]
 # Asked for every automatic reply (the per-sender cap): built once, in Core.

@@ -164,6 +164,9 @@ class FakeEvents:
             and (inbound_id is None or e.inbound_id == inbound_id)
         ]
 
+    def mentioning(self, text: str) -> list[Event]:
+        return [e for e in self.rows if text in e.note]
+
 
 class FakeOutbox:
     def __init__(self, memory: Memory) -> None:

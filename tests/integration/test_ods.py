@@ -166,6 +166,16 @@ def test_import_review_and_carry_over_on_the_database(
     assert decided and decided[0][0] == "jo" and "03G → 15F" in decided[0][2]
     assert app.organisations.reviews() == []
     assert [i.status for i in app.organisations.reviews(include_decided=True)] == ["carried"]
+    # the relationship's own history shows both versions and who decided, when and why
+    history = app.register.history(rel.reference.lower())
+    assert [(v.version, v.commissioner.endswith("(15F)")) for v in history.versions] == [
+        (1, False),
+        (2, True),
+    ]
+    said = [(e.actor, e.note) for e in history.events]
+    assert any(a == "jo" and "03G → 15F" in n and "ICB agreed" in n for a, n in said)
+    assert any("awaiting a staff decision" in n for _, n in said)  # the item opened
+    assert history.events[0].at <= history.events[-1].at
 
 
 def test_ending_on_review_ends_the_relationship(
@@ -305,6 +315,8 @@ def test_the_ods_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
     assert "no open review items" in _cli("ods", "reviews", env=env).stdout
     refused = _cli("ods", "decide", "ODS-9", "carry", env=env)
     assert refused.returncode == 2 and "ODS-9: no such review item" in refused.stderr
+    unknown = _cli("register", "history", "LCR-000009", env=env)
+    assert unknown.returncode == 2 and "LCR-000009: no such relationship" in unknown.stderr
 
 
 def test_the_register_page_shows_review_items_and_a_lead_decides(

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intake_bot.domain.register import RegisterError
+from intake_bot.domain.register_history import RelationshipHistory
 from intake_bot.domain.register_view import ImportReport, RegisterRow
 from intake_bot.ports import Clock, Store
 from intake_bot.services.register.apply import apply_approved_request
+from intake_bot.services.register.history import relationship_history
 from intake_bot.services.register.importing import import_register
 from intake_bot.services.register.listing import Export, export_register, register_rows
 from intake_bot.working_days import today_in_england
@@ -67,6 +69,11 @@ class Register:
             touched = [line.reference for line in (*report.loaded, *report.merged)]
             follow_register(self.store, self.notifier, now, touched)
         return report
+
+    def history(self, reference: str) -> RelationshipHistory:
+        """A relationship's versions and every audit event about it, staff decisions on its
+        review items included. Raises RegisterError for a reference the register lacks."""
+        return relationship_history(self.store, reference)
 
     def _today(self) -> date:
         return today_in_england(self.clock())
