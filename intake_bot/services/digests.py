@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from intake_bot.config import Dscro
 from intake_bot.domain.digest import Digest, DigestItem, build_digest
+from intake_bot.domain.organisations import OPEN as OPEN_REVIEW
+from intake_bot.domain.organisations import uk
 from intake_bot.domain.outgoing import Rendered
 from intake_bot.domain.records import DigestLog, InboundMessage, Request, saved_id
 from intake_bot.domain.status import OPEN
@@ -153,6 +155,7 @@ def gather_digest(unit: Unit, office: str, now: datetime, zone: tzinfo) -> Diges
         requests = unit.requests.matching(queue=queue, statuses=open_statuses)
         items += [_request_item(r) for r in requests]
         items += [_message_item(m) for m in unit.messages.in_queue(queue)]
+    items += _review_items(unit, office)
     today = now.astimezone(zone).date()
     return build_digest(office, items, today=today, since=_previous_digest_at(unit, office, today))
 
@@ -176,6 +179,26 @@ def _request_item(r: Request) -> DigestItem:
         assigned_to=r.assigned_to or "",
         problems=len(r.problems),
     )
+
+
+def _review_items(unit: Unit, office: str) -> list[DigestItem]:
+    """The open ODS review items on the office's relationships: each waits for a lead."""
+    items = []
+    for review in unit.organisations.reviews(OPEN_REVIEW):
+        rel = unit.register.get(review.relationship_id)
+        if rel is None or office_slug(rel.dscro) != office_slug(office):
+            continue
+        closed = f"{review.party} {review.closed_code} closed on {uk(review.closed_on)}"
+        items.append(
+            DigestItem(
+                reference=f"ODS-{review.id}",
+                kind="ODS review",
+                status="awaiting a decision",
+                organisation=f"{review.reference}: {closed}",
+                received=review.created_at,
+            )
+        )
+    return items
 
 
 def _message_item(m: InboundMessage) -> DigestItem:
@@ -216,7 +239,9 @@ def digest_context(
 
 
 def _row(item: DigestItem, now: datetime, zone: tzinfo) -> dict[str, Any]:
+    review = item.reference.startswith("ODS-")  # decided on the register page
     return {
+        "path": "/register" if review else f"/requests/{item.reference}",
         "reference": item.reference,
         "kind": item.kind,
         "status": item.status,

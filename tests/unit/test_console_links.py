@@ -13,6 +13,7 @@ CONSOLE = "https://intake-bot.example.nhs.uk"
 
 def _digest(console: str) -> dict[str, Any]:
     row = {
+        "path": "/requests/LR-000007",
         "reference": "LR-000007",
         "kind": "New relationship",
         "status": "triaged",

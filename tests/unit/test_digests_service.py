@@ -65,3 +65,34 @@ def test_preview_renders_without_queueing_and_finds_an_office_by_alias() -> None
     assert staff.digests.preview("london") is None
     with pytest.raises(UnknownOfficeError, match="North, Midlands and East, London, South"):
         staff.digests.preview("Wales")
+
+
+def test_open_ods_review_items_reach_their_offices_digest() -> None:
+    from intake_bot.domain.organisations import SuccessionReview
+    from intake_bot.domain.records import Relationship
+
+    staff = make_staff()
+    staff.rig.clock.now = MONDAY
+    with staff.rig.store.unit() as unit:
+        rels = [
+            unit.add(Relationship(f"LCR-00000{n}", MONDAY, MONDAY, dscro=office))
+            for n, office in ((1, "North"), (2, "London"))
+        ]
+        unit.flush()
+        for rel in rels:
+            assert rel.id is not None
+            unit.add(
+                SuccessionReview(
+                    rel.id, rel.reference, "commissioner", "03G", MONDAY, date(2022, 6, 30)
+                )
+            )
+        decided = SuccessionReview(rels[0].id, "LCR-000001", "processor", "0DE", MONDAY)  # type: ignore[arg-type]
+        decided.status = "carried"
+        unit.add(decided)
+    report = staff.digests.send()
+    assert report.sent == {"North": 1, "London": 1}
+    north = staff.contexts("digest")[0]
+    rows = [r for s in north["sections"] for r in s["rows"]]  # type: ignore[attr-defined]
+    assert [(r["kind"], r["organisation"], r["path"]) for r in rows] == [
+        ("ODS review", "LCR-000001: commissioner 03G closed on 30/06/2022", "/register")
+    ]
