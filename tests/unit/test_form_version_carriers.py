@@ -8,9 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import replace
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -19,29 +17,15 @@ from openpyxl.workbook.defined_name import DefinedName
 from intake_bot.domain.form_versions import CURRENT_VERSION, valid_version
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.domain.validation import ValidationContext, validate
-from intake_bot.forms.files import FileReading, read_file
-from intake_bot.forms.limits import DEFAULT_LIMITS
 from intake_bot.forms.readings import RejectCode
-from intake_bot.forms.version_files import load_form_versions
 from intake_bot.samples import new_request
 from tests.old_forms import with_declared_version, word_form, workbook_form
+from tests.unit.test_form_versions import _one, _read
 
-VERSIONS = load_form_versions(Path(__file__).resolve().parents[2] / "config" / "forms")
 VALUES = new_request(0)
 FILLED = {k: v for k, v in VALUES.items() if v}
 CTX = ValidationContext(today=date(2016, 3, 20), dscros=("North", "Midlands and East", "London"))
 TODAYS: dict[str, tuple[str, str]] = {}
-
-
-def _read(name: str, data: bytes) -> FileReading:
-    return read_file(name, "", data, limits=replace(DEFAULT_LIMITS, form_versions=VERSIONS))
-
-
-def _one(name: str, data: bytes) -> RawForm:
-    reading = _read(name, data)
-    assert reading.rejection is None, reading.rejection
-    (form,) = reading.forms
-    return form
 
 
 def _typed(form: RawForm) -> dict[str, str]:
