@@ -172,8 +172,9 @@ class EventRepository(Protocol):
         self, *, request_id: int | None = None, inbound_id: int | None = None
     ) -> list[Event]: ...
 
-    def mentioning(self, text: str) -> list[Event]:
-        """The events whose note holds `text` (a relationship's reference), oldest first."""
+    def mentioning(self, text: str, actions: Sequence[str]) -> list[Event]:
+        """The events of `actions` whose note holds `text` (a relationship's reference), oldest
+        first."""
         ...
 
 

@@ -107,12 +107,15 @@ def register_export(
 def register_history(
     ctx: typer.Context,
     reference: Annotated[str, typer.Argument(help="The relationship, e.g. LCR-000123.")],
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="The newest events shown (the rest counted).")
+    ] = 500,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
-    """A relationship's versions and every audit event about it: the requests that made them,
-    review items on its organisations, and who decided them, when and why."""
+    """A relationship's versions and every audit event about it: the requests that set it up,
+    changed or ended it, review items on its organisations, and who decided, when and why."""
     try:
-        found = state(ctx).app().register.history(reference)
+        found = state(ctx).app().register.history(reference, limit=limit)
     except RegisterError as exc:
         fail(str(exc))
     if as_json:
@@ -125,10 +128,12 @@ def register_history(
         ["version", "from", "commissioner", "processor", "made by", "recorded"],
         [_version_row(v) for v in found.versions],
     )
+    if found.earlier_events:
+        console.print(f"{found.earlier_events} earlier events not shown (--limit)", markup=False)
     table(
         "Audit trail",
-        ["at", "by", "action", "note"],
-        [[fmt_time(e.at), e.actor, e.what, e.note] for e in found.events],
+        ["at", "by", "request", "action", "note"],
+        [[fmt_time(e.at), e.actor, e.request, e.what, e.note] for e in found.events],
     )
 
 

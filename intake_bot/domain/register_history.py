@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from intake_bot.domain.records import Event, Relationship, RelationshipVersion
+from intake_bot.domain.triage import request_reference
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class HistoryEvent:
     note: str
     from_status: str | None = None
     to_status: str | None = None
+    request: str = ""  # the request it is about, LR-000123, if any
 
     @property
     def what(self) -> str:
@@ -45,7 +47,8 @@ class RelationshipHistory:
     status: str
     ended_on: date | None
     versions: tuple[HistoryVersion, ...]
-    events: tuple[HistoryEvent, ...]
+    events: tuple[HistoryEvent, ...]  # the newest, oldest first
+    earlier_events: int = 0  # how many older ones are not in `events`
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,14 +64,19 @@ class RelationshipHistory:
                 for v in self.versions
             ],
             "events": [{**e.__dict__, "at": e.at.isoformat()} for e in self.events],
+            "earlier_events": self.earlier_events,
         }
 
 
 def history(
-    rel: Relationship, versions: Sequence[RelationshipVersion], events: Iterable[Event]
+    rel: Relationship,
+    versions: Sequence[RelationshipVersion],
+    events: Iterable[Event],
+    *,
+    limit: int,
 ) -> RelationshipHistory:
-    """`rel`'s history from its versions and the events of the requests that made them or that
-    name it (deduplicated, oldest first)."""
+    """`rel`'s history from its versions and the events about it (deduplicated, oldest first;
+    the newest `limit` of them)."""
     from intake_bot.domain.ods_views import organisation_label
 
     def party(values: dict[str, object], who: str) -> str:
@@ -77,6 +85,8 @@ def history(
         )
 
     unique = {e.id if e.id is not None else id(e): e for e in events}
+    ordered = sorted(unique.values(), key=lambda e: (e.at, e.id or 0))
+    kept = ordered[-limit:] if limit > 0 else []
     return RelationshipHistory(
         rel.reference,
         rel.status,
@@ -93,12 +103,18 @@ def history(
             for v in sorted(versions, key=lambda v: v.version)
         ),
         tuple(
-            HistoryEvent(e.at, e.actor, e.action, e.note, e.from_status, e.to_status)
-            for e in sorted(unique.values(), key=lambda e: (e.at, e.id or 0))
+            HistoryEvent(
+                *(e.at, e.actor, e.action, e.note, e.from_status, e.to_status),
+                request_reference(e.request_id) if e.request_id else "",
+            )
+            for e in kept
         ),
+        len(ordered) - len(kept),
     )
 
 
-def names(note: str, reference: str) -> bool:
-    """Whether an audit note names `reference` itself (LCR-000001, not LCR-0000012)."""
-    return re.search(rf"(?<![\w-]){re.escape(reference)}(?![\w-])", note) is not None
+def about(note: str, reference: str) -> bool:
+    """Whether a register or review event's note is about `reference`: it begins with it
+    ("LCR-000001 ends on…", "ODS-3 LCR-000001: carried over…"), not merely quotes it in a
+    note staff wrote."""
+    return re.match(rf"(?:ODS-\d+ )?{re.escape(reference)}(?![\w-])", note) is not None

@@ -328,14 +328,17 @@ def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
 
 
 def _target_code(target: object) -> str:
-    """The ODS code a succession names: as an Identifier, or a Reference carrying one (or
-    pointing at Organization/<code>)."""
+    """The ODS code a succession names: as an Identifier, or a Reference carrying one or
+    pointing at the organisation (`Organization/QX1`, `…/Organization/QX1/_history/2?x=y`)."""
     if not isinstance(target, dict):
         return ""
-    identifier = target.get("valueIdentifier")
-    reference = target.get("valueReference")
-    if not isinstance(identifier, dict) and isinstance(reference, dict):
-        identifier = reference.get("identifier")
-        if not isinstance(identifier, dict):
-            return str(reference.get("reference") or "").rsplit("/", 1)[-1]
-    return str(identifier.get("value", "")) if isinstance(identifier, dict) else ""
+    for holder in (target, target.get("valueReference")):
+        if not isinstance(holder, dict):
+            continue
+        identifier = holder.get("valueIdentifier", holder.get("identifier"))
+        if isinstance(identifier, dict) and identifier.get("value"):
+            return str(identifier["value"])
+        path = str(holder.get("reference") or "").split("?", 1)[0].split("#", 1)[0].split("/")
+        if "Organization" in path[:-1]:
+            return path[path.index("Organization") + 1]
+    return ""

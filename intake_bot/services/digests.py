@@ -182,13 +182,15 @@ def _request_item(r: Request) -> DigestItem:
 
 
 def _review_items(unit: Unit, office: str) -> list[DigestItem]:
-    """The open ODS review items on the office's relationships: each waits for a lead."""
+    """The open ODS review items on the office's relationships (and on those with no office,
+    in every office's digest, so that one is seen): each waits for a lead."""
     items = []
     for review in unit.organisations.reviews(OPEN_REVIEW):
         rel = unit.register.get(review.relationship_id)
-        if rel is None or office_slug(rel.dscro) != office_slug(office):
+        if rel is None or (rel.dscro and office_slug(rel.dscro) != office_slug(office)):
             continue
         closed = f"{review.party} {review.closed_code} closed on {uk(review.closed_on)}"
+        closed += "" if rel.dscro else " (the register names no regional office)"
         items.append(
             DigestItem(
                 reference=f"ODS-{review.id}",

@@ -210,9 +210,9 @@ def _commissioner_named(
         return []
     said = f"the form names {named}; {relationship.reference} names {held}"
     if isinstance(known, OrganisationIndex) and _succeeded(known, held, named):
-        said += f", which {named} succeeded"
+        said += f" (ODS gives {named} as {held}'s successor)"
     elif isinstance(known, OrganisationIndex) and _succeeded(known, named, held):
-        said += f", {named}'s successor"
+        said += f" (ODS gives {held} as {named}'s successor)"
     return [Flag("commissioner_ods", f"{FIELDS_BY_KEY['commissioner_ods'].label}: {said}.")]
 
 

@@ -262,9 +262,12 @@ class SqlEvents(_Repository):
             stmt = stmt.where(col(EventRow.inbound_id) == inbound_id)
         return list(self.session.exec(stmt.order_by(col(EventRow.id))))
 
-    def mentioning(self, text: str) -> list[Event]:
+    def mentioning(self, text: str, actions: Sequence[str]) -> list[Event]:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = select(Event).where(col(EventRow.note).like(f"%{escaped}%", escape="\\"))
+        stmt = select(Event).where(
+            col(EventRow.action).in_(actions),
+            col(EventRow.note).like(f"%{escaped}%", escape="\\"),
+        )
         return list(self.session.exec(stmt.order_by(col(EventRow.id))))
 
 

@@ -164,8 +164,8 @@ class FakeEvents:
             and (inbound_id is None or e.inbound_id == inbound_id)
         ]
 
-    def mentioning(self, text: str) -> list[Event]:
-        return [e for e in self.rows if text in e.note]
+    def mentioning(self, text: str, actions: Sequence[str]) -> list[Event]:
+        return [e for e in self.rows if e.action in actions and text in e.note]
 
 
 class FakeOutbox:

@@ -76,7 +76,7 @@ def test_open_ods_review_items_reach_their_offices_digest() -> None:
     with staff.rig.store.unit() as unit:
         rels = [
             unit.add(Relationship(f"LCR-00000{n}", MONDAY, MONDAY, dscro=office))
-            for n, office in ((1, "North"), (2, "London"))
+            for n, office in ((1, "North"), (2, "London"), (3, None))
         ]
         unit.flush()
         for rel in rels:
@@ -90,9 +90,12 @@ def test_open_ods_review_items_reach_their_offices_digest() -> None:
         decided.status = "carried"
         unit.add(decided)
     report = staff.digests.send()
-    assert report.sent == {"North": 1, "London": 1}
+    assert report.sent == {"North": 2, "Midlands and East": 1, "London": 2}
     north = staff.contexts("digest")[0]
     rows = [r for s in north["sections"] for r in s["rows"]]  # type: ignore[attr-defined]
-    assert [(r["kind"], r["organisation"], r["path"]) for r in rows] == [
-        ("ODS review", "LCR-000001: commissioner 03G closed on 30/06/2022", "/register")
+    # and the one on a relationship with no office is in every office's digest
+    no_office = "LCR-000003: commissioner 03G closed on 30/06/2022 (the register names no"
+    assert [(r["kind"], r["organisation"][:72], r["path"]) for r in rows] == [
+        ("ODS review", "LCR-000001: commissioner 03G closed on 30/06/2022", "/register"),
+        ("ODS review", no_office, "/register"),
     ]

@@ -84,6 +84,9 @@ def test_a_successor_given_as_a_reference_is_read(tmp_path: Path) -> None:
     for target in (
         {"valueReference": {"identifier": identifier}},
         {"valueReference": {"reference": "Organization/QX1"}},
+        {"valueReference": {"reference": "https://x.test/fhir/Organization/QX1/_history/123"}},
+        {"valueReference": {"reference": "https://x.test/Organization/QX1?_format=json"}},
+        {"valueReference": {"identifier": {"system": "x"}, "reference": "Organization/QX1"}},
     ):
         read = read_ods_file(bundle(tmp_path / "icb.json", [closing(target)]))
         (succession,) = read.successions

@@ -99,7 +99,10 @@ def test_an_end_naming_other_parties_than_the_registers_is_flagged_for_staff() -
     form = RawForm("end.docx", {**FORM, **END, **QZE, "effective_date": "01/06/2026"})
     checked = check(form, None, CheckRules(after), _Register(held))
     said = [f.message for f in checked.validation.flags]
-    assert any("the form names QZE; LCR-000001 names QJG, which QZE succeeded." in m for m in said)
+    assert any(
+        "the form names QZE; LCR-000001 names QJG (ODS gives QZE as QJG's successor)." in m
+        for m in said
+    )
     # a successor further along a chain, or a predecessor, is named as such
     chain = replace(
         after,
@@ -111,13 +114,19 @@ def test_an_end_naming_other_parties_than_the_registers_is_flagged_for_staff() -
     said = [
         f.message for f in check(sixteen, None, CheckRules(chain), _Register(held)).validation.flags
     ]
-    assert any("the form names 16C; LCR-000001 names QJG, which 16C succeeded." in m for m in said)
+    assert any(
+        "the form names 16C; LCR-000001 names QJG (ODS gives 16C as QJG's successor)." in m
+        for m in said
+    )
     carried = Relationship("LCR-000001", now, now, commissioner_ods="QZE ")
     said = [
         f.message
         for f in check(form_qjg(), None, CheckRules(after), _Register(carried)).validation.flags
     ]
-    assert any("the form names QJG; LCR-000001 names QZE, QJG's successor." in m for m in said)
+    assert any(
+        "the form names QJG; LCR-000001 names QZE (ODS gives QZE as QJG's successor)." in m
+        for m in said
+    )
     said = [
         f.message
         for f in check(form_qjg(), None, CheckRules(after), _Register(held)).validation.flags

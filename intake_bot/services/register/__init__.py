@@ -17,7 +17,7 @@ from intake_bot.domain.register_history import RelationshipHistory
 from intake_bot.domain.register_view import ImportReport, RegisterRow
 from intake_bot.ports import Clock, Store
 from intake_bot.services.register.apply import apply_approved_request
-from intake_bot.services.register.history import relationship_history
+from intake_bot.services.register.history import DEFAULT_EVENTS, relationship_history
 from intake_bot.services.register.importing import import_register
 from intake_bot.services.register.listing import Export, export_register, register_rows
 from intake_bot.working_days import today_in_england
@@ -70,10 +70,11 @@ class Register:
             follow_register(self.store, self.notifier, now, touched)
         return report
 
-    def history(self, reference: str) -> RelationshipHistory:
-        """A relationship's versions and every audit event about it, staff decisions on its
-        review items included. Raises RegisterError for a reference the register lacks."""
-        return relationship_history(self.store, reference)
+    def history(self, reference: str, *, limit: int = DEFAULT_EVENTS) -> RelationshipHistory:
+        """A relationship's versions and the newest `limit` audit events about it, staff
+        decisions on its review items included. Raises RegisterError for a reference the
+        register lacks."""
+        return relationship_history(self.store, reference, limit=limit)
 
     def _today(self) -> date:
         return today_in_england(self.clock())

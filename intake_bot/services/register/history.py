@@ -1,22 +1,42 @@
-"""A relationship's history: its versions and the audit events about it (the requests that made
-its versions, the review items on its organisations and the staff decisions on them)."""
+"""A relationship's history: its versions and the audit events about it: those of the requests
+that changed it (set it up, changed or ended it), and the register's and the ODS review items'
+own events on it (opened, decided, withdrawn)."""
 
 from __future__ import annotations
 
 from intake_bot.domain.register import RegisterError
-from intake_bot.domain.register_history import RelationshipHistory, history, names
+from intake_bot.domain.register_history import RelationshipHistory, about, history
+from intake_bot.domain.values import ValueProblem, parse_relationship_ref
 from intake_bot.ports import Store
+from intake_bot.services.ods_review_items import REVIEW_ACTION
+from intake_bot.services.register.writing import ACTION as REGISTER_ACTION
+
+DEFAULT_EVENTS = 500  # the newest shown; the rest counted
 
 
-def relationship_history(store: Store, reference: str) -> RelationshipHistory:
-    """`reference`'s history; RegisterError when the register holds no such relationship."""
-    wanted = reference.strip().upper()
+def relationship_history(
+    store: Store, reference: str, *, limit: int = DEFAULT_EVENTS
+) -> RelationshipHistory:
+    """`reference`'s history (LCR-000123, or as people write it: lcr 123); RegisterError when
+    the register holds no such relationship."""
+    shown = reference.strip()[:40]
+    try:
+        wanted = parse_relationship_ref(reference.strip()[:100])
+    except ValueProblem:
+        raise RegisterError(f"{shown}: not a relationship reference (LCR-000123)") from None
     with store.unit() as unit:
         rel = unit.register.by_reference(wanted)
         if rel is None or rel.id is None:
-            raise RegisterError(f"{reference.strip()[:40]}: no such relationship in the register")
+            raise RegisterError(f"{shown}: no such relationship in the register")
         versions = unit.register.versions(rel.id)
-        requests = {v.request_id for v in versions if v.request_id is not None}
-        events = [e for r in sorted(requests) for e in unit.events.for_(request_id=r)]
-        events += [e for e in unit.events.mentioning(rel.reference) if names(e.note, rel.reference)]
-    return history(rel, versions, events)
+        # its own events: a note written about it, never one that merely quotes its reference
+        own = [
+            e
+            for e in unit.events.mentioning(rel.reference, (REGISTER_ACTION, REVIEW_ACTION))
+            if about(e.note, rel.reference)
+        ]
+        requests = {v.request_id for v in versions} | {e.request_id for e in own}
+        events = [
+            e for r in sorted(i for i in requests if i) for e in unit.events.for_(request_id=r)
+        ]
+    return history(rel, versions, [*events, *own], limit=limit)
