@@ -154,7 +154,7 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
         RejectCode.FORM_VERSION,
         "{name} is on {version}, which we cannot read automatically: "
         "please copy your answers into the current form (version {current}), attached, and "
-        "send that; our staff will also look at the form you sent.",
+        "send that to us in a new email; our staff will also look at the form you sent.",
     ),
     Refusal.FORM_VERSION_NEWER: (
         RejectCode.FORM_VERSION,

@@ -32,6 +32,10 @@ CLEARLY_A_FORM = len(FIELDS_BY_KEY) // 2
 # the old way ("Purpose of processing") is not called an old form, nor is an old form with a
 # label or two typed today's way called today's.
 OLDER_SHARE = 1 / 3
+# A form that names no version is called an older version's when that version's labels read at
+# least this many of its fields that today's do not: a few renamed labels are what tell two
+# versions apart, and one old label typed in a correction does not make an old form.
+OLDER_FIELDS = 3
 
 
 def stamp(forms: list[RawForm], resolution: Resolution) -> list[RawForm]:
@@ -57,7 +61,7 @@ def best_reading(
     labels unknown, then the one reading more second answers (so an old label beside today's
     that gives another answer is weighed as a second answer, not dropped), today's on a tie;
     an older one needs `min_fields` at least. Each form of an older reading that owes it at
-    least OLDER_SHARE of its fields names that version in `older_labels`: its sender is sent
+    least OLDER_FIELDS of its fields names that version in `older_labels`: its sender is sent
     the current form. A letter with one control tagged "region" is no 2016 form."""
     today = read(versions.names_of(versions.current))
     if not versions.older or (
@@ -71,8 +75,8 @@ def best_reading(
         found = fields_in(forms)
         if forms and found >= min_fields and _score(forms, found) > score:
             best, score, chosen = forms, _score(forms, found), version
-    if chosen is not None and score[0] - from_today < OLDER_SHARE * score[0]:
-        chosen = None  # mostly today's labels, a few old ones
+    if chosen is not None and score[0] - from_today < OLDER_FIELDS:
+        chosen = None  # today's labels with an old one or two
     for form in best:
         form.older_labels = chosen
     return best

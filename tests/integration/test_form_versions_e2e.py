@@ -152,8 +152,10 @@ def test_a_version_we_cannot_map_beside_a_form_we_can_is_flagged_on_the_request(
     (reply,) = _sent(app)
     text = _text(reply)
     assert "next-year.docx" in text and "version 2019.3 of the request form" in text
-    # the reason given promises the current form, attached: it is
+    # the reason given promises the current form, attached: it is; and asks for it in a new
+    # email, as a reply to this acknowledgement would be read as a correction of LR-000001
     assert f"current form (version {CURRENT_VERSION}), attached" in text
+    assert "send that to us in a new email" in text
     assert sorted(_attached(reply)) == sorted(FORMS)
     # the sender was told staff would look at it: staff see it on the request filed
     assert any(

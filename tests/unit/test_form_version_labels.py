@@ -194,3 +194,27 @@ def test_an_older_form_with_rows_typed_todays_way_keeps_every_answer_and_its_ver
             None,
         )
         assert older_form(form) is not None  # its sender is sent the current form
+
+
+def _body(old: tuple[str, ...], values: dict[str, str] = VALUES) -> str:
+    """An email body of "Label: value" lines: the fields in `old` under 2016.1's labels."""
+    lines = []
+    for key, value in values.items():
+        label = FORM_2016[key][0] if key in old else next(f.label for f in FIELDS if f.key == key)
+        lines.append(f"{label}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_body_is_named_an_older_versions_from_three_of_its_labels_not_one() -> None:
+    from intake_bot.forms.text import read_body
+
+    renamed = ["commissioner_name", "commissioner_ods", "processor_name"]  # 2016's own words
+    few = read_body(_body(tuple(renamed)), VERSIONS)
+    assert few is not None and few.older_labels == "2016.1"
+    assert _typed(few) == FILLED
+    # one answer typed with an old label, as in a correction: read, but no old form
+    one = read_body(
+        _body((renamed[0],), {renamed[0]: VALUES[renamed[0]]}), VERSIONS, correction=True
+    )
+    assert one is not None and one.older_labels is None
+    assert one.values[renamed[0]] not in (None, "")
