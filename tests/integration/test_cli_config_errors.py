@@ -65,6 +65,7 @@ def invocations(tmp: Path) -> dict[str, list[str]]:
         "register list": ["register", "list"],
         "register export": ["register", "export", "-o", str(tmp / "register.xlsx")],
         "register import": ["register", "import", str(tmp / "register.csv")],
+        "register history": ["register", "history", "LCR-000001"],
         "digest send": ["digest", "send"],
         "digest preview": ["digest", "preview", "North"],
         "s251 list": ["s251", "list"],
