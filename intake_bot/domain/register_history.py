@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from intake_bot.domain.ods_views import organisation_label
 from intake_bot.domain.records import Event, Relationship, RelationshipVersion
 from intake_bot.domain.triage import request_reference
 
@@ -77,7 +78,6 @@ def history(
 ) -> RelationshipHistory:
     """`rel`'s history from its versions and the events about it (deduplicated, oldest first;
     the newest `limit` of them)."""
-    from intake_bot.domain.ods_views import organisation_label
 
     def party(values: dict[str, object], who: str) -> str:
         return organisation_label(
