@@ -308,5 +308,22 @@ def _email_verdict(
         threaded = f"a {decision.note}: threaded onto that request"
         if not requests:
             return Verdict.ACCEPTED, threaded
-        return _verdict(requests, rejections), f"{threaded}; {_count(requests)}"
-    return _verdict(requests, rejections), _count(requests)
+        return _email_requests(requests, rejections, f"{threaded}; ")
+    return _email_requests(requests, rejections)
+
+
+def _email_requests(
+    requests: tuple[FormJudgement, ...], rejections: tuple[FileProblem, ...], prefix: str = ""
+) -> tuple[Verdict, str]:
+    """An email's forms as a poll files them. A file beside them that cannot be read does not
+    stop them: the poll files the requests and the acknowledgement names the file."""
+    summary = prefix + _count(requests)
+    if rejections:
+        summary += f"; {_files(len(rejections))} not read, named in the acknowledgement"
+    if requests and all(r.complete for r in requests):
+        return Verdict.ACCEPTED, summary
+    return Verdict.REJECTED, summary
+
+
+def _files(n: int) -> str:
+    return "1 other file" if n == 1 else f"{n} other files"

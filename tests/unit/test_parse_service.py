@@ -107,3 +107,29 @@ def test_without_a_database_a_change_is_flagged_as_not_checked_against_the_regis
     rig.database = True
     with_register = rig.intake.parse("end.docx", docx_form(change))
     assert any("LCR-000123" in p for p in with_register.requests[0].problems)  # not in it
+
+
+def test_a_complete_form_beside_a_file_that_cannot_be_read_is_accepted_as_a_poll_files_it() -> None:
+    rig = make_rig()
+    raw = email(
+        attachments=[
+            ("form.docx", DOCX, docx_form(new_request(0))),
+            ("scan.docx", DOCX, b"PK\x03\x04 not a zip"),
+        ]
+    )
+    preview = rig.intake.parse("two.eml", raw)
+    assert preview.verdict is Verdict.ACCEPTED
+    assert "1 other file not read" in preview.summary
+    assert [r.filename for r in preview.rejections] == ["scan.docx"]
+    rig.ingest(raw)
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged"
+    (ack,) = rig.contexts("ack_valid")
+    assert [f["filename"] for f in ack["rejected_files"]] == ["scan.docx"]  # type: ignore[attr-defined]
+    incomplete = email(
+        attachments=[
+            ("form.docx", DOCX, docx_form(new_request(0, contract_signed_date=""))),
+            ("scan.docx", DOCX, b"PK\x03\x04 not a zip"),
+        ]
+    )
+    assert rig.intake.parse("bad.eml", incomplete).verdict is Verdict.REJECTED
