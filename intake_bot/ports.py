@@ -166,6 +166,11 @@ class RequestRepository(Protocol):
         """The request one of our emails (by Message-ID) was about, if any."""
         ...
 
+    def naming(self, reference: str) -> list[int]:
+        """The ids of the requests whose form names relationship `reference` (LCR-000123) as
+        the one to change or end, whatever became of them, oldest first."""
+        ...
+
 
 class EventRepository(Protocol):
     def for_(

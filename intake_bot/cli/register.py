@@ -113,7 +113,8 @@ def register_history(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """A relationship's versions and every audit event about it: the requests that set it up,
-    changed or ended it, review items on its organisations, and who decided, when and why."""
+    changed or ended it or asked to (pending or turned down), review items on its organisations,
+    and who decided, when and why. The console shows the same at /register/LCR-000123."""
     try:
         found = state(ctx).app().register.history(reference, limit=limit)
     except RegisterError as exc:

@@ -50,6 +50,7 @@ class RelationshipHistory:
     versions: tuple[HistoryVersion, ...]
     events: tuple[HistoryEvent, ...]  # the newest, oldest first
     earlier_events: int = 0  # how many older ones are not in `events`
+    dscro: str | None = None  # its regional office: whose staff may read it in the console
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -66,6 +67,7 @@ class RelationshipHistory:
             ],
             "events": [{**e.__dict__, "at": e.at.isoformat()} for e in self.events],
             "earlier_events": self.earlier_events,
+            "dscro": self.dscro,
         }
 
 
@@ -110,6 +112,7 @@ def history(
             for e in kept
         ),
         len(ordered) - len(kept),
+        rel.dscro,
     )
 
 

@@ -252,6 +252,12 @@ class SqlRequests(_Repository):
                     return first[0].id
         return None
 
+    def naming(self, reference: str) -> list[int]:
+        # The form's value as validation stored it: always "LCR-" and six digits.
+        named = col(RequestRow.values)["existing_reference"].as_string() == reference
+        stmt = select(RequestRow.id).where(named).order_by(col(RequestRow.id))
+        return [i for i in self.session.exec(stmt) if i is not None]
+
 
 class SqlEvents(_Repository):
     def for_(self, *, request_id: int | None = None, inbound_id: int | None = None) -> list[Event]:

@@ -55,6 +55,7 @@ def create_app(application: Application, *, secret: str, secure_cookies: bool) -
         Route("/register/export", admin.register_export),
         Route("/register/import", admin.register_import, methods=["POST"]),
         Route("/register/reviews", ods.decide_review, methods=["POST"]),
+        Route("/register/{reference}", pages.relationship_history),
         Route("/s251", admin.approvals),
         Route("/s251/extend", admin.extend_approval, methods=["POST"]),
         Route("/staff", staff_pages.staff_page),

@@ -1,4 +1,5 @@
-"""The console's pages: queues, one queue, one request (and what staff do to it), the register.
+"""The console's pages: queues, one queue, one request (and what staff do to it), the register
+and a relationship's history.
 
 Every page shows only the signed-in account's offices' work (admins see every office): a queue,
 request or file of another office answers 404, exactly as one that does not exist.
@@ -14,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from intake_bot.domain.ods_views import organisation_label
 from intake_bot.domain.queue_views import QueuePage, RequestQuery
+from intake_bot.domain.register import RegisterError
 from intake_bot.domain.staff import Role, StaffMember, may_set_status, sees_queue
 from intake_bot.domain.status import LABELS, Status, next_statuses, parse_status
 from intake_bot.domain.triage import KINDS, office_slug
@@ -198,8 +200,30 @@ def register(request: Request, member: StaffMember) -> Response:
         "all": everything,
         "reviews": reviews,
         "organisation": organisation_label,  # ODS names may end in their code: show it once
+        "sees": lambda office: sees_office(member, office),  # whose history it may open
     }
     return render(request, "register.html", context)
+
+
+@staff_only
+def relationship_history(request: Request, member: StaffMember) -> Response:
+    """One relationship's versions and audit trail, for staff of its office (admins: every
+    office's; one with no office: every account's)."""
+    try:
+        found = application(request).register.history(request.path_params["reference"][:100])
+    except RegisterError:
+        raise not_found() from None
+    if not sees_office(member, found.dscro):
+        raise not_found()
+    context = {"member": member, "h": found, "organisation": organisation_label}
+    return render(request, "register_history.html", context)
+
+
+def sees_office(member: StaffMember, office: str | None) -> bool:
+    """Whether `member` may read a relationship of `office` in detail (its history)."""
+    if member.role is Role.ADMIN or not office:
+        return True
+    return office_slug(office) in {office_slug(o) for o in member.offices}
 
 
 def _shares(staff: StaffMember, detail: RequestDetail) -> bool:

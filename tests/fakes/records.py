@@ -151,6 +151,11 @@ class FakeRequests:
                 return first[0].id
         return None
 
+    def naming(self, reference: str) -> list[int]:
+        return sorted(
+            r.id for r in self.rows if r.values.get("existing_reference") == reference and r.id
+        )
+
 
 class FakeEvents:
     def __init__(self, memory: Memory) -> None:

@@ -32,6 +32,7 @@ from intake_bot.domain.triage import parse_request_reference
 from intake_bot.ports import MessageRef
 from intake_bot.samples import DOCX, docx_form, email, new_request
 from intake_bot.services.register import apply_approved_request
+from intake_bot.services.register.history import relationship_history
 from intake_bot.services.register.importing import import_register
 from intake_bot.services.register.listing import export_register, register_rows
 from tests.conftest import REPO, FrozenClock
@@ -602,3 +603,16 @@ def test_the_export_file_name_decides_the_format_and_a_mismatch_is_refused(
     unknown = _invoke(app, "export", "-o", str(tmp_path / "register.txt"))
     assert unknown.exit_code == 2 and ".xlsx or .csv" in unknown.output
     assert not (tmp_path / "m.csv").exists() and not (tmp_path / "register.txt").exists()
+
+
+def test_the_history_holds_requests_naming_it_that_were_never_applied(app: App) -> None:
+    rel = _new(app)
+    other = _new(app, 1)
+    change = {"request_type": CHANGE, "change_description": "As below."}
+    pending = _file(app, 0, existing_reference=rel.reference.lower(), **change)
+    elsewhere = _file(app, 1, existing_reference=other.reference, **change)
+    found = relationship_history(app.store, rel.reference)
+    requests = {e.request for e in found.events}
+    assert f"LR-{pending:06d}" in requests  # filed, never approved: the register never moved
+    assert f"LR-{elsewhere:06d}" not in requests
+    assert [v.version for v in found.versions] == [1]

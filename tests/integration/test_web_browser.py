@@ -328,6 +328,16 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
     assert "15F (15F)" not in page.text_content("main")  # the register row names it once too
     row = app.register.rows(published_only=False)
     assert [r.commissioner_ods for r in row if r.reference == leeds.reference] == ["15F"]
+    # the decision is in the relationship's history, opened from the register
+    page.get_by_role("link", name=f"History of {leeds.reference}", exact=True).click()
+    page.wait_for_url(f"{base}/register/{leeds.reference}")
+    _check(page, "register-history")
+    versions = page.get_by_role("region", name="Versions")
+    expect(versions.locator("tbody tr")).to_have_count(2)
+    expect(versions).to_contain_text("NHS WEST YORKSHIRE ICB (15F)")
+    expect(page.get_by_role("region", name="Audit trail")).to_contain_text(
+        "The ICB agreed to take it over"
+    )
 
     Worker(app).send()
     received = [message_from_bytes(m.raw, policy=default) for m in smtp.messages()]

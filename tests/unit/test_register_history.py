@@ -8,11 +8,11 @@ from datetime import datetime
 
 import pytest
 
-from intake_bot.domain.records import Event
+from intake_bot.domain.records import Event, Request
 from intake_bot.domain.register import RegisterError
 from intake_bot.services.register.history import relationship_history
 from tests.fakes import FakeStore
-from tests.unit.test_register_service import NOW, approve
+from tests.unit.test_register_service import NOW, approve, values
 
 
 def _event(store: FakeStore, action: str, note: str, request_id: int | None = None) -> None:
@@ -74,3 +74,37 @@ def test_the_register_history_orders_events_by_time() -> None:
         )
     found = relationship_history(store, rel.reference)
     assert found.events[0].note == f"{rel.reference} early"
+
+
+def test_a_request_naming_it_is_in_its_history_though_it_was_turned_down() -> None:
+    store = FakeStore()
+    rel = approve(store)
+    with store.unit() as unit:
+        turned_down = unit.add(
+            Request(
+                inbound_id=2,
+                source="change.docx",
+                status="rejected",
+                queue="North/change",
+                created_at=NOW,
+                updated_at=NOW,
+                request_type="change",
+                values=values(request_type="change", existing_reference=rel.reference),
+            )
+        )
+        unit.flush()
+        unit.add(
+            Event(
+                at=NOW,
+                actor="jo",
+                action="status",
+                request_id=turned_down.id,
+                from_status="triaged",
+                to_status="rejected",
+                note="not signed",
+            )
+        )
+    found = relationship_history(store, rel.reference)
+    assert [(e.request, e.to_status) for e in found.events if e.note == "not signed"] == [
+        ("LR-000002", "rejected")
+    ]

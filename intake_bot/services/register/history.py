@@ -1,6 +1,7 @@
 """A relationship's history: its versions and the audit events about it: those of the requests
 that changed it (set it up, changed or ended it), and the register's and the ODS review items'
-own events on it (opened, decided, withdrawn)."""
+own events on it (opened, decided, withdrawn); and those of every request naming it to change
+or end it, still pending or turned down."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def relationship_history(
             for e in unit.events.mentioning(rel.reference, (REGISTER_ACTION, REVIEW_ACTION))
             if about(e.note, rel.reference)
         ]
-        requests = {v.request_id for v in versions} | {e.request_id for e in own}
+        # and every request naming it to change or end, pending or turned down included
+        named = unit.requests.naming(rel.reference)
+        requests = {v.request_id for v in versions} | {e.request_id for e in own} | set(named)
         events = [
             e for r in sorted(i for i in requests if i) for e in unit.events.for_(request_id=r)
         ]
