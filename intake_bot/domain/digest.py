@@ -1,4 +1,5 @@
-"""A regional office's daily digest: which open items go in which section, in which order.
+"""A regional office's daily digest: which open items go in which section, in which order, and
+the ODS review items that wait for a decision.
 
 Pure: the service gathers the items and sends the email; this module only sorts them.
 """
@@ -16,6 +17,10 @@ class Section(StrEnum):
     NEW = "new"  # arrived since the office's previous digest
     WAITING = "waiting"  # everything else still awaiting action
 
+
+# An NHS reorganisation can open hundreds of review items at once: the digest lists the oldest
+# and counts the rest, which the register page lists in full.
+REVIEWS_SHOWN = 50
 
 SECTION_TITLES = {
     Section.OVERDUE: "Overdue",
@@ -42,8 +47,26 @@ class DigestItem:
 
 
 @dataclass(frozen=True)
+class DigestReview:
+    """One open ODS review item: an organisation a relationship names has closed, and staff
+    must carry the relationship over to the successor or end it. Not a request: no due date,
+    no assignee."""
+
+    number: int  # ODS-<number>
+    relationship: str  # LCR-000123
+    party: str  # commissioner | processor
+    closed: str  # the organisation that closed, "NHS LEEDS NORTH CCG (02V)"
+    closed_on: date | None
+    closed_already: bool  # False: ODS publishes a closure still to come
+    successors: tuple[str, ...]  # as ODS names them, "NHS WEST YORKSHIRE ICB (15F)"
+    waiting_since: datetime  # aware: when an import opened the item
+    no_office: bool = False  # the relationship names no regional office: in every office's digest
+
+
+@dataclass(frozen=True)
 class Digest:
-    """An office's open items for one day, split into sections; each item appears once."""
+    """An office's open items for one day, split into sections; each item appears once. The
+    review items are apart from the requests: they are counted and listed on their own."""
 
     office: str
     day: date
@@ -51,10 +74,26 @@ class Digest:
     overdue: tuple[DigestItem, ...]
     new: tuple[DigestItem, ...]
     waiting: tuple[DigestItem, ...]
+    reviews: tuple[DigestReview, ...] = ()  # oldest first
+
+    @property
+    def open_count(self) -> int:
+        """The open requests (and messages awaiting staff) in the office's queues."""
+        return len(self.overdue) + len(self.new) + len(self.waiting)
 
     @property
     def total(self) -> int:
-        return len(self.overdue) + len(self.new) + len(self.waiting)
+        """Everything the digest reports: none, and no digest is sent."""
+        return self.open_count + len(self.reviews)
+
+    @property
+    def reviews_shown(self) -> tuple[DigestReview, ...]:
+        return self.reviews[:REVIEWS_SHOWN]
+
+    @property
+    def reviews_cut(self) -> tuple[DigestReview, ...]:
+        """The newest review items, counted but not listed."""
+        return self.reviews[REVIEWS_SHOWN:]
 
     def sections(self) -> list[tuple[Section, tuple[DigestItem, ...]]]:
         """The sections in the order staff read them: overdue first."""
@@ -74,9 +113,14 @@ class Digest:
 
 
 def build_digest(
-    office: str, items: Iterable[DigestItem], *, today: date, since: datetime | None
+    office: str,
+    items: Iterable[DigestItem],
+    *,
+    today: date,
+    since: datetime | None,
+    reviews: Iterable[DigestReview] = (),
 ) -> Digest:
-    """Sort `items` into sections.
+    """Sort `items` into sections, and `reviews` oldest first.
 
     Overdue: oldest due date first. New (received after `since`, or everything when there was no
     earlier digest): oldest first. Awaiting action: soonest due first, then oldest; items without
@@ -99,6 +143,7 @@ def build_digest(
         overdue=tuple(sorted(overdue, key=lambda i: (i.due_on or date.max, *_age_key(i)))),
         new=tuple(sorted(new, key=_age_key)),
         waiting=tuple(sorted(waiting, key=lambda i: (i.due_on or date.max, *_age_key(i)))),
+        reviews=tuple(sorted(reviews, key=lambda r: (r.waiting_since, r.number))),
     )
 
 

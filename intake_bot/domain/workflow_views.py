@@ -228,7 +228,7 @@ class Released:
 class DigestReport:
     """What one run did, office by office (office names as configured)."""
 
-    sent: dict[str, int] = field(default_factory=dict)  # office → items listed
+    sent: dict[str, int] = field(default_factory=dict)  # office → items, review items too
     skipped_empty: tuple[str, ...] = ()
     skipped_already_sent: tuple[str, ...] = ()
     skipped_no_staff: tuple[str, ...] = ()

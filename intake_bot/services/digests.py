@@ -1,4 +1,5 @@
-"""Staff digests: each regional office's open queue, emailed to its staff at most once a day.
+"""Staff digests: each regional office's open queue, and the ODS review items waiting for its
+decision, emailed to its staff at most once a day.
 
 The once-a-day guarantee is the DigestLog primary key (office, day in the settings' time zone),
 written in the same transaction as the outbox row: a restarted worker finds the row and sends
@@ -16,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake_bot.config import Dscro
-from intake_bot.domain.digest import Digest, DigestItem, build_digest
+from intake_bot.domain.digest import Digest, DigestItem, DigestReview, build_digest
+from intake_bot.domain.ods_views import organisation_label
 from intake_bot.domain.organisations import OPEN as OPEN_REVIEW
 from intake_bot.domain.organisations import uk
 from intake_bot.domain.outgoing import Rendered
@@ -58,9 +60,9 @@ class Digests:
         self.zone = ZoneInfo(timezone)
 
     def send(self) -> DigestReport:
-        """Queue today's digest for every office with staff and open items, unless already
-        sent today: one outbox row per office per day (the day in the settings' time zone),
-        to the office's staff addresses."""
+        """Queue today's digest for every office with staff and open items (requests, messages,
+        review items), unless already sent today: one outbox row per office per day (the day in
+        the settings' time zone), to the office's staff addresses."""
         now = self.clock()
         sent: dict[str, int] = {}
         skipped: dict[_Outcome | None, list[str]] = {None: []}
@@ -100,7 +102,9 @@ class Digests:
         return self.notifier.renderer.render(KIND, context)
 
     def _send_one(self, office: Dscro, now: datetime) -> tuple[_Outcome, int]:
-        """Queue one office's digest with its DigestLog row; (what happened, items listed)."""
+        """Queue one office's digest with its DigestLog row; (what happened, items in it: the
+        open requests and messages, and every open review item, those counted but not listed
+        too)."""
         today = now.astimezone(self.zone).date()
         try:
             with self.store.unit() as unit:
@@ -145,7 +149,8 @@ def find_office(offices: Sequence[Dscro], name: str) -> Dscro | None:
 
 
 def gather_digest(unit: Unit, office: str, now: datetime, zone: tzinfo) -> Digest:
-    """The office's open items (every queue "<office-slug>/…"), sorted into sections."""
+    """The office's open items (every queue "<office-slug>/…"), sorted into sections, and the
+    review items on its relationships."""
     prefix = office_slug(office) + "/"
     open_statuses = sorted(s.value for s in OPEN)
     items: list[DigestItem] = []
@@ -155,9 +160,10 @@ def gather_digest(unit: Unit, office: str, now: datetime, zone: tzinfo) -> Diges
         requests = unit.requests.matching(queue=queue, statuses=open_statuses)
         items += [_request_item(r) for r in requests]
         items += [_message_item(m) for m in unit.messages.in_queue(queue)]
-    items += _review_items(unit, office)
     today = now.astimezone(zone).date()
-    return build_digest(office, items, today=today, since=_previous_digest_at(unit, office, today))
+    since = _previous_digest_at(unit, office, today)
+    reviews = _review_items(unit, office, today)
+    return build_digest(office, items, today=today, since=since, reviews=reviews)
 
 
 def _previous_digest_at(unit: Unit, office: str, today: date) -> datetime | None:
@@ -181,23 +187,31 @@ def _request_item(r: Request) -> DigestItem:
     )
 
 
-def _review_items(unit: Unit, office: str) -> list[DigestItem]:
+def _review_items(unit: Unit, office: str, today: date) -> list[DigestReview]:
     """The open ODS review items on the office's relationships (and on those with no office,
-    in every office's digest, so that one is seen): each waits for a lead."""
+    in every office's digest, so that one is seen): each waits for a lead's decision."""
+    reviews = unit.organisations.reviews(OPEN_REVIEW)
+    if not reviews:
+        return []  # the ODS list is read only when there is something to name
+    names = {org.code: org.name for org in unit.organisations.all()}
     items = []
-    for review in unit.organisations.reviews(OPEN_REVIEW):
+    for review in reviews:
         rel = unit.register.get(review.relationship_id)
         if rel is None or (rel.dscro and office_slug(rel.dscro) != office_slug(office)):
             continue
-        closed = f"{review.party} {review.closed_code} closed on {uk(review.closed_on)}"
-        closed += "" if rel.dscro else " (the register names no regional office)"
         items.append(
-            DigestItem(
-                reference=f"ODS-{review.id}",
-                kind="ODS review",
-                status="awaiting a decision",
-                organisation=f"{review.reference}: {closed}",
-                received=review.created_at,
+            DigestReview(
+                number=saved_id(review),
+                relationship=review.reference,
+                party=review.party,
+                closed=organisation_label(names.get(review.closed_code, ""), review.closed_code),
+                closed_on=review.closed_on,
+                closed_already=review.closed_on is not None and review.closed_on < today,
+                successors=tuple(
+                    organisation_label(names.get(c, ""), c) for c in review.successors
+                ),
+                waiting_since=review.created_at,
+                no_office=not rel.dscro,
             )
         )
     return items
@@ -217,7 +231,9 @@ def _message_item(m: InboundMessage) -> DigestItem:
 def digest_context(
     notifier: Notifier, digest: Digest, now: datetime, zone: tzinfo
 ) -> dict[str, Any]:
-    """What the digest templates show: counts, and one table of rows per non-empty section."""
+    """What the digest templates show: counts, one table of rows per non-empty section, and the
+    review items apart (the oldest REVIEWS_SHOWN; the rest counted). `total` counts the open
+    requests only, as the section rows do."""
     sections = [
         {
             "key": section.value,
@@ -227,23 +243,27 @@ def digest_context(
         for section, items in digest.sections()
         if items
     ]
+    cut = digest.reviews_cut
     return {
         **notifier.base_context(f"{digest.office} team"),
         "office": digest.office,
         "day": digest.day.strftime("%d/%m/%Y"),
         "since": _local(digest.since, zone) if digest.since else "",
-        "total": digest.total,
+        "total": digest.open_count,
         "overdue_count": len(digest.overdue),
         "new_count": len(digest.new),
         "waiting_count": len(digest.waiting),
         "sections": sections,
+        "review_count": len(digest.reviews),
+        "reviews": [_review_row(r, now, zone) for r in digest.reviews_shown],
+        "reviews_more": len(cut),
+        "reviews_more_since": _local(cut[0].waiting_since, zone) if cut else "",
     }
 
 
 def _row(item: DigestItem, now: datetime, zone: tzinfo) -> dict[str, Any]:
-    review = item.reference.startswith("ODS-")  # decided on the register page
     return {
-        "path": "/register" if review else f"/requests/{item.reference}",
+        "path": f"/requests/{item.reference}",
         "reference": item.reference,
         "kind": item.kind,
         "status": item.status,
@@ -253,6 +273,22 @@ def _row(item: DigestItem, now: datetime, zone: tzinfo) -> dict[str, Any]:
         "due_on": item.due_on.strftime("%d/%m/%Y") if item.due_on else "",
         "assigned_to": item.assigned_to,
         "problems": item.problems,
+    }
+
+
+def _review_row(review: DigestReview, now: datetime, zone: tzinfo) -> dict[str, Any]:
+    closes = "closed" if review.closed_already else "closes"
+    return {
+        "path": f"/register#review-{review.number}",  # decided on the register page
+        "reference": f"ODS-{review.number}",
+        "relationship": review.relationship,
+        "party": "commissioner" if review.party == "commissioner" else "data processor",
+        "closed": review.closed,
+        "closed_on": f"{closes} on {uk(review.closed_on)}" if review.closed_on else "closed",
+        "successors": " and ".join(review.successors) or "none named by ODS",
+        "waiting_since": _local(review.waiting_since, zone),
+        "age_days": max((now - review.waiting_since).days, 0),
+        "no_office": review.no_office,
     }
 
 

@@ -25,7 +25,8 @@ import pytest
 import time_machine
 
 from intake_bot.bootstrap import App, build
-from intake_bot.domain.records import DigestLog, InboundMessage, Outbox
+from intake_bot.domain.organisations import OdsOrganisation, SuccessionReview
+from intake_bot.domain.records import DigestLog, InboundMessage, Outbox, Relationship
 from intake_bot.domain.triage import parse_request_reference
 from intake_bot.domain.workflow_views import DigestReport
 from intake_bot.ports import MessageRef, Unit
@@ -300,6 +301,31 @@ def test_preview_renders_the_email_that_is_then_sent_and_queues_nothing(
     (sent,) = [e for e in _digest_emails(app.store) if e.row.recipients == NORTH_STAFF]
     assert sent.text.strip().splitlines() == preview.text.strip().splitlines()
     assert app.digests.preview("London") is None
+
+
+def test_review_items_are_listed_apart_from_the_open_requests(app: App, move_to: MOVE) -> None:
+    reference = _file(app, 0)
+    with app.store.unit() as unit:
+        unit.add(OdsOrganisation("03G", "NHS LEEDS NORTH CCG - 03G"))
+        unit.add(OdsOrganisation("15F", "NHS WEST YORKSHIRE ICB - 15F"))
+        for n, office in ((1, "North"), (2, None), (3, "London")):
+            rel = unit.add(Relationship(f"LCR-00000{n}", MONDAY, MONDAY, dscro=office))
+            unit.flush()
+            assert rel.id is not None
+            review = SuccessionReview(rel.id, rel.reference, "commissioner", "03G", MONDAY)
+            review.closed_on, review.successors = date(2016, 3, 31), ["15F"]
+            unit.add(review)
+    preview = app.digests.preview("North")
+    assert preview is not None
+    subject = "DSfC North: 1 open request, 0 overdue, 1 new; 2 ODS review items - 04/04/2016"
+    assert preview.subject == subject
+    requests, reviews = preview.text.split("ODS REVIEW ITEMS AWAITING A DECISION (2)")
+    assert reference in requests and "LCR-" not in requests
+    assert "LCR-000001: the commissioner NHS LEEDS NORTH CCG (03G) closed on 31/03/2016;" in reviews
+    assert "successor: NHS WEST YORKSHIRE ICB (15F)" in reviews and "LCR-000003" not in reviews
+    assert "no regional office for LCR-000002: this item is in every office's digest" in reviews
+    sent = app.digests.send().sent  # the item with no office goes to every office
+    assert sent == {"North": 3, "Midlands and East": 1, "London": 2, "South": 1}
 
 
 def _cli(*args: str, database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

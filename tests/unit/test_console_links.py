@@ -37,6 +37,23 @@ def _digest(console: str) -> dict[str, Any]:
         "new_count": 1,
         "since": "",
         "sections": [{"key": "new", "title": "New", "rows": [row]}],
+        "review_count": 1,
+        "reviews": [
+            {
+                "path": "/register#review-3",
+                "reference": "ODS-3",
+                "relationship": "LCR-000001",
+                "party": "commissioner",
+                "closed": "NHS LEEDS NORTH CCG (03G)",
+                "closed_on": "closed on 30/06/2022",
+                "successors": "NHS WEST YORKSHIRE ICB (15F)",
+                "waiting_since": "01/12/2026 08:00",
+                "age_days": 3,
+                "no_office": False,
+            }
+        ],
+        "reviews_more": 2,
+        "reviews_more_since": "02/12/2026 08:00",
     }
 
 
@@ -59,6 +76,9 @@ def test_the_digest_and_the_patient_data_alert_link_to_the_console() -> None:
     assert f"{CONSOLE}/requests/LR-000007" in digest.text
     assert f'href="{CONSOLE}/requests/LR-000007"' in digest.html
     assert f"{CONSOLE}/queues" in digest.text and "intake-bot queue" not in digest.text
+    assert f"{CONSOLE}/register#review-3" in digest.text
+    assert f'href="{CONSOLE}/register#review-3"' in digest.html
+    assert f"lists every one, {CONSOLE}/register\n" in digest.text
     alert = renderer.render("patient_data_staff", _alert(CONSOLE))
     assert f"{CONSOLE}/messages/MSG-12" in alert.text and f"{CONSOLE}/messages/MSG-12" in alert.html
 
@@ -67,5 +87,8 @@ def test_without_a_console_they_name_the_cli() -> None:
     renderer = Renderer(TEMPLATES)
     digest = renderer.render("digest", _digest(""))
     assert "/requests/" not in digest.text and "intake-bot queue" in digest.text
+    assert "/register" not in digest.text + digest.html
+    assert "`intake-bot ods reviews` lists every one" in digest.text
+    assert "<code>intake-bot ods reviews</code> lists every one" in digest.html
     alert = renderer.render("patient_data_staff", _alert(""))
     assert "intake-bot message show MSG-12" in alert.text

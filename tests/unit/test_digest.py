@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from intake_bot.domain.digest import DigestItem, Section, build_digest
+from intake_bot.domain.digest import REVIEWS_SHOWN, DigestItem, DigestReview, Section, build_digest
 
 TODAY = date(2016, 4, 20)
 LAST_DIGEST = datetime(2016, 4, 19, 7, 0, tzinfo=UTC)
@@ -70,3 +70,35 @@ def test_the_first_digest_calls_its_new_items_new_not_new_since_the_last() -> No
     later = build_digest("North", [], today=TODAY, since=LAST_DIGEST)
     assert first.title(Section.NEW) == "New"
     assert later.title(Section.NEW) == "New since the last digest"
+
+
+def _review(number: int, waiting_since: datetime) -> DigestReview:
+    return DigestReview(
+        number=number,
+        relationship=f"LCR-{number:06d}",
+        party="commissioner",
+        closed="NHS LEEDS NORTH CCG (03G)",
+        closed_on=date(2016, 3, 31),
+        closed_already=True,
+        successors=(),
+        waiting_since=waiting_since,
+    )
+
+
+def test_review_items_are_not_open_requests_and_the_oldest_are_listed() -> None:
+    reviews = [
+        _review(n, datetime(2016, 4, 19, 8, tzinfo=UTC) - timedelta(hours=n))
+        for n in range(1, REVIEWS_SHOWN + 3)
+    ]
+    item = _item("LR-1", LAST_DIGEST)
+    digest = build_digest("North", [item], today=TODAY, since=None, reviews=reviews)
+    assert digest.open_count == 1 and [i.reference for i in digest.ordered()] == ["LR-1"]
+    assert len(digest.reviews) == REVIEWS_SHOWN + 2 and digest.total == REVIEWS_SHOWN + 3
+    oldest_first = sorted(range(1, REVIEWS_SHOWN + 3), reverse=True)
+    assert [r.number for r in digest.reviews_shown] == oldest_first[:REVIEWS_SHOWN]
+    assert [r.number for r in digest.reviews_cut] == [2, 1]  # the newest
+
+
+def test_review_items_alone_make_a_digest() -> None:
+    digest = build_digest("North", [], today=TODAY, since=None, reviews=[_review(1, LAST_DIGEST)])
+    assert digest.open_count == 0 and digest.total == 1 and not digest.reviews_cut
