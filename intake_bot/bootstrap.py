@@ -198,7 +198,11 @@ class Wired(Application):
         from intake_bot.services.register import Register
 
         return Register(
-            store=self.store, clock=self.clock, dscros=self._dscro_names, notifier=self.notifier
+            store=self.store,
+            clock=self.clock,
+            dscros=self._dscro_names,
+            office_aliases={d.name: tuple(d.aliases) for d in self.settings.dscro},
+            notifier=self.notifier,
         )
 
     @cached_property

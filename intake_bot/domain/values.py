@@ -8,7 +8,7 @@ validator turns that into a problem for the sender. Values are read as people re
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -291,14 +291,22 @@ _OFFICE_NOISE = re.compile(
 )
 
 
-def parse_dscro(raw: RawValue, offices: Sequence[str]) -> str:
-    """The regional office that `raw` names, as spelt in `offices` (from configuration)."""
-    expected = "one of the regional offices: " + ", ".join(offices)
+def parse_dscro(
+    raw: RawValue, offices: Sequence[str], aliases: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """The regional office that `raw` names, as spelt in `offices` (from configuration): by its
+    name or, where `aliases` gives an office's other names ("M&E"), by one of those."""
+    aliases = aliases or {}
+    expected = "one of the regional offices: " + ", ".join(
+        f"{office} (or {', '.join(aliases[office])})" if aliases.get(office) else office
+        for office in offices
+    )
     text = _text(raw, expected)
     wanted = _choice_key(_OFFICE_NOISE.sub(" ", text)) or _choice_key(text)
     for office in offices:
-        if wanted in (_choice_key(office), _choice_key(_OFFICE_NOISE.sub(" ", office))):
-            return office
+        for name in (office, *aliases.get(office, ())):
+            if wanted in (_choice_key(name), _choice_key(_OFFICE_NOISE.sub(" ", name))):
+                return office
     raise ValueProblem(expected)
 
 

@@ -143,9 +143,9 @@ def read_rows(name: str, rows: Iterable[tuple[int, list[str]]], hint: str) -> Od
     head = list(islice(rest, 5))
     layout = csv_layout([cells for _, cells in head])
     first = head[0][0] if head else 1
-    lacks = header_problem(head[0][1]) if head else None
-    if layout is None and lacks:
-        raise OdsError(f"{name}: line {first}: {lacks}; is this an ODS report?")
+    problem = header_problem(head[0][1], fits=layout is not None) if head else None
+    if problem:
+        raise OdsError(f"{name}: line {first}: {problem}")
     if layout is None:
         raise OdsError(
             f"{name}: line {first}: not an ODS file: expected an ODS report "

@@ -59,10 +59,10 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
             if part is not None:
                 with archive.open(part) as stream:
                     strings = shared_strings(stream, budget)
-            lacks = None  # what the first sheet with a report's header lacks, to name it
+            lacks = None  # what is wrong with the first sheet with a report's header, to name it
             for sheet in Workbook(archive, strings).worksheets:
                 rows = list(in_standard_order(_sheet_rows(name, sheet, budget)))
-                if rows and lacks is None and (lacks := header_problem(rows[0][1])):
+                if rows and lacks is None and (lacks := header_problem(rows[0][1], fits=False)):
                     lacks = f"{name} ({clean_line(sheet.title)[:40]}): {lacks}"
                 if csv_layout([cells for _, cells in rows[:5]]) is not None:
                     title = clean_line(sheet.title)[:40]  # the file's words, printed to a terminal
@@ -75,7 +75,7 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
         what = clean_line(str(exc))[:200]  # may quote the file's own words
         raise OdsError(f"{name}: not a workbook that can be read ({what})") from None
     if lacks:
-        raise OdsError(f"{lacks}; is this an ODS report?")
+        raise OdsError(lacks)
     raise OdsError(
         f"{name}: no sheet holds an ODS report (code, name, ..., open date in column 11) or "
         "the successions file (old code, new code, reason, date)"

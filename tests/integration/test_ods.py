@@ -312,6 +312,15 @@ def test_the_ods_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
     broken = _cli("ods", "import", str(bad), env=env)
     assert broken.returncode == 2 and "broken.csv: a binary file" in broken.stderr
     assert "Traceback" not in broken.stderr
+    twice = report(
+        tmp_path / "twice.csv",
+        ["Organisation Code,Name,Open Date,Close Date,Closed Date", "03G,LEEDS,20130401,,20220630"],
+    )
+    ambiguous = _cli("ods", "import", str(twice), env=env)
+    assert ambiguous.returncode == 2 and (
+        'twice.csv: line 1: its header names the close date in more than one column: "Close Date" '
+        '(column 4) and "Closed Date" (column 5); remove all but one'
+    ) in " ".join(ambiguous.stderr.split())
     assert "no open review items" in _cli("ods", "reviews", env=env).stdout
     refused = _cli("ods", "decide", "ODS-9", "carry", env=env)
     assert refused.returncode == 2 and "ODS-9: no such review item" in refused.stderr

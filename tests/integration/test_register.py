@@ -587,6 +587,29 @@ def test_register_commands_list_export_and_import(app: App, tmp_path: Path) -> N
     assert json.loads(ok.stdout)["unchanged"][0]["reference"] == "LCR-000001"
 
 
+def test_register_import_takes_an_office_by_the_alias_its_settings_give(
+    app: App, tmp_path: Path
+) -> None:
+    path = _workbook(
+        tmp_path / "kept.xlsx",
+        [
+            _good("", "NHS Dudley CCG", "05C", "SLA-3", {"DSCRO": "M&E"}),
+            _good("", "NHS Dorset CCG", "11J", "SLA-4", {"DSCRO": "Wessex"}),
+        ],
+    )
+    report = _invoke(app, "import", str(path), "--json")
+    assert report.exit_code == 1, report.output  # a row refused
+    told = json.loads(report.stdout)
+    assert [line["row"] for line in told["loaded"]] == [4]
+    ((reason,),) = [r["reasons"] for r in told["refused"]]
+    assert reason == (
+        'DSCRO (regional office): we found "Wessex", expected one of the regional offices: North, '
+        "Midlands and East (or Midlands & East, M&E), London, South."
+    )
+    (row,) = register_rows(app.store, APRIL.date(), published_only=False)
+    assert (row.commissioner_ods, row.dscro) == ("05C", "Midlands and East")
+
+
 def test_the_export_file_name_decides_the_format_and_a_mismatch_is_refused(
     app: App, tmp_path: Path
 ) -> None:

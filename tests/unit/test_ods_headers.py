@@ -12,7 +12,7 @@ import pytest
 from intake_bot.domain.organisations import OdsError, OrgKind
 from intake_bot.ods import read_ods_file
 from intake_bot.ods.headers import in_standard_order
-from tests.ods_files import report
+from tests.ods_files import report, report_row
 
 CHOSEN = "Organisation Code,Name,Postcode,Open Date,Close Date,Parent Organisation Code"
 
@@ -168,3 +168,74 @@ def test_a_workbook_whose_header_names_no_close_date_is_refused_naming_it(
     book.save(tmp_path / "icbs.xlsx")
     with pytest.raises(OdsError, match=r"icbs\.xlsx \(icbs\): its header names no close date"):
         read_ods_file(tmp_path / "icbs.xlsx")
+
+
+def test_a_header_naming_a_column_twice_is_refused_naming_the_field_and_both_columns(
+    tmp_path: Path,
+) -> None:
+    row = "03G,NHS LEEDS SOUTH AND EAST CCG,20130401,20220630,20240331"
+    for header, field, columns in (
+        (
+            "Organisation Code,Name,Open Date,Close Date,Close Date",
+            "close date",
+            '"Close Date" (column 4) and "Close Date" (column 5)',
+        ),
+        (
+            "Organisation Code,Name,Open Date,Close Date,Closed Date",
+            "close date",
+            '"Close Date" (column 4) and "Closed Date" (column 5)',
+        ),
+        (
+            "Organisation Code,Name,Open Date,Close Date,Organisation Code",
+            "organisation code",
+            '"Organisation Code" (column 1) and "Organisation Code" (column 5)',
+        ),
+    ):
+        path = report(tmp_path / "x.csv", [header, row])
+        with pytest.raises(OdsError) as refused:
+            read_ods_file(path)
+        assert str(refused.value) == (
+            f"x.csv: line 1: its header names the {field} in more than one column: "
+            f"{columns}; remove all but one"
+        )
+
+
+def test_a_published_report_whose_header_names_its_close_date_twice_is_refused(
+    tmp_path: Path,
+) -> None:
+    # every column where ODS puts it, so that the rows alone would be read as published
+    header = ["Organisation Code", "Name", *["Null"] * 8, "Open Date", "Close Date", "Close Date"]
+    header += ["Null"] * (27 - len(header))
+    row = report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630")
+    path = report(tmp_path / "eccg.csv", [",".join(header), row])
+    with pytest.raises(
+        OdsError, match=r'"Close Date" \(column 12\) and "Close Date" \(column 13\)'
+    ):
+        read_ods_file(path)
+
+
+def test_columns_named_alike_that_name_no_column_read_are_fine(tmp_path: Path) -> None:
+    # ODS's own header repeats "Null"; a loose "Code" gives way to the organisation code
+    header = ["Organisation Code", "Name", *["Null"] * 8, "Open Date", "Close Date", "Null"]
+    header += ["Null", "Code", "Code"] + ["Null"] * (27 - len(header) - 3)
+    row = report_row("03G", "NHS LEEDS SOUTH AND EAST CCG", closed="20220630")
+    (ccg,) = read_ods_file(report(tmp_path / "eccg.csv", [",".join(header), row])).organisations
+    assert (ccg.code, ccg.closed_on) == ("03G", date(2022, 6, 30))
+
+
+def test_a_workbook_whose_header_names_a_column_twice_is_refused_naming_its_sheet(
+    tmp_path: Path,
+) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "icbs"
+    sheet.append(["Organisation Code", "Name", "Open Date", "Date Closed", "Close Date"])
+    sheet.append(["QJG", "NHS SUFFOLK AND NORTH EAST ESSEX ICB", "20220701", "20260331", ""])
+    book.save(tmp_path / "icbs.xlsx")
+    with pytest.raises(OdsError) as refused:
+        read_ods_file(tmp_path / "icbs.xlsx")
+    assert str(refused.value) == (
+        "icbs.xlsx (icbs): its header names the close date in more than one column: "
+        '"Date Closed" (column 4) and "Close Date" (column 5); remove all but one'
+    )

@@ -320,6 +320,31 @@ def test_an_import_loads_good_rows_and_reports_each_bad_row_with_why(
     )
 
 
+def test_an_import_takes_an_office_by_its_configured_alias_and_stores_its_name(
+    store: FakeStore, clock: Clock, tmp_path: Path
+) -> None:
+    aliases = {"Midlands and East": ("Midlands & East", "M&E")}
+    register = Register(store=store, clock=clock, dscros=OFFICES, office_aliases=aliases)
+    path = sheet(
+        tmp_path,
+        "LCR-000050,NHS Dudley CCG,05C,MLCSU,0DF,M&E,SLA-1,Yes,01/04/2015,31/03/2018,",
+        ",NHS Walsall CCG,05Y,MLCSU,0DF,dscro m&e,SLA-2,Y,01/04/2015,31/03/2018,",
+        ",NHS Dorset CCG,11J,NECS,0AR,Wessex,SLA-3,Y,01/04/2015,31/03/2018,",
+    )
+    report = register.import_file(path, dry_run=False, actor="jo")
+    assert [line.row for line in report.loaded] == [3, 4]
+    rows = register.rows(published_only=False)
+    assert [(r.reference, r.dscro) for r in rows] == [
+        ("LCR-000050", "Midlands and East"),
+        ("LCR-000051", "Midlands and East"),
+    ]
+    (refused,) = report.refused
+    assert refused.row == 5 and refused.reasons[0] == (
+        'DSCRO (regional office): we found "Wessex", expected one of the regional offices: North, '
+        "Midlands and East (or Midlands & East, M&E), London, South."
+    )
+
+
 def test_an_import_merges_a_changed_row_and_leaves_the_same_row_unchanged(
     store: FakeStore, register: Register, tmp_path: Path
 ) -> None:

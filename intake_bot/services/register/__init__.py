@@ -7,7 +7,7 @@ their own transaction with `apply_approved_request`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,11 +37,13 @@ class Register:
         store: Store,
         clock: Clock,
         dscros: Sequence[str],
+        office_aliases: Mapping[str, Sequence[str]] | None = None,
         notifier: Notifier | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.dscros = tuple(dscros)  # the regional offices an imported DSCRO must name
+        self.office_aliases = dict(office_aliases or {})  # or may name by an alias ("M&E")
         self.notifier = notifier  # tells the contacts of a loaded relationship's review items
 
     def rows(self, *, published_only: bool = True) -> list[RegisterRow]:
@@ -60,7 +62,13 @@ class Register:
         nothing. Raises RegisterError for a file that cannot be read."""
         now = self.clock()
         report = import_register(
-            self.store, path, now=now, dry_run=dry_run, actor=actor, dscros=self.dscros
+            self.store,
+            path,
+            now=now,
+            dry_run=dry_run,
+            actor=actor,
+            dscros=self.dscros,
+            office_aliases=self.office_aliases,
         )
         if not dry_run and (report.loaded or report.merged) and self.notifier is not None:
             # A relationship loaded may name an organisation ODS says has closed: its item now.

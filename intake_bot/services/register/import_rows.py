@@ -129,8 +129,14 @@ def natural_key(values: Mapping[str, object]) -> tuple[str, str, str] | None:
     return (parts[0], parts[1], parts[2]) if parts[0] else None
 
 
-def parse_row(number: int, raw: Mapping[str, RawValue], dscros: Sequence[str]) -> Row:
-    """A row's cells read the way the form reads its fields; what cannot be read is a reason."""
+def parse_row(
+    number: int,
+    raw: Mapping[str, RawValue],
+    dscros: Sequence[str],
+    office_aliases: Mapping[str, Sequence[str]] | None = None,
+) -> Row:
+    """A row's cells read the way the form reads its fields; what cannot be read is a reason. The
+    DSCRO may also be written as an office's alias from configuration, as staff write it."""
     row = Row(number)
     for key, value in raw.items():
         if v.is_blank(value) or v.is_placeholder(value):
@@ -149,7 +155,7 @@ def parse_row(number: int, raw: Mapping[str, RawValue], dscros: Sequence[str]) -
             if key == EFFECTIVE:
                 row.effective_from = v.parse_date(value)
             else:
-                row.values[key] = _read_value(FIELDS_BY_KEY[key], value, dscros)
+                row.values[key] = _read_value(FIELDS_BY_KEY[key], value, dscros, office_aliases)
         except v.ValueProblem as problem:
             found = v.display(value) if problem.found is None else problem.found
             label = "Effective from" if key == EFFECTIVE else FIELDS_BY_KEY[key].label
@@ -157,12 +163,19 @@ def parse_row(number: int, raw: Mapping[str, RawValue], dscros: Sequence[str]) -
     return row
 
 
-def _read_value(f: Field, raw: RawValue, dscros: Sequence[str]) -> object:
+def _read_value(
+    f: Field,
+    raw: RawValue,
+    dscros: Sequence[str],
+    office_aliases: Mapping[str, Sequence[str]] | None,
+) -> object:
     """A register cell read the way the form's field is read; stored as JSON (dates ISO)."""
     hint = f.hint or v.TEXT_EXPECTED
     if f.kind is Kind.CHOICE:
-        if f.key == "dscro":
-            return v.parse_dscro(raw, dscros) if dscros else v.parse_text(raw, hint)
+        if f.key == "dscro":  # stored as the office's own name, whichever name the cell used
+            if not dscros:
+                return v.parse_text(raw, hint)
+            return v.parse_dscro(raw, dscros, office_aliases)
         return v.parse_choice(raw, f.choices, hint)
     if f.kind is Kind.CAG_REFS:
         parsed = parse_cag_refs(v.parse_long_text(raw, hint))

@@ -53,9 +53,11 @@ def import_register(
     dry_run: bool,
     actor: str,
     dscros: Sequence[str] = (),
+    office_aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> ImportReport:
     """Load a register spreadsheet (.xlsx, or .csv); see the module docstring. `dscros` are the
-    regional offices (from configuration) that the DSCRO column is matched against. Raises
+    regional offices (from configuration) that the DSCRO column is matched against, by name or
+    by one of `office_aliases` (office -> its other names); the office's name is stored. Raises
     RegisterError for a file that cannot be read or has no header row."""
     sheet, rows = read_table(path)
     columns, ignored = find_header(rows, path)
@@ -63,7 +65,9 @@ def import_register(
     with store.unit() as unit:
         if not dry_run:
             unit.register.lock_references()
-        loader = _Loader(unit, outcomes, path.name, now, actor, dscros, write=not dry_run)
+        loader = _Loader(
+            unit, outcomes, path.name, now, actor, dscros, office_aliases, write=not dry_run
+        )
         loader.prepare(columns, rows)
         for number, cells in rows:
             if number > columns.header_row:
@@ -115,11 +119,13 @@ class _Loader:
         now: datetime,
         actor: str,
         dscros: Sequence[str],
+        office_aliases: Mapping[str, Sequence[str]] | None,
         *,
         write: bool,
     ) -> None:
         self.unit, self.outcomes, self.source = unit, outcomes, source
         self.now, self.actor, self.dscros, self.write = now, actor, dscros, write
+        self.office_aliases = office_aliases
         self.today = today_in_england(now)
         self.known: dict[str, _Known] = {}
         self.by_parties: dict[tuple[str, str, str], str] = {}
@@ -146,7 +152,7 @@ class _Loader:
     def load_row(self, number: int, raw: dict[str, RawValue]) -> None:
         if all(v.is_blank(value) for value in raw.values()):
             return
-        row = parse_row(number, raw, self.dscros)
+        row = parse_row(number, raw, self.dscros, self.office_aliases)
         target = self._target(row)
         if target is None:
             self._load_new(row)
