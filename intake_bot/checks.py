@@ -179,12 +179,12 @@ def _templates(settings: Settings) -> Iterator[Problem]:
 
 
 def _form_versions(folder: Path) -> Iterator[Problem]:
-    """Every mapping in config/forms/, as the worker will load it."""
+    """Every mapping in config/forms/, as the worker will load it (what stops it first), and
+    every entry there that is not read."""
     try:
         load_form_versions(folder)
     except ConfigError as exc:
         yield from _from_config_error(exc)
-        return
     for line in [*not_read(folder), *same_versions(folder), *changed_meanings(folder)]:
         yield Problem("paths.forms", line, stops_worker=False)
 

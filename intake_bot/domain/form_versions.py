@@ -345,7 +345,7 @@ _HOW_READ = {
     Versioning.CURRENT: "the current form (version {version}): read by its keys and labels",
     Versioning.OLDER: "an older version of the form ({version}): read through its mapping",
     Versioning.MISSING: "no form version (made by hand, or another template): read by labels",
-    Versioning.NOT_CARRIED: "no form version to carry (an email body or a .csv): read by labels",
+    Versioning.NOT_CARRIED: "no form version row (an email body or a .csv): read by labels",
 }
 
 

@@ -18,7 +18,7 @@ class Versioning(StrEnum):
     OLDER = "older"  # an older version: read through its mapping
     MISSING = "missing"  # a .docx or .xlsx naming no version: read by its labels, flagged
     UNMAPPED = "unmapped"  # a version no mapping covers: not read
-    NOT_CARRIED = "not_carried"  # an email body or a .csv: nowhere to carry a version
+    NOT_CARRIED = "not_carried"  # an email body or a .csv with no "Form version" row
 
 
 @dataclass

@@ -12,9 +12,9 @@ from datetime import date, datetime, time
 from itertools import chain, islice
 
 from intake_bot.domain.fields import Field, Kind
-from intake_bot.domain.form_versions import CURRENT_NAMES, FieldNames, FormVersions, Resolution
+from intake_bot.domain.form_versions import CURRENT_NAMES, FieldNames, FormVersions
 from intake_bot.domain.rawform import RawForm, RawValue
-from intake_bot.forms.version_choice import best_reading, read_declared
+from intake_bot.forms.version_choice import best_reading
 
 # A file needs this many labels in a row or a column before a sheet we were not told about is
 # taken for a form: two could be chance ("Name", "Email").
@@ -95,14 +95,6 @@ def read_unversioned(
     """A file that names no version, read as `best_reading` chooses, by these readers' own
     measure of a form (its distinct fields, at least MIN_LABELS)."""
     return best_reading(read, versions, distinct_fields, MIN_LABELS)
-
-
-def read_versioned(
-    read: Callable[[FieldNames], list[RawForm]], versions: FormVersions, resolution: Resolution
-) -> list[RawForm]:
-    """A file that declares a readable version, read as `read_declared` chooses (another
-    version's labels need at least MIN_LABELS answers)."""
-    return read_declared(read, versions, resolution, MIN_LABELS)
 
 
 def distinct_fields(forms: Iterable[RawForm]) -> int:

@@ -16,14 +16,13 @@ import zipfile
 from lxml import etree
 
 from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions
-from intake_bot.domain.rawform import RawForm, Versioning
+from intake_bot.domain.rawform import RawForm
 from intake_bot.forms._tables import (
     MIN_LABELS,
     FormCollector,
     distinct_fields,
     forms_from_header_rows,
     read_unversioned,
-    read_versioned,
 )
 from intake_bot.forms.docx_controls import (
     Controls,
@@ -37,13 +36,12 @@ from intake_bot.forms.docx_xml import W_BODY, W_P, W_SDT, W_STRICT, W_TBL, W_TR,
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import Budget
 from intake_bot.forms.ooxml import PackageError, main_document_part, parse_xml, read_part
-from intake_bot.forms.version_choice import stamp
 from intake_bot.forms.versions import (
     Carried,
-    UnmappedVersionError,
     body_carriers,
     declaration,
     property_carrier,
+    read_as_declared,
 )
 
 # The name the Word reader's callers catch; package-level problems raise it too.
@@ -105,19 +103,18 @@ def read_document_xml(
     for carrier in in_body:  # a control outside any paragraph is not in the text seen above
         budget.seen.add(carrier.seen)
     said = declaration([*in_body, *([declared] if declared else [])])
-    resolution = versions.resolve(said.version)
-    if resolution.names is None:
-        raise UnmappedVersionError(resolution, said.version or "")
 
     def read(names: FieldNames) -> list[RawForm]:
         return _forms_in(body, source, budget, names)
 
-    if resolution.versioning is Versioning.MISSING:
-        return said.mark(stamp(read_unversioned(read, versions), resolution))
-    forms = read_versioned(read, versions, resolution)
-    if not forms and resolution.versioning is Versioning.OLDER:  # its mapping found no form
-        raise UnmappedVersionError(resolution, said.version or "")
-    return said.mark(forms)
+    return read_as_declared(
+        said,
+        versions,
+        read,
+        unversioned=lambda: read_unversioned(read, versions),
+        min_fields=MIN_LABELS,
+        too_few=lambda forms: not forms,  # _forms_in finds no form in fewer fields
+    )
 
 
 def _forms_in(

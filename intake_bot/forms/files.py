@@ -32,8 +32,9 @@ from intake_bot.forms.limits import (
 from intake_bot.forms.mime import decode_text
 from intake_bot.forms.ole_files import read_ole
 from intake_bot.forms.readings import Attachment, FileReading
-from intake_bot.forms.rejections import Refusal, corrupt, found, reject, shown
+from intake_bot.forms.rejections import Refusal, corrupt, found, reject, shown, unmapped
 from intake_bot.forms.sniff import App, Magic, claimed_app, ignorable, media_type, sniff
+from intake_bot.forms.versions import UnmappedVersionError
 from intake_bot.forms.zip_files import read_zip
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,10 @@ def _read(filename: str, content_type: str, data: bytes, budget: Budget) -> File
     if magic is not None and magic in _UNSUPPORTED:
         return reject(filename, _UNSUPPORTED[magic])
     if extension == ".csv" or content_type in _CSV_TYPES:
-        return found(filename, read_csv(data, filename, budget))
+        try:
+            return found(filename, read_csv(data, filename, budget))
+        except UnmappedVersionError as exc:  # its version row names one we cannot read
+            return unmapped(filename, exc, budget.limits.form_versions)
     if extension == ".eml" or content_type == "message/rfc822":
         # A forwarded email: the message parser has already surfaced the forms inside it.
         return FileReading(filename, ignored=True)

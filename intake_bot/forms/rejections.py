@@ -6,12 +6,15 @@ One table holds every reason with its code, so that the wording is kept in one p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import PurePath
 
+from intake_bot.domain.form_versions import FormVersions, is_newer, valid_version
 from intake_bot.domain.rawform import RawForm
 from intake_bot.forms.readings import FileReading, RejectCode, Rejection
 from intake_bot.forms.sniff import App
+from intake_bot.forms.versions import UnmappedVersionError
 
 _BLANK = "or use the blank form attached"
 _RESEND = f"please save the form again and send it, {_BLANK}."
@@ -180,12 +183,14 @@ def reason(
     seconds: float = 0,
     version: str = "",
     current: str = "",
+    shown_as: str = "",
 ) -> str:
     """The sentence the sender is told about `filename`; `detail` completes "it ..." with the
     limit it went over, `seconds` is the time budget that ran out; `version` the form version
-    it declared ("version 2030.1"), `current` the one we read."""
+    it declared ("version 2030.1"), `current` the one we read; `shown_as`: how the sentence
+    names what was sent when it is no attached file (the form typed in the email)."""
     return _REASONS[refusal][1].format(
-        name=shown(filename),
+        name=shown_as or shown(filename),
         blank=_BLANK,
         resend=_RESEND,
         on_its_own=_ON_ITS_OWN,
@@ -209,6 +214,7 @@ def reject(
     seconds: float = 0,
     version: str = "",
     current: str = "",
+    shown_as: str = "",
 ) -> FileReading:
     """`filename` refused, with the code and the sentence for `refusal`."""
     code = _REASONS[refusal][0]
@@ -221,8 +227,35 @@ def reject(
         seconds=seconds,
         version=version,
         current=current,
+        shown_as=shown_as,
     )
     return FileReading(filename, rejection=Rejection(code, text))
+
+
+def unmapped(
+    filename: str, exc: UnmappedVersionError, versions: FormVersions, *, shown_as: str = ""
+) -> FileReading:
+    """A form on a version we cannot read: the sender is told which, and sent the current one;
+    on one newer than ours, that staff will look at it (the current form would be a step back).
+    `shown_as`: as for `reason`."""
+    shown = valid_version(exc.shown)
+    if shown is not None:
+        version = f"version {shown} of the request form"
+    else:  # the sender's text is not repeated: it may be anything
+        version = "a version of the request form that we do not recognise"
+    # newer than every version read (a gap between two read ones is only unmapped)
+    newer = (
+        shown is not None
+        and is_newer(shown, versions.current)
+        and not any(is_newer(v, shown) for v in versions.newer)
+    )
+    refusal = Refusal.FORM_VERSION_NEWER if newer else Refusal.FORM_VERSION
+    reading = reject(
+        filename, refusal, version=version, current=versions.current, shown_as=shown_as
+    )
+    if reading.rejection is not None:  # `intake-bot parse` shows it as a read form's version
+        reading.rejection = replace(reading.rejection, form_version=shown, newer=newer)
+    return reading
 
 
 def corrupt(filename: str, app: App | None) -> FileReading:

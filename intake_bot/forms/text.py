@@ -4,6 +4,9 @@ Read only when no form is attached. To tell a typed form from an ordinary email 
 may well say "Tel: ..." and "Email: ..."), it takes three fields, one of them about the request
 itself rather than the person writing; in a party's reply to its own incomplete request, one
 (`read_body(..., correction=True)`).
+
+A "Form version: 2016.1" line is the form's declared version, read as a Word or Excel form's is
+(forms/versions.py); only in a body that reads as a form, since "Version: 3" may be anything.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from functools import partial
 from intake_bot.domain.fields import Field, Kind
 from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions
 from intake_bot.domain.rawform import RawForm, RawValue
-from intake_bot.forms.version_choice import best_reading
+from intake_bot.forms.version_choice import Read, best_reading
+from intake_bot.forms.versions import Carried, declaration, read_as_declared, typed_carrier
 
 SOURCE = "email body"
+VERSION_LINE = "form version line"  # where the version was, as staff are told
 MIN_FIELDS = 3
 # Fields a signature block fills in on its own.
 _CONTACT_FIELDS = frozenset(
@@ -100,6 +105,11 @@ class _Reader:
             if self.current is not None:
                 self.current.pending.append("")
             return
+        if _version_line(line) is not None:  # read by read_body: ends an answer, as a label does
+            if self.current is not None:
+                self.current.keep_pending()
+            self.current = None
+            return
         # In a correction, "Label: value" or a tab only: "Data processor - not sure yet" is prose.
         split = _split_label(line, self.names, _SEPARATORS[:2] if self.correction else _SEPARATORS)
         if split is not None and _OUR_PROBLEM.match(split[2]):
@@ -159,9 +169,11 @@ def read_body(
     form are read through that version's names when they read more of it (`best_reading`):
     always compared, since a line the reader does not know is not always noted as a label
     (the last line, one after a description, one with a tab), and reading text again is cheap.
+    A "Form version: 2016.1" line declares the form's version, as a Word form's property does
+    (`read_as_declared`: UnmappedVersionError for a version no mapping covers).
     `correction`: the answers a party types into a reply to its own incomplete request, where
     one line will do and only the lines above a sign-off count (the "Tel:" of an authoriser's
-    signature is not the requester's telephone).
+    signature is not the requester's telephone); read by labels, whatever version it names.
     """
     min_fields = 1 if correction else MIN_FIELDS
     # A correction is the sender's own words: a message forwarded in a reply is most likely
@@ -170,8 +182,41 @@ def read_body(
         lines = _own_text(text, forwarded=forwarded)
         read = partial(_read, lines, min_fields, correction)
         forms = best_reading(read, versions, _filled, min_fields, always_compare=True)
+        carried = [] if correction else [c for c in map(_version_line, lines) if c]
+        if forms and carried:
+            forms = _as_declared(carried, versions, read, forms, min_fields)
         if forms:
             return forms[0]
+    return None
+
+
+def _as_declared(
+    carried: list[Carried],
+    versions: FormVersions,
+    read: Read,
+    unversioned: list[RawForm],
+    min_fields: int,
+) -> list[RawForm]:
+    return read_as_declared(
+        declaration(carried),
+        versions,
+        read,
+        unversioned=lambda: unversioned,
+        min_fields=min_fields,
+        too_few=lambda forms: not forms,  # _read finds no form in fewer fields
+    )
+
+
+def _version_line(line: str) -> Carried | None:
+    """A "Form version: 2016.1" line (or tab-separated) as a carrier of the version."""
+    text = _LEAD.sub("", line.strip())
+    for separator in _SEPARATORS[:2]:
+        label, found, value = text.partition(separator)
+        if not found or len(label) > _MAX_LABEL_CHARS:
+            continue
+        carrier = typed_carrier(label.strip(" *_"), value.strip(" *\t"), VERSION_LINE)
+        if carrier is not None:
+            return carrier
     return None
 
 

@@ -15,11 +15,17 @@ A version of the form needs a file here, not code: an older one, or one newer th
 `intake-bot form` writes (its forms are read through the file, their senders sent no form, and
 staff told; `config --check` names the file). Every problem in every file is reported at once,
 as a ConfigError naming the file.
+
+What else the folder holds is judged once (`survey`), for the worker at start-up and for
+`config --check` alike: a `<version>.toml` that is a folder, a link to nothing, not a plain file
+or unreadable is a version the operator meant to add that cannot be read, so the worker does not
+start; any other entry (a folder, "2019.1.toml.txt", a link to nothing) is not read, and named.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from intake_bot.config_sources import ConfigError
@@ -37,18 +43,91 @@ SETTING = "paths.forms"
 _ALLOWED = frozenset({"version", "title", "labels", "keys"})
 MAX_FILE_BYTES = 256 * 1024
 MAX_FILES = 200
+MAX_NAMED = 20  # entries not read that `config --check` names one by one; the rest are counted
+
+
+@dataclass(frozen=True)
+class Unread:
+    """An entry of the folder that is not read as a version, and why (`problem` follows its
+    name: "is a folder: ..."). `stops`: one named as a
+    version's file (`<version>.toml`) that cannot be read: the worker does not start without it."""
+
+    name: str
+    problem: str
+    stops: bool
+
+
+@dataclass(frozen=True)
+class FormsFolder:
+    files: list[Path]  # the <version>.toml files, to be read
+    unread: list[Unread]  # every other entry, hidden ones aside
+
+
+def survey(folder: Path) -> FormsFolder:
+    """What `folder` holds: the mapping files to read, and each other entry and why it is not
+    read. The one judgement of the folder, for the worker at start-up and `config --check`."""
+    if not folder.is_dir():
+        raise ConfigError(f"{SETTING}: no folder {folder}: it holds one <version>.toml a version")
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise ConfigError(f"{SETTING}: cannot list {folder} ({exc.strerror})") from exc
+    files: list[Path] = []
+    unread: list[Unread] = []
+    for path in entries:
+        toml = _toml_named(path)
+        if not toml and path.name.startswith("."):
+            continue  # .DS_Store, an editor's swap file: nobody's version
+        kind = _not_a_file(path)
+        if kind is None and toml:
+            files.append(path)
+        elif toml:  # meant as a version: the worker must not start without it
+            why = (
+                f"{kind}: the version it names is not read (make it a readable file, or remove it)"
+            )
+            unread.append(Unread(path.name, why, True))
+        elif kind == _FOLDER:
+            why = (
+                f"{kind}: nothing in it is read (each <version>.toml goes in {folder.name}/ itself)"
+            )
+            unread.append(Unread(path.name, why, False))
+        else:
+            unread.append(Unread(path.name, _NOT_READ, False))
+    return FormsFolder(files, unread)
+
+
+_FOLDER = "is a folder"
+_NOT_READ = "is not read: only <version>.toml files are (rename it if it maps a version)"
+
+
+def _toml_named(path: Path) -> bool:
+    # .TOML too: a file saved on Windows must not be skipped for its name's case alone
+    return path.suffix.lower() == ".toml"
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` is no file that could be read ("is a folder"), or None."""
+    try:
+        if path.is_symlink() and not path.exists():
+            return "is a link to something that is not there"
+        if path.is_dir():
+            return _FOLDER
+        if not path.is_file():
+            return "is not a plain file (a pipe, a device or a socket)"
+    except OSError as exc:
+        return f"cannot be looked at ({exc.strerror})"
+    return None
 
 
 def load_form_versions(folder: Path) -> FormVersions:
-    """Every version described in `folder`, checked; the current version is always readable."""
-    if not folder.is_dir():
-        raise ConfigError(f"{SETTING}: no folder {folder}: it holds one <version>.toml a version")
-    mappings: dict[str, FieldNames] = {}
-    problems: list[str] = []
-    files = _files(folder)
-    if len(files) > MAX_FILES:
+    """Every version described in `folder`, checked; the current version is always readable.
+    A ConfigError names every file that cannot be used (`survey`)."""
+    found = survey(folder)
+    if len(found.files) > MAX_FILES:
         raise ConfigError(f"{SETTING}: more than {MAX_FILES} files in {folder}")
-    for path in files:
+    mappings: dict[str, FieldNames] = {}
+    problems = [f"{SETTING}: {u.name} {u.problem}" for u in found.unread if u.stops]
+    for path in found.files:
         try:
             names = _read(path)
         except (ConfigError, MappingError) as exc:
@@ -97,29 +176,23 @@ def newer_than_current(folder: Path) -> list[str]:
 
 
 def not_read(folder: Path) -> list[str]:
-    """For `config --check`: files in `folder` that are not read, as no <version>.toml is
-    (Windows hides a "2020.1.toml.txt" as "2020.1.toml"); hidden files and folders aside."""
+    """For `config --check`: the entries of `folder` that are not read but do not stop the
+    worker (Windows hides a "2020.1.toml.txt" as "2020.1.toml"; a folder of old versions);
+    hidden ones aside. Those that stop it are load_form_versions's."""
     try:
-        others = sorted(
-            p.name
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() != ".toml" and not p.name.startswith(".")
-        )
-    except OSError:
+        others = [u for u in survey(folder).unread if not u.stops]
+    except ConfigError:
         return []
-    return [
-        f"{name} is not read: only <version>.toml files are (rename it if it maps a version)"
-        for name in others[:10]
-    ]
+    lines = [f"{u.name} {u.problem}" for u in others[:MAX_NAMED]]
+    if len(others) > MAX_NAMED:
+        lines.append(f"{len(others) - MAX_NAMED} more entries in {folder.name}/ are not read")
+    return lines
 
 
 def same_versions(folder: Path) -> list[str]:
     """For `config --check`: files whose versions are one version spelt two ways (2016.01.toml
     beside 2016.1.toml; 2026.01.toml, the current form's): only one of them is ever used."""
-    try:
-        files = _files(folder)
-    except OSError:
-        return []
+    files = _files(folder)
     by_key: dict[object, list[str]] = {}
     for path in files:
         by_key.setdefault(version_key(path.stem), []).append(path.name)
@@ -136,15 +209,22 @@ def same_versions(folder: Path) -> list[str]:
 
 
 def _files(folder: Path) -> list[Path]:
-    # .TOML too: a file saved on Windows must not be skipped for its name's case alone
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".toml" and p.is_file())
+    try:
+        return survey(folder).files
+    except ConfigError:  # load_form_versions's to name
+        return []
 
 
 def _data(path: Path, where: str) -> dict[str, object]:
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ConfigError(f"{where}: larger than {MAX_FILE_BYTES // 1024} KB")
     try:  # -sig: Windows Notepad's "UTF-8 with BOM" is UTF-8 too, its mark invisible
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{where}: larger than {MAX_FILE_BYTES // 1024} KB")
         return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:  # unreadable by the bot's user, or gone since the folder was listed
+        raise ConfigError(
+            f"{where}: cannot be read ({exc.strerror}): the version it names is not read; "
+            "let the bot's user read it"
+        ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{where}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}): "

@@ -7,28 +7,35 @@ property "DSfC form version" (docProps/custom.xml). Excel: the workbook's define
 sender's text: cut short here, judged by domain/form_versions.py (only numbers and dots are a
 version), never used as a name of anything. A carrier holding anything else (a link, a list, a
 formula) declares nothing, and staff are told so without its text.
+
+A form typed as text (a .csv, `Label: value` lines in an email body) may give its version on a
+row of its own, "Form version: 2016.1" (`typed_carrier`); it is read as a declared version is
+(`read_as_declared`), the one path every reader hands its carriers to.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lxml import etree
 
+from intake_bot.domain.fields import normalise_label
 from intake_bot.domain.form_versions import (
     DOCX_CONTROL_TAG,
     DOCX_PROPERTY,
     MAX_VERSION_CHARS,
+    FormVersions,
     Resolution,
     shown_version,
     valid_version,
     version_key,
 )
-from intake_bot.domain.rawform import RawForm
+from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.forms.docx_xml import W_SDTCONTENT, W_SDTPR, W_TAG, W_VAL, text_of
 from intake_bot.forms.ooxml import PackageError, parse_xml, read_part
+from intake_bot.forms.version_choice import Read, read_declared, stamp
 
 CUSTOM_PROPERTIES_PART = "docprops/custom.xml"  # lower-cased, as looked up
 CUSTOM_PROPERTIES = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -37,6 +44,8 @@ _TEXT_TYPES = frozenset(f"{{{DOC_PROPS_TYPES}}}{kind}" for kind in ("lpwstr", "l
 MAX_PROPERTIES_BYTES = 256 * 1024
 KEEP = MAX_VERSION_CHARS + 1  # enough to tell a well-formed version from one that is too long
 UNRESOLVED = "a value the bot cannot read as a version"
+# The labels of a version typed on a row of its own (case, spacing and a colon do not matter).
+_TYPED_LABELS = frozenset(map(normalise_label, ("Form version", "Version", DOCX_PROPERTY)))
 
 
 class UnmappedVersionError(Exception):
@@ -116,6 +125,42 @@ def declaration(carried: list[Carried]) -> Declaration:
         return Declaration(used.version, used.where)
     named = " and ".join(dict.fromkeys(f"{c.shown} ({c.where})" for c in held))
     return Declaration(used.version, used.where, named)
+
+
+def read_as_declared(
+    said: Declaration,
+    versions: FormVersions,
+    read: Read,
+    *,
+    unversioned: Callable[[], list[RawForm]],
+    min_fields: int,
+    too_few: Callable[[list[RawForm]], bool],
+) -> list[RawForm]:
+    """A file's forms read as its carriers declare (`said`): by the declared version's names,
+    or another version's when those read clearly more (`read_declared`); with no version
+    declared, as `unversioned` reads them. Each form is marked with what its carriers disagree
+    on or held. UnmappedVersionError when no mapping covers the version, or when an older
+    version's mapping reads too little to be that version's form (`too_few`)."""
+    resolution = versions.resolve(said.version)
+    if resolution.names is None:
+        raise UnmappedVersionError(resolution, said.version or "")
+    if resolution.versioning is Versioning.MISSING:
+        return said.mark(stamp(unversioned(), resolution))
+    forms = read_declared(read, versions, resolution, min_fields)
+    # An older version whose mapping finds fewer fields than a form has is a version read
+    # wrongly, not a request with most of its answers missing.
+    if resolution.versioning is Versioning.OLDER and too_few(forms):
+        raise UnmappedVersionError(resolution, said.version or "")
+    return said.mark(forms)
+
+
+def typed_carrier(label: str, value: str, where: str) -> Carried | None:
+    """A row typed as "Form version: 2016.1" (also "Version", "DSfC form version") as a
+    carrier of the version; None when `label` is not one of those."""
+    if normalise_label(label) not in _TYPED_LABELS:
+        return None
+    text = value.strip()
+    return Carried(where, text[:KEEP], seen=text)
 
 
 def body_carriers(body: etree._Element) -> list[Carried]:

@@ -17,7 +17,7 @@ from functools import partial
 from typing import IO, Any
 
 from intake_bot.domain.form_versions import CURRENT_ONLY, FieldNames, FormVersions
-from intake_bot.domain.rawform import RawForm, Versioning
+from intake_bot.domain.rawform import RawForm
 from intake_bot.forms._tables import (
     CONTINUED,
     MIN_LABELS,
@@ -29,14 +29,12 @@ from intake_bot.forms._tables import (
     keep_filled,
     raw_value,
     read_unversioned,
-    read_versioned,
     rows_not_read,
 )
 from intake_bot.forms.inflate import BoundedZip
 from intake_bot.forms.limits import Budget, TooMuchError, numbered
-from intake_bot.forms.version_choice import stamp
 from intake_bot.forms.version_names import workbook_carriers
-from intake_bot.forms.versions import UnmappedVersionError, declaration
+from intake_bot.forms.versions import UnmappedVersionError, declaration, read_as_declared
 from intake_bot.forms.xlsx_package import (
     MAIN,
     Workbook,
@@ -87,18 +85,18 @@ def read_xlsx_archive(
             budget.seen.add(carrier.seen)
         said = declaration(carried)
         resolution = versions.resolve(said.version)
-        if resolution.names is None:
+        if resolution.names is None:  # refused before any sheet is read
             raise UnmappedVersionError(resolution, said.version or "")
         # Each sheet read once, however many versions' names are then tried on its rows.
         read = _workbook_reader(list(workbook.worksheets), source, budget)
-        if resolution.versioning is Versioning.MISSING:
-            return said.mark(stamp(read_unversioned(read, versions), resolution))
-        forms = read_versioned(read, versions, resolution)
-        # As in Word: an older version whose mapping finds fewer fields than a form has is
-        # a version read wrongly, not a request with most of its answers missing.
-        if resolution.versioning is Versioning.OLDER and distinct_fields(forms) < MIN_LABELS:
-            raise UnmappedVersionError(resolution, said.version or "")
-        return said.mark(forms)
+        return read_as_declared(
+            said,
+            versions,
+            read,
+            unversioned=lambda: read_unversioned(read, versions),
+            min_fields=MIN_LABELS,
+            too_few=lambda forms: distinct_fields(forms) < MIN_LABELS,
+        )
     finally:
         workbook.close()
 

@@ -8,9 +8,8 @@ before anything is inflated; since declarations can lie, every part is then read
 from __future__ import annotations
 
 import zipfile
-from dataclasses import replace
 
-from intake_bot.domain.form_versions import FormVersions, is_newer, valid_version
+from intake_bot.domain.form_versions import FormVersions
 from intake_bot.domain.rawform import RawForm
 from intake_bot.forms.docx import read_docx_archive
 from intake_bot.forms.inflate import BoundedZip, read_capped
@@ -22,7 +21,7 @@ from intake_bot.forms.ooxml import (
     content_types,
 )
 from intake_bot.forms.readings import FileReading
-from intake_bot.forms.rejections import Refusal, corrupt, found, reject
+from intake_bot.forms.rejections import Refusal, corrupt, found, reject, unmapped
 from intake_bot.forms.sniff import App
 from intake_bot.forms.versions import UnmappedVersionError
 
@@ -51,28 +50,7 @@ def read_zip(filename: str, data: bytes, claimed: App | None, budget: Budget) ->
         try:
             return _read_package(filename, archive, types, claimed, versions)
         except UnmappedVersionError as exc:
-            return _unmapped(filename, exc, versions)
-
-
-def _unmapped(filename: str, exc: UnmappedVersionError, versions: FormVersions) -> FileReading:
-    """A form on a version we cannot read: the sender is told which, and sent the current one;
-    on one newer than ours, that staff will look at it (the current form would be a step back)."""
-    shown = valid_version(exc.shown)
-    if shown is not None:
-        version = f"version {shown} of the request form"
-    else:  # the sender's text is not repeated: it may be anything
-        version = "a version of the request form that we do not recognise"
-    # newer than every version read (a gap between two read ones is only unmapped)
-    newer = (
-        shown is not None
-        and is_newer(shown, versions.current)
-        and not any(is_newer(v, shown) for v in versions.newer)
-    )
-    refusal = Refusal.FORM_VERSION_NEWER if newer else Refusal.FORM_VERSION
-    reading = reject(filename, refusal, version=version, current=versions.current)
-    if reading.rejection is not None:  # `intake-bot parse` shows it as a read form's version
-        reading.rejection = replace(reading.rejection, form_version=shown, newer=newer)
-    return reading
+            return unmapped(filename, exc, versions)
 
 
 def _archive_problem(

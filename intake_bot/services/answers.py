@@ -173,6 +173,8 @@ def reply_without_request(
     if not to:
         return 0
     context = notifier.base_context(msg.from_name)
+    # About a request: the subject names it, as every reply about one does.
+    context["reference"] = request_reference(saved_id(request)) if request is not None else ""
     context["rejected_files"] = rejections(rejected)
     context["not_read"] = list(msg.cut)
     context["form_filenames"] = [f.filename for f in notifier.blank_forms()]

@@ -20,12 +20,17 @@ from intake_bot.forms.files import read_files
 from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
 from intake_bot.forms.message import parse_message
 from intake_bot.forms.readings import FileReading, MessageParseError, ParsedMessage
+from intake_bot.forms.rejections import unmapped
 from intake_bot.forms.robots import subject_only
-from intake_bot.forms.text import read_body
+from intake_bot.forms.text import SOURCE, read_body
+from intake_bot.forms.versions import UnmappedVersionError
 from intake_bot.nhs_number import nhs_number_valid
 from intake_bot.ports_reads import ThreadReads
 
 PATIENT_DATA = "patient data"  # how a decision's note begins when an NHS number was found
+
+
+TYPED_FORM = "The form typed in your email"  # as the sender is told of it
 
 
 class Kind(StrEnum):
@@ -56,11 +61,15 @@ class Contents:
     # Where an NHS number was found ("body", "form.docx: field"...): never what it was.
     patient_data: tuple[str, ...] = ()
     held: str = ""  # why the whole email waits for staff instead of being filed (too many forms)
+    # The form typed in the body, when it declares a version the bot cannot read.
+    body_rejection: FileReading | None = None
 
     @property
     def rejected(self) -> tuple[FileReading, ...]:
-        """The attachments that could not be read, each with the reason for the sender."""
-        return tuple(r for r in self.readings if r.rejection is not None)
+        """The attachments (and the typed form) that could not be read, each with the reason
+        for the sender."""
+        typed = (self.body_rejection,) if self.body_rejection else ()
+        return tuple(r for r in (*self.readings, *typed) if r.rejection is not None)
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,13 @@ def read_message(
     forms: list[tuple[int | None, RawForm]] = [
         (index, form) for index, reading in enumerate(readings) for form in reading.forms
     ]
+    typed_unread = None
     if not forms and not any(r.rejection for r in readings):
-        body_form = read_body(msg.text_body, limits.form_versions)
+        try:
+            body_form = read_body(msg.text_body, limits.form_versions)
+        except UnmappedVersionError as exc:  # "Form version: ..." names one we cannot read
+            body_form = None
+            typed_unread = unmapped(SOURCE, exc, limits.form_versions, shown_as=TYPED_FORM)
         if body_form is not None:
             forms.append((None, body_form))
     if msg.automated and forms:  # only its subject looked automatic: a person sent a form
@@ -104,7 +118,14 @@ def read_message(
     cut = (*msg.cut, *(line for reading in readings for line in reading.cut), *filter(None, [held]))
     msg = replace(msg, cut=cut)
     found = patient_data_in(msg, forms, readings)
-    return Contents(msg, readings=readings, forms=tuple(forms), patient_data=found, held=held)
+    return Contents(
+        msg,
+        readings=readings,
+        forms=tuple(forms),
+        patient_data=found,
+        held=held,
+        body_rejection=typed_unread,
+    )
 
 
 def typed_correction(contents: Contents, limits: ReadLimits = DEFAULT_LIMITS) -> RawForm | None:

@@ -299,3 +299,65 @@ def test_a_mapping_for_a_version_newer_than_the_blank_is_listed_as_read_and_the_
         app, ["run", "--once"], env={**clean, "INTAKE_BOT_PATHS_FORMS": str(forms)}
     )
     assert started.exit_code == 0, started.output
+
+
+def _run_once(forms: Path) -> tuple[int, str]:
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INTAKE_BOT_")}
+    result = RUNNER.invoke(
+        app, ["run", "--once"], env={**clean, "INTAKE_BOT_PATHS_FORMS": str(forms)}
+    )
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def test_a_version_file_that_is_a_folder_or_a_dead_link_is_named_and_stops_the_worker(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "2019.1.toml").mkdir()
+    (forms / "2020.1.toml").symlink_to(tmp_path / "gone.toml")
+    (forms / "old").mkdir()
+    (forms / "old" / "2015.1.toml").write_text('version = "2015.1"\n', encoding="utf-8")
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 2
+    assert lines == [
+        "paths.forms: 2019.1.toml is a folder: the version it names is not read (make it a "
+        "readable file, or remove it)",
+        "paths.forms: 2020.1.toml is a link to something that is not there: the version it names "
+        "is not read (make it a readable file, or remove it)",
+        "paths.forms: old is a folder: nothing in it is read (each <version>.toml goes in forms/ "
+        "itself)",
+    ]
+    code, output = _run_once(forms)
+    assert code == 2
+    assert "error: paths.forms: 2019.1.toml is a folder" in output
+    assert "paths.forms: 2020.1.toml is a link to something that is not there" in output
+    (forms / "2019.1.toml").rmdir()
+    (forms / "2020.1.toml").unlink()
+    code, output = _run_once(forms)  # a folder beside the files: named, and the worker starts
+    assert code == 0, output
+    assert "paths.forms: old is a folder: nothing in it is read" in caplog.messages[-1]
+
+
+def test_a_version_file_the_bot_cannot_read_is_named_and_stops_the_worker(tmp_path: Path) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "2019.1.toml").write_text('version = "2019.1"\n', encoding="utf-8")
+    (forms / "2019.1.toml").chmod(0)
+    try:
+        (forms / "2019.1.toml").read_bytes()
+    except PermissionError:
+        pass
+    else:
+        pytest.skip("this user reads any file (root)")
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 2
+    assert lines == [
+        "paths.forms: 2019.1.toml: cannot be read (Permission denied): the version it names is "
+        "not read; let the bot's user read it"
+    ]
+    code, output = _run_once(forms)
+    assert code == 2
+    assert "error: paths.forms: 2019.1.toml: cannot be read (Permission denied)" in output

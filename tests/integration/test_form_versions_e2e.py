@@ -127,6 +127,7 @@ def test_a_version_we_cannot_map_is_not_filed_the_sender_is_told_and_staff_see_i
     with app.store.unit() as unit:
         assert list(unit.requests.matching()) == []
     text = _text(reply)
+    assert str(reply["Subject"]).startswith("We could not read your form")  # about no request
     assert "next-year.docx" in text and "version 2031.1 of the request form" in text
     # newer than any we read: staff will answer; today's form is sent should they prefer it
     assert "newer than the forms we can read" in text and "staff will look" in text
@@ -277,6 +278,16 @@ def test_a_reply_whose_only_form_is_on_a_version_we_cannot_map_is_answered_and_f
     assert answer["To"] == "aisha.khan@nhs.net"
     assert any("not read" in f and "2031.docx" in f for f in _flags(app))
     assert _status(app, 1) == "incomplete"
+
+
+def test_the_cannot_read_reply_to_a_reply_about_a_request_names_the_request_in_its_subject(
+    app: App,
+) -> None:
+    later = ("2019.docx", DOCX, word_form(new_request(0), version="2019.3"))
+    (answer,) = _incomplete_then_reply(app, later)
+
+    assert str(answer["Subject"]).startswith("[LR-000001] We could not read your form - ")
+    assert "version 2019.3 of the request form" in _text(answer)
 
 
 def test_a_correction_beside_a_form_we_cannot_map_is_applied_and_both_are_on_the_request(

@@ -313,7 +313,7 @@ def test_hand_made_word_and_excel_forms_are_read_by_their_labels_as_missing_a_ve
         assert form.values["commissioner_name"] == VALUES["commissioner_name"]
 
 
-def test_an_email_body_and_a_csv_have_nowhere_to_carry_a_version() -> None:
+def test_an_email_body_and_a_csv_without_a_version_row_declare_none() -> None:
     body = read_body(body_form(VALUES))
     assert body is not None and body.versioning is Versioning.NOT_CARRIED
     csv = ",".join(FIELDS_BY_KEY[k].label for k in VALUES) + "\n"
