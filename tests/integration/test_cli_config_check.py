@@ -9,6 +9,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -341,17 +342,27 @@ def test_a_version_file_that_is_a_folder_or_a_dead_link_is_named_and_stops_the_w
     assert "paths.forms: old is a folder: nothing in it is read" in caplog.messages[-1]
 
 
-def test_a_version_file_the_bot_cannot_read_is_named_and_stops_the_worker(tmp_path: Path) -> None:
+def test_a_version_file_the_bot_cannot_read_is_named_and_stops_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     forms = tmp_path / "forms"
     forms.mkdir()
-    (forms / "2019.1.toml").write_text('version = "2019.1"\n', encoding="utf-8")
-    (forms / "2019.1.toml").chmod(0)
+    locked = forms / "2019.1.toml"
+    locked.write_text('version = "2019.1"\n', encoding="utf-8")
+    locked.chmod(0)
     try:
-        (forms / "2019.1.toml").read_bytes()
+        locked.read_bytes()
     except PermissionError:
         pass
-    else:
-        pytest.skip("this user reads any file (root)")
+    else:  # root reads any file whatever its mode: refuse this one as the kernel would
+        read_text = Path.read_text
+
+        def refused(path: Path, *args: Any, **kwargs: Any) -> str:
+            if path == locked:
+                raise PermissionError(13, "Permission denied", str(path))
+            return read_text(path, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "read_text", refused)
     code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
     assert code == 2
     assert lines == [
