@@ -303,21 +303,25 @@ def _email_verdict(
     if decision.kind is Kind.ENQUIRY:
         return Verdict.REJECTED, "no form found: an enquiry, answered with the blank form"
     if decision.kind is Kind.UNREADABLE:
+        if not rejections:  # held whole for staff (too many forms), not for a file unread
+            return Verdict.REJECTED, f"held for staff, nothing filed: {decision.note}"
         return Verdict.REJECTED, "no readable form: " + rejections[0].reason
     if decision.kind is Kind.REPLY:
+        # Whether a reply's form is applied depends on who sent it and where its request
+        # stands: a file beside it that cannot be read keeps it from being called accepted.
         threaded = f"a {decision.note}: threaded onto that request"
         if not requests:
             return Verdict.ACCEPTED, threaded
-        return _email_requests(requests, rejections, f"{threaded}; ")
-    return _email_requests(requests, rejections)
+        return _verdict(requests, rejections), f"{threaded}; {_count(requests)}"
+    return _new_requests(requests, rejections)
 
 
-def _email_requests(
-    requests: tuple[FormJudgement, ...], rejections: tuple[FileProblem, ...], prefix: str = ""
+def _new_requests(
+    requests: tuple[FormJudgement, ...], rejections: tuple[FileProblem, ...]
 ) -> tuple[Verdict, str]:
-    """An email's forms as a poll files them. A file beside them that cannot be read does not
-    stop them: the poll files the requests and the acknowledgement names the file."""
-    summary = prefix + _count(requests)
+    """A new email's forms as a poll files them. A file beside them that cannot be read does
+    not stop them: the poll files the requests and the acknowledgement names the file."""
+    summary = _count(requests)
     if rejections:
         summary += f"; {_files(len(rejections))} not read, named in the acknowledgement"
     if requests and all(r.complete for r in requests):

@@ -3,6 +3,7 @@ the same classify and the same checks, and says where its reference data came fr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from intake_bot.domain.records import Approval, Request
@@ -133,3 +134,37 @@ def test_a_complete_form_beside_a_file_that_cannot_be_read_is_accepted_as_a_poll
         ]
     )
     assert rig.intake.parse("bad.eml", incomplete).verdict is Verdict.REJECTED
+
+
+def test_an_email_held_for_too_many_forms_is_named_as_held_not_a_crash() -> None:
+    rig = make_rig()
+    rig.intake.limits = replace(rig.intake.limits, requests_per_email=1)
+    raw = email(
+        attachments=[
+            ("one.docx", DOCX, docx_form(new_request(0))),
+            ("two.docx", DOCX, docx_form(new_request(1))),
+        ]
+    )
+    preview = rig.intake.parse("many.eml", raw)
+    assert preview.verdict is Verdict.REJECTED and preview.summary.startswith("held for staff")
+    assert rig.ingest(raw).outcome is Kind.UNREADABLE  # as the poll holds it
+
+
+def test_a_reply_with_a_file_that_cannot_be_read_is_not_called_accepted() -> None:
+    # Whether a reply's form is applied depends on its sender and its request's status: a
+    # file beside it that cannot be read keeps the preview from promising an acknowledgement.
+    rig = make_rig()
+    rig.ingest(email(attachments=[("f.docx", DOCX, docx_form(new_request(0)))]))
+    (ack,) = rig.outbox()
+    reply = email(
+        subject="RE: " + SUBJECT,
+        sender="someone.else@nhs.net",
+        headers={"In-Reply-To": ack.message_id},
+        attachments=[
+            ("form.docx", DOCX, docx_form(new_request(0))),
+            ("scan.docx", DOCX, b"PK\x03\x04 not a zip"),
+        ],
+    )
+    preview = rig.intake.parse("reply.eml", reply)
+    assert preview.outcome == Kind.REPLY and preview.verdict is Verdict.REJECTED
+    assert "acknowledgement" not in preview.summary
