@@ -5,7 +5,7 @@ on review items included. Pure: no I/O."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -33,6 +33,7 @@ class HistoryEvent:
     from_status: str | None = None
     to_status: str | None = None
     request: str = ""  # the request it is about, LR-000123, if any
+    queue: str = ""  # that request's queue ("north/change"): whose staff may read the event
 
     @property
     def what(self) -> str:
@@ -50,7 +51,9 @@ class RelationshipHistory:
     versions: tuple[HistoryVersion, ...]
     events: tuple[HistoryEvent, ...]  # the newest, oldest first
     earlier_events: int = 0  # how many older ones are not in `events`
-    dscro: str | None = None  # its regional office: whose staff may read it in the console
+    # The regional offices it has had (each version's, and the newest): whose staff may read
+    # it in the console. A change may move it to another office from a later day.
+    offices: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -67,7 +70,7 @@ class RelationshipHistory:
             ],
             "events": [{**e.__dict__, "at": e.at.isoformat()} for e in self.events],
             "earlier_events": self.earlier_events,
-            "dscro": self.dscro,
+            "offices": list(self.offices),
         }
 
 
@@ -77,9 +80,12 @@ def history(
     events: Iterable[Event],
     *,
     limit: int,
+    queues: Mapping[int, str] | None = None,
 ) -> RelationshipHistory:
     """`rel`'s history from its versions and the events about it (deduplicated, oldest first;
-    the newest `limit` of them)."""
+    the newest `limit` of them). `queues`: each request's queue, by id."""
+    queues = queues or {}
+    offices = [str(v.values.get("dscro") or "") for v in versions] + [rel.dscro or ""]
 
     def party(values: dict[str, object], who: str) -> str:
         return organisation_label(
@@ -108,11 +114,12 @@ def history(
             HistoryEvent(
                 *(e.at, e.actor, e.action, e.note, e.from_status, e.to_status),
                 request_reference(e.request_id) if e.request_id else "",
+                queues.get(e.request_id, "") if e.request_id else "",
             )
             for e in kept
         ),
         len(ordered) - len(kept),
-        rel.dscro,
+        tuple(dict.fromkeys(o for o in offices if o)),
     )
 
 

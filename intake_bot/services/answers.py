@@ -18,6 +18,7 @@ from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import message_reference, request_reference
 from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode
+from intake_bot.forms.text import SOURCE as TYPED
 from intake_bot.ports import Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier, summary_rows, type_label
@@ -176,6 +177,8 @@ def reply_without_request(
     # About a request: the subject names it, as every reply about one does.
     context["reference"] = request_reference(saved_id(request)) if request is not None else ""
     context["rejected_files"] = rejections(rejected)
+    # a form typed into the email, not a file: said so, not "the file you sent"
+    context["typed_only"] = bool(rejected) and all(r.filename == TYPED for r in rejected)
     context["not_read"] = list(msg.cut)
     context["form_filenames"] = [f.filename for f in notifier.blank_forms()]
     # A form newer than any we read: staff will answer; today's blank is sent all the same.

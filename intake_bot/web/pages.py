@@ -207,15 +207,22 @@ def register(request: Request, member: StaffMember) -> Response:
 
 @staff_only
 def relationship_history(request: Request, member: StaffMember) -> Response:
-    """One relationship's versions and audit trail, for staff of its office (admins: every
-    office's; one with no office: every account's)."""
+    """One relationship's versions and audit trail, for staff of an office it has had (admins:
+    every office's; one with no office: every account's). The events of a request of another
+    office are left out and counted, as that request's page is not theirs to open."""
     try:
         found = application(request).register.history(request.path_params["reference"][:100])
     except RegisterError:
         raise not_found() from None
-    if not sees_office(member, found.dscro):
+    if found.offices and not any(sees_office(member, o) for o in found.offices):
         raise not_found()
-    context = {"member": member, "h": found, "organisation": organisation_label}
+    events = [e for e in found.events if not e.request or visible(member, e.queue)]
+    context = {
+        "member": member,
+        "h": found,
+        "events": events,
+        "others": len(found.events) - len(events),
+    }
     return render(request, "register_history.html", context)
 
 

@@ -117,6 +117,8 @@ def test_an_unknown_version_typed_in_the_email_is_named_as_the_typed_form(app: A
     reply = _send(app, "body", _rows(("Form version", "2019.3")))
 
     text = _text(reply)
+    assert "We could not read the form typed in your email:" in text
+    assert "the file you sent" not in text
     assert "The form typed in your email is on version 2019.3 of the request form" in text
     assert f"current form (version {CURRENT_VERSION}), attached" in text
 

@@ -47,6 +47,7 @@ def _digest(console: str) -> dict[str, Any]:
                 "closed": "NHS LEEDS NORTH CCG (03G)",
                 "closed_on": "closed on 30/06/2022",
                 "successors": "NHS WEST YORKSHIRE ICB (15F)",
+                "successor_count": 1,
                 "waiting_since": "01/12/2026 08:00",
                 "age_days": 3,
                 "no_office": False,

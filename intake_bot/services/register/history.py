@@ -39,7 +39,8 @@ def relationship_history(
         # and every request naming it to change or end, pending or turned down included
         named = unit.requests.naming(rel.reference)
         requests = {v.request_id for v in versions} | {e.request_id for e in own} | set(named)
-        events = [
-            e for r in sorted(i for i in requests if i) for e in unit.events.for_(request_id=r)
-        ]
-    return history(rel, versions, [*events, *own], limit=limit)
+        ids = sorted(i for i in requests if i)
+        events = [e for r in ids for e in unit.events.for_(request_id=r)]
+        # each request's queue: the console shows its events to that office's staff only
+        queues = {r: found.queue for r in ids if (found := unit.requests.get(r)) is not None}
+    return history(rel, versions, [*events, *own], limit=limit, queues=queues)
