@@ -75,9 +75,9 @@ def survey(folder: Path) -> FormsFolder:
     files: list[Path] = []
     unread: list[Unread] = []
     for path in entries:
+        if path.name.startswith("."):
+            continue  # .DS_Store, macOS's "._2016.1.toml", an editor's swap file: no version
         toml = _toml_named(path)
-        if not toml and path.name.startswith("."):
-            continue  # .DS_Store, an editor's swap file: nobody's version
         kind = _not_a_file(path)
         if kind is None and toml:
             files.append(path)

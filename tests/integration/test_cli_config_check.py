@@ -342,6 +342,19 @@ def test_a_version_file_that_is_a_folder_or_a_dead_link_is_named_and_stops_the_w
     assert "paths.forms: old is a folder: nothing in it is read" in caplog.messages[-1]
 
 
+def test_hidden_entries_such_as_macos_copies_of_a_version_file_are_passed_over(
+    tmp_path: Path,
+) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "._2016.1.toml").write_bytes(b"\x00\x05\x16\x07 Mac OS X resource fork")
+    (forms / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 0, lines
+    code, output = _run_once(forms)
+    assert code == 0, output
+
+
 def test_a_version_file_the_bot_cannot_read_is_named_and_stops_the_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
