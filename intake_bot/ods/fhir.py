@@ -2,7 +2,8 @@
 resource, a Bundle of them (a search result), or a list (such as every page of a paged search).
 
 What is read: the ODS code (identifier, system https://fhir.nhs.uk/Id/ods-organization-code),
-name, active, the Extension-England-TypedPeriod dates (Operational preferred to Legal), the roles
+name, active, the Extension-England-TypedPeriod dates (Operational preferred to Legal; those of its
+roles when the record dates only them), the roles
 (Extension-England-OrganisationRole roleCode, primaryRole; or `type`), partOf, the postcode, and
 successions (an extension whose type is Successor, or Predecessor on the new organisation's
 record, and whose target is an ODS code).
@@ -158,7 +159,10 @@ def _organisation(resource: Json, today: date) -> OrgEntry:
     if not name:
         raise ValueError(f"{code} has no name")
     extensions = _list(resource.get("extension"))
-    opened, closed = _period(extensions, operating=resource.get("active") is True, today=today)
+    operating = resource.get("active") is True
+    opened, closed = _period(extensions, operating=operating, today=today)
+    if opened is None and closed is None:  # the record dates its roles only
+        opened, closed = _role_period(extensions, operating=operating, today=today)
     if resource.get("active") is False and closed is None:
         raise _UndatedClosureError(f"{code} is inactive but gives no end date")
     roles = _roles(resource, extensions)
@@ -221,6 +225,26 @@ def _period(
     if operating and open_in_operation and closed is not None and closed < today:
         closed = None
     return opened, closed
+
+
+def _role_period(
+    extensions: list[Json], *, operating: bool, today: date
+) -> tuple[date | None, date | None]:
+    """For a record whose dates are on its roles alone: open from its first role's start, and
+    closed only once every role has ended, on the last role's end (each role's dates read as
+    `_period` reads the organisation's)."""
+    spans = [
+        _period(_list(ext.get("extension")), operating=operating, today=today)
+        for ext in extensions
+        if _url_is(ext, "Extension-England-OrganisationRole")
+    ]
+    spans = [span for span in spans if span != (None, None)]
+    if not spans:
+        return None, None
+    starts = [start for start, _ in spans if start is not None]
+    ends = [end for _, end in spans]
+    closed = None if None in ends else max(e for e in ends if e is not None)
+    return (min(starts) if starts else None), closed
 
 
 def _typed_period(ext: Json) -> tuple[str, Json]:

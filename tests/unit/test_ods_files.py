@@ -541,3 +541,30 @@ def test_a_zip_that_is_not_a_set_of_ods_files_is_refused_by_name(
     with pytest.raises(OdsError) as raised:
         read_ods_bytes("x.zip", _zip(members, zipfile.ZIP_DEFLATED))
     assert str(raised.value).startswith(message)
+
+
+def test_a_record_that_dates_only_its_roles_is_dated_by_them() -> None:
+    # The organisation's own TypedPeriod is optional: a record may date its roles alone.
+    def role(code: str, **period: str) -> dict[str, object]:
+        ext = _role_ext(code)
+        ext["extension"] = [*ext["extension"], typed_period("Operational", period)]  # type: ignore[misc]
+        return ext
+
+    closed = _record(
+        "QMJ",
+        "NHS NORTH CENTRAL LONDON INTEGRATED CARE BOARD",
+        role("RO261", start="2016-03-31", end="2026-03-31"),
+        role("RO318", start="2022-07-01", end="2026-03-31"),
+    )
+    closed["active"] = False
+    still_open = _record(
+        "QRV",
+        "NHS NORTH WEST LONDON INTEGRATED CARE BOARD",
+        role("RO261", start="2016-03-31", end="2022-06-30"),
+        role("RO318", start="2022-07-01"),
+    )
+    read = read_fhir("roles.json", json.dumps([closed, still_open]), today=date(2026, 6, 1))
+    orgs = {o.code: o for o in read.organisations}
+    assert (orgs["QMJ"].opened_on, orgs["QMJ"].closed_on) == (date(2016, 3, 31), date(2026, 3, 31))
+    assert (orgs["QRV"].opened_on, orgs["QRV"].closed_on) == (date(2016, 3, 31), None)
+    assert read.left_out == ()
