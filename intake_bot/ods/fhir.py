@@ -36,20 +36,29 @@ Json = Mapping[str, Any]
 
 
 def read_fhir(name: str, text: str, today: date | None = None) -> OdsFile:
-    """The organisations and successions in `text`. A legal end is told passed or still ahead
-    (see `_period`) as of the day the record says it was written (meta.lastUpdated, else the
-    Bundle's timestamp), else `today` (the day the file is read, by default): the same file
-    reads the same whenever it is imported."""
-    today = today or date.today()
+    """The organisations and successions in `text` (see `read_fhir_document`)."""
+    return read_fhir_document(name, load_json(name, text), today)
+
+
+def load_json(name: str, text: str) -> object:
+    """`text` as JSON, within bounds; OdsError naming the file otherwise."""
     # Memory: json.loads builds every value before any resource is counted. An Organization
     # has a few dozen objects, lists and texts; this many is far past the most resources read.
     nodes = text.count("{") + text.count("[") + text.count('"') // 2
     if nodes > MAX_NODES:
         raise OdsError(f"{name}: more than {MAX_NODES:,} JSON objects, lists and texts; not ODS's")
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise OdsError(f"{name}: not JSON ({str(exc)[:200]})") from None
+
+
+def read_fhir_document(name: str, document: object, today: date | None = None) -> OdsFile:
+    """The organisations and successions in a JSON document. A legal end is told passed or
+    still ahead (see `_period`) as of the day the record says it was written (meta.lastUpdated,
+    else the Bundle's timestamp), else `today` (the day the file is read, by default): the same
+    file reads the same whenever it is imported."""
+    today = today or date.today()
     items = document if isinstance(document, list) else [document]
     orgs: list[OrgEntry] = []
     successions: list[SuccessionEntry] = []

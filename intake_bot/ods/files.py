@@ -1,6 +1,6 @@
 """One downloaded ODS file in, what it holds out: the format is told by the content (JSON is
-FHIR; a CSV or a workbook by its columns), the file's name only hints at the kind of
-organisation."""
+FHIR, or a report API's response of reports as CSV; a CSV or a workbook by its columns), the
+file's name only hints at the kind of organisation."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pathlib import Path
 from intake_bot.domain.organisations import OdsError, OdsFile
 from intake_bot.domain.printable import clean_line
 from intake_bot.ods.csv_reports import read_csv
-from intake_bot.ods.fhir import read_fhir
+from intake_bot.ods.dse import reports_in
+from intake_bot.ods.fhir import load_json, read_fhir_document
 from intake_bot.ods.workbook import is_workbook, read_workbook
-from intake_bot.ods.zipped import UNPACKING_ERRORS, read_zip
+from intake_bot.ods.zipped import UNPACKING_ERRORS, joined, read_zip
 
 MAX_BYTES = 64 * 1024 * 1024  # the whole of ODS's largest report is a few MB
 MAX_NAME = 120  # characters of a file's name shown
@@ -63,9 +64,13 @@ def _read(name: str, data: bytes, in_zip: bool) -> OdsFile:
     if b"\x00" in data[:4096]:
         raise OdsError(f"{name}: a binary file; expected CSV, JSON, a workbook or a zip of them")
     text = _decode(data)
-    if text.lstrip()[:1] in ("{", "["):
-        return read_fhir(name, text)
-    return read_csv(name, text, hint=_hint(name))
+    if text.lstrip()[:1] not in ("{", "["):
+        return read_csv(name, text, hint=_hint(name))
+    document = load_json(name, text)
+    reports = reports_in(document)
+    if reports is None:
+        return read_fhir_document(name, document)
+    return joined(name, [read_csv(f"{name} ({key})", csv, hint=key) for key, csv in reports])
 
 
 def _hint(name: str) -> str:

@@ -56,6 +56,11 @@ def read_zip(name: str, data: bytes, read_one: ReadOne, max_bytes: int) -> OdsFi
             raise OdsError(f"{name}: unpacks to more than {max_bytes:,} bytes")
         left -= len(content)
         files.append(read_one(where, content))
+    return joined(name, files)
+
+
+def joined(name: str, files: list[OdsFile]) -> OdsFile:
+    """Several files read from one (a zip, an API response of several reports) as one."""
     if len(files) == 1:
         return files[0]
     return OdsFile(
@@ -63,6 +68,7 @@ def read_zip(name: str, data: bytes, read_one: ReadOne, max_bytes: int) -> OdsFi
         " + ".join(dict.fromkeys(f.format for f in files)),
         tuple(o for f in files for o in f.organisations),
         tuple(s for f in files for s in f.successions),
+        tuple(line for f in files for line in f.left_out),
     )
 
 

@@ -568,3 +568,38 @@ def test_a_record_that_dates_only_its_roles_is_dated_by_them() -> None:
     assert (orgs["QMJ"].opened_on, orgs["QMJ"].closed_on) == (date(2016, 3, 31), date(2026, 3, 31))
     assert (orgs["QRV"].opened_on, orgs["QRV"].closed_on) == (date(2016, 3, 31), None)
     assert read.left_out == ()
+
+
+def test_a_report_api_response_saved_as_it_came_reads_as_its_reports(tmp_path: Path) -> None:
+    # Data Search and Export's report API answers {"<report>": "<that report as CSV>", ...}
+    eccg = report_row("03G", "NHS LEEDS NORTH CCG", closed="20220630")
+    eccg += "\r\n" + report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701")
+    response = {"eccg": eccg + "\r\n", "succ": succ_row("03G", "15F", "20220701") + "\r\n"}
+    saved = tmp_path / "getReport.json"
+    saved.write_text(json.dumps(response), encoding="utf-8")
+    read = read_ods_file(saved)
+    assert read.format == "ODS report (CSV) + successions (CSV)"
+    assert {o.code: o.closed_on for o in read.organisations} == {
+        "03G": date(2022, 6, 30),
+        "15F": None,
+    }
+    assert [(s.old_code, s.new_code) for s in read.successions] == [("03G", "15F")]
+    # any other JSON object is read as FHIR, as before
+    saved.write_text(json.dumps({"eccg": 3}), encoding="utf-8")
+    with pytest.raises(OdsError, match="resourceType"):
+        read_ods_file(saved)
+
+
+def test_records_left_out_of_a_zipped_fhir_file_are_still_named(tmp_path: Path) -> None:
+    import zipfile
+
+    archived = _record("5QC", "AN ARCHIVED RECORD")
+    archived["active"] = False
+    kept = _record("15F", "NHS WEST YORKSHIRE ICB - 15F")
+    zipped = tmp_path / "fhir.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("a.json", json.dumps([kept, archived]))
+        z.writestr("b.json", json.dumps([_record("QWO", "NHS WEST YORKSHIRE ICB")]))
+    read = read_ods_file(zipped)
+    assert {o.code for o in read.organisations} == {"15F", "QWO"}
+    assert len(read.left_out) == 1 and "5QC" in read.left_out[0]
