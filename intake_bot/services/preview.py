@@ -13,6 +13,7 @@ from enum import IntEnum
 from intake_bot.domain.form_versions import declares_newer, how_read
 from intake_bot.domain.patient_data import where_nhs_numbers_are
 from intake_bot.domain.rawform import RawForm, Versioning
+from intake_bot.domain.records import Request
 from intake_bot.domain.subject import subject_matches
 from intake_bot.domain.validation import ValidationContext
 from intake_bot.forms.files import read_file
@@ -27,8 +28,10 @@ from intake_bot.services.classify import (
     Kind,
     examine,
     read_message,
+    typed_correction,
 )
 from intake_bot.services.filing import Checked, CheckRules, check
+from intake_bot.services.replies import CORRECTABLE, onto_request
 
 OFFICE_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF")
 FORM_SUFFIXES = (
@@ -174,11 +177,24 @@ def judge(
         checks = [(form, check(form, None, rules, register)) for form in reading.forms]
         return _of_file(name, reading, checks, reference_data)
     contents = read_message(data, own_addresses=own_addresses, limits=limits)
-    decision, _ = examine(contents, requests)
+    decision, thread = examine(contents, requests)
     if contents.patient_data:
         return _withheld("email", decision.note, reference_data, decision.kind)
-    checks = [(form, check(form, contents.message, rules, register)) for _, form in contents.forms]
+    forms = [form for _, form in contents.forms]
+    if decision.kind is Kind.REPLY and thread is not None:
+        forms = _corrected(contents, thread, limits) or forms
+    checks = [(form, check(form, contents.message, rules, register)) for form in forms]
     return _of_email(contents, decision, checks, watched_subject, reference_data)
+
+
+def _corrected(contents: Contents, thread: Request, limits: ReadLimits) -> list[RawForm]:
+    """Answers typed into a reply to a request still being corrected, laid over the request's
+    own, as a poll applies them when the reply is from a party to it (`parse` cannot tell who
+    sent it, so it judges them as a party's); [] when there are none."""
+    if thread.status not in CORRECTABLE:
+        return []
+    typed = typed_correction(contents, limits)
+    return [] if typed is None else [onto_request(thread, typed)]
 
 
 def preview(name: str, data: bytes, ctx: ValidationContext, watched_subject: str) -> Preview:

@@ -168,3 +168,27 @@ def test_a_reply_with_a_file_that_cannot_be_read_is_not_called_accepted() -> Non
     preview = rig.intake.parse("reply.eml", reply)
     assert preview.outcome == Kind.REPLY and preview.verdict is Verdict.REJECTED
     assert "acknowledgement" not in preview.summary
+
+
+def test_answers_typed_into_a_reply_are_judged_on_the_request_as_a_poll_applies_them() -> None:
+    rig = make_rig()
+    rig.ingest(
+        email(attachments=[("f.docx", DOCX, docx_form(new_request(0, contract_signed_date="")))])
+    )
+    (ack,) = rig.outbox()
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "incomplete"
+
+    def reply(line: str) -> bytes:
+        body = f"Hello,\n\n{line}\n\nKind regards\nAisha\n"
+        return email(subject="RE: " + SUBJECT, headers={"In-Reply-To": ack.message_id}, body=body)
+
+    wrong = rig.intake.parse("wrong.eml", reply("Date the contract was signed: 31/13/2016"))
+    assert wrong.verdict is Verdict.REJECTED and wrong.outcome == Kind.REPLY
+    assert any("31/13/2016" in p for p in wrong.requests[0].problems)
+    right = reply("Date the contract was signed: 15/03/2016")
+    preview = rig.intake.parse("right.eml", right)
+    assert preview.verdict is Verdict.ACCEPTED and preview.requests[0].complete
+    rig.ingest(right)
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged"  # as the preview said
