@@ -174,10 +174,8 @@ class Intake:
 
     def parse(self, name: str, data: bytes) -> Preview:
         """What a poll would make of `data` (a raw email or one form file), filing nothing.
-
         Reference data comes from the database when there is one to read, else from config/;
-        the preview says which (`Preview.reference_data`).
-        """
+        the preview says which (`Preview.reference_data`)."""
         now = self.clock()
         try:
             if not self.database_present():
@@ -192,6 +190,7 @@ class Intake:
                     own_addresses=self.own_addresses,
                     requests=unit.requests,
                     register=unit.register,
+                    contacts=unit.reference,
                     reference_data=reference.source,
                     limits=self.limits,
                 )

@@ -7,7 +7,7 @@ The decision is the poll's own: the same `classify.read_message`, `classify.exam
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from intake_bot.domain.form_versions import declares_newer, how_read
@@ -20,7 +20,7 @@ from intake_bot.forms.files import read_file
 from intake_bot.forms.limits import DEFAULT_LIMITS, ReadLimits
 from intake_bot.forms.readings import FileReading, RejectCode
 from intake_bot.nhs_number import nhs_number_valid
-from intake_bot.ports_reads import RelationshipReads, ThreadReads
+from intake_bot.ports_reads import ReferenceReads, RelationshipReads, ThreadReads
 from intake_bot.services.classify import (
     PATIENT_DATA,
     Contents,
@@ -31,7 +31,8 @@ from intake_bot.services.classify import (
     typed_correction,
 )
 from intake_bot.services.filing import Checked, CheckRules, check
-from intake_bot.services.replies import CORRECTABLE, onto_request
+from intake_bot.services.replies import CORRECTABLE, onto_request, who_may_change
+from intake_bot.services.reply_preview import OrganisationContacts, reply_outcome
 
 OFFICE_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF")
 FORM_SUFFIXES = (
@@ -161,6 +162,7 @@ def judge(
     own_addresses: tuple[str, ...] = (),
     requests: ThreadReads | None = None,
     register: RelationshipReads | None = None,
+    contacts: ReferenceReads | None = None,
     reference_data: str = "config",
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Preview:
@@ -168,6 +170,7 @@ def judge(
 
     `requests` and `register`: the database's, to find the request a reply answers and the
     relationship a change names; None when there is no database (then neither is looked up).
+    `contacts`: the organisations, whose registered contacts may change a request naming them.
     """
     if looks_like_office_file(name, data):
         reading = read_file(name, "application/octet-stream", data, limits=limits)
@@ -184,7 +187,19 @@ def judge(
     if decision.kind is Kind.REPLY and thread is not None:
         forms = _corrected(contents, thread, limits) or forms
     checks = [(form, check(form, contents.message, rules, register)) for form in forms]
-    return _of_email(contents, decision, checks, watched_subject, reference_data)
+    preview = _of_email(contents, decision, checks, watched_subject, reference_data)
+    if decision.kind is Kind.REPLY and contents.message is not None and preview.email is not None:
+        msg = contents.message
+        parties = OrganisationContacts(contacts.organisations()) if contacts else None
+        refused = who_may_change(parties, thread, msg, rules) if thread and parties else ""
+        complete = [r.complete for r in preview.requests]
+        accepted, summary = reply_outcome(
+            decision.note, thread, refused, complete, len(preview.rejections)
+        )
+        verdict = Verdict.ACCEPTED if accepted else Verdict.REJECTED
+        if preview.email.subject_matches:
+            preview = replace(preview, verdict=verdict, summary=summary)
+    return preview
 
 
 def _corrected(contents: Contents, thread: Request, limits: ReadLimits) -> list[RawForm]:
@@ -322,13 +337,8 @@ def _email_verdict(
         if not rejections:  # held whole for staff (too many forms), not for a file unread
             return Verdict.REJECTED, f"held for staff, nothing filed: {decision.note}"
         return Verdict.REJECTED, "no readable form: " + rejections[0].reason
-    if decision.kind is Kind.REPLY:
-        # Whether a reply's form is applied depends on who sent it and where its request
-        # stands: a file beside it that cannot be read keeps it from being called accepted.
-        threaded = f"a {decision.note}: threaded onto that request"
-        if not requests:
-            return Verdict.ACCEPTED, threaded
-        return _verdict(requests, rejections), f"{threaded}; {_count(requests)}"
+    if decision.kind is Kind.REPLY:  # judged by `judge` as services/replies.py files it
+        return Verdict.ACCEPTED, f"a {decision.note}: threaded onto that request"
     return _new_requests(requests, rejections)
 
 

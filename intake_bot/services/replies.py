@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from intake_bot.domain.form_versions import older_form
 from intake_bot.domain.rawform import RawForm, RawValue
@@ -162,8 +163,14 @@ def _unread_form(
     )
 
 
+class Contacts(Protocol):
+    """The registered contacts of organisations (`ReferenceRepository` has them)."""
+
+    def organisation_contacts(self, ods_codes: Sequence[str]) -> set[str]: ...
+
+
 def who_may_change(
-    reference: ReferenceRepository, request: Request, msg: ParsedMessage, rules: CheckRules
+    reference: Contacts, request: Request, msg: ParsedMessage, rules: CheckRules
 ) -> str:
     """Why a reply may not change `request` ("" when it may): see the module docstring."""
     unverified = unverified_from(msg.defects)
@@ -181,14 +188,14 @@ def who_may_change(
     return ""
 
 
-def may_speak_for(reference: ReferenceRepository, request: Request, sender: str) -> bool:
+def may_speak_for(reference: Contacts, request: Request, sender: str) -> bool:
     """Whether `sender` is a party to `request`: its requester, the one who sent it, its
     authoriser, or a registered contact of an organisation it names."""
     sender = sender.strip().lower()
     return bool(sender) and sender in _parties(reference, request)
 
 
-def _parties(reference: ReferenceRepository, request: Request) -> set[str]:
+def _parties(reference: Contacts, request: Request) -> set[str]:
     own = {
         request.requester_email.lower(),
         request.sender_email.lower(),

@@ -192,3 +192,31 @@ def test_answers_typed_into_a_reply_are_judged_on_the_request_as_a_poll_applies_
     rig.ingest(right)
     (request,) = rig.store.memory.all(Request)
     assert request.status == "triaged"  # as the preview said
+
+
+def test_a_reply_is_judged_as_a_poll_applies_it_by_its_sender_and_its_requests_status() -> None:
+    rig = make_rig()
+    incomplete = docx_form(new_request(0, contract_signed_date=""))
+    rig.ingest(email(attachments=[("f.docx", DOCX, incomplete)]))
+    (ack,) = rig.outbox()
+    damaged = ("scan.docx", DOCX, b"PK\x03\x04 not a zip")
+    corrected = ("form.docx", DOCX, docx_form(new_request(0)))
+
+    def reply(*attachments: tuple[str, str, bytes], sender: str = "aisha.khan@nhs.net") -> bytes:
+        headers = {"In-Reply-To": ack.message_id}
+        return email(
+            subject="RE: " + SUBJECT, sender=sender, headers=headers, attachments=list(attachments)
+        )
+
+    stranger = rig.intake.parse("s.eml", reply(corrected, sender="someone.else@nhs.net"))
+    assert stranger.verdict is Verdict.REJECTED and "not applied" in stranger.summary
+    only_damaged = rig.intake.parse("d.eml", reply(damaged))
+    assert only_damaged.verdict is Verdict.REJECTED and "no form read" in only_damaged.summary
+    party = reply(corrected, damaged)
+    preview = rig.intake.parse("p.eml", party)
+    assert preview.verdict is Verdict.ACCEPTED and "named in the acknowledgement" in preview.summary
+    rig.ingest(party)
+    (request,) = rig.store.memory.all(Request)
+    assert request.status == "triaged"  # applied, as the preview said
+    again = rig.intake.parse("again.eml", reply(corrected))
+    assert again.verdict is Verdict.REJECTED and "the request is triaged" in again.summary
