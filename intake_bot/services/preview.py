@@ -317,7 +317,10 @@ def _of_email(
     )
     requests = tuple(_judgement(form, c) for form, c in checks)
     rejections = _problems(contents.rejected)
-    verdict, summary = _email_verdict(decision, seen, requests, rejections)
+    if contents.held and seen.subject_matches:  # held whole for staff, whatever else it holds
+        verdict, summary = Verdict.REJECTED, f"held for staff, nothing filed: {contents.held}"
+    else:
+        verdict, summary = _email_verdict(decision, seen, requests, rejections)
     return Preview(verdict, "email", summary, source, decision.kind, seen, requests, rejections)
 
 
@@ -334,8 +337,6 @@ def _email_verdict(
     if decision.kind is Kind.ENQUIRY:
         return Verdict.REJECTED, "no form found: an enquiry, answered with the blank form"
     if decision.kind is Kind.UNREADABLE:
-        if not rejections:  # held whole for staff (too many forms), not for a file unread
-            return Verdict.REJECTED, f"held for staff, nothing filed: {decision.note}"
         return Verdict.REJECTED, "no readable form: " + rejections[0].reason
     if decision.kind is Kind.REPLY:  # judged by `judge` as services/replies.py files it
         return Verdict.ACCEPTED, f"a {decision.note}: threaded onto that request"

@@ -147,6 +147,15 @@ def test_an_email_held_for_too_many_forms_is_named_as_held_not_a_crash() -> None
     )
     preview = rig.intake.parse("many.eml", raw)
     assert preview.verdict is Verdict.REJECTED and preview.summary.startswith("held for staff")
+    # a file that cannot be read beside them changes nothing: the whole email is held
+    damaged = email(
+        attachments=[
+            ("one.docx", DOCX, docx_form(new_request(0))),
+            ("two.docx", DOCX, docx_form(new_request(1))),
+            ("scan.docx", DOCX, b"PK\x03\x04 not a zip"),
+        ]
+    )
+    assert rig.intake.parse("bad.eml", damaged).summary.startswith("held for staff")
     assert rig.ingest(raw).outcome is Kind.UNREADABLE  # as the poll holds it
 
 
