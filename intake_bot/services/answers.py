@@ -114,8 +114,8 @@ def acknowledge(
         now=now,
         in_reply_to=msg.message_id,
         references=msg.references,
-        # the cannot-read words for a form on an unknown version promise the blank too
-        attach_blank_forms=bool(older_form or unread_versions(rejected)),
+        # the reason given for each file that could not be read offers the blank form attached
+        attach_blank_forms=bool(older_form or any(r.rejection for r in rejected)),
         request_id=request.id,
         inbound_id=inbound.id,
     )

@@ -10,7 +10,7 @@ from intake_bot.domain.records import Approval, Request
 from intake_bot.samples import DOCX, SUBJECT, docx_form, email, new_request
 from intake_bot.services.classify import Kind
 from intake_bot.services.preview import Verdict
-from tests.fakes.intake import make_rig
+from tests.fakes.intake import BLANK_FORMS, make_rig
 
 RISK = "CAG 7-04(a)/2013"
 
@@ -127,6 +127,9 @@ def test_a_complete_form_beside_a_file_that_cannot_be_read_is_accepted_as_a_poll
     assert request.status == "triaged"
     (ack,) = rig.contexts("ack_valid")
     assert [f["filename"] for f in ack["rejected_files"]] == ["scan.docx"]  # type: ignore[attr-defined]
+    # its reason offers the blank form attached: it is attached
+    (letter,) = rig.composer.letters
+    assert [a.filename for a in letter.attachments] == [f.filename for f in BLANK_FORMS]
     incomplete = email(
         attachments=[
             ("form.docx", DOCX, docx_form(new_request(0, contract_signed_date=""))),
