@@ -126,7 +126,7 @@ def register_history(
     console.print(f"{found.reference}: {found.status}{ends}", highlight=False, markup=False)
     table(
         "Versions",
-        ["version", "from", "commissioner", "processor", "made by", "recorded"],
+        ["version", "from", "commissioner", "processor", "office", "made by", "recorded"],
         [_version_row(v) for v in found.versions],
     )
     if found.earlier_events:
@@ -140,7 +140,8 @@ def register_history(
 
 def _version_row(v: HistoryVersion) -> list[object]:
     when = fmt_date(v.effective_from)
-    return [v.version, when, v.commissioner, v.processor, v.source, fmt_time(v.recorded_at)]
+    made = [v.source, fmt_time(v.recorded_at)]
+    return [v.version, when, v.commissioner, v.processor, v.office or "-", *made]
 
 
 @register_app.command("import")

@@ -22,6 +22,8 @@ class HistoryVersion:
     commissioner: str  # "NHS LEEDS NORTH CCG (02V)"
     processor: str
     recorded_at: datetime
+    office: str = ""  # the regional office it named
+    queue: str = ""  # the queue of the request that made it, if a request did
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def history(
                 party(v.values, "commissioner"),
                 party(v.values, "processor"),
                 v.created_at,
+                str(v.values.get("dscro") or ""),
+                queues.get(v.request_id, "") if v.request_id else "",
             )
             for v in sorted(versions, key=lambda v: v.version)
         ),

@@ -222,6 +222,9 @@ def relationship_history(request: Request, member: StaffMember) -> Response:
         "h": found,
         "events": events,
         "others": len(found.events) - len(events),
+        # the requests whose page this account may open: the others are named, not linked
+        "opens": {e.request for e in events if e.request}
+        | {v.source for v in found.versions if v.queue and visible(member, v.queue)},
     }
     return render(request, "register_history.html", context)
 

@@ -103,4 +103,10 @@ def test_a_relationship_moving_office_is_opened_by_the_staff_the_register_links(
     assert row.dscro == "North"  # in force today
     sign_in(console, NORTH_CASEWORKER)
     assert f'href="/register/{rel.reference}"' in console.get("/register?all=1").text
-    assert console.get(f"/register/{rel.reference}").status_code == 200
+    page = console.get(f"/register/{rel.reference}")
+    assert page.status_code == 200
+    # the move shows, though London's request that made it is not North's to open
+    versions = page.text.split("Versions of")[1].split("</table>")[0]
+    assert ">North<" in versions and ">London<" in versions
+    assert 'href="/requests/LR-000001"' in versions
+    assert "LR-000002" in versions and 'href="/requests/LR-000002"' not in versions
