@@ -242,18 +242,25 @@ def _role_period(
     """For a record whose dates are on its roles alone: open from its first role's start, and
     closed only once every role has ended, on the last role's end (each role's dates read as
     `_period` reads the organisation's)."""
-    spans = [
-        _period(_list(ext.get("extension")), operating=operating, today=today)
-        for ext in extensions
-        if _url_is(ext, "Extension-England-OrganisationRole")
-    ]
-    spans = [span for span in spans if span != (None, None)]
-    if not spans:
+    spans = []
+    for ext in extensions:
+        if not _url_is(ext, "Extension-England-OrganisationRole"):
+            continue
+        parts = _list(ext.get("extension"))
+        span = _period(parts, operating=operating, today=today)
+        if span == (None, None) and _role_active(parts) is False:
+            continue  # ended, undated: says nothing of when the organisation closed
+        spans.append(span)  # an undated role still held keeps the organisation open
+    if all(span == (None, None) for span in spans):
         return None, None
     starts = [start for start, _ in spans if start is not None]
     ends = [end for _, end in spans]
     closed = None if None in ends else max(e for e in ends if e is not None)
     return (min(starts) if starts else None), closed
+
+
+def _role_active(parts: list[Json]) -> object:
+    return next((p.get("valueBoolean") for p in parts if p.get("url") == "active"), None)
 
 
 def _typed_period(ext: Json) -> tuple[str, Json]:

@@ -563,10 +563,20 @@ def test_a_record_that_dates_only_its_roles_is_dated_by_them() -> None:
         role("RO261", start="2016-03-31", end="2022-06-30"),
         role("RO318", start="2022-07-01"),
     )
-    read = read_fhir("roles.json", json.dumps([closed, still_open]), today=date(2026, 6, 1))
+    # a role held with no dates of its own has not ended: the organisation is open
+    undated = _record(
+        "15F",
+        "NHS WEST YORKSHIRE ICB - 15F",
+        role("RO98", start="2013-04-01", end="2022-06-30"),
+        _role_ext("RO319"),
+    )
+    read = read_fhir(
+        "roles.json", json.dumps([closed, still_open, undated]), today=date(2026, 6, 1)
+    )
     orgs = {o.code: o for o in read.organisations}
     assert (orgs["QMJ"].opened_on, orgs["QMJ"].closed_on) == (date(2016, 3, 31), date(2026, 3, 31))
     assert (orgs["QRV"].opened_on, orgs["QRV"].closed_on) == (date(2016, 3, 31), None)
+    assert (orgs["15F"].opened_on, orgs["15F"].closed_on) == (date(2013, 4, 1), None)
     assert read.left_out == ()
 
 
