@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import stat
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -67,10 +68,15 @@ def _read(name: str, data: bytes, in_zip: bool) -> OdsFile:
     if text.lstrip()[:1] not in ("{", "["):
         return read_csv(name, text, hint=_hint(name))
     document = load_json(name, text)
-    reports = reports_in(document)
+    reports = reports_in(name, document, text)
     if reports is None:
         return read_fhir_document(name, document)
-    return joined(name, [read_csv(f"{name} ({key})", csv, hint=key) for key, csv in reports])
+    if not reports.found:
+        raise OdsError(f"{name}: a report API response whose reports hold no rows")
+    read = [read_csv(f"{name} ({key})", csv, hint=key) for key, csv in reports.found]
+    empty = [f"{name} ({key}): the report holds no rows" for key in reports.empty]
+    files = joined(name, read)
+    return replace(files, left_out=(*files.left_out, *empty)) if empty else files
 
 
 def _hint(name: str) -> str:

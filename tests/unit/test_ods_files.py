@@ -594,6 +594,22 @@ def test_a_report_api_response_saved_as_it_came_reads_as_its_reports(tmp_path: P
         "15F": None,
     }
     assert [(s.old_code, s.new_code) for s in read.successions] == [("03G", "15F")]
+    # a report with no rows is named, the others read
+    saved.write_text(json.dumps({**response, "etr": ""}), encoding="utf-8")
+    assert read_ods_file(saved).left_out == ("getReport.json (etr): the report holds no rows",)
+    # one meant as a response but not one is named as such, never half read
+    for wrong, said in [
+        ({"ECCG": eccg}, 'naming a report "ECCG"'),
+        ({"succ.csv": eccg}, 'naming a report "succ.csv"'),
+        ({"eccg": eccg, "count": 2}, r"\(count\): the report is not CSV text"),
+    ]:
+        saved.write_text(json.dumps(wrong), encoding="utf-8")
+        with pytest.raises(OdsError, match=said):
+            read_ods_file(saved)
+    twice = json.dumps(eccg)
+    saved.write_text(f'{{"eccg": {twice}, "eccg": {twice}}}', encoding="utf-8")
+    with pytest.raises(OdsError, match="the report eccg is in it twice"):
+        read_ods_file(saved)
     # any other JSON object is read as FHIR, as before
     saved.write_text(json.dumps({"eccg": 3}), encoding="utf-8")
     with pytest.raises(OdsError, match="resourceType"):
