@@ -91,6 +91,8 @@ def survey(folder: Path) -> FormsFolder:
                 f"{kind}: nothing in it is read (each <version>.toml goes in {folder.name}/ itself)"
             )
             unread.append(Unread(path.name, why, False))
+        elif kind is not None:  # a link to nothing, a pipe: named for what it is
+            unread.append(Unread(path.name, f"{kind}: it is not read", False))
         else:
             unread.append(Unread(path.name, _NOT_READ, False))
     return FormsFolder(files, unread)
@@ -123,10 +125,11 @@ def load_form_versions(folder: Path) -> FormVersions:
     """Every version described in `folder`, checked; the current version is always readable.
     A ConfigError names every file that cannot be used (`survey`)."""
     found = survey(folder)
-    if len(found.files) > MAX_FILES:
-        raise ConfigError(f"{SETTING}: more than {MAX_FILES} files in {folder}")
+    stopping = [u for u in found.unread if u.stops]
+    if len(found.files) + len(stopping) > MAX_FILES:
+        raise ConfigError(f"{SETTING}: more than {MAX_FILES} <version>.toml entries in {folder}")
     mappings: dict[str, FieldNames] = {}
-    problems = [f"{SETTING}: {u.name} {u.problem}" for u in found.unread if u.stops]
+    problems = [f"{SETTING}: {u.name} {u.problem}" for u in stopping]
     for path in found.files:
         try:
             names = _read(path)

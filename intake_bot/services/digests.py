@@ -285,12 +285,17 @@ def _review_row(review: DigestReview, now: datetime, zone: tzinfo) -> dict[str, 
         "party": "commissioner" if review.party == "commissioner" else "data processor",
         "closed": review.closed,
         "closed_on": f"{closes} on {uk(review.closed_on)}" if review.closed_on else "closed",
-        "successors": " and ".join(review.successors) or "none named by ODS",
+        "successors": _in_words(review.successors) or "none named by ODS",
         "successor_count": len(review.successors),
         "waiting_since": _local(review.waiting_since, zone),
         "age_days": max((now - review.waiting_since).days, 0),
         "no_office": review.no_office,
     }
+
+
+def _in_words(names: Sequence[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
 
 
 def _local(when: datetime, zone: tzinfo) -> str:

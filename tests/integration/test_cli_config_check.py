@@ -342,6 +342,21 @@ def test_a_version_file_that_is_a_folder_or_a_dead_link_is_named_and_stops_the_w
     assert "paths.forms: old is a folder: nothing in it is read" in caplog.messages[-1]
 
 
+def test_a_dead_link_is_named_as_one_and_too_many_version_entries_are_counted(
+    tmp_path: Path,
+) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "dead").symlink_to(tmp_path / "nowhere")
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert lines == ["paths.forms: dead is a link to something that is not there: it is not read"]
+    for n in range(201):
+        (forms / f"d{n}.toml").mkdir()
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 2 and len(lines) < 10, lines
+    assert any("more than 200 <version>.toml entries" in line for line in lines), lines
+
+
 def test_hidden_entries_such_as_macos_copies_of_a_version_file_are_passed_over(
     tmp_path: Path,
 ) -> None:

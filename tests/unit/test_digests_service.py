@@ -219,12 +219,14 @@ def test_a_closure_to_come_and_several_successors_are_said_as_they_are() -> None
     staff = make_staff()
     staff.rig.clock.now = MONDAY
     _ods_list(staff)
-    _review(staff, "LCR-000001", "North", closed_on=date(2016, 9, 30), successors=("15F", "02V"))
+    _review(
+        staff, "LCR-000001", "North", closed_on=date(2016, 9, 30), successors=("15F", "02V", "16C")
+    )
     _rendering(staff)
     rendered = staff.digests.preview("North")
     assert rendered is not None
     text = rendered.text
-    assert "closes on 30/09/2016; successors: NHS WEST YORKSHIRE ICB (15F) and 02V" in text
+    assert "closes on 30/09/2016; successors: NHS WEST YORKSHIRE ICB (15F), 02V and 16C" in text
     assert "has closed, or will close on the day shown" in text
     assert "<title>North: open requests and ODS review items on 04/04/2016</title>" in (
         rendered.html
