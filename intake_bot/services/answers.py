@@ -167,9 +167,11 @@ def reply_without_request(
     *,
     to: str | None = None,
     request: Request | None = None,
+    held: str = "",
 ) -> int:
     """The how-to reply (no form) or the cannot-read reply, with the blank forms attached;
-    `to` and `request` as for `acknowledge`, when it answers a reply to a request."""
+    `to` and `request` as for `acknowledge`, when it answers a reply to a request. `held`: why
+    the whole email waits for staff (too many forms), who will reply."""
     to = may_reply(unit, notifier, msg, now, request=request, inbound=inbound, to=to)
     if not to:
         return 0
@@ -183,7 +185,7 @@ def reply_without_request(
     context["form_filenames"] = [f.filename for f in notifier.blank_forms()]
     # A form newer than any we read: staff will answer; today's blank is sent all the same.
     refused = [r.rejection for r in rejected if r.rejection is not None]
-    context["staff_will_reply"] = bool(refused) and all(r.newer for r in refused)
+    context["staff_will_reply"] = bool(held) or (bool(refused) and all(r.newer for r in refused))
     notifier.queue(
         unit,
         kind=kind,

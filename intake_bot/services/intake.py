@@ -305,7 +305,7 @@ class Intake:
             return IngestResult(decision.kind, inbound.id)
         kind = "unreadable" if decision.kind is Kind.UNREADABLE else "no_form"
         replies = reply_without_request(
-            unit, self.notifier, msg, inbound, kind, contents.rejected, now
+            unit, self.notifier, msg, inbound, kind, contents.rejected, now, held=contents.held
         )
         return IngestResult(decision.kind, inbound.id, (), replies)
 

@@ -160,6 +160,8 @@ def test_an_email_held_for_too_many_forms_is_named_as_held_not_a_crash() -> None
     )
     assert rig.intake.parse("bad.eml", damaged).summary.startswith("held for staff")
     assert rig.ingest(raw).outcome is Kind.UNREADABLE  # as the poll holds it
+    (reply,) = rig.contexts("unreadable")  # staff will reply: the sender is not asked again
+    assert reply["staff_will_reply"] is True
 
 
 def test_a_reply_with_a_file_that_cannot_be_read_is_not_called_accepted() -> None:
