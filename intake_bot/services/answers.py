@@ -185,7 +185,8 @@ def reply_without_request(
     context["form_filenames"] = [f.filename for f in notifier.blank_forms()]
     # A form newer than any we read: staff will answer; today's blank is sent all the same.
     refused = [r.rejection for r in rejected if r.rejection is not None]
-    context["staff_will_reply"] = bool(held) or (bool(refused) and all(r.newer for r in refused))
+    context["staff_will_reply"] = bool(refused) and all(r.newer for r in refused)
+    context["held"] = held  # too many forms: staff will reply, nothing is asked of the sender
     notifier.queue(
         unit,
         kind=kind,
@@ -194,7 +195,7 @@ def reply_without_request(
         now=now,
         in_reply_to=msg.message_id,
         references=msg.references,
-        attach_blank_forms=True,
+        attach_blank_forms=not held,
         request_id=request.id if request is not None else None,
         inbound_id=inbound.id,
     )

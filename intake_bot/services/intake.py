@@ -262,7 +262,7 @@ class Intake:
             return IngestResult(decision.kind, inbound.id)
         ids = store_attachments(unit, saved_id(inbound), msg, contents.readings)
         rules = self.rules(now, default_office)
-        if thread is not None:
+        if thread is not None and not contents.held:  # held whole, a reply as a new email
             _received(unit, inbound, now, "received", decision.note)
             threaded = file_reply(  # a copy under an earlier message's Message-ID: not applied
                 unit,

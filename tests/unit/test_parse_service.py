@@ -161,7 +161,30 @@ def test_an_email_held_for_too_many_forms_is_named_as_held_not_a_crash() -> None
     assert rig.intake.parse("bad.eml", damaged).summary.startswith("held for staff")
     assert rig.ingest(raw).outcome is Kind.UNREADABLE  # as the poll holds it
     (reply,) = rig.contexts("unreadable")  # staff will reply: the sender is not asked again
-    assert reply["staff_will_reply"] is True
+    assert reply["held"]
+    (letter,) = rig.composer.letters
+    assert not letter.attachments  # no blank form: nothing is asked of the sender
+
+
+def test_a_reply_with_too_many_forms_is_held_whole_as_a_new_email_is() -> None:
+    rig = make_rig()
+    rig.ingest(
+        email(attachments=[("f.docx", DOCX, docx_form(new_request(0, contract_signed_date="")))])
+    )
+    (ack,) = rig.outbox()
+    rig.intake.limits = replace(rig.intake.limits, requests_per_email=1)
+    reply = email(
+        subject="RE: " + SUBJECT,
+        headers={"In-Reply-To": ack.message_id},
+        attachments=[
+            ("one.docx", DOCX, docx_form(new_request(0))),
+            ("two.docx", DOCX, docx_form(new_request(1))),
+        ],
+    )
+    assert rig.intake.parse("r.eml", reply).summary.startswith("held for staff")
+    assert rig.ingest(reply).outcome is Kind.UNREADABLE
+    (request,) = rig.store.memory.all(Request)  # nothing applied, nothing filed
+    assert request.status == "incomplete"
 
 
 def test_a_reply_with_a_file_that_cannot_be_read_is_not_called_accepted() -> None:
@@ -234,3 +257,21 @@ def test_a_reply_is_judged_as_a_poll_applies_it_by_its_sender_and_its_requests_s
     assert request.status == "triaged"  # applied, as the preview said
     again = rig.intake.parse("again.eml", reply(corrected))
     assert again.verdict is Verdict.REJECTED and "the request is triaged" in again.summary
+
+
+def test_the_reply_to_an_email_held_for_too_many_forms_asks_for_nothing() -> None:
+    from pathlib import Path
+
+    from intake_bot.mail.render import Renderer
+
+    rig = make_rig()
+    rig.intake.notifier.renderer = Renderer(Path(__file__).resolve().parents[2] / "templates")
+    rig.intake.limits = replace(rig.intake.limits, requests_per_email=1)
+    forms = [(f"{n}.docx", DOCX, docx_form(new_request(n))) for n in (0, 1)]
+    rig.ingest(email(attachments=[*forms, ("scan.docx", DOCX, b"PK\x03\x04 not a zip")]))
+    (letter,) = rig.composer.letters
+    rendered = letter.rendered
+    assert rendered.subject.startswith("Your email is waiting for our staff - ")
+    assert "none of them has been filed yet: our staff will review your email" in rendered.text
+    for asked in ("Please fill in", "send it again", "could not read", "Not everything"):
+        assert asked not in rendered.text, asked
