@@ -17,6 +17,7 @@ from intake_bot.forms.sniff import App
 from intake_bot.forms.versions import UnmappedVersionError
 
 _BLANK = "or use the blank form attached"
+BLANK_OFFERED = "blank form attached"  # in every reason that offers it: the reply attaches it
 _RESEND = f"please save the form again and send it, {_BLANK}."
 _ON_ITS_OWN = "please send the form on its own, without pictures or other files inside it"
 _AS_WORD_OR_EXCEL = "Word (.docx) or Excel (.xlsx)"

@@ -13,6 +13,8 @@ from intake_bot.domain.printable import clean_line
 
 MAX_REPORTS = 50  # as many as a zip of reports may hold
 _REPORT_NAME = re.compile(r"[a-z][a-z0-9]{1,19}")  # eccg, etr, succ, eauth...
+# Names an Organization resource has: such an object is FHIR's, whatever else it lacks.
+_FHIR_KEYS = frozenset({"resourceType", "id", "identifier", "name", "meta", "extension", "active"})
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,14 @@ def reports_in(name: str, document: object, text: str) -> Reports | None:
     `resourceType`; a response's values are CSV text). OdsError, naming the file and the
     report, for one that is meant as a response but is not one (`text`: the document as read,
     for a report named twice)."""
-    if not isinstance(document, dict) or not document or "resourceType" in document:
-        return None
-    if not any(isinstance(v, str) and ("," in v or "\n" in v) for v in document.values()):
-        return None  # no CSV text in it: not meant as a response
+    if not isinstance(document, dict) or not document or document.keys() & _FHIR_KEYS:
+        return None  # a FHIR resource, whole or missing its resourceType
+    texts = [v for v in document.values() if isinstance(v, str)]
+    named = all(isinstance(k, str) and _REPORT_NAME.fullmatch(k) for k in document)
+    if not any("," in v or "\n" in v for v in texts) and not (
+        named and len(texts) == len(document)
+    ):
+        return None  # neither CSV text nor reports by name: not meant as a response
     if len(document) > MAX_REPORTS:
         raise OdsError(f"{name}: a report API response of more than {MAX_REPORTS} reports")
     found, empty = [], []

@@ -18,6 +18,7 @@ from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import message_reference, request_reference
 from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode
+from intake_bot.forms.rejections import BLANK_OFFERED
 from intake_bot.forms.text import SOURCE as TYPED
 from intake_bot.ports import Unit
 from intake_bot.services import audit
@@ -114,8 +115,8 @@ def acknowledge(
         now=now,
         in_reply_to=msg.message_id,
         references=msg.references,
-        # the reason given for each file that could not be read offers the blank form attached
-        attach_blank_forms=bool(older_form or any(r.rejection for r in rejected)),
+        # a file that could not be read may be named with "or use the blank form attached"
+        attach_blank_forms=bool(older_form or unread_versions(rejected) or offers_blank(rejected)),
         request_id=request.id,
         inbound_id=inbound.id,
     )
@@ -150,6 +151,11 @@ def request_context(request: Request) -> dict[str, Any]:
             else ""
         ),
     }
+
+
+def offers_blank(rejected: Sequence[FileReading]) -> bool:
+    """Whether the reason given for a file that could not be read offers the blank form."""
+    return any(r.rejection and BLANK_OFFERED in r.rejection.reason for r in rejected)
 
 
 def rejections(rejected: Sequence[FileReading]) -> list[dict[str, str]]:

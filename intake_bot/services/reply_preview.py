@@ -38,19 +38,22 @@ def reply_outcome(
     form read in it, complete or not; `unread`: its attached files that could not be read."""
     said = f"a {note}: threaded onto that request"
     files = f"{unread} attached file{'s' if unread != 1 else ''} not read"
+    who = f"; from someone who may not change it ({refused})" if refused else ""
     if not complete:
         if unread:  # sent as the correction, most likely: staff are told it was not read
-            return False, f"{said}; no form read: {files}; staff are told"
-        if refused:
-            return True, f"{said}; from someone who may not change it ({refused}): staff are told"
-        return True, said
+            return False, f"{said}{who}; no form read: {files}; staff are told"
+        return True, f"{said}{who}{': staff are told' if who else ''}"
     ok = sum(complete)
     counted = f"{len(complete)} request(s): {ok} complete, {len(complete) - ok} with problems"
     if refused:
-        return False, f"{said}; {counted}, not applied: {refused}; staff are told"
+        return False, f"{said}; {counted}, none applied nor filed{who}; staff are told"
+    # From a party, the first form is its request's; each further one is filed as a new request.
+    more = len(complete) - 1
+    filed = f"; the other {more} filed as new request{'s' if more != 1 else ''}" if more else ""
     status = thread.status if thread is not None else ""
     if status not in CORRECTABLE:
-        return False, f"{said}; {counted}, not applied: the request is {status}; staff are told"
+        why = f"the first not applied: the request is {status}; staff are told"
+        return False, f"{said}; {counted}, {why}{filed}"
     if unread:
-        counted += f"; {files}, named in the acknowledgement"
-    return all(complete), f"{said}; {counted}"
+        filed += f"; {files}, named in the acknowledgement"
+    return all(complete), f"{said}; {counted}{filed}"

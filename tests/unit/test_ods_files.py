@@ -610,10 +610,14 @@ def test_a_report_api_response_saved_as_it_came_reads_as_its_reports(tmp_path: P
     saved.write_text(f'{{"eccg": {twice}, "eccg": {twice}}}', encoding="utf-8")
     with pytest.raises(OdsError, match="the report eccg is in it twice"):
         read_ods_file(saved)
-    # any other JSON object is read as FHIR, as before
-    saved.write_text(json.dumps({"eccg": 3}), encoding="utf-8")
-    with pytest.raises(OdsError, match="resourceType"):
+    saved.write_text(json.dumps({"eccg": "", "succ": " "}), encoding="utf-8")
+    with pytest.raises(OdsError, match="a report API response whose reports hold no rows"):
         read_ods_file(saved)
+    # any other JSON object is read as FHIR, as before
+    for fhir in ({"eccg": 3}, {"id": "02V", "name": "NHS LEEDS NORTH CCG, LEEDS"}):
+        saved.write_text(json.dumps(fhir), encoding="utf-8")
+        with pytest.raises(OdsError, match="resourceType"):
+            read_ods_file(saved)
 
 
 def test_records_left_out_of_a_zipped_fhir_file_are_still_named(tmp_path: Path) -> None:

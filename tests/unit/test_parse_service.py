@@ -3,6 +3,8 @@ the same classify and the same checks, and says where its reference data came fr
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import replace
 from datetime import date
 
@@ -130,6 +132,20 @@ def test_a_complete_form_beside_a_file_that_cannot_be_read_is_accepted_as_a_poll
     # its reason offers the blank form attached: it is attached
     (letter,) = rig.composer.letters
     assert [a.filename for a in letter.attachments] == [f.filename for f in BLANK_FORMS]
+    # a zip beside a form is named, and not offered the blank: none is attached
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("form.docx", "a form, zipped")
+    zipped = email(
+        attachments=[
+            ("form.docx", DOCX, docx_form(new_request(1))),
+            ("bundle.zip", "application/zip", archive.getvalue()),
+        ]
+    )
+    rig.ingest(zipped)
+    (ack,) = rig.contexts("ack_valid")[1:]
+    assert [f["filename"] for f in ack["rejected_files"]] == ["bundle.zip"]  # type: ignore[attr-defined]
+    assert not rig.composer.letters[-1].attachments
     incomplete = email(
         attachments=[
             ("form.docx", DOCX, docx_form(new_request(0, contract_signed_date=""))),
@@ -246,7 +262,9 @@ def test_a_reply_is_judged_as_a_poll_applies_it_by_its_sender_and_its_requests_s
         )
 
     stranger = rig.intake.parse("s.eml", reply(corrected, sender="someone.else@nhs.net"))
-    assert stranger.verdict is Verdict.REJECTED and "not applied" in stranger.summary
+    assert stranger.verdict is Verdict.REJECTED and "none applied nor filed" in stranger.summary
+    stranger = rig.intake.parse("s2.eml", reply(damaged, sender="someone.else@nhs.net"))
+    assert "from someone who may not change it" in stranger.summary
     only_damaged = rig.intake.parse("d.eml", reply(damaged))
     assert only_damaged.verdict is Verdict.REJECTED and "no form read" in only_damaged.summary
     party = reply(corrected, damaged)
@@ -257,6 +275,10 @@ def test_a_reply_is_judged_as_a_poll_applies_it_by_its_sender_and_its_requests_s
     assert request.status == "triaged"  # applied, as the preview said
     again = rig.intake.parse("again.eml", reply(corrected))
     assert again.verdict is Verdict.REJECTED and "the request is triaged" in again.summary
+    second = ("other.docx", DOCX, docx_form(new_request(1)))
+    two = rig.intake.parse("two.eml", reply(corrected, second))
+    assert "the first not applied" in two.summary
+    assert "the other 1 filed as new request" in two.summary
 
 
 def test_the_reply_to_an_email_held_for_too_many_forms_asks_for_nothing() -> None:
