@@ -159,15 +159,25 @@ def test_a_successor_column_in_a_report_and_names_in_a_successions_file(tmp_path
 def test_a_workbook_whose_header_names_no_close_date_is_refused_naming_it(
     tmp_path: Path,
 ) -> None:
+    path = _icbs_book(
+        tmp_path,
+        ["Name", "Organisation Code", "Open Date"],
+        ["NHS WEST YORKSHIRE ICB", "QWO", "20220701"],
+    )
+    with pytest.raises(OdsError, match=r"icbs\.xlsx \(icbs\): its header names no close date"):
+        read_ods_file(path)
+
+
+def _icbs_book(tmp_path: Path, header: list[str], row: list[str]) -> Path:
+    """A workbook of one sheet, "icbs": a header and one row."""
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "icbs"
-    sheet.append(["Name", "Organisation Code", "Open Date"])
-    sheet.append(["NHS WEST YORKSHIRE ICB", "QWO", "20220701"])
+    sheet.append(header)
+    sheet.append(row)
     book.save(tmp_path / "icbs.xlsx")
-    with pytest.raises(OdsError, match=r"icbs\.xlsx \(icbs\): its header names no close date"):
-        read_ods_file(tmp_path / "icbs.xlsx")
+    return tmp_path / "icbs.xlsx"
 
 
 def test_a_header_naming_a_column_twice_is_refused_naming_the_field_and_both_columns(
@@ -226,15 +236,13 @@ def test_columns_named_alike_that_name_no_column_read_are_fine(tmp_path: Path) -
 def test_a_workbook_whose_header_names_a_column_twice_is_refused_naming_its_sheet(
     tmp_path: Path,
 ) -> None:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "icbs"
-    sheet.append(["Organisation Code", "Name", "Open Date", "Date Closed", "Close Date"])
-    sheet.append(["QJG", "NHS SUFFOLK AND NORTH EAST ESSEX ICB", "20220701", "20260331", ""])
-    book.save(tmp_path / "icbs.xlsx")
+    path = _icbs_book(
+        tmp_path,
+        ["Organisation Code", "Name", "Open Date", "Date Closed", "Close Date"],
+        ["QJG", "NHS SUFFOLK AND NORTH EAST ESSEX ICB", "20220701", "20260331", ""],
+    )
     with pytest.raises(OdsError) as refused:
-        read_ods_file(tmp_path / "icbs.xlsx")
+        read_ods_file(path)
     assert str(refused.value) == (
         "icbs.xlsx (icbs): its header names the close date in more than one column: "
         '"Date Closed" (column 4) and "Close Date" (column 5); remove all but one'
