@@ -280,7 +280,8 @@ def _withdraw_if_stale(
     elif not names_after_closure(unit, rel, review.party, code, closed_on):
         why = f"the relationship no longer names {code}"
     elif ends_first(rel.ended_on, decided_from(unit, rel, closed_on)):
-        why = f"the relationship ends on {uk(rel.ended_on)}, before {code}'s closure takes effect"
+        ends = uk(rel.ended_on)
+        why = f"the relationship ends on {ends}, no later than {code}'s closure takes effect"
     elif org is not None and org.closed_on is None:
         why = f"ODS no longer gives {code} a close date"
         values = unit.register.current_version(rel).values

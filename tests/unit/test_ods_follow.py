@@ -265,3 +265,17 @@ def test_a_decision_opens_the_items_an_approval_left_while_the_list_was_busy(
     assert [i.reference for i in rig.ods.reviews()] == [first.reference]
     rig.ods.decide(item.id, "carry", actor="jo")  # another relationship's decision
     assert [i.reference for i in rig.ods.reviews()] == ["LCR-000002"]
+
+
+def test_an_item_on_a_relationship_set_to_end_first_is_withdrawn_saying_so(rig: Rig) -> None:
+    rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds")
+    files = _two_closures(rig)
+    rig.ods.import_files(files, actor="op")
+    # approved to end on 31/12/2026, before 0AR's closure takes effect on 01/04/2027
+    approve(rig.store, "end", existing_reference=rel.reference, effective_date="2026-12-31")
+    rig.ods.import_files(files, actor="op")
+    (withdrawn,) = [r for r in rig.ods.reviews(include_decided=True) if r.closed_code == "0AR"]
+    assert withdrawn.status == "withdrawn"
+    assert withdrawn.note == (
+        "the relationship ends on 31/12/2026, no later than 0AR's closure takes effect"
+    )
