@@ -89,7 +89,7 @@ def test_an_item_whose_relationship_now_ends_first_is_withdrawn_not_decided(
     (item,) = app.organisations.import_files(_closing_in_2027(tmp_path), actor="op").reviews
     _ends_on(app, reference, date(2027, 2, 1))
     for decision in ("end", "carry"):
-        with pytest.raises(OdsError, match="ends on 01/02/2027, before 03G's closure"):
+        with pytest.raises(OdsError, match="ends on 01/02/2027, no later than 03G's closure"):
             app.organisations.decide(item.id, decision, actor="jo")
     assert _ends_on(app, reference) == date(2027, 2, 1)
     clock.now = datetime(2027, 1, 15, 9, tzinfo=UTC)
