@@ -140,6 +140,7 @@ class Wired(Application):
             notifier=self.notifier,
             clock=self.clock,
             dscros=self._dscro_names,
+            dscro_aliases={d.name: tuple(d.aliases) for d in settings.dscro},
             watched_subject=settings.mailbox.subject,
             config_reference=lambda: reference_data_from_config(settings),
             database_present=lambda: database_present(settings.database_url()),

@@ -53,6 +53,10 @@ class ValidationContext:
 
     today: date
     dscros: tuple[str, ...]  # regional office names: the choices for the dscro field
+    # an office's other names from configuration ("M&E"), as the queues and the register take them
+    dscro_aliases: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     known_ods: frozenset[str] = frozenset()  # empty: no organisation list to check against
     allowed_domains: tuple[str, ...] = ()  # empty: any email domain
     approvals: Mapping[str, Approval] = field(default_factory=lambda: MappingProxyType({}))
@@ -234,7 +238,7 @@ def _read_choice(check: _Check, f: Field, raw: RawValue) -> object:
     if f.key == "dscro":
         if not check.ctx.dscros:  # no offices configured: nothing to match against
             return v.parse_text(raw, f.hint)
-        return v.parse_dscro(raw, check.ctx.dscros)
+        return v.parse_dscro(raw, check.ctx.dscros, check.ctx.dscro_aliases)
     value = v.parse_choice(raw, f.choices, f.hint)
     return RequestType(value) if f.key == "request_type" else value
 

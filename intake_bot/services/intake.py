@@ -105,6 +105,7 @@ class Intake:
     notifier: Notifier
     clock: Clock
     dscros: tuple[str, ...]
+    dscro_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # "M&E"
     watched_subject: str = ""
     allowed_domains: tuple[str, ...] = ()
     purposes_needing_approval: frozenset[str] = frozenset(
@@ -118,8 +119,7 @@ class Intake:
     # `parse` takes reference data from config/ when no database is present (no SQLite file yet).
     config_reference: ConfigReference = field(default=lambda: ((), ()))
     database_present: Callable[[], bool] = field(default=lambda: True)
-    # Who is alerted to patient data, by regional office; the enquiries mailbox (our own
-    # address, which staff read) for an office with nobody named, or no office.
+    # Who is alerted to patient data, by office; else the enquiries mailbox (which staff read).
     office_staff: Mapping[str, Sequence[str]] = field(default_factory=dict)
     limits: ReadLimits = DEFAULT_LIMITS  # bytes, rows and seconds a message may cost
     _reference: ReferenceData | None = field(default=None, init=False, repr=False)
@@ -232,6 +232,7 @@ class Intake:
         context = ValidationContext(
             today=today_in_england(now),
             dscros=self.dscros,
+            dscro_aliases=self.dscro_aliases,
             known_ods=reference.known_ods,
             allowed_domains=self.allowed_domains,
             approvals=reference.approvals,

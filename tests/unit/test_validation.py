@@ -436,6 +436,20 @@ def test_unknown_dscro_lists_the_configured_offices() -> None:
     )
 
 
+def test_dscro_may_be_one_of_an_offices_configured_aliases() -> None:
+    """The queues, digests and register import take an office's aliases; so does the form."""
+    from dataclasses import replace
+
+    ctx = replace(CTX, dscro_aliases={"Midlands and East": ("M&E", "Mids & East")})
+    assert check(ctx, dscro="M&E").values["dscro"] == "Midlands and East"
+    assert check(ctx, dscro="mids & east").values["dscro"] == "Midlands and East"
+    problem = only_problem(check(ctx, dscro="Wales"))
+    assert problem.expected == (
+        "one of the regional offices: North, Midlands and East (or M&E, Mids & East), London, South"
+    )
+    assert only_problem(check(dscro="M&E")).field_key == "dscro"  # an alias nobody configured
+
+
 def test_missing_dscro_lists_the_configured_offices() -> None:
     problem = only_problem(check(dscro=None))
     assert problem.message == (
