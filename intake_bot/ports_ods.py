@@ -39,6 +39,10 @@ class OrganisationRepository(Protocol):
 
     def review(self, review_id: int) -> SuccessionReview | None: ...
 
+    def count_reviews(self, status: str) -> int:
+        """How many succession reviews are in `status`, without reading them."""
+        ...
+
     def reviewed(self) -> set[tuple[int, str]]:
         """(relationship id, closed code) of every review made and not withdrawn: none is made
         twice, but a closure ODS withdrew and then made again is reviewed again."""

@@ -40,6 +40,12 @@ class ApprovalReads(Protocol):
     def approvals(self) -> list[Approval]: ...
 
 
+class ReviewCounts(Protocol):
+    def count_reviews(self, status: str) -> int:
+        """How many ODS succession reviews are in `status` ("open": waiting for staff)."""
+        ...
+
+
 class QueueReads(Protocol):
     """One read-only transaction's view of the queues."""
 
@@ -51,6 +57,9 @@ class QueueReads(Protocol):
 
     @property
     def reference(self) -> ApprovalReads: ...
+
+    @property
+    def organisations(self) -> ReviewCounts: ...
 
 
 # Opens one read-only transaction (`Store.unit` is one).

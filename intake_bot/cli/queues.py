@@ -32,6 +32,7 @@ def queue(
     if not listing.items:
         where = f"{name}: nothing waiting in {', '.join(listing.queues)}" if name else ""
         console.print(where or "every queue is empty", markup=False, highlight=False)
+        _reviews(listing.reviews_waiting)
         return
     table(
         "Queues",
@@ -67,3 +68,11 @@ def queue(
             for i in listing.items
         ],
     )
+    _reviews(listing.reviews_waiting)
+
+
+def _reviews(waiting: int) -> None:
+    if waiting:
+        items = "ODS review item waits" if waiting == 1 else "ODS review items wait"
+        line = f"{waiting:,} {items} for a decision: intake-bot ods reviews"
+        console.print(line, markup=False, highlight=False)

@@ -35,6 +35,7 @@ class QueueListing:
     asked: str | None
     queues: tuple[str, ...]  # the queues the name matched; () for every queue
     items: tuple[QueueItem, ...]
+    reviews_waiting: int = 0  # ODS succession reviews waiting for staff (every queue's listing)
 
 
 @dataclass(frozen=True)

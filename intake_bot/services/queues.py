@@ -37,6 +37,8 @@ from intake_bot.ports_reads import OpenQueueReads, QueueReads
 from intake_bot.services.notify import type_label
 from intake_bot.working_days import today_in_england
 
+# domain.organisations.OPEN, spelt here so that `intake-bot queue` starts without that module
+OPEN_REVIEW = "open"
 SUMMARY_CHARS = 120  # a message's note as the queue shows it: one line
 
 
@@ -84,8 +86,10 @@ class Queues:
             for queue in in_use:
                 if not wanted or queue in wanted:
                     items += [_message_item(m, queue, now) for m in unit.messages.in_queue(queue)]
+            # not a queue of its own, but work waiting for staff all the same
+            reviews = unit.organisations.count_reviews(OPEN_REVIEW) if name is None else 0
         items.sort(key=lambda i: (i.queue, i.received, i.reference))
-        return QueueListing(name, wanted, tuple(items))
+        return QueueListing(name, wanted, tuple(items), reviews)
 
     def summary(self) -> list[QueueCount]:
         """Open requests and how many are overdue, per queue (requests only; `items` of a shared

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
@@ -83,6 +83,11 @@ class SqlOrganisations:
 
     def review(self, review_id: int) -> SuccessionReview | None:
         return self.session.get(SuccessionReview, review_id)
+
+    def count_reviews(self, status: str) -> int:
+        stmt = select(func.count()).select_from(OdsReviewRow)
+        stmt = stmt.where(col(OdsReviewRow.status) == status)
+        return int(self.session.exec(stmt).one())
 
     def reviewed(self) -> set[tuple[int, str]]:
         stmt = select(OdsReviewRow.relationship_id, OdsReviewRow.closed_code).where(

@@ -30,6 +30,7 @@ class _Reads:
         self._requests = _Requests(conn)
         self._messages = _Messages(conn)
         self._reference = _Reference(conn)
+        self._organisations = _Organisations(conn)
 
     @property
     def requests(self) -> _Requests:
@@ -42,6 +43,10 @@ class _Reads:
     @property
     def reference(self) -> _Reference:
         return self._reference
+
+    @property
+    def organisations(self) -> _Organisations:
+        return self._organisations
 
 
 class _Requests:
@@ -106,3 +111,12 @@ class _Reference:
     def approvals(self) -> list[Approval]:
         rows = self.conn.execute(f"{select_sql(Approval, 'approval')} ORDER BY reference")
         return as_records(Approval, rows)
+
+
+class _Organisations:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def count_reviews(self, status: str) -> int:
+        (n,) = self.conn.execute("SELECT count(*) FROM ods_review WHERE status = ?", (status,))
+        return int(n[0])

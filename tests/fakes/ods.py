@@ -38,6 +38,9 @@ class FakeOrganisations:
     def reviews(self, status: str | None = None) -> list[SuccessionReview]:
         return [r for r in self.reviews_ if status is None or r.status == status]
 
+    def count_reviews(self, status: str) -> int:
+        return len(self.reviews(status))
+
     def review(self, review_id: int) -> SuccessionReview | None:
         return next((r for r in self.reviews_ if r.id == review_id), None)
 

@@ -15,7 +15,8 @@ from typer.testing import CliRunner, Result
 
 from intake_bot.bootstrap import App
 from intake_bot.cli import app as cli_app
-from intake_bot.domain.records import InboundMessage
+from intake_bot.domain.organisations import ENDED, SuccessionReview
+from intake_bot.domain.records import InboundMessage, Relationship
 from intake_bot.ports import MessageRef
 from intake_bot.samples import DOCX, docx_form, email, new_request
 from tests.conftest import REPO, FrozenClock
@@ -166,3 +167,30 @@ def test_a_quarantined_message_is_released_and_filed(app: App) -> None:
         old = unit.messages.get(inbound_id)
         assert isinstance(old, InboundMessage) and old.queue is None and old.request_id == 1
     assert json.loads(_ok(app, "queue", "quarantine", "--json")) == []
+
+
+def _reviews(app: App, statuses: tuple[str, ...], first: int = 1) -> None:
+    with app.store.unit() as unit:
+        for n, status in enumerate(statuses, start=first):
+            rel = unit.add(Relationship(f"LCR-00000{n}", app.clock(), app.clock(), dscro="North"))
+            unit.flush()
+            assert rel.id is not None
+            review = SuccessionReview(rel.id, rel.reference, "commissioner", "03G", app.clock())
+            review.status = status
+            unit.add(review)
+
+
+def test_the_whole_listing_ends_with_the_ods_review_items_waiting(app: App) -> None:
+    """ODS review items are not a queue, but they wait for staff: `queue` counts them and says
+    where they are listed; a single queue's listing is that queue's only."""
+    assert "ODS review" not in _ok(app, "queue")
+    _reviews(app, ("open",))
+    empty = _ok(app, "queue")
+    assert "every queue is empty" in empty
+    assert "1 ODS review item waits for a decision: intake-bot ods reviews" in empty
+    _reviews(app, ("open", ENDED), first=2)
+    north = _ingest(app, _form(0))
+    table = _ok(app, "queue")
+    assert north in table and "2 ODS review items wait for a decision" in table
+    assert "ODS review" not in _ok(app, "queue", "north")
+    assert isinstance(json.loads(_ok(app, "queue", "--json")), list)  # the JSON is unchanged

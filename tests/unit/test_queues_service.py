@@ -144,3 +144,19 @@ def test_a_page_of_a_queue_is_sorted_filtered_and_counted_by_the_store() -> None
     assert staff.queues.browse(RequestQuery(statuses=(), offices=("london",))).total == 0
     (summary,) = staff.queues.summary()
     assert (summary.queue, summary.waiting, summary.overdue) == ("north/new", 3, 0)
+
+
+def test_the_whole_listing_counts_the_ods_review_items_waiting_and_a_queue_does_not() -> None:
+    from intake_bot.domain.organisations import OPEN, SuccessionReview
+    from intake_bot.services.queues import OPEN_REVIEW
+
+    assert OPEN_REVIEW == OPEN  # spelt out in queues.py, so that `queue` starts lighter
+    staff = make_staff()
+    staff.file(0)
+    with staff.rig.store.unit() as unit:
+        for n, status in enumerate(("open", "carried", "open", "withdrawn")):
+            review = SuccessionReview(n, f"LCR-00000{n}", "commissioner", "03G", staff.rig.clock())
+            review.status = status
+            unit.add(review)
+    assert staff.queues.items().reviews_waiting == 2
+    assert staff.queues.items("north").reviews_waiting == 0
