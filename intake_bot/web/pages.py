@@ -75,7 +75,11 @@ def queues(request: Request, member: StaffMember) -> Response:
     counts.sort(key=lambda c: (-c.overdue, c.queue))
     leads = member.role in (Role.LEAD, Role.ADMIN)
     shared = [(q, n - (0 if leads else held)) for q, n, held in app.queues.messages_waiting()]
-    return render(request, "queues.html", {"member": member, "rows": counts, "shared": shared})
+    # ODS review items are no queue, but wait for staff too: named here, listed on the register
+    offices = None if member.role is Role.ADMIN else member.offices
+    reviews = len(app.organisations.reviews(offices=offices))
+    context = {"member": member, "rows": counts, "shared": shared, "reviews": reviews}
+    return render(request, "queues.html", context)
 
 
 @staff_only

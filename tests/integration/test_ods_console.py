@@ -58,6 +58,23 @@ def test_a_lead_sees_and_decides_only_their_offices_items(
     assert {i.dscro for i in app.organisations.reviews()} == {"North", "South"}
 
 
+def test_the_queues_page_points_to_the_offices_review_items(
+    app: App, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """Review items are no queue, but they wait for staff: the queues page (where staff start)
+    counts their offices' own and links to them on the register page."""
+    app.staff.add(
+        NORTH_LEAD, name="lead", offices=["North"], role="lead", password=PASSWORD, actor="t"
+    )
+    with TestClient(create_app(app, secret="s" * 48, secure_cookies=False)) as console:
+        sign_in(console, NORTH_LEAD)
+        assert "ODS review item" not in console.get("/queues").text
+        _north_and_south_items(app, clock, tmp_path)
+        page = console.get("/queues").text
+    link = '<a href="/register#reviews-title">1 ODS review item</a> waits for a decision'
+    assert link in page  # North's; South's is not counted
+
+
 @pytest.mark.parametrize("number", ["³", "١", "99999999999999999999", "9" * 5000, "-1", " "])
 def test_an_odd_item_number_is_a_message_not_a_server_error(
     app: App, clock: FrozenClock, tmp_path: Path, number: str
