@@ -190,7 +190,13 @@ class OutboxRepository(Protocol):
 
     def get(self, outbox_id: int) -> Outbox | None: ...
 
-    def auto_replies_since(self, recipient: str, since: datetime) -> int: ...
+    def emails_answered_since(
+        self, recipient: str, since: datetime, *, besides: int | None = None
+    ) -> int:
+        """How many emails `recipient` was sent automatic replies to since `since`, other than
+        inbound email `besides`: the replies to one email (one per form of a bulk sheet) count
+        once."""
+        ...
 
     def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
         """Due rows, marked `sending` until now+lease so that no other worker takes them."""

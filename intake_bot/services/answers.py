@@ -48,7 +48,7 @@ def may_reply(
         to = auto_reply_address(msg)
     elif msg.wants_no_auto_reply:
         to = ""
-    if to and notifier.may_auto_reply(unit, to, now):
+    if to and notifier.may_auto_reply(unit, to, now, inbound.id):
         return to
     if msg.wants_no_auto_reply:
         why = "the sender asked for no automatic replies (X-Auto-Response-Suppress)"

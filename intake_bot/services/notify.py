@@ -51,12 +51,17 @@ class Notifier:
             "console": lh.console_url.rstrip("/"),
         }
 
-    def may_auto_reply(self, unit: Unit, recipient: str, now: datetime) -> bool:
-        """At most N automatic replies a mailbox an hour, however its address is spelt (case,
-        dots and "+tags", googlemail.com): a loop with another robot stops here."""
+    def may_auto_reply(
+        self, unit: Unit, recipient: str, now: datetime, inbound_id: int | None = None
+    ) -> bool:
+        """Automatic replies to at most N emails a mailbox an hour, however its address is spelt
+        (case, dots and "+tags", googlemail.com): a loop with another robot stops here. The
+        replies to one email (`inbound_id`: one per request of a bulk sheet) count as one, so
+        that every request of an email is acknowledged or none is."""
         limit = self.letterhead.replies_per_sender_per_hour
         since = now - timedelta(hours=1)
-        return unit.outbox.auto_replies_since(canonical_address(recipient), since) < limit
+        address = canonical_address(recipient)
+        return unit.outbox.emails_answered_since(address, since, besides=inbound_id) < limit
 
     def queue(
         self,

@@ -279,10 +279,12 @@ class SqlEvents(_Repository):
 
 _OUT = OutboxRow.__table__  # type: ignore[attr-defined]
 # Asked for every automatic reply (the per-sender cap): built once, in Core.
-_AUTO_REPLIES = select(func.count()).where(
+# Replies to one email count once: a row with no email (none is automatic) counts alone.
+_AUTO_REPLIES = select(func.count(func.coalesce(_OUT.c.inbound_id, -_OUT.c.id).distinct())).where(
     _OUT.c.first_recipient == bindparam("recipient"),
     _OUT.c.kind.in_(AUTO_REPLY_KINDS),
     _OUT.c.created_at >= bindparam("since"),
+    _OUT.c.inbound_id.is_distinct_from(bindparam("besides")),
 )
 
 
@@ -298,20 +300,23 @@ class SqlOutbox(_Repository):
     def get(self, outbox_id: int) -> Outbox | None:
         return self.session.get(Outbox, outbox_id)
 
-    def auto_replies_since(self, recipient: str, since: datetime) -> int:
-        params = {"recipient": recipient, "since": since}
+    def emails_answered_since(
+        self, recipient: str, since: datetime, *, besides: int | None = None
+    ) -> int:
+        params = {"recipient": recipient, "since": since, "besides": besides}
         stored = self.session.connection().execute(_AUTO_REPLIES, params).scalar_one()
         # The unit's own replies not yet written are counted here rather than flushed first
-        # (most are written already: see direct_insert.py).
-        pending = sum(
-            1
+        # (most are written already: see direct_insert.py); one unit files one email.
+        pending = {
+            row.inbound_id or -id(row)
             for row in self.session.new
             if isinstance(row, Outbox)
             and row.first_recipient == recipient
             and row.kind in AUTO_REPLY_KINDS
             and row.created_at >= since
-        )
-        return int(stored) + pending
+            and row.inbound_id != besides
+        }
+        return int(stored) + len(pending)
 
     def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:
         stmt = (

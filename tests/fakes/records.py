@@ -188,13 +188,18 @@ class FakeOutbox:
     def get(self, outbox_id: int) -> Outbox | None:
         return next((o for o in self.rows if o.id == outbox_id), None)
 
-    def auto_replies_since(self, recipient: str, since: datetime) -> int:
-        return sum(
-            1
-            for o in self.rows
-            if o.first_recipient == recipient
-            and o.kind in AUTO_REPLY_KINDS
-            and o.created_at >= since
+    def emails_answered_since(
+        self, recipient: str, since: datetime, *, besides: int | None = None
+    ) -> int:
+        return len(
+            {
+                o.inbound_id or -id(o)
+                for o in self.rows
+                if o.first_recipient == recipient
+                and o.kind in AUTO_REPLY_KINDS
+                and o.created_at >= since
+                and o.inbound_id != besides
+            }
         )
 
     def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Outbox]:

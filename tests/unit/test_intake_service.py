@@ -356,6 +356,25 @@ def test_the_rate_limit_stops_a_loop_with_another_robot() -> None:
     assert _actions(rig).count("reply_suppressed") == 2
 
 
+def test_the_reply_limit_counts_emails_so_every_request_of_a_bulk_sheet_is_answered() -> None:
+    """The limit counts the emails answered, not the replies: a sheet of 12 requests gets 12
+    acknowledgements, and counts once; past the limit, every request of an email goes
+    unanswered (each with its audit event), never some of them."""
+    from intake_bot.samples import XLSX, xlsx_bulk
+
+    rig = make_rig()
+    sheet = xlsx_bulk([new_request(i % 4) for i in range(12)])
+    bulk = email(attachments=[("bulk.xlsx", XLSX, sheet)])
+    assert len(rig.ingest(bulk).references) == 12
+    assert len(rig.outbox()) == 12
+    for _ in range(9):
+        rig.ingest(email(body="no form, again"))
+    assert len(rig.outbox()) == 21 and "reply_suppressed" not in _actions(rig)  # 10 emails
+    late = rig.ingest(email(attachments=[("bulk.xlsx", XLSX, sheet)]))
+    assert len(late.references) == 12 and len(rig.outbox()) == 21
+    assert _actions(rig).count("reply_suppressed") == 12
+
+
 def _ref(key: str) -> object:
     from intake_bot.ports import MessageRef
 
