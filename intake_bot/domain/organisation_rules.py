@@ -115,8 +115,10 @@ def _check_code(
     if org is None:  # listed in config/ only: known, as before an ODS list existed
         return
     _check_dates(found, role, org, index, on, ending)
+    if not org.name:  # known by succession only: ODS gave no name or kind to check against
+        return
     given = values.get(role.name_key)
-    if isinstance(given, str) and given.strip() and org.name:  # no name: known by succession
+    if isinstance(given, str) and given.strip():
         _check_name(found, role, given.strip(), org, index)
     _check_kind(found, role, org, values.get(role.type_key))
 

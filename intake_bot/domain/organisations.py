@@ -115,6 +115,9 @@ class SuccessionEntry:
     new_code: str
     effective_on: date | None = None
     reason: str = ""
+    # Read from the successor's own record (a FHIR Predecessor link), which knows only itself:
+    # it adds to the old code's successors, never stands for the whole list of them.
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,7 @@ def last_entries(files: Iterable[OdsFile]) -> tuple[list[OrgEntry], list[Success
                     s,
                     effective_on=s.effective_on or had.effective_on,
                     reason=s.reason or had.reason,
+                    partial=s.partial and had.partial,
                 )
             )
     return list(orgs.values()), list(successions.values())

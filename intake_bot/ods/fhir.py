@@ -363,8 +363,10 @@ def _successions(resource: Json, code: str) -> Iterator[SuccessionEntry]:
         when = when or _typed_start(ext)
         # ODS keeps a succession on both records: the old one names its successor, the new
         # one its predecessor (a bundle of today's ICBs holds only the latter).
-        old, new = (code, other) if kind == "successor" else (other, code)
-        yield SuccessionEntry(old, new, _date(when), "")  # FHIR gives no reason
+        if kind == "successor":
+            yield SuccessionEntry(code, other, _date(when), "")  # FHIR gives no reason
+        else:
+            yield SuccessionEntry(other, code, _date(when), "", partial=True)
 
 
 def _target_code(target: object) -> str:

@@ -143,13 +143,14 @@ def _apply_organisations(unit: Unit, entries: Sequence[OrgEntry], now: datetime)
 def _apply_successions(
     unit: Unit, entries: Sequence[SuccessionEntry], reopened: set[str]
 ) -> list[Change]:
-    """The successions as the files give them. For each code the files name successors of,
-    they are the whole list: a successor they no longer give (a corrected file) is dropped.
-    So are those of a code whose closure ODS withdrew (`reopened`) unless the files give them
-    again: an open organisation with no close date has no successor yet."""
+    """The successions as the files give them. For each code the files list successors of
+    (succ.csv, the old code's own FHIR record), they are the whole list: a successor they no
+    longer give (a corrected file) is dropped; a successor's own record naming its predecessor
+    only adds. Those of a code whose closure ODS withdrew (`reopened`) are dropped unless the
+    files give them again: an open organisation with no close date has no successor yet."""
     kept = {(s.old_code, s.new_code): s for s in unit.organisations.successions()}
     given = {(e.old_code, e.new_code) for e in entries}
-    named = {old for old, _ in given}
+    named = {e.old_code for e in entries if not e.partial}
     covered = named | reopened
     changes: list[Change] = []
     for (old, new), succession in sorted(kept.items()):

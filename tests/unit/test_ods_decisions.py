@@ -388,3 +388,42 @@ def test_a_chain_may_be_carried_one_step_at_a_time_so_the_register_names_each_in
     assert _on(rig, rel, date(2022, 7, 1))[0] == "15F"
     assert _on(rig, rel, date(2026, 4, 1))[0] == "16C"
     assert rig.ods.import_files(files, actor="op").summary() == "no changes"
+
+
+def test_a_successors_own_record_adds_to_the_old_codes_successors_and_replaces_none(
+    rig: Rig,
+) -> None:
+    """A search for today's organisations returns only the new records, each naming its own
+    predecessor: 36J's says nothing about 0ZX's other successor, 42D, which stays; importing
+    the successions file and the bundle in turn settles ("no changes"), with nobody emailed a
+    changed successor. The old code's own record, naming its successors, is still the whole
+    list."""
+    from tests.ods_files import split_files
+
+    approve(rig.store, commissioner_ods="0ZX", commissioner_name="Craven")
+    files = split_files(rig.folder)
+    (item,) = rig.ods.import_files(files, actor="op").reviews
+    assert sorted(c for c, _ in item.successors) == ["36J", "42D"]
+    new_record = fhir_organisation(
+        "36J", "NHS WEST YORKSHIRE ICB - 36J", start="2022-07-01", predecessor=("0ZX", "2022-07-01")
+    )
+    fhir = bundle(rig.folder / "today.json", [new_record])
+    changes = rig.ods.import_files([fhir], actor="op").changes
+    assert "succession dropped" not in {c.what for c in changes}, changes
+    (same,) = rig.ods.reviews()
+    assert sorted(c for c, _ in same.successors) == ["36J", "42D"]
+    for _ in range(2):
+        assert rig.ods.import_files([files[1]], actor="op").unchanged
+        assert rig.ods.import_files([fhir], actor="op").unchanged
+    assert len(rig.emails("ods_succession")) == 1  # the item's opening notice only
+    old_record = fhir_organisation(
+        "0ZX",
+        "NHS CRAVEN AND HARROGATE CCG",
+        start="2013-04-01",
+        end="2022-06-30",
+        successor=("36J", "2022-07-01"),
+    )
+    changes = rig.ods.import_files([bundle(rig.folder / "old.json", [old_record])], actor="op")
+    assert [(c.what, c.code) for c in changes.changes if c.what == "succession dropped"] == [
+        ("succession dropped", "0ZX")
+    ]

@@ -232,3 +232,25 @@ def test_an_organisation_ods_opens_ahead_is_flagged_as_not_yet_open() -> None:
     result = check(ctx, commissioner_ods="QZZ", commissioner_name="NHS New ICB")
     assert any(f.endswith("QZZ opens on 01/04/2027, not yet open.") for f in flags(result))
     assert not any("QZZ" in m for m in messages(check(ctx)))
+
+
+def test_a_code_known_only_by_its_succession_is_not_judged_by_a_name_or_kind_ods_never_gave() -> (
+    None
+):
+    """succ.csv alone names 0AA (the reports dropped it): it closed the day before its successor
+    took over; ODS gave it no name and no kind, so neither is flagged."""
+    index = OrganisationIndex(
+        CONFIG_ONLY, RECORDS, [*SUCCESSIONS, Succession("0AA", "15F", date(2022, 7, 1))]
+    )
+    result = check(
+        replace(CTX, known_ods=index),
+        commissioner_ods="0AA",
+        commissioner_name="NHS Somewhere CCG",
+        commissioner_type="CCG",
+    )
+    assert messages(result) == [
+        'Commissioning organisation ODS code: we found "0AA", expected the code of an open '
+        "organisation: 0AA closed on 30/06/2022; its successor is 15F "
+        "(NHS WEST YORKSHIRE ICB - 15F)."
+    ]
+    assert flags(result) == []
