@@ -50,6 +50,7 @@ _REPORT_KINDS = {
     "eauth": OrgKind.REGION,
     "icb": OrgKind.ICB,
 }
+REPORT_NAMES = frozenset(_REPORT_KINDS)
 _SUB_ICB_NAME = re.compile(r"\bICB\s*-\s*[0-9A-Z]{3,5}$", re.IGNORECASE)
 _BY_NAME: tuple[tuple[re.Pattern[str], OrgKind], ...] = (
     (_SUB_ICB_NAME, OrgKind.SUB_ICB),

@@ -1,5 +1,5 @@
 """An ODS report or successions file downloaded from ODS Data Search and Export as a workbook
-(.xlsx, "excel, with or without headers"): the rows of its first sheet that hold one of the
+(.xlsx, "excel, with or without headers"): the rows of each sheet that holds one of the
 published layouts, as text, for the CSV reader's rules (ods/csv_reports.py).
 
 The workbook is read with the form reader's own package reader, every part inflated within
@@ -22,6 +22,8 @@ from intake_bot.forms.xlsx import shared_strings
 from intake_bot.forms.xlsx_package import Workbook, Worksheet, shared_strings_part
 from intake_bot.ods.csv_reports import MAX_ROWS, csv_layout, read_rows
 from intake_bot.ods.headers import header_problem, in_standard_order
+from intake_bot.ods.kinds import REPORT_NAMES
+from intake_bot.ods.zipped import joined
 
 WORKBOOK_PART = "xl/workbook.xml"
 COLUMNS = 40  # a standard report has 27
@@ -50,8 +52,10 @@ def is_workbook(data: bytes) -> bool:
 
 
 def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
-    """The first sheet in a published layout, read as the CSV file would be."""
+    """Every sheet in a published layout (a report, the successions), each read as the CSV file
+    would be, joined as one file; sheets of anything else (notes) are passed over."""
     budget = Budget.start(LIMITS)
+    read: list[OdsFile] = []
     try:
         with BoundedZip(data, budget) as archive:
             part = shared_strings_part(archive)
@@ -66,14 +70,19 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
                     lacks = f"{name} ({clean_line(sheet.title)[:40]}): {lacks}"
                 if csv_layout([cells for _, cells in rows[:5]]) is not None:
                     title = clean_line(sheet.title)[:40]  # the file's words, printed to a terminal
-                    read = read_rows(f"{name} ({title})", rows, hint)
+                    # a sheet named as a report ("etr") says what it holds, as a file's name does
+                    said = title.casefold() if title.casefold() in REPORT_NAMES else hint
+                    sheet_read = read_rows(f"{name} ({title})", rows, said)
                     # Named as what the operator gave: "ODS report (workbook)", not "(CSV)".
-                    return replace(read, format=read.format.replace("(CSV)", "(workbook)"))
+                    format_ = sheet_read.format.replace("(CSV)", "(workbook)")
+                    read.append(replace(sheet_read, format=format_))
     except LimitError as exc:
         raise OdsError(f"{name}: the workbook {exc.what}") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, etree.LxmlError) as exc:
         what = clean_line(str(exc))[:200]  # may quote the file's own words
         raise OdsError(f"{name}: not a workbook that can be read ({what})") from None
+    if read:
+        return read[0] if len(read) == 1 else joined(name, read)
     if lacks:
         raise OdsError(lacks)
     raise OdsError(

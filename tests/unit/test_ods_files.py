@@ -79,6 +79,36 @@ def test_a_report_downloaded_as_a_workbook_reads_as_its_csv_with_or_without_a_he
     assert plain.format == "successions (workbook)"
 
 
+def test_a_workbook_of_several_reports_reads_every_sheet_in_a_published_layout(
+    tmp_path: Path,
+) -> None:
+    """An operator may gather the downloads into one workbook (a sheet each, and one of notes):
+    every report and the successions are read, not only the first sheet."""
+    import csv
+
+    import openpyxl
+
+    eccg, succ = sub_icb_files(tmp_path)
+    etr = trust_file(tmp_path)
+    book = openpyxl.Workbook()
+    notes = book.active
+    assert notes is not None
+    notes.title = "notes"
+    notes.append(["Downloaded from ODS", "2026-05-01"])
+    for path in (eccg, etr, succ):
+        sheet = book.create_sheet(path.stem)
+        for row in csv.reader(path.read_text(encoding="utf-8").splitlines()):
+            sheet.append([cell or None for cell in row])
+    book.save(tmp_path / "all.xlsx")
+    read = read_ods_file(tmp_path / "all.xlsx")
+    expected = [*read_ods_file(eccg).organisations, *read_ods_file(etr).organisations]
+    assert [(o.code, o.kind, o.closed_on) for o in read.organisations] == [
+        (o.code, o.kind, o.closed_on) for o in expected
+    ]
+    assert read.successions == read_ods_file(succ).successions
+    assert read.format == "ODS report (workbook) + successions (workbook)"
+
+
 def test_a_workbook_without_an_ods_sheet_or_past_its_limits_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
