@@ -157,8 +157,8 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
     Refusal.FORM_VERSION: (
         RejectCode.FORM_VERSION,
         "{name} is on {version}, which we cannot read automatically: "
-        "please copy your answers into the current form (version {current}), attached, and "
-        "send that to us in a new email; our staff will also look at the form you sent.",
+        "please copy your answers into the current form (version {current}), attached; "
+        "our staff will also look at the form you sent.",
     ),
     Refusal.FORM_VERSION_NEWER: (
         RejectCode.FORM_VERSION,

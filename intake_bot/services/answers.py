@@ -17,7 +17,7 @@ from intake_bot.domain.form_versions import CURRENT_VERSION, OlderForm
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import message_reference, request_reference
-from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode
+from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode, Rejection
 from intake_bot.forms.rejections import BLANK_OFFERED
 from intake_bot.forms.text import SOURCE as TYPED
 from intake_bot.ports import Unit
@@ -128,10 +128,21 @@ def unread_versions(rejected: Sequence[FileReading]) -> list[dict[str, Any]]:
     was told staff would look at them, so they go on each request the email filed or
     corrected, not only in its archive."""
     return [
-        {"field": None, "message": f"not read: {r.rejection.reason}"}
+        {"field": None, "message": _unread_note(r.filename, r.rejection)}
         for r in rejected
         if r.rejection is not None and r.rejection.code is RejectCode.FORM_VERSION
     ]
+
+
+def _unread_note(filename: str, rejection: Rejection) -> str:
+    """For staff, not the sender's sentence: what the file is, and what is theirs to do."""
+    version = f"version {rejection.form_version}" if rejection.form_version else "a version"
+    newer = ", newer than any the bot reads" if rejection.newer else ""
+    return (
+        f'not read: "{filename}", a form on {version}{newer} that no config/forms/ file maps; '
+        "the sender was told our staff would look at it: read it in this email's attachments "
+        "(it may hold another office's request)"
+    )
 
 
 def request_context(request: Request) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from intake_bot.bootstrap import App
 from intake_bot.domain.form_versions import CURRENT_VERSION
 from intake_bot.mail.maildir import deliver
-from intake_bot.samples import DOCX, email, new_request
+from intake_bot.samples import DOCX, docx_form, email, new_request
 from intake_bot.worker import Worker
 from tests.old_forms import word_form
 
@@ -63,3 +63,35 @@ def test_a_form_newer_than_the_bot_reads_is_told_staff_will_look(app: App) -> No
     assert "copy your answers" not in text and "nothing more you need to do" in text
     (item,) = app.queues.items("quarantine").items
     assert app.messages.show(item.reference).awaiting_staff
+
+
+def test_a_correction_on_a_version_not_read_is_asked_for_again_as_a_reply(app: App) -> None:
+    """A party's correction of an incomplete request, on a version no file maps: the cannot-read
+    reply asks for today's form in a reply to it (which corrects the request), never in a new
+    email (which would file the request a second time)."""
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    outbox = Path(app.settings.outgoing.url.split(":", 1)[1])
+    incomplete = docx_form(new_request(1, contract_signed_date="31/13/2016"))
+    deliver(maildir, email(attachments=[("request.docx", DOCX, incomplete)]))
+    Worker(app).run_once()
+    (first,) = outbox.glob("*.eml")
+    ack: EmailMessage = message_from_bytes(first.read_bytes(), policy=default)  # type: ignore[assignment]
+    unmapped = word_form(new_request(1), version="2019.3", names={})
+    reply = email(
+        subject="RE: " + str(ack["Subject"]),
+        attachments=[("corrected.docx", DOCX, unmapped)],
+        headers={"In-Reply-To": str(ack["Message-ID"])},
+    )
+    deliver(maildir, reply)
+    Worker(app).run_once()
+    (second,) = [p for p in outbox.glob("*.eml") if p != first]
+    answer: EmailMessage = message_from_bytes(second.read_bytes(), policy=default)  # type: ignore[assignment]
+    body = answer.get_body(("plain",))
+    assert body is not None
+    text = " ".join(str(body.get_content()).split())  # type: ignore[attr-defined]
+    assert "[LR-000001]" in str(answer["Subject"])
+    assert "\"corrected.docx\" is on version 2019.3" in text
+    assert "as an attachment to a reply to this email" in text and "new email" not in text
+    assert _attached(answer) == sorted(FORMS)
+    with app.store.unit() as unit:
+        assert len(unit.requests.matching()) == 1

@@ -115,7 +115,9 @@ def test_an_older_workbook_with_mistakes_asks_for_the_correction_on_the_newer_fo
     text = _text(reply)
     assert "Action needed" in str(reply["Subject"])
     assert "Date the contract was signed" in text and '"31/13/2016"' in text  # today's label
-    assert "for the correction, please use the current form, attached" in text
+    # the form sent back replaces the one on file: every answer, not only the one corrected
+    assert "please copy all your answers into the current form, attached" in text
+    assert "the form you send back replaces the one on file" in text
     assert sorted(_attached(reply)) == sorted(FORMS)
 
 
@@ -153,15 +155,17 @@ def test_a_version_we_cannot_map_beside_a_form_we_can_is_flagged_on_the_request(
     (reply,) = _sent(app)
     text = _text(reply)
     assert "next-year.docx" in text and "version 2019.3 of the request form" in text
-    # the reason given promises the current form, attached: it is; and asks for it in a new
-    # email, as a reply to this acknowledgement would be read as a correction of LR-000001
+    # the reason given promises the current form, attached: it is; and the acknowledgement asks
+    # for it in a new email, as a reply to it would be read as a correction of LR-000001
     assert f"current form (version {CURRENT_VERSION}), attached" in text
-    assert "send that to us in a new email" in text
+    assert "please use a new email, not a reply to this one" in text
+    assert "a form in a reply is taken as a correction of LR-000001" in text
     assert sorted(_attached(reply)) == sorted(FORMS)
     # the sender was told staff would look at it: staff see it on the request filed
-    assert any(
-        "not read" in flag and "next-year.docx" in flag and "2019.3" in flag for flag in _flags(app)
-    )
+    (flag,) = [flag for flag in _flags(app) if flag.startswith("not read")]
+    assert '"next-year.docx", a form on version 2019.3' in flag
+    # said to staff, not the sender's sentence: it may be another office's request
+    assert "another office's request" in flag and "copy your answers" not in flag
 
 
 def test_a_hostile_version_is_neither_echoed_nor_used_as_a_path_nor_refused(app: App) -> None:
