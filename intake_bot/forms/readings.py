@@ -66,7 +66,7 @@ class Rejection:
         str  # one sentence for the sender: what was wrong with this file and what to send instead
     )
     form_version: str | None = None  # FORM_VERSION: the version declared, when a short one
-    newer: bool = False  # FORM_VERSION: newer than any we read; staff reply, no blank is sent
+    newer: bool = False  # FORM_VERSION: newer than the blank we send; staff reply, none is sent
 
 
 @dataclass

@@ -48,6 +48,8 @@ class Refusal(StrEnum):
     OTHER = "other"
     FORM_VERSION = "form_version"
     FORM_VERSION_NEWER = "form_version_newer"  # a version newer than any we read
+    # newer than the blank we send, older than one we read: today's form would be a step back
+    FORM_VERSION_AHEAD = "form_version_ahead"
 
 
 # {name} is the file as quoted to the sender; {app}, {kind} and {extension} the Office program.
@@ -165,6 +167,11 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
         "{name} is on {version}, newer than the forms we can read: we cannot read it "
         "automatically yet, so our staff will look at the form you sent and reply to you.",
     ),
+    Refusal.FORM_VERSION_AHEAD: (
+        RejectCode.FORM_VERSION,
+        "{name} is on {version}, which we cannot read automatically yet, so our staff will "
+        "look at the form you sent and reply to you.",
+    ),
 }
 _APP_WORDS: dict[App | None, dict[str, str]] = {
     "Word": {"app": "Word", "a_app": "a Word", "kind": "document", "extension": ".docx"},
@@ -244,13 +251,17 @@ def unmapped(
         version = f"version {shown} of the request form"
     else:  # the sender's text is not repeated: it may be anything
         version = "a version of the request form that we do not recognise"
-    # newer than every version read (a gap between two read ones is only unmapped)
-    newer = (
-        shown is not None
-        and is_newer(shown, versions.current)
-        and not any(is_newer(v, shown) for v in versions.newer)
+    # Newer than the blank we send: the sender is not sent it (a step back), staff reply; it is
+    # "newer than the forms we can read" only when newer than every version read.
+    newer = shown is not None and is_newer(shown, versions.current)
+    newest = newer and not any(is_newer(v, shown or "") for v in versions.newer)
+    refusal = (
+        Refusal.FORM_VERSION_NEWER
+        if newest
+        else Refusal.FORM_VERSION_AHEAD
+        if newer
+        else Refusal.FORM_VERSION
     )
-    refusal = Refusal.FORM_VERSION_NEWER if newer else Refusal.FORM_VERSION
     reading = reject(
         filename, refusal, version=version, current=versions.current, shown_as=shown_as
     )

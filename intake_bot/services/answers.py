@@ -137,7 +137,7 @@ def unread_versions(rejected: Sequence[FileReading]) -> list[dict[str, Any]]:
 def _unread_note(filename: str, rejection: Rejection) -> str:
     """For staff, not the sender's sentence: what the file is, and what is theirs to do."""
     version = f"version {rejection.form_version}" if rejection.form_version else "a version"
-    newer = ", newer than any the bot reads" if rejection.newer else ""
+    newer = ", newer than the blank the bot sends" if rejection.newer else ""
     return (
         f'not read: "{filename}", a form on {version}{newer} that no config/forms/ file maps; '
         "the sender was told our staff would look at it: read it in this email's attachments "
