@@ -8,8 +8,8 @@ import typer
 
 from intake_bot.checks import check_settings
 from intake_bot.cli.common import console, fmt_time, print_json, state, table
-from intake_bot.config import ConfigError
-from intake_bot.forms.version_files import newer_than_current
+from intake_bot.config import PACKAGED_CONFIG, ConfigError
+from intake_bot.forms.version_files import newer_than_current, shipped_not_read
 
 db_app = typer.Typer(help="The database: create or upgrade the schema.", no_args_is_help=True)
 outbox_app = typer.Typer(
@@ -42,9 +42,12 @@ def show_config(
         typer.echo(" ".join(line.split()))
     if lines:
         raise typer.Exit(2)
-    for note in newer_than_current(settings.paths.forms):  # not a problem: listed as read
+    forms = settings.paths.forms
+    # not problems, as they may be meant: what is read, and what the bot ships that is not
+    for note in [*newer_than_current(forms), *shipped_not_read(forms, PACKAGED_CONFIG / "forms")]:
         typer.echo(note)
-    typer.echo(f"settings are fine ({settings.source})")
+    source = settings.source  # "(built-in defaults)" has its own brackets
+    typer.echo(f"settings are fine {source if source.startswith('(') else f'({source})'}")
 
 
 @db_app.command("upgrade")

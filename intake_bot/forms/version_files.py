@@ -178,6 +178,24 @@ def newer_than_current(folder: Path) -> list[str]:
     ]
 
 
+def shipped_not_read(folder: Path, shipped: Path) -> list[str]:
+    """For `config --check`: the versions the bot ships mappings for (`shipped`, the package's
+    own config/forms/) that `folder` lacks. The shipped ones are read only when no folder is
+    configured, so one file added to a new folder leaves them out: a form on one of them is
+    then sent the cannot-read reply."""
+    if folder.resolve() == shipped.resolve():
+        return []
+    # the current form is read by today's labels whatever the folder holds
+    have = {version_key(path.stem) for path in _files(folder)} | {version_key(CURRENT_VERSION)}
+    lacking = [p for p in _files(shipped) if version_key(p.stem) not in have]
+    return [
+        f"{SETTING}: {folder} has no {path.name}, which the bot ships: forms on version "
+        f"{path.stem} are not read but sent the cannot-read reply (copy it from {shipped} "
+        "to read them)"
+        for path in lacking
+    ]
+
+
 def not_read(folder: Path) -> list[str]:
     """For `config --check`: the entries of `folder` that are not read but do not stop the
     worker (Windows hides a "2020.1.toml.txt" as "2020.1.toml"; a folder of old versions);

@@ -51,7 +51,42 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_built_in_defaults_pass(tmp_path: Path) -> None:
     code, lines = _check({})
-    assert (code, lines) == (0, ["settings are fine ((built-in defaults))"])
+    assert (code, lines) == (0, ["settings are fine (built-in defaults)"])
+
+
+def test_a_forms_folder_lacking_a_version_the_bot_ships_is_named_and_the_worker_starts(
+    tmp_path: Path,
+) -> None:
+    """The shipped mappings are read only when no folder is configured: an operator who starts
+    a folder of their own with one new file would stop reading the forms of 2016 without a
+    word. The check names each shipped version the folder lacks; it is no error, as leaving
+    one out may be meant."""
+    from intake_bot.config import PACKAGED_CONFIG
+
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "2020.1.toml").write_text(
+        'version = "2020.1"\n[labels]\n"Commissioning organisation" = "commissioner_name"\n',
+        encoding="utf-8",
+    )
+    code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
+    assert code == 0, lines
+    shipped = sorted(p.stem for p in (PACKAGED_CONFIG / "forms").glob("*.toml"))
+    shipped.remove(CURRENT_VERSION)  # read by today's labels, whatever the folder holds
+    assert "2016.1" in shipped
+    for version in shipped:
+        assert any(
+            f"has no {version}.toml, which the bot ships: forms on version {version} are not read"
+            in line
+            for line in lines
+        ), lines
+    assert not any(f"{CURRENT_VERSION}.toml, which the bot ships" in line for line in lines)
+    for path in (PACKAGED_CONFIG / "forms").glob("*.toml"):
+        (forms / path.name).write_bytes(path.read_bytes())
+    assert _check({"INTAKE_BOT_PATHS_FORMS": str(forms)}) == (
+        0,
+        ["settings are fine (built-in defaults)"],
+    )
 
 
 def test_a_deployment_with_nothing_wrong_passes(tmp_path: Path) -> None:

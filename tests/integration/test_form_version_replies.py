@@ -90,7 +90,7 @@ def test_a_correction_on_a_version_not_read_is_asked_for_again_as_a_reply(app: A
     assert body is not None
     text = " ".join(str(body.get_content()).split())  # type: ignore[attr-defined]
     assert "[LR-000001]" in str(answer["Subject"])
-    assert "\"corrected.docx\" is on version 2019.3" in text
+    assert '"corrected.docx" is on version 2019.3' in text
     assert "as an attachment to a reply to this email" in text and "new email" not in text
     assert _attached(answer) == sorted(FORMS)
     with app.store.unit() as unit:

@@ -65,7 +65,7 @@ def test_the_installed_bot_checks_its_settings_from_another_folder(
 ) -> None:
     done = _run(installed, tmp_path, "-m", "intake_bot", "config", "--check")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip() == "settings are fine ((built-in defaults))"
+    assert done.stdout.strip() == "settings are fine (built-in defaults)"
 
 
 def test_the_installed_bot_parses_a_message_from_another_folder(
