@@ -74,11 +74,17 @@ class State:
         """Refuse to start the worker on settings it cannot work with, rather than log a
         traceback every minute."""
         from intake_bot.checks import check_settings
+        from intake_bot.config import PACKAGED_CONFIG
+        from intake_bot.forms.version_files import shipped_not_read
 
-        found = check_settings(self.settings())
+        settings = self.settings()
+        found = check_settings(settings)
+        log = logging.getLogger("intake_bot")
         for problem in found:
             if not problem.stops_worker:
-                logging.getLogger("intake_bot").warning("%s", problem)
+                log.warning("%s", problem)
+        for note in shipped_not_read(settings.paths.forms, PACKAGED_CONFIG / "forms"):
+            log.warning("%s", note)
         problems = [p for p in found if p.stops_worker]
         if problems:
             fail("; ".join(map(str, problems)) + " (intake-bot config --check lists them)")

@@ -55,7 +55,7 @@ def test_the_built_in_defaults_pass(tmp_path: Path) -> None:
 
 
 def test_a_forms_folder_lacking_a_version_the_bot_ships_is_named_and_the_worker_starts(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The shipped mappings are read only when no folder is configured: an operator who starts
     a folder of their own with one new file would stop reading the forms of 2016 without a
@@ -81,6 +81,8 @@ def test_a_forms_folder_lacking_a_version_the_bot_ships_is_named_and_the_worker_
             for line in lines
         ), lines
     assert not any(f"{CURRENT_VERSION}.toml, which the bot ships" in line for line in lines)
+    assert _run_once(forms)[0] == 0  # the worker starts, and logs it
+    assert any("has no 2016.1.toml, which the bot ships" in m for m in caplog.messages)
     for path in (PACKAGED_CONFIG / "forms").glob("*.toml"):
         (forms / path.name).write_bytes(path.read_bytes())
     assert _check({"INTAKE_BOT_PATHS_FORMS": str(forms)}) == (
@@ -374,7 +376,7 @@ def test_a_version_file_that_is_a_folder_or_a_dead_link_is_named_and_stops_the_w
     (forms / "2020.1.toml").unlink()
     code, output = _run_once(forms)  # a folder beside the files: named, and the worker starts
     assert code == 0, output
-    assert "paths.forms: old is a folder: nothing in it is read" in caplog.messages[-1]
+    assert any("paths.forms: old is a folder: nothing in it is read" in m for m in caplog.messages)
 
 
 def test_a_dead_link_is_named_as_one_and_too_many_version_entries_are_counted(
