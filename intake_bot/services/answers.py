@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from intake_bot.domain.form_versions import CURRENT_VERSION, OlderForm
+from intake_bot.domain.printable import clean_line
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import message_reference, request_reference
@@ -83,12 +84,15 @@ def acknowledge(
     *,
     to: str | None = None,
     older_form: OlderForm | None = None,
+    unknown_labels: Sequence[str] = (),
 ) -> int:
     """The acknowledgement of one request: what was filed, or every problem in one email.
 
     `to`: where it goes when that is not the sender's own choice (a reply to a request is
     answered only at an address recorded for it). `older_form`: the version of the form it
     came on, when that is an older one: the reply says so and attaches the current form.
+    `unknown_labels`: the form's labels that name no field; when an answer is missing, the
+    reply quotes them (the answer may be beside one) and attaches the blank form.
     """
     to = may_reply(unit, notifier, msg, now, request=request, inbound=inbound, to=to)
     if not to:
@@ -97,12 +101,15 @@ def acknowledge(
     context["request"] = request_context(request)
     context["rejected_files"] = rejections(rejected)
     context["not_read"] = list(msg.cut)
+    blanks = [f.filename for f in notifier.blank_forms()]
+    unrecognised = _unrecognised(request, unknown_labels)
+    context["unrecognised"] = unrecognised and {**unrecognised, "filenames": blanks}
     context["older_form"] = (
         {
             "version": older_form.version,
             "declared": older_form.declared,
             "current": CURRENT_VERSION,
-            "filenames": [f.filename for f in notifier.blank_forms()],
+            "filenames": blanks,
         }
         if older_form
         else None
@@ -116,11 +123,25 @@ def acknowledge(
         in_reply_to=msg.message_id,
         references=msg.references,
         # a file that could not be read may be named with "or use the blank form attached"
-        attach_blank_forms=bool(older_form or unread_versions(rejected) or offers_blank(rejected)),
+        attach_blank_forms=bool(
+            older_form or unread_versions(rejected) or offers_blank(rejected) or unrecognised
+        ),
         request_id=request.id,
         inbound_id=inbound.id,
     )
     return 1
+
+
+MAX_LABELS_QUOTED = 10  # a hand-made form's labels quoted back; the rest counted
+
+
+def _unrecognised(request: Request, labels: Sequence[str]) -> dict[str, Any] | None:
+    """The labels to quote when an answer is missing: the sender's own words, back to them."""
+    missing = any(p.get("found") is None for p in request.problems)
+    if not missing or not labels:
+        return None
+    quoted = [clean_line(label)[:80] for label in labels[:MAX_LABELS_QUOTED]]
+    return {"labels": quoted, "more": max(0, len(labels) - MAX_LABELS_QUOTED)}
 
 
 def unread_versions(rejected: Sequence[FileReading]) -> list[dict[str, Any]]:

@@ -107,6 +107,7 @@ def file_forms(
             rejected,
             now,
             older_form=older_form(form),
+            unknown_labels=form.unknown_labels,
         )
     return filed
 

@@ -121,6 +121,7 @@ def file_reply(
             now,
             to=to,
             older_form=older_form(form),
+            unknown_labels=form.unknown_labels,
         )
     else:
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")

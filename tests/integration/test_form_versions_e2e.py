@@ -388,3 +388,43 @@ def test_a_form_on_a_version_newer_than_the_blank_with_a_file_is_acknowledged_an
         )
     finally:
         app.store.dispose()
+
+
+def test_a_hand_made_form_whose_label_is_not_known_is_told_which_labels_were_not_read(
+    app: App,
+) -> None:
+    """A form made by hand, one label spelt its own way: the answer beside it is missing, and
+    the reply quotes the labels not known (the sender's own words, back to them) and attaches
+    the blank form, rather than only calling the answer missing."""
+    names = {"commissioner_name": ("Commissioning organization", "commissioner_name")}
+    data = word_form(new_request(0), version=None, names=names, controls=False)
+    reply = _poll(app, "our-form.docx", DOCX, data)
+
+    text = _text(reply)
+    assert "Commissioning organisation: this is missing" in text
+    assert 'not ones we know, so the answers beside them were not read: "Commissioning ' in text
+    assert "organization" in text and "the blank request form is attached" in text
+    assert sorted(_attached(reply)) == sorted(FORMS)
+    html = reply.get_body(("html",))
+    assert html is not None and "Commissioning organization" in str(html.get_content())
+
+
+def test_a_complete_hand_made_form_is_not_told_of_labels_it_did_not_need(app: App) -> None:
+    import io
+
+    from docx import Document
+
+    from intake_bot.domain.fields import FIELDS_BY_KEY
+
+    document = Document()
+    table = document.add_table(rows=0, cols=2)
+    for key, value in [*new_request(0).items(), ("", "ABC-123")]:
+        label, cell = table.add_row().cells
+        label.text = FIELDS_BY_KEY[key].label if key else "Our internal reference"
+        cell.text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    reply = _poll(app, "our-form.docx", DOCX, buffer.getvalue())
+    assert "Action needed" not in str(reply["Subject"])
+    assert "not ones we know" not in _text(reply) and _attached(reply) == {}
+    assert any("Our internal reference" in flag for flag in _flags(app))  # staff still see it
