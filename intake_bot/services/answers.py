@@ -16,7 +16,7 @@ from typing import Any
 from intake_bot.domain.form_versions import CURRENT_VERSION, OlderForm
 from intake_bot.domain.printable import clean_line
 from intake_bot.domain.records import InboundMessage, Request, saved_id
-from intake_bot.domain.status import Status
+from intake_bot.domain.status import CLOSED, LABELS, Status
 from intake_bot.domain.triage import message_reference, request_reference
 from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode, Rejection
 from intake_bot.forms.rejections import BLANK_OFFERED
@@ -235,6 +235,40 @@ def reply_without_request(
         references=msg.references,
         attach_blank_forms=not held,
         request_id=request.id if request is not None else None,
+        inbound_id=inbound.id,
+    )
+    return 1
+
+
+def form_not_applied(
+    unit: Unit,
+    notifier: Notifier,
+    msg: ParsedMessage,
+    inbound: InboundMessage,
+    request: Request,
+    now: datetime,
+    *,
+    to: str,
+) -> int:
+    """To a party whose form came after its request left correction (with staff, or decided):
+    not applied, and what to do instead. At `to`, the address recorded for the request."""
+    to = may_reply(unit, notifier, msg, now, request=request, inbound=inbound, to=to)
+    if not to:
+        return 0
+    status = Status(request.status)
+    context = notifier.base_context(msg.from_name)
+    context["reference"] = request_reference(saved_id(request))
+    context["status"] = LABELS[status]
+    context["closed"] = status in CLOSED
+    notifier.queue(
+        unit,
+        kind="form_not_applied",
+        to=[to],
+        context=context,
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+        request_id=request.id,
         inbound_id=inbound.id,
     )
     return 1

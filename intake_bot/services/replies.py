@@ -36,6 +36,7 @@ from intake_bot.ports import ReferenceRepository, Unit
 from intake_bot.services import audit
 from intake_bot.services.answers import (
     acknowledge,
+    form_not_applied,
     reply_not_applied,
     reply_without_request,
     unread_versions,
@@ -127,6 +128,8 @@ def file_reply(
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")
         request.flags = [*request.flags, *unread]
         _event(unit, request, inbound, now, "form_not_applied", f"request was {request.status}")
+        to = _recorded_address(unit.reference, request, msg)
+        result.replies += form_not_applied(unit, rules.notifier, msg, inbound, request, now, to=to)
     if extra:
         filed = file_forms(
             unit,

@@ -46,6 +46,7 @@ AUTO_REPLY_KINDS = (
     "unreadable",
     "patient_data",
     "reply_not_applied",
+    "form_not_applied",
 )
 
 

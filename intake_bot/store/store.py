@@ -30,8 +30,6 @@ from intake_bot.store.urls import fail_fast_on_connect, prepare_database
 
 T = TypeVar("T")
 
-AUTO_REPLY_KINDS = ("ack_valid", "ack_problems", "no_form", "unreadable")
-
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""

@@ -47,3 +47,51 @@ def test_the_ack_of_a_corrected_form_names_the_corrected_file(app: App) -> None:
     with app.store.unit() as unit:
         request = unit.requests.get(1)
         assert request is not None and request.source == "corrected.docx"
+
+
+def test_a_form_sent_after_the_request_left_correction_is_answered_not_applied(
+    app: App,
+) -> None:
+    """A party's form in reply to a request staff already hold, or have decided, changes
+    nothing; the sender is told so (at the address recorded for the request), and what to do
+    instead: not silence."""
+    from intake_bot.domain.status import Status
+
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    deliver(maildir, email(attachments=[("request.docx", DOCX, docx_form(new_request(1)))]))
+    Worker(app).run_once()
+    (ack,) = _sent(app)
+    seen = {ack["Message-ID"]}
+
+    def reply_with_form() -> EmailMessage:
+        changed = docx_form(new_request(1, datasets="SUS; HES"))
+        deliver(
+            maildir,
+            email(
+                subject="RE: " + str(ack["Subject"]),
+                attachments=[("again.docx", DOCX, changed)],
+                headers={"In-Reply-To": str(ack["Message-ID"])},
+            ),
+        )
+        Worker(app).run_once()
+        new = [m for m in _sent(app) if m["Message-ID"] not in seen]
+        assert len(new) == 1, [str(m["Subject"]) for m in new]
+        (answer,) = new
+        seen.add(answer["Message-ID"])
+        return answer
+
+    waiting = reply_with_form()
+    assert "[LR-000001] Your form was not applied" in str(waiting["Subject"])
+    assert str(waiting["To"]) == "aisha.khan@nhs.net"
+    text = " ".join(_text(waiting).split())
+    assert 'its status is "Waiting for review"' in text and "have been told of your email" in text
+    app.requests.change_status("LR-000001", Status.IN_REVIEW, actor="jo")
+    app.requests.change_status("LR-000001", Status.APPROVED, actor="jo")
+    Worker(app).run_once()  # sends the status emails
+    seen |= {m["Message-ID"] for m in _sent(app)}
+    decided = " ".join(_text(reply_with_form()).split())
+    assert 'its status is "Approved"' in decided and "send a change or end request" in decided
+    with app.store.unit() as unit:
+        request = unit.requests.get(1)
+        assert request is not None and request.source == "request.docx"  # nothing applied
+        assert "SUS; HES" not in str(request.values)
