@@ -124,7 +124,7 @@ def acknowledge(
         references=msg.references,
         # a file that could not be read may be named with "or use the blank form attached"
         attach_blank_forms=bool(
-            older_form or unread_versions(rejected) or offers_blank(rejected) or unrecognised
+            older_form or _copy_asked(rejected) or offers_blank(rejected) or unrecognised
         ),
         request_id=request.id,
         inbound_id=inbound.id,
@@ -142,6 +142,16 @@ def _unrecognised(request: Request, labels: Sequence[str]) -> dict[str, Any] | N
         return None
     quoted = [clean_line(label)[:80] for label in labels[:MAX_LABELS_QUOTED]]
     return {"labels": quoted, "more": max(0, len(labels) - MAX_LABELS_QUOTED)}
+
+
+def _copy_asked(rejected: Sequence[FileReading]) -> bool:
+    """Whether a form on a version not read is answered "copy your answers into the current
+    form, attached" (one newer than the blank we send is not: staff reply to it)."""
+    return any(
+        r.rejection.code is RejectCode.FORM_VERSION and not r.rejection.newer
+        for r in rejected
+        if r.rejection is not None
+    )
 
 
 def unread_versions(rejected: Sequence[FileReading]) -> list[dict[str, Any]]:

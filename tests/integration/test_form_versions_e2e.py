@@ -428,3 +428,20 @@ def test_a_complete_hand_made_form_is_not_told_of_labels_it_did_not_need(app: Ap
     assert "Action needed" not in str(reply["Subject"])
     assert "not ones we know" not in _text(reply) and _attached(reply) == {}
     assert any("Our internal reference" in flag for flag in _flags(app))  # staff still see it
+
+
+def test_a_newer_version_beside_a_form_we_read_attaches_no_blank_the_ack_does_not_mention(
+    app: App,
+) -> None:
+    """The acknowledgement says staff will look at a form newer than ours: it asks for no copy
+    into today's form, so it attaches none."""
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    newer = ("next.docx", DOCX, word_form(new_request(2), version="2031.1", names={}))
+    readable = ("request.docx", DOCX, docx_form(new_request(0)))
+    deliver(maildir, email(attachments=[readable, newer]))
+    Worker(app).run_once()
+
+    (reply,) = _sent(app)
+    text = _text(reply)
+    assert "next.docx" in text and "newer than the forms we can read" in text
+    assert "attached" not in text and _attached(reply) == {}
