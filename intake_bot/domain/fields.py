@@ -102,7 +102,20 @@ REQUEST_TYPES = (
 )
 
 COMMISSIONER_TYPES = (
-    Choice("CCG", "CCG", ("clinical commissioning group",)),
+    # Since July 2022 CCGs are sub-ICB locations of the ICBs: people write what they are now,
+    # and the form's choice for them is still "CCG" (domain/organisation_rules.py fits them).
+    Choice(
+        "CCG",
+        "CCG",
+        (
+            "clinical commissioning group",
+            "sub-icb location",
+            "sub icb location",
+            "sub-icb",
+            "icb",
+            "integrated care board",
+        ),
+    ),
     Choice(
         "NHS England Local Area Team",
         "NHS England Local Area Team",

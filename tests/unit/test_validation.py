@@ -494,3 +494,11 @@ def test_an_approval_cannot_be_relied_on_from_its_expiry_day() -> None:
     approval = Approval("CAG 7-04(a)/2013", "RS", ("Risk stratification",), _date(2017, 3, 31))
     assert not approval.expired_on(_date(2017, 3, 30))
     assert approval.expired_on(_date(2017, 3, 31))
+
+
+@pytest.mark.parametrize(
+    "raw", ["ICB", "Sub-ICB location", "sub ICB location", "Integrated Care Board"]
+)
+def test_a_commissioner_called_what_ccgs_became_in_2022_is_the_forms_ccg_choice(raw: str) -> None:
+    result = check(commissioner_type=raw)
+    assert result.values["commissioner_type"] == "CCG" and result.problems == []
