@@ -48,6 +48,7 @@ def queue(
             "due",
             "assigned",
             "problems",
+            "flags",
             "legal basis",
         ],
         [
@@ -63,6 +64,7 @@ def queue(
                 f"{fmt_date(i.due_on)} OVERDUE" if i.overdue else fmt_date(i.due_on),
                 i.assigned_to,
                 i.problems,
+                i.flags,  # for staff: worth a look (a form not read, an unknown label...)
                 ("EXPIRED " + ", ".join(i.legal_basis_expired)) if i.legal_basis_expired else "",
             )
             for i in listing.items

@@ -192,5 +192,6 @@ def test_the_whole_listing_ends_with_the_ods_review_items_waiting(app: App) -> N
     north = _ingest(app, _form(0))
     table = _ok(app, "queue")
     assert north in table and "2 ODS review items wait for a decision" in table
+    assert "flags" in table  # staff's flags counted beside the problems, as the console shows
     assert "ODS review" not in _ok(app, "queue", "north")
     assert isinstance(json.loads(_ok(app, "queue", "--json")), list)  # the JSON is unchanged
