@@ -101,8 +101,9 @@ def acknowledge(
     context["request"] = request_context(request)
     context["rejected_files"] = rejections(rejected)
     context["not_read"] = list(msg.cut)
-    blanks = [f.filename for f in notifier.blank_forms()]
     unrecognised = _unrecognised(request, unknown_labels)
+    # named only where the email offers them: the first call makes them (python-docx, openpyxl)
+    blanks = [f.filename for f in notifier.blank_forms()] if older_form or unrecognised else []
     context["unrecognised"] = unrecognised and {**unrecognised, "filenames": blanks}
     context["older_form"] = (
         {

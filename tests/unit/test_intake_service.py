@@ -413,3 +413,19 @@ def test_a_correction_delivered_again_with_other_headers_is_applied_and_answered
     assert [o.kind for o in rig.outbox()] == ["ack_problems", "ack_valid"]
     assert any("check that this is not a copy" in f["message"] for f in request.flags)
     assert len(rig.store.memory.all(InboundMessage)) == 3  # both kept
+
+
+def test_an_acknowledgement_that_offers_no_blank_form_does_not_make_one() -> None:
+    """The blank forms are made on first use (python-docx and openpyxl, ~0.1 s and their
+    memory): a worker whose replies offer none never makes them."""
+    from dataclasses import replace
+
+    rig = make_rig()
+    made: list[int] = []
+    blanks = rig.intake.notifier.blank_forms
+    rig.intake.notifier = replace(
+        rig.intake.notifier, blank_forms=lambda: made.append(1) or blanks()
+    )
+    rig.ingest(_form_email(new_request(0)))
+    rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016")))
+    assert [o.kind for o in rig.outbox()] == ["ack_valid", "ack_problems"] and made == []
