@@ -101,21 +101,11 @@ REQUEST_TYPES = (
     ),
 )
 
+# CCGs became sub-ICB locations of the ICBs in July 2022: people write what they are now, and the
+# form's choice for them is still "CCG" (domain/organisation_rules.py fits them).
+_CCG_SAID = ("clinical commissioning group", "sub-icb location", "sub-icb", "icb")
 COMMISSIONER_TYPES = (
-    # Since July 2022 CCGs are sub-ICB locations of the ICBs: people write what they are now,
-    # and the form's choice for them is still "CCG" (domain/organisation_rules.py fits them).
-    Choice(
-        "CCG",
-        "CCG",
-        (
-            "clinical commissioning group",
-            "sub-icb location",
-            "sub icb location",
-            "sub-icb",
-            "icb",
-            "integrated care board",
-        ),
-    ),
+    Choice("CCG", "CCG", (*_CCG_SAID, "integrated care board")),
     Choice(
         "NHS England Local Area Team",
         "NHS England Local Area Team",
