@@ -183,8 +183,8 @@ def shipped_not_read(folder: Path, shipped: Path) -> list[str]:
     own config/forms/) that `folder` lacks. The shipped ones are read only when no folder is
     configured, so one file added to a new folder leaves them out: a form on one of them is
     then sent the cannot-read reply."""
-    if folder.resolve() == shipped.resolve():
-        return []
+    if not folder.is_dir() or folder.resolve() == shipped.resolve():
+        return []  # a folder that is not there is load_form_versions's to name
     # the current form is read by today's labels whatever the folder holds
     have = {version_key(path.stem) for path in _files(folder)} | {version_key(CURRENT_VERSION)}
     lacking = [p for p in _files(shipped) if version_key(p.stem) not in have]

@@ -19,7 +19,7 @@ from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import CLOSED, LABELS, Status
 from intake_bot.domain.triage import message_reference, request_reference
 from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode, Rejection
-from intake_bot.forms.rejections import BLANK_OFFERED
+from intake_bot.forms.rejections import BLANK_OFFERED, shown
 from intake_bot.forms.text import SOURCE as TYPED
 from intake_bot.ports import Unit
 from intake_bot.services import audit
@@ -171,7 +171,7 @@ def _unread_note(filename: str, rejection: Rejection) -> str:
     version = f"version {rejection.form_version}" if rejection.form_version else "a version"
     newer = ", newer than the blank the bot sends" if rejection.newer else ""
     return (
-        f'not read: "{filename}", a form on {version}{newer} that no config/forms/ file maps; '
+        f"not read: {shown(filename)}, a form on {version}{newer} that no config/forms/ file maps; "
         "the sender was told our staff would look at it: read it in this email's attachments "
         "(it may hold another office's request)"
     )
@@ -271,6 +271,7 @@ def form_not_applied(
     context["reference"] = request_reference(saved_id(request))
     context["status"] = LABELS[status]
     context["closed"] = status in CLOSED
+    context["approved"] = status is Status.APPROVED
     notifier.queue(
         unit,
         kind="form_not_applied",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from intake_bot.domain.ods_views import FileRead, ImportReport, ReviewItem
 from intake_bot.domain.organisations import (
+    OPEN,
     Change,
     OdsError,
     OdsFile,
@@ -28,6 +29,7 @@ from intake_bot.domain.organisations import (
     new_organisation,
     succession_change,
 )
+from intake_bot.domain.staff import sees_office
 from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
@@ -84,6 +86,19 @@ class Organisations:
         today = today_in_england(self.clock())
         with self.store.unit() as unit:
             return review_items(unit, None if include_decided else "open", today, offices)
+
+    def waiting(self, offices: Sequence[str] | None = None) -> int:
+        """How many review items wait for a decision (of `offices` only, when given), without
+        reading the organisation list their full view names successors from."""
+        with self.store.unit() as unit:
+            if offices is None:
+                return unit.organisations.count_reviews(OPEN)
+            return sum(
+                1
+                for review in unit.organisations.reviews(OPEN)
+                if (rel := unit.register.get(review.relationship_id)) is not None
+                and sees_office(offices, rel.dscro)
+            )
 
     def decide(
         self,

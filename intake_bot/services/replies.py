@@ -93,7 +93,9 @@ def file_reply(
         # Typed into the reply: read as a correction (the sender's own lines, above the sign-off)
         forms = [] if typed is None else [(None, typed)]
     if not forms:
-        if unread:  # a form on a version no mapping covers: told, and shown to staff
+        if unread and request.status not in CORRECTABLE:  # nothing to correct: told why
+            _not_applied(unit, request, inbound, msg, unread, rules, now, result, answer=True)
+        elif unread:  # a form on a version no mapping covers: told, and shown to staff
             _unread_form(unit, request, inbound, msg, rejected, rules, now, result)
         elif request.status in CORRECTABLE or rejected:
             files = f"; {len(rejected)} attached file(s) not read" if rejected else ""
@@ -126,10 +128,9 @@ def file_reply(
         )
     else:
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")
-        request.flags = [*request.flags, *unread]
-        _event(unit, request, inbound, now, "form_not_applied", f"request was {request.status}")
-        to = _recorded_address(unit.reference, request, msg)
-        result.replies += form_not_applied(unit, rules.notifier, msg, inbound, request, now, to=to)
+        # an attached form is answered; text in the body may be our own ack forwarded back
+        answer = index is not None
+        _not_applied(unit, request, inbound, msg, unread, rules, now, result, answer=answer)
     if extra:
         filed = file_forms(
             unit,
@@ -144,6 +145,27 @@ def file_reply(
         result.references += filed.references
         result.replies += filed.replies
     return result
+
+
+def _not_applied(
+    unit: Unit,
+    request: Request,
+    inbound: InboundMessage,
+    msg: ParsedMessage,
+    unread: Sequence[dict[str, object]],
+    rules: FilingRules,
+    now: datetime,
+    result: ThreadResult,
+    *,
+    answer: bool,
+) -> None:
+    """A party's form to a request no longer being corrected: recorded for staff and, when
+    `answer`, the sender told why (at the address recorded for the request)."""
+    request.flags = [*request.flags, *unread]
+    _event(unit, request, inbound, now, "form_not_applied", f"request was {request.status}")
+    if answer:
+        to = _recorded_address(unit.reference, request, msg)
+        result.replies += form_not_applied(unit, rules.notifier, msg, inbound, request, now, to=to)
 
 
 def _unread_form(

@@ -304,6 +304,7 @@ class SqlOutbox(_Repository):
     def emails_answered_since(
         self, recipient: str, since: datetime, *, besides: int | None = None
     ) -> int:
+        besides = besides or 0  # no such email (ids start at 1): a NULL would leave out rows
         params = {"recipient": recipient, "since": since, "besides": besides}
         stored = self.session.connection().execute(_AUTO_REPLIES, params).scalar_one()
         # The unit's own replies not yet written are counted here rather than flushed first

@@ -77,7 +77,7 @@ def queues(request: Request, member: StaffMember) -> Response:
     shared = [(q, n - (0 if leads else held)) for q, n, held in app.queues.messages_waiting()]
     # ODS review items are no queue, but wait for staff too: named here, listed on the register
     offices = None if member.role is Role.ADMIN else member.offices
-    reviews = len(app.organisations.reviews(offices=offices))
+    reviews = app.organisations.waiting(offices)
     context = {"member": member, "rows": counts, "shared": shared, "reviews": reviews}
     return render(request, "queues.html", context)
 

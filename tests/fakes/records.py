@@ -191,6 +191,7 @@ class FakeOutbox:
     def emails_answered_since(
         self, recipient: str, since: datetime, *, besides: int | None = None
     ) -> int:
+        besides = besides or 0
         return len(
             {
                 o.inbound_id or -id(o)

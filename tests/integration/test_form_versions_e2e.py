@@ -159,7 +159,7 @@ def test_a_version_we_cannot_map_beside_a_form_we_can_is_flagged_on_the_request(
     # for it in a new email, as a reply to it would be read as a correction of LR-000001
     assert f"current form (version {CURRENT_VERSION}), attached" in text
     assert "please use a new email, not a reply to this one" in text
-    assert "a form in a reply is taken as a correction of LR-000001" in text
+    assert "a reply is taken as about LR-000001 alone" in text
     assert sorted(_attached(reply)) == sorted(FORMS)
     # the sender was told staff would look at it: staff see it on the request filed
     (flag,) = [flag for flag in _flags(app) if flag.startswith("not read")]

@@ -429,3 +429,56 @@ def test_an_acknowledgement_that_offers_no_blank_form_does_not_make_one() -> Non
     rig.ingest(_form_email(new_request(0)))
     rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016")))
     assert [o.kind for o in rig.outbox()] == ["ack_valid", "ack_problems"] and made == []
+
+
+def test_our_acknowledgement_forwarded_back_to_a_settled_request_is_not_answered() -> None:
+    """A question with our own "What we filed" list forwarded below it reads as typed answers;
+    to a request past correction it is flagged, never answered "your form was not applied"
+    (only an attached form is a form sent)."""
+    from intake_bot.samples import body_form
+
+    rig = make_rig()
+    rig.ingest(_form_email(new_request(1), "first.docx"))
+    (ack,) = rig.outbox()
+    quoted = body_form(new_request(1))
+    body = (
+        "Hello, when will this be looked at? Thanks\n\n---------- Forwarded message ---------\n"
+        f"From: DSfC <enquiries@example.nhs.uk>\nSubject: [LR-000001] Request received\n\n{quoted}"
+    )
+    rig.ingest(
+        email(
+            body=body,
+            subject="Fwd: [LR-000001] Request received",
+            headers={"In-Reply-To": str(ack.message_id)},
+        )
+    )
+    assert [o.kind for o in rig.outbox()] == ["ack_valid"]
+    rig.ingest(
+        email(
+            subject="RE: [LR-000001] Request received",
+            attachments=[("again.docx", DOCX, docx_form(new_request(1)))],
+            headers={"In-Reply-To": str(ack.message_id)},
+        )
+    )
+    assert [o.kind for o in rig.outbox()] == ["ack_valid", "form_not_applied"]
+
+
+def test_a_form_on_a_version_not_read_to_a_settled_request_is_answered_not_applied() -> None:
+    """Not the cannot-read reply, which asks for the form again in a reply: to a request past
+    correction that reply would not be applied either."""
+    from tests.old_forms import word_form
+
+    rig = make_rig()
+    rig.ingest(_form_email(new_request(1), "first.docx"))
+    (ack,) = rig.outbox()
+    unmapped = word_form(new_request(1), version="2019.3", names={})
+    rig.ingest(
+        email(
+            subject="RE: [LR-000001] Request received",
+            attachments=[("again.docx", DOCX, unmapped)],
+            headers={"In-Reply-To": str(ack.message_id)},
+        )
+    )
+    assert [o.kind for o in rig.outbox()] == ["ack_valid", "form_not_applied"]
+    (request,) = rig.store.memory.all(Request)
+    assert any(f["message"].startswith("not read") for f in request.flags)

@@ -358,3 +358,12 @@ def test_a_corrected_successions_file_drops_the_successor_it_no_longer_gives(rig
     assert [c for c, _ in updated.successors] == ["16C"]
     assert rig.ods.decide(item.id, "carry", actor="jo").status == "carried"
     assert rig.ods.import_files([fixed], actor="op").unchanged
+
+
+def test_the_items_waiting_are_counted_as_each_office_sees_them(rig: Rig) -> None:
+    approve(rig.store, commissioner_ods="03G", dscro="North")
+    approve(rig.store, commissioner_ods="00C", dscro="South")
+    rig.ods.import_files(files(rig), actor="op")
+    for offices in (None, ["North"], ["south"], ["London"], ["North", "South"]):
+        assert rig.ods.waiting(offices) == len(rig.ods.reviews(offices=offices)), offices
+    assert rig.ods.waiting() == 2 and rig.ods.waiting(["London"]) == 0
