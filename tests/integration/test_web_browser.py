@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import threading
 import time
@@ -297,7 +298,9 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
     page = browser.new_context().new_page()
 
     _sign_in(page, base, NORTH_CASEWORKER)
-    page.goto(f"{base}/register")
+    _check(page, "queues-reviews-waiting")  # where staff start: the items are pointed to
+    page.get_by_role("link", name=re.compile(r"^\d+ ODS review items?$")).click()
+    page.wait_for_url(f"{base}/register#reviews-title")
     _check(page, "register-reviews-caseworker")
     reviews_section = page.get_by_role("region", name="Organisations that closed")
     expect(reviews_section).to_contain_text("NHS WEST YORKSHIRE ICB (15F)")
