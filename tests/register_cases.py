@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from intake_bot.bootstrap import App
+from intake_bot.domain.organisations import SuccessionReview
 from intake_bot.domain.records import Relationship
 from intake_bot.domain.triage import parse_request_reference
 from intake_bot.ports import MessageRef
@@ -24,3 +25,16 @@ def approved_relationship(app: App, uids: Iterator[int], **values: str) -> Relat
         assert request is not None
         request.status = "approved"
         return apply_approved_request(unit, request, now=app.clock(), actor="jo")
+
+
+def review_items(app: App, statuses: tuple[str, ...], first: int = 1) -> None:
+    """ODS review items in `statuses` (open, carried, ended...), one on each of new North
+    relationships LCR-00000<first>, ... (nothing else about them is real)."""
+    with app.store.unit() as unit:
+        for n, status in enumerate(statuses, start=first):
+            rel = unit.add(Relationship(f"LCR-00000{n}", app.clock(), app.clock(), dscro="North"))
+            unit.flush()
+            assert rel.id is not None
+            review = SuccessionReview(rel.id, rel.reference, "commissioner", "03G", app.clock())
+            review.status = status
+            unit.add(review)

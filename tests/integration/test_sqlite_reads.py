@@ -11,12 +11,11 @@ from typing import Any
 import pytest
 
 from intake_bot.bootstrap import App
-from intake_bot.domain.organisations import SuccessionReview
-from intake_bot.domain.records import Relationship
 from intake_bot.domain.status import OPEN
 from intake_bot.ports import MessageRef
 from intake_bot.samples import DOCX, docx_form, email, new_request
 from intake_bot.services.queues import Queues
+from tests.register_cases import review_items
 
 pytestmark = pytest.mark.integration
 
@@ -39,21 +38,9 @@ def _plain(records: list[Any]) -> list[dict[str, Any]]:
     return [{k: v for k, v in asdict(r).items() if k != "raw"} for r in records]
 
 
-def _review_items(app: App) -> None:
-    """Two ODS review items waiting for staff, one decided."""
-    with app.store.unit() as unit:
-        for n, status in enumerate(("open", "ended", "open"), start=1):
-            rel = unit.add(Relationship(f"LCR-00000{n}", app.clock(), app.clock(), dscro="North"))
-            unit.flush()
-            assert rel.id is not None
-            review = SuccessionReview(rel.id, rel.reference, "processor", "YDD82", app.clock())
-            review.status = status
-            unit.add(review)
-
-
 def test_the_listing_is_read_without_the_orm_and_is_the_same(app: App) -> None:
     _file_some_mail(app)
-    _review_items(app)
+    review_items(app, ("open", "ended", "open"))
     through_store = Queues(store=app.store, clock=app.clock, offices=app.settings.dscro)
     with app.queues.reads() as reads:
         assert type(reads).__module__ == "intake_bot.store.sqlite_reads"
@@ -66,7 +53,7 @@ def test_the_listing_is_read_without_the_orm_and_is_the_same(app: App) -> None:
 
 def test_each_read_gives_the_records_the_repositories_give(app: App) -> None:
     _file_some_mail(app)
-    _review_items(app)
+    review_items(app, ("open", "ended", "open"))
     statuses = sorted(s.value for s in OPEN)
     with app.queues.reads() as light, app.store.unit() as unit:
         assert light.requests.queue_counts(statuses) == unit.requests.queue_counts(statuses)

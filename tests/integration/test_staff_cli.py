@@ -15,11 +15,12 @@ from typer.testing import CliRunner, Result
 
 from intake_bot.bootstrap import App
 from intake_bot.cli import app as cli_app
-from intake_bot.domain.organisations import ENDED, SuccessionReview
-from intake_bot.domain.records import InboundMessage, Relationship
+from intake_bot.domain.organisations import ENDED
+from intake_bot.domain.records import InboundMessage
 from intake_bot.ports import MessageRef
 from intake_bot.samples import DOCX, docx_form, email, new_request
 from tests.conftest import REPO, FrozenClock
+from tests.register_cases import review_items
 
 RS = "CAG 7-04(a)/2013"  # expires 31/03/2017 (config/s251.toml)
 pytestmark = pytest.mark.integration
@@ -169,26 +170,15 @@ def test_a_quarantined_message_is_released_and_filed(app: App) -> None:
     assert json.loads(_ok(app, "queue", "quarantine", "--json")) == []
 
 
-def _reviews(app: App, statuses: tuple[str, ...], first: int = 1) -> None:
-    with app.store.unit() as unit:
-        for n, status in enumerate(statuses, start=first):
-            rel = unit.add(Relationship(f"LCR-00000{n}", app.clock(), app.clock(), dscro="North"))
-            unit.flush()
-            assert rel.id is not None
-            review = SuccessionReview(rel.id, rel.reference, "commissioner", "03G", app.clock())
-            review.status = status
-            unit.add(review)
-
-
 def test_the_whole_listing_ends_with_the_ods_review_items_waiting(app: App) -> None:
     """ODS review items are not a queue, but they wait for staff: `queue` counts them and says
     where they are listed; a single queue's listing is that queue's only."""
     assert "ODS review" not in _ok(app, "queue")
-    _reviews(app, ("open",))
+    review_items(app, ("open",))
     empty = _ok(app, "queue")
     assert "every queue is empty" in empty
     assert "1 ODS review item waits for a decision: intake-bot ods reviews" in empty
-    _reviews(app, ("open", ENDED), first=2)
+    review_items(app, ("open", ENDED), first=2)
     north = _ingest(app, _form(0))
     table = _ok(app, "queue")
     assert north in table and "2 ODS review items wait for a decision" in table
