@@ -49,6 +49,17 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+def _one_mapping(tmp_path: Path, version: str) -> Path:
+    """A forms folder of the operator's own, holding one mapping for `version`."""
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / f"{version}.toml").write_text(
+        f'version = "{version}"\n[labels]\n"Commissioning organisation" = "commissioner_name"\n',
+        encoding="utf-8",
+    )
+    return forms
+
+
 def test_the_built_in_defaults_pass(tmp_path: Path) -> None:
     code, lines = _check({})
     assert (code, lines) == (0, ["settings are fine (built-in defaults)"])
@@ -63,12 +74,7 @@ def test_a_forms_folder_lacking_a_version_the_bot_ships_is_named_and_the_worker_
     one out may be meant."""
     from intake_bot.config import PACKAGED_CONFIG
 
-    forms = tmp_path / "forms"
-    forms.mkdir()
-    (forms / "2020.1.toml").write_text(
-        'version = "2020.1"\n[labels]\n"Commissioning organisation" = "commissioner_name"\n',
-        encoding="utf-8",
-    )
+    forms = _one_mapping(tmp_path, "2020.1")
     code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
     assert code == 0, lines
     shipped = sorted(p.stem for p in (PACKAGED_CONFIG / "forms").glob("*.toml"))
@@ -319,12 +325,7 @@ def test_mapping_files_of_one_version_spelt_two_ways_are_named(tmp_path: Path) -
 def test_a_mapping_for_a_version_newer_than_the_blank_is_listed_as_read_and_the_worker_starts(
     tmp_path: Path,
 ) -> None:
-    forms = tmp_path / "forms"
-    forms.mkdir()
-    (forms / "2031.1.toml").write_text(
-        'version = "2031.1"\n[labels]\n"Commissioning organisation" = "commissioner_name"\n',
-        encoding="utf-8",
-    )
+    forms = _one_mapping(tmp_path, "2031.1")
     code, lines = _check({"INTAKE_BOT_PATHS_FORMS": str(forms)})
     assert code == 0, lines
     assert lines[0].startswith(

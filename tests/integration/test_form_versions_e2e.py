@@ -142,18 +142,22 @@ def test_a_version_we_cannot_map_is_not_filed_the_sender_is_told_and_staff_see_i
     assert message.attachments[0].outcome == "rejected"
 
 
+def _beside_a_readable_form(app: App, other: tuple[str, str, bytes]) -> tuple[EmailMessage, str]:
+    """One email: today's form for LR-000001, and `other` beside it; its acknowledgement."""
+    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
+    readable = ("request.docx", DOCX, docx_form(new_request(0)))
+    deliver(maildir, email(attachments=[readable, other]))
+    Worker(app).run_once()
+    (reply,) = _sent(app)
+    return reply, _text(reply)
+
+
 def test_a_version_we_cannot_map_beside_a_form_we_can_is_flagged_on_the_request(
     app: App,
 ) -> None:
-    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
     # a version between the ones read, with no file: the sender is asked for today's form
     unreadable = ("next-year.docx", DOCX, word_form(new_request(1), version="2019.3"))
-    readable = ("request.docx", DOCX, docx_form(new_request(0)))
-    deliver(maildir, email(attachments=[readable, unreadable]))
-    Worker(app).run_once()
-
-    (reply,) = _sent(app)
-    text = _text(reply)
+    reply, text = _beside_a_readable_form(app, unreadable)
     assert "next-year.docx" in text and "version 2019.3 of the request form" in text
     # the reason given promises the current form, attached: it is; and the acknowledgement asks
     # for it in a new email, as a reply to it would be read as a correction of LR-000001
@@ -436,13 +440,7 @@ def test_a_newer_version_beside_a_form_we_read_attaches_no_blank_the_ack_does_no
 ) -> None:
     """The acknowledgement says staff will look at a form newer than ours: it asks for no copy
     into today's form, so it attaches none."""
-    maildir = Path(app.settings.mailbox.url.split(":", 1)[1])
     newer = ("next.docx", DOCX, word_form(new_request(2), version="2031.1", names={}))
-    readable = ("request.docx", DOCX, docx_form(new_request(0)))
-    deliver(maildir, email(attachments=[readable, newer]))
-    Worker(app).run_once()
-
-    (reply,) = _sent(app)
-    text = _text(reply)
+    reply, text = _beside_a_readable_form(app, newer)
     assert "next.docx" in text and "newer than the forms we can read" in text
     assert "attached" not in text and _attached(reply) == {}
