@@ -79,7 +79,6 @@ def read_csv(data: bytes, source: str, budget: Budget | None = None) -> list[Raw
         versions,
         read,
         unversioned=lambda: forms,
-        min_fields=MIN_LABELS,
         too_few=lambda found: distinct_fields(found) < MIN_LABELS,
     )
 

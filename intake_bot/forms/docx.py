@@ -22,7 +22,6 @@ from intake_bot.forms._tables import (
     FormCollector,
     distinct_fields,
     forms_from_header_rows,
-    read_unversioned,
 )
 from intake_bot.forms.docx_controls import (
     Controls,
@@ -111,8 +110,6 @@ def read_document_xml(
         said,
         versions,
         read,
-        unversioned=lambda: read_unversioned(read, versions),
-        min_fields=MIN_LABELS,
         too_few=lambda forms: not forms,  # _forms_in finds no form in fewer fields
     )
 

@@ -33,6 +33,7 @@ from intake_bot.domain.form_versions import (
     version_key,
 )
 from intake_bot.domain.rawform import RawForm, Versioning
+from intake_bot.forms._tables import MIN_LABELS, read_unversioned
 from intake_bot.forms.docx_xml import W_SDTCONTENT, W_SDTPR, W_TAG, W_VAL, text_of
 from intake_bot.forms.ooxml import PackageError, parse_xml, read_part
 from intake_bot.forms.version_choice import Read, read_declared, stamp
@@ -132,20 +133,22 @@ def read_as_declared(
     versions: FormVersions,
     read: Read,
     *,
-    unversioned: Callable[[], list[RawForm]],
-    min_fields: int,
     too_few: Callable[[list[RawForm]], bool],
+    unversioned: Callable[[], list[RawForm]] | None = None,
+    min_fields: int = MIN_LABELS,
 ) -> list[RawForm]:
     """A file's forms read as its carriers declare (`said`): by the declared version's names,
     or another version's when those read clearly more (`read_declared`); with no version
-    declared, as `unversioned` reads them. Each form is marked with what its carriers disagree
-    on or held. UnmappedVersionError when no mapping covers the version, or when an older
-    version's mapping reads too little to be that version's form (`too_few`)."""
+    declared, as `unversioned` reads them (by default, as `read_unversioned` chooses). Each
+    form is marked with what its carriers disagree on or held. UnmappedVersionError when no
+    mapping covers the version, or when an older version's mapping reads too little to be
+    that version's form (`too_few`)."""
     resolution = versions.resolve(said.version)
     if resolution.names is None:
         raise UnmappedVersionError(resolution, said.version or "")
     if resolution.versioning is Versioning.MISSING:
-        return said.mark(stamp(unversioned(), resolution))
+        forms = unversioned() if unversioned else read_unversioned(read, versions)
+        return said.mark(stamp(forms, resolution))
     forms = read_declared(read, versions, resolution, min_fields)
     # An older version whose mapping finds fewer fields than a form has is a version read
     # wrongly, not a request with most of its answers missing.

@@ -28,7 +28,6 @@ from intake_bot.forms._tables import (
     is_empty_row,
     keep_filled,
     raw_value,
-    read_unversioned,
     rows_not_read,
 )
 from intake_bot.forms.inflate import BoundedZip
@@ -93,8 +92,6 @@ def read_xlsx_archive(
             said,
             versions,
             read,
-            unversioned=lambda: read_unversioned(read, versions),
-            min_fields=MIN_LABELS,
             too_few=lambda forms: distinct_fields(forms) < MIN_LABELS,
         )
     finally:
