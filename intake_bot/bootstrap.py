@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from msgspec.structs import asdict
+
 from intake_bot.application import Application
 from intake_bot.config import ConfigError, Settings
 from intake_bot.domain.approvals import normalise_cag_refs
@@ -131,7 +133,7 @@ class Wired(Application):
         settings = self.settings
         return Intake(
             limits=ReadLimits(
-                **settings.limits.model_dump(),
+                **asdict(settings.limits),
                 form_versions=load_form_versions(settings.paths.forms),
             ),
             office_staff={d.name: tuple(d.staff) for d in settings.dscro},
@@ -147,7 +149,7 @@ class Wired(Application):
             allowed_domains=tuple(settings.senders.allowed_domains),
             purposes_needing_approval=frozenset(settings.purposes_needing_approval),
             own_addresses=(settings.outgoing.from_address.lower(),),
-            targets=settings.targets.model_dump(),
+            targets=asdict(settings.targets),
             authserv_id=settings.senders.authserv_id,
             require_dmarc_pass=settings.senders.require_dmarc_pass,
         )
@@ -224,7 +226,7 @@ class Wired(Application):
     def requests(self) -> Requests:
         from intake_bot.services.lifecycle import Requests
 
-        targets = self.settings.targets.model_dump()
+        targets = asdict(self.settings.targets)
         return Requests(store=self.store, notifier=self.notifier, clock=self.clock, targets=targets)
 
     @cached_property

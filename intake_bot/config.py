@@ -1,4 +1,4 @@
-"""Settings: a TOML file plus `INTAKE_BOT_*` environment overrides, validated by pydantic.
+"""Settings: a TOML file plus `INTAKE_BOT_*` environment overrides, checked as msgspec structs.
 
 This is the only module that reads the environment, and the only place where defaults live.
 `INTAKE_BOT_<SECTION>_<KEY>` sets one key of a section (INTAKE_BOT_OUTGOING_FROM_ADDRESS),
@@ -13,19 +13,10 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from msgspec import field
 
 from intake_bot.config_limits import LimitSettings
 from intake_bot.config_mail import (
@@ -35,22 +26,27 @@ from intake_bot.config_mail import (
     OAuth2Settings,
     OutgoingSettings,
     _secret,
-    _Section,
 )
 from intake_bot.config_retention import RetentionSettings
 from intake_bot.config_schedules import DigestSettings, ReminderSettings
 from intake_bot.config_sources import (
     CONFIG_ENV,
     ENV_PREFIX,
-    MASK,
-    ConfigError,
-    describe,
     env_values,
     mask_url,
     merged,
     read_settings_file,
     unknown_env_warnings,
     url_password,
+)
+from intake_bot.config_types import (
+    MASK,
+    ConfigError,
+    Positive,
+    Secret,
+    Section,
+    as_plain,
+    convert,
 )
 from intake_bot.config_web import WebSettings
 
@@ -71,51 +67,78 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_CONFIG = Path("config/intake-bot.toml")
+DEFAULT_TIMEZONE = "Europe/London"
 # Shipped inside the package, so that an installed bot run from any folder finds them.
 PACKAGED = Path(__file__).resolve().parent  # not importlib.resources: ~7 ms to import
 PACKAGED_TEMPLATES = PACKAGED / "templates"
 PACKAGED_CONFIG = PACKAGED / "defaults"
 
 
-class Dscro(_Section):
+class Dscro(Section):
     """A DSfC regional office and the staff who work its queue."""
 
     name: str
-    staff: list[str] = Field(default_factory=list)
-    aliases: list[str] = Field(default_factory=list)
+    staff: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
 
 
-class SenderSettings(_Section):
-    allowed_domains: list[str] = Field(default_factory=lambda: ["nhs.net", "nhs.uk"])
+class SenderSettings(Section):
+    allowed_domains: list[str] = field(default_factory=lambda: ["nhs.net", "nhs.uk"])
     # Trust Authentication-Results from our own receiving server only: name it here to enable.
     authserv_id: str = ""
     require_dmarc_pass: bool = False
 
 
-class TargetSettings(_Section):
+class TargetSettings(Section):
     """Working days (England) staff have to act on a request, by kind; counted from filing."""
 
-    new: int = Field(10, ge=1)
-    change: int = Field(10, ge=1)
-    end: int = Field(5, ge=1)
-    verification: int = Field(5, ge=1)
+    new: Positive = 10
+    change: Positive = 10
+    end: Positive = 5
+    verification: Positive = 5
 
 
-class PathSettings(_Section):
+class PathSettings(Section):
     templates: Path | None = None  # None: the templates shipped in the package
     s251: Path = Path("config/s251.toml")
     organisations: Path = Path("config/organisations.toml")
     forms: Path = Path("config/forms")  # one <version>.toml a version of the request form
 
-    @model_validator(mode="after")
-    def _packaged_copies(self) -> PathSettings:
+    _DEFAULTS: ClassVar[dict[str, Path]] = {
+        "s251": Path("config/s251.toml"),
+        "organisations": Path("config/organisations.toml"),
+        "forms": Path("config/forms"),
+    }
+
+    def __post_init__(self) -> None:
         # A default file that is not in the working folder is the copy shipped in the package;
         # a path someone wrote is kept as written, so that a typo is reported, not hidden.
-        for name in ("s251", "organisations", "forms"):
-            value: Path = getattr(self, name)
-            if value == PathSettings.model_fields[name].default and not value.exists():
-                setattr(self, name, PACKAGED_CONFIG / value.name)
-        return self
+        for name, default in self._DEFAULTS.items():
+            if getattr(self, name) == default and not default.exists():
+                setattr(self, name, PACKAGED_CONFIG / default.name)
+
+
+def _known_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"timezone: unknown time zone {name!r}; e.g. 'Europe/London'") from exc
+
+
+def _first_mailbox(data: dict[str, Any]) -> dict[str, Any]:
+    """INTAKE_BOT_MAILBOX_* (the `mailbox` key) set the first mailbox, whichever source gave
+    the list."""
+    if "mailbox" not in data:
+        return data
+    data = dict(data)
+    first = data.pop("mailbox")
+    boxes = list(data.get("mailboxes") or [{}])
+    if isinstance(boxes[0], dict) and isinstance(first, dict):
+        boxes[0] = {**boxes[0], **first}
+    data["mailboxes"] = boxes
+    return data
 
 
 def _default_offices() -> list[Dscro]:
@@ -131,37 +154,48 @@ def _default_offices() -> list[Dscro]:
     ]
 
 
-class Settings(BaseModel):
-    # Sources (the file, then the environment on top) are merged by `load_settings`: plain
-    # pydantic, as pydantic-settings costs ~0.1 s to import on every command.
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-    mailboxes: list[MailboxSettings] = Field(default_factory=lambda: [MailboxSettings()])
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    outgoing: OutgoingSettings = Field(default_factory=OutgoingSettings)
-    senders: SenderSettings = Field(default_factory=SenderSettings)
-    paths: PathSettings = Field(default_factory=PathSettings)
-    targets: TargetSettings = Field(default_factory=TargetSettings)
-    digest: DigestSettings = Field(default_factory=DigestSettings)
-    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
-    limits: LimitSettings = Field(default_factory=LimitSettings)
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
-    web: WebSettings = Field(default_factory=WebSettings)
-    timezone: str = "Europe/London"
-    dscro: list[Dscro] = Field(default_factory=_default_offices)
-    purposes_needing_approval: list[str] = Field(
+class Settings(Section, dict=True):  # dict: room for the two private attributes below
+    # Sources (the file, then the environment on top) are merged by `load_settings`.
+    mailboxes: list[MailboxSettings] = field(default_factory=lambda: [MailboxSettings()])
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    outgoing: OutgoingSettings = field(default_factory=OutgoingSettings)
+    senders: SenderSettings = field(default_factory=SenderSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
+    targets: TargetSettings = field(default_factory=TargetSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    timezone: str = DEFAULT_TIMEZONE
+    dscro: list[Dscro] = field(default_factory=_default_offices)
+    purposes_needing_approval: list[str] = field(
         default_factory=lambda: ["Invoice validation", "Risk stratification"]
     )
     # Encrypts the OAuth 2.0 tokens kept on disk: INTAKE_BOT_TOKEN_KEY or a file (see mail/oauth).
-    token_key: SecretStr | None = None
+    token_key: Secret | None = None
     token_key_file: Path | None = None
     # Who hears of a mailbox that stopped (a revoked sign-in, an expired secret) and of
     # credentials about to expire; empty: the staff of every regional office.
-    alert_addresses: list[str] = Field(default_factory=list)
+    alert_addresses: list[str] = field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     source: str = "(built-in defaults)"  # which file these came from, for `intake-bot config`
-    _env_warnings: list[str] = PrivateAttr(default_factory=list)
-    _shared: dict[object, object] = PrivateAttr(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._env_warnings: list[str] = []
+        self._shared: dict[object, object] = {}
+        if not self.mailboxes:
+            raise ValueError("mailboxes: at least one [[mailbox]] is needed")
+        names = [b.name.casefold() for b in self.mailboxes]
+        if len(set(names)) != len(names):
+            raise ValueError("mailboxes: each [[mailbox]] must have a different name")
+        offices = [o.name.casefold() for o in self.dscro]
+        if len(set(offices)) != len(offices):
+            raise ValueError("dscro: each regional office (dscro) must have a different name")
+        if not offices:
+            raise ValueError("dscro: at least one regional office (dscro) is needed")
+        if self.timezone != DEFAULT_TIMEZONE:
+            _known_zone(self.timezone)
 
     @property
     def mailbox(self) -> MailboxSettings:
@@ -179,54 +213,6 @@ class Settings(BaseModel):
     def env_warnings(self) -> list[str]:
         """Unknown INTAKE_BOT_* names, each with the closest known one."""
         return list(self._env_warnings)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _first_mailbox_from_env(cls, data: Any) -> Any:
-        # INTAKE_BOT_MAILBOX_* set the first mailbox, whichever source gave the list.
-        if isinstance(data, dict) and "mailbox" in data:
-            first = data.pop("mailbox")
-            boxes = list(data.get("mailboxes") or [{}])
-            if isinstance(boxes[0], dict) and isinstance(first, dict):
-                boxes[0] = {**boxes[0], **first}
-            data["mailboxes"] = boxes
-        return data
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, level: Any) -> Any:
-        return level.upper() if isinstance(level, str) else level
-
-    @field_validator("mailboxes")
-    @classmethod
-    def _mailboxes_named_once(cls, boxes: list[MailboxSettings]) -> list[MailboxSettings]:
-        if not boxes:
-            raise ValueError("at least one [[mailbox]] is needed")
-        names = [b.name.casefold() for b in boxes]
-        if len(set(names)) != len(names):
-            raise ValueError("each [[mailbox]] must have a different name")
-        return boxes
-
-    @field_validator("dscro")
-    @classmethod
-    def _offices_named_once(cls, offices: list[Dscro]) -> list[Dscro]:
-        names = [o.name.casefold() for o in offices]
-        if len(set(names)) != len(names):
-            raise ValueError("each regional office (dscro) must have a different name")
-        if not offices:
-            raise ValueError("at least one regional office (dscro) is needed")
-        return offices
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, name: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {name!r}; e.g. 'Europe/London'") from exc
-        return name
 
     def templates_dir(self) -> Path:
         folder = self.paths.templates or PACKAGED_TEMPLATES
@@ -278,7 +264,7 @@ class Settings(BaseModel):
 
     def masked(self) -> dict[str, Any]:
         """The effective settings, secrets and URL passwords masked, for display."""
-        data = self.model_dump(mode="json")
+        data = as_plain(self)
         for block in [*data["mailboxes"], data["database"], data["outgoing"]]:
             if block.get("password"):
                 block["password"] = MASK
@@ -299,12 +285,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     if path is None and DEFAULT_CONFIG.is_file():
         path = DEFAULT_CONFIG
     # The environment overrides the file key by key, which overrides the defaults.
-    data = merged(read_settings_file(path) if path else {}, env_values(Settings, env))
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        problems = describe(Settings, exc)
-        raise ConfigError("invalid settings: " + "; ".join(problems), problems) from exc
+    data = _first_mailbox(
+        merged(read_settings_file(path) if path else {}, env_values(Settings, env))
+    )
+    if isinstance(data.get("log_level"), str):
+        data["log_level"] = data["log_level"].upper()
+    settings = convert(data, Settings)
     settings._env_warnings = unknown_env_warnings(Settings, env)
     for warning in settings._env_warnings:
         log.warning("%s", warning)

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from msgspec import Meta, field
 
-from intake_bot.config_sources import ConfigError
+from intake_bot.config_types import ConfigError, Duration, Positive, Secret, Section
 
 WATCHED_SUBJECT = "Data Services for Commissioners - Legitimate Relationships"
 GRAPH_API = "https://graph.microsoft.com/v1.0"
@@ -26,18 +18,7 @@ GRAPH_API = "https://graph.microsoft.com/v1.0"
 AuthKind = Literal["password", "oauth2-client-credentials", "oauth2-delegated", "oauth2-token-file"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
-        # `INTAKE_BOT_MAILBOX_PASSWORD_FILE=` in an env file means no file, not the current folder.
-        optional = info.field_name and cls.model_fields[info.field_name].default is None
-        return None if value == "" and optional else value
-
-
-class OAuth2Settings(_Section):
+class OAuth2Settings(Section):
     """An app registration: which authority issues tokens, to which client, for what.
 
     For Microsoft 365 / NHSmail, `authority` is https://login.microsoftonline.com/TENANT-ID; for
@@ -49,8 +30,8 @@ class OAuth2Settings(_Section):
     oidc_authority: str = ""
     client_id: str = ""
     # Empty: what the mailbox's kind needs (IMAP, SMTP or Graph; see mail/oauth.py).
-    scopes: list[str] = Field(default_factory=list)
-    client_secret: SecretStr | None = None  # from the environment only
+    scopes: list[str] = field(default_factory=list)
+    client_secret: Secret | None = None  # from the environment only
     client_secret_file: Path | None = None
     # A certificate (PEM: the private key and the certificate), preferred over a secret.
     certificate_file: Path | None = None
@@ -62,7 +43,7 @@ class OAuth2Settings(_Section):
     ca_file: Path | None = None
 
 
-class MailboxSettings(_Section):
+class MailboxSettings(Section):
     """One watched mailbox. Several are `[[mailbox]]` entries; each is polled on its own."""
 
     name: str = "enquiries"  # stable identity: its lease, cursor and status are keyed on it
@@ -71,12 +52,12 @@ class MailboxSettings(_Section):
     subject: str = WATCHED_SUBJECT
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
-    poll_interval_seconds: int = Field(60, ge=5)
-    fetch_batch: int = Field(25, ge=1, le=500)
-    max_attempts: int = Field(3, ge=1)  # a message that crashes this often is quarantined
-    lease_seconds: int = Field(120, ge=1)  # one poller per mailbox; a dead one's turn lapses
+    poll_interval_seconds: Annotated[int, Meta(ge=5)] = 60
+    fetch_batch: Annotated[int, Meta(ge=1, le=500)] = 25
+    max_attempts: Positive = 3  # a message that crashes this often is quarantined
+    lease_seconds: Positive = 120  # one poller per mailbox; a dead one's turn lapses
     timeout_seconds: float = 60.0
-    password: SecretStr | None = None  # from the environment only
+    password: Secret | None = None  # from the environment only
     password_file: Path | None = None
     oauth2_token_file: Path | None = None
     auth: AuthKind | None = None  # None: oauth2-token-file if that file is named, else password
@@ -86,25 +67,25 @@ class MailboxSettings(_Section):
     allow_plain_auth: bool = False  # only for a test server on loopback (?tls=none)
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     url: str = "sqlite:///var/intake-bot.db"
-    password: SecretStr | None = None
+    password: Secret | None = None
     password_file: Path | None = None
 
 
-class OutgoingSettings(_Section):
+class OutgoingSettings(Section):
     url: str = "file:var/outbox"
     from_address: str = "dsfc.enquiries@intake-bot.invalid"
     from_name: str = "Data Services for Commissioners"
-    send_interval_seconds: int = Field(30, ge=1)
-    max_attempts: int = Field(10, ge=1)
-    backoff_seconds: int = Field(60, ge=1)  # doubled after each failure, capped at 6 hours
+    send_interval_seconds: Positive = 30
+    max_attempts: Positive = 10
+    backoff_seconds: Positive = 60  # doubled after each failure, capped at 6 hours
     # A sender claims a batch of the outbox for this long; a crashed sender's rows come back then.
-    claim_seconds: int = Field(300, ge=1)
+    claim_seconds: Positive = 300
     # The most one email may take to send, every SMTP command of it together.
-    timeout_seconds: float = Field(60.0, gt=0)
-    replies_per_sender_per_hour: int = Field(10, ge=1)
-    password: SecretStr | None = None
+    timeout_seconds: Duration = 60.0
+    replies_per_sender_per_hour: Positive = 10
+    password: Secret | None = None
     password_file: Path | None = None
     oauth2_token_file: Path | None = None
     auth: AuthKind | None = None  # as for a mailbox
@@ -113,20 +94,18 @@ class OutgoingSettings(_Section):
     ca_file: Path | None = None
     allow_plain_auth: bool = False  # only for a loopback test server
 
-    @model_validator(mode="after")
-    def _claim_outlasts_a_send(self) -> OutgoingSettings:
+    def __post_init__(self) -> None:
         # Another sender takes an email once its claim lapses: were a send allowed to outlast
         # the claim, that email would go out twice.
         if self.claim_seconds < 2 * self.timeout_seconds:
             raise ValueError(
-                f"outgoing.claim_seconds ({self.claim_seconds}) must be at least twice "
+                f"claim_seconds: {self.claim_seconds} must be at least twice "
                 f"outgoing.timeout_seconds ({self.timeout_seconds:g}), the most one email may "
                 "take to send: another sender takes an email whose claim has lapsed"
             )
-        return self
 
 
-def _secret(value: SecretStr | None, path: Path | None, name: str) -> str | None:
+def _secret(value: Secret | None, path: Path | None, name: str) -> str | None:
     if value is not None:
         return value.get_secret_value()
     if path is None:

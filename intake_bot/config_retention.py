@@ -7,22 +7,17 @@ the request record and its audit trail stay, with an event saying what was purge
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from intake_bot.config_schedules import valid_cron
+from intake_bot.config_types import Positive, Section
 
 
-class RetentionSettings(BaseModel):
+class RetentionSettings(Section):
     """The daily purge (`intake-bot retention run`; the worker runs it on `cron`)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     cron: str = "30 2 * * *"  # in `timezone`, daily
     # Raw mail of a request closed (approved, rejected, withdrawn…) this many days ago.
-    closed_days: int = Field(730, ge=1)
+    closed_days: Positive = 730
 
-    @field_validator("cron")
-    @classmethod
-    def _cron_ok(cls, expression: str) -> str:
-        return valid_cron(expression)
+    def __post_init__(self) -> None:
+        valid_cron(self)

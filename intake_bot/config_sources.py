@@ -11,27 +11,24 @@ import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_origin
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, SecretStr, ValidationError
+import msgspec
 
-from intake_bot.errors import OperatorError
+from intake_bot.config_types import (
+    FIRST_MAILBOX,
+    MASK,
+    ConfigError,
+    Secret,
+    fields_of,
+    model_of,
+    without_none,
+)
 
 ENV_PREFIX = "INTAKE_BOT_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
-FIRST_MAILBOX = "mailbox"  # INTAKE_BOT_MAILBOX_* and [mailbox] mean the first of `mailboxes`
 LOADER_SET = ("source",)  # filled in by the loader, not by anyone's settings
-MASK = "*" * 8
-
-
-class ConfigError(OperatorError):
-    """The settings are missing or wrong; each problem names the setting."""
-
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.problems = problems or [message]
 
 
 def mask_url(url: str) -> str:
@@ -48,59 +45,46 @@ def url_password(url: str) -> str | None:
     return unquote(pw) if pw else None
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    """The model of a table (`Model`) or of a list of tables (`list[Model]`)."""
-    inner = get_args(annotation)[0] if get_origin(annotation) is list else annotation
-    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-
-
-def _tables(settings_cls: type[BaseModel]) -> dict[str, type[BaseModel]]:
+def _tables(settings_cls: type[msgspec.Struct]) -> dict[str, type[msgspec.Struct]]:
     """The settings set key by key: each section, and the first mailbox."""
-    out: dict[str, type[BaseModel]] = {}
-    for name, info in settings_cls.model_fields.items():
-        model = _model_of(info.annotation)
-        if model is not None and get_origin(info.annotation) is not list:
+    out: dict[str, type[msgspec.Struct]] = {}
+    fields = fields_of(settings_cls)
+    for name, info in fields.items():
+        model = model_of(info.type)
+        if model is not None and get_origin(info.type) is not list:
             out[name] = model
-    mailbox = _model_of(settings_cls.model_fields["mailboxes"].annotation)
+    mailbox = model_of(fields["mailboxes"].type)
     assert mailbox is not None
     out[FIRST_MAILBOX] = mailbox
     return out
 
 
-def known_env_names(settings_cls: type[BaseModel]) -> dict[str, bool]:
+def known_env_names(settings_cls: type[msgspec.Struct]) -> dict[str, bool]:
     """Every INTAKE_BOT_* name the settings read → whether its value is JSON (list or table)."""
     names = {CONFIG_ENV: False}
-    for name, info in settings_cls.model_fields.items():
+    for name, info in fields_of(settings_cls).items():
         if name not in LOADER_SET:
-            names[ENV_PREFIX + name.upper()] = not _is_scalar(info.annotation)
+            names[ENV_PREFIX + name.upper()] = not _is_scalar(info.type)
     for table, model in _tables(settings_cls).items():
         names[ENV_PREFIX + table.upper()] = True
-        for key, info in model.model_fields.items():
-            names[f"{ENV_PREFIX}{table.upper()}_{key.upper()}"] = _is_json(info.annotation)
+        for key, info in fields_of(model).items():
+            names[f"{ENV_PREFIX}{table.upper()}_{key.upper()}"] = _is_json(info.type)
     return names
-
-
-def _without_none(annotation: Any) -> Any:
-    """`X | None` → X (an optional setting is read as its type)."""
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    optional = get_origin(annotation) in (Union, UnionType) and len(args) == 1
-    return args[0] if optional else annotation
 
 
 def _is_scalar(annotation: Any) -> bool:
     """Read as written (a word, a path, a secret), not as JSON."""
-    bare = _without_none(annotation)
-    return bare in (str, SecretStr, Path) or get_origin(bare) is Literal
+    bare = without_none(annotation)
+    return bare in (str, Secret, Path) or get_origin(bare) is Literal
 
 
 def _is_json(annotation: Any) -> bool:
     """A list, a table or a sub-section: JSON in the environment."""
-    bare = _without_none(annotation)
-    is_model = isinstance(bare, type) and issubclass(bare, BaseModel)
-    return get_origin(bare) in (list, dict) or is_model
+    is_table = model_of(annotation) is not None
+    return is_table or get_origin(without_none(annotation)) in (list, dict)
 
 
-def unknown_env_warnings(settings_cls: type[BaseModel], env: Mapping[str, str]) -> list[str]:
+def unknown_env_warnings(settings_cls: type[msgspec.Struct], env: Mapping[str, str]) -> list[str]:
     """One line for each INTAKE_BOT_* name that no setting reads, naming the closest one."""
     known = known_env_names(settings_cls)
     out = []
@@ -116,7 +100,7 @@ def unknown_env_warnings(settings_cls: type[BaseModel], env: Mapping[str, str]) 
     return out
 
 
-def env_values(settings_cls: type[BaseModel], env: Mapping[str, str]) -> dict[str, Any]:
+def env_values(settings_cls: type[msgspec.Struct], env: Mapping[str, str]) -> dict[str, Any]:
     """The settings that INTAKE_BOT_* names in `env` give, as the file's tables would hold them:
     `INTAKE_BOT_<SETTING>` a top-level setting or a whole section (JSON for lists and tables),
     `INTAKE_BOT_<SECTION>_<KEY>` one key of a section, INTAKE_BOT_MAILBOX_* the `mailbox` key.
@@ -131,13 +115,13 @@ def env_values(settings_cls: type[BaseModel], env: Mapping[str, str]) -> dict[st
         return _json(name, given[name]) if known[name] else given[name]
 
     data: dict[str, Any] = {}
-    for name in settings_cls.model_fields:
+    for name in fields_of(settings_cls):
         if name not in LOADER_SET and ENV_PREFIX + name.upper() in given:
             data[name] = value(ENV_PREFIX + name.upper())
     for table, model in _tables(settings_cls).items():
         whole = ENV_PREFIX + table.upper()
         section = value(whole) if whole in given else {}
-        names = {key: f"{whole}_{key.upper()}" for key in model.model_fields}
+        names = {key: f"{whole}_{key.upper()}" for key in fields_of(model)}
         keys = {key: value(name) for key, name in names.items() if name in given}
         section = {**section, **keys} if isinstance(section, dict) else section
         if section:
@@ -186,29 +170,3 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         data["mailboxes"] = boxes
     data["source"] = str(path)
     return data
-
-
-def describe(settings_cls: type[BaseModel], exc: ValidationError) -> list[str]:
-    """One line a problem, named as written in the file: `mailbox.url`, `mailbox[1].name`."""
-    lines = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        if loc[:1] == ["mailboxes"] and len(loc) > 1:
-            loc = [FIRST_MAILBOX if loc[1] == "0" else f"mailbox[{loc[1]}]", *loc[2:]]
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown setting" + _closest(settings_cls, loc)
-        lines.append(f"{'.'.join(loc)}: {message}")
-    return lines
-
-
-def _closest(settings_cls: type[BaseModel], loc: list[str]) -> str:
-    """`; did you mean poll_interval_seconds?` for a misspelt key in the file."""
-    fields = settings_cls.model_fields
-    table = loc[0].split("[")[0] if len(loc) > 1 else None
-    if table == FIRST_MAILBOX:
-        table = "mailboxes"
-    model = _model_of(fields[table].annotation) if table in fields else None
-    names = list(model.model_fields if model else fields)
-    close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from msgspec import Meta
+
+from intake_bot.config_types import Secret, Section
 
 
-class WebSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebSettings(Section):
     host: str = "127.0.0.1"  # behind the trust's reverse proxy; 0.0.0.0 in a container
-    port: int = Field(8080, ge=1, le=65535)
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8080
     # How staff reach the console, for links in digests and alerts ("" when there is none).
     base_url: str = ""
     # Signs session cookies: INTAKE_BOT_WEB_SECRET or a file. Without one, a random key per
     # process: sessions end when it restarts, and several console processes cannot share them.
-    secret: SecretStr | None = None
+    secret: Secret | None = None
     secret_file: Path | None = None
     # Session cookies only over HTTPS; None: on unless the console listens on loopback.
     secure_cookies: bool | None = None
@@ -25,6 +26,6 @@ class WebSettings(BaseModel):
     # Accounts are still made with `intake-bot staff add`, and matched by email.
     oidc_issuer: str = ""
     oidc_client_id: str = ""
-    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret: Secret | None = None
     oidc_client_secret_file: Path | None = None
     oidc_label: str = "Sign in with your NHSmail account"

@@ -184,9 +184,9 @@ _INVISIBLE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff
 # output keeps ISO 8601 (print_json).
 @cache
 def _london() -> ZoneInfo:
-    from intake_bot.config import Settings
+    from intake_bot.config import DEFAULT_TIMEZONE
 
-    return ZoneInfo(Settings.model_fields["timezone"].default)
+    return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def fmt_date(value: date | None) -> str:

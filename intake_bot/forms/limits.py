@@ -1,7 +1,7 @@
 """How much the readers may take from one file and one email: bytes, counts and time.
 
 `ReadLimits` is the `[limits]` settings section as the readers see it: the same fields, so
-`ReadLimits(**settings.limits.model_dump())` makes one, and the defaults live only in config.
+`ReadLimits(**asdict(settings.limits))` makes one, and the defaults live only in config.
 A `Budget` is one attachment's share: readers call `tick()` in their loops (rows, cells,
 paragraphs, parts) and `cut()` to name what a limit made them leave unread. Time is checked
 cooperatively, so reading costs no extra process; what cannot be interrupted (a C parser on
@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from msgspec.structs import asdict
 
 from intake_bot.config_limits import LimitSettings
 from intake_bot.domain.form_versions import CURRENT_ONLY, FormVersions
@@ -46,7 +48,7 @@ class ReadLimits:
 
 
 # For callers without settings (`intake-bot parse` on a file, tests): the settings' defaults.
-DEFAULT_LIMITS = ReadLimits(**LimitSettings().model_dump())
+DEFAULT_LIMITS = ReadLimits(**asdict(LimitSettings()))
 
 
 class LimitError(Exception):

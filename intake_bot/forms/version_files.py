@@ -28,7 +28,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from intake_bot.config_sources import ConfigError
+from intake_bot.config_types import ConfigError
 from intake_bot.domain.form_versions import (
     CURRENT_VERSION,
     FieldNames,

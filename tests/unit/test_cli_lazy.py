@@ -33,6 +33,9 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "openpyxl", "jinja2", "starlette", "apscheduler")
+# The settings are msgspec structs: pydantic (with its schema building) cost ~0.1 s of each start.
+# Typer from 0.29 imports it too, to check each option: pyproject.toml keeps Typer below it.
+SETTINGS_UNNEEDED = ("pydantic", "pydantic_core")
 ORM_AND_MIGRATIONS = ("sqlalchemy", "sqlmodel", "alembic")
 
 
@@ -69,7 +72,7 @@ def test_parse_of_a_word_form_needs_no_workbook_reader_nor_migrations(tmp_path: 
     modules = _imported("parse", str(form), cwd=tmp_path)
     assert "intake_bot.services.intake" in modules  # it did parse
     unneeded = ("openpyxl", "alembic", "jinja2", "starlette", "msal", "httpx", "argon2")
-    assert _loaded(modules, unneeded) == set()
+    assert _loaded(modules, (*unneeded, *SETTINGS_UNNEEDED)) == set()
     assert _loaded(modules, ("sqlalchemy", "sqlmodel")) == set()  # no database to read here
     assert "intake_bot.domain.workflow_views" not in modules  # the staff's views: not a preview's
 
@@ -91,7 +94,9 @@ def test_parse_with_a_sqlite_database_reads_it_without_the_orm(tmp_path: Path) -
     form.write_bytes(samples.docx_form(samples.new_request()))
     modules = _imported("parse", str(form), cwd=tmp_path, INTAKE_BOT_DATABASE_URL=url)
     assert "intake_bot.store.sqlite_parse_reads" in modules  # it did read the database
-    assert _loaded(modules, (*ORM_AND_MIGRATIONS, "openpyxl", "jinja2")) == set()
+    assert (
+        _loaded(modules, (*ORM_AND_MIGRATIONS, "openpyxl", "jinja2", *SETTINGS_UNNEEDED)) == set()
+    )
 
 
 def test_queue_on_sqlite_needs_no_orm_nor_the_mail_stack(tmp_path: Path) -> None:
@@ -102,7 +107,7 @@ def test_queue_on_sqlite_needs_no_orm_nor_the_mail_stack(tmp_path: Path) -> None
     modules = _imported("queue", "--json", cwd=tmp_path, INTAKE_BOT_DATABASE_URL=url)
     assert "intake_bot.services.queues" in modules  # it did list the queues
     unneeded = ("jinja2", "msal", "httpx", "openpyxl", "starlette", "apscheduler", "argon2")
-    assert _loaded(modules, (*ORM_AND_MIGRATIONS, *unneeded)) == set()
+    assert _loaded(modules, (*ORM_AND_MIGRATIONS, *unneeded, *SETTINGS_UNNEEDED)) == set()
     # Only the queue's own views: the request, message and audit views are classes to make too.
     views = ("intake_bot.domain.workflow_views", "intake_bot.domain.polls")
     assert _loaded(modules, views) == set()

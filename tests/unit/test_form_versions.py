@@ -13,7 +13,7 @@ from docx import Document
 from openpyxl import Workbook, load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 
-from intake_bot.config_sources import ConfigError
+from intake_bot.config_types import ConfigError
 from intake_bot.domain.fields import FIELDS_BY_KEY
 from intake_bot.domain.form_versions import (
     CURRENT_ONLY,
