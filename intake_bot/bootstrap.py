@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from msgspec.structs import asdict
-
 from intake_bot.application import Application
 from intake_bot.config import ConfigError, Settings
+from intake_bot.config_types import as_dict
 from intake_bot.domain.approvals import normalise_cag_refs
 from intake_bot.domain.outgoing import FileToAttach
 from intake_bot.domain.records import Approval, Organisation
@@ -133,7 +132,7 @@ class Wired(Application):
         settings = self.settings
         return Intake(
             limits=ReadLimits(
-                **asdict(settings.limits),
+                **as_dict(settings.limits),
                 form_versions=load_form_versions(settings.paths.forms),
             ),
             office_staff={d.name: tuple(d.staff) for d in settings.dscro},
@@ -149,7 +148,7 @@ class Wired(Application):
             allowed_domains=tuple(settings.senders.allowed_domains),
             purposes_needing_approval=frozenset(settings.purposes_needing_approval),
             own_addresses=(settings.outgoing.from_address.lower(),),
-            targets=asdict(settings.targets),
+            targets=as_dict(settings.targets),
             authserv_id=settings.senders.authserv_id,
             require_dmarc_pass=settings.senders.require_dmarc_pass,
         )
@@ -226,7 +225,7 @@ class Wired(Application):
     def requests(self) -> Requests:
         from intake_bot.services.lifecycle import Requests
 
-        targets = asdict(self.settings.targets)
+        targets = as_dict(self.settings.targets)
         return Requests(store=self.store, notifier=self.notifier, clock=self.clock, targets=targets)
 
     @cached_property

@@ -161,6 +161,11 @@ def _blanks_unset(cls: type[msgspec.Struct], data: Any) -> Any:
     return out
 
 
+def as_dict(section: msgspec.Struct) -> dict[str, Any]:
+    """A section's settings by name, as they are (for `ReadLimits(**…)`)."""
+    return msgspec.structs.asdict(section)
+
+
 def as_plain(section: msgspec.Struct) -> dict[str, Any]:
     """A section as JSON would hold it: paths and dates as text, secrets masked."""
     return msgspec.to_builtins(section, enc_hook=_encode)  # type: ignore[no-any-return]

@@ -1,7 +1,7 @@
 """How much the readers may take from one file and one email: bytes, counts and time.
 
 `ReadLimits` is the `[limits]` settings section as the readers see it: the same fields, so
-`ReadLimits(**asdict(settings.limits))` makes one, and the defaults live only in config.
+`ReadLimits(**as_dict(settings.limits))` makes one, and the defaults live only in config.
 A `Budget` is one attachment's share: readers call `tick()` in their loops (rows, cells,
 paragraphs, parts) and `cut()` to name what a limit made them leave unread. Time is checked
 cooperatively, so reading costs no extra process; what cannot be interrupted (a C parser on
@@ -14,9 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from msgspec.structs import asdict
-
 from intake_bot.config_limits import LimitSettings
+from intake_bot.config_types import as_dict
 from intake_bot.domain.form_versions import CURRENT_ONLY, FormVersions
 from intake_bot.forms.seen_text import SeenText
 
@@ -48,7 +47,7 @@ class ReadLimits:
 
 
 # For callers without settings (`intake-bot parse` on a file, tests): the settings' defaults.
-DEFAULT_LIMITS = ReadLimits(**asdict(LimitSettings()))
+DEFAULT_LIMITS = ReadLimits(**as_dict(LimitSettings()))
 
 
 class LimitError(Exception):

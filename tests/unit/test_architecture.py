@@ -49,6 +49,7 @@ def _importers(prefix: str) -> set[str]:
         ("starlette", {p for p in IMPORTS if p.startswith("web/")}),
         ("apscheduler", {"worker.py", "config_schedules.py"}),  # settings check cron lines
         ("typer", {p for p in IMPORTS if p.startswith("cli/")}),
+        ("msgspec", {p for p in IMPORTS if p.startswith("config")}),  # the settings' structs
         ("msal", {"mail/oauth_providers.py"}),  # tokens
         # HTTP: Graph (graph.py and graph_send.py name httpx's transport type for tests) and
         # the token endpoint msal speaks to.

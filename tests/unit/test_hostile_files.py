@@ -497,12 +497,11 @@ def test_a_very_long_body_is_named_as_cut() -> None:
 
 
 def test_read_limits_are_the_settings_section() -> None:
-    from msgspec.structs import asdict
-
     from intake_bot.config import load_settings
+    from intake_bot.config_types import as_dict
 
     settings_ = load_settings(env={"INTAKE_BOT_LIMITS_ATTACHMENT_SECONDS": "3"})
-    limits = ReadLimits(**asdict(settings_.limits))
+    limits = ReadLimits(**as_dict(settings_.limits))
 
     assert limits == replace(DEFAULT_LIMITS, attachment_seconds=3)
 
