@@ -117,20 +117,18 @@ def _workbook_reader(
     sheets: list[Any], source: str, budget: Budget
 ) -> Callable[[FieldNames], list[RawForm]]:
     """The sheets' rows, read once (within the budget); what they hold is then read by the
-    names of whichever version the caller tries."""
+    names of whichever version the caller tries. The Request and Bulk sheets are read as the
+    blank form lays them out; any other sheet by its layout (a Request sheet renamed, or copied
+    as "Request (2)" for a second request), so that no form in the workbook goes unread."""
     named = {sheet.title.strip().casefold(): sheet for sheet in sheets}
     request, bulk = named.get(REQUEST_SHEET), named.get(BULK_SHEET)
-    if request is None and bulk is None:
-        return _unnamed_reader(sheets, source, budget)
+    others = _grid_reader([s for s in sheets if s is not request and s is not bulk], source, budget)
     wide = budget.limits.columns_per_sheet
     labelled: list[Sequence[object]] = []
     if request is not None:
         rows = _rows(request, REQUEST_COLUMNS + MAX_LABEL_SPAN, budget, name_columns=False)
         labelled = list(_as_labelled(rows, _label_merges(request), REQUEST_COLUMNS))
     headed: list[Row] = list(_rows(bulk, wide, budget)) if bulk is not None else []
-    for sheet in sheets:  # the others hold no form, but are looked at for patient data
-        if sheet is not request and sheet is not bulk:
-            _look_at(sheet, budget)
 
     def read(names: FieldNames) -> list[RawForm]:
         forms: list[RawForm] = []
@@ -138,26 +136,16 @@ def _workbook_reader(
             forms += forms_from_label_rows(labelled, source, names)
         if bulk is not None:
             forms += forms_from_header_rows(headed, _row_source(source, bulk), names)
-        return keep_filled(forms)
+        return keep_filled(forms + others(names))
 
     return read
 
 
-def _look_at(sheet: Any, budget: Budget) -> None:
-    """Show the cells of a sheet that is not read to the patient-data check (within limits)."""
-    limits = budget.limits
-    sheet.reset_dimensions()  # as in _rows: the declared size may lie
-    rows = sheet.iter_rows(max_row=limits.rows_per_sheet, max_col=limits.columns_per_sheet)
-    for row in rows:
-        budget.tick()
-        for value in row:
-            budget.seen.add(value)
-
-
-def _unnamed_reader(
+def _grid_reader(
     sheets: list[Any], source: str, budget: Budget
 ) -> Callable[[FieldNames], list[RawForm]]:
-    """Sheets we were not told about: each read by its layout, blank ones dropped."""
+    """Sheets not laid out as the blank form's: each read by its layout (a header row of labels,
+    or a column of them); a sheet of anything else holds no form."""
     wide = budget.limits.columns_per_sheet
     grids = [(sheet, list(_rows(sheet, wide, budget))) for sheet in sheets]
     merged: dict[int, list[Sequence[object]]] = {}  # a label column's rows, read when needed
@@ -178,7 +166,7 @@ def _unnamed_reader(
                 names=names,
                 label_rows=partial(label_rows, index),
             )
-        return keep_filled(forms)
+        return forms
 
     return read
 

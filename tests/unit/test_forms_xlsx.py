@@ -131,6 +131,40 @@ def test_renamed_request_sheet_is_recognised_by_its_label_column() -> None:
     assert form.values["requester_name"] == "Jo Bloggs"
 
 
+def test_a_renamed_request_sheet_is_read_beside_the_blank_bulk_sheet() -> None:
+    """Excel's "Sheet1", or the copy "Request (1)", with the Bulk sheet still there: the Bulk
+    sheet's names must not hide a form on a sheet that lost its own."""
+    for title in ("Sheet1", "Request (1)"):
+        data = workbook({title: _filler(), "Bulk": [HEADER], "Lists": [("New relationship",)]})
+
+        [form] = read_xlsx(data, "renamed.xlsx")
+
+        assert form.values["requester_name"] == "Jo Bloggs"
+        assert form.source == f"renamed.xlsx, {title} sheet"
+
+
+def test_a_second_request_on_a_copy_of_the_request_sheet_is_a_request_too() -> None:
+    second = [
+        ("Type of request", "End a relationship"),
+        ("Your name", "Al Smith"),
+        ("DSCRO", "South"),
+    ]
+    data = workbook({"Request": _filler(), "Bulk": [HEADER], "Request (2)": second})
+
+    forms = read_xlsx(data, "two.xlsx")
+
+    assert [f.values["requester_name"] for f in forms] == ["Jo Bloggs", "Al Smith"]
+    assert [f.source for f in forms] == ["two.xlsx", "two.xlsx, Request (2) sheet"]
+
+
+def test_only_the_copy_filled_in_is_the_request() -> None:
+    data = workbook({"Request": _blank_request(), "Request (2)": _filler()})
+
+    [form] = read_xlsx(data, "copy.xlsx")
+
+    assert form.values["requester_name"] == "Jo Bloggs"
+
+
 def test_workbook_without_the_form_gives_no_forms() -> None:
     data = workbook({"Budget": [("Item", "Cost"), ("Name", 3), ("Email", 4)]})
 
