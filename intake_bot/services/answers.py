@@ -155,25 +155,30 @@ def _copy_asked(rejected: Sequence[FileReading]) -> bool:
     )
 
 
-def unread_versions(rejected: Sequence[FileReading]) -> list[dict[str, Any]]:
-    """Flags for the forms of an email that are on a version the bot cannot read: the sender
-    was told staff would look at them, so they go on each request the email filed or
-    corrected, not only in its archive."""
+STAFF_WILL_LOOK = "the sender was told our staff would look at it"
+
+
+def unread_versions(
+    rejected: Sequence[FileReading], *, told: str = STAFF_WILL_LOOK
+) -> list[dict[str, Any]]:
+    """Flags for the forms of an email that are on a version the bot cannot read, for each
+    request the email filed or corrected, not only in its archive; `told`: what the sender
+    was told of them."""
     return [
-        {"field": None, "message": _unread_note(r.filename, r.rejection)}
+        {"field": None, "message": _unread_note(r.filename, r.rejection, told)}
         for r in rejected
         if r.rejection is not None and r.rejection.code is RejectCode.FORM_VERSION
     ]
 
 
-def _unread_note(filename: str, rejection: Rejection) -> str:
-    """For staff, not the sender's sentence: what the file is, and what is theirs to do."""
+def _unread_note(filename: str, rejection: Rejection, told: str) -> str:
+    """For staff, not the sender's sentence: what the file is, what the sender was told, and
+    what is theirs to do."""
     version = f"version {rejection.form_version}" if rejection.form_version else "a version"
     newer = ", newer than the blank the bot sends" if rejection.newer else ""
     return (
         f"not read: {shown(filename)}, a form on {version}{newer} that no config/forms/ file maps; "
-        "the sender was told our staff would look at it: read it in this email's attachments "
-        "(it may hold another office's request)"
+        f"{told}: read it in this email's attachments (it may hold another office's request)"
     )
 
 

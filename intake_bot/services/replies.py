@@ -94,7 +94,7 @@ def file_reply(
         forms = [] if typed is None else [(None, typed)]
     if not forms:
         if unread and request.status not in CORRECTABLE:  # nothing to correct: told why
-            _not_applied(unit, request, inbound, msg, unread, rules, now, result, answer=True)
+            _not_applied(unit, request, inbound, msg, rejected, rules, now, result, answer=True)
         elif unread:  # a form on a version no mapping covers: told, and shown to staff
             _unread_form(unit, request, inbound, msg, rejected, rules, now, result)
         elif request.status in CORRECTABLE or rejected:
@@ -130,7 +130,7 @@ def file_reply(
         _flag(request, f"a new form arrived while the request was {request.status}; not applied")
         # an attached form is answered; text in the body may be our own ack forwarded back
         answer = index is not None
-        _not_applied(unit, request, inbound, msg, unread, rules, now, result, answer=answer)
+        _not_applied(unit, request, inbound, msg, rejected, rules, now, result, answer=answer)
     if extra:
         filed = file_forms(
             unit,
@@ -152,7 +152,7 @@ def _not_applied(
     request: Request,
     inbound: InboundMessage,
     msg: ParsedMessage,
-    unread: Sequence[dict[str, object]],
+    rejected: Sequence[FileReading],
     rules: FilingRules,
     now: datetime,
     result: ThreadResult,
@@ -161,7 +161,12 @@ def _not_applied(
 ) -> None:
     """A party's form to a request no longer being corrected: recorded for staff and, when
     `answer`, the sender told why (at the address recorded for the request)."""
-    request.flags = [*request.flags, *unread]
+    told = (
+        f"the sender was told their form was not applied, the request being {request.status}"
+        if answer
+        else "the sender was not answered"
+    )
+    request.flags = [*request.flags, *unread_versions(rejected, told=told)]
     _event(unit, request, inbound, now, "form_not_applied", f"request was {request.status}")
     if answer:
         to = _recorded_address(unit.reference, request, msg)

@@ -481,4 +481,7 @@ def test_a_form_on_a_version_not_read_to_a_settled_request_is_answered_not_appli
     )
     assert [o.kind for o in rig.outbox()] == ["ack_valid", "form_not_applied"]
     (request,) = rig.store.memory.all(Request)
-    assert any(f["message"].startswith("not read") for f in request.flags)
+    [note] = [f["message"] for f in request.flags if f["message"].startswith("not read")]
+    # staff are told what the sender was told: not applied, not "staff will look at it"
+    assert "the sender was told their form was not applied, the request being triaged" in note
+    assert "would look at it" not in note
