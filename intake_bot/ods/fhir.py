@@ -174,7 +174,7 @@ def _organisation(resource: Json, today: date) -> OrgEntry:
         opened, closed = _role_period(extensions, operating=operating, today=today)
     if resource.get("active") is False and closed is None:
         raise _UndatedClosureError(f"{code} is inactive but gives no end date")
-    roles = _roles(resource, extensions)
+    roles = _roles(resource, extensions, closed, today)
     found = kind_of_roles(roles)
     role, kind = found if found else ("", kind_of(code, name, closed_on=closed))
     return OrgEntry(
@@ -292,20 +292,28 @@ def _date(value: object) -> date | None:
     return found
 
 
-def _roles(resource: Json, extensions: list[Json]) -> list[str]:
+def _roles(resource: Json, extensions: list[Json], closed: date | None, today: date) -> list[str]:
     """Role codes, the active non-primary ones first (an ICB is a strategic partnership by its
-    primary role, an ICB by its non-primary one), then the primary, then `type`."""
+    primary role, an ICB by its non-primary one), then the primary, then `type`. A closed
+    organisation's roles ended with it: those held until its closure count as active, so that
+    a sub-ICB location closed in 2026 stays one (its RO319 role, not the CCG role RO98), as the
+    CSV reports list it."""
     active, primary = [], []
     for ext in extensions:
         if not _url_is(ext, "Extension-England-OrganisationRole"):
             continue
-        parts = {str(p.get("url")): p for p in _list(ext.get("extension"))}
+        listed = _list(ext.get("extension"))
+        parts = {str(p.get("url")): p for p in listed}
         codings = _list((parts.get("roleCode") or {}).get("valueCodeableConcept", {}).get("coding"))
         codes = [str(c.get("code", "")) for c in codings]
         if (parts.get("primaryRole") or {}).get("valueBoolean") is True:
             primary.extend(codes)
         elif (parts.get("active") or {}).get("valueBoolean", True) is not False:
             active.extend(codes)
+        elif closed is not None:
+            ended = _period(listed, operating=False, today=today)[1]
+            if ended is None or ended >= closed:
+                active.extend(codes)
     typed = [
         str(c.get("code", "")) for t in _list(resource.get("type")) for c in _list(t.get("coding"))
     ]

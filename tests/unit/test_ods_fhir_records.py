@@ -4,15 +4,16 @@ A folder given for a file is named as one."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from intake_bot.cli import app
-from intake_bot.domain.organisations import OdsError
+from intake_bot.domain.organisations import OdsError, OrgKind
 from intake_bot.ods import read_ods_file
-from tests.ods_files import bundle, fhir_organisation
+from tests.ods_files import bundle, fhir_organisation, report, report_row, typed_period
 
 OPEN = fhir_organisation("QWO", "NHS WEST YORKSHIRE INTEGRATED CARE BOARD", start="2022-07-01")
 
@@ -93,3 +94,43 @@ def test_a_successor_given_as_a_reference_is_read(tmp_path: Path) -> None:
         assert (succession.old_code, succession.new_code) == ("QOQ", "QX1")
     with pytest.raises(OdsError, match="QOQ: successor: no ODS code given"):
         read_ods_file(bundle(tmp_path / "icb.json", [closing({"valueString": "?"})]))
+
+
+def _closed_sub_icb(role_ended: str) -> dict[str, object]:
+    """A sub-ICB location closed on 31/03/2026, as ODS keeps it: its primary role the CCG role
+    RO98, its RO319 role no longer active, ended on `role_ended`."""
+    record = fhir_organisation(
+        "D2P2L", "NHS BLACK COUNTRY ICB - D2P2L", start="2022-07-01", end="2026-03-31"
+    )
+    record["extension"] = [
+        *[e for e in record["extension"] if "OrganisationRole" not in e["url"]],  # type: ignore[index, union-attr]
+        _role("RO98", primary=True, start="2013-04-01", end="2026-03-31"),
+        _role("RO319", primary=False, start="2022-07-01", end=role_ended),
+    ]
+    return record
+
+
+def _role(code: str, *, primary: bool, start: str, end: str) -> dict[str, object]:
+    return {
+        "url": "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-OrganisationRole",
+        "extension": [
+            {"url": "roleCode", "valueCodeableConcept": {"coding": [{"code": code}]}},
+            {"url": "primaryRole", "valueBoolean": primary},
+            typed_period("Legal", {"start": start, "end": end}),
+            {"url": "active", "valueBoolean": False},
+        ],
+    }
+
+
+def test_a_closed_sub_icb_location_stays_one_as_the_csv_report_lists_it(tmp_path: Path) -> None:
+    """Its RO319 role ended with it: read as the CCG role RO98 alone, each import of the CSV
+    report and the FHIR record in turn would change its kind back and forth."""
+    fhir = read_ods_file(bundle(tmp_path / "closed.json", [_closed_sub_icb("2026-03-31")]))
+    row = report_row("D2P2L", "NHS BLACK COUNTRY ICB - D2P2L", opened="20220701", closed="20260331")
+    csv = read_ods_file(report(tmp_path / "eccg.csv", [row]))
+    [from_fhir], [from_csv] = fhir.organisations, csv.organisations
+    assert from_fhir.kind is from_csv.kind is OrgKind.SUB_ICB
+    assert from_fhir.closed_on == date(2026, 3, 31)
+    # a role that ended years before the organisation closed says nothing of what it was then
+    earlier = read_ods_file(bundle(tmp_path / "earlier.json", [_closed_sub_icb("2023-03-31")]))
+    assert earlier.organisations[0].kind is OrgKind.CCG
