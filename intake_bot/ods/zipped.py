@@ -36,9 +36,14 @@ def read_zip(name: str, data: bytes, read_one: ReadOne, max_bytes: int) -> OdsFi
     joined as one file; at most `max_bytes` unpacked in all."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        members = [i for i in archive.infolist() if not i.is_dir() and _wanted(i.filename)]
+        listed = [i for i in archive.infolist() if not i.is_dir() and not _hidden(i.filename)]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise OdsError(f"{name}: a damaged zip ({exc})") from None
+    inner = next((i.filename for i in listed if i.filename.lower().endswith(".zip")), None)
+    if inner is not None:  # its reports would go unread: the operator unpacks it
+        shown = clean_line(inner)[:120]
+        raise OdsError(f"{name}: a zip inside a zip ({shown}): unzip it and import what it holds")
+    members = [i for i in listed if _wanted(i.filename)]
     if not members:
         raise OdsError(f"{name}: a zip with no .csv, .json or .xlsx file in it")
     if len(members) > MAX_MEMBERS:
@@ -72,7 +77,9 @@ def joined(name: str, files: list[OdsFile]) -> OdsFile:
     )
 
 
+def _hidden(member: str) -> bool:
+    return any(part.startswith((".", "__MACOSX")) for part in PurePosixPath(member).parts)
+
+
 def _wanted(member: str) -> bool:
-    path = PurePosixPath(member)
-    hidden = any(part.startswith((".", "__MACOSX")) for part in path.parts)
-    return not hidden and path.suffix.lower() in MEMBER_SUFFIXES
+    return PurePosixPath(member).suffix.lower() in MEMBER_SUFFIXES

@@ -560,6 +560,14 @@ def test_a_zip_as_ods_publishes_is_read_member_by_member() -> None:
     [
         ({"notes.txt": b"hello"}, "x.zip: a zip with no .csv, .json or .xlsx file in it"),
         ({"inner.csv": _zip({"eccg.csv": b"x"})}, "x.zip/inner.csv: a binary file"),
+        # as downloaded: eccg.zip kept in a zip of the week's files, beside a report
+        (
+            {
+                "week/eccg.zip": _zip({"eccg.csv": b"x"}),
+                "succ.csv": b'"03G","15F","R","20220701",""',
+            },
+            "x.zip: a zip inside a zip (week/eccg.zip): unzip it and import what it holds",
+        ),
         ({"eccg.csv": b" " * (65 * 1024 * 1024)}, "x.zip: unpacks to more than"),
     ],
 )
