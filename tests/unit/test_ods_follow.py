@@ -221,6 +221,16 @@ def test_an_ended_item_whose_closure_ods_moved_earlier_is_a_decision_to_check_no
     moved = rig.ods.import_files([report(rig.folder / "b.csv", earlier)], actor="op")
     assert _statuses(rig) == {"0AR": "ended"} and len(rig.emails()) == told
     assert "decision to check" in {c.what for c in moved.changes}
+    # ODS goes back to the date decided on: the note says so, once, and nothing else changes
+    back = rig.ods.import_files([report(rig.folder / "c.csv", closing)], actor="op")
+    assert {c.what for c in back.changes} >= {"decision agrees with ODS again"}
+    (decided,) = rig.store.memory.all(SuccessionReview)
+    assert decided.note.endswith(
+        "ODS now gives 0AR a close date of 31/01/2027; "
+        "ODS again gives 0AR the close date of 31/03/2027"
+    )
+    assert rig.ods.import_files([report(rig.folder / "d.csv", closing)], actor="op").unchanged
+    assert _statuses(rig) == {"0AR": "ended"} and len(rig.emails()) == told
 
 
 def test_an_item_a_moved_closure_leaves_nothing_to_decide_is_withdrawn_by_that_import(
