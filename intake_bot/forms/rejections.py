@@ -109,7 +109,8 @@ _REASONS: dict[Refusal, tuple[RejectCode, str]] = {
     ),
     Refusal.NO_FIELDS: (
         RejectCode.NO_FIELDS,
-        "{name} does not look like our request form (we found none of its fields): "
+        # "none" would be untrue of a letter that names two of them ("Name", "Email")
+        "{name} does not look like our request form (we found fewer than three of its fields): "
         "please fill in the blank form attached and send that.",
     ),
     Refusal.PDF: (

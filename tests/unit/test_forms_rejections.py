@@ -62,6 +62,8 @@ def test_a_file_that_gave_no_forms_is_not_the_form() -> None:
     reading = found("letter.docx", [])
 
     assert reading.rejection is not None and reading.rejection.code is RejectCode.NO_FIELDS
+    # true of a letter naming two fields as of one naming none
+    assert "(we found fewer than three of its fields)" in reading.rejection.reason
 
 
 def test_names_are_quoted_on_one_line_without_folders_and_not_too_long() -> None:
