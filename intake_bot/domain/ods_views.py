@@ -28,6 +28,14 @@ def organisation_name(name: str, code: str) -> str:
     return "" if short.upper() == code.upper() else short
 
 
+def whole_label(name: str, code: str) -> str:
+    """ODS's whole name, with its code once: "NHS WEST YORKSHIRE ICB - 15F" (which a sub-ICB
+    location's short label would give as its ICB's name), "NHS LEEDS CCG (02V)"."""
+    if not name.strip():
+        return code
+    return name.strip() if organisation_name(name, code) != name.strip() else f"{name} ({code})"
+
+
 def organisation_label(name: str, code: str) -> str:
     """ "NHS WEST YORKSHIRE ICB (15F)": each organisation's name and code once; the code alone
     when ODS gives no name."""

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from intake_bot.domain.ods_views import ReviewItem, organisation_name
+from intake_bot.domain.ods_views import ReviewItem, whole_label
 from intake_bot.domain.organisations import uk
 from intake_bot.domain.register import stored_text
 from intake_bot.ports import Unit
@@ -63,19 +63,22 @@ def tell_closure(
 def notice_context(
     notifier: Notifier, item: ReviewItem, values: Mapping[str, object], now: datetime
 ) -> dict[str, Any]:
-    """What both emails say of the item: names without their codes, as each code is shown
-    beside its name (ODS names a sub-ICB location "<ICB> - <code>")."""
+    """What both emails say of the item. Names are ODS's own, whole: a sub-ICB location's,
+    "<ICB> - <code>", shortened to "<ICB>" is its ICB's name, and a requester who copied it
+    into a form would name the ICB."""
     names = [stored_text(values.get(name)) for _, name in CONTACTS]
     return {
         **notifier.base_context(" and ".join(dict.fromkeys(n for n in names if n))),
         "reference": item.reference,
         "party": _PARTY_LABELS[item.party],
         "closed_code": item.closed_code,
-        "closed_name": organisation_name(item.closed_name, item.closed_code),
-        "closed_label": item.closed_label,  # the code alone when only succ.csv names it
+        "closed_name": item.closed_name,
+        "closed_label": whole_label(item.closed_name, item.closed_code),  # or the code alone
         "closed_on": uk(item.closed_on),
         "closed_already": item.closed_on is not None and item.closed_on < today_in_england(now),
-        "successors": [{"code": c, "name": organisation_name(n, c)} for c, n in item.successors],
+        "successors": [
+            {"code": c, "name": n, "label": whole_label(n, c)} for c, n in item.successors
+        ],
     }
 
 
@@ -101,7 +104,7 @@ def tell_decided(
     if carried_to is not None:
         code, name = carried_to
         context["decision"] = "carried"
-        context["successor"] = {"code": code, "name": organisation_name(name, code)}
+        context["successor"] = {"code": code, "name": name, "label": whole_label(name, code)}
         context["from_date"] = uk(item.changes_on)
     else:
         context["decision"] = "ended"

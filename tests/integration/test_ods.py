@@ -160,7 +160,7 @@ def test_import_review_and_carry_over_on_the_database(
     assert (
         "Decision: carried over to the successor" in text and "15F  NHS WEST YORKSHIRE ICB" in text
     )
-    assert "From 01/07/2022 the register names NHS WEST YORKSHIRE ICB (15F)" in text
+    assert "From 01/07/2022 the register names NHS WEST YORKSHIRE ICB - 15F as" in text
     assert "ICB agreed" not in text  # staff's note is for the audit trail
     decided = [e for e in _events(app, "ods_review") if e[1] == "carried"]
     assert decided and decided[0][0] == "jo" and "03G → 15F" in decided[0][2]

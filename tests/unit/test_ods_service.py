@@ -128,8 +128,9 @@ def test_a_closed_commissioner_opens_a_review_and_tells_people_but_changes_no_re
     (email,) = rig.emails()
     assert email.recipients == ["priya.shah@nhs.net", "tom.oneill@nhs.net"]
     context = next(c for k, c in rig.renderer.rendered if k == "ods_succession")
-    # ODS's name ends in the code; the email shows the code beside the name, so once is enough
-    assert context["successors"] == [{"code": "15F", "name": "NHS WEST YORKSHIRE ICB"}]
+    # ODS's whole name: shortened, "NHS WEST YORKSHIRE ICB" would be its ICB's (QWO's) name
+    whole = {"code": "15F", "name": "NHS WEST YORKSHIRE ICB - 15F"}
+    assert context["successors"] == [{**whole, "label": "NHS WEST YORKSHIRE ICB - 15F"}]
     assert context["closed_already"] is True
     assert len(rig.versions(rel)) == 1 and rel.status == "active" and rel.ended_on is None
     assert rel.commissioner_ods == "03G"
@@ -161,7 +162,11 @@ def test_carrying_over_adds_a_version_naming_the_successor_and_is_audited(rig: R
     assert letter.in_reply_to == notice.message_id and letter.references == (notice.message_id,)
     context = next(c for k, c in rig.renderer.rendered if k == "ods_decision")
     assert context["decision"] == "carried" and context["reference"] == rel.reference
-    assert context["successor"] == {"code": "15F", "name": "NHS WEST YORKSHIRE ICB"}
+    assert context["successor"] == {
+        "code": "15F",
+        "name": "NHS WEST YORKSHIRE ICB - 15F",
+        "label": "NHS WEST YORKSHIRE ICB - 15F",
+    }
     assert context["from_date"] == "01/07/2022" and context["closed_code"] == "03G"
     assert "agreed with the ICB" not in str(context)  # staff's note stays in the audit trail
     with pytest.raises(OdsError, match="decided already"):
