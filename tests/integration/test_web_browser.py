@@ -410,7 +410,9 @@ def test_on_the_register_page_a_lead_carries_over_to_the_second_of_two_successor
     (told,) = [e for e in received if rel.reference in str(e["Subject"])]
     assert f"[{rel.reference}] carried over to 42D" in str(told["Subject"])
     body = told.get_body(("plain",)).get_content()
-    assert f"the register names {humber}" in body and "36J" not in body
+    # the email gives ODS's whole name: the short one is the ICB's, not the sub-ICB location's
+    whole = "NHS HUMBER AND NORTH YORKSHIRE ICB - 42D"
+    assert f"the register names {whole} as" in body and "36J" not in body
 
 
 def _lines(cell: Any) -> int:
