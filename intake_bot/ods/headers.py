@@ -44,7 +44,10 @@ _REPORT_NAMES = {
     14: ("parent organisation code", "parent code", "parent organisation", "parent"),
 }
 _SUCCESSIONS_NAMES = {
-    0: ("organisation code", "old code", "old organisation code", "predecessor code"),
+    0: (
+        *("organisation code", "old code", "old organisation code", "predecessor code"),
+        "predecessor organisation code",
+    ),
     1: (
         *("succeeding organisation code", "successor organisation code", "new code"),
         *("new organisation code", "successor code", "successor"),

@@ -62,6 +62,11 @@ def test_a_successions_file_with_its_columns_reordered_is_read_by_its_header(
     (succession,) = read_ods_file(path).successions
     assert (succession.old_code, succession.new_code) == ("QJG", "QZE")
     assert succession.effective_on == date(2026, 4, 1) and succession.reason == "merger"
+    # the old code's column named as the new one's is ("Successor" / "Predecessor ...")
+    named = "Successor Organisation Code,Predecessor Organisation Code,Effective Date,Reason"
+    path = report(tmp_path / "succ2.csv", [named, "QZE,QJG,20260401,M"])
+    (succession,) = read_ods_file(path).successions
+    assert (succession.old_code, succession.new_code) == ("QJG", "QZE")
 
 
 def test_a_workbook_of_chosen_columns_is_read_by_its_header(tmp_path: Path) -> None:
