@@ -172,7 +172,9 @@ def validate(form: RawForm, ctx: ValidationContext) -> Validation:
     _check_approvals(check)
     _check_organisations(check)
     if form.unknown_labels:
-        check.flag(None, "Labels that name no field: " + "; ".join(form.unknown_labels))
+        # "Name:;" would read as punctuation gone wrong: the label's own colon or asterisk aside
+        labels = (label.rstrip(" :*") or label for label in form.unknown_labels)
+        check.flag(None, "Labels that name no field: " + "; ".join(labels))
     notes = [version_note(form), form.version_conflict]
     check.flags += [Flag(None, note) for note in filter(None, notes)]
     check.problems.sort(key=lambda p: _ORDER.get(p.field_key or "", len(_ORDER)))
