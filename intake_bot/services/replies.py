@@ -29,12 +29,13 @@ from intake_bot.domain.rawform import RawForm, RawValue
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.sender import dmarc_concern, domain_of
 from intake_bot.domain.status import Status
-from intake_bot.domain.triage import request_reference
+from intake_bot.domain.triage import QUARANTINE, message_reference, request_reference
 from intake_bot.forms.headers import unverified_from
 from intake_bot.forms.readings import FileReading, ParsedMessage
 from intake_bot.ports import ReferenceRepository, Unit
 from intake_bot.services import audit
 from intake_bot.services.answers import (
+    STAFF_WILL_LOOK,
     acknowledge,
     form_not_applied,
     reply_not_applied,
@@ -184,9 +185,19 @@ def _unread_form(
     result: ThreadResult,
 ) -> None:
     """A party's reply whose only form is on a version the bot cannot read: the request is
-    flagged for staff, and the sender is sent the cannot-read reply with the current form (at
-    the address recorded for the request). No robot sends a form, so this starts no loop."""
-    request.flags = [*request.flags, *unread_versions(rejected)]
+    flagged, the email goes to the quarantine queue as a new one would (released once a
+    config/forms/ file maps the version, it is applied as the correction it is), and the
+    sender is sent the cannot-read reply with the current form, saying the request still
+    waits (at the address recorded for the request). No robot sends a form: no loop."""
+    newer = all(r.rejection.newer for r in rejected if r.rejection is not None)
+    told = STAFF_WILL_LOOK if newer else "the sender was asked to send it again on today's form"
+    # Waiting in quarantine, as a new email on such a version does: not yet the request's.
+    inbound.queue, inbound.request_id = QUARANTINE, None
+    inbound.note = f"{inbound.note}: its form is on a version no config/forms/ file maps"
+    held = (
+        f"{told}; the email waits in the quarantine queue as {message_reference(saved_id(inbound))}"
+    )
+    request.flags = [*request.flags, *unread_versions(rejected, told=held)]
     _event(unit, request, inbound, now, "flagged", "a reply's form is on a version not read")
     to = _recorded_address(unit.reference, request, msg)
     result.replies += reply_without_request(
