@@ -67,7 +67,10 @@ def survey(folder: Path) -> FormsFolder:
     """What `folder` holds: the mapping files to read, and each other entry and why it is not
     read. The one judgement of the folder, for the worker at start-up and `config --check`."""
     if not folder.is_dir():
-        raise ConfigError(f"{SETTING}: no folder {folder}: it holds one <version>.toml a version")
+        raise ConfigError(
+            f"{SETTING}: no folder {folder}: make it, or point {SETTING} at the folder that "
+            "holds the <version>.toml files"
+        )
     try:
         entries = sorted(folder.iterdir())
     except OSError as exc:
@@ -153,12 +156,23 @@ def changed_meanings(folder: Path) -> list[str]:
         except (ConfigError, OSError):
             continue
         changed = meanings_changed(labels, keys)
-        if changed:
-            lines.append(
-                f"{path.name} gives names of today's form another field: {'; '.join(changed)}. "
+        if not changed:
+            continue
+        if version_key(path.stem) > version_key(CURRENT_VERSION):
+            # a form that declares no version is never read by a newer version's labels
+            risk = (
+                f"Only a form that declares {path.stem} reads them so; one that declares no "
+                "version is read by today's labels"
+            )
+        else:
+            risk = (
                 "A form that declares no version and uses them is read by whichever version "
                 "finds more of its fields"
             )
+        lines.append(
+            f"{path.name} gives names of today's form another field: {'; '.join(changed)}. "
+            + risk
+        )
     return lines
 
 
