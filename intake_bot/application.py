@@ -121,6 +121,12 @@ class Application:
         """The demo's: one message into the first (Maildir) mailbox."""
         raise NotImplementedError
 
+    def blank_form(self, suffix: str) -> bytes:
+        """The blank request form ("docx" or "xlsx"), the current version: the one replies
+        attach. It needs no settings of the forms folder, so a broken mapping file there
+        does not stop staff writing it."""
+        raise NotImplementedError
+
     @property
     def operations(self) -> Operations:
         """status (mailboxes, backlog, outbox, quarantine) and health, for operators."""

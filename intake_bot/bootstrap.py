@@ -282,11 +282,10 @@ class Wired(Application):
         from intake_bot.services.connectivity import Connectivity
 
         _ = self.store  # a database.url that cannot work is named before any mailbox is tried
-        settings = self.settings
         return Connectivity(
-            mailboxes=[box.name for box in settings.mailboxes],
-            probe_mailbox=lambda name: probe_mailbox(settings, name),
-            probe_outgoing=lambda: probe_outgoing(settings),
+            mailboxes=[box.name for box in self.settings.mailboxes],
+            probe_mailbox=lambda name: probe_mailbox(self.settings, name),
+            probe_outgoing=lambda: probe_outgoing(self.settings),
         )
 
     @cached_property
@@ -303,6 +302,9 @@ class Wired(Application):
 
     def deliver_sample(self, raw: bytes) -> None:
         deliver_to_maildir(self.settings, raw)
+
+    def blank_form(self, suffix: str) -> bytes:
+        return self.notifier.blank_form(suffix)
 
 
 class _StoreOnFirstUnit:

@@ -84,7 +84,7 @@ def form(
     suffix = output_format(output, [f.value for f in FormFormat], fmt.value if fmt else None)
     from intake_bot.domain.form_versions import CURRENT_VERSION
 
-    data = state(ctx).app().intake.blank_form(suffix)
+    data = state(ctx).app().blank_form(suffix)
     try:
         output.write_bytes(data)
     except OSError as exc:

@@ -210,10 +210,7 @@ class Intake:
 
     def blank_form(self, suffix: str) -> bytes:
         """The blank request form as a "docx" or "xlsx" file: the one the how-to reply attaches."""
-        for item in self.notifier.blank_forms():
-            if item.filename.lower().endswith("." + suffix.lower()):
-                return item.data
-        raise ValueError(f"no blank form in the format {suffix!r}")
+        return self.notifier.blank_form(suffix)
 
     def rules(self, now: datetime, default_office: str | None = None) -> FilingRules:
         """The rules a message is filed by at `now` (reference data as of the last refresh)."""

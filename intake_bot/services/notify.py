@@ -51,6 +51,13 @@ class Notifier:
             "console": lh.console_url.rstrip("/"),
         }
 
+    def blank_form(self, suffix: str) -> bytes:
+        """The blank request form as a "docx" or "xlsx" file: the one the how-to reply attaches."""
+        for item in self.blank_forms():
+            if item.filename.lower().endswith("." + suffix.lower()):
+                return item.data
+        raise ValueError(f"no blank form in the format {suffix!r}")
+
     def may_auto_reply(
         self, unit: Unit, recipient: str, now: datetime, inbound_id: int | None = None
     ) -> bool:
