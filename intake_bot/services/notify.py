@@ -162,7 +162,12 @@ def summary_rows(values: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) for every filled-in field, in form order."""
     rows = []
     for f in FIELDS:
-        shown = display_value(values.get(f.key))
+        value = values.get(f.key)
+        if f.choices:  # as the form offered it ("New relationship"), not the key stored ("new")
+            labels = {c.value: c.label for c in f.choices}
+            items = value if isinstance(value, list | tuple) else [value]
+            value = [labels.get(v, v) if isinstance(v, str) else v for v in items]
+        shown = display_value(value)
         if shown:
             rows.append((f.label, shown if f.kind is not Kind.LONG_TEXT else shown[:500]))
     return rows
