@@ -75,6 +75,7 @@ def _print_poll(report: PollReport) -> None:
         + (f" ({by_outcome})" if by_outcome else "")
         + f"; {filed} request(s) filed"
         + (f" ({', '.join(report.references)})" if filed else "")
+        + (f"; replies about {', '.join(report.threaded)}" if report.threaded else "")
         + f"; {report.not_ours} on other subjects left alone"
         + f"; {report.replies} repl{'y' if report.replies == 1 else 'ies'} queued"
         + (f"; {report.errors} error(s)" if report.errors else ""),

@@ -22,15 +22,22 @@ class PollReport:
     examined: int = 0  # new messages looked at
     not_ours: int = 0  # other subjects, left untouched
     outcomes: dict[str, int] = field(default_factory=dict)
-    references: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)  # the requests filed
+    threaded: list[str] = field(default_factory=list)  # the requests replies were about
     replies: int = 0
     errors: int = 0
     skipped: bool = False  # another worker holds this mailbox
     interrupted: bool = False
 
-    def count(self, outcome: str, references: Sequence[str] = (), replies: int = 0) -> None:
-        """One message dealt with."""
+    def count(
+        self, outcome: str, references: Sequence[str] = (), replies: int = 0, *, reply: bool = False
+    ) -> None:
+        """One message dealt with. `reply`: it answered a request, the first of `references`
+        (the others, forms further in it, were filed anew)."""
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        if reply and references:
+            self.threaded.append(references[0])
+            references = references[1:]
         self.references.extend(references)
         self.replies += replies
 
@@ -41,6 +48,7 @@ class PollReport:
         for outcome, n in other.outcomes.items():
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + n
         self.references.extend(other.references)
+        self.threaded.extend(other.threaded)
         self.replies += other.replies
         self.errors += other.errors
         self.skipped = self.skipped and other.skipped

@@ -29,7 +29,7 @@ from intake_bot.ports import (
     Store,
     StoreUnavailableError,
 )
-from intake_bot.services.classify import Contents
+from intake_bot.services.classify import Contents, Kind
 from intake_bot.services.held import returns_our_mail
 from intake_bot.services.intake import IngestResult
 from intake_bot.services.reading import Reader, Reading
@@ -272,7 +272,8 @@ class Poller:
                 unit.polling.record_failure(ref, error, self.clock())
             report.errors += 1
             return Settled.RETRY
-        report.count(result.outcome.value, result.references, result.replies)
+        reply = result.outcome is Kind.REPLY
+        report.count(result.outcome.value, result.references, result.replies, reply=reply)
         log.info(
             "%s %s: %s %s", ref.mailbox, ref.key, result.outcome.value, " ".join(result.references)
         )
