@@ -170,8 +170,7 @@ def changed_meanings(folder: Path) -> list[str]:
                 "finds more of its fields"
             )
         lines.append(
-            f"{path.name} gives names of today's form another field: {'; '.join(changed)}. "
-            + risk
+            f"{path.name} gives names of today's form another field: {'; '.join(changed)}. " + risk
         )
     return lines
 
