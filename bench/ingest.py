@@ -60,6 +60,7 @@ from _common import (
     reset_peak_rss,
     rss_mb,
     small_messages,
+    sql_store,
     table_counts,
     write_json,
 )
@@ -186,7 +187,7 @@ def bot_pass(
     if isinstance(reader, Pooled):
         reader.close()
     counts = table_counts(app)
-    app.store.dispose()
+    sql_store(app).dispose()
     result: dict[str, Any] = {
         "seconds": elapsed,
         "machine_busy": busy,
@@ -309,8 +310,8 @@ def idle_pass(full: ImapTarget, empty: ImapTarget, workdir: str, polls: int) -> 
     finally:
         for mb in mailboxes.values():
             mb.close()
-    app_full.store.dispose()
-    app_empty.store.dispose()
+    sql_store(app_full).dispose()
+    sql_store(app_empty).dispose()
     return {
         "messages": exists,
         "first_poll_s": first,

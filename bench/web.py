@@ -29,14 +29,14 @@ import time
 import urllib.parse
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import machine, make_settings, new_app, print_table, sql_store, write_json
 
-from bench._common import machine, make_settings, new_app, print_table, sql_store, write_json
 from intake_bot.samples import new_request
 from tests.servers import free_port, postgres_reachable, temporary_postgres_database
 
@@ -53,6 +53,7 @@ def fill(url: str, n: int) -> None:
     """`n` open requests, written with SQL in batches (filing 50,000 emails is another
     benchmark's job); one inbound message that they all came from."""
     from sqlalchemy import insert, text
+    from sqlmodel import col
 
     from intake_bot.store.request_queries import search_text
     from intake_bot.store.tables import InboundMessageRow, RequestRow
@@ -63,7 +64,7 @@ def fill(url: str, n: int) -> None:
     rng = random.Random(7)
     with store.engine.begin() as conn:
         (inbound,) = conn.execute(
-            insert(InboundMessageRow).returning(InboundMessageRow.id),
+            insert(InboundMessageRow).returning(col(InboundMessageRow.id)),
             [
                 {
                     "dedupe_key": "bench",
@@ -78,7 +79,7 @@ def fill(url: str, n: int) -> None:
             ],
         ).one()
         for start in range(0, n, 5000):
-            rows = []
+            rows: list[dict[str, Any]] = []
             for i in range(start, min(n, start + 5000)):
                 values = new_request(i)
                 office, kind = OFFICES[i % 4], KINDS[rng.randrange(5)]
@@ -173,7 +174,7 @@ def run_users(
     clients = [Client(base) for _ in range(users)]
     for client in clients:
         client.sign_in()
-    paths = {
+    paths: dict[str, Callable[[int], str]] = {
         "queues": lambda r: "/queues",
         "queue": lambda r: "/queues/north/new",
         "filtered queue": lambda r: "/queues/north/new?q=Leeds&sort=due",

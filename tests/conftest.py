@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +28,14 @@ class FrozenClock:
         return self.now
 
 
+def sql_store(app: App) -> Store:
+    """The SQL store under `app`. `App.store` is typed as the port; tests that count rows with
+    SQL, migrate or dispose of the engine need the adapter."""
+    store = app.store
+    assert isinstance(store, Store), type(store)
+    return store
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each store test runs on SQLite and on a fresh PostgreSQL database of its own."""
@@ -42,7 +50,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-def make_settings(tmp_path: Path, database_url: str, **sections: dict[str, object]) -> Settings:
+def make_settings(tmp_path: Path, database_url: str, **sections: Mapping[str, object]) -> Settings:
     env = {
         "INTAKE_BOT_DATABASE_URL": database_url,
         "INTAKE_BOT_MAILBOX_URL": f"maildir:{tmp_path / 'mail'}",
@@ -67,7 +75,7 @@ def app(tmp_path: Path, database_url: str, clock: FrozenClock) -> Iterator[App]:
     """The application on a migrated database, with the reference data loaded."""
     settings = make_settings(tmp_path, database_url)
     application = build(settings, clock=clock, store=Store.from_url(database_url))
-    migrate.upgrade(application.store)
+    migrate.upgrade(sql_store(application))
     load_reference_data(application)
     yield application
-    application.store.dispose()
+    sql_store(application).dispose()

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from lxml import etree
 from openpyxl import Workbook
 
 from intake_bot.domain.fields import FIELDS
@@ -55,7 +56,7 @@ FORM_2016: dict[str, tuple[str, str]] = {
 }
 
 
-def _control(key: str, text: str) -> object:
+def _control(key: str, text: str) -> etree._Element:
     """A plain-text content control tagged `key` holding `text`, as the 2016 form had."""
     sdt = OxmlElement("w:sdt")
     properties = OxmlElement("w:sdtPr")

@@ -17,13 +17,13 @@ from intake_bot.worker import Worker
 def _sent(app: App) -> list[EmailMessage]:
     folder = Path(app.settings.outgoing.url.split(":", 1)[1])
     files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-    return [message_from_bytes(p.read_bytes(), policy=default) for p in files]  # type: ignore[misc]
+    return [message_from_bytes(p.read_bytes(), policy=default) for p in files]
 
 
 def _text(msg: EmailMessage) -> str:
     body = msg.get_body(("plain",))
     assert body is not None
-    return str(body.get_content())  # type: ignore[attr-defined]
+    return str(body.get_content())
 
 
 def test_the_ack_of_a_corrected_form_names_the_corrected_file(app: App) -> None:

@@ -35,7 +35,7 @@ from intake_bot.services.digests import Digests
 from intake_bot.services.notify import Notifier
 from intake_bot.store.store import Store
 from intake_bot.worker import Worker
-from tests.conftest import REPO, FrozenClock, make_settings
+from tests.conftest import REPO, FrozenClock, make_settings, sql_store
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def _file(app: App, i: int = 0, **values: str) -> str:
 def _with_target(app: App, tmp_path: Path, clock: FrozenClock, days: int) -> App:
     """The same application and database after the target for new requests became `days`."""
     settings = make_settings(tmp_path, app.settings.database.url, targets={"new": days})
-    return build(settings, clock=clock, store=app.store)
+    return build(settings, clock=clock, store=sql_store(app))
 
 
 def _set_status(app: App, reference: str, status: str) -> None:
@@ -146,7 +146,7 @@ def test_one_digest_per_office_per_day_none_when_empty_none_twice_after_a_restar
     first = _digests(app)
     assert first.sent == {"North": 2, "Midlands and East": 1}
     assert first.skipped_empty == ("London", "South")
-    emails = _digest_emails(app.store)
+    emails = _digest_emails(sql_store(app))
     assert len(emails) == 2
     north = next(e for e in emails if e.row.recipients == NORTH_STAFF)
     assert north.row.subject == "DSfC North: 2 open requests, 0 overdue, 2 new - 04/04/2016"
@@ -165,14 +165,14 @@ def test_one_digest_per_office_per_day_none_when_empty_none_twice_after_a_restar
     try:
         after_restart = _digests(restarted)
     finally:
-        restarted.store.dispose()
+        sql_store(restarted).dispose()
     assert after_restart.sent == {}
-    assert len(_digest_emails(app.store)) == 2
+    assert len(_digest_emails(sql_store(app))) == 2
 
     move_to(MONDAY + timedelta(days=1))
     assert _digests(app).sent == {"North": 2, "Midlands and East": 1}
-    assert len(_digest_emails(app.store)) == 4
-    log = _digest_log(app.store, "North", date(2016, 4, 5))
+    assert len(_digest_emails(sql_store(app))) == 4
+    log = _digest_log(sql_store(app), "North", date(2016, 4, 5))
     assert log is not None and log.items == 2 and log.sent_at == clock.now
 
 
@@ -202,7 +202,7 @@ def test_day_by_day_overdue_first_oldest_due_first_then_new_then_the_rest(
         assert "North" in _digests(app).skipped_already_sent  # and only once a day
 
     assert len(sent_days) == 16  # every day from Tue 5 to Wed 20 April, weekends too
-    last = _digest_emails(app.store)[-1]
+    last = _digest_emails(sql_store(app))[-1]
     assert last.row.subject == "DSfC North: 4 open requests, 2 overdue, 1 new - 20/04/2016"
     order = [due_13th, new_due_18th, arrived_today, incomplete]
     for body in (last.text, last.html):
@@ -229,7 +229,7 @@ def test_a_message_awaiting_staff_in_an_office_queue_is_listed(app: App, move_to
             )
         )
     assert _digests(app).sent == {"North": 1}
-    (sent,) = _digest_emails(app.store)
+    (sent,) = _digest_emails(sql_store(app))
     assert "MSG-1  reply, awaiting staff: someone.else@nhs.net" in sent.text
 
 
@@ -237,7 +237,7 @@ def test_the_day_is_the_day_in_london_not_in_utc(app: App, move_to: MOVE) -> Non
     move_to(datetime(2016, 6, 1, 23, 30, tzinfo=UTC))  # already 2 June in London (BST)
     _file(app, 0)
     assert _digests(app).sent == {"North": 1}
-    assert _digest_log(app.store, "North", date(2016, 6, 2)) is not None
+    assert _digest_log(sql_store(app), "North", date(2016, 6, 2)) is not None
     move_to(datetime(2016, 6, 2, 22, 30, tzinfo=UTC))  # 23:30 on 2 June in London
     assert _digests(app).skipped_already_sent == ("North",)
     move_to(datetime(2016, 6, 2, 23, 0, tzinfo=UTC))  # midnight: 3 June
@@ -277,7 +277,7 @@ def test_two_replicas_racing_send_one_digest(
     finally:
         rival.dispose()
     assert report.sent == {} and report.skipped_already_sent == ("North",)
-    assert _digest_emails(app.store) == []  # ours was rolled back with the DigestLog row
+    assert _digest_emails(sql_store(app)) == []  # ours was rolled back with the DigestLog row
     assert "already sent today by another worker" in caplog.text  # refused at commit
 
 
@@ -289,7 +289,7 @@ def test_preview_renders_the_email_that_is_then_sent_and_queues_nothing(
     (north,) = (d for d in app.settings.dscro if d.name == "North")
     preview = app.digests.preview(north.name)
     assert preview is not None
-    assert _digest_emails(app.store) == []
+    assert _digest_emails(sql_store(app)) == []
     assert preview.subject == "DSfC North: 2 open requests, 0 overdue, 2 new - 04/04/2016"
     assert _order(preview.text, [first, second]) == [first, second]
     assert "NHS Leeds North CCG 02V" in preview.text
@@ -298,7 +298,7 @@ def test_preview_renders_the_email_that_is_then_sent_and_queues_nothing(
     assert "<th" in preview.html and preview.html.count("<table") == 1
 
     _digests(app)
-    (sent,) = [e for e in _digest_emails(app.store) if e.row.recipients == NORTH_STAFF]
+    (sent,) = [e for e in _digest_emails(sql_store(app)) if e.row.recipients == NORTH_STAFF]
     assert sent.text.strip().splitlines() == preview.text.strip().splitlines()
     assert app.digests.preview("London") is None
 
@@ -356,7 +356,7 @@ def test_cli_previews_then_sends_once(app: App, database_url: str, tmp_path: Pat
     assert preview.returncode == 0, preview.stderr
     assert "Subject: DSfC North: 1 open request," in preview.stdout
     assert reference in preview.stdout
-    assert _digest_emails(app.store) == []
+    assert _digest_emails(sql_store(app)) == []
     unknown = _cli("digest", "preview", "Wales", database_url=database_url, tmp_path=tmp_path)
     assert unknown.returncode == 2 and "North" in unknown.stderr
 
@@ -366,4 +366,4 @@ def test_cli_previews_then_sends_once(app: App, database_url: str, tmp_path: Pat
     again = _cli("digest", "send", "--json", database_url=database_url, tmp_path=tmp_path)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["skipped_already_sent"] == ["North"]
-    assert len(_digest_emails(app.store)) == 1
+    assert len(_digest_emails(sql_store(app))) == 1

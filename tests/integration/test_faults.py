@@ -20,7 +20,7 @@ from intake_bot.mail.maildir import deliver
 from intake_bot.samples import DOCX, docx_form, email, new_request
 from intake_bot.store import migrate
 from intake_bot.worker import Worker
-from tests.conftest import REPO, FrozenClock, make_settings
+from tests.conftest import REPO, FrozenClock, make_settings, sql_store
 from tests.integration.worker_procs import (
     Counter,
     append_requests,
@@ -51,7 +51,7 @@ def _app(tmp_path: Path, smtp: SmtpServer, clock: FrozenClock) -> App:
         },
     )
     app = build(settings, clock=clock)
-    migrate.upgrade(app.store)
+    migrate.upgrade(sql_store(app))
     load_reference_data(app)
     maildir = Path(settings.mailbox.url.split(":", 1)[1])
     deliver(maildir, email(attachments=[("f.docx", DOCX, docx_form(new_request(1)))]))

@@ -25,10 +25,10 @@ def _poll(app: App, data: bytes) -> tuple[str, EmailMessage]:
     Worker(app).run_once()
     folder = Path(app.settings.outgoing.url.split(":", 1)[1])
     (path,) = folder.glob("*.eml")
-    reply: EmailMessage = message_from_bytes(path.read_bytes(), policy=default)  # type: ignore[assignment]
+    reply: EmailMessage = message_from_bytes(path.read_bytes(), policy=default)
     body = reply.get_body(("plain",))
     assert body is not None
-    return " ".join(str(body.get_content()).split()), reply  # type: ignore[attr-defined]
+    return " ".join(str(body.get_content()).split()), reply
 
 
 def _attached(msg: EmailMessage) -> list[str]:
@@ -75,7 +75,7 @@ def test_a_correction_on_a_version_not_read_is_asked_for_again_as_a_reply(app: A
     deliver(maildir, email(attachments=[("request.docx", DOCX, incomplete)]))
     Worker(app).run_once()
     (first,) = outbox.glob("*.eml")
-    ack: EmailMessage = message_from_bytes(first.read_bytes(), policy=default)  # type: ignore[assignment]
+    ack: EmailMessage = message_from_bytes(first.read_bytes(), policy=default)
     unmapped = word_form(new_request(1), version="2019.3", names={})
     reply = email(
         subject="RE: " + str(ack["Subject"]),
@@ -85,10 +85,10 @@ def test_a_correction_on_a_version_not_read_is_asked_for_again_as_a_reply(app: A
     deliver(maildir, reply)
     Worker(app).run_once()
     (second,) = [p for p in outbox.glob("*.eml") if p != first]
-    answer: EmailMessage = message_from_bytes(second.read_bytes(), policy=default)  # type: ignore[assignment]
+    answer: EmailMessage = message_from_bytes(second.read_bytes(), policy=default)
     body = answer.get_body(("plain",))
     assert body is not None
-    text = " ".join(str(body.get_content()).split())  # type: ignore[attr-defined]
+    text = " ".join(str(body.get_content()).split())
     assert "[LR-000001]" in str(answer["Subject"])
     assert '"corrected.docx" is on version 2019.3' in text
     assert "as an attachment to a reply to this email" in text and "new email" not in text

@@ -21,7 +21,7 @@ from intake_bot.samples import DOCX, XLSX, docx_form, email, new_request
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
 from intake_bot.worker import Worker
-from tests.conftest import FrozenClock, make_settings
+from tests.conftest import FrozenClock, make_settings, sql_store
 from tests.old_forms import FORM_2016, with_declared_version, word_form, workbook_form
 
 FORMS = ("legitimate-relationship-request.docx", "legitimate-relationship-request.xlsx")
@@ -30,20 +30,17 @@ FORMS = ("legitimate-relationship-request.docx", "legitimate-relationship-reques
 def _sent(app: App) -> list[EmailMessage]:
     folder = Path(app.settings.outgoing.url.split(":", 1)[1])
     files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-    return [message_from_bytes(p.read_bytes(), policy=default) for p in files]  # type: ignore[misc]
+    return [message_from_bytes(p.read_bytes(), policy=default) for p in files]
 
 
 def _text(msg: EmailMessage) -> str:
     body = msg.get_body(("plain",))
     assert body is not None
-    return " ".join(str(body.get_content()).split())  # type: ignore[attr-defined]
+    return " ".join(str(body.get_content()).split())
 
 
 def _attached(msg: EmailMessage) -> dict[str, bytes]:
-    return {
-        str(part.get_filename()): part.get_content()  # type: ignore[attr-defined]
-        for part in msg.iter_attachments()
-    }
+    return {str(part.get_filename()): part.get_content() for part in msg.iter_attachments()}
 
 
 def _poll(app: App, filename: str, content_type: str, data: bytes) -> EmailMessage:
@@ -375,7 +372,7 @@ def test_a_form_on_a_version_newer_than_the_blank_with_a_file_is_acknowledged_an
     settings = make_settings(tmp_path, database_url, paths={"forms": forms})
     app = build(settings, clock=clock, store=Store.from_url(database_url))
     try:
-        migrate.upgrade(app.store)
+        migrate.upgrade(sql_store(app))
         load_reference_data(app)
         names = {"commissioner_name": ("Commissioning organisation", "commissioner_name")}
         data = word_form(new_request(0), version="2031.1", names=names, controls=False)
@@ -392,7 +389,7 @@ def test_a_form_on_a_version_newer_than_the_blank_with_a_file_is_acknowledged_an
             for flag in _flags(app)
         )
     finally:
-        app.store.dispose()
+        sql_store(app).dispose()
 
 
 def test_a_hand_made_form_whose_label_is_not_known_is_told_which_labels_were_not_read(

@@ -20,6 +20,7 @@ from intake_bot.config import load_settings
 from intake_bot.samples import DOCX, SUBJECT, docx_form, email, new_request
 from intake_bot.store import migrate
 from intake_bot.worker import Worker
+from tests.conftest import sql_store
 from tests.servers import DovecotServer, SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ class Rig:
 
     def inbox(self, address: str) -> list[EmailMessage]:
         return [
-            message_from_bytes(m.raw, policy=default)  # type: ignore[misc]
+            message_from_bytes(m.raw, policy=default)
             for m in self.smtp.messages()
             if address in m.rcpt_tos
         ]
@@ -95,16 +96,16 @@ templates = "{REPO / "templates"}"
     env["INTAKE_BOT_OUTGOING_PASSWORD"] = smtp.password or ""
     env["COLUMNS"] = "200"
     app = build(load_settings(cfg, env=env))
-    migrate.upgrade(app.store)
+    migrate.upgrade(sql_store(app))
     load_reference_data(app)
     yield Rig(app, cfg, env, dovecot, smtp)
-    app.store.dispose()
+    sql_store(app).dispose()
 
 
 def _text(msg: EmailMessage) -> str:
     body = msg.get_body(("plain",))
     assert body is not None
-    return str(body.get_content())  # type: ignore[attr-defined]
+    return str(body.get_content())
 
 
 def test_new_request_approved_from_the_cli_is_published_once_every_consent_is_given(

@@ -15,7 +15,7 @@ from intake_bot.samples import DOCX, docx_form, email, new_request
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
 from intake_bot.worker import Worker
-from tests.conftest import REPO, FrozenClock
+from tests.conftest import REPO, FrozenClock, sql_store
 from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ organisations = "{REPO / "config/organisations.toml"}"
     )
     settings = load_settings(cfg, env={})
     app = build(settings, clock=FrozenClock(), store=Store.from_url(database_url))
-    migrate.upgrade(app.store)
+    migrate.upgrade(sql_store(app))
     load_reference_data(app)
     return app
 
@@ -60,7 +60,7 @@ def two_maildirs(tmp_path: Path, database_url: str) -> Iterator[App]:
         _maildir_box("south", tmp_path / "south"),
     )
     yield app
-    app.store.dispose()
+    sql_store(app).dispose()
 
 
 def test_run_once_polls_every_mailbox_then_sends(two_maildirs: App, tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_run_once_files_the_good_mailbox_when_another_fails(
         assert gone is not None and not gone.ok and "Connection refused" in gone.detail
         assert status["good"].last is not None and status["good"].last.ok
     finally:
-        app.store.dispose()
+        sql_store(app).dispose()
 
 
 def test_a_mailbox_that_cannot_be_built_stops_run_once_before_anything_is_polled(
@@ -128,4 +128,4 @@ def test_a_mailbox_that_cannot_be_built_stops_run_once_before_anything_is_polled
             Worker(app).run_once()
         assert app.mailboxes.status()[0].last is None  # nothing was polled
     finally:
-        app.store.dispose()
+        sql_store(app).dispose()

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -32,7 +33,12 @@ def oauth() -> Iterator[OAuthServer]:
         yield server
 
 
-def _settings(server: OAuthServer, client_id: str, **extra: object) -> OAuth2Settings:
+class _Files(TypedDict, total=False):
+    client_secret_file: Path
+    certificate_file: Path
+
+
+def _settings(server: OAuthServer, client_id: str, **extra: Unpack[_Files]) -> OAuth2Settings:
     return OAuth2Settings(
         oidc_authority=server.authority, client_id=client_id, ca_file=server.ca_file, **extra
     )

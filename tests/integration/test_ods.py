@@ -24,7 +24,7 @@ from intake_bot.domain.records import Relationship
 from intake_bot.samples import docx_form, new_request
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, sql_store
 from tests.ods_files import (
     icb_merger_file,
     report,
@@ -65,7 +65,7 @@ def test_migration_0006_adds_the_ods_tables_and_downgrade_drops_them(database_ur
 
 
 def _outbox_kinds(app: App) -> list[str]:
-    with app.store.engine.connect() as conn:  # the real store: count rows directly
+    with sql_store(app).engine.connect() as conn:  # the real store: count rows directly
         return list(conn.execute(sa.text("SELECT kind FROM outbox ORDER BY id")).scalars())
 
 
@@ -78,7 +78,7 @@ class _Sent:
 
 
 def _outbox(app: App, kind: str) -> list[_Sent]:
-    with app.store.engine.connect() as conn:  # the real store: read rows directly
+    with sql_store(app).engine.connect() as conn:  # the real store: read rows directly
         rows = conn.execute(
             sa.text(
                 "SELECT recipients, subject, raw, message_id FROM outbox WHERE kind = :k"
@@ -106,7 +106,7 @@ def _assert_threaded(raw: bytes, *, on: str) -> None:
 
 
 def _events(app: App, action: str) -> list[tuple[str, str | None, str]]:
-    with app.store.engine.connect() as conn:  # the real store: count rows directly
+    with sql_store(app).engine.connect() as conn:  # the real store: count rows directly
         rows = conn.execute(
             sa.text("SELECT actor, to_status, note FROM event WHERE action = :a ORDER BY id"),
             {"a": action},

@@ -17,7 +17,7 @@ from intake_bot.domain.ods_views import ReviewItem
 from intake_bot.domain.organisations import OdsError
 from intake_bot.store.store import Store
 from intake_bot.web.app import create_app
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, sql_store
 from tests.integration.test_ods import APRIL_2016, LEEDS, MAY_2026, _commissioner, _events
 from tests.integration.test_web_console import NORTH_LEAD, PASSWORD, csrf_of, sign_in
 from tests.ods_files import sub_icb_files
@@ -184,7 +184,7 @@ def test_an_approval_while_an_import_holds_the_list_stands_and_soon_returns(
 
     # An import holding the list for 15 s. SQLite has one writer: the approval itself waits
     # for it there; on PostgreSQL it need not.
-    hold = 15 if app.store.is_postgres else 3
+    hold = 15 if sql_store(app).is_postgres else 3
     thread = threading.Thread(target=approve)
     try:
         with app.store.unit() as unit:

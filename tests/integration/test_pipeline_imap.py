@@ -12,7 +12,7 @@ from intake_bot.bootstrap import App, build, load_reference_data
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
 from intake_bot.worker import Worker
-from tests.conftest import FrozenClock, make_settings
+from tests.conftest import FrozenClock, make_settings, sql_store
 from tests.integration.imap_mix import morning_mail
 from tests.servers import DovecotServer, SmtpServer
 
@@ -42,10 +42,10 @@ def imap_app(
     dovecot.reset()
     settings = make_settings(tmp_path, database_url, **imap_settings_env(dovecot, smtp))
     app = build(settings, clock=clock, store=Store.from_url(database_url))
-    migrate.upgrade(app.store)
+    migrate.upgrade(sql_store(app))
     load_reference_data(app)
     yield app
-    app.store.dispose()
+    sql_store(app).dispose()
 
 
 def _append_all(client: IMAPClient, messages: list[bytes]) -> None:
@@ -112,7 +112,7 @@ def test_flag_only_mode_keeps_messages_in_inbox_and_a_second_poll_costs_nothing(
     env["mailbox"]["processed_folder"] = ""
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", **env)
     app = build(settings, clock=clock)
-    migrate.upgrade(app.store)
+    migrate.upgrade(sql_store(app))
     load_reference_data(app)
     messages, _ = morning_mail()
     with dovecot.client() as client:

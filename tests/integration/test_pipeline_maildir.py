@@ -90,7 +90,7 @@ def test_subject_variants_are_ours_and_other_subjects_are_left_alone(app: App) -
 def test_dmarc_failure_at_our_server_sends_a_request_to_verification(tmp_path: Path) -> None:
     from intake_bot.bootstrap import build, load_reference_data
     from intake_bot.store import migrate
-    from tests.conftest import FrozenClock, make_settings
+    from tests.conftest import FrozenClock, make_settings, sql_store
 
     settings = make_settings(
         tmp_path,
@@ -98,7 +98,7 @@ def test_dmarc_failure_at_our_server_sends_a_request_to_verification(tmp_path: P
         senders={"authserv_id": "mx.dsfc.example", "require_dmarc_pass": "true"},
     )
     app = build(settings, clock=FrozenClock())
-    migrate.upgrade(app.store)
+    migrate.upgrade(sql_store(app))
     load_reference_data(app)
     form = [("form.docx", DOCX, docx_form(new_request()))]
     verdicts = {"pass": "triaged", "fail": "verification"}

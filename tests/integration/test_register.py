@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 from typer.testing import CliRunner, Result
 
 from intake_bot.bootstrap import App
@@ -35,7 +35,8 @@ from intake_bot.services.register import apply_approved_request
 from intake_bot.services.register.history import relationship_history
 from intake_bot.services.register.importing import import_register
 from intake_bot.services.register.listing import export_register, register_rows
-from tests.conftest import REPO, FrozenClock
+from intake_bot.store.tables import EventRow
+from tests.conftest import REPO, FrozenClock, sql_store
 
 pytestmark = pytest.mark.integration
 
@@ -105,13 +106,14 @@ def _versions(app: App, reference: str) -> list[RelationshipVersion]:
 
 
 def _register_events(app: App) -> list[str]:
-    with app.store.unit() as unit:
-        rows = unit.session.exec(select(Event).where(Event.action == "register")).all()
+    with sql_store(app).unit() as unit:
+        # `Event` is mapped onto EventRow's table: the same column, typed for mypy
+        rows = unit.session.exec(select(Event).where(col(EventRow.action) == "register")).all()
         return [e.note for e in sorted(rows, key=lambda e: e.id or 0)]
 
 
 def _counts(app: App) -> tuple[int, int, int]:
-    with app.store.unit() as unit:
+    with sql_store(app).unit() as unit:
         return (
             unit.session.exec(select(func.count()).select_from(Relationship)).one(),
             unit.session.exec(select(func.count()).select_from(RelationshipVersion)).one(),

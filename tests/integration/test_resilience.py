@@ -19,7 +19,7 @@ from intake_bot.services import polling
 from intake_bot.services.intake import IngestResult
 from intake_bot.store import migrate
 from intake_bot.worker import Worker
-from tests.conftest import REPO, FrozenClock, make_settings
+from tests.conftest import REPO, FrozenClock, make_settings, sql_store
 from tests.servers import SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -78,7 +78,7 @@ def test_smtp_down_for_hours_loses_nothing(
         },
     )
     app = build(settings, clock=clock)
-    migrate.upgrade(app.store)
+    migrate.upgrade(sql_store(app))
     load_reference_data(app)
     for i in range(3):
         deliver(_maildir(app), _form_email(i, sender=f"user{i}@nhs.net"))

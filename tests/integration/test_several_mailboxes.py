@@ -242,7 +242,11 @@ def test_a_dovecot_that_stops_answering_then_goes_away_never_holds_up_another(
                 for i in (3, 4):
                     with dovecot.client() as client:
                         client.append("INBOX", _form(i))
-                    took = _wait_until(lambda n=i: len(smtp.messages()) == n, 30, log)
+
+                    def acknowledged(n: int = i) -> bool:
+                        return len(smtp.messages()) == n
+
+                    took = _wait_until(acknowledged, 30, log)
                     assert took <= INTERVAL + SLACK, f"acknowledged after {took:.1f} s"
                 stuck_since = _last_poll(db, "second")
             finally:

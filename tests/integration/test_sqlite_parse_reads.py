@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,7 +125,10 @@ def test_a_database_file_not_made_yet_is_left_to_the_store(command: str, tmp_pat
     from intake_bot.store.sqlite_parse_reads import parse_reads
     from intake_bot.store.sqlite_reads import queue_reads
 
-    reads_of = parse_reads if command == "parse" else queue_reads
+    # parse's or queue's readers, typed as what both take and give
+    reads_of: Callable[[str, Callable[[], Any]], Callable[[], AbstractContextManager[Any]]] = (
+        parse_reads if command == "parse" else queue_reads
+    )
     used: list[str] = []
 
     def otherwise() -> Any:

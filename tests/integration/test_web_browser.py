@@ -28,7 +28,7 @@ from intake_bot.store import migrate
 from intake_bot.store.store import Store
 from intake_bot.web.app import create_app
 from intake_bot.worker import Worker
-from tests.conftest import make_settings
+from tests.conftest import make_settings, sql_store
 from tests.integration.test_web_console import NORTH_CASEWORKER, NORTH_LEAD, PASSWORD, file_request
 from tests.register_cases import approved_relationship
 from tests.servers import SmtpServer, free_port, require
@@ -284,7 +284,7 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
     from tests.ods_files import icb_merger_file, sub_icb_files
 
     app, base = served
-    with app.store.engine.begin() as conn:  # shared database: no organisations or reviews left
+    with sql_store(app).engine.begin() as conn:  # shared database: no organisations or reviews left
         conn.execute(text("TRUNCATE ods_organisation, ods_succession, ods_review"))
     leeds = approved_relationship(app, _uids, **LEEDS)
     suffolk = approved_relationship(
@@ -347,10 +347,9 @@ def test_the_register_page_shows_succession_reviews_and_a_lead_decides(
     (told,) = [e for e in received if leeds.reference in str(e["Subject"])]
     assert "carried over to 15F" in str(told["Subject"])
     # the email gives ODS's whole name, which the requester may copy into a form
-    assert (
-        "the register names NHS WEST YORKSHIRE ICB - 15F as"
-        in told.get_body(("plain",)).get_content()
-    )
+    plain = told.get_body(("plain",))
+    assert plain is not None
+    assert "the register names NHS WEST YORKSHIRE ICB - 15F as" in plain.get_content()
 
 
 def test_on_the_register_page_a_lead_carries_over_to_the_second_of_two_successors(
@@ -365,7 +364,7 @@ def test_on_the_register_page_a_lead_carries_over_to_the_second_of_two_successor
     from tests.ods_files import split_files
 
     app, base = served
-    with app.store.engine.begin() as conn:  # shared database: no organisations or reviews left
+    with sql_store(app).engine.begin() as conn:  # shared database: no organisations or reviews left
         conn.execute(text("TRUNCATE ods_organisation, ods_succession, ods_review"))
     rel = approved_relationship(
         app, _uids, commissioner_ods="0ZX", commissioner_name="NHS Craven CCG"
@@ -409,7 +408,9 @@ def test_on_the_register_page_a_lead_carries_over_to_the_second_of_two_successor
     received = [message_from_bytes(m.raw, policy=default) for m in smtp.messages()]
     (told,) = [e for e in received if rel.reference in str(e["Subject"])]
     assert f"[{rel.reference}] carried over to 42D" in str(told["Subject"])
-    body = told.get_body(("plain",)).get_content()
+    plain = told.get_body(("plain",))
+    assert plain is not None
+    body = plain.get_content()
     # the email gives ODS's whole name: the short one is the ICB's, not the sub-ICB location's
     whole = "NHS HUMBER AND NORTH YORKSHIRE ICB - 42D"
     assert f"the register names {whole} as" in body and "36J" not in body

@@ -18,7 +18,6 @@ from starlette.testclient import TestClient
 from intake_bot.bootstrap import App
 from intake_bot.ports import MessageRef
 from intake_bot.samples import DOCX, docx_form, email, new_request
-from intake_bot.web import auth
 from intake_bot.web.app import create_app
 
 pytestmark = pytest.mark.integration
@@ -133,7 +132,7 @@ def test_an_idle_session_ends_after_30_minutes(
     sign_in(console, NORTH_CASEWORKER)
     assert console.get("/queues").status_code == 200
     later = time.time() + 31 * 60
-    monkeypatch.setattr(auth.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)  # the `time` module that web/auth.py reads
     response = console.get("/queues", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
 

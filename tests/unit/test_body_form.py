@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from intake_bot.forms.text import SOURCE, read_body
@@ -22,7 +24,7 @@ Alex
 """
 
 
-def _read(text: str) -> dict[str, object]:
+def _read(text: str) -> Mapping[str, object]:
     form = read_body(text)
     assert form is not None
     return form.values

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.core import TyperGroup
 from typer.main import get_command
 
 from intake_bot import samples
@@ -130,8 +131,15 @@ def test_the_ports_name_the_records_and_views_without_importing_them() -> None:
     assert _loaded(modules, typed_only) == set()
 
 
-def test_help_lists_every_command_with_the_line_its_own_help_starts_with() -> None:
+def _group() -> TyperGroup:
+    """The click group that Typer makes of the app (`get_command` is typed as any command)."""
     group = get_command(app)
+    assert isinstance(group, TyperGroup)
+    return group
+
+
+def test_help_lists_every_command_with_the_line_its_own_help_starts_with() -> None:
+    group = _group()
     ctx = group.make_context("intake-bot", ["--version"], resilient_parsing=True)
     for name, entry in COMMANDS.items():
         command = group.get_command(ctx, name)
@@ -142,7 +150,7 @@ def test_help_lists_every_command_with_the_line_its_own_help_starts_with() -> No
 
 @pytest.mark.parametrize("name", ["queue", "db", "parse"])
 def test_a_registered_command_resolves_to_its_implementation(name: str) -> None:
-    group = get_command(app)
+    group = _group()
     ctx = group.make_context("intake-bot", ["--version"], resilient_parsing=True)
     command = group.get_command(ctx, name)
     assert command is not None and command.name == name
@@ -153,7 +161,7 @@ def test_help_lists_the_commands_in_the_registrys_order_once_some_are_imported(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    group = get_command(app)
+    group = _group()
     ctx = group.make_context("intake-bot", ["--version"], resilient_parsing=True)
     group.get_command(ctx, "queue")  # imported first: still listed where the registry puts it
     text = group.get_help(ctx) + capsys.readouterr().out  # Rich prints it; plain click returns it

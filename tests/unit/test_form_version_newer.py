@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from intake_bot.domain.form_versions import CURRENT_VERSION, FormVersions
-from intake_bot.forms.files import FileReading, read_file
+from intake_bot.forms.files import read_file
 from intake_bot.forms.limits import DEFAULT_LIMITS
-from intake_bot.forms.readings import RejectCode
+from intake_bot.forms.readings import FileReading, RejectCode
 from intake_bot.forms.version_files import load_form_versions
 from intake_bot.samples import new_request
 from tests.old_forms import word_form, workbook_form

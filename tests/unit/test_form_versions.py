@@ -28,10 +28,10 @@ from intake_bot.domain.form_versions import (
 )
 from intake_bot.domain.rawform import RawForm, Versioning
 from intake_bot.domain.validation import ValidationContext, validate
-from intake_bot.forms.files import FileReading, read_file
+from intake_bot.forms.files import read_file
 from intake_bot.forms.generate import blank_docx, blank_xlsx, mark_docx_version, mark_xlsx_version
 from intake_bot.forms.limits import DEFAULT_LIMITS
-from intake_bot.forms.readings import RejectCode
+from intake_bot.forms.readings import FileReading, RejectCode
 from intake_bot.forms.text import read_body
 from intake_bot.forms.version_files import load_form_versions
 from intake_bot.samples import body_form, docx_form, new_request, xlsx_request
@@ -340,7 +340,9 @@ def test_parse_shows_the_version_of_a_form_it_cannot_read_as_it_shows_a_read_one
     for declared in ("2031.1", "2019.3"):
         data = with_declared_version(word_form(VALUES), control=declared, prop=declared)
         preview = judge("f.docx", data, rules=CheckRules(ctx), watched_subject="", limits=LIMITS)
-        (rejected,) = preview.as_dict()["rejections"]  # type: ignore[misc]
+        rejections = preview.as_dict()["rejections"]
+        assert isinstance(rejections, list)
+        (rejected,) = rejections
         assert rejected["code"] == "form_version" and rejected["read_as"] == "unmapped"
         assert rejected["form_version"] == declared
     # the sender's text is never shown as a version: it declares none, and the form is read

@@ -29,10 +29,10 @@ from intake_bot.domain.form_versions import (
 from intake_bot.domain.rawform import Versioning
 from intake_bot.domain.validation import ValidationContext, validate
 from intake_bot.forms import version_files
-from intake_bot.forms.files import FileReading, read_file
+from intake_bot.forms.files import read_file
 from intake_bot.forms.generate import blank_docx, mark_docx_version
 from intake_bot.forms.limits import DEFAULT_LIMITS
-from intake_bot.forms.readings import RejectCode
+from intake_bot.forms.readings import FileReading, RejectCode
 from intake_bot.forms.version_files import load_form_versions
 from intake_bot.samples import SUBJECT, demo_messages, new_request
 from intake_bot.services.preview import preview

@@ -23,8 +23,9 @@ from intake_bot.domain.form_versions import (
     version_order,
 )
 from intake_bot.domain.rawform import RawForm, Versioning
-from intake_bot.forms.files import FileReading, read_file
+from intake_bot.forms.files import read_file
 from intake_bot.forms.limits import DEFAULT_LIMITS
+from intake_bot.forms.readings import FileReading
 from intake_bot.forms.version_files import changed_meanings, load_form_versions
 from intake_bot.samples import docx_form, new_request, xlsx_request
 from tests.old_forms import FORM_2016, with_declared_version, word_form, workbook_form

@@ -51,7 +51,7 @@ class LeavingOut:
 
 def _mailbox(client: LeavingOut) -> ImapMailbox:
     box = ImapMailbox(host="127.0.0.1", username="u", password="p", tls="none")
-    box._client = client  # type: ignore[assignment]
+    box._client = client
     return box
 
 

@@ -6,13 +6,17 @@ they were given, so a test reads the acknowledgement's context instead of a MIME
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypedDict, Unpack
+
 import pytest
 
+from intake_bot.domain.outgoing import FileToAttach
 from intake_bot.domain.records import Attachment, Event, InboundMessage, Request
 from intake_bot.ports import MessageRef
 from intake_bot.samples import DOCX, body_form, docx_form, email, new_request
 from intake_bot.services.classify import Kind
-from tests.fakes.intake import OUR_ADDRESS, make_rig
+from tests.fakes.intake import OUR_ADDRESS, Rig, make_rig
 
 
 def _form_email(values: dict[str, str], filename: str = "form.docx", **options: object) -> bytes:
@@ -232,15 +236,21 @@ def test_one_typed_line_from_a_stranger_or_to_a_settled_request_changes_nothing(
     assert "form_not_applied" not in _actions(settled)
 
 
-def _incomplete(rig: object) -> str:
+def _incomplete(rig: Rig) -> str:
     """A request filed incomplete (its signing date wrong); our email's Message-ID."""
-    rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016"), "first.docx"))  # type: ignore[attr-defined]
-    (ack,) = rig.outbox()  # type: ignore[attr-defined]
+    rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016"), "first.docx"))
+    (ack,) = rig.outbox()
     return str(ack.message_id)
 
 
-def _reply(ack_id: str, body: str, **options: object) -> bytes:
-    return email(  # type: ignore[arg-type]
+class _ReplyOptions(TypedDict, total=False):
+    sender: str
+    sender_name: str
+    attachments: Sequence[tuple[str, str, bytes]]
+
+
+def _reply(ack_id: str, body: str, **options: Unpack[_ReplyOptions]) -> bytes:
+    return email(
         body=body,
         subject="RE: [LR-000001] Action needed",
         headers={"In-Reply-To": ack_id},
@@ -375,7 +385,7 @@ def test_the_reply_limit_counts_emails_so_every_request_of_a_bulk_sheet_is_answe
     assert _actions(rig).count("reply_suppressed") == 12
 
 
-def _ref(key: str) -> object:
+def _ref(key: str) -> MessageRef:
     from intake_bot.ports import MessageRef
 
     return MessageRef("enquiries", key)
@@ -423,9 +433,12 @@ def test_an_acknowledgement_that_offers_no_blank_form_does_not_make_one() -> Non
     rig = make_rig()
     made: list[int] = []
     blanks = rig.intake.notifier.blank_forms
-    rig.intake.notifier = replace(
-        rig.intake.notifier, blank_forms=lambda: made.append(1) or blanks()
-    )
+
+    def counted_blanks() -> Sequence[FileToAttach]:
+        made.append(1)
+        return blanks()
+
+    rig.intake.notifier = replace(rig.intake.notifier, blank_forms=counted_blanks)
     rig.ingest(_form_email(new_request(0)))
     rig.ingest(_form_email(new_request(1, contract_signed_date="31/13/2016")))
     assert [o.kind for o in rig.outbox()] == ["ack_valid", "ack_problems"] and made == []

@@ -36,7 +36,7 @@ def rig(tmp_path: Path) -> Rig:
     return Rig(tmp_path)
 
 
-def _on_03g(rig: Rig, **changes: object) -> tuple[Relationship, int]:
+def _on_03g(rig: Rig, **changes: str) -> tuple[Relationship, int]:
     """A relationship whose commissioner is 03G, the 2022 files imported: it and its item."""
     rel = approve(rig.store, commissioner_ods="03G", commissioner_name="Leeds", **changes)
     (item,) = rig.ods.import_files(sub_icb_files(rig.folder), actor="op").reviews
@@ -423,7 +423,7 @@ def test_a_successors_own_record_adds_to_the_old_codes_successors_and_replaces_n
         end="2022-06-30",
         successor=("36J", "2022-07-01"),
     )
-    changes = rig.ods.import_files([bundle(rig.folder / "old.json", [old_record])], actor="op")
-    assert [(c.what, c.code) for c in changes.changes if c.what == "succession dropped"] == [
+    report = rig.ods.import_files([bundle(rig.folder / "old.json", [old_record])], actor="op")
+    assert [(c.what, c.code) for c in report.changes if c.what == "succession dropped"] == [
         ("succession dropped", "0ZX")
     ]

@@ -4,6 +4,7 @@ A folder given for a file is named as one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -67,9 +68,11 @@ def test_a_folder_is_named_as_a_folder(tmp_path: Path) -> None:
 
 
 def test_a_successor_given_as_a_reference_is_read(tmp_path: Path) -> None:
-    def closing(target: dict[str, object]) -> dict[str, object]:
+    def closing(target: Mapping[str, object]) -> dict[str, object]:
         record = fhir_organisation("QOQ", "NHS OLD ICB", start="2022-07-01", end="2026-03-31")
-        record["extension"].append(  # type: ignore[union-attr]
+        extensions = record["extension"]
+        assert isinstance(extensions, list)
+        extensions.append(
             {
                 "url": "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-OrganisationSuccession",
                 "extension": [
@@ -102,8 +105,10 @@ def _closed_sub_icb(role_ended: str) -> dict[str, object]:
     record = fhir_organisation(
         "D2P2L", "NHS BLACK COUNTRY ICB - D2P2L", start="2022-07-01", end="2026-03-31"
     )
+    extensions = record["extension"]
+    assert isinstance(extensions, list)
     record["extension"] = [
-        *[e for e in record["extension"] if "OrganisationRole" not in e["url"]],  # type: ignore[index, union-attr]
+        *[e for e in extensions if "OrganisationRole" not in e["url"]],
         _role("RO98", primary=True, start="2013-04-01", end="2026-03-31"),
         _role("RO319", primary=False, start="2022-07-01", end=role_ended),
     ]

@@ -121,7 +121,7 @@ def test_a_workbook_without_an_ods_sheet_or_past_its_limits_is_named(
     from intake_bot.ods import workbook
 
     book = openpyxl.Workbook()
-    book.active.append(["Month", "Total"])  # type: ignore[union-attr]
+    book.active.append(["Month", "Total"])
     book.save(tmp_path / "notes.xlsx")
     with pytest.raises(OdsError, match=r"^notes\.xlsx: no sheet holds an ODS report"):
         read_ods_file(tmp_path / "notes.xlsx")
@@ -281,7 +281,7 @@ def test_each_bundle_of_a_saved_list_is_judged_by_its_own_timestamp() -> None:
             typed_period("Legal", {"start": "2022-07-01", "end": "2026-03-31"}),
             typed_period("Operational", {"start": "2022-07-01"}),
         )
-        bundle = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
+        bundle: dict[str, object] = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
         return bundle | ({"timestamp": stamp} if stamp else {})
 
     pages = [page("2025-01-01T00:00:00Z", "QAA"), page("2026-06-01T00:00:00Z", "QBB"),
@@ -319,7 +319,7 @@ def test_entries_a_search_included_beside_its_results_are_left_out() -> None:
 
 def test_a_succession_dated_by_a_typed_period_keeps_its_date() -> None:
     dated = typed_period("Legal", {"start": "2018-04-01"})
-    succession = {
+    succession: dict[str, object] = {
         "url": "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-OrganisationSuccession",
         "extension": [
             {"url": "type", "valueCoding": {"code": "Successor"}},

@@ -8,9 +8,11 @@ import json
 import os
 import struct
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click import Command
 from click.testing import CliRunner
 from openpyxl import Workbook
 
@@ -60,7 +62,7 @@ def test_a_zip_member_declared_longer_than_the_zip_is_named() -> None:
 def _workbook(sheet_xml: str) -> bytes:
     """A workbook whose first sheet is `sheet_xml` (the rows inside <sheetData>)."""
     book = Workbook()
-    book.active.append(["x"])  # type: ignore[union-attr]
+    book.active.append(["x"])
     plain = io.BytesIO()
     book.save(plain)
     source = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
@@ -174,13 +176,13 @@ def test_a_zip_member_name_reaches_the_terminal_without_its_escapes(tmp_path: Pa
     assert "\x1b" not in result.output and len(result.output) < 2100
 
 
-def _printer(err_line: object) -> object:
+def _printer(err_line: Callable[[str], None]) -> Command:
     import click
 
     @click.command()
     @click.argument("message")
     def command(message: str) -> None:
-        err_line(message)  # type: ignore[operator]
+        err_line(message)
 
     return command
 

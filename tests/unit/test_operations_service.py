@@ -3,13 +3,14 @@ quarantine and its patient-data holds, the outbox's last errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import cast
 
 from intake_bot.config import MailboxSettings
 from intake_bot.domain.records import InboundMessage, Outbox
-from intake_bot.ports import StoreUnavailableError
+from intake_bot.ports import MailSource, StoreUnavailableError
 from intake_bot.services.mailboxes import Mailboxes
 from intake_bot.services.operations import Operations
 from intake_bot.services.outbox import OutboxAdmin
@@ -22,9 +23,10 @@ def _operations(rig: Rig, store: FakeStore | None = None) -> Operations:
     intake = rig.intake
     intake.store = store
     boxes = [MailboxSettings(name="a", poll_interval_seconds=60), MailboxSettings(name="b")]
+    never_opened = cast("Callable[[MailboxSettings], MailSource]", lambda b: None)  # no poll here
     mailboxes = Mailboxes(
-        intake=intake, clock=rig.clock, worker_id="me", boxes=boxes, open_source=lambda b: None
-    )  # type: ignore[arg-type, return-value]
+        intake=intake, clock=rig.clock, worker_id="me", boxes=boxes, open_source=never_opened
+    )
     return Operations(
         store=store,
         clock=rig.clock,

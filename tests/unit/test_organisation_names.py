@@ -14,10 +14,10 @@ def test_the_register_list_names_a_sub_icb_location_with_its_code_once() -> None
     from intake_bot.domain.register_view import RegisterRow
 
     row = RegisterRow(
-        *("LCR-000001", "NHS WEST YORKSHIRE ICB - 15F", "15F", "CCG"),
-        *("North of England CSU", "0DE", "CSU", "North", ("Commissioning",), ()),
-        *("C-1", None, None, None, "active", None, 2),
-    )
+        "LCR-000001", "NHS WEST YORKSHIRE ICB - 15F", "15F", "CCG",
+        "North of England CSU", "0DE", "CSU", "North", ("Commissioning",), (),
+        "C-1", None, None, None, "active", None, 2,
+    )  # fmt: skip
     cells = _list_row(row, show_all=False)
     assert cells[1:3] == ["NHS WEST YORKSHIRE ICB (15F)", "North of England CSU (0DE)"]
 
