@@ -68,6 +68,44 @@ def _spare(word: str, *, last: bool) -> bool:
     return word in _SPARE_WORDS or code
 
 
+# A code written beside a name, as forms are filled: "NHS X CCG (03G)", "[03G]", "- 03G",
+# "– 03G", ": 03G", ", 03G" after it, or "03G - NHS X CCG", "03G: ..." before it.
+_SEPARATOR = r"[-\u2010-\u2015\u2212:,;/|]"
+_WRITTEN = r"[0-9A-Za-z]{3,6}"
+_AFTER = re.compile(
+    rf"(?P<name>.*?\S)\s*(?:[(\[]\s*(?P<bracketed>{_WRITTEN})\s*[)\]]"
+    rf"|{_SEPARATOR}\s*(?P<code>{_WRITTEN}))\s*"
+)
+_BEFORE = re.compile(
+    rf"\s*(?:[(\[]\s*(?P<bracketed>{_WRITTEN})\s*[)\]]\s*{_SEPARATOR}?"
+    rf"|(?P<code>{_WRITTEN})\s*{_SEPARATOR})\s*(?P<name>\S.*)"
+)
+
+
+def _beside(given: str) -> list[tuple[str, str]]:
+    """(name, code-like word) for a word written after the name, and one written before it."""
+    found = (pattern.fullmatch(given) for pattern in (_AFTER, _BEFORE))
+    return [(m["name"].strip(), (m["bracketed"] or m["code"]).upper()) for m in found if m]
+
+
+def code_beside(given: str) -> tuple[str, str] | None:
+    """The name and the code-like word written beside it (after it, else before it), upper
+    case: ("NHS X CCG", "03G") for "NHS X CCG (03g)" or "03G - NHS X CCG"; None if there is none.
+    Whether the word is a code at all is for the caller to judge ("Tees, Esk and ...")."""
+    return next(iter(_beside(given)), None)
+
+
+def without_code(given: str, code: str) -> str:
+    """`given` without the copies of `code` written beside it ("NHS X CCG (03G)", "03g - NHS X
+    CCG", both); any other word beside it is kept."""
+    for _ in range(4):  # a copy each side, one more each side at most
+        name = next((name for name, word in _beside(given) if word == code.upper()), None)
+        if name is None:
+            break
+        given = name
+    return given
+
+
 def former_name(given: str, org: OdsOrganisation) -> str | None:
     """The former name `given` matches, if any."""
     key = name_key(given)

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from intake_bot.domain.fields import RequestType
-from intake_bot.domain.organisation_names import former_name, name_key, same_name
+from intake_bot.domain.organisation_names import (
+    code_beside,
+    former_name,
+    name_key,
+    same_name,
+    without_code,
+)
 from intake_bot.domain.organisations import (
     OdsOrganisation,
     OrganisationIndex,
@@ -164,27 +170,58 @@ def _check_dates(
 def _check_name(
     found: Findings, role: _Role, given: str, org: OdsOrganisation, index: OrganisationIndex
 ) -> None:
+    """`given` against the names ODS gives `org`, its code written beside it aside ("NHS X CCG
+    (03G)", "03G - NHS X CCG"), as forms are filled: ODS's name for a sub-ICB location ends
+    in its code, wherever the form writes it. Another code written beside it is flagged."""
     if name_key(given) == name_key(org.name):
         return
+    bare = without_code(given, org.code)
+    if bare != given:  # its own code written beside it, where ODS's name may have it too
+        with_code = f"{bare} {org.code}"
+        if name_key(bare) == name_key(org.name) or same_name(with_code, org):
+            return
+    other, named = None, bare  # another code written beside the name, and the name without it
+    beside = code_beside(bare)
+    if beside is not None and _a_code(beside[1], index):
+        named, other = beside
     # Close to the code's name, but another organisation's own ("NHS Leeds CCG" for 02V,
-    # NHS LEEDS NORTH CCG): the form may name the one and mean the other.
-    others = [code for code in index.codes_named(given) if code != org.code]
+    # NHS LEEDS NORTH CCG): the form may name the one and mean the other. Written with the
+    # other's code ("NHS Leeds CCG (02W)"), the name is looked up without it.
+    others = [code for code in index.codes_named(bare) if code != org.code]
+    if not others and other is not None and other in index.codes_named(named):
+        others = [other]
     if others:
-        other = index.records[others[0]]
+        known = index.records[others[0]]
         message = (
-            f'"{given}" is a name ODS gives {other.code} ({other.name}), not {org.code}: '
+            f'"{given}" is a name ODS gives {known.code} ({known.name}), not {org.code}: '
             f"{org.code} is {org.name}."
         )
         found.flags.append((role.name_key, message))
         return
-    if same_name(given, org):
+    if same_name(bare, org):
         return
-    former = former_name(given, org)
+    if other is not None and (same_name(named, org) or former_name(named, org) is not None):
+        found.flags.append((role.name_key, _written_with(given, other, org, index)))
+        return
+    former = former_name(bare, org)
     if former is not None:
         message = f'"{given}" is a former name of {org.code}; ODS now calls it {org.name}.'
     else:
         message = f'"{given}" does not match the name ODS gives {org.code}: {org.name}.'
     found.flags.append((role.name_key, message))
+
+
+def _a_code(word: str, index: OrganisationIndex) -> bool:
+    """Whether a word written beside a name is an ODS code: one the list knows, or letters and
+    digits ("02V"), not a word of a name ("Tees, Esk and Wear Valleys")."""
+    return word in index or (any(c.isdigit() for c in word) and any(c.isalpha() for c in word))
+
+
+def _written_with(given: str, other: str, org: OdsOrganisation, index: OrganisationIndex) -> str:
+    """The flag for `org`'s name written with another code beside it."""
+    record = index.records.get(other)
+    whose = f"{other} ({record.name})" if record is not None and record.name else other
+    return f'"{given}" names {org.code} ({org.name}) but is written with another code, {whose}.'
 
 
 def _check_kind(found: Findings, role: _Role, org: OdsOrganisation, given: object) -> None:
