@@ -112,6 +112,8 @@ def ods_reviews(
 def _row(item: ReviewItem) -> list[str]:
     closed = f"{item.party}: {item.closed_label}"
     successors = "; ".join(item.successor_labels) or "none named"
+    if item.decision:  # where the relationship went, not where ODS's chain ends today
+        successors = item.decision
     if item.status == "open":
         status = "open" if item.contacts_told else "open; contacts not emailed (no address)"
     else:  # who decided, when and why: the decision's audit event, as staff read it
@@ -156,7 +158,8 @@ def ods_decide(
         )
     except OdsError as exc:
         fail(str(exc))
-    console.print(f"{done.label} {done.reference}: {done.status}", highlight=False, markup=False)
+    said = done.decision or done.status
+    console.print(f"{done.label} {done.reference}: {said}", highlight=False, markup=False)
 
 
 def _count(n: int, thing: str) -> str:

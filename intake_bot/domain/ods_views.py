@@ -91,6 +91,8 @@ class ReviewItem:
     note: str = ""
     in_force_from: date | None = None  # when the relationship's version in force began
     contacts_told: bool = True  # False: the register had no address for either contact
+    carried_to: tuple[str, str] | None = None  # decided: (code, name) the relationship went to
+    effective_on: date | None = None  # decided: the day the carry or the end took effect
 
     @property
     def label(self) -> str:
@@ -123,6 +125,17 @@ class ReviewItem:
     def successor_labels(self) -> tuple[str, ...]:
         return tuple(organisation_label(name, code) for code, name in self.successors)
 
+    @property
+    def decision(self) -> str:
+        """What a decided item did, as the register records it: "carried over to NHS WEST
+        YORKSHIRE ICB (15F) from 01/07/2022", "ended: not in force from 01/07/2022"."""
+        if self.status == "carried" and self.carried_to is not None:
+            code, name = self.carried_to
+            return f"carried over to {organisation_label(name, code)} from {uk(self.effective_on)}"
+        if self.status == "ended":
+            return f"ended: not in force from {uk(self.effective_on or self.changes_on)}"
+        return ""
+
     def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -138,6 +151,12 @@ class ReviewItem:
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "note": self.note,
             "contacts_told": self.contacts_told,
+            "carried_to": (
+                {"code": self.carried_to[0], "name": self.carried_to[1]}
+                if self.carried_to
+                else None
+            ),
+            "effective_on": self.effective_on.isoformat() if self.effective_on else None,
         }
 
 

@@ -85,6 +85,8 @@ class SuccessionReview:
     decided_by: str = ""
     note: str = ""
     notice_message_id: str | None = None  # the notice to the contacts; the decision replies to it
+    carried_to: str | None = None  # decided: the successor the relationship was carried to
+    effective_on: date | None = None  # decided: the day the carry or the end took effect
     id: int | None = None
 
 

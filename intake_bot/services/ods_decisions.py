@@ -33,8 +33,8 @@ def carry(
     to: str | None,
     now: datetime,
     actor: str,
-) -> tuple[str, str]:
-    """What was done, for the audit trail, and the successor's code."""
+) -> tuple[str, str, date]:
+    """What was done, for the audit trail, the successor's code and the day it takes effect."""
     today = today_in_england(now)
     # As the item names them: where the work is once the closure has taken effect (a successor
     # closing the same day hands on to its own).
@@ -81,7 +81,7 @@ def carry(
         )
     what = f"{review.party} {review.closed_code} → {chosen} from {uk(effective)}"
     record_event(unit, now, actor, f"{rel.reference}: {what} (ODS-{review.id})")
-    return f"carried over: {what}", chosen
+    return f"carried over: {what}", chosen, day
 
 
 def end(

@@ -105,7 +105,7 @@ def tell_decided(
         code, name = carried_to
         context["decision"] = "carried"
         context["successor"] = {"code": code, "name": name, "label": whole_label(name, code)}
-        context["from_date"] = uk(item.changes_on)
+        context["from_date"] = uk(item.effective_on or item.changes_on)  # as the register has it
     else:
         context["decision"] = "ended"
         context["ends_on"] = uk(ends_on)

@@ -68,6 +68,10 @@ def review_item(
         note=review.note,
         in_force_from=began,
         contacts_told=review.notice_message_id is not None,
+        carried_to=(
+            (review.carried_to, org_name(index, review.carried_to)) if review.carried_to else None
+        ),
+        effective_on=review.effective_on,
     )
 
 

@@ -365,10 +365,11 @@ def decide_review(
     carried_to: tuple[str, str] | None = None
     ends_on: date | None = None
     if decision == "carry":
-        what, chosen = carry(unit, review, rel, index, to, now, actor)
-        carried_to = (chosen, org_name(index, chosen))
+        what, chosen, review.effective_on = carry(unit, review, rel, index, to, now, actor)
+        carried_to, review.carried_to = (chosen, org_name(index, chosen)), chosen
     elif decision == "end":
         what, ends_on = end(unit, review, rel, now, actor, today)
+        review.effective_on = ends_on
     else:
         raise OdsError(f'decision {decision!r}: expected "carry" or "end"')
     review.status = CARRIED if decision == "carry" else ENDED

@@ -59,3 +59,5 @@ class OdsReviewRow(SQLModel, table=True):
     decided_by: str = Field(default="", max_length=200)
     note: str = Field(default="", max_length=2000)
     notice_message_id: str | None = Field(default=None, max_length=500)
+    carried_to: str | None = Field(default=None, max_length=12)
+    effective_on: date | None = None

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from intake_bot.domain.ods_views import review_number
-from intake_bot.domain.organisations import OdsError, uk
+from intake_bot.domain.organisations import OdsError
 from intake_bot.domain.staff import Role, StaffMember
 from intake_bot.web.auth import application, staff_form
 from intake_bot.web.templating import flash
@@ -35,12 +35,7 @@ def decide_review(request: Request, member: StaffMember, form: dict[str, str]) -
         )
     except OdsError as exc:
         return _back(request, str(exc))
-    if done.status == "carried":
-        names = dict(zip((c for c, _ in done.successors), done.successor_labels, strict=True))
-        chosen = to.upper() or done.successors[0][0]
-        what = f"carried over to {names.get(chosen, chosen)} from {uk(done.changes_on)}"
-    else:
-        what = f"ended: not in force from {uk(done.changes_on)}"
+    what = done.decision
     told = (
         "its requester and authoriser are told by email"
         if done.contacts_told

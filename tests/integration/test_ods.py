@@ -400,5 +400,7 @@ def test_a_lead_names_the_successor_on_the_page_when_ods_names_none(
         )
         form["to"] = "16c"
         done = console.post("/register/reviews", data=form).text
-        assert f"{rel.reference} carried over to 16C from 01/07/2022" in done
+        # the successor staff named, by the name ODS gives it, though ODS named none
+        told = f"{rel.reference} carried over to NHS NORTH EAST AND NORTH CUMBRIA ICB (16C) from"
+        assert f"{told} 01/07/2022" in done
     assert _commissioner(app, rel.reference)[0] == "16C"
