@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 from intake_bot.domain.ods_views import FileRead, ImportReport, ReviewItem
@@ -30,6 +31,7 @@ from intake_bot.domain.organisations import (
     succession_change,
 )
 from intake_bot.domain.staff import sees_office
+from intake_bot.domain.succession_circles import same_day_circle
 from intake_bot.ports import Clock, Store, Unit
 from intake_bot.services import audit
 from intake_bot.services.notify import Notifier
@@ -63,6 +65,7 @@ class Organisations:
             changes = _apply_organisations(unit, orgs, now)
             reopened = {c.code for c in changes if c.what == "reopened"}
             changes += _apply_successions(unit, successions, reopened)
+            _refuse_circles(unit, files)  # raised inside the unit: nothing is loaded
             reviews = open_reviews(unit, self.notifier, now, today_in_england(now), changes)
             changes += recheck_decided(unit, organisation_index(unit), now)
             report = ImportReport(tuple(_file_read(f) for f in files), tuple(changes), reviews)
@@ -135,6 +138,19 @@ class Organisations:
                 note=note,
                 offices=offices,
             )
+
+
+def _refuse_circles(unit: Unit, files: Sequence[OdsFile]) -> None:
+    circle = same_day_circle(unit.organisations.successions())
+    if not circle:
+        return
+    steps = set(pairwise(circle))
+    named = [f.name for f in files if any((s.old_code, s.new_code) in steps for s in f.successions)]
+    where = ", ".join(named) or "the successions imported before"
+    raise OdsError(
+        f"{where}: the successions {' → '.join(circle)} take effect on one day and go round in "
+        "a circle, so no organisation would hold the work: correct the file (nothing was loaded)"
+    )
 
 
 def _file_read(f: OdsFile) -> FileRead:

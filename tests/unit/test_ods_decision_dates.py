@@ -4,6 +4,7 @@ successor opened; the decision's email to the requester and authoriser gives tha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def _on_a_chain(rig: Rig) -> tuple[Relationship, int]:
     return rel, item.id
 
 
-def _decision_email(rig: Rig) -> dict[str, object]:
+def _decision_email(rig: Rig) -> Mapping[str, object]:
     return next(c for k, c in rig.renderer.rendered if k == "ods_decision")
 
 

@@ -1,0 +1,77 @@
+"""Successions that go round in a circle on one day are refused, on real databases: the import
+names the file and the circle, and loads nothing (the organisations in the same import
+neither); successions years apart that come back to a code are history, and load."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from intake_bot.bootstrap import App
+from intake_bot.domain.organisations import OdsError, Succession
+from intake_bot.domain.succession_circles import same_day_circle
+from tests.ods_files import report, report_row, succ_row
+
+pytestmark = pytest.mark.integration
+
+
+def _icbs(folder: Path) -> Path:
+    return report(
+        folder / "eccg.csv",
+        [
+            report_row("15F", "NHS WEST YORKSHIRE ICB - 15F", opened="20220701", closed="20260331"),
+            report_row("X2A", "NHS WEST AND NORTH YORKSHIRE ICB - X2A", opened="20260401"),
+        ],
+    )
+
+
+def _counts(app: App) -> tuple[int, int]:
+    with app.store.unit() as unit:
+        return len(unit.organisations.all()), len(unit.organisations.successions())
+
+
+def test_a_circle_in_one_file_is_refused_naming_it_and_nothing_is_loaded(
+    app: App, tmp_path: Path
+) -> None:
+    succ = report(
+        tmp_path / "succ.csv",
+        [succ_row("15F", "X2A", "20260401"), succ_row("X2A", "15F", "20260401")],
+    )
+    with pytest.raises(OdsError) as refused:
+        app.organisations.import_files([_icbs(tmp_path), succ], actor="op")
+    said = str(refused.value)
+    assert said.startswith("succ.csv: the successions ")
+    assert "15F → X2A → 15F" in said or "X2A → 15F → X2A" in said
+    assert "nothing was loaded" in said
+    assert _counts(app) == (0, 0)
+
+
+def test_a_circle_made_with_successions_imported_before_is_refused_too(
+    app: App, tmp_path: Path
+) -> None:
+    first = report(tmp_path / "succ.csv", [succ_row("15F", "X2A", "20260401")])
+    app.organisations.import_files([_icbs(tmp_path), first], actor="op")
+    back = report(tmp_path / "back.csv", [succ_row("X2A", "15F", "20260401")])
+    with pytest.raises(OdsError, match=r"^back\.csv: the successions .* go round in a circle"):
+        app.organisations.import_files([back], actor="op")
+    assert _counts(app) == (2, 1)
+
+
+def test_successions_years_apart_that_come_back_to_a_code_load(app: App, tmp_path: Path) -> None:
+    succ = report(
+        tmp_path / "succ.csv",
+        [succ_row("15F", "X2A", "20220701"), succ_row("X2A", "15F", "20260401")],
+    )
+    app.organisations.import_files([_icbs(tmp_path), succ], actor="op")
+    assert _counts(app) == (2, 2)
+
+
+def test_an_undated_succession_closes_a_circle_on_any_day() -> None:
+    day = date(2026, 4, 1)
+    circle = same_day_circle(
+        [Succession("A", "B", day), Succession("B", "C", None), Succession("C", "A", day)]
+    )
+    assert circle[0] == circle[-1] and set(circle) == {"A", "B", "C"}
+    assert same_day_circle([Succession("A", "B", day), Succession("B", "C", day)]) == []
