@@ -173,14 +173,19 @@ def merge_entry(org: OdsOrganisation, entry: OrgEntry, now: datetime) -> list[Ch
     seldom says where it sits, and a CSV report has no roles, so importing one after the other
     must not undo the first (nor ever settle)."""
     entry = replace(
-        entry, parent=entry.parent or org.parent, postcode=entry.postcode or org.postcode
+        entry,
+        parent=entry.parent or org.parent,
+        postcode=entry.postcode or org.postcode,
+        kind=_kind_kept(entry, org.role, org.kind),
     )
     changes: list[Change] = []
     # Case and spacing aside: ODS's CSV reports write names in capitals, its FHIR API in mixed
     # case, and importing one after the other must settle, not rename to and fro.
     if _spelt(entry.name) != _spelt(org.name):
         changes.append(Change("renamed", org.code, f"{org.name} → {entry.name}"))
-        org.former_names = [*org.former_names, {"name": org.name, "until": now.date().isoformat()}]
+        # A name it had before and has again (the reports' spelling, then FHIR's) is not former.
+        kept = [n for n in org.former_names if _spelt(n["name"]) != _spelt(entry.name)]
+        org.former_names = [*kept, {"name": org.name, "until": now.date().isoformat()}]
         org.name = entry.name
     entry = replace(entry, name=org.name)
     if entry.closed_on != org.closed_on:
@@ -205,6 +210,12 @@ def merge_entry(org: OdsOrganisation, entry: OrgEntry, now: datetime) -> list[Ch
         _copy(org, entry)
         org.updated_at = now
     return changes
+
+
+def _kind_kept(entry: OrgEntry, role: str, kind: str) -> OrgKind:
+    """The kind a role said (FHIR's RO319: a sub-ICB location) stands against one a file with
+    no roles (a CSV report) guesses from the name: the role is kept, so is what it says."""
+    return entry.kind if entry.role or not role else OrgKind(kind)
 
 
 def _spelt(name: str) -> str:
@@ -251,6 +262,7 @@ def last_entries(files: Iterable[OdsFile]) -> tuple[list[OrgEntry], list[Success
 def _joined(earlier: OrgEntry, later: OrgEntry) -> OrgEntry:
     return replace(
         later,
+        kind=_kind_kept(later, earlier.role, earlier.kind.value),
         parent=later.parent or earlier.parent,
         postcode=later.postcode or earlier.postcode,
         role=later.role or earlier.role,
