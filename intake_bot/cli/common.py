@@ -101,6 +101,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def fail_each(message: str, code: int = 2) -> NoReturn:
+    """`fail` for a message of several problems, one a line: an `error:` line each."""
+    for line in message.splitlines() or [message]:
+        if line.strip():
+            err_line(line)
+    raise typer.Exit(code)
+
+
 def err_line(message: str) -> None:
     """`error: …` on one line of stderr, without terminal escapes, at most 2,000 characters: a
     message may quote a file's own words."""

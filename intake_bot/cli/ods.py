@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from intake_bot.cli.common import console, default_actor, fail, fmt_date, print_json, state, table
+from intake_bot.cli.common import (
+    console,
+    default_actor,
+    fail,
+    fail_each,
+    fmt_date,
+    print_json,
+    state,
+    table,
+)
 from intake_bot.domain.ods_views import ImportReport, ReviewItem, review_number
 from intake_bot.domain.organisations import OdsError
 
@@ -46,7 +55,7 @@ def ods_import(
     try:
         report = state(ctx).app().organisations.import_files(files, actor=by or default_actor())
     except OdsError as exc:
-        fail(str(exc))
+        fail_each(str(exc))  # a file's problems, one a line (each names the file and line)
     if as_json:
         print_json(report.as_dict())
         return
