@@ -30,7 +30,7 @@ from intake_bot.forms.docx_xml import (
     text_of,
 )
 from intake_bot.forms.limits import Budget
-from intake_bot.forms.text import SIGN_OFF
+from intake_bot.forms.text import SIGN_OFF, unknown_label
 
 
 def read_row(
@@ -134,18 +134,28 @@ def read_paragraphs(
     names: FieldNames = CURRENT_NAMES,
 ) -> None:
     """`Label: value` lines typed as plain paragraphs (no table, no controls). After a sign-off
-    ("Kind regards"), a label given already is the signature's ("Tel:"), not a second answer."""
+    ("Kind regards"), a label given already is the signature's ("Tel:"), not a second answer.
+    A line that looks like a label but names no field is noted, as in an email's body, only
+    between two that do: before the first or after the last it is the letter around the form."""
     given: set[str] = set()
     signed_off = False
+    between: list[str] = []  # unknown labels since the last field read
     for label, value in _label_lines(body, budget or Budget.start()):
         if value is None:
             signed_off = signed_off or bool(SIGN_OFF.match(label.strip()))
             continue
         found = matched_label(label, names)
-        if found is not None and not (signed_off and found[0].key in given):
+        if found is None:
+            unknown = unknown_label(f"{label}:{value}")
+            if unknown and given and not signed_off:
+                between.append(unknown)
+        elif not (signed_off and found[0].key in given):
             field, own = found
             given.add(field.key)
             collector.add(field.key, value_from_text(field, value), own)
+            for unknown in between:
+                collector.add_unknown(unknown)
+            between = []
 
 
 def _label_lines(body: etree._Element, budget: Budget) -> Iterator[tuple[str, str | None]]:

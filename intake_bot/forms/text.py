@@ -86,7 +86,7 @@ class _Entry:
         if self.named.kind is Kind.LONG_TEXT:
             return True
         # In a list, "Something: value" is more likely a misspelt label than an item.
-        return self.named.kind in _MULTI_LINE and _unknown_label(line) is None
+        return self.named.kind in _MULTI_LINE and unknown_label(line) is None
 
 
 @dataclass
@@ -124,7 +124,7 @@ class _Reader:
         elif self.current is not None and self.current.runs_on(line):
             self.current.add(line.strip())
         else:
-            label = _unknown_label(line)
+            label = unknown_label(line)
             if label and self.current is not None:
                 self.current.keep_pending()  # a misspelt label ends the value like a real one
             if label:
@@ -286,7 +286,7 @@ def _split_label(
     return None
 
 
-def _unknown_label(line: str) -> str | None:
+def unknown_label(line: str) -> str | None:
     """The label of a line that looks like ``Label: value`` but names no field."""
     label, found, value = _LEAD.sub("", line.strip()).partition(":")
     label = label.strip(" *_")
