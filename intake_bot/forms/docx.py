@@ -12,6 +12,7 @@ its time); the walks over rows, controls and paragraphs then check the time budg
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 
 from lxml import etree
 
@@ -39,7 +40,7 @@ from intake_bot.forms.versions import (
     Carried,
     body_carriers,
     declaration,
-    property_carrier,
+    property_carriers,
     read_as_declared,
 )
 
@@ -73,7 +74,7 @@ def read_docx_archive(
     budget = budget or Budget.start()
     name = part or main_document_part(archive)
     xml = read_part(archive, name, budget.limits.part_bytes)
-    return read_document_xml(xml, source, budget, versions, property_carrier(archive))
+    return read_document_xml(xml, source, budget, versions, property_carriers(archive))
 
 
 def read_document_xml(
@@ -81,13 +82,13 @@ def read_document_xml(
     source: str,
     budget: Budget | None = None,
     versions: FormVersions = CURRENT_ONLY,
-    declared: Carried | None = None,
+    declared: Sequence[Carried] = (),
 ) -> list[RawForm]:
     """The forms in the XML of a Word main document part; `declared`: what its package's
-    version property holds, if it has one (a version control in the body wins over it)."""
+    version properties hold, if it has any (a version control in the body wins over them)."""
     budget = budget or Budget.start()
-    if declared is not None:  # the sender's text, as the body's: the patient-data check reads it
-        budget.seen.add(declared.seen)
+    for carrier in declared:  # the sender's text, as the body's: the patient-data check reads it
+        budget.seen.add(carrier.seen)
     root = parse_xml(xml)
     if root.tag == f"{{{W_STRICT}}}document":  # ISO strict: same tags, another namespace
         root = parse_xml(xml.replace(W_STRICT.encode(), W.encode()))
@@ -101,7 +102,7 @@ def read_document_xml(
     in_body = body_carriers(body)
     for carrier in in_body:  # a control outside any paragraph is not in the text seen above
         budget.seen.add(carrier.seen)
-    said = declaration([*in_body, *([declared] if declared else [])])
+    said = declaration([*in_body, *declared])
 
     def read(names: FieldNames) -> list[RawForm]:
         return _forms_in(body, source, budget, names)

@@ -43,6 +43,7 @@ CUSTOM_PROPERTIES = "http://schemas.openxmlformats.org/officeDocument/2006/custo
 DOC_PROPS_TYPES = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 _TEXT_TYPES = frozenset(f"{{{DOC_PROPS_TYPES}}}{kind}" for kind in ("lpwstr", "lpstr", "bstr"))
 MAX_PROPERTIES_BYTES = 256 * 1024
+SHOWN_CARRIERS = 5  # carriers that disagree, named to staff one by one; the rest counted
 KEEP = MAX_VERSION_CHARS + 1  # enough to tell a well-formed version from one that is too long
 UNRESOLVED = "a value the bot cannot read as a version"
 # The labels of a version typed on a row of its own (case, spacing and a colon do not matter).
@@ -124,8 +125,9 @@ def declaration(carried: list[Carried]) -> Declaration:
         return Declaration(None, unread=unread)
     if len({c.key() for c in held}) < 2:
         return Declaration(used.version, used.where)
-    named = " and ".join(dict.fromkeys(f"{c.shown} ({c.where})" for c in held))
-    return Declaration(used.version, used.where, named)
+    said = list(dict.fromkeys(f"{c.shown} ({c.where})" for c in held))
+    more = f" and {len(said) - SHOWN_CARRIERS} more" if len(said) > SHOWN_CARRIERS else ""
+    return Declaration(used.version, used.where, " and ".join(said[:SHOWN_CARRIERS]) + more)
 
 
 def read_as_declared(
@@ -183,30 +185,31 @@ def _controls(body: etree._Element) -> Iterator[str]:
         yield text_of(content).strip() if content is not None else ""
 
 
-def property_carrier(archive: zipfile.ZipFile) -> Carried | None:
-    """The "DSfC form version" custom document property of a Word package, if it has one. Only
-    a text property is read: a list, a number or a date held there is not a version."""
+def property_carriers(archive: zipfile.ZipFile) -> list[Carried]:
+    """The "DSfC form version" custom document properties of a Word package: one as Word
+    writes it, or several a tool added beside it (which, if they disagree, staff are told).
+    Only a text property is read: a list, a number or a date held there is not a version."""
     names = {name.lower(): name for name in archive.namelist()}
     if CUSTOM_PROPERTIES_PART not in names:
-        return None
+        return []
     data = read_part(archive, names[CUSTOM_PROPERTIES_PART], MAX_PROPERTIES_BYTES)
     try:
         root = parse_xml(data)
     except (PackageError, etree.XMLSyntaxError):
-        return None  # a damaged properties part says nothing; the form itself may be fine
+        return []  # a damaged properties part says nothing; the form itself may be fine
     wanted = DOCX_PROPERTY.casefold()
     named = [
         prop
         for prop in root.iter(f"{{{CUSTOM_PROPERTIES}}}property")
         if (prop.get("name") or "").strip().casefold() == wanted
     ]
-    if not named:
-        return None
-    # the first counts; every one's text goes to the patient-data check
-    everything = " ".join("".join(map(str, prop.itertext())).strip() for prop in named)
-    seen = "".join(map(str, named[0].itertext())).strip()
-    values = [child for child in named[0] if isinstance(child.tag, str)]
+    return [_property(prop) for prop in named]
+
+
+def _property(prop: etree._Element) -> Carried:
+    seen = "".join(map(str, prop.itertext())).strip()
+    values = [child for child in prop if isinstance(child.tag, str)]
     if len(values) == 1 and values[0].tag in _TEXT_TYPES:
         # emptied (Word's property dialog keeps the name): it declares nothing
-        return Carried("document property", seen[:KEEP], seen=everything)
-    return Carried("document property", unresolved=True, seen=everything)
+        return Carried("document property", seen[:KEEP], seen=seen)
+    return Carried("document property", unresolved=True, seen=seen)

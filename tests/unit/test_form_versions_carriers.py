@@ -263,3 +263,47 @@ def test_carriers_that_agree_in_another_spelling_are_not_flagged() -> None:
         word_form(new_request(0), version=CURRENT_VERSION), prop=f"v{CURRENT_VERSION}.0"
     )
     assert not [f for f in _flags(data) if "more than one version" in f]
+
+
+def _with_properties(data: bytes, *versions: str) -> bytes:
+    """`data` with a "DSfC form version" property for each of `versions` in place of its own,
+    as a tool that adds properties rather than setting them leaves a file."""
+    properties = b"".join(
+        b'<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="%d" '
+        b'name="DSfC form version"><vt:lpwstr>%s</vt:lpwstr></property>' % (n + 2, v.encode())
+        for n, v in enumerate(versions)
+    )
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == "docProps/custom.xml":
+                start = part.index(b"<property ")
+                part = part[:start] + properties + b"</Properties>"
+            target.writestr(info, part)
+    return out.getvalue()
+
+
+def test_two_document_properties_that_disagree_are_flagged_and_the_first_wins() -> None:
+    document = Document(io.BytesIO(blank_docx()))
+    body = document.element.body
+    for control in [p for p in body.iter(qn("w:p")) if b"dsfc_form_version" in etree.tostring(p)]:
+        body.remove(control)  # no hidden field: the properties alone declare it
+    out = io.BytesIO()
+    document.save(out)
+    (form,) = _read("form.docx", _with_properties(out.getvalue(), CURRENT_VERSION, "2016.1")).forms
+    assert form.version == CURRENT_VERSION
+    assert form.version_conflict is not None
+    assert (
+        f"{CURRENT_VERSION} (document property) and 2016.1 (document property)"
+        in form.version_conflict
+    )
+    (agreeing,) = _read("form.docx", _with_properties(out.getvalue(), "2016.1", "v2016.01")).forms
+    assert agreeing.version == "2016.1" and agreeing.version_conflict is None
+
+
+def test_many_disagreeing_properties_are_named_five_and_counted() -> None:
+    data = _with_properties(blank_docx(), *(f"2016.{n}" for n in range(1, 30)))
+    (form,) = _read("form.docx", data).forms
+    assert form.version_conflict is not None
+    assert "and 25 more" in form.version_conflict
