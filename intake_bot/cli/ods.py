@@ -123,6 +123,8 @@ def _row(item: ReviewItem) -> list[str]:
     successors = "; ".join(item.successor_labels) or "none named"
     if item.decision:  # where the relationship went, not where ODS's chain ends today
         successors = item.decision
+    elif item.steps:  # a carry may go one step along the chain instead: say how
+        successors += f" (or one step: {', '.join(item.steps)}, with --to)"
     if item.status == "open":
         status = "open" if item.contacts_told else "open; contacts not emailed (no address)"
     else:  # who decided, when and why: the decision's audit event, as staff read it

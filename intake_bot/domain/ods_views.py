@@ -93,6 +93,7 @@ class ReviewItem:
     contacts_told: bool = True  # False: the register had no address for either contact
     carried_to: tuple[str, str] | None = None  # decided: (code, name) the relationship went to
     effective_on: date | None = None  # decided: the day the carry or the end took effect
+    steps: tuple[str, ...] = ()  # open: ODS's own successors, closed since, a carry may name
 
     @property
     def label(self) -> str:
@@ -157,6 +158,7 @@ class ReviewItem:
                 else None
             ),
             "effective_on": self.effective_on.isoformat() if self.effective_on else None,
+            "steps": list(self.steps),
         }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from intake_bot.domain.ods_views import ReviewItem, decision_day
-from intake_bot.domain.organisations import OrganisationIndex, SuccessionReview
+from intake_bot.domain.organisations import OPEN, OrganisationIndex, SuccessionReview
 from intake_bot.domain.records import Relationship, RelationshipVersion, saved_id
 from intake_bot.domain.register_view import terms_on
 from intake_bot.domain.staff import sees_office
@@ -72,6 +72,11 @@ def review_item(
             (review.carried_to, org_name(index, review.carried_to)) if review.carried_to else None
         ),
         effective_on=review.effective_on,
+        steps=tuple(
+            code
+            for code in index.direct_successors(review.closed_code)
+            if review.status == OPEN and code not in review.successors
+        ),
     )
 
 

@@ -77,3 +77,22 @@ def test_an_end_is_listed_with_the_day_it_took_effect(rig: Rig) -> None:
     assert done.carried_to is None
     assert done.effective_on == rel.ended_on == date(2022, 7, 1)
     assert done.decision == "ended: not in force from 01/07/2022"
+
+
+def test_an_open_item_at_the_end_of_a_chain_names_the_step_a_carry_may_take(rig: Rig) -> None:
+    _rel, item = _on_a_chain(rig)
+    (shown,) = rig.ods.reviews()
+    assert [code for code, _ in shown.successors] == ["16C"]
+    assert shown.steps == ("15F",)
+    assert shown.as_dict()["steps"] == ["15F"]
+    rig.ods.decide(item, "carry", actor="jo", to="15F")
+    decided = next(i for i in rig.ods.reviews(include_decided=True) if i.id == item)
+    assert decided.steps == ()
+
+
+def test_the_review_list_says_how_to_take_the_step(rig: Rig) -> None:
+    from intake_bot.cli.ods import _row
+
+    _on_a_chain(rig)
+    (shown,) = rig.ods.reviews()
+    assert "(or one step: 15F, with --to)" in _row(shown)[5]
