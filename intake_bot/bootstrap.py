@@ -243,7 +243,7 @@ class Wired(Application):
         from intake_bot.services.messages import Messages
 
         return Messages(
-            store=self.store, notifier=self.notifier, clock=self.clock, reingest=self.intake.ingest
+            store=self.store, notifier=self.notifier, clock=self.clock, intake=self.intake
         )
 
     @cached_property

@@ -28,9 +28,9 @@ def same_day_circle(successions: Iterable[_Handover]) -> list[str]:
         by_day.setdefault(s.effective_on, []).append((s.old_code, s.new_code))
     undated = by_day.pop(None, [])
     for edges in [*by_day.values()] or [[]]:
-        graph: dict[str, set[str]] = {}
+        graph: dict[str, set[str]] = {}  # each code after those that hand on to it
         for old, new in [*edges, *undated]:
-            graph.setdefault(old, set()).add(new)
+            graph.setdefault(new, set()).add(old)
         try:
             TopologicalSorter(graph).prepare()
         except CycleError as exc:

@@ -145,7 +145,7 @@ def read_rows(name: str, rows: Iterable[tuple[int, list[str]]], hint: str) -> Od
     first = head[0][0] if head else 1
     problem = header_problem(head[0][1], fits=layout is not None) if head else None
     if problem:
-        raise OdsError(f"{name}: line {first}: {problem}")
+        raise OdsError("\n".join(f"{name}: line {first}: {line}" for line in problem.splitlines()))
     if layout is None:
         raise OdsError(
             f"{name}: line {first}: not an ODS file: expected an ODS report "

@@ -118,7 +118,7 @@ def header_problem(header: list[str], *, fits: bool) -> str | None:
     if places is None:
         return None
     if places.clashes:
-        return "; ".join(places.clashes)
+        return "\n".join(places.clashes)  # a line each, as every problem of a file is
     if fits or not places.missing:
         return None
     return f"its header names no {' and no '.join(places.missing)} column; is this an ODS report?"

@@ -67,7 +67,8 @@ def read_workbook(name: str, data: bytes, hint: str) -> OdsFile:
             for sheet in Workbook(archive, strings).worksheets:
                 rows = list(in_standard_order(_sheet_rows(name, sheet, budget)))
                 if rows and lacks is None and (lacks := header_problem(rows[0][1], fits=False)):
-                    lacks = f"{name} ({clean_line(sheet.title)[:40]}): {lacks}"
+                    where = f"{name} ({clean_line(sheet.title)[:40]})"
+                    lacks = "\n".join(f"{where}: {line}" for line in lacks.splitlines())
                 if csv_layout([cells for _, cells in rows[:5]]) is not None:
                     title = clean_line(sheet.title)[:40]  # the file's words, printed to a terminal
                     # a sheet named as a report ("etr") says what it holds, as a file's name does

@@ -176,9 +176,14 @@ def _unread_note(filename: str, rejection: Rejection, told: str) -> str:
     what is theirs to do."""
     version = f"version {rejection.form_version}" if rejection.form_version else "a version"
     newer = ", newer than the blank the bot sends" if rejection.newer else ""
+    what, where = (
+        ("the form typed in the email", "text")
+        if filename == TYPED
+        else (shown(filename), "attachments")
+    )
     return (
-        f"not read: {shown(filename)}, a form on {version}{newer} that no config/forms/ file maps; "
-        f"{told}: read it in this email's attachments (it may hold another office's request)"
+        f"not read: {what}, a form on {version}{newer} that no config/forms/ file maps; "
+        f"{told}: read it in this email's {where} (it may hold another office's request)"
     )
 
 

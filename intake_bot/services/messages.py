@@ -28,19 +28,26 @@ from intake_bot.domain.workflow_views import (
     MessageDetail,
     Released,
 )
+from intake_bot.forms.limits import ReadLimits
 from intake_bot.forms.message import parse_message
-from intake_bot.forms.readings import MessageParseError, ParsedMessage
+from intake_bot.forms.readings import MessageParseError, ParsedMessage, RejectCode
+from intake_bot.forms.rejections import shown
 from intake_bot.ports import Clock, MessageRef, Store, Unit
 from intake_bot.services import audit, history
-from intake_bot.services.classify import PATIENT_DATA
+from intake_bot.services.classify import PATIENT_DATA, read_message
 from intake_bot.services.intake import IngestResult
 from intake_bot.services.notify import Notifier
 
 
-class Reingest(Protocol):
-    """Runs raw bytes through intake as a new message at `ref`, in its own transaction."""
+class Refiling(Protocol):
+    """Intake as a release uses it: `ingest` runs raw bytes through it as a new message at
+    `ref`, in its own transaction; `limits` and `own_addresses`, to read a message as it would
+    (its forms by the form versions loaded now)."""
 
-    def __call__(
+    limits: ReadLimits
+    own_addresses: tuple[str, ...]
+
+    def ingest(
         self, raw: bytes, ref: MessageRef, *, not_patient_data: bool = False
     ) -> IngestResult: ...
 
@@ -51,6 +58,10 @@ _HELD_FOR_PATIENT_DATA = (
     "If you have checked that the number is not one (a reference that happens to pass the "
     "check), release it with --not-patient-data; otherwise close it with a note, and the "
     "retention job purges its raw mail"
+)
+_STILL_UNREAD = (
+    "{ref} still holds a form on a version no config/forms/ file maps ({forms}): add the file "
+    "for that version (a restart of the worker reads it), then release it; or answer or close it"
 )
 BODY_CHARS = 20_000  # `show` prints at most this much of a body: a screenful or a few
 TEXT_ANSWER = "staff_answer"  # templates/email/staff_answer.*: the staff's own words
@@ -76,12 +87,13 @@ class Messages:
         store: Store,
         notifier: Notifier,
         clock: Clock,
-        reingest: Reingest,
+        intake: Refiling,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.clock = clock
-        self.reingest = reingest
+        self.intake = intake
+        self.reingest = intake.ingest
 
     def show(self, reference: str) -> MessageDetail:
         """One archived message: headers, plain-text body, attachments, outcome, trail."""
@@ -213,6 +225,9 @@ class Messages:
             if message.note.lower().startswith(PATIENT_DATA) and not not_patient_data:
                 raise MessageError(_HELD_FOR_PATIENT_DATA.format(ref=ref))
             raw, key = unit.messages.raw(saved_id(message)), message.dedupe_key
+            unread = self._unread_versions(raw)
+            if unread:  # run again, it would only be quarantined again and its sender re-told
+                raise MessageError(_STILL_UNREAD.format(ref=ref, forms="; ".join(unread)))
             message.dedupe_key = _set_aside(ref, key)
         try:
             result = self.reingest(
@@ -223,6 +238,16 @@ class Messages:
                 find_message(unit, ref).dedupe_key = key  # as it was: still in quarantine
             raise MessageError(f"{ref} could not be processed again: {exc}") from exc
         return self._settle_release(ref, result, actor, not_patient_data)
+
+    def _unread_versions(self, raw: bytes) -> list[str]:
+        """The forms of `raw` on a version no config/forms/ file maps, read as intake would."""
+        intake = self.intake
+        contents = read_message(raw, own_addresses=intake.own_addresses, limits=intake.limits)
+        return [
+            f"{shown(r.filename)}, version {r.rejection.form_version or '(none)'}"
+            for r in contents.rejected
+            if r.rejection is not None and r.rejection.code is RejectCode.FORM_VERSION
+        ]
 
     def _settle_release(
         self, ref: str, result: IngestResult, actor: str, not_patient_data: bool

@@ -57,7 +57,14 @@ class Organisations:
     def import_files(self, paths: Sequence[Path], *, actor: str) -> ImportReport:
         """Load ODS's published files; what changed (opened, closed, renamed, succeeded...)
         and the review items opened. Raises OdsError, before writing anything, for a bad file."""
-        files = [self.read_file(path) for path in paths]
+        files, problems = [], []
+        for path in paths:  # every file's problems named at once, not the first file's alone
+            try:
+                files.append(self.read_file(path))
+            except OdsError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise OdsError("\n".join(problems))
         orgs, successions = last_entries(files)
         now = self.clock()
         with self.store.unit() as unit:

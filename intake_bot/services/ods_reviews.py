@@ -363,13 +363,11 @@ def decide_review(
     index = organisation_index(unit)
     values = dict(unit.register.current_version(rel).values)  # the contacts, before any change
     carried_to: tuple[str, str] | None = None
-    ends_on: date | None = None
     if decision == "carry":
         what, chosen, review.effective_on = carry(unit, review, rel, index, to, now, actor)
         carried_to, review.carried_to = (chosen, org_name(index, chosen)), chosen
     elif decision == "end":
-        what, ends_on = end(unit, review, rel, now, actor, today)
-        review.effective_on = ends_on
+        what, review.effective_on = end(unit, review, rel, now, actor, today)
     else:
         raise OdsError(f'decision {decision!r}: expected "carry" or "end"')
     review.status = CARRIED if decision == "carry" else ENDED
@@ -391,7 +389,7 @@ def decide_review(
         values,
         now,
         carried_to=carried_to,
-        ends_on=ends_on,
+        ends_on=None if carried_to else review.effective_on,
         thread_on=review.notice_message_id,
     )
     # What the decision changed for the other items: a successor closing too opens its item

@@ -31,7 +31,8 @@ from intake_bot.domain.sender import dmarc_concern, domain_of
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import QUARANTINE, message_reference, request_reference
 from intake_bot.forms.headers import unverified_from
-from intake_bot.forms.readings import FileReading, ParsedMessage
+from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode
+from intake_bot.forms.text import SOURCE as TYPED
 from intake_bot.ports import ReferenceRepository, Unit
 from intake_bot.services import audit
 from intake_bot.services.answers import (
@@ -91,8 +92,10 @@ def file_reply(
     result = ThreadResult([reference], 0)
     unread = unread_versions(rejected)
     if request.status in CORRECTABLE and (not forms or forms[0][0] is None):
-        # Typed into the reply: read as a correction (the sender's own lines, above the sign-off)
-        forms = [] if typed is None else [(None, typed)]
+        # Typed into the reply: read as a correction (the sender's own lines, above the sign-off),
+        # unless it declares a version no file maps: then not read at all, as such a file is
+        body_unread = any(r.filename == TYPED and _unmapped(r) for r in rejected)
+        forms = [] if typed is None or body_unread else [(None, typed)]
     if not forms:
         if unread and request.status not in CORRECTABLE:  # nothing to correct: told why
             _not_applied(unit, request, inbound, msg, rejected, rules, now, result, answer=True)
@@ -194,9 +197,9 @@ def _unread_form(
     # Waiting in quarantine, as a new email on such a version does: not yet the request's.
     inbound.queue, inbound.request_id = QUARANTINE, None
     inbound.note = f"{inbound.note}: its form is on a version no config/forms/ file maps"
-    held = (
-        f"{told}; the email waits in the quarantine queue as {message_reference(saved_id(inbound))}"
-    )
+    # Said as what happened, which stays true once staff release or close it.
+    ref = message_reference(saved_id(inbound))
+    held = f"{told}; the email was put in the quarantine queue as {ref}"
     request.flags = [*request.flags, *unread_versions(rejected, told=held)]
     _event(unit, request, inbound, now, "flagged", "a reply's form is on a version not read")
     to = _recorded_address(unit.reference, request, msg)
@@ -329,6 +332,10 @@ def _correspondence(
         return ThreadResult([request_reference(saved_id(request))], 0)
     replies = reply_not_applied(unit, rules.notifier, msg, inbound, now)
     return ThreadResult([request_reference(saved_id(request))], replies)
+
+
+def _unmapped(reading: FileReading) -> bool:
+    return reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
 
 
 def _flag(request: Request, message: str) -> None:

@@ -67,6 +67,6 @@ def make_staff(approvals: tuple[Approval, ...] = APPROVALS) -> Staff:
         rig=rig,
         requests=Requests(store=store, notifier=notifier, clock=clock, targets=TARGETS),
         queues=Queues(store=store, clock=clock, offices=OFFICES),
-        messages=Messages(store=store, notifier=notifier, clock=clock, reingest=rig.intake.ingest),
+        messages=Messages(store=store, notifier=notifier, clock=clock, intake=rig.intake),
         digests=Digests(store=store, notifier=notifier, clock=clock, offices=OFFICES),
     )

@@ -31,3 +31,27 @@ def test_each_bad_row_is_an_error_line_of_its_own(tmp_path: Path) -> None:
         assert line.startswith(f"error: eccg.csv: line {number}: "), line
     good = report(tmp_path / "good.csv", rows[:1])  # 03G was not loaded with the bad rows
     assert "closed     03G" in RUNNER.invoke(app, ["ods", "import", str(good)], env=env).stdout
+
+
+def test_every_bad_file_is_named_and_a_header_naming_columns_twice_a_line_each(
+    tmp_path: Path,
+) -> None:
+    twice = tmp_path / "hdr.csv"
+    twice.write_text(
+        "Organisation Code,Name,Close Date,Closed Date,Organisation Code\n"
+        "03G,NHS LEEDS SOUTH AND EAST CCG,20220630,,03G\n",
+        encoding="utf-8",
+    )
+    bad_date = report(tmp_path / "eccg.csv", [report_row("98X", "NHS TEST CCG", opened="2022")])
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INTAKE_BOT_")}
+    env = {**clean, "INTAKE_BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'intake.db'}"}
+    assert RUNNER.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+
+    result = RUNNER.invoke(app, ["ods", "import", str(bad_date), str(twice)], env=env)
+
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert any(line.startswith("error: eccg.csv: line 1: ") for line in errors), errors
+    clashes = [line for line in errors if line.startswith("error: hdr.csv: line 1: ")]
+    assert len(clashes) == 2, errors
+    assert all(line.endswith("remove all but one") for line in clashes)

@@ -15,8 +15,9 @@ import pytest
 
 from intake_bot.bootstrap import App, build, load_reference_data
 from intake_bot.domain.status import Status
+from intake_bot.domain.workflow import MessageError
 from intake_bot.mail.maildir import deliver
-from intake_bot.samples import DOCX, docx_form, email, new_request
+from intake_bot.samples import DOCX, body_form, docx_form, email, new_request
 from intake_bot.store import migrate
 from intake_bot.store.store import Store
 from intake_bot.worker import Worker
@@ -116,3 +117,55 @@ def test_released_once_a_file_maps_the_version_it_corrects_the_request(
             assert request.values["contract_signed_date"] != "31/13/2016"
     finally:
         sql_store(again).dispose()
+
+
+def test_the_flag_says_what_happened_and_a_release_before_the_file_exists_is_refused(
+    app: App,
+) -> None:
+    _correct_on(app, "2019.3")
+    _, outbox = _folders(app)
+    (item,) = app.queues.items("quarantine").items
+    with app.store.unit() as unit:
+        (request,) = unit.requests.matching()
+        flags = " ".join(f["message"] for f in request.flags)
+    assert f"the email was put in the quarantine queue as {item.reference}" in flags
+
+    with pytest.raises(MessageError, match="still holds a form on a version no config/forms/"):
+        app.messages.release(item.reference, actor="staff")
+
+    assert len(list(outbox.glob("*.eml"))) == 2  # the acknowledgement and the cannot-read reply
+    (still,) = app.queues.items("quarantine").items
+    assert still.reference == item.reference
+
+
+def test_a_reply_typing_the_form_on_a_version_not_read_is_held_not_applied(app: App) -> None:
+    """The body's `Form version:` row is a declared version like a file's: one no file maps is
+    not read, so its answers are not laid over the request's."""
+    maildir, outbox = _folders(app)
+    incomplete = docx_form(new_request(1, contract_signed_date="31/13/2016"))
+    deliver(maildir, email(attachments=[("request.docx", DOCX, incomplete)]))
+    Worker(app).run_once()
+    (first,) = outbox.glob("*.eml")
+    _, ack = _text(first)
+    typed = "Form version: 2023.1\n" + body_form(new_request(1)) + "\nKind regards\n"
+    deliver(
+        maildir,
+        email(
+            subject="RE: " + str(ack["Subject"]),
+            body=typed,
+            headers={"In-Reply-To": str(ack["Message-ID"])},
+        ),
+    )
+    Worker(app).run_once()
+
+    (second,) = [p for p in outbox.glob("*.eml") if p != first]
+    text, answer = _text(second)
+    assert "We could not read your form" in str(answer["Subject"])
+    assert "Your request LR-000001 has not changed" in text
+    with app.store.unit() as unit:
+        (request,) = unit.requests.matching()
+        assert request.status == Status.INCOMPLETE.value
+        assert request.values.get("contract_signed_date") in ("31/13/2016", None, "")
+        flags = " ".join(f["message"] for f in request.flags)
+    assert "the form typed in the email" in flags and "this email's text" in flags
+    assert app.queues.items("quarantine").items

@@ -5,6 +5,7 @@ neither); successions years apart that come back to a code are history, and load
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,30 @@ def test_an_undated_succession_closes_a_circle_on_any_day() -> None:
     )
     assert circle[0] == circle[-1] and set(circle) == {"A", "B", "C"}
     assert same_day_circle([Succession("A", "B", day), Succession("B", "C", day)]) == []
+
+
+def test_a_longer_circle_is_named_in_the_order_the_work_passes_and_by_its_file(
+    app: App, tmp_path: Path
+) -> None:
+    rows = [
+        succ_row("A1A", "B2B", "20300401"),
+        succ_row("B2B", "C3C", "20300401"),
+        succ_row("C3C", "A1A", "20300401"),
+    ]
+    with pytest.raises(OdsError) as refused:
+        app.organisations.import_files([report(tmp_path / "abc.csv", rows)], actor="op")
+    said = str(refused.value)
+    assert said.startswith("abc.csv: the successions ")
+    circle = said.split("the successions ")[1].split(" take effect")[0].split(" → ")
+    steps = set(pairwise(circle))
+    assert steps == {("A1A", "B2B"), ("B2B", "C3C"), ("C3C", "A1A")}
+
+
+def test_the_file_that_closes_a_circle_with_earlier_imports_is_named(
+    app: App, tmp_path: Path
+) -> None:
+    before = [succ_row("08H", "00C", "20310401"), succ_row("16C", "08H", "20310401")]
+    app.organisations.import_files([report(tmp_path / "succ.csv", before)], actor="op")
+    closing = report(tmp_path / "fix.csv", [succ_row("00C", "16C", "20310401")])
+    with pytest.raises(OdsError, match=r"^fix\.csv: the successions "):
+        app.organisations.import_files([closing], actor="op")
