@@ -158,13 +158,19 @@ def display_value(value: object) -> str:
     return str(value)
 
 
+# Each choice field's stored values and the labels the form shows them by, where they differ.
+_OFFERED = {
+    f.key: {c.value: c.label for c in f.choices if c.value != c.label} for f in FIELDS if f.choices
+}
+
+
 def summary_rows(values: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) for every filled-in field, in form order."""
     rows = []
     for f in FIELDS:
         value = values.get(f.key)
-        if f.choices:  # as the form offered it ("New relationship"), not the key stored ("new")
-            labels = {c.value: c.label for c in f.choices}
+        labels = _OFFERED.get(f.key)
+        if labels:  # as the form offered it ("New relationship"), not the key stored ("new")
             items = value if isinstance(value, list | tuple) else [value]
             value = [labels.get(v, v) if isinstance(v, str) else v for v in items]
         shown = display_value(value)
