@@ -6,6 +6,7 @@ email on such a version does; released once a file maps the version, it corrects
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -38,27 +39,29 @@ def _text(path: Path) -> tuple[str, EmailMessage]:
     return " ".join(str(body.get_content()).split()), msg
 
 
-def _correct_on(app: App, version: str) -> str:
-    """File an incomplete request, then reply to its acknowledgement with a form on
-    `version`; the text of the answer to that reply."""
+def _reply_to_incomplete(
+    app: App, *, body: str = "See attached.\n", files: Sequence[tuple[str, str, bytes]] = ()
+) -> tuple[str, EmailMessage]:
+    """File an incomplete request, then reply to its acknowledgement with `body` and `files`;
+    the text of the answer to that reply, and the answer."""
     maildir, outbox = _folders(app)
     incomplete = docx_form(new_request(1, contract_signed_date="31/13/2016"))
     deliver(maildir, email(attachments=[("request.docx", DOCX, incomplete)]))
     Worker(app).run_once()
     (first,) = outbox.glob("*.eml")
     _, ack = _text(first)
-    corrected = word_form(new_request(1), version=version, names={})
-    deliver(
-        maildir,
-        email(
-            subject="RE: " + str(ack["Subject"]),
-            attachments=[("corrected.docx", DOCX, corrected)],
-            headers={"In-Reply-To": str(ack["Message-ID"])},
-        ),
-    )
+    subject, headers = "RE: " + str(ack["Subject"]), {"In-Reply-To": str(ack["Message-ID"])}
+    deliver(maildir, email(subject=subject, body=body, attachments=files, headers=headers))
     Worker(app).run_once()
     (second,) = [p for p in outbox.glob("*.eml") if p != first]
-    text, answer = _text(second)
+    return _text(second)
+
+
+def _correct_on(app: App, version: str) -> str:
+    """File an incomplete request, then reply to its acknowledgement with a form on
+    `version`; the text of the answer to that reply."""
+    corrected = word_form(new_request(1), version=version, names={})
+    text, answer = _reply_to_incomplete(app, files=[("corrected.docx", DOCX, corrected)])
     assert "[LR-000001]" in str(answer["Subject"])
     return text
 
@@ -141,25 +144,10 @@ def test_the_flag_says_what_happened_and_a_release_before_the_file_exists_is_ref
 def test_a_reply_typing_the_form_on_a_version_not_read_is_held_not_applied(app: App) -> None:
     """The body's `Form version:` row is a declared version like a file's: one no file maps is
     not read, so its answers are not laid over the request's."""
-    maildir, outbox = _folders(app)
-    incomplete = docx_form(new_request(1, contract_signed_date="31/13/2016"))
-    deliver(maildir, email(attachments=[("request.docx", DOCX, incomplete)]))
-    Worker(app).run_once()
-    (first,) = outbox.glob("*.eml")
-    _, ack = _text(first)
     typed = "Form version: 2023.1\n" + body_form(new_request(1)) + "\nKind regards\n"
-    deliver(
-        maildir,
-        email(
-            subject="RE: " + str(ack["Subject"]),
-            body=typed,
-            headers={"In-Reply-To": str(ack["Message-ID"])},
-        ),
-    )
-    Worker(app).run_once()
 
-    (second,) = [p for p in outbox.glob("*.eml") if p != first]
-    text, answer = _text(second)
+    text, answer = _reply_to_incomplete(app, body=typed)
+
     assert "We could not read your form" in str(answer["Subject"])
     assert "Your request LR-000001 has not changed" in text
     with app.store.unit() as unit:
