@@ -153,10 +153,12 @@ def _refuse_circles(unit: Unit, files: Sequence[OdsFile]) -> None:
         return
     steps = set(pairwise(circle))
     named = [f.name for f in files if any((s.old_code, s.new_code) in steps for s in f.successions)]
-    where = ", ".join(named) or "the successions imported before"
+    if not named:  # a circle none of these files gives (loaded before this check): not theirs
+        return
+    where, path = ", ".join(named), " → ".join(circle)
     raise OdsError(
-        f"{where}: the successions {' → '.join(circle)} take effect on one day and go round in "
-        "a circle, so no organisation would hold the work: correct the file (nothing was loaded)"
+        f"{where}: the successions {path} take effect on one day and go round in a circle, so "
+        "no organisation would hold the work: correct the file (nothing was loaded)"
     )
 
 

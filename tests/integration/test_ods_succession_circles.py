@@ -103,3 +103,18 @@ def test_the_file_that_closes_a_circle_with_earlier_imports_is_named(
     closing = report(tmp_path / "fix.csv", [succ_row("00C", "16C", "20310401")])
     with pytest.raises(OdsError, match=r"^fix\.csv: the successions "):
         app.organisations.import_files([closing], actor="op")
+
+
+def test_a_circle_loaded_before_the_check_does_not_block_an_import_that_gives_none_of_it(
+    app: App, tmp_path: Path
+) -> None:
+    day = date(2026, 4, 1)
+    with app.store.unit() as unit:  # as a database filled before imports were checked has it
+        unit.add(Succession("15F", "X2A", day))
+        unit.add(Succession("X2A", "15F", day))
+    app.organisations.import_files([_icbs(tmp_path)], actor="op")
+    assert _counts(app) == (2, 2)
+    # a file that gives a step of it is refused, naming the file
+    again = report(tmp_path / "again.csv", [succ_row("X2A", "15F", "20260401")])
+    with pytest.raises(OdsError, match=r"^again\.csv: the successions "):
+        app.organisations.import_files([again], actor="op")
