@@ -236,7 +236,8 @@ def _date(text: str, what: str) -> date | None:
         else:
             found = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not a real date (day first)") from None
+        order = "day first" if uk_order is not None else "year, month, day"
+        raise ValueError(f"{what} {text!r} is not a real date ({order})") from None
     if found < EARLIEST:
         raise ValueError(f"{what} {text!r} is before any organisation ODS lists")
     return found
