@@ -85,3 +85,9 @@ class FileReading:
     cut: list[str] = field(default_factory=list)
     # Whether any text seen in the file (not only the form's fields) passes the NHS number check.
     patient_data: bool = False
+
+    @property
+    def unmapped_version(self) -> Rejection | None:
+        """Its rejection, when it is a form on a version no config/forms/ file maps."""
+        why = self.rejection
+        return why if why is not None and why.code is RejectCode.FORM_VERSION else None

@@ -18,7 +18,7 @@ from intake_bot.domain.printable import clean_line
 from intake_bot.domain.records import InboundMessage, Request, saved_id
 from intake_bot.domain.status import CLOSED, LABELS, Status
 from intake_bot.domain.triage import message_reference, request_reference
-from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode, Rejection
+from intake_bot.forms.readings import FileReading, ParsedMessage, Rejection
 from intake_bot.forms.rejections import BLANK_OFFERED, shown
 from intake_bot.forms.text import SOURCE as TYPED
 from intake_bot.ports import Unit
@@ -148,11 +148,7 @@ def _unrecognised(request: Request, labels: Sequence[str]) -> dict[str, Any] | N
 def _copy_asked(rejected: Sequence[FileReading]) -> bool:
     """Whether a form on a version not read is answered "copy your answers into the current
     form, attached" (one newer than the blank we send is not: staff reply to it)."""
-    return any(
-        r.rejection.code is RejectCode.FORM_VERSION and not r.rejection.newer
-        for r in rejected
-        if r.rejection is not None
-    )
+    return any((why := r.unmapped_version) is not None and not why.newer for r in rejected)
 
 
 STAFF_WILL_LOOK = "the sender was told our staff would look at it"
@@ -165,9 +161,9 @@ def unread_versions(
     request the email filed or corrected, not only in its archive; `told`: what the sender
     was told of them."""
     return [
-        {"field": None, "message": _unread_note(r.filename, r.rejection, told)}
+        {"field": None, "message": _unread_note(r.filename, why, told)}
         for r in rejected
-        if r.rejection is not None and r.rejection.code is RejectCode.FORM_VERSION
+        if (why := r.unmapped_version) is not None
     ]
 
 

@@ -208,10 +208,6 @@ class Intake:
             limits=self.limits,
         )
 
-    def blank_form(self, suffix: str) -> bytes:
-        """The blank request form as a "docx" or "xlsx" file: the one the how-to reply attaches."""
-        return self.notifier.blank_form(suffix)
-
     def rules(self, now: datetime, default_office: str | None = None) -> FilingRules:
         """The rules a message is filed by at `now` (reference data as of the last refresh)."""
         if self._reference is None:

@@ -30,7 +30,7 @@ from intake_bot.domain.workflow_views import (
 )
 from intake_bot.forms.limits import ReadLimits
 from intake_bot.forms.message import parse_message
-from intake_bot.forms.readings import MessageParseError, ParsedMessage, RejectCode
+from intake_bot.forms.readings import MessageParseError, ParsedMessage
 from intake_bot.forms.rejections import shown
 from intake_bot.ports import Clock, MessageRef, Store, Unit
 from intake_bot.services import audit, history
@@ -244,9 +244,9 @@ class Messages:
         intake = self.intake
         contents = read_message(raw, own_addresses=intake.own_addresses, limits=intake.limits)
         return [
-            f"{shown(r.filename)}, version {r.rejection.form_version or '(none)'}"
+            f"{shown(r.filename)}, version {why.form_version or '(none)'}"
             for r in contents.rejected
-            if r.rejection is not None and r.rejection.code is RejectCode.FORM_VERSION
+            if (why := r.unmapped_version) is not None
         ]
 
     def _settle_release(

@@ -31,7 +31,7 @@ from intake_bot.domain.sender import dmarc_concern, domain_of
 from intake_bot.domain.status import Status
 from intake_bot.domain.triage import QUARANTINE, message_reference, request_reference
 from intake_bot.forms.headers import unverified_from
-from intake_bot.forms.readings import FileReading, ParsedMessage, RejectCode
+from intake_bot.forms.readings import FileReading, ParsedMessage
 from intake_bot.forms.text import SOURCE as TYPED
 from intake_bot.ports import ReferenceRepository, Unit
 from intake_bot.services import audit
@@ -94,7 +94,7 @@ def file_reply(
     if request.status in CORRECTABLE and (not forms or forms[0][0] is None):
         # Typed into the reply: read as a correction (the sender's own lines, above the sign-off),
         # unless it declares a version no file maps: then not read at all, as such a file is
-        body_unread = any(r.filename == TYPED and _unmapped(r) for r in rejected)
+        body_unread = any(r.filename == TYPED and r.unmapped_version for r in rejected)
         forms = [] if typed is None or body_unread else [(None, typed)]
     if not forms:
         if unread and request.status not in CORRECTABLE:  # nothing to correct: told why
@@ -332,10 +332,6 @@ def _correspondence(
         return ThreadResult([request_reference(saved_id(request))], 0)
     replies = reply_not_applied(unit, rules.notifier, msg, inbound, now)
     return ThreadResult([request_reference(saved_id(request))], replies)
-
-
-def _unmapped(reading: FileReading) -> bool:
-    return reading.rejection is not None and reading.rejection.code is RejectCode.FORM_VERSION
 
 
 def _flag(request: Request, message: str) -> None:

@@ -68,7 +68,7 @@ def _status(app: App, request_id: int) -> str:
 def _filled_current_form(app: App) -> bytes:
     from tests.unit.test_form_roundtrip import TYPED, fill_docx
 
-    return fill_docx(app.intake.blank_form("docx"), {**TYPED, "dscro": "North"})
+    return fill_docx(app.blank_form("docx"), {**TYPED, "dscro": "North"})
 
 
 def test_the_current_form_is_filed_with_no_version_flag_and_no_form_attached(app: App) -> None:
